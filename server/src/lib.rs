@@ -1,0 +1,261 @@
+//! The reference signup service for meterwall: serves the publisher's pages and the built widget,
+//! and stores the readers who register through the wall.
+//!
+//! It is what `cargo xtask demo` runs, and a small service a publisher can deploy as it is.
+//!
+//! # Routes
+//!
+//! | route | answer |
+//! | --- | --- |
+//! | `GET /healthz` | `200 {"status":"ok"}` when the database answers, else `503 {"status":"unavailable"}` |
+//! | `POST /api/signup` | `200 {"ok":true}`, or `{"error": "<a sentence for the reader>"}` with the status below |
+//! | anything else | a file under [`Options::root`] (`.wasm` as `application/wasm`, `.js` as `text/javascript`) |
+//!
+//! # The signup request
+//!
+//! The widget posts `application/json`:
+//!
+//! ```json
+//! {"email": "ann@example.com", "newsletter": true, "article": "/articles/tides.html",
+//!  "locale": "en-GB", "idempotencyKey": "6f1c…", "website": "", "elapsedMs": 5210}
+//! ```
+//!
+//! It is checked in this order, and a refused request stores nothing:
+//!
+//! | check | refused with |
+//! | --- | --- |
+//! | more than [`Options::rate_per_minute`] signups from one IP address (burst of the same size) | 429 and `Retry-After: <seconds>` |
+//! | `Origin` is neither this site (equal to `Host`) nor on [`Options::allowed_origins`]; no `Origin` | 403 |
+//! | `Sec-Fetch-Site: cross-site` from an origin not on the allow-list | 403 |
+//! | `Content-Type` is not `application/json` | 415 |
+//! | body over [`Options::max_body_bytes`] | 413 |
+//! | body is not the JSON above | 400 |
+//! | the honeypot field `website` is not empty | 403 |
+//! | `elapsedMs` below [`Options::min_submit_ms`] | 403 |
+//! | the address fails `meterwall::email::validate` (the widget's own rule) | 400, with that rule's sentence |
+//!
+//! An accepted address is stored once: trimmed, its domain lower-cased, unique without regard to
+//! case. Signing up again gets the same `200 {"ok":true}`, so the answer never tells anyone whether
+//! an address is registered. A repeated `idempotencyKey` (kept for a day) gets its first answer back
+//! verbatim and writes nothing.
+//!
+//! # Storage
+//!
+//! One SQLite file ([`Options::db`]) in WAL mode, migrated at start-up from the SQL files in
+//! `server/migrations/` (the applied count is `PRAGMA user_version`). Tables `signups` and
+//! `idempotency`; export with `sqlite3 meterwall.sqlite 'SELECT email, newsletter FROM signups'`.
+//!
+//! # Deploying
+//!
+//! Rate limiting keys on the TCP peer address. Behind a reverse proxy every reader shares the
+//! proxy's address, so limit there instead (or raise `--rate-per-minute`). If the proxy rewrites
+//! `Host`, list the public origin with `--allow-origin https://news.example`.
+
+mod origin;
+mod rate;
+mod signup;
+mod site;
+mod store;
+
+use std::fmt;
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::sync::Arc;
+
+use axum::extract::{DefaultBodyLimit, State};
+use axum::http::header::CACHE_CONTROL;
+use axum::http::{HeaderValue, StatusCode};
+use axum::response::{IntoResponse, Response};
+use axum::routing::{get, post};
+use axum::{Json, Router};
+
+use crate::signup::Signups;
+use crate::store::Store;
+
+/// How the service is set up. [`Options::default`] gives the documented defaults.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Options {
+    /// The static site directory: the publisher's pages and `dist/` with the built widget. Default `www`.
+    pub root: PathBuf,
+    /// The SQLite file, created if missing. Default `meterwall.sqlite` in the working directory.
+    pub db: PathBuf,
+    /// Origins (`https://news.example`) whose pages may post signups, also cross-site.
+    /// This site itself (an `Origin` equal to the request's `Host`) always may. Default empty.
+    pub allowed_origins: Vec<String>,
+    /// Fewest milliseconds between the prompt's render and submit; faster is a bot. Default 1000.
+    pub min_submit_ms: u64,
+    /// Signups per minute from one IP address, also the burst size. Default 10.
+    pub rate_per_minute: u32,
+    /// Largest signup body accepted, in bytes. Default 4096.
+    pub max_body_bytes: usize,
+}
+
+impl Default for Options {
+    fn default() -> Self {
+        Self {
+            root: PathBuf::from("www"),
+            db: PathBuf::from("meterwall.sqlite"),
+            allowed_origins: Vec::new(),
+            min_submit_ms: 1000,
+            rate_per_minute: 10,
+            max_body_bytes: 4096,
+        }
+    }
+}
+
+/// Why the service could not start or stopped.
+#[derive(Debug)]
+#[non_exhaustive]
+pub enum Error {
+    /// [`Options::root`] is not a directory.
+    Root { path: PathBuf },
+    /// [`Options::rate_per_minute`] is zero.
+    ZeroRate,
+    /// The SQLite file could not be opened or set up.
+    Database {
+        path: PathBuf,
+        source: rusqlite::Error,
+    },
+    /// A migration in `server/migrations/` failed; the file stays at the previous version.
+    Migration {
+        name: &'static str,
+        source: rusqlite::Error,
+    },
+    /// The SQLite file was migrated by a newer server than this one.
+    SchemaTooNew {
+        path: PathBuf,
+        found: i64,
+        known: i64,
+    },
+    /// Accepting connections failed.
+    Serve(std::io::Error),
+}
+
+impl fmt::Display for Error {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Self::Root { path } => write!(
+                f,
+                "the static site directory {} does not exist; pass --root with the folder holding \
+                 the pages (the repository's www/), and run `cargo xtask build` for www/dist/",
+                path.display()
+            ),
+            Self::ZeroRate => f.write_str("--rate-per-minute must be at least 1"),
+            Self::Database { path, source } => write!(
+                f,
+                "cannot open the SQLite file {}: {source}; check that its folder exists and is writable, \
+                 or pass --db with another path",
+                path.display()
+            ),
+            Self::Migration { name, source } => write!(
+                f,
+                "database migration {name} failed: {source}; the file was left at the previous version"
+            ),
+            Self::SchemaTooNew { path, found, known } => write!(
+                f,
+                "the SQLite file {} is at schema version {found} but this server knows only {known}; \
+                 run the newer server, or pass --db with another file",
+                path.display()
+            ),
+            Self::Serve(source) => write!(f, "the server stopped accepting connections: {source}"),
+        }
+    }
+}
+
+impl std::error::Error for Error {
+    fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
+        match self {
+            Self::Database { source, .. } | Self::Migration { source, .. } => Some(source),
+            Self::Serve(source) => Some(source),
+            Self::Root { .. } | Self::ZeroRate | Self::SchemaTooNew { .. } => None,
+        }
+    }
+}
+
+/// Serves `opts` on `listener` until the returned future is dropped.
+///
+/// # Errors
+///
+/// Whatever [`app`] refuses at start-up, or [`Error::Serve`] if accepting connections fails.
+///
+/// # Examples
+///
+/// ```no_run
+/// # async fn demo() -> Result<(), meterwall_server::Error> {
+/// let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.map_err(meterwall_server::Error::Serve)?;
+/// meterwall_server::run(listener, meterwall_server::Options::default()).await
+/// # }
+/// ```
+pub async fn run(listener: tokio::net::TcpListener, opts: Options) -> Result<(), Error> {
+    let app = app(opts)?;
+    axum::serve(
+        listener,
+        app.into_make_service_with_connect_info::<SocketAddr>(),
+    )
+    .await
+    .map_err(Error::Serve)
+}
+
+/// The service as a router, with its database opened and migrated.
+///
+/// Serve it with `into_make_service_with_connect_info::<SocketAddr>()`: the rate limit keys on the
+/// peer address, and without it every signup is answered 500 (and the log says why).
+///
+/// # Errors
+///
+/// [`Error::Root`] if `opts.root` is not a directory, [`Error::ZeroRate`], or the database errors
+/// ([`Error::Database`], [`Error::Migration`], [`Error::SchemaTooNew`]).
+pub fn app(opts: Options) -> Result<Router, Error> {
+    if !opts.root.is_dir() {
+        return Err(Error::Root { path: opts.root });
+    }
+    if opts.rate_per_minute == 0 {
+        return Err(Error::ZeroRate);
+    }
+    let store = Arc::new(Store::open(&opts.db)?);
+    tracing::info!(
+        root = %opts.root.display(),
+        db = %opts.db.display(),
+        allowed_origins = ?opts.allowed_origins,
+        min_submit_ms = opts.min_submit_ms,
+        rate_per_minute = opts.rate_per_minute,
+        max_body_bytes = opts.max_body_bytes,
+        "meterwall-server ready"
+    );
+
+    let signups = Router::new()
+        .route("/api/signup", post(signup::sign_up))
+        .route_layer(DefaultBodyLimit::max(opts.max_body_bytes));
+    // Added last, so it runs first: a flood is refused before any header or body is looked at.
+    let signups = rate::limit(signups, opts.rate_per_minute)?.with_state(Arc::new(Signups {
+            store: Arc::clone(&store),
+            allowed_origins: opts.allowed_origins,
+            min_submit_ms: opts.min_submit_ms,
+        }));
+    let health = Router::new()
+        .route("/healthz", get(healthz))
+        .with_state(store);
+    Ok(site::serve(&opts.root, signups.merge(health)))
+}
+
+/// `GET /healthz`: 200 when the database answers a query, 503 when it does not.
+async fn healthz(State(store): State<Arc<Store>>) -> Response {
+    let ping = tokio::task::spawn_blocking(move || store.ping()).await;
+    let (status, word) = match ping {
+        Ok(Ok(())) => (StatusCode::OK, "ok"),
+        Ok(Err(fault)) => {
+            tracing::error!(error = %fault, "health check: database did not answer");
+            (StatusCode::SERVICE_UNAVAILABLE, "unavailable")
+        }
+        Err(panic) => {
+            tracing::error!(error = %panic, "health check task failed");
+            (StatusCode::SERVICE_UNAVAILABLE, "unavailable")
+        }
+    };
+    (
+        status,
+        [(CACHE_CONTROL, HeaderValue::from_static("no-store"))],
+        Json(serde_json::json!({ "status": word })),
+    )
+        .into_response()
+}

@@ -1,0 +1,204 @@
+//! `POST /api/signup`: the widget's registration form, checked in order and stored once.
+
+use std::net::SocketAddr;
+use std::sync::Arc;
+
+use axum::body::{Body, Bytes};
+use axum::extract::{ConnectInfo, FromRequest, Request, State};
+use axum::http::header::{CACHE_CONTROL, CONTENT_TYPE};
+use axum::http::{HeaderMap, HeaderValue, StatusCode};
+use axum::response::{IntoResponse, Response};
+use axum::Json;
+use serde::Deserialize;
+
+use crate::origin;
+use crate::store::{Answer, Signup, Store};
+
+/// Answers shown to the reader by the widget, one sentence each.
+const FOREIGN_PAGE: &str = "Signups are accepted only from this site's own pages.";
+const NOT_JSON: &str =
+    "The form was sent in a format this site does not accept. Please reload the page and try again.";
+const TOO_LARGE: &str =
+    "The form sent more data than this site accepts. Please reload the page and try again.";
+const UNREADABLE: &str = "The form could not be read. Please reload the page and try again.";
+const NOT_ACCEPTED: &str =
+    "Your signup could not be accepted. Please reload the page and try again.";
+const TOO_FAST: &str = "The form was sent too quickly. Please wait a moment and try again.";
+pub(crate) const RATE_LIMITED: &str =
+    "Too many signups have come from your network. Please try again in a minute.";
+pub(crate) const SERVER_FAULT: &str =
+    "Something went wrong on our side. Please try again in a moment.";
+
+/// Longest idempotency key kept; the widget sends a UUID (36 characters).
+const MAX_KEY_CHARS: usize = 128;
+
+/// What the signup route needs from the server's options.
+#[derive(Debug)]
+pub(crate) struct Signups {
+    pub store: Arc<Store>,
+    pub allowed_origins: Vec<String>,
+    pub min_submit_ms: u64,
+}
+
+/// The JSON body the widget posts. Unknown fields are ignored so an older server accepts a newer widget.
+#[derive(Debug, Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct Form {
+    email: String,
+    #[serde(default)]
+    newsletter: bool,
+    #[serde(default)]
+    article: String,
+    #[serde(default)]
+    locale: String,
+    #[serde(default)]
+    idempotency_key: String,
+    /// The honeypot: a field hidden from people, so only a form-filling bot puts anything in it.
+    #[serde(default)]
+    website: String,
+    /// Milliseconds between the prompt's render and submit, as measured by the widget.
+    elapsed_ms: f64,
+}
+
+/// Checks a signup in order (page, format, size, JSON, bot traps, address) and stores it.
+///
+/// Everything refused before the insert stores nothing. Every accepted address, new or already
+/// registered, gets the same `200 {"ok":true}`.
+pub(crate) async fn sign_up(State(signups): State<Arc<Signups>>, request: Request) -> Response {
+    let peer = request
+        .extensions()
+        .get::<ConnectInfo<SocketAddr>>()
+        .map(|ConnectInfo(address)| address.ip());
+    let refuse = |status: StatusCode, reason: &str, sentence: &str| {
+        tracing::info!(peer = ?peer, status = status.as_u16(), reason, "signup refused");
+        error(status, sentence)
+    };
+
+    if let Err(refusal) = origin::check(request.headers(), &signups.allowed_origins) {
+        return refuse(StatusCode::FORBIDDEN, refusal.as_str(), FOREIGN_PAGE);
+    }
+    if !is_json(request.headers()) {
+        return refuse(
+            StatusCode::UNSUPPORTED_MEDIA_TYPE,
+            "not application/json",
+            NOT_JSON,
+        );
+    }
+    // `DefaultBodyLimit` (set from `Options::max_body_bytes`) caps what this reads.
+    let body = match Bytes::from_request(request, &()).await {
+        Ok(body) => body,
+        Err(rejection) if rejection.status() == StatusCode::PAYLOAD_TOO_LARGE => {
+            return refuse(StatusCode::PAYLOAD_TOO_LARGE, "body too large", TOO_LARGE);
+        }
+        Err(_) => return refuse(StatusCode::BAD_REQUEST, "body unreadable", UNREADABLE),
+    };
+    let form: Form = match serde_json::from_slice(&body) {
+        Ok(form) => form,
+        Err(_) => return refuse(StatusCode::BAD_REQUEST, "invalid JSON", UNREADABLE),
+    };
+    if !form.website.is_empty() {
+        return refuse(StatusCode::FORBIDDEN, "honeypot filled", NOT_ACCEPTED);
+    }
+    // Compared as `>=` so that a NaN from a broken clock counts as too fast.
+    let slow_enough = form.elapsed_ms >= signups.min_submit_ms as f64;
+    if !slow_enough {
+        return refuse(StatusCode::FORBIDDEN, "submitted too fast", TOO_FAST);
+    }
+    let email = match meterwall::email::validate(&form.email) {
+        Ok(email) => normalize(email),
+        Err(problem) => {
+            return refuse(StatusCode::BAD_REQUEST, "invalid email", &problem.to_string())
+        }
+    };
+    let key = form.idempotency_key.trim();
+    if key.chars().count() > MAX_KEY_CHARS {
+        return refuse(StatusCode::BAD_REQUEST, "idempotency key too long", UNREADABLE);
+    }
+    let key = (!key.is_empty()).then(|| key.to_owned());
+
+    let signup = Signup {
+        email,
+        newsletter: form.newsletter,
+        article: form.article,
+        locale: form.locale,
+    };
+    let store = Arc::clone(&signups.store);
+    let article = signup.article.clone();
+    let stored =
+        tokio::task::spawn_blocking(move || store.sign_up(&signup, key.as_deref())).await;
+    match stored {
+        Ok(Ok(answer)) => {
+            tracing::info!(peer = ?peer, article, newsletter = form.newsletter, "signup accepted");
+            replay(answer)
+        }
+        Ok(Err(fault)) => {
+            tracing::error!(error = %fault, "signup could not be stored");
+            error(StatusCode::INTERNAL_SERVER_ERROR, SERVER_FAULT)
+        }
+        Err(panic) => {
+            tracing::error!(error = %panic, "signup storage task failed");
+            error(StatusCode::INTERNAL_SERVER_ERROR, SERVER_FAULT)
+        }
+    }
+}
+
+/// `{"error": sentence}` with the given status; never cached, like every API answer.
+pub(crate) fn error(status: StatusCode, sentence: &str) -> Response {
+    (
+        status,
+        [(CACHE_CONTROL, HeaderValue::from_static("no-store"))],
+        Json(serde_json::json!({ "error": sentence })),
+    )
+        .into_response()
+}
+
+/// A stored answer, sent back byte for byte.
+fn replay(answer: Answer) -> Response {
+    let status = StatusCode::from_u16(answer.status).unwrap_or(StatusCode::OK);
+    (
+        status,
+        [
+            (CONTENT_TYPE, HeaderValue::from_static("application/json")),
+            (CACHE_CONTROL, HeaderValue::from_static("no-store")),
+        ],
+        Body::from(answer.body),
+    )
+        .into_response()
+}
+
+/// `application/json`, with or without parameters such as `; charset=utf-8`.
+fn is_json(headers: &HeaderMap) -> bool {
+    headers
+        .get(CONTENT_TYPE)
+        .and_then(|value| value.to_str().ok())
+        .and_then(|value| value.split(';').next())
+        .is_some_and(|media_type| media_type.trim().eq_ignore_ascii_case("application/json"))
+}
+
+/// The stored form of a valid address: the domain lower-cased (domains are case-insensitive,
+/// RFC 1035 §2.3.3), the local part as typed (it may be case-sensitive, RFC 5321 §2.4).
+fn normalize(address: &str) -> String {
+    match address.rsplit_once('@') {
+        Some((local, domain)) => format!("{local}@{}", domain.to_ascii_lowercase()),
+        None => address.to_owned(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn only_the_domain_is_lower_cased() {
+        assert_eq!(normalize("Ann.Lee@Example.COM"), "Ann.Lee@example.com");
+    }
+
+    #[test]
+    fn json_with_a_charset_is_json() {
+        let mut headers = HeaderMap::new();
+        headers.insert(CONTENT_TYPE, "Application/JSON; charset=utf-8".parse().unwrap());
+        assert!(is_json(&headers));
+        headers.insert(CONTENT_TYPE, "text/plain".parse().unwrap());
+        assert!(!is_json(&headers));
+    }
+}

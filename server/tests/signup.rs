@@ -1,0 +1,252 @@
+//! `POST /api/signup` over real HTTP: each hardening rule, idempotency, duplicates and concurrency.
+
+mod common;
+
+use std::collections::BTreeSet;
+
+use common::{error_of, form, Server};
+use reqwest::StatusCode;
+use serde_json::{json, Value};
+
+#[tokio::test]
+async fn signup_is_stored_trimmed_with_a_lower_case_domain() {
+    let server = Server::start(|_| {}).await;
+    let response = server.sign_up(&form("  Ann.Lee@News.EXAMPLE ")).await;
+    assert_eq!(response.status(), StatusCode::OK);
+    assert_eq!(response.text().await.unwrap(), r#"{"ok":true}"#);
+    assert_eq!(server.stored_emails(), ["Ann.Lee@news.example"]);
+}
+
+#[tokio::test]
+async fn origin_of_another_site_or_none_is_refused() {
+    let server = Server::start(|_| {}).await;
+    let foreign = server
+        .client
+        .post(server.url("/api/signup"))
+        .header("origin", "https://evil.example")
+        .json(&form("a@example.com"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(foreign.status(), StatusCode::FORBIDDEN);
+    assert!(error_of(foreign).await.contains("this site's own pages"));
+
+    let missing = server
+        .client
+        .post(server.url("/api/signup"))
+        .json(&form("b@example.com"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(missing.status(), StatusCode::FORBIDDEN);
+    assert!(server.stored_emails().is_empty());
+}
+
+#[tokio::test]
+async fn allow_listed_origin_may_sign_up() {
+    let server = Server::start(|options| {
+        options.allowed_origins = vec!["https://www.news.example".to_owned()];
+    })
+    .await;
+    let response = server
+        .client
+        .post(server.url("/api/signup"))
+        .header("origin", "https://www.news.example")
+        .header("sec-fetch-site", "cross-site")
+        .json(&form("a@example.com"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), StatusCode::OK);
+    assert_eq!(server.stored_emails(), ["a@example.com"]);
+}
+
+#[tokio::test]
+async fn sec_fetch_site_cross_site_is_refused_unless_allow_listed() {
+    let server = Server::start(|_| {}).await;
+    // Even with an Origin that matches Host: the browser says the page was on another site.
+    let response = server
+        .client
+        .post(server.url("/api/signup"))
+        .header("origin", &server.base)
+        .header("sec-fetch-site", "cross-site")
+        .json(&form("a@example.com"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), StatusCode::FORBIDDEN);
+    assert!(!error_of(response).await.is_empty());
+    assert!(server.stored_emails().is_empty());
+}
+
+#[tokio::test]
+async fn content_type_other_than_json_is_refused() {
+    let server = Server::start(|_| {}).await;
+    let response = server
+        .client
+        .post(server.url("/api/signup"))
+        .header("origin", &server.base)
+        .header("content-type", "text/plain")
+        .body(form("a@example.com").to_string())
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), StatusCode::UNSUPPORTED_MEDIA_TYPE);
+    assert!(!error_of(response).await.is_empty());
+    assert!(server.stored_emails().is_empty());
+}
+
+#[tokio::test]
+async fn body_larger_than_the_limit_is_refused() {
+    let server = Server::start(|options| options.max_body_bytes = 1024).await;
+    let mut body = form("a@example.com");
+    body["article"] = Value::String(format!("/articles/{}.html", "x".repeat(2000)));
+    let response = server.sign_up(&body).await;
+    assert_eq!(response.status(), StatusCode::PAYLOAD_TOO_LARGE);
+    assert!(!error_of(response).await.is_empty());
+    assert!(server.stored_emails().is_empty());
+}
+
+#[tokio::test]
+async fn rate_limit_answers_429_with_retry_after() {
+    let server = Server::start(|options| options.rate_per_minute = 2).await;
+    for email in ["a@example.com", "b@example.com"] {
+        assert_eq!(server.sign_up(&form(email)).await.status(), StatusCode::OK);
+    }
+    let response = server.sign_up(&form("c@example.com")).await;
+    assert_eq!(response.status(), StatusCode::TOO_MANY_REQUESTS);
+    let retry_after: u64 = response.headers()["retry-after"]
+        .to_str()
+        .unwrap()
+        .parse()
+        .expect("Retry-After in seconds");
+    // Two a minute refill one every 30 s.
+    assert!((1..=31).contains(&retry_after), "Retry-After: {retry_after}");
+    assert!(error_of(response).await.contains("try again"));
+    assert_eq!(server.stored_emails(), ["a@example.com", "b@example.com"]);
+}
+
+#[tokio::test]
+async fn honeypot_filled_is_refused_and_stores_nothing() {
+    let server = Server::start(|_| {}).await;
+    let mut body = form("a@example.com");
+    body["website"] = json!("https://cheap-pills.example");
+    let response = server.sign_up(&body).await;
+    assert_eq!(response.status(), StatusCode::FORBIDDEN);
+    assert!(!error_of(response).await.is_empty());
+    assert!(server.stored_emails().is_empty());
+}
+
+#[tokio::test]
+async fn submit_faster_than_min_submit_ms_is_refused() {
+    let server = Server::start(|options| options.min_submit_ms = 1000).await;
+    let mut body = form("a@example.com");
+    body["elapsedMs"] = json!(250);
+    let response = server.sign_up(&body).await;
+    assert_eq!(response.status(), StatusCode::FORBIDDEN);
+    assert!(error_of(response).await.contains("too quickly"));
+    assert!(server.stored_emails().is_empty());
+
+    body["elapsedMs"] = json!(1000.5);
+    assert_eq!(server.sign_up(&body).await.status(), StatusCode::OK);
+}
+
+#[tokio::test]
+async fn malformed_json_is_refused() {
+    let server = Server::start(|_| {}).await;
+    for body in [r#"{"email": "a@example.com""#, r#"{"newsletter": true}"#, "[]"] {
+        let response = server
+            .client
+            .post(server.url("/api/signup"))
+            .header("origin", &server.base)
+            .header("content-type", "application/json")
+            .body(body)
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(response.status(), StatusCode::BAD_REQUEST, "{body}");
+        assert!(!error_of(response).await.is_empty());
+    }
+    assert!(server.stored_emails().is_empty());
+}
+
+#[tokio::test]
+async fn invalid_email_gets_the_rule_s_sentence() {
+    let server = Server::start(|_| {}).await;
+    for address in ["not-an-email", "   ", "a@b@example.com"] {
+        let response = server.sign_up(&form(address)).await;
+        assert_eq!(response.status(), StatusCode::BAD_REQUEST, "{address:?}");
+        let expected = meterwall::email::validate(address).unwrap_err().to_string();
+        assert_eq!(error_of(response).await, expected);
+    }
+    assert!(server.stored_emails().is_empty());
+}
+
+#[tokio::test]
+async fn idempotent_retry_returns_the_first_answer_without_a_second_insert() {
+    let server = Server::start(|_| {}).await;
+    let body = form("a@example.com");
+    let first = server.sign_up(&body).await;
+    assert_eq!(first.status(), StatusCode::OK);
+    let first = first.bytes().await.unwrap();
+
+    let retry = server.sign_up(&body).await;
+    assert_eq!(retry.status(), StatusCode::OK);
+    assert_eq!(retry.bytes().await.unwrap(), first);
+
+    // The same key with another address: the first answer again, and nothing written.
+    let mut reused = form("b@example.com");
+    reused["idempotencyKey"] = body["idempotencyKey"].clone();
+    let replay = server.sign_up(&reused).await;
+    assert_eq!(replay.status(), StatusCode::OK);
+    assert_eq!(replay.bytes().await.unwrap(), first);
+    assert_eq!(server.stored_emails(), ["a@example.com"]);
+}
+
+#[tokio::test]
+async fn duplicate_email_gets_the_same_answer_and_one_row() {
+    let server = Server::start(|_| {}).await;
+    let first = server.sign_up(&form("ann@example.com")).await;
+    let again = server.sign_up(&form(" ann@EXAMPLE.com")).await;
+    let other_case = server.sign_up(&form("ANN@example.com")).await;
+    let mut answers = Vec::new();
+    for response in [first, again, other_case] {
+        answers.push((response.status(), response.text().await.unwrap()));
+    }
+    assert!(answers.iter().all(|answer| *answer == answers[0]), "{answers:?}");
+    assert_eq!(answers[0], (StatusCode::OK, r#"{"ok":true}"#.to_owned()));
+    assert_eq!(server.stored_emails(), ["ann@example.com"]);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn parallel_signups_store_each_distinct_email_once() {
+    const REQUESTS: usize = 100;
+    const DISTINCT: usize = 40;
+    let server = std::sync::Arc::new(
+        Server::start(|options| options.rate_per_minute = 1000).await,
+    );
+    let mut tasks = tokio::task::JoinSet::new();
+    for i in 0..REQUESTS {
+        let server = std::sync::Arc::clone(&server);
+        // Repeats arrive with the domain in another case: the same reader.
+        let domain = if i < DISTINCT { "example.com" } else { "Example.COM" };
+        let email = format!("reader{}@{domain}", i % DISTINCT);
+        tasks.spawn(async move {
+            let response = server.sign_up(&form(&email)).await;
+            (response.status(), response.text().await.unwrap())
+        });
+    }
+    while let Some(answer) = tasks.join_next().await {
+        assert_eq!(
+            answer.unwrap(),
+            (StatusCode::OK, r#"{"ok":true}"#.to_owned())
+        );
+    }
+    let stored = server.stored_emails();
+    let distinct: BTreeSet<_> = stored.iter().cloned().collect();
+    let expected: BTreeSet<_> = (0..DISTINCT)
+        .map(|i| format!("reader{i}@example.com"))
+        .collect();
+    assert_eq!(stored.len(), DISTINCT, "a reader was stored twice or lost");
+    assert_eq!(distinct, expected);
+}

@@ -1,0 +1,712 @@
+//! The publisher's configuration: parsed from plain values, validated with exact error paths.
+//!
+//! Config arrives in layers (a JSON block, the script tag's `data-*` attributes, the article
+//! element's attributes, queued `config` calls), each a [`Value`] tree. Layers merge key by key,
+//! later layers winning, and the result is checked here, in the core, so every rule runs on the
+//! host too. serde turns a JS object into a [`Value`] (see `web`); the checks are hand-written so
+//! each error can name its exact path and what was expected.
+
+use crate::period::Period;
+use serde::de::{Deserialize, Deserializer, MapAccess, SeqAccess, Visitor};
+
+/// A config value as the page gave it, before validation.
+#[derive(Clone, Debug, PartialEq)]
+pub enum Value {
+    /// `null` or `undefined`.
+    Null,
+    /// A boolean.
+    Bool(bool),
+    /// A number.
+    Num(f64),
+    /// A string (data attributes are always strings).
+    Str(String),
+    /// An array.
+    List(Vec<Value>),
+    /// An object, keys in the order given.
+    Map(Vec<(String, Value)>),
+}
+
+impl Value {
+    fn get(&self, key: &str) -> Option<&Value> {
+        match self {
+            Value::Map(entries) => entries.iter().rev().find(|(k, _)| k == key).map(|(_, v)| v),
+            _ => None,
+        }
+    }
+
+    /// Merges `over` onto `self`: objects merge key by key, anything else is replaced.
+    pub fn merge(&mut self, over: &Value) {
+        match (self, over) {
+            (Value::Map(base), Value::Map(top)) => {
+                for (key, value) in top {
+                    match base.iter_mut().find(|(k, _)| k == key) {
+                        Some((_, slot)) => slot.merge(value),
+                        None => base.push((key.clone(), value.clone())),
+                    }
+                }
+            }
+            (slot, value) => *slot = value.clone(),
+        }
+    }
+
+    /// How a value is described in an error message.
+    fn describe(&self) -> String {
+        match self {
+            Value::Null => "null".into(),
+            Value::Bool(true) => "true".into(),
+            Value::Bool(false) => "false".into(),
+            Value::Num(n) => match whole(*n) {
+                Some(i) => int_text(i),
+                None => "a fractional number".into(),
+            },
+            Value::Str(s) => {
+                let mut out = String::from("\"");
+                out.extend(s.chars().take(40));
+                out.push('"');
+                out
+            }
+            Value::List(_) => "a list".into(),
+            Value::Map(_) => "an object".into(),
+        }
+    }
+}
+
+impl<'de> Deserialize<'de> for Value {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        deserializer.deserialize_any(ValueVisitor)
+    }
+}
+
+struct ValueVisitor;
+
+impl<'de> Visitor<'de> for ValueVisitor {
+    type Value = Value;
+
+    fn expecting(&self, f: &mut core::fmt::Formatter) -> core::fmt::Result {
+        f.write_str("a config value")
+    }
+    fn visit_unit<E>(self) -> Result<Value, E> {
+        Ok(Value::Null)
+    }
+    fn visit_none<E>(self) -> Result<Value, E> {
+        Ok(Value::Null)
+    }
+    fn visit_some<D: Deserializer<'de>>(self, d: D) -> Result<Value, D::Error> {
+        Value::deserialize(d)
+    }
+    fn visit_bool<E>(self, v: bool) -> Result<Value, E> {
+        Ok(Value::Bool(v))
+    }
+    fn visit_i64<E>(self, v: i64) -> Result<Value, E> {
+        Ok(Value::Num(v as f64))
+    }
+    fn visit_u64<E>(self, v: u64) -> Result<Value, E> {
+        Ok(Value::Num(v as f64))
+    }
+    fn visit_f64<E>(self, v: f64) -> Result<Value, E> {
+        Ok(Value::Num(v))
+    }
+    fn visit_str<E>(self, v: &str) -> Result<Value, E> {
+        Ok(Value::Str(v.into()))
+    }
+    fn visit_string<E>(self, v: String) -> Result<Value, E> {
+        Ok(Value::Str(v))
+    }
+    fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<Value, A::Error> {
+        let mut items = Vec::new();
+        while let Some(item) = seq.next_element()? {
+            items.push(item);
+        }
+        Ok(Value::List(items))
+    }
+    fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Value, A::Error> {
+        let mut entries = Vec::new();
+        while let Some((key, value)) = map.next_entry::<String, Value>()? {
+            entries.push((key, value));
+        }
+        Ok(Value::Map(entries))
+    }
+}
+
+/// How registered readers spend their allowance.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Mode {
+    /// Each new article counts as it is opened.
+    Auto,
+    /// Nothing counts until the reader clicks "Unlock this article".
+    Choose,
+}
+
+/// What a page is, for the meter.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum PageType {
+    /// Counts against the allowance (the default).
+    Metered,
+    /// Never counts, never walled.
+    Free,
+    /// Never counts, always walled for anyone but a subscriber.
+    Premium,
+}
+
+/// What happens when something fails (bad config, storage, a panic).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum FailPolicy {
+    /// The article stays readable.
+    Open,
+    /// The article is gated as if the allowance were spent.
+    Closed,
+}
+
+/// A section with its own allowance, separate from the shared one.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Section {
+    /// The section's name as pages give it (`data-meterwall-section`).
+    pub name: String,
+    /// Free articles a period in this section, for anonymous and registered readers alike.
+    pub limit: u8,
+}
+
+/// The most entries a record may hold; limits are validated so the allowance always fits.
+pub const MAX_ENTRIES: usize = 150;
+/// At most this many sections may have their own allowance.
+pub const MAX_SECTIONS: usize = 4;
+
+/// The validated configuration. Every key, its default and its meaning is listed in the README.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Config {
+    /// `limit`: free articles a period for anonymous readers. Default 3.
+    pub limit: u8,
+    /// `period`: how long an allowance lasts. Default calendar month.
+    pub period: Period,
+    /// `timeZone`: the IANA zone that calendar periods follow. Default `UTC`.
+    pub time_zone: String,
+    /// `registered.limit`: articles more a period once registered. Default 3.
+    pub registered_limit: u8,
+    /// `registered.mode`: `auto` or `choose`. Default `auto`.
+    pub registered_mode: Mode,
+    /// `sections`: `{ "name": limit }` sections with their own allowance. Default none.
+    pub sections: Vec<Section>,
+    /// `keepParams`: query parameters that distinguish articles. Default none.
+    pub keep_params: Vec<String>,
+    /// `selector`: CSS selector of the article body. Default `article`.
+    pub selector: String,
+    /// `teaser`: block elements kept above the wall. Default 2.
+    pub teaser: u8,
+    /// `endpoint`: where the email is POSTed. Default `/api/signup`.
+    pub endpoint: String,
+    /// `subscribeUrl`. Default `/subscribe`.
+    pub subscribe_url: String,
+    /// `loginUrl`. Default `/login`.
+    pub login_url: String,
+    /// `subscriber`: the publisher knows this reader subscribes. Default false.
+    pub subscriber: bool,
+    /// `articleId`: this page's article id (usually an attribute on the body element).
+    pub article_id: Option<String>,
+    /// `pageType`: `metered`, `free` or `premium`. Default `metered`.
+    pub page_type: PageType,
+    /// `section`: this page's section.
+    pub section: Option<String>,
+    /// `onError`: `open` or `closed`. Default `open`.
+    pub on_error: FailPolicy,
+}
+
+impl Default for Config {
+    fn default() -> Self {
+        Config {
+            limit: 3,
+            period: Period::Month,
+            time_zone: "UTC".into(),
+            registered_limit: 3,
+            registered_mode: Mode::Auto,
+            sections: Vec::new(),
+            keep_params: Vec::new(),
+            selector: "article".into(),
+            teaser: 2,
+            endpoint: "/api/signup".into(),
+            subscribe_url: "/subscribe".into(),
+            login_url: "/login".into(),
+            subscriber: false,
+            article_id: None,
+            page_type: PageType::Metered,
+            section: None,
+            on_error: FailPolicy::Open,
+        }
+    }
+}
+
+/// A config value that cannot be used: where it is, what was expected, what was found.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ConfigError {
+    /// Dotted path of the value, e.g. `registered.limit`.
+    pub path: String,
+    /// What the value must be.
+    pub expected: &'static str,
+    /// What the page gave.
+    pub found: String,
+}
+
+impl core::fmt::Display for ConfigError {
+    fn fmt(&self, f: &mut core::fmt::Formatter) -> core::fmt::Result {
+        f.write_str(&self.path)?;
+        f.write_str(": expected ")?;
+        f.write_str(self.expected)?;
+        f.write_str(", found ")?;
+        f.write_str(&self.found)
+    }
+}
+
+/// The keys `Config::from_value` knows at the top level, for "did you mean".
+const KEYS: [&str; 17] = [
+    "limit",
+    "period",
+    "timeZone",
+    "registered",
+    "sections",
+    "keepParams",
+    "selector",
+    "teaser",
+    "endpoint",
+    "subscribeUrl",
+    "loginUrl",
+    "subscriber",
+    "articleId",
+    "pageType",
+    "section",
+    "onError",
+    "debug",
+];
+const REGISTERED_KEYS: [&str; 2] = ["limit", "mode"];
+
+const WHOLE_0_100: &str = "a whole number from 0 to 100";
+
+impl Config {
+    /// Reads and validates a merged config tree. Unknown keys are not errors: each gives a warning
+    /// naming the nearest known key, returned beside the config.
+    ///
+    /// # Errors
+    ///
+    /// The first value that cannot be used, with its path.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use meterwall::config::{Config, Value};
+    /// let page = Value::Map(vec![("limit".into(), Value::Str("5".into()))]);
+    /// let (config, warnings) = Config::from_value(&page).unwrap();
+    /// assert_eq!(config.limit, 5);
+    /// assert!(warnings.is_empty());
+    ///
+    /// let bad = Value::Map(vec![(
+    ///     "registered".into(),
+    ///     Value::Map(vec![("limit".into(), Value::Str("three".into()))]),
+    /// )]);
+    /// let err = Config::from_value(&bad).unwrap_err();
+    /// assert_eq!(
+    ///     err.to_string(),
+    ///     "registered.limit: expected a whole number from 0 to 100, found \"three\""
+    /// );
+    /// ```
+    pub fn from_value(root: &Value) -> Result<(Config, Vec<String>), ConfigError> {
+        let mut c = Config::default();
+        let mut warnings = Vec::new();
+        match root {
+            Value::Map(_) | Value::Null => {}
+            other => return Err(err("config", "an object", other)),
+        }
+        unknown_keys(root, "", &KEYS, &mut warnings);
+        if let Some(v) = root.get("limit") {
+            c.limit = small_int(v, "limit", 100, WHOLE_0_100)?;
+        }
+        if let Some(v) = root.get("period") {
+            let text = string(v, "period", PERIOD_EXPECTED)?;
+            c.period = Period::parse(text).ok_or_else(|| err("period", PERIOD_EXPECTED, v))?;
+        }
+        if let Some(v) = root.get("timeZone") {
+            c.time_zone = non_empty(v, "timeZone", "an IANA time zone such as \"Europe/Paris\"")?;
+        }
+        if let Some(reg) = root.get("registered") {
+            if !matches!(reg, Value::Map(_)) {
+                return Err(err("registered", "an object like {\"limit\": 3}", reg));
+            }
+            unknown_keys(reg, "registered.", &REGISTERED_KEYS, &mut warnings);
+            if let Some(v) = reg.get("limit") {
+                c.registered_limit = small_int(v, "registered.limit", 100, WHOLE_0_100)?;
+            }
+            if let Some(v) = reg.get("mode") {
+                c.registered_mode = match string(v, "registered.mode", MODE_EXPECTED)? {
+                    "auto" => Mode::Auto,
+                    "choose" => Mode::Choose,
+                    _ => return Err(err("registered.mode", MODE_EXPECTED, v)),
+                };
+            }
+        }
+        if let Some(v) = root.get("sections") {
+            c.sections = sections(v)?;
+        }
+        if let Some(v) = root.get("keepParams") {
+            c.keep_params = string_list(v, "keepParams")?;
+        }
+        if let Some(v) = root.get("selector") {
+            c.selector = non_empty(v, "selector", "a CSS selector such as \".article-body\"")?;
+        }
+        if let Some(v) = root.get("teaser") {
+            c.teaser = small_int(v, "teaser", 50, "a whole number from 0 to 50")?;
+        }
+        if let Some(v) = root.get("endpoint") {
+            c.endpoint = url(v, "endpoint")?;
+        }
+        if let Some(v) = root.get("subscribeUrl") {
+            c.subscribe_url = url(v, "subscribeUrl")?;
+        }
+        if let Some(v) = root.get("loginUrl") {
+            c.login_url = url(v, "loginUrl")?;
+        }
+        if let Some(v) = root.get("subscriber") {
+            c.subscriber = boolean(v, "subscriber")?;
+        }
+        if let Some(v) = root.get("articleId") {
+            c.article_id = optional_string(v, "articleId")?;
+        }
+        if let Some(v) = root.get("pageType") {
+            c.page_type = match string(v, "pageType", PAGE_EXPECTED)? {
+                "metered" => PageType::Metered,
+                "free" => PageType::Free,
+                "premium" => PageType::Premium,
+                _ => return Err(err("pageType", PAGE_EXPECTED, v)),
+            };
+        }
+        if let Some(v) = root.get("section") {
+            c.section = optional_string(v, "section")?;
+        }
+        if let Some(v) = root.get("onError") {
+            c.on_error = match string(v, "onError", POLICY_EXPECTED)? {
+                "open" => FailPolicy::Open,
+                "closed" => FailPolicy::Closed,
+                _ => return Err(err("onError", POLICY_EXPECTED, v)),
+            };
+        }
+        let total = c.limit as usize
+            + c.registered_limit as usize
+            + c.sections.iter().map(|s| s.limit as usize).sum::<usize>();
+        if total + 1 > MAX_ENTRIES {
+            return Err(ConfigError {
+                path: "limit".into(),
+                expected: "limit, registered.limit and the section limits to add up to at most 149",
+                found: int_text(total as i64),
+            });
+        }
+        Ok((c, warnings))
+    }
+}
+
+const PERIOD_EXPECTED: &str =
+    "one of \"month\", \"week\", \"day\", \"lifetime\" or \"rolling:N\" (N from 1 to 366 days)";
+const MODE_EXPECTED: &str = "\"auto\" or \"choose\"";
+const PAGE_EXPECTED: &str = "\"metered\", \"free\" or \"premium\"";
+const POLICY_EXPECTED: &str = "\"open\" or \"closed\"";
+
+fn err(path: &str, expected: &'static str, found: &Value) -> ConfigError {
+    ConfigError {
+        path: path.into(),
+        expected,
+        found: found.describe(),
+    }
+}
+
+fn whole(n: f64) -> Option<i64> {
+    (n.is_finite() && n.fract() == 0.0 && n.abs() < 9.0e15).then_some(n as i64)
+}
+
+/// Decimal text of an integer, without `format!` (which would pull the formatting machinery
+/// into every reader's download).
+pub fn int_text(n: i64) -> String {
+    let mut digits = Vec::new();
+    let mut rest = n.unsigned_abs();
+    loop {
+        digits.push(b'0' + (rest % 10) as u8);
+        rest /= 10;
+        if rest == 0 {
+            break;
+        }
+    }
+    let mut out = String::with_capacity(digits.len() + 1);
+    if n < 0 {
+        out.push('-');
+    }
+    out.extend(digits.iter().rev().map(|&d| d as char));
+    out
+}
+
+fn small_int(v: &Value, path: &str, max: u8, expected: &'static str) -> Result<u8, ConfigError> {
+    let n = match v {
+        Value::Num(n) => whole(*n),
+        // Data attributes arrive as strings: "3" is as good as 3.
+        Value::Str(s) => s.trim().parse::<i64>().ok(),
+        _ => None,
+    };
+    match n {
+        Some(n) if (0..=max as i64).contains(&n) => Ok(n as u8),
+        _ => Err(err(path, expected, v)),
+    }
+}
+
+fn string<'a>(v: &'a Value, path: &str, expected: &'static str) -> Result<&'a str, ConfigError> {
+    match v {
+        Value::Str(s) => Ok(s.trim()),
+        _ => Err(err(path, expected, v)),
+    }
+}
+
+fn non_empty(v: &Value, path: &str, expected: &'static str) -> Result<String, ConfigError> {
+    match string(v, path, expected)? {
+        "" => Err(err(path, expected, v)),
+        s => Ok(s.into()),
+    }
+}
+
+fn optional_string(v: &Value, path: &str) -> Result<Option<String>, ConfigError> {
+    match v {
+        Value::Null => Ok(None),
+        _ => {
+            let s = string(v, path, "a string")?;
+            Ok((!s.is_empty()).then(|| s.into()))
+        }
+    }
+}
+
+fn boolean(v: &Value, path: &str) -> Result<bool, ConfigError> {
+    match v {
+        Value::Bool(b) => Ok(*b),
+        Value::Str(s) if s == "true" || s.is_empty() => Ok(true),
+        Value::Str(s) if s == "false" => Ok(false),
+        _ => Err(err(path, "true or false", v)),
+    }
+}
+
+/// Link targets: `https:` URLs and same-origin relative paths only, so config can never
+/// become a `javascript:` link.
+fn url(v: &Value, path: &str) -> Result<String, ConfigError> {
+    const EXPECTED: &str = "an https: URL or a path starting with \"/\"";
+    let s = string(v, path, EXPECTED)?;
+    let relative = s.starts_with('/') && !s.starts_with("//") && !s.contains('\\');
+    let https = s.len() > 8 && s[..8].eq_ignore_ascii_case("https://");
+    if (relative || https) && !s.chars().any(char::is_control) {
+        Ok(s.into())
+    } else {
+        Err(err(path, EXPECTED, v))
+    }
+}
+
+fn string_list(v: &Value, path: &str) -> Result<Vec<String>, ConfigError> {
+    const EXPECTED: &str = "a list of strings, or one comma-separated string";
+    match v {
+        Value::Str(s) => Ok(s
+            .split(',')
+            .map(str::trim)
+            .filter(|s| !s.is_empty())
+            .map(String::from)
+            .collect()),
+        Value::List(items) => items
+            .iter()
+            .map(|item| match item {
+                Value::Str(s) => Ok(s.trim().into()),
+                other => Err(err(path, EXPECTED, other)),
+            })
+            .collect(),
+        other => Err(err(path, EXPECTED, other)),
+    }
+}
+
+fn sections(v: &Value) -> Result<Vec<Section>, ConfigError> {
+    const EXPECTED: &str = "an object of section names to limits, like {\"opinion\": 2}";
+    let Value::Map(entries) = v else {
+        return Err(err("sections", EXPECTED, v));
+    };
+    if entries.len() > MAX_SECTIONS {
+        return Err(ConfigError {
+            path: "sections".into(),
+            expected: "at most 4 sections with their own allowance",
+            found: int_text(entries.len() as i64),
+        });
+    }
+    let mut out: Vec<Section> = Vec::new();
+    for (name, limit) in entries {
+        let mut path = String::from("sections.");
+        path.push_str(name);
+        let limit = small_int(limit, &path, 100, WHOLE_0_100)?;
+        match out.iter_mut().find(|s| s.name == *name) {
+            Some(existing) => existing.limit = limit,
+            None => out.push(Section {
+                name: name.clone(),
+                limit,
+            }),
+        }
+    }
+    Ok(out)
+}
+
+fn unknown_keys(map: &Value, prefix: &str, known: &[&str], warnings: &mut Vec<String>) {
+    let Value::Map(entries) = map else { return };
+    for (key, _) in entries {
+        if known.contains(&key.as_str()) {
+            continue;
+        }
+        let mut msg = String::from("unknown config key \"");
+        msg.push_str(prefix);
+        msg.push_str(key);
+        msg.push('"');
+        if let Some(near) = nearest(key, known) {
+            msg.push_str(" (did you mean \"");
+            msg.push_str(prefix);
+            msg.push_str(near);
+            msg.push_str("\"?)");
+        }
+        warnings.push(msg);
+    }
+}
+
+/// The known key closest to `key` by edit distance, if it is close enough to be a typo.
+fn nearest<'a>(key: &str, known: &[&'a str]) -> Option<&'a str> {
+    let lower = key.to_ascii_lowercase();
+    known
+        .iter()
+        .map(|k| (edit_distance(&lower, &k.to_ascii_lowercase()), *k))
+        .filter(|(d, k)| *d <= 2.max(k.len() / 3))
+        .min_by_key(|(d, _)| *d)
+        .map(|(_, k)| k)
+}
+
+fn edit_distance(a: &str, b: &str) -> usize {
+    let b: Vec<char> = b.chars().collect();
+    let mut row: Vec<usize> = (0..=b.len()).collect();
+    for (i, ca) in a.chars().enumerate() {
+        let mut diag = row[0];
+        row[0] = i + 1;
+        for (j, cb) in b.iter().enumerate() {
+            let above = row[j + 1];
+            row[j + 1] = (diag + usize::from(ca != *cb)).min(above + 1).min(row[j] + 1);
+            diag = above;
+        }
+    }
+    row[b.len()]
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn map(entries: &[(&str, Value)]) -> Value {
+        Value::Map(entries.iter().map(|(k, v)| (k.to_string(), v.clone())).collect())
+    }
+    fn s(text: &str) -> Value {
+        Value::Str(text.into())
+    }
+
+    #[test]
+    fn defaults_when_nothing_is_configured() {
+        let (c, w) = Config::from_value(&Value::Null).unwrap();
+        assert_eq!(c, Config::default());
+        assert_eq!(c.limit, 3);
+        assert_eq!(c.period, Period::Month);
+        assert!(w.is_empty());
+    }
+
+    #[test]
+    fn data_attribute_strings_are_read_as_numbers_and_booleans() {
+        let v = map(&[("limit", s("5")), ("subscriber", s("true")), ("teaser", s("3"))]);
+        let (c, _) = Config::from_value(&v).unwrap();
+        assert_eq!((c.limit, c.subscriber, c.teaser), (5, true, 3));
+    }
+
+    #[test]
+    fn invalid_limit_names_path_expectation_and_value() {
+        let v = map(&[("limit", Value::Num(2.5))]);
+        assert_eq!(
+            Config::from_value(&v).unwrap_err().to_string(),
+            "limit: expected a whole number from 0 to 100, found a fractional number"
+        );
+        let v = map(&[("limit", Value::Num(101.0))]);
+        assert_eq!(
+            Config::from_value(&v).unwrap_err().to_string(),
+            "limit: expected a whole number from 0 to 100, found 101"
+        );
+    }
+
+    #[test]
+    fn nested_registered_settings_and_their_errors() {
+        let v = map(&[("registered", map(&[("limit", Value::Num(2.0)), ("mode", s("choose"))]))]);
+        let (c, _) = Config::from_value(&v).unwrap();
+        assert_eq!((c.registered_limit, c.registered_mode), (2, Mode::Choose));
+        let v = map(&[("registered", map(&[("mode", s("manual"))]))]);
+        assert_eq!(
+            Config::from_value(&v).unwrap_err().to_string(),
+            "registered.mode: expected \"auto\" or \"choose\", found \"manual\""
+        );
+    }
+
+    #[test]
+    fn unknown_keys_warn_with_the_nearest_known_key() {
+        let v = map(&[("limt", Value::Num(2.0)), ("registered", map(&[("mdoe", s("auto"))]))]);
+        let (_, w) = Config::from_value(&v).unwrap();
+        assert_eq!(
+            w,
+            vec![
+                "unknown config key \"limt\" (did you mean \"limit\"?)".to_string(),
+                "unknown config key \"registered.mdoe\" (did you mean \"registered.mode\"?)"
+                    .to_string(),
+            ]
+        );
+        let (_, w) = Config::from_value(&map(&[("zzzzzzzz", Value::Null)])).unwrap();
+        assert_eq!(w, vec!["unknown config key \"zzzzzzzz\"".to_string()]);
+    }
+
+    #[test]
+    fn link_targets_accept_only_https_and_same_origin_paths() {
+        for ok in ["/subscribe", "https://example.com/join"] {
+            let (c, _) = Config::from_value(&map(&[("subscribeUrl", s(ok))])).unwrap();
+            assert_eq!(c.subscribe_url, ok);
+        }
+        for bad in ["javascript:alert(1)", "//evil.example/x", "http://example.com", "sub"] {
+            let e = Config::from_value(&map(&[("loginUrl", s(bad))])).unwrap_err();
+            assert_eq!(e.path, "loginUrl");
+        }
+    }
+
+    #[test]
+    fn later_layers_win_key_by_key() {
+        let mut base = map(&[("limit", Value::Num(3.0)), ("registered", map(&[("limit", Value::Num(3.0)), ("mode", s("choose"))]))]);
+        base.merge(&map(&[("registered", map(&[("limit", Value::Num(5.0))]))]));
+        let (c, _) = Config::from_value(&base).unwrap();
+        assert_eq!((c.limit, c.registered_limit, c.registered_mode), (3, 5, Mode::Choose));
+    }
+
+    #[test]
+    fn sections_are_separate_allowances_bounded_in_number_and_total() {
+        let v = map(&[("sections", map(&[("opinion", Value::Num(2.0))]))]);
+        let (c, _) = Config::from_value(&v).unwrap();
+        assert_eq!(c.sections, vec![Section { name: "opinion".into(), limit: 2 }]);
+        let five = map(&[("a", s("1")), ("b", s("1")), ("c", s("1")), ("d", s("1")), ("e", s("1"))]);
+        assert_eq!(Config::from_value(&map(&[("sections", five)])).unwrap_err().path, "sections");
+        let big = map(&[("limit", s("100")), ("registered", map(&[("limit", s("100"))]))]);
+        assert!(Config::from_value(&big).unwrap_err().to_string().contains("at most 149"));
+    }
+
+    #[test]
+    fn period_and_page_type_spellings() {
+        let v = map(&[("period", s("rolling:30")), ("pageType", s("premium"))]);
+        let (c, _) = Config::from_value(&v).unwrap();
+        assert_eq!(c.period, Period::Rolling { days: 30 });
+        assert_eq!(c.page_type, PageType::Premium);
+        assert_eq!(
+            Config::from_value(&map(&[("period", s("fortnight"))])).unwrap_err().path,
+            "period"
+        );
+    }
+
+    #[test]
+    fn int_text_writes_decimal() {
+        assert_eq!(int_text(0), "0");
+        assert_eq!(int_text(-42), "-42");
+        assert_eq!(int_text(i64::MIN), "-9223372036854775808");
+    }
+}

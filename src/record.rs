@@ -1,0 +1,291 @@
+//! The stored form of a [`Record`]: a short, versioned ASCII string, small for any history.
+//!
+//! Layout of version 1 (one localStorage value under the key [`STORAGE_KEY`]):
+//!
+//! ```text
+//! 1 m 10ap . hhxu4 . hhq2c . AbCdEf0042 ...
+//! | |  |       |       |      `- entries, 10 characters each (see below), no separator
+//! | |  |       |       `- registered at, minutes since the epoch, base 36 (empty: not registered)
+//! | |  |       `- latest time seen, minutes since the epoch, base 36
+//! | |  `- period bucket, base 36 (a leading '-' when negative)
+//! | `- period tag: m, w, d, r, l ('-' for a record that has seen no view)
+//! `- format version
+//! ```
+//!
+//! An entry is 6 base64url characters of the article's 32-bit key, then 4 characters holding
+//! 3 bits of allowance and 21 bits of age in minutes before "latest" (ages beyond about four
+//! years are kept as four years: only rolling periods, at most 366 days, read them).
+//! Limits are validated so a record holds at most [`MAX_ENTRIES`] entries: under 1,600
+//! characters however long the reader's history.
+//!
+//! Migration rule: a value of another version, or anything that does not parse, is replaced by
+//! a fresh record (the reader's allowance starts again); the cause is reported, never thrown.
+
+use crate::article::ArticleKey;
+use crate::config::MAX_ENTRIES;
+use crate::meter::{Allowance, Entry, Record};
+
+/// The one localStorage key meterwall reads and writes.
+pub const STORAGE_KEY: &str = "meterwall:v1";
+/// Values longer than this are rejected before parsing.
+pub const MAX_STORED: usize = 16 * 1024;
+/// The oldest age an entry can record, in minutes (2^21 - 1, about four years).
+pub const MAX_AGE_MIN: i64 = (1 << 21) - 1;
+
+const VERSION: u8 = b'1';
+const ENTRY_LEN: usize = 10;
+const B64: &[u8; 64] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
+
+/// Why a stored value could not be read. The widget starts a fresh record either way.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum RecordError {
+    /// Longer than [`MAX_STORED`].
+    TooLarge,
+    /// Written by a different version of meterwall.
+    OtherVersion,
+    /// Not a meterwall record at all, or cut short.
+    Malformed,
+}
+
+impl core::fmt::Display for RecordError {
+    fn fmt(&self, f: &mut core::fmt::Formatter) -> core::fmt::Result {
+        f.write_str(match self {
+            RecordError::TooLarge => "the stored meter is larger than 16 KB, so it is not ours",
+            RecordError::OtherVersion => "the stored meter was written by another version",
+            RecordError::Malformed => "the stored meter is not a meterwall record or is cut short",
+        })
+    }
+}
+
+fn alw_code(a: Allowance) -> u32 {
+    match a {
+        Allowance::Free => 0,
+        Allowance::Registered => 1,
+        Allowance::Gift => 2,
+        Allowance::Section(i) => 3 + (i as u32 & 3),
+    }
+}
+
+fn alw_from(code: u32) -> Option<Allowance> {
+    Some(match code {
+        0 => Allowance::Free,
+        1 => Allowance::Registered,
+        2 => Allowance::Gift,
+        3..=6 => Allowance::Section((code - 3) as u8),
+        _ => return None,
+    })
+}
+
+fn push_b64(out: &mut String, value: u64, chars: u32) {
+    for i in (0..chars).rev() {
+        out.push(B64[((value >> (6 * i)) & 63) as usize] as char);
+    }
+}
+
+fn read_b64(text: &[u8]) -> Option<u64> {
+    text.iter().try_fold(0u64, |acc, &c| {
+        let digit = B64.iter().position(|&b| b == c)? as u64;
+        Some(acc << 6 | digit)
+    })
+}
+
+fn push_b36(out: &mut String, n: i64) {
+    if n < 0 {
+        out.push('-');
+    }
+    let mut digits = [0u8; 14];
+    let mut len = 0;
+    let mut rest = n.unsigned_abs();
+    loop {
+        digits[len] = b"0123456789abcdefghijklmnopqrstuvwxyz"[(rest % 36) as usize];
+        len += 1;
+        rest /= 36;
+        if rest == 0 {
+            break;
+        }
+    }
+    out.extend(digits[..len].iter().rev().map(|&d| d as char));
+}
+
+fn read_b36(text: &str) -> Option<i64> {
+    let (neg, digits) = match text.strip_prefix('-') {
+        Some(rest) => (true, rest),
+        None => (false, text),
+    };
+    // 12 base-36 digits hold any minute count or bucket we can meet; more is not ours.
+    if digits.is_empty() || digits.len() > 12 {
+        return None;
+    }
+    let n = i64::from_str_radix(digits, 36).ok()?;
+    Some(if neg { -n } else { n })
+}
+
+/// Writes a record in the stored form.
+///
+/// # Examples
+///
+/// ```
+/// use meterwall::meter::Record;
+/// use meterwall::record::{decode, encode};
+/// let fresh = Record::default();
+/// assert_eq!(encode(&fresh), "1-0.0..");
+/// assert_eq!(decode(&encode(&fresh)), Ok(fresh));
+/// ```
+pub fn encode(record: &Record) -> String {
+    let mut out = String::with_capacity(48 + record.entries.len() * ENTRY_LEN);
+    out.push(VERSION as char);
+    out.push(match record.period_tag {
+        0 => '-',
+        t => t as char,
+    });
+    push_b36(&mut out, record.bucket);
+    out.push('.');
+    push_b36(&mut out, record.latest_min);
+    out.push('.');
+    if let Some(at) = record.registered_min {
+        push_b36(&mut out, at);
+    }
+    out.push('.');
+    for e in record.entries.iter().take(MAX_ENTRIES) {
+        push_b64(&mut out, e.key.0 as u64, 6);
+        let age = (record.latest_min - e.at_min).clamp(0, MAX_AGE_MIN) as u64;
+        push_b64(&mut out, (alw_code(e.allowance) as u64) << 21 | age, 4);
+    }
+    out
+}
+
+/// Reads a stored value.
+///
+/// # Errors
+///
+/// [`RecordError`] when the value is too large, of another version or not a record; the
+/// caller starts a fresh record and reports the cause.
+///
+/// # Examples
+///
+/// ```
+/// use meterwall::record::{decode, RecordError};
+/// assert_eq!(decode("{"), Err(RecordError::Malformed));
+/// assert_eq!(decode("2m0.0.."), Err(RecordError::OtherVersion));
+/// ```
+pub fn decode(stored: &str) -> Result<Record, RecordError> {
+    if stored.len() > MAX_STORED {
+        return Err(RecordError::TooLarge);
+    }
+    let bytes = stored.as_bytes();
+    match bytes.first() {
+        Some(&VERSION) => {}
+        Some(b'0'..=b'9') => return Err(RecordError::OtherVersion),
+        _ => return Err(RecordError::Malformed),
+    }
+    let malformed = RecordError::Malformed;
+    let tag = match bytes.get(1) {
+        Some(b'-') => 0,
+        Some(&t @ (b'm' | b'w' | b'd' | b'r' | b'l')) => t,
+        _ => return Err(malformed),
+    };
+    let mut parts = stored.get(2..).ok_or(malformed)?.splitn(4, '.');
+    let bucket = read_b36(parts.next().ok_or(malformed)?).ok_or(malformed)?;
+    let latest_min = read_b36(parts.next().ok_or(malformed)?).ok_or(malformed)?;
+    let registered_min = match parts.next().ok_or(malformed)? {
+        "" => None,
+        text => Some(read_b36(text).ok_or(malformed)?),
+    };
+    let body = parts.next().ok_or(malformed)?.as_bytes();
+    if body.len() % ENTRY_LEN != 0 || body.len() / ENTRY_LEN > MAX_ENTRIES {
+        return Err(malformed);
+    }
+    let entries = body
+        .chunks(ENTRY_LEN)
+        .map(|chunk| {
+            let key = read_b64(&chunk[..6]).filter(|&k| k <= u32::MAX as u64)?;
+            let packed = read_b64(&chunk[6..])?;
+            Some(Entry {
+                key: ArticleKey(key as u32),
+                allowance: alw_from((packed >> 21) as u32)?,
+                at_min: latest_min - (packed & MAX_AGE_MIN as u64) as i64,
+            })
+        })
+        .collect::<Option<Vec<_>>>()
+        .ok_or(malformed)?;
+    Ok(Record {
+        period_tag: tag,
+        bucket,
+        latest_min,
+        registered_min,
+        entries,
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn sample() -> Record {
+        Record {
+            period_tag: b'm',
+            bucket: 24_322,
+            latest_min: 29_931_120,
+            registered_min: Some(29_931_000),
+            entries: vec![
+                Entry { key: ArticleKey(0), allowance: Allowance::Free, at_min: 29_931_120 },
+                Entry { key: ArticleKey(u32::MAX), allowance: Allowance::Gift, at_min: 29_931_000 },
+                Entry { key: ArticleKey(12345), allowance: Allowance::Section(3), at_min: 29_900_000 },
+                Entry { key: ArticleKey(777), allowance: Allowance::Registered, at_min: 29_931_119 },
+            ],
+        }
+    }
+
+    #[test]
+    fn round_trips_a_full_record() {
+        let r = sample();
+        let text = encode(&r);
+        assert!(text.is_ascii());
+        assert_eq!(decode(&text), Ok(r));
+    }
+
+    #[test]
+    fn garbage_values_are_not_records() {
+        for bad in ["", "{", "null", "\"x\"", "[]", "1", "1m", "1m0", "1m0.0", "1x0.0..", "1m0.0..AAAA", "1m-.0..", "1m0.0.zzzzzzzzzzzzzzz."] {
+            assert_eq!(decode(bad), Err(RecordError::Malformed), "{bad}");
+        }
+    }
+
+    #[test]
+    fn another_version_is_reported_as_such() {
+        assert_eq!(decode("0m0.0.."), Err(RecordError::OtherVersion));
+        assert_eq!(decode("9anything"), Err(RecordError::OtherVersion));
+    }
+
+    #[test]
+    fn oversized_values_are_rejected_before_parsing() {
+        let huge = "1".repeat(4 * 1024 * 1024);
+        assert_eq!(decode(&huge), Err(RecordError::TooLarge));
+    }
+
+    #[test]
+    fn a_negative_count_or_far_future_time_still_reads_as_a_record() {
+        // The meter takes the record as it is; `Record::roll` keeps time monotonic from there.
+        let r = decode("1m-1.zzzzzzzzzzzz..").unwrap();
+        assert_eq!(r.bucket, -1);
+        assert!(r.latest_min > 4_000_000_000_000);
+    }
+
+    #[test]
+    fn a_full_record_stays_under_two_kilobytes() {
+        let mut r = sample();
+        r.entries = (0..MAX_ENTRIES as u32)
+            .map(|k| Entry { key: ArticleKey(k.wrapping_mul(2_654_435_761)), allowance: Allowance::Registered, at_min: 0 })
+            .collect();
+        r.latest_min = i64::MAX / 2;
+        r.registered_min = Some(i64::MIN / 2);
+        assert!(encode(&r).len() < 1_600, "{}", encode(&r).len());
+    }
+
+    #[test]
+    fn invalid_allowance_code_is_malformed() {
+        // Code 7 in the top bits of the packed field.
+        let text = "1m0.0..AAAAAA4AAA";
+        assert_eq!(decode(text), Err(RecordError::Malformed));
+    }
+}

@@ -1,0 +1,73 @@
+//! The reader's calendar through the browser's `Intl`, which knows every IANA zone's rules.
+
+use crate::period::{Calendar, CivilDate, Utc};
+use wasm_bindgen::prelude::*;
+
+#[wasm_bindgen]
+extern "C" {
+    #[wasm_bindgen(js_namespace = Intl, js_name = DateTimeFormat)]
+    pub type DateTimeFormat;
+
+    // `catch`: an unknown time zone makes the constructor throw a RangeError.
+    #[wasm_bindgen(constructor, catch, js_namespace = Intl, js_class = "DateTimeFormat")]
+    fn new(locale: &str, options: &JsValue) -> Result<DateTimeFormat, JsValue>;
+
+    #[wasm_bindgen(method, js_name = formatToParts)]
+    fn format_to_parts(this: &DateTimeFormat, ms: f64) -> js_sys::Array;
+}
+
+/// A calendar for an IANA zone; `UTC` is computed without Intl.
+pub enum ZoneCalendar {
+    /// The UTC fast path.
+    Utc,
+    /// Any other zone, through `Intl.DateTimeFormat`.
+    Intl(DateTimeFormat),
+}
+
+impl ZoneCalendar {
+    /// The calendar of `zone`, or `None` if the browser does not know the zone.
+    pub fn new(zone: &str) -> Option<ZoneCalendar> {
+        if zone.eq_ignore_ascii_case("utc") {
+            return Some(ZoneCalendar::Utc);
+        }
+        let options = js_sys::Object::new();
+        for (key, value) in [
+            ("timeZone", zone),
+            ("year", "numeric"),
+            ("month", "numeric"),
+            ("day", "numeric"),
+            ("calendar", "gregory"),
+            ("numberingSystem", "latn"),
+        ] {
+            js_sys::Reflect::set(&options, &key.into(), &value.into()).ok()?;
+        }
+        DateTimeFormat::new("en-US", &options).ok().map(ZoneCalendar::Intl)
+    }
+}
+
+impl Calendar for ZoneCalendar {
+    fn date_at(&self, ms: i64) -> CivilDate {
+        let ZoneCalendar::Intl(format) = self else {
+            return Utc.date_at(ms);
+        };
+        let mut date = CivilDate { year: 1970, month: 1, day: 1 };
+        for part in format.format_to_parts(ms as f64).iter() {
+            let field = |name: &str| {
+                js_sys::Reflect::get(&part, &name.into())
+                    .ok()
+                    .and_then(|v| v.as_string())
+            };
+            let (Some(kind), Some(value)) = (field("type"), field("value")) else {
+                continue;
+            };
+            let Ok(n) = value.parse::<i32>() else { continue };
+            match kind.as_str() {
+                "year" => date.year = n,
+                "month" => date.month = n as u8,
+                "day" => date.day = n as u8,
+                _ => {}
+            }
+        }
+        date
+    }
+}

@@ -1,0 +1,368 @@
+//! The imperative shell: the only module that touches the browser.
+//!
+//! One page view is one straight line: read the config and the page, load the record, ask the
+//! core (`meter::decide`), save, gate the DOM, tell the page (events). Every failure is caught
+//! here, logged once with the `[meterwall]` prefix, sent as a `meterwall:error` event, and
+//! resolved by the configured policy; nothing in this module panics.
+
+mod calendar;
+mod gate;
+mod signup;
+mod store;
+
+use crate::article::article_key;
+use crate::config::{Config, FailPolicy, PageType, Value};
+use crate::meter::{self, Decision, Record, View, Wall};
+use calendar::ZoneCalendar;
+use std::cell::RefCell;
+use store::StoreError;
+use wasm_bindgen::prelude::*;
+use web_sys::{CustomEvent, CustomEventInit, Document, Element, Node, Storage};
+
+/// What the shell keeps between the first decision and the reader's next action.
+pub(crate) struct Mounted {
+    config: Config,
+    key: crate::article::ArticleKey,
+    section: Option<String>,
+    body: Element,
+    removed: Vec<Node>,
+    host: Option<Element>,
+    storage: Option<Storage>,
+    /// The record as last decided; also the in-memory meter when storage is unavailable.
+    record: Record,
+    decision: Decision,
+    /// When the prompt was rendered (ms since the epoch), sent with the signup.
+    shown_at: f64,
+    /// Listeners owned by the prompt, dropped with it.
+    listeners: Vec<Closure<dyn FnMut(web_sys::Event)>>,
+}
+
+thread_local! {
+    static MOUNTED: RefCell<Option<Mounted>> = const { RefCell::new(None) };
+}
+
+/// Logs `[meterwall] message` once to the console and fires `meterwall:error`.
+pub(crate) fn report(message: &str) {
+    let mut text = String::from("[meterwall] ");
+    text.push_str(message);
+    web_sys::console::error_1(&text.as_str().into());
+    let detail = js_sys::Object::new();
+    let _ = js_sys::Reflect::set(&detail, &"message".into(), &message.into());
+    emit("error", &detail);
+}
+
+fn warn(message: &str) {
+    let mut text = String::from("[meterwall] ");
+    text.push_str(message);
+    web_sys::console::warn_1(&text.as_str().into());
+}
+
+/// Fires `meterwall:<name>` on `document` with `detail`.
+pub(crate) fn emit(name: &str, detail: &JsValue) {
+    let Some(doc) = document() else { return };
+    let mut kind = String::from("meterwall:");
+    kind.push_str(name);
+    let init = CustomEventInit::new();
+    init.set_detail(detail);
+    if let Ok(event) = CustomEvent::new_with_event_init_dict(&kind, &init) {
+        let _ = doc.dispatch_event(&event);
+    }
+}
+
+fn document() -> Option<Document> {
+    web_sys::window()?.document()
+}
+
+fn to_js(decision: &Decision) -> JsValue {
+    serde_wasm_bindgen::to_value(decision).unwrap_or(JsValue::NULL)
+}
+
+fn config_layers(input: &JsValue) -> Result<Value, String> {
+    let parsed: Value = serde_wasm_bindgen::from_value(input.clone())
+        .map_err(|_| String::from("mount(config): config must be an object or a list of objects"))?;
+    Ok(match parsed {
+        Value::List(layers) => layers.iter().fold(Value::Map(Vec::new()), |mut acc, layer| {
+            acc.merge(layer);
+            acc
+        }),
+        other => other,
+    })
+}
+
+/// The article element's own attributes, which win over the script's config.
+fn element_layer(body: &Element) -> Value {
+    let mut entries = Vec::new();
+    for (attr, key) in [
+        ("data-meterwall-id", "articleId"),
+        ("data-meterwall-type", "pageType"),
+        ("data-meterwall-section", "section"),
+    ] {
+        if let Some(v) = body.get_attribute(attr) {
+            entries.push((key.into(), Value::Str(v)));
+        }
+    }
+    Value::Map(entries)
+}
+
+fn canonical(doc: &Document) -> Option<String> {
+    let link = doc.query_selector("link[rel=canonical]").ok()??;
+    link.dyn_into::<web_sys::HtmlLinkElement>().ok().map(|l| l.href())
+}
+
+/// Entry point of `mount(config)`.
+pub fn mount(input: JsValue) -> Result<JsValue, JsValue> {
+    // A second mount (a single-page app's next article) first puts the previous page back.
+    unmount();
+    let doc = document().ok_or_else(|| JsValue::from_str("[meterwall] no document"))?;
+    let mut merged = config_layers(&input).map_err(|e| fail(&e))?;
+    let (config, _) = Config::from_value(&merged).map_err(|e| fail(&config_message(&e)))?;
+    let body = match doc.query_selector(&config.selector) {
+        Ok(Some(body)) => body,
+        Ok(None) => return Err(fail(&missing_body(&config.selector))),
+        Err(_) => return Err(fail(&bad_selector(&config.selector))),
+    };
+    merged.merge(&element_layer(&body));
+    let (config, warnings) = Config::from_value(&merged).map_err(|e| {
+        let message = config_message(&e);
+        if config_policy(&merged) == FailPolicy::Closed {
+            close_on_error(&doc, &body, &Config::default());
+        }
+        fail(&message)
+    })?;
+    for w in &warnings {
+        warn(w);
+    }
+    let location = web_sys::window().map(|w| w.location().href().unwrap_or_default()).unwrap_or_default();
+    let keep: Vec<&str> = config.keep_params.iter().map(String::as_str).collect();
+    let canonical = canonical(&doc);
+    let Some((key, _source)) = article_key(config.article_id.as_deref(), canonical.as_deref(), &location, &keep) else {
+        return Err(fail("this page has no article id and no http(s) URL: add data-meterwall-id to the article element"));
+    };
+    let Some(calendar) = ZoneCalendar::new(&config.time_zone) else {
+        let mut m = String::from("timeZone: the browser does not know the zone \"");
+        m.push_str(&config.time_zone);
+        m.push_str("\"; use an IANA name such as \"Europe/Paris\"");
+        return Err(fail(&m));
+    };
+
+    let storage = store::probe();
+    let (mut record, problem) = match &storage {
+        Some(s) => store::load(s),
+        None => (Record::default(), Some(StoreError::Unavailable)),
+    };
+    let storage_ok = !matches!(problem, Some(StoreError::Unavailable));
+    if let Some(p) = problem {
+        report_store(&p, config.on_error);
+    }
+    let view = View {
+        key,
+        page: config.page_type,
+        section: config.section.as_deref(),
+        subscriber: config.subscriber,
+    };
+    let now = js_sys::Date::now() as i64;
+    let mut decision = meter::decide(&mut record, &config, &view, now, &calendar);
+    if storage_ok {
+        if let Some(s) = &storage {
+            if let Err(p) = store::save(s, &record) {
+                report_store(&p, config.on_error);
+            }
+        }
+    } else if config.on_error == FailPolicy::Open && config.page_type != PageType::Premium {
+        // Without storage the meter cannot count, so the policy decides: open by default.
+        decision.wall = None;
+    } else if decision.wall.is_none() && config.on_error == FailPolicy::Closed {
+        decision.wall = Some(Wall::Register);
+    }
+    let section = config.section.clone();
+    let mut mounted = Mounted {
+        config,
+        key,
+        section,
+        body,
+        removed: Vec::new(),
+        host: None,
+        storage: if storage_ok { storage } else { None },
+        record,
+        decision,
+        shown_at: 0.0,
+        listeners: Vec::new(),
+    };
+    let detail = to_js(&decision);
+    emit("view", &detail);
+    apply(&doc, &mut mounted);
+    MOUNTED.with(|m| *m.borrow_mut() = Some(mounted));
+    Ok(detail)
+}
+
+fn config_policy(merged: &Value) -> FailPolicy {
+    // The config is invalid, so read only its failure policy, as leniently as possible.
+    match merged {
+        Value::Map(entries) if entries.iter().any(|(k, v)| k == "onError" && *v == Value::Str("closed".into())) => FailPolicy::Closed,
+        _ => FailPolicy::Open,
+    }
+}
+
+fn config_message(e: &crate::config::ConfigError) -> String {
+    let mut m = String::from("invalid config: ");
+    m.push_str(&e.to_string());
+    m.push_str(". The article stays readable until it is fixed.");
+    m
+}
+
+fn missing_body(selector: &str) -> String {
+    let mut m = String::from("no element matches the article selector \"");
+    m.push_str(selector);
+    m.push_str("\": set data-selector on the script tag to the element holding the article text");
+    m
+}
+
+fn bad_selector(selector: &str) -> String {
+    let mut m = String::from("selector \"");
+    m.push_str(selector);
+    m.push_str("\" is not a valid CSS selector");
+    m
+}
+
+fn report_store(p: &StoreError, policy: FailPolicy) {
+    match p {
+        StoreError::Unavailable => report(match policy {
+            FailPolicy::Open => "localStorage is unavailable (blocked by the browser's settings?): the meter cannot count on this page, so the article stays open (onError: \"open\")",
+            FailPolicy::Closed => "localStorage is unavailable (blocked by the browser's settings?): the meter cannot count on this page, so the wall is shown (onError: \"closed\")",
+        }),
+        StoreError::WriteFailed => report("could not save the meter (storage full or revoked): this view will not be remembered"),
+        StoreError::Unreadable(e) => {
+            let mut m = String::from("starting a fresh meter: ");
+            m.push_str(&e.to_string());
+            report(&m);
+        }
+    }
+}
+
+fn fail(message: &str) -> JsValue {
+    report(message);
+    let mut text = String::from("[meterwall] ");
+    text.push_str(message);
+    JsValue::from_str(&text)
+}
+
+fn close_on_error(doc: &Document, body: &Element, config: &Config) {
+    let d = Decision {
+        wall: Some(Wall::Register),
+        reason: meter::Reason::AllowanceSpent,
+        tier: meter::Tier::Anonymous,
+        counted: false,
+        used: 0,
+        limit: 0,
+        remaining: 0,
+    };
+    gate::remove_after_teaser(body, config.teaser);
+    gate::show_prompt(doc, body, Wall::Register, &d, config);
+    let _ = body.set_attribute("data-meterwall-state", "locked");
+}
+
+/// Makes the page match the decision: gate (with the prompt) or leave open.
+fn apply(doc: &Document, m: &mut Mounted) {
+    match m.decision.wall {
+        None => {
+            let _ = m.body.set_attribute("data-meterwall-state", "open");
+        }
+        Some(wall) => {
+            m.removed = gate::remove_after_teaser(&m.body, m.config.teaser);
+            m.host = gate::show_prompt(doc, &m.body, wall, &m.decision, &m.config);
+            m.shown_at = js_sys::Date::now();
+            if let Some(host) = &m.host {
+                m.listeners = signup::listen(host, wall);
+            }
+            let _ = m.body.set_attribute("data-meterwall-state", "locked");
+            let detail = to_js(&m.decision);
+            let _ = js_sys::Reflect::set(&detail, &"wallType".into(), &gate::wall_name(wall).into());
+            emit("lock", &detail);
+        }
+    }
+}
+
+/// Takes the prompt away and puts the article back, exactly as it was.
+fn open_up(m: &mut Mounted) {
+    if let Some(host) = m.host.take() {
+        host.remove();
+    }
+    gate::restore(&m.body, &m.removed);
+    m.removed.clear();
+    m.listeners.clear();
+    let _ = m.body.set_attribute("data-meterwall-state", "open");
+}
+
+fn unmount() {
+    MOUNTED.with(|cell| {
+        if let Some(mut m) = cell.borrow_mut().take() {
+            open_up(&mut m);
+        }
+    });
+}
+
+/// Runs `f` on the mounted state, if any.
+pub(crate) fn with_mounted<R>(f: impl FnOnce(&mut Mounted) -> R) -> Option<R> {
+    MOUNTED.with(|cell| cell.try_borrow_mut().ok()?.as_mut().map(f))
+}
+
+impl Mounted {
+    fn view(&self) -> View<'_> {
+        View {
+            key: self.key,
+            page: self.config.page_type,
+            section: self.section.as_deref(),
+            subscriber: self.config.subscriber,
+        }
+    }
+
+    fn calendar(&self) -> ZoneCalendar {
+        ZoneCalendar::new(&self.config.time_zone).unwrap_or(ZoneCalendar::Utc)
+    }
+
+    fn persist(&self) {
+        if let Some(s) = &self.storage {
+            if let Err(p) = store::save(s, &self.record) {
+                report_store(&p, self.config.on_error);
+            }
+        }
+    }
+
+    /// The reader's email was accepted: registered from now on, this article is theirs.
+    pub(crate) fn registered(&mut self) {
+        let calendar = self.calendar();
+        let mut record = self.record.clone();
+        let decision = meter::register(&mut record, &self.config, &self.view(), js_sys::Date::now() as i64, &calendar);
+        self.record = record;
+        self.decision = decision;
+        self.persist();
+        open_up(self);
+        emit("register", &to_js(&decision));
+    }
+
+    /// A registered reader in `choose` mode spends one article here.
+    pub(crate) fn unlock(&mut self) {
+        let calendar = self.calendar();
+        let mut record = self.record.clone();
+        let decision = meter::unlock(&mut record, &self.config, &self.view(), js_sys::Date::now() as i64, &calendar);
+        self.record = record;
+        self.decision = decision;
+        self.persist();
+        if decision.wall.is_none() {
+            open_up(self);
+            emit("unlock", &to_js(&decision));
+        }
+    }
+}
+
+/// The last decision, or `null`.
+pub fn why() -> JsValue {
+    with_mounted(|m| to_js(&m.decision)).unwrap_or(JsValue::NULL)
+}
+
+/// Forgets the reader's meter.
+pub fn reset() {
+    if let Some(s) = store::probe() {
+        store::clear(&s);
+    }
+}

@@ -1,0 +1,56 @@
+//! The one door to localStorage: a probe that never throws into Rust, and the meter record.
+//!
+//! `window.localStorage` itself throws a `SecurityError` when the reader blocks site data, and
+//! gloo-storage's handle throws rather than returning an error in that case, so the probe asks
+//! `Window::local_storage` (which catches) before gloo-storage's raw handle is ever touched.
+
+use crate::meter::Record;
+use crate::record::{decode, encode, RecordError, STORAGE_KEY};
+use gloo_storage::{LocalStorage, Storage as _};
+use web_sys::Storage;
+
+/// Why the record could not be read or kept.
+pub enum StoreError {
+    /// Storage is blocked or missing: the meter runs in memory for this page.
+    Unavailable,
+    /// The write was refused (quota, or storage revoked): this view is not remembered.
+    WriteFailed,
+    /// The stored value was not a readable record; a fresh one replaces it.
+    Unreadable(RecordError),
+}
+
+/// The reader's localStorage, or `None` when the browser will not give it.
+pub fn probe() -> Option<Storage> {
+    let window = web_sys::window()?;
+    match window.local_storage() {
+        // Only now, with storage known to be there, is gloo-storage's handle safe to take.
+        Ok(Some(_)) => Some(LocalStorage::raw()),
+        _ => None,
+    }
+}
+
+/// Reads the record. A missing value is a fresh record; an unreadable one is a fresh record and
+/// the cause.
+pub fn load(storage: &Storage) -> (Record, Option<StoreError>) {
+    match storage.get_item(STORAGE_KEY) {
+        Ok(None) => (Record::default(), None),
+        Ok(Some(text)) => match decode(&text) {
+            Ok(record) => (record, None),
+            Err(e) => (Record::default(), Some(StoreError::Unreadable(e))),
+        },
+        Err(_) => (Record::default(), Some(StoreError::Unavailable)),
+    }
+}
+
+/// Writes the record under meterwall's one key; nothing else in storage is touched.
+pub fn save(storage: &Storage, record: &Record) -> Result<(), StoreError> {
+    storage
+        .set_item(STORAGE_KEY, &encode(record))
+        .map_err(|_| StoreError::WriteFailed)
+}
+
+/// Forgets the record.
+pub fn clear(storage: &Storage) {
+    // A failure here leaves the old record, which is what the reader had anyway.
+    let _ = storage.remove_item(STORAGE_KEY);
+}

@@ -1,0 +1,135 @@
+//! `cargo xtask`: meterwall's build tooling (build, demo, size, test), not part of the product.
+//!
+//! Every step is a plain command printed as it starts (`==> ...`), so anything xtask does can be
+//! repeated by hand. Provisioning installs what is missing: the wasm32 target, wasm-bindgen-cli at
+//! the version in Cargo.lock, wasm-opt from npm, and for `test` the browsers and their drivers.
+
+mod build;
+mod error;
+mod provision;
+mod shell;
+mod size;
+mod test;
+
+use std::env;
+use std::path::{Path, PathBuf};
+use std::process::{Command, ExitCode};
+
+use error::{Error, Result};
+
+const HELP: &str = "\
+usage: cargo xtask <command>
+
+commands:
+  build [--profile-z|--profile-s]  build the widget into www/dist and print download sizes
+                                   (--profile-*: override Cargo.toml's opt-level)
+  demo [--port N]                  build, then serve the demo site (default port 8080)
+  size                             build, then show what makes the wasm big and compare settings
+  test                             everything CI runs: fmt, clippy, build, host, browser
+                                   (Chrome, Firefox) and end-to-end tests
+  bench                            not yet implemented
+  help                             this text
+";
+
+fn main() -> ExitCode {
+    let args: Vec<String> = env::args().skip(1).collect();
+    let Some((command, rest)) = args.split_first() else {
+        eprint!("{HELP}");
+        return ExitCode::from(2);
+    };
+    let root = workspace_root();
+    let result = match command.as_str() {
+        "build" => build_command(&root, rest),
+        "demo" => demo(&root, rest),
+        "size" => no_options(rest).and_then(|()| size::size(&root)),
+        "test" => no_options(rest).and_then(|()| test::test(&root)),
+        "help" | "-h" | "--help" => {
+            print!("{HELP}");
+            return ExitCode::SUCCESS;
+        }
+        "bench" => {
+            eprintln!("bench: not yet implemented");
+            return ExitCode::from(2);
+        }
+        other => {
+            eprintln!("xtask: unknown command `{other}`\n");
+            eprint!("{HELP}");
+            return ExitCode::from(2);
+        }
+    };
+    match result {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(error @ Error::Usage(_)) => {
+            eprintln!("xtask {command}: {error}");
+            ExitCode::from(2)
+        }
+        Err(error) => {
+            eprintln!("xtask {command}: FAILED: {error}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+/// The workspace root: xtask lives in `<root>/xtask`.
+fn workspace_root() -> PathBuf {
+    let manifest_dir = Path::new(env!("CARGO_MANIFEST_DIR"));
+    manifest_dir.parent().unwrap_or(manifest_dir).to_path_buf()
+}
+
+fn no_options(rest: &[String]) -> Result<()> {
+    match rest.first() {
+        None => Ok(()),
+        Some(option) => Err(Error::Usage(format!("unexpected argument `{option}`"))),
+    }
+}
+
+fn build_command(root: &Path, rest: &[String]) -> Result<()> {
+    let opt_level = match rest {
+        [] => None,
+        [flag] if flag == "--profile-z" => Some("z"),
+        [flag] if flag == "--profile-s" => Some("s"),
+        _ => {
+            return Err(Error::Usage(format!(
+                "build takes --profile-z or --profile-s, not `{}`",
+                rest.join(" ")
+            )))
+        }
+    };
+    let tools = provision::tools(root)?;
+    build::build(root, &tools, opt_level)
+}
+
+/// Builds, then runs the demo server until Ctrl-C (which reaches the server too: same process group).
+fn demo(root: &Path, rest: &[String]) -> Result<()> {
+    let port = match rest {
+        [] => 8080,
+        [flag, port] if flag == "--port" => parse_port(port)?,
+        [flag] if flag.starts_with("--port=") => parse_port(&flag["--port=".len()..])?,
+        _ => {
+            return Err(Error::Usage(format!(
+                "demo takes --port N, not `{}`",
+                rest.join(" ")
+            )))
+        }
+    };
+    let tools = provision::tools(root)?;
+    build::build(root, &tools, None)?;
+    let port = port.to_string();
+    let mut server: Command = shell::cargo();
+    server.current_dir(root).args([
+        "run",
+        "-p",
+        "meterwall-server",
+        "--",
+        "--port",
+        &port,
+        "--root",
+        "www",
+    ]);
+    shell::run(&mut server)
+}
+
+fn parse_port(text: &str) -> Result<u16> {
+    text.parse()
+        .map_err(|_| Error::Usage(format!("`{text}` is not a port number")))
+}

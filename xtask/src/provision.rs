@@ -1,0 +1,375 @@
+//! Provisioning: make sure the wasm target, wasm-bindgen, wasm-opt and (for tests) the browsers and
+//! their drivers are present, installing what is missing. Quick when everything is there.
+
+use std::fs;
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+use crate::error::{Error, Result};
+use crate::shell;
+
+pub const WASM_TARGET: &str = "wasm32-unknown-unknown";
+
+/// binaryen's wasm-opt, pinned so sizes only change when our code does. From npm because Debian
+/// 12's binaryen is too old for the wasm features Rust now emits.
+pub const BINARYEN_VERSION: &str = "132.0.0";
+
+/// The tools `cargo xtask build` needs, by absolute path.
+pub struct Tools {
+    pub wasm_bindgen: PathBuf,
+    pub wasm_bindgen_test_runner: PathBuf,
+    pub wasm_opt: PathBuf,
+}
+
+/// The browsers and WebDriver servers the browser and end-to-end tests drive, by absolute path.
+pub struct Browsers {
+    pub chromedriver: PathBuf,
+    pub geckodriver: PathBuf,
+}
+
+/// Provisions the build tools: the wasm32 target, wasm-bindgen-cli at the version in Cargo.lock,
+/// and wasm-opt.
+///
+/// # Errors
+///
+/// When something cannot be installed; the error names it and the fix.
+pub fn tools(root: &Path) -> Result<Tools> {
+    wasm_target()?;
+    let (wasm_bindgen, wasm_bindgen_test_runner) = wasm_bindgen(root)?;
+    let wasm_opt = wasm_opt(root)?;
+    Ok(Tools {
+        wasm_bindgen,
+        wasm_bindgen_test_runner,
+        wasm_opt,
+    })
+}
+
+fn wasm_target() -> Result<()> {
+    let installed =
+        shell::probe_all("rustup", &["target", "list", "--installed"]).ok_or_else(|| {
+            Error::missing(
+                "rustup (to add the wasm32-unknown-unknown target)",
+                "install Rust with rustup: https://rustup.rs",
+            )
+        })?;
+    if !installed.lines().any(|line| line.trim() == WASM_TARGET) {
+        shell::run(Command::new("rustup").args(["target", "add", WASM_TARGET]))?;
+    }
+    Ok(())
+}
+
+/// wasm-bindgen and wasm-bindgen-test-runner at exactly the version of the `wasm-bindgen` crate in
+/// Cargo.lock: the CLI refuses a module built by another version.
+fn wasm_bindgen(root: &Path) -> Result<(PathBuf, PathBuf)> {
+    let lock_path = root.join("Cargo.lock");
+    let lock = fs::read_to_string(&lock_path).map_err(|source| Error::io(&lock_path, source))?;
+    let version = match locked_versions(&lock, "wasm-bindgen").as_slice() {
+        [one] => one.clone(),
+        [] => {
+            return Err(Error::Check(
+                "Cargo.lock has no wasm-bindgen package; is meterwall in the workspace?".into(),
+            ))
+        }
+        many => {
+            return Err(Error::Check(format!(
+                "Cargo.lock has several wasm-bindgen versions ({}); pin one in Cargo.toml",
+                many.join(", ")
+            )))
+        }
+    };
+    let found = || {
+        Some((
+            find_at_version("wasm-bindgen", &version)?,
+            find_at_version("wasm-bindgen-test-runner", &version)?,
+        ))
+    };
+    if let Some(paths) = found() {
+        return Ok(paths);
+    }
+    // Not --locked: wasm-bindgen-cli's own lock file does not resolve at present.
+    shell::run(shell::cargo().args(["install", "wasm-bindgen-cli", "--version", &version]))?;
+    found().ok_or_else(|| {
+        Error::Check(format!(
+            "installed wasm-bindgen-cli {version}, but `wasm-bindgen --version` still says otherwise; \
+             is another wasm-bindgen earlier on PATH?"
+        ))
+    })
+}
+
+/// `name` from PATH or cargo's bin directory whose `--version` says `version`.
+fn find_at_version(name: &str, version: &str) -> Option<PathBuf> {
+    [shell::which(name), shell::cargo_bin(name)]
+        .into_iter()
+        .flatten()
+        .find(|path| {
+            shell::probe(path, &["--version"])
+                .is_some_and(|line| line.split_whitespace().nth(1) == Some(version))
+        })
+}
+
+/// wasm-opt from the npm package `binaryen`, installed under `<root>/tools`. It is a Node.js script.
+fn wasm_opt(root: &Path) -> Result<PathBuf> {
+    let tools = root.join("tools");
+    let wasm_opt = tools.join("node_modules/.bin/wasm-opt");
+    let package_json = tools.join("node_modules/binaryen/package.json");
+    let installed = fs::read_to_string(&package_json)
+        .ok()
+        .and_then(|text| json_string_field(&text, "version"));
+    if wasm_opt.exists() && installed.as_deref() == Some(BINARYEN_VERSION) {
+        return Ok(wasm_opt);
+    }
+    for (tool, role) in [("node", "runs wasm-opt"), ("npm", "installs wasm-opt")] {
+        if shell::which(tool).is_none() {
+            return Err(Error::missing(
+                format!("{tool} (Node.js {role})"),
+                "apt-get install nodejs npm",
+            ));
+        }
+    }
+    let package = format!("binaryen@{BINARYEN_VERSION}");
+    shell::run(Command::new("npm").args([
+        "install".as_ref(),
+        "--prefix".as_ref(),
+        tools.as_os_str(),
+        "--no-save".as_ref(),
+        package.as_ref(),
+    ]))?;
+    if shell::probe(&wasm_opt, &["--version"]).is_none() {
+        return Err(Error::Check(format!(
+            "installed {package}, but `wasm-opt --version` does not run"
+        )));
+    }
+    Ok(wasm_opt)
+}
+
+/// twiggy, the wasm size profiler, for `cargo xtask size`.
+///
+/// # Errors
+///
+/// When `cargo install twiggy` fails.
+pub fn twiggy() -> Result<PathBuf> {
+    if let Some(path) = shell::find("twiggy") {
+        return Ok(path);
+    }
+    shell::run(shell::cargo().args(["install", "twiggy"]))?;
+    shell::find("twiggy").ok_or_else(|| {
+        Error::missing(
+            "twiggy after `cargo install twiggy`",
+            "put ~/.cargo/bin on PATH",
+        )
+    })
+}
+
+/// A browser or driver: the binaries that may provide it and the Debian package that does.
+struct Need {
+    what: &'static str,
+    binaries: &'static [&'static str],
+    debian_package: &'static str,
+}
+
+const DEBIAN_NEEDS: [Need; 3] = [
+    Need {
+        what: "Chromium",
+        binaries: &["chromium"],
+        debian_package: "chromium",
+    },
+    Need {
+        what: "ChromeDriver",
+        binaries: &["chromedriver"],
+        debian_package: "chromium-driver",
+    },
+    Need {
+        what: "Firefox",
+        binaries: &["firefox-esr", "firefox"],
+        debian_package: "firefox-esr",
+    },
+];
+
+/// Provisions Chromium and ChromeDriver, Firefox (Debian packages) and geckodriver (crates.io), then
+/// checks that each one runs. A missing browser is a failure, never a skip.
+///
+/// # Errors
+///
+/// When a package cannot be installed (with the command to run), or a binary does not run.
+pub fn browsers() -> Result<Browsers> {
+    let missing: Vec<&Need> = DEBIAN_NEEDS
+        .iter()
+        .filter(|need| need.binaries.iter().all(|bin| shell::which(bin).is_none()))
+        .collect();
+    if !missing.is_empty() {
+        apt_install(&missing)?;
+    }
+    if shell::find("geckodriver").is_none() {
+        // Mozilla ships geckodriver as a crate; Debian 12 does not package it.
+        shell::run(shell::cargo().args(["install", "geckodriver"]))?;
+    }
+
+    let chromium = runs(shell::which("chromium"));
+    let chromedriver = runs(shell::which("chromedriver"));
+    let firefox = runs(shell::which("firefox-esr").or_else(|| shell::which("firefox")));
+    let geckodriver = runs(shell::find("geckodriver"));
+    let (Some(chromium), Some(chromedriver), Some(firefox), Some(geckodriver)) =
+        (&chromium, &chromedriver, &firefox, &geckodriver)
+    else {
+        let broken: Vec<&str> = [
+            ("chromium", chromium.is_none()),
+            ("chromedriver", chromedriver.is_none()),
+            ("firefox-esr or firefox", firefox.is_none()),
+            ("geckodriver", geckodriver.is_none()),
+        ]
+        .into_iter()
+        .filter_map(|(name, broken)| broken.then_some(name))
+        .collect();
+        return Err(Error::Check(format!(
+            "installed, but `--version` does not run: {}",
+            broken.join(", ")
+        )));
+    };
+    for (path, version) in [chromium, chromedriver, firefox, geckodriver] {
+        println!("    {:<36} {version}", path.display());
+    }
+    if let (Some(browser), Some(driver)) = (major(&chromium.1), major(&chromedriver.1)) {
+        if browser != driver {
+            return Err(Error::Check(format!(
+                "Chromium {browser} and ChromeDriver {driver} differ; install matching \
+                 versions (Debian's chromium and chromium-driver always match)"
+            )));
+        }
+    }
+    Ok(Browsers {
+        chromedriver: chromedriver.0.clone(),
+        geckodriver: geckodriver.0.clone(),
+    })
+}
+
+/// The binary at `path` and the first line of its `--version`, if it runs.
+fn runs(path: Option<PathBuf>) -> Option<(PathBuf, String)> {
+    let path = path?;
+    let version = shell::probe(&path, &["--version"])?;
+    Some((path, version))
+}
+
+/// Installs Debian packages when we may (root on a Debian or Ubuntu machine); otherwise fails with
+/// the command to run.
+fn apt_install(missing: &[&Need]) -> Result<()> {
+    let packages: Vec<&str> = missing.iter().map(|need| need.debian_package).collect();
+    let command = format!(
+        "apt-get install -y --no-install-recommends {}",
+        packages.join(" ")
+    );
+    let names: Vec<&str> = missing.iter().map(|need| need.what).collect();
+    let is_root = shell::probe("id", &["-u"]).as_deref() == Some("0");
+    if !is_root || shell::which("apt-get").is_none() {
+        let sudo = if is_root { "" } else { "sudo " };
+        return Err(Error::missing(names.join(", "), format!("{sudo}{command}")));
+    }
+    println!(
+        "    installing Debian packages for {}: {}",
+        names.join(", "),
+        packages.join(" ")
+    );
+    shell::run(Command::new("apt-get").arg("update"))?;
+    shell::run(
+        Command::new("apt-get")
+            .env("DEBIAN_FRONTEND", "noninteractive")
+            .args(["install", "-y", "--no-install-recommends"])
+            .args(&packages),
+    )
+}
+
+/// Every version of package `name` in a Cargo.lock.
+fn locked_versions(lock: &str, name: &str) -> Vec<String> {
+    let mut versions = Vec::new();
+    let mut current_name = None;
+    for line in lock.lines().map(str::trim) {
+        if line == "[[package]]" {
+            current_name = None;
+        } else if let Some(value) = toml_string(line, "name") {
+            current_name = Some(value);
+        } else if let Some(value) = toml_string(line, "version") {
+            if current_name == Some(name) {
+                versions.push(value.to_owned());
+            }
+        }
+    }
+    versions
+}
+
+/// The value of a `key = "value"` line.
+fn toml_string<'a>(line: &'a str, key: &str) -> Option<&'a str> {
+    let rest = line.strip_prefix(key)?.trim_start().strip_prefix('=')?;
+    rest.trim().strip_prefix('"')?.strip_suffix('"')
+}
+
+/// The string value of the first `"key": "value"` in a JSON text (package.json's version).
+fn json_string_field(json: &str, key: &str) -> Option<String> {
+    let quoted_key = format!("\"{key}\"");
+    let rest = &json[json.find(&quoted_key)? + quoted_key.len()..];
+    let rest = rest
+        .trim_start()
+        .strip_prefix(':')?
+        .trim_start()
+        .strip_prefix('"')?;
+    Some(rest[..rest.find('"')?].to_owned())
+}
+
+/// The major version in a `--version` line: `Chromium 156.0.8078.108 built on ...` gives 156.
+fn major(version_line: &str) -> Option<u32> {
+    version_line
+        .split_whitespace()
+        .find(|word| word.starts_with(|c: char| c.is_ascii_digit()))?
+        .split('.')
+        .next()?
+        .parse()
+        .ok()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const LOCK: &str = r#"
+version = 4
+
+[[package]]
+name = "wasm-bindgen"
+version = "0.2.130"
+source = "registry+https://github.com/rust-lang/crates.io-index"
+dependencies = [
+ "wasm-bindgen-macro",
+]
+
+[[package]]
+name = "wasm-bindgen-macro"
+version = "0.2.130"
+"#;
+
+    #[test]
+    fn reads_the_locked_wasm_bindgen_version() {
+        assert_eq!(locked_versions(LOCK, "wasm-bindgen"), ["0.2.130"]);
+        assert!(locked_versions(LOCK, "serde").is_empty());
+    }
+
+    #[test]
+    fn reads_the_npm_package_version() {
+        let json = r#"{ "name": "binaryen", "description": "x", "version": "132.0.0", "x": 1 }"#;
+        assert_eq!(
+            json_string_field(json, "version").as_deref(),
+            Some("132.0.0")
+        );
+        assert_eq!(json_string_field(json, "main"), None);
+    }
+
+    #[test]
+    fn reads_major_versions() {
+        assert_eq!(
+            major("Chromium 156.0.8078.108 built on Debian GNU/Linux 12 (bookworm)"),
+            Some(156)
+        );
+        assert_eq!(
+            major("ChromeDriver 156.0.8078.108 (730482a9-refs/branch-heads/8078@{#2244})"),
+            Some(156)
+        );
+        assert_eq!(major("no digits here"), None);
+    }
+}

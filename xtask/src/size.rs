@@ -1,0 +1,218 @@
+//! What a reader downloads, raw and compressed; and `cargo xtask size`: what makes the wasm big,
+//! and which build settings make it smallest.
+
+use std::fs;
+use std::io::{self, Write};
+use std::path::Path;
+use std::process::Command;
+
+use crate::build::{self, DIST, OUT_NAME};
+use crate::error::{Error, Result};
+use crate::provision;
+use crate::shell;
+
+/// The files a reader's browser fetches: the loader, the wasm-bindgen glue and the module.
+const READER_FILES: [&str; 3] = [
+    "meterwall.js",
+    "meterwall_wasm.js",
+    "meterwall_wasm_bg.wasm",
+];
+
+/// Bytes on disk and over the wire.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct Sizes {
+    pub raw: usize,
+    pub gzip: usize,
+    pub brotli: usize,
+}
+
+impl Sizes {
+    /// Measures `bytes` raw, gzipped at level 9 and brotli'd at quality 11, window 22 (the
+    /// settings servers use to precompress static files).
+    ///
+    /// # Errors
+    ///
+    /// Only if a compressor fails, which writing to memory does not.
+    pub fn of(bytes: &[u8]) -> io::Result<Self> {
+        let mut gzip = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::new(9));
+        gzip.write_all(bytes)?;
+        let gzip = gzip.finish()?.len();
+
+        let params = brotli::enc::BrotliEncoderParams {
+            quality: 11,
+            lgwin: 22,
+            ..Default::default()
+        };
+        let mut brotli = Vec::new();
+        brotli::enc::BrotliCompress(&mut &bytes[..], &mut brotli, &params)?;
+
+        Ok(Sizes {
+            raw: bytes.len(),
+            gzip,
+            brotli: brotli.len(),
+        })
+    }
+
+    fn read(path: &Path) -> Result<Self> {
+        let bytes = fs::read(path).map_err(|source| Error::io(path, source))?;
+        Sizes::of(&bytes).map_err(|source| Error::io(path, source))
+    }
+}
+
+/// Prints the table of what a reader downloads from `dist`, with the total. Each file is its own
+/// response, so the total adds up sizes compressed one by one.
+///
+/// # Errors
+///
+/// When a file is missing.
+pub fn print_downloads(dist: &Path) -> Result<()> {
+    let mut rows = Vec::new();
+    for file in READER_FILES {
+        rows.push((file.to_owned(), Sizes::read(&dist.join(file))?));
+    }
+    let total = rows.iter().fold(Sizes::default(), |sum, (_, sizes)| Sizes {
+        raw: sum.raw + sizes.raw,
+        gzip: sum.gzip + sizes.gzip,
+        brotli: sum.brotli + sizes.brotli,
+    });
+    rows.push(("total".to_owned(), total));
+    shell::announce("what a reader downloads (bytes; gzip -9, brotli q11 w22)");
+    print!("{}", table("file", &rows));
+    Ok(())
+}
+
+/// A fixed-width table: a name column, then raw, gzip and brotli right-aligned.
+fn table(first_column: &str, rows: &[(String, Sizes)]) -> String {
+    let width = rows
+        .iter()
+        .map(|(name, _)| name.len())
+        .chain([first_column.len()])
+        .max()
+        .unwrap_or(0);
+    let mut text = format!(
+        "{first_column:<width$} {:>8} {:>8} {:>8}\n",
+        "raw", "gzip", "brotli"
+    );
+    for (name, sizes) in rows {
+        text += &format!(
+            "{name:<width$} {:>8} {:>8} {:>8}\n",
+            sizes.raw, sizes.gzip, sizes.brotli
+        );
+    }
+    text
+}
+
+/// `cargo xtask size`: builds, prints the download table, the 25 largest items of the wasm (twiggy,
+/// on a build that keeps function names), and the wasm's size under each build setting.
+///
+/// # Errors
+///
+/// When a build or tool fails.
+pub fn size(root: &Path) -> Result<()> {
+    let tools = provision::tools(root)?;
+    build::build(root, &tools, None)?;
+    let twiggy = provision::twiggy()?;
+
+    // Names: the release build unstripped, in its own target directory. Before wasm-opt, which
+    // would rename and merge functions.
+    let names = "target/size/names";
+    let wasm = build::cargo_wasm(
+        root,
+        Some(names),
+        &[
+            ("CARGO_PROFILE_RELEASE_STRIP", "false"),
+            ("CARGO_PROFILE_RELEASE_DEBUG", "false"),
+        ],
+    )?;
+    let out = root.join(names).join("bindgen");
+    build::bindgen(root, &tools, &wasm, &out, false)?;
+    let module = Path::new(names).join(format!("bindgen/{OUT_NAME}_bg.wasm"));
+    shell::run(
+        Command::new(&twiggy)
+            .current_dir(root)
+            .args(["top", "-n", "25"])
+            .arg(&module),
+    )?;
+
+    // Variants: rustc opt-level against wasm-opt pass, each build in its own target directory.
+    let mut rows = Vec::new();
+    for level in ["z", "s"] {
+        let dir = format!("target/size/opt-{level}");
+        let wasm = build::cargo_wasm(
+            root,
+            Some(&dir),
+            &[("CARGO_PROFILE_RELEASE_OPT_LEVEL", level)],
+        )?;
+        let out = root.join(&dir).join("bindgen");
+        build::bindgen(root, &tools, &wasm, &out, false)?;
+        let module = out.join(format!("{OUT_NAME}_bg.wasm"));
+        rows.push((
+            format!("opt-level={level}, no wasm-opt"),
+            Sizes::read(&module)?,
+        ));
+        for pass in ["-Oz", "-Os"] {
+            let optimized = root.join(&dir).join(format!("{OUT_NAME}_bg{pass}.wasm"));
+            build::wasm_opt(root, &tools, pass, &module, &optimized)?;
+            rows.push((
+                format!("opt-level={level}, wasm-opt {pass}"),
+                Sizes::read(&optimized)?,
+            ));
+        }
+    }
+    shell::announce(&format!(
+        "{OUT_NAME}_bg.wasm by build setting (bytes; `cargo xtask build` is opt-level from \
+         Cargo.toml with wasm-opt -Oz; see {DIST})"
+    ));
+    print!("{}", table("variant", &rows));
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn compressed_sizes_are_smaller_for_repetitive_text() {
+        let text = "meterwall ".repeat(1000);
+        let sizes = Sizes::of(text.as_bytes()).unwrap();
+        assert_eq!(sizes.raw, 10_000);
+        assert!(sizes.gzip < 200, "{sizes:?}");
+        assert!(sizes.brotli < 200, "{sizes:?}");
+    }
+
+    #[test]
+    fn table_aligns_columns_to_the_longest_name() {
+        let rows = [
+            (
+                "meterwall.js".to_owned(),
+                Sizes {
+                    raw: 1834,
+                    gzip: 801,
+                    brotli: 690,
+                },
+            ),
+            (
+                "meterwall_wasm_bg.wasm".to_owned(),
+                Sizes {
+                    raw: 61234,
+                    gzip: 21000,
+                    brotli: 18000,
+                },
+            ),
+        ];
+        let text = table("file", &rows);
+        let lines: Vec<&str> = text.lines().collect();
+        assert_eq!(
+            lines[0],
+            "file                        raw     gzip   brotli"
+        );
+        assert_eq!(
+            lines[1],
+            "meterwall.js               1834      801      690"
+        );
+        assert_eq!(
+            lines[2],
+            "meterwall_wasm_bg.wasm    61234    21000    18000"
+        );
+    }
+}

@@ -1,0 +1,348 @@
+//! `cargo xtask test`: everything CI checks, in order, stopping at the first failure; then a summary
+//! of each step's time and the tests counted in each tier.
+
+use std::path::Path;
+use std::time::{Duration, Instant};
+
+use crate::build;
+use crate::error::{Error, Result};
+use crate::provision::{self, Browsers, Tools, WASM_TARGET};
+use crate::shell;
+
+/// Passed and failed tests, summed over cargo's `test result:` lines.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct Counts {
+    pub passed: u64,
+    pub failed: u64,
+}
+
+impl Counts {
+    fn add(self, other: Counts) -> Counts {
+        Counts {
+            passed: self.passed + other.passed,
+            failed: self.failed + other.failed,
+        }
+    }
+}
+
+/// What ran so far: each step's name, time and outcome, and the tests each tier counted.
+#[derive(Default)]
+struct Report {
+    steps: Vec<(String, Duration, bool)>,
+    tiers: Vec<(&'static str, Counts)>,
+}
+
+impl Report {
+    /// Runs one step, timing it; a failure is recorded and names the step.
+    fn step<T>(&mut self, name: &str, run: impl FnOnce() -> Result<T>) -> Result<T> {
+        let start = Instant::now();
+        let result = run();
+        self.steps
+            .push((name.to_owned(), start.elapsed(), result.is_ok()));
+        result.map_err(|source| Error::Step {
+            step: name.to_owned(),
+            source: Box::new(source),
+        })
+    }
+
+    fn total(&self) -> Counts {
+        self.tiers
+            .iter()
+            .fold(Counts::default(), |sum, (_, counts)| sum.add(*counts))
+    }
+
+    fn print(&self) {
+        shell::announce("summary");
+        for (name, time, ok) in &self.steps {
+            let outcome = if *ok { "OK" } else { "FAILED" };
+            println!("{name:<40} {outcome:<7} {:>7.1}s", time.as_secs_f64());
+        }
+        let tier = |name: &str| {
+            self.tiers
+                .iter()
+                .find(|(tier, _)| *tier == name)
+                .map(|(_, counts)| counts.passed)
+        };
+        if let Some(passed) = tier("host") {
+            println!("host tests: {passed} passed");
+        }
+        let browsers: Vec<String> = ["Chrome", "Firefox"]
+            .into_iter()
+            .filter_map(|browser| Some(format!("{browser} {} passed", tier(browser)?)))
+            .collect();
+        if !browsers.is_empty() {
+            println!("browser tests: {}", browsers.join(", "));
+        }
+        if let Some(passed) = tier("e2e") {
+            println!("end-to-end tests: {passed} passed");
+        }
+    }
+}
+
+/// Runs every check CI runs. Prints the summary whether or not a step failed.
+///
+/// # Errors
+///
+/// The first step that failed.
+pub fn test(root: &Path) -> Result<()> {
+    let mut report = Report::default();
+    let result = run_steps(root, &mut report);
+    report.print();
+    result?;
+    let total = report.total();
+    println!("{} passed, {} failed", total.passed, total.failed);
+    Ok(())
+}
+
+fn run_steps(root: &Path, report: &mut Report) -> Result<()> {
+    let (tools, browsers) = report.step("provision", || {
+        Ok((provision::tools(root)?, provision::browsers()?))
+    })?;
+
+    report.step("cargo fmt --all --check", || {
+        shell::run(
+            shell::cargo()
+                .current_dir(root)
+                .args(["fmt", "--all", "--check"]),
+        )
+    })?;
+    report.step("cargo clippy (host)", || {
+        shell::run(shell::cargo().current_dir(root).args([
+            "clippy",
+            "--workspace",
+            "--all-targets",
+            "--",
+            "-D",
+            "warnings",
+        ]))
+    })?;
+    report.step("cargo clippy (wasm32)", || {
+        shell::run(shell::cargo().current_dir(root).args([
+            "clippy",
+            "-p",
+            "meterwall",
+            "--target",
+            WASM_TARGET,
+            "--all-targets",
+            "--",
+            "-D",
+            "warnings",
+        ]))
+    })?;
+    report.step("cargo xtask build", || build::build(root, &tools, None))?;
+
+    let host = report.step("host tests", || {
+        let mut cmd = shell::cargo();
+        // The end-to-end tests drive real browsers one at a time: they run last, on their own.
+        cmd.current_dir(root)
+            .args(["test", "--workspace", "--", "--skip", "e2e_"]);
+        Ok(count_results(&shell::tee(cmd)?))
+    })?;
+    report.tiers.push(("host", host));
+
+    for browser in ["Chrome", "Firefox"] {
+        let counts = report.step(&format!("browser tests ({browser})"), || {
+            browser_tests(root, &tools, &browsers, browser)
+        })?;
+        report.tiers.push((browser, counts));
+    }
+
+    let e2e = report.step("end-to-end tests", || {
+        let mut cmd = shell::cargo();
+        cmd.current_dir(root)
+            .env("CHROMEDRIVER", &browsers.chromedriver)
+            .env("GECKODRIVER", &browsers.geckodriver)
+            .args(["test", "-p", "meterwall", "--test", "e2e"])
+            .args(["--", "--test-threads=1"]);
+        let counts = count_results(&shell::tee(cmd)?);
+        if counts.passed == 0 {
+            return Err(Error::Check(
+                "no end-to-end test ran (tests/e2e.rs has no e2e_* test?)".into(),
+            ));
+        }
+        Ok(counts)
+    })?;
+    report.tiers.push(("e2e", e2e));
+    Ok(())
+}
+
+/// The widget's wasm-bindgen tests in one headless browser ("Chrome" or "Firefox", as
+/// wasm-bindgen-test-runner names them). The runner picks the browser from which driver variable
+/// is set, Firefox first, then Safari, then Chrome; so only the one we want is set.
+fn browser_tests(root: &Path, tools: &Tools, browsers: &Browsers, browser: &str) -> Result<Counts> {
+    let mut cmd = shell::cargo();
+    cmd.current_dir(root)
+        .env(
+            "CARGO_TARGET_WASM32_UNKNOWN_UNKNOWN_RUNNER",
+            &tools.wasm_bindgen_test_runner,
+        )
+        // Generous: the first test in a cold browser on a busy 2-core machine is slow.
+        .env("WASM_BINDGEN_TEST_TIMEOUT", "180")
+        .env("WASM_BINDGEN_TEST_DRIVER_TIMEOUT", "60")
+        .env_remove("SAFARIDRIVER");
+    if browser == "Chrome" {
+        cmd.env("CHROMEDRIVER", &browsers.chromedriver)
+            // The runner takes any driver output on stderr at start-up for a failed start.
+            .env("CHROMEDRIVER_ARGS", "--silent")
+            .env_remove("GECKODRIVER");
+    } else {
+        cmd.env("GECKODRIVER", &browsers.geckodriver)
+            .env_remove("CHROMEDRIVER");
+    }
+    // Not `cargo test -q`: cargo passes --quiet on to the runner, which rejects it.
+    cmd.args([
+        "test",
+        "-p",
+        "meterwall",
+        "--target",
+        WASM_TARGET,
+        "--tests",
+    ]);
+    let output = shell::tee(cmd)?;
+    check_browser_output(&output, browser).map_err(Error::Check)
+}
+
+/// Sums the `test result:` lines cargo test prints, one per test binary.
+pub fn count_results(output: &str) -> Counts {
+    output
+        .lines()
+        .filter_map(parse_result_line)
+        .fold(Counts::default(), Counts::add)
+}
+
+/// `test result: ok. 14 passed; 0 failed; 0 ignored; ...` gives 14 passed, 0 failed.
+fn parse_result_line(line: &str) -> Option<Counts> {
+    let rest = line.trim().strip_prefix("test result:")?;
+    let mut counts = Counts::default();
+    for part in rest.split(';') {
+        let mut words = part.split_whitespace().rev();
+        let (Some(label), Some(number)) = (words.next(), words.next()) else {
+            continue;
+        };
+        match (label, number.parse()) {
+            ("passed", Ok(n)) => counts.passed = n,
+            ("failed", Ok(n)) => counts.failed = n,
+            _ => {}
+        }
+    }
+    Some(counts)
+}
+
+/// Checks that every test binary that ran tests ran them in `browser`, and that some did. Without
+/// `wasm_bindgen_test_configure!(run_in_browser)` a test file runs under Node.js, and the runner
+/// then prints no browser line at all: only its `running N tests`.
+fn check_browser_output(output: &str, browser: &str) -> std::result::Result<Counts, String> {
+    let mut binary = "a test binary";
+    let mut ran_in: Option<&str> = None;
+    let mut counts = Counts::default();
+    for line in output.lines() {
+        let trimmed = line.trim();
+        if let Some(rest) = trimmed.strip_prefix("Running headless tests in ") {
+            ran_in = rest.split_whitespace().next();
+        } else if let Some(rest) = trimmed.strip_prefix("Running ") {
+            // cargo's `     Running tests/web.rs (target/...)`: a new test binary starts.
+            binary = rest.split(" (").next().unwrap_or(rest);
+            ran_in = None;
+        } else if let Some(result) = parse_result_line(trimmed) {
+            match ran_in {
+                Some(name) if name == browser => counts = counts.add(result),
+                Some(name) => {
+                    return Err(format!(
+                        "{binary} ran in {name}, not {browser}: check the driver variables"
+                    ))
+                }
+                None => {
+                    return Err(format!(
+                        "{binary} ran outside a browser (under Node.js): add \
+                         `wasm_bindgen_test_configure!(run_in_browser);` to it"
+                    ))
+                }
+            }
+        }
+    }
+    if counts.passed == 0 {
+        return Err(format!("no browser test ran in {browser}"));
+    }
+    Ok(counts)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const CHROME_RUN: &str = "\
+    Finished `test` profile [unoptimized + debuginfo] target(s) in 0.06s
+     Running unittests src/lib.rs (target/wasm32-unknown-unknown/debug/deps/wbt-1c4e5.wasm)
+no tests to run!
+     Running tests/web.rs (target/wasm32-unknown-unknown/debug/deps/web-aaf74.wasm)
+Set WASM_BINDGEN_TEST_TIMEOUT to 180 seconds...
+Running headless tests in Chrome on `http://127.0.0.1:37143/`
+Try find `webdriver.json` for configure browser's capabilities:
+Ok
+Loading Wasm module...
+
+running 2 tests
+test has_document ... ok
+test adds ... ok
+
+test result: ok. 2 passed; 0 failed; 0 ignored; 0 filtered out; finished in 0.01s
+";
+
+    const NODE_RUN: &str = "\
+     Running tests/node.rs (target/wasm32-unknown-unknown/debug/deps/node-1e047.wasm)
+running 1 test
+test node_adds ... ok
+
+test result: ok. 1 passed; 0 failed; 0 ignored; 0 filtered out; finished in 0.02s
+";
+
+    #[test]
+    fn counts_result_lines() {
+        let output =
+            "test result: ok. 12 passed; 0 failed; 1 ignored; 0 measured; 3 filtered out; \
+                      finished in 0.20s\n\
+                      test result: FAILED. 3 passed; 2 failed; 0 ignored; 0 measured\n\
+                      test result: ok. 0 passed; 0 failed; 0 ignored\n";
+        assert_eq!(
+            count_results(output),
+            Counts {
+                passed: 15,
+                failed: 2
+            }
+        );
+    }
+
+    #[test]
+    fn browser_run_counts_tests_in_the_named_browser() {
+        assert_eq!(
+            check_browser_output(CHROME_RUN, "Chrome"),
+            Ok(Counts {
+                passed: 2,
+                failed: 0
+            })
+        );
+    }
+
+    #[test]
+    fn browser_run_in_another_browser_fails() {
+        let error = check_browser_output(CHROME_RUN, "Firefox").unwrap_err();
+        assert!(error.contains("ran in Chrome, not Firefox"), "{error}");
+    }
+
+    #[test]
+    fn tests_run_under_node_fail_and_name_the_file() {
+        let output = format!("{CHROME_RUN}{NODE_RUN}");
+        let error = check_browser_output(&output, "Chrome").unwrap_err();
+        assert!(
+            error.starts_with("tests/node.rs ran outside a browser"),
+            "{error}"
+        );
+    }
+
+    #[test]
+    fn no_browser_test_at_all_fails() {
+        let output = "     Running unittests src/lib.rs (target/x.wasm)\nno tests to run!\n";
+        let error = check_browser_output(output, "Firefox").unwrap_err();
+        assert_eq!(error, "no browser test ran in Firefox");
+    }
+}
