@@ -1,0 +1,428 @@
+//! Browser tests: the wiring the core cannot see. Run in headless Chrome and Firefox by
+//! `cargo xtask test` (wasm-bindgen-test-runner); each test builds its own fixture and clears
+//! the storage it uses before calling `mount`.
+#![cfg(target_arch = "wasm32")]
+
+use js_sys::{Function, Promise, Reflect, JSON};
+use meterwall::record::STORAGE_KEY;
+use wasm_bindgen::prelude::*;
+use wasm_bindgen::JsCast;
+use wasm_bindgen_futures::JsFuture;
+use wasm_bindgen_test::*;
+use web_sys::{Document, Element, HtmlElement, HtmlInputElement, Storage};
+
+wasm_bindgen_test_configure!(run_in_browser);
+
+const SECRET: &str = "The third paragraph is what the wall removes.";
+
+fn doc() -> Document {
+    web_sys::window().unwrap().document().unwrap()
+}
+
+fn storage() -> Storage {
+    web_sys::window().unwrap().local_storage().unwrap().unwrap()
+}
+
+/// A fresh article element `#fixture` with five blocks.
+fn fixture(id: &str) -> Element {
+    let d = doc();
+    if let Some(old) = d.get_element_by_id("fixture") {
+        old.remove();
+    }
+    let body = d.create_element("div").unwrap();
+    body.set_id("fixture");
+    body.set_attribute("data-meterwall-id", id).unwrap();
+    body.set_inner_html(&format!(
+        "<p>First paragraph.</p><p>Second paragraph.</p><p id=\"third\">{SECRET}</p>\
+         <h2>A subheading</h2><p>Fifth block.</p>"
+    ));
+    d.body().unwrap().append_child(&body).unwrap();
+    body
+}
+
+fn config(extra: &str) -> JsValue {
+    let text = format!(
+        "{{\"selector\":\"#fixture\",\"limit\":\"3\",\"subscribeUrl\":\"/subscribe.html\",\"loginUrl\":\"/login.html\"{extra}}}"
+    );
+    JSON::parse(&text).unwrap()
+}
+
+fn field(v: &JsValue, name: &str) -> JsValue {
+    Reflect::get(v, &name.into()).unwrap()
+}
+
+fn mount(id: &str) -> JsValue {
+    fixture(id);
+    meterwall::mount(config("")).unwrap()
+}
+
+fn clean() {
+    storage().remove_item(STORAGE_KEY).unwrap();
+}
+
+fn prompt() -> Option<Element> {
+    doc().query_selector("#fixture [data-meterwall-prompt]").unwrap()
+}
+
+fn shadow(selector: &str) -> Element {
+    prompt()
+        .expect("prompt shown")
+        .shadow_root()
+        .expect("open shadow root")
+        .query_selector(selector)
+        .unwrap()
+        .unwrap_or_else(|| panic!("{selector} in the prompt"))
+}
+
+fn page_text() -> String {
+    doc().body().unwrap().text_content().unwrap_or_default()
+}
+
+async fn sleep(ms: i32) {
+    let p = Promise::new(&mut |resolve, _| {
+        web_sys::window()
+            .unwrap()
+            .set_timeout_with_callback_and_timeout_and_arguments_0(&resolve, ms)
+            .unwrap();
+    });
+    JsFuture::from(p).await.unwrap();
+}
+
+async fn wait_for_state(state: &str) {
+    for _ in 0..200 {
+        let now = doc()
+            .get_element_by_id("fixture")
+            .and_then(|b| b.get_attribute("data-meterwall-state"));
+        if now.as_deref() == Some(state) {
+            return;
+        }
+        sleep(10).await;
+    }
+    panic!("article never became {state}");
+}
+
+/// Replaces `fetch` with a stub answering `status` and `body`, recording each request in
+/// `window.__sent`.
+fn stub_fetch(status: u16, body: &str) {
+    let source = format!(
+        "window.__sent = []; window.fetch = function (url, init) {{ window.__sent.push({{url: url, body: init.body}}); \
+         return Promise.resolve(new Response({body:?}, {{status: {status}, headers: {{'Content-Type': 'application/json'}}}})); }};"
+    );
+    Function::new_no_args(&source).call0(&JsValue::NULL).unwrap();
+}
+
+fn sent() -> js_sys::Array {
+    Reflect::get(&web_sys::window().unwrap(), &"__sent".into())
+        .unwrap()
+        .unchecked_into()
+}
+
+fn submit_email(address: &str) {
+    let input: HtmlInputElement = shadow("input[type=email]").unchecked_into();
+    input.set_value(address);
+    let button: HtmlElement = shadow("button[type=submit]").unchecked_into();
+    button.click();
+}
+
+fn wall_after_three() {
+    clean();
+    for id in ["a1", "a2", "a3"] {
+        mount(id);
+    }
+    mount("a4");
+}
+
+#[wasm_bindgen_test]
+fn counts_distinct_articles_and_leaves_them_open() {
+    clean();
+    for (n, id) in ["a1", "a2", "a3"].iter().enumerate() {
+        let d = mount(id);
+        assert_eq!(field(&d, "wall"), JsValue::NULL, "article {id} open");
+        assert_eq!(field(&d, "counted"), JsValue::TRUE);
+        assert_eq!(field(&d, "used").as_f64(), Some(n as f64 + 1.0));
+        assert!(prompt().is_none());
+        assert!(page_text().contains(SECRET));
+        let state = doc()
+            .get_element_by_id("fixture")
+            .unwrap()
+            .get_attribute("data-meterwall-state");
+        assert_eq!(state.as_deref(), Some("open"));
+    }
+}
+
+#[wasm_bindgen_test]
+fn rereading_an_article_does_not_count_again() {
+    clean();
+    mount("a1");
+    let again = mount("a1");
+    assert_eq!(
+        field(&again, "reason").as_string().as_deref(),
+        Some("alreadyOpened")
+    );
+    assert_eq!(field(&again, "used").as_f64(), Some(1.0));
+    // Reading a1 five more times still leaves room for two new articles.
+    for _ in 0..5 {
+        mount("a1");
+    }
+    assert_eq!(field(&mount("a2"), "wall"), JsValue::NULL);
+    assert_eq!(field(&mount("a3"), "wall"), JsValue::NULL);
+}
+
+#[wasm_bindgen_test]
+fn the_article_past_the_limit_is_walled_and_its_text_removed() {
+    wall_after_three();
+    let d = meterwall::why();
+    assert_eq!(field(&d, "wall").as_string().as_deref(), Some("register"));
+    assert_eq!(
+        field(&d, "reason").as_string().as_deref(),
+        Some("allowanceSpent")
+    );
+    let text = page_text();
+    assert!(text.contains("First paragraph.") && text.contains("Second paragraph."));
+    assert!(!text.contains(SECRET), "removed, not hidden");
+    assert!(!text.contains("Fifth block."));
+    // The prompt follows the teaser inside the article element.
+    let body = doc().get_element_by_id("fixture").unwrap();
+    assert_eq!(body.children().length(), 3);
+    assert_eq!(
+        body.last_element_child()
+            .unwrap()
+            .get_attribute("data-wall")
+            .as_deref(),
+        Some("register")
+    );
+}
+
+#[wasm_bindgen_test]
+fn the_prompt_carries_the_reference_copy_and_links() {
+    wall_after_three();
+    assert_eq!(
+        shadow("h2").text_content().as_deref(),
+        Some("Keep reading for free!")
+    );
+    assert_eq!(
+        shadow(".lead").text_content().as_deref(),
+        Some("Get instant access to the rest of this article by submitting your email address below. You'll also get access to three articles of your choice each month and our free newsletter:")
+    );
+    assert_eq!(
+        shadow("input").get_attribute("type").as_deref(),
+        Some("email")
+    );
+    assert_eq!(
+        shadow("label[for=mw-email]").text_content().as_deref(),
+        Some("Email address")
+    );
+    let subscribe = shadow("a.subscribe");
+    assert_eq!(
+        subscribe.get_attribute("href").as_deref(),
+        Some("/subscribe.html")
+    );
+    assert_eq!(
+        subscribe.parent_element().unwrap().text_content().as_deref(),
+        Some("Or, Subscribe now to get full access.")
+    );
+    let login = shadow("a.login");
+    assert_eq!(login.get_attribute("href").as_deref(), Some("/login.html"));
+    assert_eq!(
+        login.parent_element().unwrap().text_content().as_deref(),
+        Some("Already a subscriber? Log in here.")
+    );
+    assert_eq!(
+        shadow("h3").text_content().as_deref(),
+        Some("What you'll get with an All-Access subscription")
+    );
+    let items = prompt()
+        .unwrap()
+        .shadow_root()
+        .unwrap()
+        .query_selector_all("ul li")
+        .unwrap();
+    assert!(items.length() >= 3);
+    assert_eq!(
+        shadow("section").get_attribute("aria-labelledby").as_deref(),
+        Some("mw-title")
+    );
+}
+
+#[wasm_bindgen_test]
+async fn an_invalid_email_sends_nothing_and_says_why() {
+    wall_after_three();
+    stub_fetch(200, "{\"ok\":true}");
+    submit_email("not an email");
+    sleep(50).await;
+    assert_eq!(sent().length(), 0);
+    assert_eq!(
+        shadow("[role=status]").text_content().as_deref(),
+        Some("Please enter a valid email address, like name@example.com.")
+    );
+    assert!(prompt().is_some());
+}
+
+#[wasm_bindgen_test]
+async fn a_valid_email_restores_the_very_same_nodes() {
+    clean();
+    for id in ["b1", "b2", "b3"] {
+        mount(id);
+    }
+    // The third paragraph as it was before the wall, with a listener on it.
+    let body = fixture("b4");
+    let third = doc().get_element_by_id("third").unwrap();
+    let clicked = Function::new_no_args("window.__clicked = true;");
+    third
+        .add_event_listener_with_callback("click", &clicked)
+        .unwrap();
+    meterwall::mount(config("")).unwrap();
+    assert!(!body.contains(Some(&third)));
+
+    stub_fetch(200, "{\"ok\":true}");
+    submit_email("  reader@example.com ");
+    wait_for_state("open").await;
+    assert!(prompt().is_none());
+    assert!(body.contains(Some(&third)), "the same node is back");
+    assert!(page_text().contains(SECRET));
+    assert_eq!(body.children().length(), 5, "in order, nothing lost");
+    assert_eq!(body.children().item(2).unwrap(), third);
+    third.unchecked_ref::<HtmlElement>().click();
+    assert_eq!(
+        Reflect::get(&web_sys::window().unwrap(), &"__clicked".into()).unwrap(),
+        JsValue::TRUE
+    );
+
+    let request = JSON::parse(&field(&sent().get(0), "body").as_string().unwrap()).unwrap();
+    assert_eq!(
+        field(&request, "email").as_string().as_deref(),
+        Some("reader@example.com")
+    );
+    assert_eq!(
+        field(&sent().get(0), "url").as_string().as_deref(),
+        Some("/api/signup")
+    );
+    // Registered from now on: the record says so, and holds no email.
+    let stored = storage().get_item(STORAGE_KEY).unwrap().unwrap();
+    assert!(!stored.contains('@'));
+    assert_eq!(
+        field(&meterwall::why(), "tier").as_string().as_deref(),
+        Some("registered")
+    );
+    // The next new article is open: the registered allowance has begun.
+    assert_eq!(field(&mount("b5"), "wall"), JsValue::NULL);
+}
+
+#[wasm_bindgen_test]
+async fn a_server_refusal_is_shown_as_text_and_keeps_the_wall() {
+    wall_after_three();
+    stub_fetch(400, "{\"error\":\"<b>Not</b> accepted\"}");
+    submit_email("reader@example.com");
+    for _ in 0..100 {
+        if shadow("[role=status]").text_content().as_deref() != Some("Sending…") {
+            break;
+        }
+        sleep(10).await;
+    }
+    let status = shadow("[role=status]");
+    assert_eq!(
+        status.text_content().as_deref(),
+        Some("<b>Not</b> accepted")
+    );
+    assert_eq!(status.children().length(), 0, "rendered as text, never as HTML");
+    assert!(prompt().is_some());
+    assert!(!page_text().contains(SECRET));
+}
+
+#[wasm_bindgen_test]
+fn only_our_own_storage_key_is_touched() {
+    clean();
+    storage().set_item("someone-else", "keep me").unwrap();
+    wall_after_three();
+    assert_eq!(
+        storage().get_item("someone-else").unwrap().as_deref(),
+        Some("keep me")
+    );
+    for i in 0..storage().length().unwrap() {
+        let key = storage().key(i).unwrap().unwrap();
+        assert!(
+            key == STORAGE_KEY || !key.starts_with("meterwall"),
+            "unexpected key {key}"
+        );
+    }
+    storage().remove_item("someone-else").unwrap();
+}
+
+#[wasm_bindgen_test]
+fn an_unreadable_record_starts_afresh_and_reports_why() {
+    storage().set_item(STORAGE_KEY, "{").unwrap();
+    let errors = Function::new_no_args("window.__errors = (window.__errors || 0) + 1;");
+    doc()
+        .add_event_listener_with_callback("meterwall:error", &errors)
+        .unwrap();
+    let d = mount("c1");
+    doc()
+        .remove_event_listener_with_callback("meterwall:error", &errors)
+        .unwrap();
+    assert_eq!(field(&d, "wall"), JsValue::NULL);
+    assert_eq!(field(&d, "used").as_f64(), Some(1.0));
+    let seen = Reflect::get(&web_sys::window().unwrap(), &"__errors".into()).unwrap();
+    assert!(seen.as_f64().unwrap_or(0.0) >= 1.0);
+    assert!(storage()
+        .get_item(STORAGE_KEY)
+        .unwrap()
+        .unwrap()
+        .starts_with("1m"));
+}
+
+#[wasm_bindgen_test]
+fn invalid_config_names_the_path_and_leaves_the_article_readable() {
+    clean();
+    fixture("d1");
+    let bad = JSON::parse("{\"selector\":\"#fixture\",\"registered\":{\"limit\":\"three\"}}").unwrap();
+    let err = meterwall::mount(bad).unwrap_err().as_string().unwrap();
+    assert!(
+        err.contains("registered.limit: expected a whole number from 0 to 100, found \"three\""),
+        "{err}"
+    );
+    assert!(page_text().contains(SECRET));
+    assert!(prompt().is_none());
+}
+
+#[wasm_bindgen_test]
+fn calendar_month_follows_the_configured_time_zone() {
+    // The shell resolves dates through Intl: 2027-04-01T03:59Z is still March in New York (EDT,
+    // UTC-4). The time is in the future, so the record's "latest time seen" decides.
+    let record_at = |ms: f64, zone: &str| {
+        clean();
+        fixture("tz");
+        let minutes = (ms / 60_000.0) as i64;
+        storage()
+            .set_item(STORAGE_KEY, &format!("1-0.{}..", radix36(minutes)))
+            .unwrap();
+        meterwall::mount(config(&format!(",\"timeZone\":\"{zone}\""))).unwrap();
+        storage().get_item(STORAGE_KEY).unwrap().unwrap()
+    };
+    // Month buckets are year * 12 + month - 1.
+    let march = radix36(2027 * 12 + 2);
+    let april = radix36(2027 * 12 + 3);
+    let before = 1_806_551_940_000.0; // 2027-04-01T03:59:00Z
+    assert!(record_at(before, "America/New_York").starts_with(&format!("1m{march}.")));
+    assert!(record_at(before, "UTC").starts_with(&format!("1m{april}.")));
+    assert!(record_at(before + 60_000.0, "America/New_York").starts_with(&format!("1m{april}.")));
+    fixture("tz");
+    let err = meterwall::mount(config(",\"timeZone\":\"Mars/Olympus\""))
+        .unwrap_err()
+        .as_string()
+        .unwrap();
+    assert!(err.contains("Mars/Olympus"), "{err}");
+    clean();
+}
+
+fn radix36(mut n: i64) -> String {
+    let mut out = Vec::new();
+    loop {
+        out.push(b"0123456789abcdefghijklmnopqrstuvwxyz"[(n % 36) as usize]);
+        n /= 36;
+        if n == 0 {
+            break;
+        }
+    }
+    out.reverse();
+    String::from_utf8(out).unwrap()
+}
