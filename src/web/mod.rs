@@ -74,7 +74,10 @@ fn document() -> Option<Document> {
 }
 
 fn to_js(decision: &Decision) -> JsValue {
-    serde_wasm_bindgen::to_value(decision).unwrap_or(JsValue::NULL)
+    use serde::Serialize;
+    // `wall: null` rather than undefined: "no wall" is a value publishers test for.
+    let serializer = serde_wasm_bindgen::Serializer::new().serialize_missing_as_null(true);
+    decision.serialize(&serializer).unwrap_or(JsValue::NULL)
 }
 
 fn config_layers(input: &JsValue) -> Result<Value, String> {
