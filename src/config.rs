@@ -584,7 +584,9 @@ fn edit_distance(a: &str, b: &str) -> usize {
         row[0] = i + 1;
         for (j, cb) in b.iter().enumerate() {
             let above = row[j + 1];
-            row[j + 1] = (diag + usize::from(ca != *cb)).min(above + 1).min(row[j] + 1);
+            row[j + 1] = (diag + usize::from(ca != *cb))
+                .min(above + 1)
+                .min(row[j] + 1);
             diag = above;
         }
     }
@@ -596,7 +598,12 @@ mod tests {
     use super::*;
 
     fn map(entries: &[(&str, Value)]) -> Value {
-        Value::Map(entries.iter().map(|(k, v)| (k.to_string(), v.clone())).collect())
+        Value::Map(
+            entries
+                .iter()
+                .map(|(k, v)| (k.to_string(), v.clone()))
+                .collect(),
+        )
     }
     fn s(text: &str) -> Value {
         Value::Str(text.into())
@@ -613,7 +620,11 @@ mod tests {
 
     #[test]
     fn data_attribute_strings_are_read_as_numbers_and_booleans() {
-        let v = map(&[("limit", s("5")), ("subscriber", s("true")), ("teaser", s("3"))]);
+        let v = map(&[
+            ("limit", s("5")),
+            ("subscriber", s("true")),
+            ("teaser", s("3")),
+        ]);
         let (c, _) = Config::from_value(&v).unwrap();
         assert_eq!((c.limit, c.subscriber, c.teaser), (5, true, 3));
     }
@@ -634,7 +645,10 @@ mod tests {
 
     #[test]
     fn nested_registered_settings_and_their_errors() {
-        let v = map(&[("registered", map(&[("limit", Value::Num(2.0)), ("mode", s("choose"))]))]);
+        let v = map(&[(
+            "registered",
+            map(&[("limit", Value::Num(2.0)), ("mode", s("choose"))]),
+        )]);
         let (c, _) = Config::from_value(&v).unwrap();
         assert_eq!((c.registered_limit, c.registered_mode), (2, Mode::Choose));
         let v = map(&[("registered", map(&[("mode", s("manual"))]))]);
@@ -646,7 +660,10 @@ mod tests {
 
     #[test]
     fn unknown_keys_warn_with_the_nearest_known_key() {
-        let v = map(&[("limt", Value::Num(2.0)), ("registered", map(&[("mdoe", s("auto"))]))]);
+        let v = map(&[
+            ("limt", Value::Num(2.0)),
+            ("registered", map(&[("mdoe", s("auto"))])),
+        ]);
         let (_, w) = Config::from_value(&v).unwrap();
         assert_eq!(
             w,
@@ -666,7 +683,12 @@ mod tests {
             let (c, _) = Config::from_value(&map(&[("subscribeUrl", s(ok))])).unwrap();
             assert_eq!(c.subscribe_url, ok);
         }
-        for bad in ["javascript:alert(1)", "//evil.example/x", "http://example.com", "sub"] {
+        for bad in [
+            "javascript:alert(1)",
+            "//evil.example/x",
+            "http://example.com",
+            "sub",
+        ] {
             let e = Config::from_value(&map(&[("loginUrl", s(bad))])).unwrap_err();
             assert_eq!(e.path, "loginUrl");
         }
@@ -674,21 +696,53 @@ mod tests {
 
     #[test]
     fn later_layers_win_key_by_key() {
-        let mut base = map(&[("limit", Value::Num(3.0)), ("registered", map(&[("limit", Value::Num(3.0)), ("mode", s("choose"))]))]);
+        let mut base = map(&[
+            ("limit", Value::Num(3.0)),
+            (
+                "registered",
+                map(&[("limit", Value::Num(3.0)), ("mode", s("choose"))]),
+            ),
+        ]);
         base.merge(&map(&[("registered", map(&[("limit", Value::Num(5.0))]))]));
         let (c, _) = Config::from_value(&base).unwrap();
-        assert_eq!((c.limit, c.registered_limit, c.registered_mode), (3, 5, Mode::Choose));
+        assert_eq!(
+            (c.limit, c.registered_limit, c.registered_mode),
+            (3, 5, Mode::Choose)
+        );
     }
 
     #[test]
     fn sections_are_separate_allowances_bounded_in_number_and_total() {
         let v = map(&[("sections", map(&[("opinion", Value::Num(2.0))]))]);
         let (c, _) = Config::from_value(&v).unwrap();
-        assert_eq!(c.sections, vec![Section { name: "opinion".into(), limit: 2 }]);
-        let five = map(&[("a", s("1")), ("b", s("1")), ("c", s("1")), ("d", s("1")), ("e", s("1"))]);
-        assert_eq!(Config::from_value(&map(&[("sections", five)])).unwrap_err().path, "sections");
-        let big = map(&[("limit", s("100")), ("registered", map(&[("limit", s("100"))]))]);
-        assert!(Config::from_value(&big).unwrap_err().to_string().contains("at most 149"));
+        assert_eq!(
+            c.sections,
+            vec![Section {
+                name: "opinion".into(),
+                limit: 2
+            }]
+        );
+        let five = map(&[
+            ("a", s("1")),
+            ("b", s("1")),
+            ("c", s("1")),
+            ("d", s("1")),
+            ("e", s("1")),
+        ]);
+        assert_eq!(
+            Config::from_value(&map(&[("sections", five)]))
+                .unwrap_err()
+                .path,
+            "sections"
+        );
+        let big = map(&[
+            ("limit", s("100")),
+            ("registered", map(&[("limit", s("100"))])),
+        ]);
+        assert!(Config::from_value(&big)
+            .unwrap_err()
+            .to_string()
+            .contains("at most 149"));
     }
 
     #[test]
@@ -698,7 +752,9 @@ mod tests {
         assert_eq!(c.period, Period::Rolling { days: 30 });
         assert_eq!(c.page_type, PageType::Premium);
         assert_eq!(
-            Config::from_value(&map(&[("period", s("fortnight"))])).unwrap_err().path,
+            Config::from_value(&map(&[("period", s("fortnight"))]))
+                .unwrap_err()
+                .path,
             "period"
         );
     }

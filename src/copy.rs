@@ -1,8 +1,8 @@
 //! The words of the prompt: the reference experience's English copy, one place for every string.
 
 use crate::config::int_text;
-use crate::period::Period;
 use crate::meter::Wall;
+use crate::period::Period;
 
 /// A list item of the subscription benefits.
 pub const BENEFITS: [&str; 4] = [
@@ -71,7 +71,8 @@ pub const SUBMIT: &str = "Get access";
 /// While the email is on its way.
 pub const SENDING: &str = "Sending…";
 /// When the server cannot be reached or fails without saying why.
-pub const SEND_FAILED: &str = "We couldn't reach the server. Please check your connection and try again.";
+pub const SEND_FAILED: &str =
+    "We couldn't reach the server. Please check your connection and try again.";
 /// The sentence around the subscribe link: before, link text, after.
 pub const SUBSCRIBE: [&str; 3] = ["Or, ", "Subscribe now", " to get full access."];
 /// The sentence around the log-in link.
@@ -88,14 +89,21 @@ mod tests {
     #[test]
     fn reference_copy_is_exact() {
         assert_eq!(heading(Wall::Register), "Keep reading for free!");
-        assert!(lead(Wall::Register, Period::Month).starts_with("Get instant access to the rest of this article"));
+        assert!(lead(Wall::Register, Period::Month)
+            .starts_with("Get instant access to the rest of this article"));
         assert_eq!(SUBSCRIBE.concat(), "Or, Subscribe now to get full access.");
         assert_eq!(LOGIN.concat(), "Already a subscriber? Log in here.");
     }
 
     #[test]
     fn unlock_label_names_the_period() {
-        assert_eq!(unlock_label(1, 3, Period::Week), "Unlock this article (1 of 3 left this week)");
-        assert_eq!(unlock_label(0, 5, Period::Lifetime), "Unlock this article (0 of 5 left)");
+        assert_eq!(
+            unlock_label(1, 3, Period::Week),
+            "Unlock this article (1 of 3 left this week)"
+        );
+        assert_eq!(
+            unlock_label(0, 5, Period::Lifetime),
+            "Unlock this article (0 of 5 left)"
+        );
     }
 }

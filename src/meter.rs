@@ -154,7 +154,10 @@ impl Record {
     /// assert_eq!(r.roll(Period::Month, 940 * 60_000, &Utc), 1_000);
     /// ```
     pub fn roll(&mut self, period: Period, now_ms: i64, calendar: &dyn Calendar) -> i64 {
-        let now_min = now_ms.div_euclid(MS_PER_MIN).max(self.latest_min).clamp(-MAX_MIN, MAX_MIN);
+        let now_min = now_ms
+            .div_euclid(MS_PER_MIN)
+            .max(self.latest_min)
+            .clamp(-MAX_MIN, MAX_MIN);
         self.latest_min = now_min;
         let (tag, bucket) = match period.rolling_ms() {
             Some(_) => (period.tag(), 0),
@@ -175,13 +178,18 @@ impl Record {
         // Entry times are only read by rolling periods (at most 366 days); older ones are kept as
         // the oldest age the stored form holds, so a record reads back exactly as written.
         for e in &mut self.entries {
-            e.at_min = e.at_min.clamp(now_min - crate::record::MAX_AGE_MIN, now_min);
+            e.at_min = e
+                .at_min
+                .clamp(now_min - crate::record::MAX_AGE_MIN, now_min);
         }
         now_min
     }
 
     fn used(&self, allowance: Allowance) -> u8 {
-        self.entries.iter().filter(|e| e.allowance == allowance).count() as u8
+        self.entries
+            .iter()
+            .filter(|e| e.allowance == allowance)
+            .count() as u8
     }
 
     fn opened(&self, key: ArticleKey) -> bool {
@@ -219,7 +227,14 @@ fn first_allowance(config: &Config, section: Option<&str>) -> (Allowance, u8) {
         .unwrap_or((Allowance::Free, config.limit))
 }
 
-fn decision(wall: Option<Wall>, reason: Reason, tier: Tier, counted: bool, used: u8, limit: u8) -> Decision {
+fn decision(
+    wall: Option<Wall>,
+    reason: Reason,
+    tier: Tier,
+    counted: bool,
+    used: u8,
+    limit: u8,
+) -> Decision {
     Decision {
         wall,
         reason,
@@ -249,38 +264,95 @@ fn decision(wall: Option<Wall>, reason: Reason, tier: Tier, counted: bool, used:
 /// assert_eq!(decide(&mut record, &config, &view(1), 0, &Utc).reason, Reason::AlreadyOpened);
 /// assert_eq!(decide(&mut record, &config, &view(2), 0, &Utc).wall, Some(Wall::Register));
 /// ```
-pub fn decide(record: &mut Record, config: &Config, view: &View, now_ms: i64, calendar: &dyn Calendar) -> Decision {
+pub fn decide(
+    record: &mut Record,
+    config: &Config,
+    view: &View,
+    now_ms: i64,
+    calendar: &dyn Calendar,
+) -> Decision {
     let now_min = record.roll(config.period, now_ms, calendar);
     let tier = tier(record, view);
     let (first, first_limit) = first_allowance(config, view.section);
     let first_used = record.used(first);
     if tier == Tier::Subscriber {
-        return decision(None, Reason::Subscriber, tier, false, first_used, first_limit);
+        return decision(
+            None,
+            Reason::Subscriber,
+            tier,
+            false,
+            first_used,
+            first_limit,
+        );
     }
     match view.page {
-        PageType::Free => return decision(None, Reason::FreePage, tier, false, first_used, first_limit),
+        PageType::Free => {
+            return decision(None, Reason::FreePage, tier, false, first_used, first_limit)
+        }
         PageType::Premium => {
-            return decision(Some(Wall::Subscribe), Reason::PremiumPage, tier, false, first_used, first_limit)
+            return decision(
+                Some(Wall::Subscribe),
+                Reason::PremiumPage,
+                tier,
+                false,
+                first_used,
+                first_limit,
+            )
         }
         PageType::Metered => {}
     }
     if record.opened(view.key) {
-        return decision(None, Reason::AlreadyOpened, tier, false, first_used, first_limit);
+        return decision(
+            None,
+            Reason::AlreadyOpened,
+            tier,
+            false,
+            first_used,
+            first_limit,
+        );
     }
     if first_used < first_limit {
         record.charge(view.key, first, now_min);
-        return decision(None, Reason::Counted, tier, true, first_used + 1, first_limit);
+        return decision(
+            None,
+            Reason::Counted,
+            tier,
+            true,
+            first_used + 1,
+            first_limit,
+        );
     }
     if tier == Tier::Anonymous {
-        return decision(Some(Wall::Register), Reason::AllowanceSpent, tier, false, first_used, first_limit);
+        return decision(
+            Some(Wall::Register),
+            Reason::AllowanceSpent,
+            tier,
+            false,
+            first_used,
+            first_limit,
+        );
     }
     let used = record.used(Allowance::Registered);
     let limit = config.registered_limit;
     if used >= limit {
-        return decision(Some(Wall::Subscribe), Reason::AllowanceSpent, tier, false, used, limit);
+        return decision(
+            Some(Wall::Subscribe),
+            Reason::AllowanceSpent,
+            tier,
+            false,
+            used,
+            limit,
+        );
     }
     match config.registered_mode {
-        Mode::Choose => decision(Some(Wall::Unlock), Reason::MayUnlock, tier, false, used, limit),
+        Mode::Choose => decision(
+            Some(Wall::Unlock),
+            Reason::MayUnlock,
+            tier,
+            false,
+            used,
+            limit,
+        ),
         Mode::Auto => {
             record.charge(view.key, Allowance::Registered, now_min);
             decision(None, Reason::Counted, tier, true, used + 1, limit)
@@ -307,7 +379,13 @@ pub fn decide(record: &mut Record, config: &Config, view: &View, now_ms: i64, ca
 /// let d = unlock(&mut record, &config, &view, 0, &Utc);
 /// assert_eq!((d.wall, d.remaining), (None, 2));
 /// ```
-pub fn unlock(record: &mut Record, config: &Config, view: &View, now_ms: i64, calendar: &dyn Calendar) -> Decision {
+pub fn unlock(
+    record: &mut Record,
+    config: &Config,
+    view: &View,
+    now_ms: i64,
+    calendar: &dyn Calendar,
+) -> Decision {
     let d = decide(record, config, view, now_ms, calendar);
     if d.wall != Some(Wall::Unlock) {
         return d;
@@ -334,7 +412,13 @@ pub fn unlock(record: &mut Record, config: &Config, view: &View, now_ms: i64, ca
 /// assert_eq!((d.wall, d.reason, d.tier), (None, Reason::AlreadyOpened, Tier::Registered));
 /// assert_eq!(d.remaining, 3); // the registered allowance is untouched
 /// ```
-pub fn register(record: &mut Record, config: &Config, view: &View, now_ms: i64, calendar: &dyn Calendar) -> Decision {
+pub fn register(
+    record: &mut Record,
+    config: &Config,
+    view: &View,
+    now_ms: i64,
+    calendar: &dyn Calendar,
+) -> Decision {
     let now_min = record.roll(config.period, now_ms, calendar);
     if record.registered_min.is_none() {
         record.registered_min = Some(now_min);
@@ -382,10 +466,20 @@ mod tests {
         let mut r = Record::default();
         for n in 1..=3 {
             let d = decide(&mut r, &c, &view(n), NOW, &Utc);
-            assert_eq!((d.wall, d.reason, d.used, d.remaining), (None, Reason::Counted, n as u8, 3 - n as u8));
+            assert_eq!(
+                (d.wall, d.reason, d.used, d.remaining),
+                (None, Reason::Counted, n as u8, 3 - n as u8)
+            );
         }
         let d = decide(&mut r, &c, &view(4), NOW, &Utc);
-        assert_eq!((d.wall, d.reason, d.tier), (Some(Wall::Register), Reason::AllowanceSpent, Tier::Anonymous));
+        assert_eq!(
+            (d.wall, d.reason, d.tier),
+            (
+                Some(Wall::Register),
+                Reason::AllowanceSpent,
+                Tier::Anonymous
+            )
+        );
     }
 
     #[test]
@@ -395,7 +489,10 @@ mod tests {
         decide(&mut r, &c, &view(1), NOW, &Utc);
         let before = r.clone();
         let d = decide(&mut r, &c, &view(1), NOW + 1000, &Utc);
-        assert_eq!((d.wall, d.reason, d.counted), (None, Reason::AlreadyOpened, false));
+        assert_eq!(
+            (d.wall, d.reason, d.counted),
+            (None, Reason::AlreadyOpened, false)
+        );
         assert_eq!(r.entries, before.entries);
     }
 
@@ -403,9 +500,15 @@ mod tests {
     fn free_pages_never_count_and_are_never_walled() {
         let c = cfg(0);
         let mut r = Record::default();
-        let v = View { page: PageType::Free, ..view(1) };
+        let v = View {
+            page: PageType::Free,
+            ..view(1)
+        };
         let d = decide(&mut r, &c, &v, NOW, &Utc);
-        assert_eq!((d.wall, d.reason, d.counted), (None, Reason::FreePage, false));
+        assert_eq!(
+            (d.wall, d.reason, d.counted),
+            (None, Reason::FreePage, false)
+        );
         assert!(r.entries.is_empty());
     }
 
@@ -413,11 +516,26 @@ mod tests {
     fn premium_pages_wall_everyone_but_subscribers_and_never_count() {
         let c = cfg(3);
         let mut r = Record::default();
-        let v = View { page: PageType::Premium, ..view(1) };
+        let v = View {
+            page: PageType::Premium,
+            ..view(1)
+        };
         let d = decide(&mut r, &c, &v, NOW, &Utc);
-        assert_eq!((d.wall, d.reason), (Some(Wall::Subscribe), Reason::PremiumPage));
+        assert_eq!(
+            (d.wall, d.reason),
+            (Some(Wall::Subscribe), Reason::PremiumPage)
+        );
         assert!(r.entries.is_empty());
-        let d = decide(&mut r, &c, &View { subscriber: true, ..v }, NOW, &Utc);
+        let d = decide(
+            &mut r,
+            &c,
+            &View {
+                subscriber: true,
+                ..v
+            },
+            NOW,
+            &Utc,
+        );
         assert_eq!((d.wall, d.reason), (None, Reason::Subscriber));
     }
 
@@ -426,7 +544,16 @@ mod tests {
         let c = cfg(0);
         let mut r = Record::default();
         for n in 0..50 {
-            let d = decide(&mut r, &c, &View { subscriber: true, ..view(n) }, NOW, &Utc);
+            let d = decide(
+                &mut r,
+                &c,
+                &View {
+                    subscriber: true,
+                    ..view(n)
+                },
+                NOW,
+                &Utc,
+            );
             assert_eq!(d.wall, None);
         }
         assert!(r.entries.is_empty());
@@ -437,7 +564,10 @@ mod tests {
         let c = cfg(1);
         let mut r = Record::default();
         decide(&mut r, &c, &view(1), NOW, &Utc);
-        assert_eq!(decide(&mut r, &c, &view(2), NOW, &Utc).wall, Some(Wall::Register));
+        assert_eq!(
+            decide(&mut r, &c, &view(2), NOW, &Utc).wall,
+            Some(Wall::Register)
+        );
         let d = register(&mut r, &c, &view(2), NOW, &Utc);
         assert_eq!((d.wall, d.tier, d.remaining), (None, Tier::Registered, 3));
         for n in 3..=5 {
@@ -445,7 +575,10 @@ mod tests {
             assert_eq!((d.wall, d.reason), (None, Reason::Counted));
         }
         let d = decide(&mut r, &c, &view(6), NOW, &Utc);
-        assert_eq!((d.wall, d.reason, d.remaining), (Some(Wall::Subscribe), Reason::AllowanceSpent, 0));
+        assert_eq!(
+            (d.wall, d.reason, d.remaining),
+            (Some(Wall::Subscribe), Reason::AllowanceSpent, 0)
+        );
         // Everything opened stays open.
         for n in 1..=5 {
             assert_eq!(decide(&mut r, &c, &view(n), NOW, &Utc).wall, None);
@@ -464,10 +597,17 @@ mod tests {
         register(&mut r, &c, &view(100), NOW, &Utc);
         let d = decide(&mut r, &c, &view(1), NOW, &Utc);
         assert_eq!((d.wall, d.remaining, d.limit), (Some(Wall::Unlock), 2, 2));
-        assert_eq!(decide(&mut r, &c, &view(1), NOW, &Utc).remaining, 2, "looking is free");
+        assert_eq!(
+            decide(&mut r, &c, &view(1), NOW, &Utc).remaining,
+            2,
+            "looking is free"
+        );
         let d = unlock(&mut r, &c, &view(1), NOW, &Utc);
         assert_eq!((d.wall, d.remaining), (None, 1));
-        assert_eq!(decide(&mut r, &c, &view(1), NOW, &Utc).reason, Reason::AlreadyOpened);
+        assert_eq!(
+            decide(&mut r, &c, &view(1), NOW, &Utc).reason,
+            Reason::AlreadyOpened
+        );
         unlock(&mut r, &c, &view(2), NOW, &Utc);
         let d = unlock(&mut r, &c, &view(3), NOW, &Utc);
         assert_eq!(d.wall, Some(Wall::Subscribe));
@@ -475,9 +615,16 @@ mod tests {
 
     #[test]
     fn unlock_for_an_anonymous_reader_is_just_a_view() {
-        let c = Config { limit: 0, registered_mode: Mode::Choose, ..Config::default() };
+        let c = Config {
+            limit: 0,
+            registered_mode: Mode::Choose,
+            ..Config::default()
+        };
         let mut r = Record::default();
-        assert_eq!(unlock(&mut r, &c, &view(1), NOW, &Utc).wall, Some(Wall::Register));
+        assert_eq!(
+            unlock(&mut r, &c, &view(1), NOW, &Utc).wall,
+            Some(Wall::Register)
+        );
         assert!(r.entries.is_empty());
     }
 
@@ -487,27 +634,51 @@ mod tests {
         let mut r = Record::default();
         register(&mut r, &c, &view(1), NOW, &Utc);
         register(&mut r, &c, &view(2), NOW, &Utc);
-        assert_eq!(r.entries.iter().filter(|e| e.allowance == Allowance::Gift).count(), 1);
+        assert_eq!(
+            r.entries
+                .iter()
+                .filter(|e| e.allowance == Allowance::Gift)
+                .count(),
+            1
+        );
     }
 
     #[test]
     fn sections_with_their_own_limit_are_separate_allowances() {
         let c = Config {
             limit: 1,
-            sections: vec![Section { name: "opinion".into(), limit: 2 }],
+            sections: vec![Section {
+                name: "opinion".into(),
+                limit: 2,
+            }],
             ..Config::default()
         };
         let mut r = Record::default();
-        let op = |n| View { section: Some("opinion"), ..view(n) };
+        let op = |n| View {
+            section: Some("opinion"),
+            ..view(n)
+        };
         assert_eq!(decide(&mut r, &c, &view(1), NOW, &Utc).wall, None);
-        assert_eq!(decide(&mut r, &c, &view(2), NOW, &Utc).wall, Some(Wall::Register));
+        assert_eq!(
+            decide(&mut r, &c, &view(2), NOW, &Utc).wall,
+            Some(Wall::Register)
+        );
         assert_eq!(decide(&mut r, &c, &op(3), NOW, &Utc).wall, None);
         let d = decide(&mut r, &c, &op(4), NOW, &Utc);
         assert_eq!((d.wall, d.used, d.limit), (None, 2, 2));
-        assert_eq!(decide(&mut r, &c, &op(5), NOW, &Utc).wall, Some(Wall::Register));
+        assert_eq!(
+            decide(&mut r, &c, &op(5), NOW, &Utc).wall,
+            Some(Wall::Register)
+        );
         // A section without its own limit shares the main allowance.
-        let other = View { section: Some("world"), ..view(6) };
-        assert_eq!(decide(&mut r, &c, &other, NOW, &Utc).wall, Some(Wall::Register));
+        let other = View {
+            section: Some("world"),
+            ..view(6)
+        };
+        assert_eq!(
+            decide(&mut r, &c, &other, NOW, &Utc).wall,
+            Some(Wall::Register)
+        );
     }
 
     #[test]
@@ -517,8 +688,14 @@ mod tests {
         // 2026-11-30T23:59:00Z then 2026-12-01T00:00:00Z
         let end_nov = 1_796_083_140_000;
         decide(&mut r, &c, &view(1), end_nov, &Utc);
-        assert_eq!(decide(&mut r, &c, &view(2), end_nov + 59_000, &Utc).wall, Some(Wall::Register));
-        assert_eq!(decide(&mut r, &c, &view(2), end_nov + 60_000, &Utc).wall, None);
+        assert_eq!(
+            decide(&mut r, &c, &view(2), end_nov + 59_000, &Utc).wall,
+            Some(Wall::Register)
+        );
+        assert_eq!(
+            decide(&mut r, &c, &view(2), end_nov + 60_000, &Utc).wall,
+            None
+        );
     }
 
     #[test]
@@ -534,22 +711,39 @@ mod tests {
 
     #[test]
     fn rolling_periods_expire_each_view_separately() {
-        let c = Config { limit: 2, period: Period::Rolling { days: 7 }, ..Config::default() };
+        let c = Config {
+            limit: 2,
+            period: Period::Rolling { days: 7 },
+            ..Config::default()
+        };
         let mut r = Record::default();
         decide(&mut r, &c, &view(1), NOW, &Utc);
         decide(&mut r, &c, &view(2), NOW + 3 * DAY, &Utc);
-        assert_eq!(decide(&mut r, &c, &view(3), NOW + 7 * DAY - 60_000, &Utc).wall, Some(Wall::Register));
+        assert_eq!(
+            decide(&mut r, &c, &view(3), NOW + 7 * DAY - 60_000, &Utc).wall,
+            Some(Wall::Register)
+        );
         // Seven days after the first view, its slot comes back; the second is still held.
         assert_eq!(decide(&mut r, &c, &view(3), NOW + 7 * DAY, &Utc).wall, None);
-        assert_eq!(decide(&mut r, &c, &view(4), NOW + 7 * DAY, &Utc).wall, Some(Wall::Register));
+        assert_eq!(
+            decide(&mut r, &c, &view(4), NOW + 7 * DAY, &Utc).wall,
+            Some(Wall::Register)
+        );
     }
 
     #[test]
     fn lifetime_allowance_never_resets() {
-        let c = Config { limit: 1, period: Period::Lifetime, ..Config::default() };
+        let c = Config {
+            limit: 1,
+            period: Period::Lifetime,
+            ..Config::default()
+        };
         let mut r = Record::default();
         decide(&mut r, &c, &view(1), NOW, &Utc);
-        assert_eq!(decide(&mut r, &c, &view(2), NOW + 4000 * DAY, &Utc).wall, Some(Wall::Register));
+        assert_eq!(
+            decide(&mut r, &c, &view(2), NOW + 4000 * DAY, &Utc).wall,
+            Some(Wall::Register)
+        );
     }
 
     #[test]
@@ -568,16 +762,206 @@ mod tests {
         let c = cfg(1);
         let mut r = Record::default();
         decide(&mut r, &c, &view(1), NOW, &Utc);
-        assert_eq!(decide(&mut r, &c, &view(2), NOW + 40 * DAY, &Utc).wall, None);
+        assert_eq!(
+            decide(&mut r, &c, &view(2), NOW + 40 * DAY, &Utc).wall,
+            None
+        );
         // ... and coming back to the true time stays in the later period (documented limit).
-        assert_eq!(decide(&mut r, &c, &view(3), NOW, &Utc).wall, Some(Wall::Register));
+        assert_eq!(
+            decide(&mut r, &c, &view(3), NOW, &Utc).wall,
+            Some(Wall::Register)
+        );
     }
 
     #[test]
     fn changing_the_period_kind_starts_afresh() {
         let mut r = Record::default();
         decide(&mut r, &cfg(1), &view(1), NOW, &Utc);
-        let weekly = Config { period: Period::Week, ..cfg(1) };
+        let weekly = Config {
+            period: Period::Week,
+            ..cfg(1)
+        };
         assert_eq!(decide(&mut r, &weekly, &view(2), NOW, &Utc).wall, None);
+    }
+
+    #[cfg(not(target_arch = "wasm32"))]
+    mod props {
+        use super::*;
+        use crate::record::{decode, encode};
+        use proptest::prelude::*;
+        use std::collections::HashSet;
+
+        #[derive(Clone, Debug)]
+        enum Step {
+            Read {
+                key: u32,
+                page: u8,
+                section: u8,
+                subscriber: bool,
+            },
+            Clock(i64),
+            Register(u32),
+            Unlock(u32),
+        }
+
+        fn step() -> impl Strategy<Value = Step> {
+            prop_oneof![
+                6 => (0u32..24, 0u8..10, 0u8..3, prop::bool::weighted(0.1))
+                    .prop_map(|(key, page, section, subscriber)| Step::Read { key, page, section, subscriber }),
+                2 => prop_oneof![-40 * DAY..0, 0..2 * DAY, 0..60 * DAY].prop_map(Step::Clock),
+                1 => (0u32..24).prop_map(Step::Register),
+                1 => (0u32..24).prop_map(Step::Unlock),
+            ]
+        }
+
+        fn config() -> impl Strategy<Value = Config> {
+            let period = prop_oneof![
+                Just(Period::Month),
+                Just(Period::Week),
+                Just(Period::Day),
+                Just(Period::Lifetime),
+                (1u16..=366).prop_map(|days| Period::Rolling { days }),
+            ];
+            (
+                0u8..8,
+                0u8..8,
+                any::<bool>(),
+                period,
+                prop::option::of(0u8..5),
+            )
+                .prop_map(|(limit, registered_limit, choose, period, opinion)| {
+                    Config {
+                        limit,
+                        registered_limit,
+                        registered_mode: if choose { Mode::Choose } else { Mode::Auto },
+                        period,
+                        sections: opinion
+                            .map(|limit| {
+                                vec![Section {
+                                    name: "opinion".into(),
+                                    limit,
+                                }]
+                            })
+                            .unwrap_or_default(),
+                        ..Config::default()
+                    }
+                })
+        }
+
+        fn view_of(key: u32, page: u8, section: u8, subscriber: bool) -> View<'static> {
+            View {
+                key: ArticleKey(key),
+                page: match page {
+                    0 => PageType::Free,
+                    1 => PageType::Premium,
+                    _ => PageType::Metered,
+                },
+                section: [None, Some("opinion"), Some("world")][section as usize],
+                subscriber,
+            }
+        }
+
+        fn charged(r: &Record) -> usize {
+            r.entries
+                .iter()
+                .filter(|e| e.allowance != Allowance::Gift)
+                .count()
+        }
+
+        proptest! {
+            #![proptest_config(ProptestConfig::with_cases(10_000))]
+
+            /// Runs random journeys and checks every invariant after every step.
+            #[test]
+            fn meter_invariants_hold_over_any_journey(config in config(), steps in prop::collection::vec(step(), 1..40)) {
+                let mut record = Record::default();
+                let mut now = NOW;
+                // Metered articles the reader was let into, ever: the count can never exceed them.
+                let mut opened: HashSet<u32> = HashSet::new();
+                for s in steps {
+                    let before = record.clone();
+                    match s {
+                        Step::Read { key, page, section, subscriber } => {
+                            let v = view_of(key, page, section, subscriber);
+                            let d = decide(&mut record, &config, &v, now, &Utc);
+                            if subscriber {
+                                prop_assert_eq!(d.wall, None, "a subscriber is never walled");
+                                prop_assert_eq!(charged(&record), charged(&before));
+                            }
+                            if d.wall.is_none() && v.page == PageType::Metered {
+                                opened.insert(key);
+                            }
+                            // A re-read changes neither the count nor the decision.
+                            let after = record.clone();
+                            let again = decide(&mut record, &config, &v, now, &Utc);
+                            prop_assert_eq!(again.wall, d.wall);
+                            prop_assert_eq!(&record.entries, &after.entries);
+                        }
+                        Step::Clock(delta) => {
+                            now += delta;
+                            let v = view_of(9_999, 0, 0, false);
+                            decide(&mut record, &config, &v, now, &Utc);
+                            if delta < 0 {
+                                prop_assert!(charged(&record) >= charged(&before), "clock back never lowers the count");
+                                prop_assert_eq!(record.latest_min, before.latest_min.max(record.latest_min));
+                            }
+                        }
+                        Step::Register(key) => {
+                            let d = register(&mut record, &config, &view_of(key, 2, 0, false), now, &Utc);
+                            // Registering opens the article; a reader registered before meets the
+                            // wall of registered readers instead.
+                            if before.registered_min.is_none() {
+                                prop_assert_eq!(d.wall, None);
+                            }
+                            if d.wall.is_none() {
+                                opened.insert(key);
+                            }
+                        }
+                        Step::Unlock(key) => {
+                            let d = unlock(&mut record, &config, &view_of(key, 2, 0, false), now, &Utc);
+                            if d.wall.is_none() {
+                                opened.insert(key);
+                            }
+                        }
+                    }
+                    let keys: HashSet<u32> = record.entries.iter().map(|e| e.key.0).collect();
+                    prop_assert_eq!(keys.len(), record.entries.len(), "one entry per article");
+                    prop_assert!(keys.is_subset(&opened), "only opened articles are counted");
+                    prop_assert!(record.latest_min >= before.latest_min, "time never goes back");
+                    let text = encode(&record);
+                    prop_assert!(text.len() < 2048, "record stays under 2 KB");
+                    prop_assert_eq!(decode(&text), Ok(record.clone()));
+                }
+            }
+
+            /// The stored form of any record reads back as the same record.
+            #[test]
+            fn decode_encode_round_trips(
+                tag in prop::sample::select(vec![0u8, b'm', b'w', b'd', b'r', b'l']),
+                bucket in -1_000_000i64..1_000_000,
+                latest in 0i64..MAX_MIN,
+                registered in prop::option::of(0i64..MAX_MIN),
+                raw in prop::collection::vec((any::<u32>(), 0u8..7, 0i64..crate::record::MAX_AGE_MIN), 0..MAX_ENTRIES),
+            ) {
+                let entries = raw
+                    .into_iter()
+                    .map(|(k, a, age)| Entry {
+                        key: ArticleKey(k),
+                        allowance: match a { 0 => Allowance::Free, 1 => Allowance::Registered, 2 => Allowance::Gift, n => Allowance::Section(n - 3) },
+                        at_min: latest - age,
+                    })
+                    .collect();
+                let r = Record { period_tag: tag, bucket, latest_min: latest, registered_min: registered, entries };
+                let text = encode(&r);
+                prop_assert!(text.len() < 2048);
+                prop_assert_eq!(decode(&text), Ok(r));
+            }
+
+            /// Whatever a page or an extension leaves under our key, reading it never panics.
+            #[test]
+            fn decode_never_panics(text in ".{0,300}") {
+                let _ = decode(&text);
+            }
+        }
     }
 }

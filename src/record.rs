@@ -228,10 +228,26 @@ mod tests {
             latest_min: 29_931_120,
             registered_min: Some(29_931_000),
             entries: vec![
-                Entry { key: ArticleKey(0), allowance: Allowance::Free, at_min: 29_931_120 },
-                Entry { key: ArticleKey(u32::MAX), allowance: Allowance::Gift, at_min: 29_931_000 },
-                Entry { key: ArticleKey(12345), allowance: Allowance::Section(3), at_min: 29_900_000 },
-                Entry { key: ArticleKey(777), allowance: Allowance::Registered, at_min: 29_931_119 },
+                Entry {
+                    key: ArticleKey(0),
+                    allowance: Allowance::Free,
+                    at_min: 29_931_120,
+                },
+                Entry {
+                    key: ArticleKey(u32::MAX),
+                    allowance: Allowance::Gift,
+                    at_min: 29_931_000,
+                },
+                Entry {
+                    key: ArticleKey(12345),
+                    allowance: Allowance::Section(3),
+                    at_min: 29_900_000,
+                },
+                Entry {
+                    key: ArticleKey(777),
+                    allowance: Allowance::Registered,
+                    at_min: 29_931_119,
+                },
             ],
         }
     }
@@ -246,7 +262,21 @@ mod tests {
 
     #[test]
     fn garbage_values_are_not_records() {
-        for bad in ["", "{", "null", "\"x\"", "[]", "1", "1m", "1m0", "1m0.0", "1x0.0..", "1m0.0..AAAA", "1m-.0..", "1m0.0.zzzzzzzzzzzzzzz."] {
+        for bad in [
+            "",
+            "{",
+            "null",
+            "\"x\"",
+            "[]",
+            "1",
+            "1m",
+            "1m0",
+            "1m0.0",
+            "1x0.0..",
+            "1m0.0..AAAA",
+            "1m-.0..",
+            "1m0.0.zzzzzzzzzzzzzzz.",
+        ] {
             assert_eq!(decode(bad), Err(RecordError::Malformed), "{bad}");
         }
     }
@@ -275,7 +305,11 @@ mod tests {
     fn a_full_record_stays_under_two_kilobytes() {
         let mut r = sample();
         r.entries = (0..MAX_ENTRIES as u32)
-            .map(|k| Entry { key: ArticleKey(k.wrapping_mul(2_654_435_761)), allowance: Allowance::Registered, at_min: 0 })
+            .map(|k| Entry {
+                key: ArticleKey(k.wrapping_mul(2_654_435_761)),
+                allowance: Allowance::Registered,
+                at_min: 0,
+            })
             .collect();
         r.latest_min = i64::MAX / 2;
         r.registered_min = Some(i64::MIN / 2);

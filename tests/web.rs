@@ -61,7 +61,9 @@ fn clean() {
 }
 
 fn prompt() -> Option<Element> {
-    doc().query_selector("#fixture [data-meterwall-prompt]").unwrap()
+    doc()
+        .query_selector("#fixture [data-meterwall-prompt]")
+        .unwrap()
 }
 
 fn shadow(selector: &str) -> Element {
@@ -108,7 +110,9 @@ fn stub_fetch(status: u16, body: &str) {
         "window.__sent = []; window.fetch = function (url, init) {{ window.__sent.push({{url: url, body: init.body}}); \
          return Promise.resolve(new Response({body:?}, {{status: {status}, headers: {{'Content-Type': 'application/json'}}}})); }};"
     );
-    Function::new_no_args(&source).call0(&JsValue::NULL).unwrap();
+    Function::new_no_args(&source)
+        .call0(&JsValue::NULL)
+        .unwrap();
 }
 
 fn sent() -> js_sys::Array {
@@ -218,7 +222,11 @@ fn the_prompt_carries_the_reference_copy_and_links() {
         Some("/subscribe.html")
     );
     assert_eq!(
-        subscribe.parent_element().unwrap().text_content().as_deref(),
+        subscribe
+            .parent_element()
+            .unwrap()
+            .text_content()
+            .as_deref(),
         Some("Or, Subscribe now to get full access.")
     );
     let login = shadow("a.login");
@@ -239,7 +247,9 @@ fn the_prompt_carries_the_reference_copy_and_links() {
         .unwrap();
     assert!(items.length() >= 3);
     assert_eq!(
-        shadow("section").get_attribute("aria-labelledby").as_deref(),
+        shadow("section")
+            .get_attribute("aria-labelledby")
+            .as_deref(),
         Some("mw-title")
     );
 }
@@ -324,7 +334,11 @@ async fn a_server_refusal_is_shown_as_text_and_keeps_the_wall() {
         status.text_content().as_deref(),
         Some("<b>Not</b> accepted")
     );
-    assert_eq!(status.children().length(), 0, "rendered as text, never as HTML");
+    assert_eq!(
+        status.children().length(),
+        0,
+        "rendered as text, never as HTML"
+    );
     assert!(prompt().is_some());
     assert!(!page_text().contains(SECRET));
 }
@@ -374,7 +388,8 @@ fn an_unreadable_record_starts_afresh_and_reports_why() {
 fn invalid_config_names_the_path_and_leaves_the_article_readable() {
     clean();
     fixture("d1");
-    let bad = JSON::parse("{\"selector\":\"#fixture\",\"registered\":{\"limit\":\"three\"}}").unwrap();
+    let bad =
+        JSON::parse("{\"selector\":\"#fixture\",\"registered\":{\"limit\":\"three\"}}").unwrap();
     let err = meterwall::mount(bad).unwrap_err().as_string().unwrap();
     assert!(
         err.contains("registered.limit: expected a whole number from 0 to 100, found \"three\""),

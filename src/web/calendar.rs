@@ -41,7 +41,9 @@ impl ZoneCalendar {
         ] {
             js_sys::Reflect::set(&options, &key.into(), &value.into()).ok()?;
         }
-        DateTimeFormat::new("en-US", &options).ok().map(ZoneCalendar::Intl)
+        DateTimeFormat::new("en-US", &options)
+            .ok()
+            .map(ZoneCalendar::Intl)
     }
 }
 
@@ -50,7 +52,11 @@ impl Calendar for ZoneCalendar {
         let ZoneCalendar::Intl(format) = self else {
             return Utc.date_at(ms);
         };
-        let mut date = CivilDate { year: 1970, month: 1, day: 1 };
+        let mut date = CivilDate {
+            year: 1970,
+            month: 1,
+            day: 1,
+        };
         for part in format.format_to_parts(ms as f64).iter() {
             let field = |name: &str| {
                 js_sys::Reflect::get(&part, &name.into())
@@ -60,7 +66,9 @@ impl Calendar for ZoneCalendar {
             let (Some(kind), Some(value)) = (field("type"), field("value")) else {
                 continue;
             };
-            let Ok(n) = value.parse::<i32>() else { continue };
+            let Ok(n) = value.parse::<i32>() else {
+                continue;
+            };
             match kind.as_str() {
                 "year" => date.year = n,
                 "month" => date.month = n as u8,

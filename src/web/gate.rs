@@ -43,7 +43,13 @@ pub fn restore(body: &Element, removed: &[Node]) {
 
 /// Builds the prompt for `wall` and appends it to `body`, after the teaser, so it follows the
 /// teaser in reading and tab order. Returns the host element.
-pub fn show_prompt(doc: &Document, body: &Element, wall: Wall, decision: &Decision, config: &Config) -> Option<Element> {
+pub fn show_prompt(
+    doc: &Document,
+    body: &Element,
+    wall: Wall,
+    decision: &Decision,
+    config: &Config,
+) -> Option<Element> {
     let host = doc.create_element("div").ok()?;
     host.set_class_name("meterwall-prompt");
     host.set_attribute("data-meterwall-prompt", "").ok()?;
@@ -81,7 +87,13 @@ fn attrs(e: &Element, pairs: &[(&str, &str)]) -> Option<()> {
     Some(())
 }
 
-fn sentence_with_link(doc: &Document, parent: &Node, parts: [&str; 3], href: &str, class: &str) -> Option<()> {
+fn sentence_with_link(
+    doc: &Document,
+    parent: &Node,
+    parts: [&str; 3],
+    href: &str,
+    class: &str,
+) -> Option<()> {
     let p = el(doc, parent, "p", "")?;
     p.set_class_name("alt");
     p.append_with_str_1(parts[0]).ok()?;
@@ -90,10 +102,19 @@ fn sentence_with_link(doc: &Document, parent: &Node, parts: [&str; 3], href: &st
     p.append_with_str_1(parts[2]).ok()
 }
 
-fn build(doc: &Document, root: &ShadowRoot, wall: Wall, d: &Decision, config: &Config) -> Option<()> {
+fn build(
+    doc: &Document,
+    root: &ShadowRoot,
+    wall: Wall,
+    d: &Decision,
+    config: &Config,
+) -> Option<()> {
     el(doc, root, "style", STYLE)?;
     let section = el(doc, root, "section", "")?;
-    attrs(&section, &[("class", "box"), ("aria-labelledby", "mw-title")])?;
+    attrs(
+        &section,
+        &[("class", "box"), ("aria-labelledby", "mw-title")],
+    )?;
     let title = el(doc, &section, "h2", copy::heading(wall))?;
     attrs(&title, &[("id", "mw-title"), ("tabindex", "-1")])?;
     el(doc, &section, "p", &copy::lead(wall, config.period))?.set_class_name("lead");
@@ -121,7 +142,15 @@ fn build(doc: &Document, root: &ShadowRoot, wall: Wall, d: &Decision, config: &C
             let button = el(doc, &row, "button", copy::SUBMIT)?;
             attrs(&button, &[("type", "submit")])?;
             let status = el(doc, &form, "p", "")?;
-            attrs(&status, &[("id", "mw-status"), ("class", "status"), ("role", "status"), ("aria-live", "polite")])?;
+            attrs(
+                &status,
+                &[
+                    ("id", "mw-status"),
+                    ("class", "status"),
+                    ("role", "status"),
+                    ("aria-live", "polite"),
+                ],
+            )?;
         }
         Wall::Unlock => {
             let label = copy::unlock_label(d.remaining, d.limit, config.period);
@@ -130,7 +159,13 @@ fn build(doc: &Document, root: &ShadowRoot, wall: Wall, d: &Decision, config: &C
         }
         Wall::Subscribe => {}
     }
-    sentence_with_link(doc, &section, copy::SUBSCRIBE, &config.subscribe_url, "subscribe")?;
+    sentence_with_link(
+        doc,
+        &section,
+        copy::SUBSCRIBE,
+        &config.subscribe_url,
+        "subscribe",
+    )?;
     sentence_with_link(doc, &section, copy::LOGIN, &config.login_url, "login")?;
     el(doc, &section, "h3", copy::BENEFITS_HEADING)?;
     let list = el(doc, &section, "ul", "")?;

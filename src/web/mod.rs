@@ -81,13 +81,16 @@ fn to_js(decision: &Decision) -> JsValue {
 }
 
 fn config_layers(input: &JsValue) -> Result<Value, String> {
-    let parsed: Value = serde_wasm_bindgen::from_value(input.clone())
-        .map_err(|_| String::from("mount(config): config must be an object or a list of objects"))?;
+    let parsed: Value = serde_wasm_bindgen::from_value(input.clone()).map_err(|_| {
+        String::from("mount(config): config must be an object or a list of objects")
+    })?;
     Ok(match parsed {
-        Value::List(layers) => layers.iter().fold(Value::Map(Vec::new()), |mut acc, layer| {
-            acc.merge(layer);
-            acc
-        }),
+        Value::List(layers) => layers
+            .iter()
+            .fold(Value::Map(Vec::new()), |mut acc, layer| {
+                acc.merge(layer);
+                acc
+            }),
         other => other,
     })
 }
@@ -109,7 +112,9 @@ fn element_layer(body: &Element) -> Value {
 
 fn canonical(doc: &Document) -> Option<String> {
     let link = doc.query_selector("link[rel=canonical]").ok()??;
-    link.dyn_into::<web_sys::HtmlLinkElement>().ok().map(|l| l.href())
+    link.dyn_into::<web_sys::HtmlLinkElement>()
+        .ok()
+        .map(|l| l.href())
 }
 
 /// Entry point of `mount(config)`.
@@ -135,10 +140,17 @@ pub fn mount(input: JsValue) -> Result<JsValue, JsValue> {
     for w in &warnings {
         warn(w);
     }
-    let location = web_sys::window().map(|w| w.location().href().unwrap_or_default()).unwrap_or_default();
+    let location = web_sys::window()
+        .map(|w| w.location().href().unwrap_or_default())
+        .unwrap_or_default();
     let keep: Vec<&str> = config.keep_params.iter().map(String::as_str).collect();
     let canonical = canonical(&doc);
-    let Some((key, _source)) = article_key(config.article_id.as_deref(), canonical.as_deref(), &location, &keep) else {
+    let Some((key, _source)) = article_key(
+        config.article_id.as_deref(),
+        canonical.as_deref(),
+        &location,
+        &keep,
+    ) else {
         return Err(fail("this page has no article id and no http(s) URL: add data-meterwall-id to the article element"));
     };
     let Some(calendar) = ZoneCalendar::new(&config.time_zone) else {
@@ -201,7 +213,13 @@ pub fn mount(input: JsValue) -> Result<JsValue, JsValue> {
 fn config_policy(merged: &Value) -> FailPolicy {
     // The config is invalid, so read only its failure policy, as leniently as possible.
     match merged {
-        Value::Map(entries) if entries.iter().any(|(k, v)| k == "onError" && *v == Value::Str("closed".into())) => FailPolicy::Closed,
+        Value::Map(entries)
+            if entries
+                .iter()
+                .any(|(k, v)| k == "onError" && *v == Value::Str("closed".into())) =>
+        {
+            FailPolicy::Closed
+        }
         _ => FailPolicy::Open,
     }
 }
@@ -279,7 +297,8 @@ fn apply(doc: &Document, m: &mut Mounted) {
             }
             let _ = m.body.set_attribute("data-meterwall-state", "locked");
             let detail = to_js(&m.decision);
-            let _ = js_sys::Reflect::set(&detail, &"wallType".into(), &gate::wall_name(wall).into());
+            let _ =
+                js_sys::Reflect::set(&detail, &"wallType".into(), &gate::wall_name(wall).into());
             emit("lock", &detail);
         }
     }
@@ -335,7 +354,13 @@ impl Mounted {
     pub(crate) fn registered(&mut self) {
         let calendar = self.calendar();
         let mut record = self.record.clone();
-        let decision = meter::register(&mut record, &self.config, &self.view(), js_sys::Date::now() as i64, &calendar);
+        let decision = meter::register(
+            &mut record,
+            &self.config,
+            &self.view(),
+            js_sys::Date::now() as i64,
+            &calendar,
+        );
         self.record = record;
         self.decision = decision;
         self.persist();
@@ -347,7 +372,13 @@ impl Mounted {
     pub(crate) fn unlock(&mut self) {
         let calendar = self.calendar();
         let mut record = self.record.clone();
-        let decision = meter::unlock(&mut record, &self.config, &self.view(), js_sys::Date::now() as i64, &calendar);
+        let decision = meter::unlock(
+            &mut record,
+            &self.config,
+            &self.view(),
+            js_sys::Date::now() as i64,
+            &calendar,
+        );
         self.record = record;
         self.decision = decision;
         self.persist();

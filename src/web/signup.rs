@@ -14,7 +14,8 @@ type Listener = Closure<dyn FnMut(Event)>;
 pub fn listen(host: &Element, wall: Wall) -> Vec<Listener> {
     let (target, event, handler): (Option<Element>, &str, Listener) = match wall {
         Wall::Register => (
-            host.shadow_root().and_then(|r| r.query_selector("form").ok().flatten()),
+            host.shadow_root()
+                .and_then(|r| r.query_selector("form").ok().flatten()),
             "submit",
             Closure::new(|e: Event| {
                 e.prevent_default();
@@ -22,7 +23,8 @@ pub fn listen(host: &Element, wall: Wall) -> Vec<Listener> {
             }),
         ),
         Wall::Unlock => (
-            host.shadow_root().and_then(|r| r.query_selector("button.unlock").ok().flatten()),
+            host.shadow_root()
+                .and_then(|r| r.query_selector("button.unlock").ok().flatten()),
             "click",
             Closure::new(|_: Event| {
                 with_mounted(|m| m.unlock());
