@@ -125,8 +125,10 @@ pub fn normalise_url(url: &str, keep_params: &[&str]) -> Option<String> {
 /// `s` without `prefix`, compared ASCII case-insensitively (schemes are case-insensitive).
 fn strip_prefix_ignore_case<'a>(s: &'a str, prefix: &str) -> Option<&'a str> {
     let head = s.get(..prefix.len())?;
+    // `get`, not indexing: a slicing panic would link string formatting into every download.
     head.eq_ignore_ascii_case(prefix)
-        .then(|| &s[prefix.len()..])
+        .then(|| s.get(prefix.len()..))
+        .flatten()
 }
 
 /// Splits `host[:port]` and validates the port; the port is `None` when absent, empty or a default.
@@ -136,10 +138,14 @@ fn strip_prefix_ignore_case<'a>(s: &'a str, prefix: &str) -> Option<&'a str> {
 fn split_port(host_port: &str) -> Option<(&str, Option<&str>)> {
     // An IPv6 literal is bracketed and full of colons; a port can only follow the ']'.
     let search_from = host_port.rfind(']').unwrap_or(0);
-    let Some(colon) = host_port[search_from..].rfind(':').map(|i| i + search_from) else {
+    let Some(colon) = host_port
+        .get(search_from..)?
+        .rfind(':')
+        .map(|i| i + search_from)
+    else {
         return Some((host_port, None));
     };
-    let (host, port) = (&host_port[..colon], &host_port[colon + 1..]);
+    let (host, port) = (host_port.get(..colon)?, host_port.get(colon + 1..)?);
     if !port.bytes().all(|b| b.is_ascii_digit()) {
         return None;
     }
@@ -172,7 +178,7 @@ fn fold_path(mut path: &str) -> &str {
         }
         if let Some(p) = path.strip_prefix("/amp/") {
             // Keep the '/' that starts the rest of the path.
-            path = &path[path.len() - p.len() - 1..];
+            path = path.get(path.len() - p.len() - 1..).unwrap_or(path);
         }
         if path.len() == before {
             return path;

@@ -489,7 +489,9 @@ fn url(v: &Value, path: &str) -> Result<String, ConfigError> {
     const EXPECTED: &str = "an https: URL or a path starting with \"/\"";
     let s = string(v, path, EXPECTED)?;
     let relative = s.starts_with('/') && !s.starts_with("//") && !s.contains('\\');
-    let https = s.len() > 8 && s[..8].eq_ignore_ascii_case("https://");
+    let https = s.len() > 8
+        && s.get(..8)
+            .is_some_and(|h| h.eq_ignore_ascii_case("https://"));
     if (relative || https) && !s.chars().any(char::is_control) {
         Ok(s.into())
     } else {

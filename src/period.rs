@@ -158,9 +158,9 @@ pub fn parse_date(s: &str) -> Option<CivilDate> {
     if b.len() != 10 || b[4] != b'-' || b[7] != b'-' {
         return None;
     }
-    let year = digits(&b[0..4])?;
-    let month = digits(&b[5..7])?;
-    let day = digits(&b[8..10])?;
+    let year = digits(b.get(0..4)?)?;
+    let month = digits(b.get(5..7)?)?;
+    let day = digits(b.get(8..10)?)?;
     // At most 4 and 2 digits, so the narrowing casts cannot lose anything.
     CivilDate::new(year as i32, month as u8, day as u8)
 }

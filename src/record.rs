@@ -198,8 +198,9 @@ pub fn decode(stored: &str) -> Result<Record, RecordError> {
     let entries = body
         .chunks(ENTRY_LEN)
         .map(|chunk| {
-            let key = read_b64(&chunk[..6]).filter(|&k| k <= u32::MAX as u64)?;
-            let packed = read_b64(&chunk[6..])?;
+            let (key, packed) = chunk.split_at_checked(6)?;
+            let key = read_b64(key).filter(|&k| k <= u32::MAX as u64)?;
+            let packed = read_b64(packed)?;
             Some(Entry {
                 key: ArticleKey(key as u32),
                 allowance: alw_from((packed >> 21) as u32)?,

@@ -80,10 +80,43 @@ fn to_js(decision: &Decision) -> JsValue {
     decision.serialize(&serializer).unwrap_or(JsValue::NULL)
 }
 
+/// A JS value as a config tree. Walked by hand rather than through serde-wasm-bindgen's
+/// deserializer, whose error paths link float formatting into every reader's download;
+/// `Value` still implements `Deserialize` for the host and the fuzzer.
+fn to_value(v: &JsValue, depth: u8) -> Value {
+    if depth > 8 || v.is_null() || v.is_undefined() {
+        Value::Null
+    } else if let Some(b) = v.as_bool() {
+        Value::Bool(b)
+    } else if let Some(n) = v.as_f64() {
+        Value::Num(n)
+    } else if let Some(s) = v.as_string() {
+        Value::Str(s)
+    } else if js_sys::Array::is_array(v) {
+        let list: &js_sys::Array = v.unchecked_ref();
+        Value::List(list.iter().map(|item| to_value(&item, depth + 1)).collect())
+    } else if v.is_object() && !v.is_function() {
+        let entries = js_sys::Object::entries(v.unchecked_ref());
+        Value::Map(
+            entries
+                .iter()
+                .filter_map(|pair| {
+                    let pair: js_sys::Array = pair.unchecked_into();
+                    Some((pair.get(0).as_string()?, to_value(&pair.get(1), depth + 1)))
+                })
+                .collect(),
+        )
+    } else {
+        // Functions, symbols, bigints: nothing a config key takes.
+        Value::Str(String::from("(unsupported value)"))
+    }
+}
+
 fn config_layers(input: &JsValue) -> Result<Value, String> {
-    let parsed: Value = serde_wasm_bindgen::from_value(input.clone()).map_err(|_| {
-        String::from("mount(config): config must be an object or a list of objects")
-    })?;
+    let parsed = to_value(input, 0);
+    if !matches!(parsed, Value::Map(_) | Value::List(_) | Value::Null) {
+        return Err("mount(config): config must be an object or a list of objects".into());
+    }
     Ok(match parsed {
         Value::List(layers) => layers
             .iter()
