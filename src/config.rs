@@ -6,6 +6,7 @@
 //! host too. serde turns a JS object into a [`Value`] (see `web`); the checks are hand-written so
 //! each error can name its exact path and what was expected.
 
+use crate::copy::{Copy, Lang, Text, NAMES};
 use crate::period::Period;
 use serde::de::{Deserialize, Deserializer, MapAccess, SeqAccess, Visitor};
 
@@ -166,6 +167,35 @@ pub struct Section {
     pub limit: u8,
 }
 
+/// How much of the article stays above the wall.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Teaser {
+    /// The first N block elements.
+    Blocks(u8),
+    /// The first N% of the block elements, rounded down, at least one when N > 0.
+    Percent(u8),
+}
+
+impl Teaser {
+    /// How many of `total` blocks to keep.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use meterwall::config::Teaser;
+    /// assert_eq!(Teaser::Blocks(2).keep(9), 2);
+    /// assert_eq!(Teaser::Percent(30).keep(9), 2);
+    /// assert_eq!(Teaser::Percent(10).keep(3), 1);
+    /// ```
+    pub fn keep(self, total: usize) -> usize {
+        match self {
+            Teaser::Blocks(n) => (n as usize).min(total),
+            Teaser::Percent(0) => 0,
+            Teaser::Percent(p) => (total * p as usize / 100).clamp(1, total.max(1)).min(total),
+        }
+    }
+}
+
 /// The most entries a record may hold; limits are validated so the allowance always fits.
 pub const MAX_ENTRIES: usize = 150;
 /// At most this many sections may have their own allowance.
@@ -190,8 +220,17 @@ pub struct Config {
     pub keep_params: Vec<String>,
     /// `selector`: CSS selector of the article body. Default `article`.
     pub selector: String,
-    /// `teaser`: block elements kept above the wall. Default 2.
-    pub teaser: u8,
+    /// `teaser`: block elements kept above the wall, `2` or `"30%"`. Default 2.
+    pub teaser: Teaser,
+    /// `keep`: CSS selector of elements in the article that are never removed (ads, related
+    /// links). Default `[data-meterwall-keep]`.
+    pub keep: String,
+    /// `locale`: the prompt's language; default the page's `<html lang>`.
+    pub locale: Option<String>,
+    /// `copy`: `{ "name": "text" }` replacements for any built-in string.
+    pub copy: Copy,
+    /// `stylesheet`: a publisher stylesheet loaded inside the prompt's shadow root.
+    pub stylesheet: Option<String>,
     /// `endpoint`: where the email is POSTed. Default `/api/signup`.
     pub endpoint: String,
     /// `subscribeUrl`. Default `/subscribe`.
@@ -221,7 +260,11 @@ impl Default for Config {
             sections: Vec::new(),
             keep_params: Vec::new(),
             selector: "article".into(),
-            teaser: 2,
+            teaser: Teaser::Blocks(2),
+            keep: "[data-meterwall-keep]".into(),
+            locale: None,
+            copy: Copy::default(),
+            stylesheet: None,
             endpoint: "/api/signup".into(),
             subscribe_url: "/subscribe".into(),
             login_url: "/login".into(),
@@ -256,7 +299,11 @@ impl core::fmt::Display for ConfigError {
 }
 
 /// The keys `Config::from_value` knows at the top level, for "did you mean".
-const KEYS: [&str; 17] = [
+const KEYS: [&str; 21] = [
+    "keep",
+    "locale",
+    "copy",
+    "stylesheet",
     "limit",
     "period",
     "timeZone",
@@ -350,7 +397,20 @@ impl Config {
             c.selector = non_empty(v, "selector", "a CSS selector such as \".article-body\"")?;
         }
         if let Some(v) = root.get("teaser") {
-            c.teaser = small_int(v, "teaser", 50, "a whole number from 0 to 50")?;
+            c.teaser = teaser(v)?;
+        }
+        if let Some(v) = root.get("keep") {
+            c.keep = non_empty(v, "keep", "a CSS selector such as \".related, .ad\"")?;
+        }
+        if let Some(v) = root.get("locale") {
+            c.locale = optional_string(v, "locale")?;
+        }
+        c.copy.lang = Lang::from_tag(c.locale.as_deref().unwrap_or(""));
+        if let Some(v) = root.get("copy") {
+            c.copy.overrides = copy(v, &mut warnings)?;
+        }
+        if let Some(v) = root.get("stylesheet") {
+            c.stylesheet = Some(url(v, "stylesheet")?);
         }
         if let Some(v) = root.get("endpoint") {
             c.endpoint = url(v, "endpoint")?;
@@ -547,6 +607,41 @@ fn sections(v: &Value) -> Result<Vec<Section>, ConfigError> {
     Ok(out)
 }
 
+fn teaser(v: &Value) -> Result<Teaser, ConfigError> {
+    const EXPECTED: &str = "a number of blocks from 0 to 50, or a percentage like \"30%\"";
+    if let Value::Str(s) = v {
+        if let Some(p) = s.trim().strip_suffix('%') {
+            return match p.trim().parse::<u8>() {
+                Ok(p) if p <= 100 => Ok(Teaser::Percent(p)),
+                _ => Err(err("teaser", EXPECTED, v)),
+            };
+        }
+    }
+    small_int(v, "teaser", 50, EXPECTED).map(Teaser::Blocks)
+}
+
+fn copy(v: &Value, warnings: &mut Vec<String>) -> Result<Vec<(Text, String)>, ConfigError> {
+    const EXPECTED: &str = "an object of text names to strings, like {\"submit\": \"Read on\"}";
+    let Value::Map(entries) = v else {
+        return Err(err("copy", EXPECTED, v));
+    };
+    unknown_keys(v, "copy.", &NAMES, warnings);
+    let mut out = Vec::new();
+    for (name, text) in entries {
+        let Some(t) = Text::from_name(name) else {
+            continue;
+        };
+        let mut path = String::from("copy.");
+        path.push_str(name);
+        match text {
+            // Always rendered as text, never as HTML; a cap keeps a runaway value off the page.
+            Value::Str(s) if s.len() <= 2000 => out.push((t, s.clone())),
+            other => return Err(err(&path, "a string of at most 2000 characters", other)),
+        }
+    }
+    Ok(out)
+}
+
 fn unknown_keys(map: &Value, prefix: &str, known: &[&str], warnings: &mut Vec<String>) {
     let Value::Map(entries) = map else { return };
     for (key, _) in entries {
@@ -628,7 +723,10 @@ mod tests {
             ("teaser", s("3")),
         ]);
         let (c, _) = Config::from_value(&v).unwrap();
-        assert_eq!((c.limit, c.subscriber, c.teaser), (5, true, 3));
+        assert_eq!(
+            (c.limit, c.subscriber, c.teaser),
+            (5, true, Teaser::Blocks(3))
+        );
     }
 
     #[test]

@@ -1,86 +1,460 @@
-//! The words of the prompt: the reference experience's English copy, one place for every string.
+//! The words of the prompt: built-in English, French, German and Spanish, every string
+//! replaceable by the publisher, counts in the language's plural forms.
 
 use crate::config::int_text;
+use crate::email::EmailError;
 use crate::meter::Wall;
 use crate::period::Period;
 
-/// A list item of the subscription benefits.
-pub const BENEFITS: [&str; 4] = [
-    "Unlimited access to every article, analysis and briefing",
-    "The daily newsletter with the day's essential reporting from around the world",
-    "The complete archive, searchable back to our first issue",
-    "Invitations to subscriber-only briefings with our correspondents",
+/// Every string the prompt shows, by the name publishers use in `copy: { … }`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Text {
+    /// `registerHeading`: "Keep reading for free!"
+    RegisterHeading,
+    /// `registerLead`: the sentence above the email form.
+    RegisterLead,
+    /// `unlockHeading`.
+    UnlockHeading,
+    /// `unlockLead`.
+    UnlockLead,
+    /// `unlockButtonOne`: the unlock button when the count is in the "one" plural category.
+    UnlockButtonOne,
+    /// `unlockButtonOther`: the unlock button for every other count.
+    UnlockButtonOther,
+    /// `subscribeHeading`.
+    SubscribeHeading,
+    /// `subscribeLead`.
+    SubscribeLead,
+    /// `emailLabel`.
+    EmailLabel,
+    /// `newsletterLabel`: the newsletter consent checkbox.
+    NewsletterLabel,
+    /// `submit`.
+    Submit,
+    /// `sending`.
+    Sending,
+    /// `sendFailed`: the server could not be reached.
+    SendFailed,
+    /// `emailEmpty`.
+    EmailEmpty,
+    /// `emailTooLong`.
+    EmailTooLong,
+    /// `emailLocalTooLong`.
+    EmailLocalTooLong,
+    /// `emailInvalid`.
+    EmailInvalid,
+    /// `subscribeBefore`, `subscribeLink`, `subscribeAfter`: "Or, " "Subscribe now" " to get full access."
+    SubscribeBefore,
+    /// See `SubscribeBefore`.
+    SubscribeLink,
+    /// See `SubscribeBefore`.
+    SubscribeAfter,
+    /// `loginBefore`, `loginLink`, `loginAfter`: "Already a subscriber? " "Log in here" "."
+    LoginBefore,
+    /// See `LoginBefore`.
+    LoginLink,
+    /// See `LoginBefore`.
+    LoginAfter,
+    /// `benefitsHeading`.
+    BenefitsHeading,
+    /// `benefits`: the list, items separated by a newline (`\n`).
+    Benefits,
+    /// `periodMonth`: how "{period}" reads for monthly allowances.
+    PeriodMonth,
+    /// `periodWeek`.
+    PeriodWeek,
+    /// `periodDay`.
+    PeriodDay,
+    /// `regionLabel`: the prompt's accessible name prefix for screen readers.
+    RegionLabel,
+}
+
+/// The config names of [`Text`], in declaration order.
+pub const NAMES: [&str; 29] = [
+    "registerHeading",
+    "registerLead",
+    "unlockHeading",
+    "unlockLead",
+    "unlockButtonOne",
+    "unlockButtonOther",
+    "subscribeHeading",
+    "subscribeLead",
+    "emailLabel",
+    "newsletterLabel",
+    "submit",
+    "sending",
+    "sendFailed",
+    "emailEmpty",
+    "emailTooLong",
+    "emailLocalTooLong",
+    "emailInvalid",
+    "subscribeBefore",
+    "subscribeLink",
+    "subscribeAfter",
+    "loginBefore",
+    "loginLink",
+    "loginAfter",
+    "benefitsHeading",
+    "benefits",
+    "periodMonth",
+    "periodWeek",
+    "periodDay",
+    "regionLabel",
 ];
 
-/// The prompt's heading for each wall.
-pub fn heading(wall: Wall) -> &'static str {
-    match wall {
-        Wall::Register => "Keep reading for free!",
-        Wall::Unlock => "Use one of your free articles?",
-        Wall::Subscribe => "Subscribe to keep reading",
+const ALL: [Text; 29] = [
+    Text::RegisterHeading,
+    Text::RegisterLead,
+    Text::UnlockHeading,
+    Text::UnlockLead,
+    Text::UnlockButtonOne,
+    Text::UnlockButtonOther,
+    Text::SubscribeHeading,
+    Text::SubscribeLead,
+    Text::EmailLabel,
+    Text::NewsletterLabel,
+    Text::Submit,
+    Text::Sending,
+    Text::SendFailed,
+    Text::EmailEmpty,
+    Text::EmailTooLong,
+    Text::EmailLocalTooLong,
+    Text::EmailInvalid,
+    Text::SubscribeBefore,
+    Text::SubscribeLink,
+    Text::SubscribeAfter,
+    Text::LoginBefore,
+    Text::LoginLink,
+    Text::LoginAfter,
+    Text::BenefitsHeading,
+    Text::Benefits,
+    Text::PeriodMonth,
+    Text::PeriodWeek,
+    Text::PeriodDay,
+    Text::RegionLabel,
+];
+
+impl Text {
+    /// The text named `name` in `copy: { … }`.
+    pub fn from_name(name: &str) -> Option<Text> {
+        NAMES.iter().position(|n| *n == name).map(|i| ALL[i])
     }
 }
 
-/// The line under the heading.
-pub fn lead(wall: Wall, period: Period) -> String {
-    match wall {
-        Wall::Register => "Get instant access to the rest of this article by submitting your email address below. You'll also get access to three articles of your choice each month and our free newsletter:".into(),
-        Wall::Unlock => "As a registered reader you choose which articles to read in full.".into(),
-        Wall::Subscribe => {
-            let mut s = String::from("You've read all of your free articles");
-            s.push_str(match period {
-                Period::Month => " this month",
-                Period::Week => " this week",
-                Period::Day => " today",
-                Period::Rolling { .. } | Period::Lifetime => "",
-            });
-            s.push_str(". Subscribe for unlimited access.");
-            s
+/// The built-in languages.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Lang {
+    /// English, the reference copy.
+    En,
+    /// French.
+    Fr,
+    /// German.
+    De,
+    /// Spanish.
+    Es,
+}
+
+impl Lang {
+    /// The built-in language for a BCP 47 tag (`fr-CA` is French); English when none fits.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use meterwall::copy::Lang;
+    /// assert_eq!(Lang::from_tag("de-AT"), Lang::De);
+    /// assert_eq!(Lang::from_tag("pt-BR"), Lang::En);
+    /// ```
+    pub fn from_tag(tag: &str) -> Lang {
+        let primary = tag.split(['-', '_']).next().unwrap_or("");
+        match primary.to_ascii_lowercase().as_str() {
+            "fr" => Lang::Fr,
+            "de" => Lang::De,
+            "es" => Lang::Es,
+            _ => Lang::En,
+        }
+    }
+
+    /// The language's tag, sent with the signup.
+    pub fn tag(self) -> &'static str {
+        match self {
+            Lang::En => "en",
+            Lang::Fr => "fr",
+            Lang::De => "de",
+            Lang::Es => "es",
+        }
+    }
+
+    fn table(self) -> &'static [&'static str; 29] {
+        match self {
+            Lang::En => &EN,
+            Lang::Fr => &FR,
+            Lang::De => &DE,
+            Lang::Es => &ES,
         }
     }
 }
 
-/// The unlock button: "Unlock this article (2 of 3 left this month)".
-///
-/// # Examples
-///
-/// ```
-/// use meterwall::copy::unlock_label;
-/// use meterwall::period::Period;
-/// assert_eq!(unlock_label(2, 3, Period::Month), "Unlock this article (2 of 3 left this month)");
-/// ```
-pub fn unlock_label(remaining: u8, limit: u8, period: Period) -> String {
-    let mut s = String::from("Unlock this article (");
-    s.push_str(&int_text(remaining.into()));
-    s.push_str(" of ");
-    s.push_str(&int_text(limit.into()));
-    s.push_str(" left");
-    s.push_str(match period {
-        Period::Month => " this month)",
-        Period::Week => " this week)",
-        Period::Day => " today)",
-        Period::Rolling { .. } | Period::Lifetime => ")",
-    });
-    s
+const EN: [&str; 29] = [
+    "Keep reading for free!",
+    "Get instant access to the rest of this article by submitting your email address below. You'll also get access to three articles of your choice each month and our free newsletter:",
+    "Use one of your free articles?",
+    "As a registered reader you choose which articles to read in full.",
+    "Unlock this article ({remaining} of {limit} left {period})",
+    "Unlock this article ({remaining} of {limit} left {period})",
+    "Subscribe to keep reading",
+    "You've read all of your free articles {period}. Subscribe for unlimited access.",
+    "Email address",
+    "Also send me the free newsletter",
+    "Get access",
+    "Sending…",
+    "We couldn't reach the server. Please check your connection and try again.",
+    "Please enter your email address.",
+    "That email address is too long (254 characters at most).",
+    "The part before the @ is too long (64 characters at most).",
+    "Please enter a valid email address, like name@example.com.",
+    "Or, ",
+    "Subscribe now",
+    " to get full access.",
+    "Already a subscriber? ",
+    "Log in here",
+    ".",
+    "What you'll get with an All-Access subscription",
+    "Unlimited access to every article, analysis and briefing\nThe daily newsletter with the day's essential reporting from around the world\nThe complete archive, searchable back to our first issue\nInvitations to subscriber-only briefings with our correspondents",
+    "this month",
+    "this week",
+    "today",
+    "Subscription offer",
+];
+
+const FR: [&str; 29] = [
+    "Continuez à lire gratuitement !",
+    "Accédez immédiatement à la suite de cet article en indiquant votre adresse e-mail ci-dessous. Vous aurez aussi accès chaque mois à trois articles de votre choix et à notre lettre d'information gratuite :",
+    "Utiliser l'un de vos articles gratuits ?",
+    "En tant que lecteur inscrit, vous choisissez les articles à lire en entier.",
+    "Débloquer cet article (il vous en reste {remaining} sur {limit} {period})",
+    "Débloquer cet article (il vous en reste {remaining} sur {limit} {period})",
+    "Abonnez-vous pour continuer à lire",
+    "Vous avez lu tous vos articles gratuits {period}. Abonnez-vous pour un accès illimité.",
+    "Adresse e-mail",
+    "Recevoir aussi la lettre d'information gratuite",
+    "Accéder à l'article",
+    "Envoi…",
+    "Impossible de joindre le serveur. Vérifiez votre connexion et réessayez.",
+    "Veuillez indiquer votre adresse e-mail.",
+    "Cette adresse e-mail est trop longue (254 caractères au plus).",
+    "La partie avant le @ est trop longue (64 caractères au plus).",
+    "Veuillez indiquer une adresse e-mail valide, par exemple nom@exemple.fr.",
+    "Ou ",
+    "abonnez-vous",
+    " pour un accès complet.",
+    "Déjà abonné ? ",
+    "Connectez-vous ici",
+    ".",
+    "Ce que vous offre l'abonnement Accès intégral",
+    "Un accès illimité à tous les articles, analyses et synthèses\nLa lettre quotidienne avec l'essentiel de l'actualité mondiale\nToutes nos archives, depuis notre premier numéro\nDes invitations aux rencontres réservées aux abonnés avec nos correspondants",
+    "ce mois-ci",
+    "cette semaine",
+    "aujourd'hui",
+    "Offre d'abonnement",
+];
+
+const DE: [&str; 29] = [
+    "Kostenlos weiterlesen!",
+    "Lesen Sie den Rest dieses Artikels sofort, indem Sie unten Ihre E-Mail-Adresse angeben. Sie erhalten außerdem jeden Monat drei Artikel Ihrer Wahl und unseren kostenlosen Newsletter:",
+    "Einen Ihrer freien Artikel verwenden?",
+    "Als registrierte Leserin oder registrierter Leser wählen Sie selbst, welche Artikel Sie ganz lesen.",
+    "Diesen Artikel freischalten (noch {remaining} von {limit} {period})",
+    "Diesen Artikel freischalten (noch {remaining} von {limit} {period})",
+    "Abonnieren Sie, um weiterzulesen",
+    "Sie haben {period} alle freien Artikel gelesen. Mit einem Abonnement lesen Sie unbegrenzt.",
+    "E-Mail-Adresse",
+    "Auch den kostenlosen Newsletter senden",
+    "Weiterlesen",
+    "Wird gesendet…",
+    "Der Server ist nicht erreichbar. Bitte prüfen Sie Ihre Verbindung und versuchen Sie es erneut.",
+    "Bitte geben Sie Ihre E-Mail-Adresse ein.",
+    "Diese E-Mail-Adresse ist zu lang (höchstens 254 Zeichen).",
+    "Der Teil vor dem @ ist zu lang (höchstens 64 Zeichen).",
+    "Bitte geben Sie eine gültige E-Mail-Adresse ein, etwa name@beispiel.de.",
+    "Oder ",
+    "jetzt abonnieren",
+    " für den vollen Zugang.",
+    "Schon Abonnent? ",
+    "Hier anmelden",
+    ".",
+    "Das bietet Ihnen ein All-Access-Abonnement",
+    "Unbegrenzter Zugang zu allen Artikeln, Analysen und Briefings\nDer tägliche Newsletter mit dem Wichtigsten aus aller Welt\nDas vollständige Archiv, durchsuchbar bis zur ersten Ausgabe\nEinladungen zu Briefings mit unseren Korrespondenten nur für Abonnenten",
+    "diesen Monat",
+    "diese Woche",
+    "heute",
+    "Abonnement-Angebot",
+];
+
+const ES: [&str; 29] = [
+    "¡Siga leyendo gratis!",
+    "Acceda al instante al resto de este artículo indicando su correo electrónico a continuación. También tendrá acceso cada mes a tres artículos de su elección y a nuestro boletín gratuito:",
+    "¿Usar uno de sus artículos gratuitos?",
+    "Como lector registrado, usted elige qué artículos leer completos.",
+    "Desbloquear este artículo (le queda {remaining} de {limit} {period})",
+    "Desbloquear este artículo (le quedan {remaining} de {limit} {period})",
+    "Suscríbase para seguir leyendo",
+    "Ha leído todos sus artículos gratuitos {period}. Suscríbase para tener acceso ilimitado.",
+    "Correo electrónico",
+    "Enviarme también el boletín gratuito",
+    "Acceder",
+    "Enviando…",
+    "No pudimos conectar con el servidor. Compruebe su conexión e inténtelo de nuevo.",
+    "Indique su correo electrónico.",
+    "Ese correo electrónico es demasiado largo (254 caracteres como máximo).",
+    "La parte anterior a la @ es demasiado larga (64 caracteres como máximo).",
+    "Indique un correo electrónico válido, como nombre@ejemplo.es.",
+    "O ",
+    "suscríbase ahora",
+    " para tener acceso completo.",
+    "¿Ya es suscriptor? ",
+    "Inicie sesión aquí",
+    ".",
+    "Lo que obtiene con una suscripción de acceso total",
+    "Acceso ilimitado a todos los artículos, análisis y resúmenes\nEl boletín diario con lo esencial de la actualidad mundial\nEl archivo completo, con búsqueda desde nuestro primer número\nInvitaciones a encuentros exclusivos para suscriptores con nuestros corresponsales",
+    "este mes",
+    "esta semana",
+    "hoy",
+    "Oferta de suscripción",
+];
+
+/// The prompt's copy for one page: a language's built-in strings with the publisher's overrides.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Copy {
+    /// The language of the built-in strings.
+    pub lang: Lang,
+    /// The publisher's replacements, by text.
+    pub overrides: Vec<(Text, String)>,
 }
 
-/// Label of the email field.
-pub const EMAIL_LABEL: &str = "Email address";
-/// The submit button.
-pub const SUBMIT: &str = "Get access";
-/// While the email is on its way.
-pub const SENDING: &str = "Sending…";
-/// When the server cannot be reached or fails without saying why.
-pub const SEND_FAILED: &str =
-    "We couldn't reach the server. Please check your connection and try again.";
-/// The sentence around the subscribe link: before, link text, after.
-pub const SUBSCRIBE: [&str; 3] = ["Or, ", "Subscribe now", " to get full access."];
-/// The sentence around the log-in link.
-pub const LOGIN: [&str; 3] = ["Already a subscriber? ", "Log in here", "."];
-/// Heading of the benefits list.
-pub const BENEFITS_HEADING: &str = "What you'll get with an All-Access subscription";
-/// The prompt region's accessible name when the heading is not enough.
-pub const REGION_LABEL: &str = "Subscription offer";
+impl Default for Copy {
+    fn default() -> Self {
+        Copy {
+            lang: Lang::En,
+            overrides: Vec::new(),
+        }
+    }
+}
+
+/// CLDR plural categories the copy distinguishes: `one` and everything else.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Plural {
+    /// The "one" category (in French, 0 and 1; in English, 1).
+    One,
+    /// Any other category.
+    Other,
+}
+
+impl Copy {
+    /// One string: the publisher's if given, else the language's.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use meterwall::copy::{Copy, Lang, Text};
+    /// let copy = Copy { lang: Lang::Fr, overrides: vec![(Text::Submit, "Lire".into())] };
+    /// assert_eq!(copy.text(Text::Submit), "Lire");
+    /// assert_eq!(copy.text(Text::EmailLabel), "Adresse e-mail");
+    /// ```
+    pub fn text(&self, t: Text) -> &str {
+        self.overrides
+            .iter()
+            .rev()
+            .find(|(o, _)| *o == t)
+            .map(|(_, s)| s.as_str())
+            .unwrap_or(self.lang.table()[t as usize])
+    }
+
+    /// The heading of a wall.
+    pub fn heading(&self, wall: Wall) -> &str {
+        self.text(match wall {
+            Wall::Register => Text::RegisterHeading,
+            Wall::Unlock => Text::UnlockHeading,
+            Wall::Subscribe => Text::SubscribeHeading,
+        })
+    }
+
+    /// The sentence under a wall's heading.
+    pub fn lead(&self, wall: Wall, period: Period) -> String {
+        let template = self.text(match wall {
+            Wall::Register => Text::RegisterLead,
+            Wall::Unlock => Text::UnlockLead,
+            Wall::Subscribe => Text::SubscribeLead,
+        });
+        fill(template, &[("{period}", self.period(period))])
+    }
+
+    fn period(&self, period: Period) -> &str {
+        match period {
+            Period::Month => self.text(Text::PeriodMonth),
+            Period::Week => self.text(Text::PeriodWeek),
+            Period::Day => self.text(Text::PeriodDay),
+            Period::Rolling { .. } | Period::Lifetime => "",
+        }
+    }
+
+    /// The unlock button, in the plural form the browser's `Intl.PluralRules` chose for
+    /// `remaining`.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use meterwall::copy::{Copy, Lang, Plural};
+    /// use meterwall::period::Period;
+    /// let en = Copy::default();
+    /// assert_eq!(en.unlock(2, 3, Period::Month, Plural::Other), "Unlock this article (2 of 3 left this month)");
+    /// let es = Copy { lang: Lang::Es, overrides: vec![] };
+    /// assert_eq!(es.unlock(1, 3, Period::Week, Plural::One), "Desbloquear este artículo (le queda 1 de 3 esta semana)");
+    /// ```
+    pub fn unlock(&self, remaining: u8, limit: u8, period: Period, plural: Plural) -> String {
+        let template = self.text(match plural {
+            Plural::One => Text::UnlockButtonOne,
+            Plural::Other => Text::UnlockButtonOther,
+        });
+        fill(
+            template,
+            &[
+                ("{remaining}", &int_text(remaining.into())),
+                ("{limit}", &int_text(limit.into())),
+                ("{period}", self.period(period)),
+            ],
+        )
+    }
+
+    /// What to tell a reader whose address cannot be sent.
+    pub fn email_error(&self, e: EmailError) -> &str {
+        self.text(match e {
+            EmailError::Empty => Text::EmailEmpty,
+            EmailError::TooLong => Text::EmailTooLong,
+            EmailError::LocalTooLong => Text::EmailLocalTooLong,
+            EmailError::Invalid => Text::EmailInvalid,
+        })
+    }
+
+    /// The benefits list, one item a line.
+    pub fn benefits(&self) -> impl Iterator<Item = &str> {
+        self.text(Text::Benefits)
+            .split('\n')
+            .map(str::trim)
+            .filter(|s| !s.is_empty())
+    }
+}
+
+/// Replaces each placeholder, then folds the double spaces an empty one leaves.
+fn fill(template: &str, values: &[(&str, &str)]) -> String {
+    let mut out = String::from(template);
+    for (key, value) in values {
+        out = out.replace(key, value);
+    }
+    while out.contains("  ") {
+        out = out.replace("  ", " ");
+    }
+    out.replace(" )", ")").replace(" .", ".")
+}
 
 #[cfg(test)]
 mod tests {
@@ -88,22 +462,115 @@ mod tests {
 
     #[test]
     fn reference_copy_is_exact() {
-        assert_eq!(heading(Wall::Register), "Keep reading for free!");
-        assert!(lead(Wall::Register, Period::Month)
-            .starts_with("Get instant access to the rest of this article"));
-        assert_eq!(SUBSCRIBE.concat(), "Or, Subscribe now to get full access.");
-        assert_eq!(LOGIN.concat(), "Already a subscriber? Log in here.");
+        let c = Copy::default();
+        assert_eq!(c.heading(Wall::Register), "Keep reading for free!");
+        assert_eq!(
+            c.lead(Wall::Register, Period::Month),
+            "Get instant access to the rest of this article by submitting your email address below. You'll also get access to three articles of your choice each month and our free newsletter:"
+        );
+        let subscribe = [
+            Text::SubscribeBefore,
+            Text::SubscribeLink,
+            Text::SubscribeAfter,
+        ];
+        let login = [Text::LoginBefore, Text::LoginLink, Text::LoginAfter];
+        assert_eq!(
+            subscribe.map(|t| c.text(t)).concat(),
+            "Or, Subscribe now to get full access."
+        );
+        assert_eq!(
+            login.map(|t| c.text(t)).concat(),
+            "Already a subscriber? Log in here."
+        );
+        assert_eq!(
+            c.text(Text::BenefitsHeading),
+            "What you'll get with an All-Access subscription"
+        );
+        assert_eq!(c.benefits().count(), 4);
     }
 
     #[test]
-    fn unlock_label_names_the_period() {
+    fn unlock_label_names_the_period_or_nothing() {
+        let c = Copy::default();
         assert_eq!(
-            unlock_label(1, 3, Period::Week),
+            c.unlock(1, 3, Period::Week, Plural::One),
             "Unlock this article (1 of 3 left this week)"
         );
         assert_eq!(
-            unlock_label(0, 5, Period::Lifetime),
+            c.unlock(0, 5, Period::Lifetime, Plural::Other),
             "Unlock this article (0 of 5 left)"
+        );
+        assert_eq!(
+            c.lead(Wall::Subscribe, Period::Rolling { days: 30 }),
+            "You've read all of your free articles. Subscribe for unlimited access."
+        );
+    }
+
+    #[test]
+    fn every_language_has_every_text_and_the_placeholders() {
+        for lang in [Lang::En, Lang::Fr, Lang::De, Lang::Es] {
+            let table = lang.table();
+            assert!(table.iter().all(|s| !s.is_empty()), "{lang:?}");
+            for t in [Text::UnlockButtonOne, Text::UnlockButtonOther] {
+                let s = table[t as usize];
+                assert!(
+                    s.contains("{remaining}") && s.contains("{limit}") && s.contains("{period}")
+                );
+            }
+            assert!(table[Text::SubscribeLead as usize].contains("{period}"));
+            let c = Copy {
+                lang,
+                overrides: vec![],
+            };
+            assert_eq!(c.benefits().count(), 4);
+        }
+    }
+
+    #[test]
+    fn names_and_texts_line_up() {
+        for (i, name) in NAMES.iter().enumerate() {
+            assert_eq!(Text::from_name(name), Some(ALL[i]));
+            assert_eq!(ALL[i] as usize, i);
+        }
+        assert_eq!(Text::from_name("nope"), None);
+    }
+
+    #[test]
+    fn publisher_overrides_win_and_may_use_placeholders() {
+        let c = Copy {
+            lang: Lang::De,
+            overrides: vec![(
+                Text::UnlockButtonOther,
+                "Lesen ({remaining}/{limit})".into(),
+            )],
+        };
+        assert_eq!(c.unlock(2, 3, Period::Month, Plural::Other), "Lesen (2/3)");
+        assert_eq!(c.heading(Wall::Register), "Kostenlos weiterlesen!");
+    }
+
+    #[test]
+    fn language_tags_pick_the_built_in_language() {
+        assert_eq!(Lang::from_tag("fr-CA"), Lang::Fr);
+        assert_eq!(Lang::from_tag("ES"), Lang::Es);
+        assert_eq!(Lang::from_tag("de_CH"), Lang::De);
+        assert_eq!(Lang::from_tag(""), Lang::En);
+        assert_eq!(Lang::from_tag("ar"), Lang::En);
+    }
+
+    #[test]
+    fn email_errors_are_translated() {
+        let fr = Copy {
+            lang: Lang::Fr,
+            overrides: vec![],
+        };
+        assert_eq!(
+            fr.email_error(EmailError::Empty),
+            "Veuillez indiquer votre adresse e-mail."
+        );
+        let en = Copy::default();
+        assert_eq!(
+            en.email_error(EmailError::Invalid),
+            EmailError::Invalid.to_string()
         );
     }
 }

@@ -121,6 +121,20 @@ pub struct Decision {
     pub remaining: u8,
 }
 
+impl Decision {
+    /// The wall shown when a failure and `onError: "closed"` decide, not the meter.
+    pub fn closed() -> Decision {
+        decision(
+            Some(Wall::Register),
+            Reason::AllowanceSpent,
+            Tier::Anonymous,
+            false,
+            0,
+            0,
+        )
+    }
+}
+
 /// One page view, as the meter needs it.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct View<'a> {

@@ -20,8 +20,11 @@ use fantoccini::{Client, ClientBuilder, Locator};
 use serde_json::{json, Value};
 use tempfile::TempDir;
 
-/// How long the widget may take to decide, and a driver to start.
+/// How long the widget may take to decide, and a driver or a browser session to start.
 const PATIENCE: Duration = Duration::from_secs(30);
+
+/// The whole journey; a browser that stops answering fails the test instead of hanging it.
+const JOURNEY_LIMIT: Duration = Duration::from_secs(180);
 
 /// The signup copy's heading for a registration wall.
 const HEADING: &str = "Keep reading for free!";
@@ -73,6 +76,8 @@ async fn reader_journey(browser: Browser) {
         widget.display()
     );
     let articles = demo_articles(&www.join("articles"));
+    // Every binary is looked up before anything starts, so a missing one fails at once and alone.
+    let binaries = Binaries::locate(browser);
 
     // The server, as `cargo xtask demo` runs it, on a free port with its own database.
     let data = tempfile::tempdir().expect("a temp dir for the database");
@@ -88,18 +93,23 @@ async fn reader_journey(browser: Browser) {
         min_submit_ms: 50,
         ..meterwall_server::Options::default()
     };
-    let server = tokio::spawn(async move {
+    // Declared after `data`, so it stops before the database's directory is deleted.
+    let server = AbortOnDrop(tokio::spawn(async move {
         if let Err(error) = meterwall_server::run(listener, options).await {
             panic!("the signup server stopped: {error}");
         }
-    });
+    }));
 
-    let driver = Driver::start(browser).await;
+    let driver = Driver::start(browser, binaries).await;
     let client = driver.connect().await;
     let email = format!("reader.{}@Example.COM", browser.name());
 
     // The journey runs in its own task so that a failed assertion still closes the browser.
-    let journey = tokio::spawn(journey(client.clone(), site, articles, email.clone())).await;
+    let journey = tokio::spawn(tokio::time::timeout(
+        JOURNEY_LIMIT,
+        journey(client.clone(), site, articles, email.clone()),
+    ))
+    .await;
     if let Err(error) = client.close().await {
         eprintln!(
             "[e2e] could not close the {} session: {error}",
@@ -107,12 +117,17 @@ async fn reader_journey(browser: Browser) {
         );
     }
     drop(driver);
-    server.abort();
-    if let Err(failure) = journey {
-        match failure.try_into_panic() {
+    drop(server);
+    match journey {
+        Ok(Ok(())) => {}
+        Ok(Err(_)) => panic!(
+            "the {} journey took longer than {JOURNEY_LIMIT:?}: the browser stopped answering",
+            browser.name()
+        ),
+        Err(failure) => match failure.try_into_panic() {
             Ok(panic) => std::panic::resume_unwind(panic),
             Err(failure) => panic!("the journey did not finish: {failure}"),
-        }
+        },
     }
 
     // The signup really reached the server: read its file as another process would.
@@ -293,13 +308,30 @@ async fn wait_for(client: &Client, what: &str, done: impl Fn(&Option<String>) ->
             return last.unwrap_or_default();
         }
         if Instant::now() > deadline {
-            let why = client
-                .execute("return JSON.stringify(window.meterwall && window.meterwall.why && window.meterwall.why());", vec![])
+            // What the reader would see: the widget's reasons and the prompt's words (its status
+            // line carries the server's sentence when a signup is refused).
+            let seen = client
+                .execute(
+                    "const prompt = document.querySelector('[data-meterwall-prompt]');
+                     const why = window.meterwall && window.meterwall.why && window.meterwall.why();
+                     return JSON.stringify({
+                         why: why || null,
+                         prompt: prompt && prompt.shadowRoot
+                             ? Array.from(prompt.shadowRoot.children)
+                                 .filter((child) => child.localName !== 'style')
+                                 .map((child) => child.textContent)
+                                 .join(' ')
+                                 .replace(/\\s+/g, ' ')
+                                 .trim()
+                             : null,
+                     });",
+                    vec![],
+                )
                 .await
                 .unwrap_or(Value::Null);
             panic!(
-                "timed out after {PATIENCE:?} waiting for {what}: data-meterwall-state is {last:?} \
-                 (meterwall.why() = {why}); if the widget never loaded, rebuild it with `cargo xtask build`"
+                "timed out after {PATIENCE:?} waiting for {what}: data-meterwall-state is {last:?}, \
+                 the page shows {seen}; if the widget never loaded, rebuild it with `cargo xtask build`"
             );
         }
         tokio::time::sleep(Duration::from_millis(50)).await;
@@ -465,9 +497,56 @@ fn collapse(text: &str) -> String {
     text.split_whitespace().collect::<Vec<_>>().join(" ")
 }
 
+/// Aborts a spawned task when dropped, also when a test fails part-way.
+struct AbortOnDrop(tokio::task::JoinHandle<()>);
+
+impl Drop for AbortOnDrop {
+    fn drop(&mut self) {
+        self.0.abort();
+    }
+}
+
+/// The WebDriver server and the browser it drives.
+struct Binaries {
+    driver: PathBuf,
+    /// The `binary` capability: the browser executable.
+    browser: String,
+}
+
+impl Binaries {
+    /// Finds both, from the environment variables or PATH; fails naming what is missing and the fix.
+    fn locate(browser: Browser) -> Self {
+        match browser {
+            Browser::Chrome => Self {
+                driver: driver_binary("CHROMEDRIVER", "chromedriver"),
+                browser: browser_binary(
+                    "CHROME_BIN",
+                    &[
+                        "chromium",
+                        "chromium-browser",
+                        "google-chrome",
+                        "google-chrome-stable",
+                    ],
+                    "install Chromium (`cargo xtask test` installs it)",
+                ),
+            },
+            Browser::Firefox => Self {
+                driver: driver_binary("GECKODRIVER", "geckodriver"),
+                browser: browser_binary(
+                    "FIREFOX_BIN",
+                    &["firefox", "firefox-esr"],
+                    "install Firefox ESR (`cargo xtask test` installs it)",
+                ),
+            },
+        }
+    }
+}
+
 /// A WebDriver server started for one test, stopped (killed) when dropped, also on failure.
 struct Driver {
     browser: Browser,
+    /// The browser executable, for the session's capabilities.
+    binary: String,
     process: Child,
     port: u16,
     log: PathBuf,
@@ -476,29 +555,24 @@ struct Driver {
 }
 
 impl Driver {
-    async fn start(browser: Browser) -> Self {
+    async fn start(browser: Browser, binaries: Binaries) -> Self {
         let scratch = tempfile::tempdir().expect("a temp dir for the browser profile");
         let port = free_port();
         let log = scratch.path().join("driver.log");
         let log_file = fs::File::create(&log).expect("the driver's log file");
-        let (program, args) = match browser {
-            Browser::Chrome => (
-                driver_binary("CHROMEDRIVER", "chromedriver"),
-                vec![format!("--port={port}")],
-            ),
-            Browser::Firefox => (
-                driver_binary("GECKODRIVER", "geckodriver"),
-                vec![
-                    "--host".to_owned(),
-                    "127.0.0.1".to_owned(),
-                    "--port".to_owned(),
-                    port.to_string(),
-                    // The BiDi port defaults to 9222, which another browser test may hold.
-                    "--websocket-port".to_owned(),
-                    free_port().to_string(),
-                ],
-            ),
+        let args = match browser {
+            Browser::Chrome => vec![format!("--port={port}")],
+            Browser::Firefox => vec![
+                "--host".to_owned(),
+                "127.0.0.1".to_owned(),
+                "--port".to_owned(),
+                port.to_string(),
+                // The BiDi port defaults to 9222, which another browser test may hold.
+                "--websocket-port".to_owned(),
+                free_port().to_string(),
+            ],
         };
+        let program = binaries.driver;
         let process = Command::new(&program)
             .args(&args)
             .stdin(Stdio::null())
@@ -508,6 +582,7 @@ impl Driver {
             .unwrap_or_else(|error| panic!("cannot start {}: {error}", program.display()));
         let mut driver = Self {
             browser,
+            binary: binaries.browser,
             process,
             port,
             log,
@@ -519,7 +594,6 @@ impl Driver {
 
     /// Polls the driver's `GET /status` until it answers 200.
     async fn wait_until_ready(&mut self, program: &Path) {
-        use tokio::io::{AsyncReadExt, AsyncWriteExt};
         let deadline = Instant::now() + PATIENCE;
         loop {
             if let Ok(Some(status)) = self.process.try_wait() {
@@ -529,18 +603,9 @@ impl Driver {
                     self.log_text()
                 );
             }
-            if let Ok(mut stream) = tokio::net::TcpStream::connect(("127.0.0.1", self.port)).await {
-                let request = format!(
-                    "GET /status HTTP/1.1\r\nHost: 127.0.0.1:{}\r\nConnection: close\r\n\r\n",
-                    self.port
-                );
-                let mut answer = Vec::new();
-                if stream.write_all(request.as_bytes()).await.is_ok()
-                    && stream.read_to_end(&mut answer).await.is_ok()
-                    && answer.starts_with(b"HTTP/1.1 200")
-                {
-                    return;
-                }
+            let probe = tokio::time::timeout(Duration::from_secs(2), status_is_ok(self.port));
+            if let Ok(true) = probe.await {
+                return;
             }
             assert!(
                 Instant::now() < deadline,
@@ -571,26 +636,13 @@ impl Driver {
                         format!("--user-data-dir={}", profile.display()),
                     ],
                 });
-                options["binary"] = browser_binary(
-                    "CHROME_BIN",
-                    &[
-                        "chromium",
-                        "chromium-browser",
-                        "google-chrome",
-                        "google-chrome-stable",
-                    ],
-                    "install Chromium (`cargo xtask test` installs it)",
-                );
+                options["binary"] = Value::String(self.binary.clone());
                 json!({ "browserName": "chrome", "goog:chromeOptions": options })
             }
             Browser::Firefox => {
                 // geckodriver makes a fresh temporary profile for every session.
                 let mut options = json!({ "args": ["-headless"] });
-                options["binary"] = browser_binary(
-                    "FIREFOX_BIN",
-                    &["firefox", "firefox-esr"],
-                    "install Firefox ESR (`cargo xtask test` installs it)",
-                );
+                options["binary"] = Value::String(self.binary.clone());
                 json!({ "browserName": "firefox", "moz:firefoxOptions": options })
             }
         };
@@ -598,10 +650,19 @@ impl Driver {
             unreachable!("capabilities are a JSON object")
         };
         let connector = hyper_util::client::legacy::connect::HttpConnector::new();
-        ClientBuilder::new(connector)
-            .capabilities(capabilities)
-            .connect(&format!("http://127.0.0.1:{}", self.port))
+        let mut builder = ClientBuilder::new(connector);
+        builder.capabilities(capabilities);
+        let address = format!("http://127.0.0.1:{}", self.port);
+        let session = builder.connect(&address);
+        tokio::time::timeout(PATIENCE, session)
             .await
+            .unwrap_or_else(|_| {
+                panic!(
+                    "{} did not start a browser within {PATIENCE:?}; its log:\n{}",
+                    self.browser.name(),
+                    self.log_text()
+                )
+            })
             .unwrap_or_else(|error| {
                 panic!(
                     "{} could not start a headless {} session: {error}; its log:\n{}",
@@ -622,6 +683,29 @@ impl Drop for Driver {
         let _ = self.process.kill();
         let _ = self.process.wait();
     }
+}
+
+/// Whether `GET /status` on the driver answers 200. Reads only the status line: drivers keep the
+/// connection open whatever `Connection: close` says.
+async fn status_is_ok(port: u16) -> bool {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let Ok(mut stream) = tokio::net::TcpStream::connect(("127.0.0.1", port)).await else {
+        return false;
+    };
+    let request =
+        format!("GET /status HTTP/1.1\r\nHost: 127.0.0.1:{port}\r\nConnection: close\r\n\r\n");
+    if stream.write_all(request.as_bytes()).await.is_err() {
+        return false;
+    }
+    let mut answer = Vec::new();
+    let mut chunk = [0_u8; 256];
+    while answer.len() < 12 {
+        match stream.read(&mut chunk).await {
+            Ok(0) | Err(_) => return false,
+            Ok(n) => answer.extend_from_slice(&chunk[..n]),
+        }
+    }
+    answer.starts_with(b"HTTP/1.1 200")
 }
 
 /// A port nobody listens on now (the OS picks it; the driver binds it a moment later).
@@ -657,8 +741,8 @@ fn driver_binary(variable: &str, name: &str) -> PathBuf {
         })
 }
 
-/// The browser from `$variable`, else the first of `names` on PATH, as a capability value.
-fn browser_binary(variable: &str, names: &[&str], fix: &str) -> Value {
+/// The browser from `$variable`, else the first of `names` on PATH.
+fn browser_binary(variable: &str, names: &[&str], fix: &str) -> String {
     if let Some(path) = std::env::var_os(variable).filter(|path| !path.is_empty()) {
         let path = PathBuf::from(path);
         assert!(
@@ -666,7 +750,7 @@ fn browser_binary(variable: &str, names: &[&str], fix: &str) -> Value {
             "{variable}={} is not a file; fix it or unset it",
             path.display()
         );
-        return Value::String(path.to_string_lossy().into_owned());
+        return path.to_string_lossy().into_owned();
     }
     let found = names
         .iter()
@@ -676,7 +760,7 @@ fn browser_binary(variable: &str, names: &[&str], fix: &str) -> Value {
             "no browser found: none of {names:?} is on PATH; {fix}, or set {variable} to its path"
         )
         });
-    Value::String(found.to_string_lossy().into_owned())
+    found.to_string_lossy().into_owned()
 }
 
 fn on_path(name: &str) -> Option<PathBuf> {

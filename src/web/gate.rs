@@ -1,8 +1,8 @@
 //! Gating the page: removing what the reader has not earned, showing the prompt, restoring.
 
 use crate::config::Config;
-use crate::copy;
-use crate::meter::{Decision, Wall};
+use crate::copy::{Copy, Text};
+use crate::meter::Wall;
 use wasm_bindgen::JsCast;
 use web_sys::{Document, Element, Node, ShadowRoot, ShadowRootInit, ShadowRootMode};
 
@@ -10,54 +10,113 @@ use web_sys::{Document, Element, Node, ShadowRoot, ShadowRootInit, ShadowRootMod
 /// these rules cannot leak out.
 const STYLE: &str = include_str!("prompt.css");
 
-/// Removes every node of `body` after its first `teaser` elements, returning them in order so
-/// the very same nodes (with their listeners) can be put back. Nodes are collected before any
-/// is removed, so the page is never left half-gated.
-pub fn remove_after_teaser(body: &Element, teaser: u8) -> Vec<Node> {
-    let mut kept = 0u8;
-    let mut removed = Vec::new();
-    let mut next = body.first_child();
-    while let Some(node) = next {
-        next = node.next_sibling();
-        if kept < teaser {
-            if node.node_type() == Node::ELEMENT_NODE {
-                kept += 1;
-            }
+/// What the wall took out of the article, to be put back exactly.
+#[derive(Default)]
+pub struct Removed {
+    /// Each removed node with the kept node it stood before (`None`: the end of the article).
+    nodes: Vec<(Node, Option<Node>)>,
+    /// Where the prompt goes: right after the teaser.
+    pub anchor: Option<Node>,
+}
+
+fn kept(node: &Node, keep: &str) -> bool {
+    node.dyn_ref::<Element>()
+        .is_some_and(|e| e.matches(keep).unwrap_or(false))
+}
+
+/// Removes every node of `body` after the teaser, except elements matching `config.keep`,
+/// returning them in order with their places, so the very same nodes (and their listeners) can
+/// be put back. Everything is measured before anything is removed, so the page is never left
+/// half-gated.
+pub fn remove_after_teaser(body: &Element, config: &Config) -> Removed {
+    let children = body.child_nodes();
+    let nodes: Vec<(Node, bool)> = (0..children.length())
+        .filter_map(|i| children.item(i))
+        .map(|n| {
+            let keep = kept(&n, &config.keep);
+            (n, keep)
+        })
+        .collect();
+    let is_block = |(n, keep): &(Node, bool)| !keep && n.node_type() == Node::ELEMENT_NODE;
+    let teaser = config
+        .teaser
+        .keep(nodes.iter().filter(|n| is_block(n)).count());
+    // The index after the teaser's last block.
+    let mut start = 0;
+    let mut seen = 0;
+    while seen < teaser && start < nodes.len() {
+        if is_block(&nodes[start]) {
+            seen += 1;
+        }
+        start += 1;
+    }
+    let mut removed = Removed::default();
+    for (i, (node, keep)) in nodes.iter().enumerate().skip(start) {
+        if *keep {
             continue;
         }
-        removed.push(node);
+        let place = nodes
+            .iter()
+            .skip(i + 1)
+            .find(|(_, k)| *k)
+            .map(|(n, _)| n.clone());
+        removed.nodes.push((node.clone(), place));
     }
-    for node in &removed {
+    for (node, _) in &removed.nodes {
         // Cannot fail: each node is a child of `body`, collected just above.
         let _ = body.remove_child(node);
     }
+    // Insert before whatever now follows the teaser's last node (a kept element, or nothing:
+    // the end); with no teaser at all, before the first node.
+    removed.anchor = match start.checked_sub(1).and_then(|i| nodes.get(i)) {
+        Some((last, _)) => last.next_sibling(),
+        None => body.first_child(),
+    };
     removed
 }
 
-/// Puts removed nodes back at the end of `body`, in their order.
-pub fn restore(body: &Element, removed: &[Node]) {
-    for node in removed {
-        let _ = body.append_child(node);
+/// Puts removed nodes back in their places, in their order; returns the first one.
+pub fn restore(body: &Element, removed: Removed) -> Option<Node> {
+    for (node, place) in &removed.nodes {
+        let _ = body.insert_before(node, place.as_ref());
     }
+    removed.nodes.into_iter().next().map(|(n, _)| n)
 }
 
-/// Builds the prompt for `wall` and appends it to `body`, after the teaser, so it follows the
-/// teaser in reading and tab order. Returns the host element.
+/// What the prompt needs beyond the config.
+pub struct PromptText {
+    /// The unlock button's label, already in the right plural form.
+    pub unlock: String,
+    /// The page's writing direction, `ltr` or `rtl`.
+    pub dir: String,
+}
+
+/// Builds the prompt for `wall` and inserts it right after the teaser, inside the article, so it
+/// follows the teaser in reading and tab order. Returns the host element.
 pub fn show_prompt(
     doc: &Document,
     body: &Element,
+    anchor: Option<&Node>,
     wall: Wall,
-    decision: &Decision,
     config: &Config,
+    text: &PromptText,
 ) -> Option<Element> {
     let host = doc.create_element("div").ok()?;
     host.set_class_name("meterwall-prompt");
-    host.set_attribute("data-meterwall-prompt", "").ok()?;
-    host.set_attribute("data-wall", wall_name(wall)).ok()?;
-    let init = ShadowRootInit::new(ShadowRootMode::Open);
-    let root = host.attach_shadow(&init).ok()?;
-    build(doc, &root, wall, decision, config)?;
-    body.append_child(&host).ok()?;
+    attrs(
+        &host,
+        &[
+            ("data-meterwall-prompt", ""),
+            ("data-wall", wall_name(wall)),
+            ("dir", &text.dir),
+            ("lang", config.copy.lang.tag()),
+        ],
+    )?;
+    let root = host
+        .attach_shadow(&ShadowRootInit::new(ShadowRootMode::Open))
+        .ok()?;
+    build(doc, &root, wall, config, text)?;
+    body.insert_before(&host, anchor).ok()?;
     Some(host)
 }
 
@@ -90,41 +149,60 @@ fn attrs(e: &Element, pairs: &[(&str, &str)]) -> Option<()> {
 fn sentence_with_link(
     doc: &Document,
     parent: &Node,
-    parts: [&str; 3],
+    copy: &Copy,
+    parts: [Text; 3],
     href: &str,
     class: &str,
 ) -> Option<()> {
     let p = el(doc, parent, "p", "")?;
-    p.set_class_name("alt");
-    p.append_with_str_1(parts[0]).ok()?;
-    let a = el(doc, &p, "a", parts[1])?;
-    attrs(&a, &[("href", href), ("class", class)])?;
-    p.append_with_str_1(parts[2]).ok()
+    attrs(&p, &[("class", "alt"), ("part", "alt")])?;
+    p.append_with_str_1(copy.text(parts[0])).ok()?;
+    let a = el(doc, &p, "a", copy.text(parts[1]))?;
+    attrs(&a, &[("href", href), ("class", class), ("part", "link")])?;
+    p.append_with_str_1(copy.text(parts[2])).ok()
 }
 
 fn build(
     doc: &Document,
     root: &ShadowRoot,
     wall: Wall,
-    d: &Decision,
     config: &Config,
+    text: &PromptText,
 ) -> Option<()> {
+    let copy = &config.copy;
     el(doc, root, "style", STYLE)?;
+    if let Some(href) = &config.stylesheet {
+        // The publisher's stylesheet hook: loaded inside the shadow root, after ours.
+        let link = el(doc, root, "link", "")?;
+        attrs(&link, &[("rel", "stylesheet"), ("href", href)])?;
+    }
     let section = el(doc, root, "section", "")?;
+    // A labelled section is a region landmark; the heading names it.
     attrs(
         &section,
-        &[("class", "box"), ("aria-labelledby", "mw-title")],
+        &[
+            ("class", "box"),
+            ("part", "box"),
+            ("aria-labelledby", "mw-title"),
+        ],
     )?;
-    let title = el(doc, &section, "h2", copy::heading(wall))?;
-    attrs(&title, &[("id", "mw-title"), ("tabindex", "-1")])?;
-    el(doc, &section, "p", &copy::lead(wall, config.period))?.set_class_name("lead");
+    let title = el(doc, &section, "h2", copy.heading(wall))?;
+    attrs(
+        &title,
+        &[("id", "mw-title"), ("tabindex", "-1"), ("part", "heading")],
+    )?;
+    let lead = el(doc, &section, "p", &copy.lead(wall, config.period))?;
+    attrs(&lead, &[("class", "lead"), ("part", "lead")])?;
     match wall {
         Wall::Register => {
             let form = el(doc, &section, "form", "")?;
             // The widget validates and reports through the live region itself.
-            attrs(&form, &[("novalidate", ""), ("class", "form")])?;
-            let label = el(doc, &form, "label", copy::EMAIL_LABEL)?;
-            attrs(&label, &[("for", "mw-email")])?;
+            attrs(
+                &form,
+                &[("novalidate", ""), ("class", "form"), ("part", "form")],
+            )?;
+            let label = el(doc, &form, "label", copy.text(Text::EmailLabel))?;
+            attrs(&label, &[("for", "mw-email"), ("part", "label")])?;
             let row = el(doc, &form, "div", "")?;
             row.set_class_name("row");
             let input = el(doc, &row, "input", "")?;
@@ -136,11 +214,28 @@ fn build(
                     ("name", "email"),
                     ("autocomplete", "email"),
                     ("required", ""),
+                    ("maxlength", "254"),
                     ("aria-describedby", "mw-status"),
+                    ("part", "input"),
                 ],
             )?;
-            let button = el(doc, &row, "button", copy::SUBMIT)?;
-            attrs(&button, &[("type", "submit")])?;
+            let button = el(doc, &row, "button", copy.text(Text::Submit))?;
+            attrs(&button, &[("type", "submit"), ("part", "button")])?;
+            let consent = el(doc, &form, "label", "")?;
+            attrs(&consent, &[("class", "consent"), ("part", "consent")])?;
+            let check = el(doc, &consent, "input", "")?;
+            // Consent to the newsletter is its own choice, never ticked for the reader.
+            attrs(
+                &check,
+                &[
+                    ("type", "checkbox"),
+                    ("name", "newsletter"),
+                    ("id", "mw-newsletter"),
+                ],
+            )?;
+            consent
+                .append_with_str_1(copy.text(Text::NewsletterLabel))
+                .ok()?;
             let status = el(doc, &form, "p", "")?;
             attrs(
                 &status,
@@ -148,28 +243,44 @@ fn build(
                     ("id", "mw-status"),
                     ("class", "status"),
                     ("role", "status"),
-                    ("aria-live", "polite"),
+                    ("part", "status"),
                 ],
             )?;
         }
         Wall::Unlock => {
-            let label = copy::unlock_label(d.remaining, d.limit, config.period);
-            let button = el(doc, &section, "button", &label)?;
-            attrs(&button, &[("type", "button"), ("class", "unlock")])?;
+            let button = el(doc, &section, "button", &text.unlock)?;
+            attrs(
+                &button,
+                &[("type", "button"), ("class", "unlock"), ("part", "button")],
+            )?;
         }
         Wall::Subscribe => {}
     }
     sentence_with_link(
         doc,
         &section,
-        copy::SUBSCRIBE,
+        copy,
+        [
+            Text::SubscribeBefore,
+            Text::SubscribeLink,
+            Text::SubscribeAfter,
+        ],
         &config.subscribe_url,
         "subscribe",
     )?;
-    sentence_with_link(doc, &section, copy::LOGIN, &config.login_url, "login")?;
-    el(doc, &section, "h3", copy::BENEFITS_HEADING)?;
+    sentence_with_link(
+        doc,
+        &section,
+        copy,
+        [Text::LoginBefore, Text::LoginLink, Text::LoginAfter],
+        &config.login_url,
+        "login",
+    )?;
+    let benefits = el(doc, &section, "h3", copy.text(Text::BenefitsHeading))?;
+    attrs(&benefits, &[("part", "benefits-heading")])?;
     let list = el(doc, &section, "ul", "")?;
-    for item in copy::BENEFITS {
+    attrs(&list, &[("part", "benefits")])?;
+    for item in copy.benefits() {
         el(doc, &list, "li", item)?;
     }
     Some(())
@@ -180,17 +291,55 @@ pub fn find(host: &Element, id: &str) -> Option<Element> {
     host.shadow_root()?.get_element_by_id(id)
 }
 
-/// Sets the live region's message.
-pub fn say(host: &Element, message: &str) {
+/// Sets the live region's message; `invalid` marks the email field as the cause.
+pub fn say(host: &Element, message: &str, invalid: bool) {
     if let Some(status) = find(host, "mw-status") {
         status.set_text_content(Some(message));
     }
+    if let Some(input) = find(host, "mw-email") {
+        let _ = if invalid {
+            input.set_attribute("aria-invalid", "true")
+        } else {
+            input.remove_attribute("aria-invalid")
+        };
+    }
 }
 
-/// The input's current text.
+/// The email field's current text.
 pub fn email_value(host: &Element) -> Option<String> {
     find(host, "mw-email")?
         .dyn_into::<web_sys::HtmlInputElement>()
         .ok()
         .map(|i| i.value())
+}
+
+/// Whether the reader ticked the newsletter box.
+pub fn newsletter(host: &Element) -> bool {
+    find(host, "mw-newsletter")
+        .and_then(|e| e.dyn_into::<web_sys::HtmlInputElement>().ok())
+        .is_some_and(|i| i.checked())
+}
+
+/// Moves focus to `node`, for a wall that changed because the reader acted; never called at
+/// page load. A paragraph is made focusable for script only, and given back its own markup as
+/// soon as focus leaves it.
+pub fn focus(node: &Node) {
+    let Some(e) = node.dyn_ref::<web_sys::HtmlElement>() else {
+        return;
+    };
+    if !e.has_attribute("tabindex") {
+        let _ = e.set_attribute("tabindex", "-1");
+        let target = e.clone();
+        let undo = wasm_bindgen::closure::Closure::once_into_js(move || {
+            let _ = target.remove_attribute("tabindex");
+        });
+        let options = web_sys::AddEventListenerOptions::new();
+        options.set_once(true);
+        let _ = e.add_event_listener_with_callback_and_add_event_listener_options(
+            "blur",
+            undo.unchecked_ref(),
+            &options,
+        );
+    }
+    let _ = e.focus();
 }

@@ -5,15 +5,15 @@
 //! here, logged once with the `[meterwall]` prefix, sent as a `meterwall:error` event, and
 //! resolved by the configured policy; nothing in this module panics.
 
-mod calendar;
 mod gate;
+mod intl;
 mod signup;
 mod store;
 
 use crate::article::article_key;
 use crate::config::{Config, FailPolicy, PageType, Value};
 use crate::meter::{self, Decision, Record, View, Wall};
-use calendar::ZoneCalendar;
+use intl::ZoneCalendar;
 use std::cell::RefCell;
 use store::StoreError;
 use wasm_bindgen::prelude::*;
@@ -25,7 +25,7 @@ pub(crate) struct Mounted {
     key: crate::article::ArticleKey,
     section: Option<String>,
     body: Element,
-    removed: Vec<Node>,
+    removed: gate::Removed,
     host: Option<Element>,
     storage: Option<Storage>,
     /// The record as last decided; also the in-memory meter when storage is unavailable.
@@ -35,10 +35,13 @@ pub(crate) struct Mounted {
     shown_at: f64,
     /// Listeners owned by the prompt, dropped with it.
     listeners: Vec<Closure<dyn FnMut(web_sys::Event)>>,
+    /// Which mount this is: answers to an earlier page view's requests are ignored.
+    generation: u32,
 }
 
 thread_local! {
     static MOUNTED: RefCell<Option<Mounted>> = const { RefCell::new(None) };
+    static GENERATION: std::cell::Cell<u32> = const { std::cell::Cell::new(0) };
 }
 
 /// Logs `[meterwall] message` once to the console and fires `meterwall:error`.
@@ -155,7 +158,12 @@ pub fn mount(input: JsValue) -> Result<JsValue, JsValue> {
     // A second mount (a single-page app's next article) first puts the previous page back.
     unmount();
     let doc = document().ok_or_else(|| JsValue::from_str("[meterwall] no document"))?;
-    let mut merged = config_layers(&input).map_err(|e| fail(&e))?;
+    // The page's language is the lowest layer: any config may name another.
+    let mut merged = Value::Map(Vec::new());
+    if let Some(lang) = doc.document_element().and_then(|e| e.get_attribute("lang")) {
+        merged.merge(&Value::Map(vec![("locale".into(), Value::Str(lang))]));
+    }
+    merged.merge(&config_layers(&input).map_err(|e| fail(&e))?);
     let (config, _) = Config::from_value(&merged).map_err(|e| fail(&config_message(&e)))?;
     let body = match doc.query_selector(&config.selector) {
         Ok(Some(body)) => body,
@@ -228,13 +236,17 @@ pub fn mount(input: JsValue) -> Result<JsValue, JsValue> {
         key,
         section,
         body,
-        removed: Vec::new(),
+        removed: gate::Removed::default(),
         host: None,
         storage: if storage_ok { storage } else { None },
         record,
         decision,
         shown_at: 0.0,
         listeners: Vec::new(),
+        generation: GENERATION.with(|g| {
+            g.set(g.get().wrapping_add(1));
+            g.get()
+        }),
     };
     let detail = to_js(&decision);
     emit("view", &detail);
@@ -300,19 +312,36 @@ fn fail(message: &str) -> JsValue {
     JsValue::from_str(&text)
 }
 
+/// `onError: "closed"` with a config that cannot be read: the wall with the default config.
 fn close_on_error(doc: &Document, body: &Element, config: &Config) {
-    let d = Decision {
-        wall: Some(Wall::Register),
-        reason: meter::Reason::AllowanceSpent,
-        tier: meter::Tier::Anonymous,
-        counted: false,
-        used: 0,
-        limit: 0,
-        remaining: 0,
-    };
-    gate::remove_after_teaser(body, config.teaser);
-    gate::show_prompt(doc, body, Wall::Register, &d, config);
+    let removed = gate::remove_after_teaser(body, config);
+    let text = prompt_text(doc, config, &Decision::closed());
+    gate::show_prompt(
+        doc,
+        body,
+        removed.anchor.as_ref(),
+        Wall::Register,
+        config,
+        &text,
+    );
     let _ = body.set_attribute("data-meterwall-state", "locked");
+}
+
+fn prompt_text(doc: &Document, config: &Config, d: &Decision) -> gate::PromptText {
+    let lang = config.copy.lang.tag();
+    let plural = intl::plural(lang, d.remaining);
+    // The prompt's own `all: initial` resets direction, so it takes the page's explicitly.
+    let dir = doc
+        .document_element()
+        .and_then(|e| e.get_attribute("dir"))
+        .filter(|d| d.eq_ignore_ascii_case("rtl"))
+        .map_or("ltr", |_| "rtl");
+    gate::PromptText {
+        unlock: config
+            .copy
+            .unlock(d.remaining, d.limit, config.period, plural),
+        dir: dir.into(),
+    }
 }
 
 /// Makes the page match the decision: gate (with the prompt) or leave open.
@@ -322,8 +351,16 @@ fn apply(doc: &Document, m: &mut Mounted) {
             let _ = m.body.set_attribute("data-meterwall-state", "open");
         }
         Some(wall) => {
-            m.removed = gate::remove_after_teaser(&m.body, m.config.teaser);
-            m.host = gate::show_prompt(doc, &m.body, wall, &m.decision, &m.config);
+            m.removed = gate::remove_after_teaser(&m.body, &m.config);
+            let text = prompt_text(doc, &m.config, &m.decision);
+            m.host = gate::show_prompt(
+                doc,
+                &m.body,
+                m.removed.anchor.as_ref(),
+                wall,
+                &m.config,
+                &text,
+            );
             m.shown_at = js_sys::Date::now();
             if let Some(host) = &m.host {
                 m.listeners = signup::listen(host, wall);
@@ -337,23 +374,25 @@ fn apply(doc: &Document, m: &mut Mounted) {
     }
 }
 
-/// Takes the prompt away and puts the article back, exactly as it was.
-fn open_up(m: &mut Mounted) {
+/// Takes the prompt away and puts the article back, exactly as it was. Returns the first
+/// restored node, where focus goes when the reader's own action opened the article.
+fn open_up(m: &mut Mounted) -> Option<Node> {
     if let Some(host) = m.host.take() {
         host.remove();
     }
-    gate::restore(&m.body, &m.removed);
-    m.removed.clear();
+    let first = gate::restore(&m.body, std::mem::take(&mut m.removed));
     m.listeners.clear();
     let _ = m.body.set_attribute("data-meterwall-state", "open");
+    first
 }
 
 fn unmount() {
     MOUNTED.with(|cell| {
         if let Some(mut m) = cell.borrow_mut().take() {
-            open_up(&mut m);
+            let _ = open_up(&mut m);
         }
     });
+    signup::forget();
 }
 
 /// Runs `f` on the mounted state, if any.
@@ -397,7 +436,9 @@ impl Mounted {
         self.record = record;
         self.decision = decision;
         self.persist();
-        open_up(self);
+        if let Some(first) = open_up(self) {
+            gate::focus(&first);
+        }
         emit("register", &to_js(&decision));
     }
 
@@ -416,7 +457,9 @@ impl Mounted {
         self.decision = decision;
         self.persist();
         if decision.wall.is_none() {
-            open_up(self);
+            if let Some(first) = open_up(self) {
+                gate::focus(&first);
+            }
             emit("unlock", &to_js(&decision));
         }
     }

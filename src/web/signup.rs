@@ -1,7 +1,7 @@
 //! The prompt's actions: submitting the email, unlocking an article.
 
 use super::{gate, report, with_mounted};
-use crate::copy;
+use crate::copy::Text;
 use crate::email;
 use crate::meter::Wall;
 use wasm_bindgen::prelude::*;
@@ -43,6 +43,11 @@ thread_local! {
     static SENDING: std::cell::Cell<bool> = const { std::cell::Cell::new(false) };
 }
 
+/// Clears the in-flight flag when a new page view replaces the prompt.
+pub fn forget() {
+    SENDING.with(|s| s.set(false));
+}
+
 fn submit() {
     if SENDING.with(|s| s.get()) {
         return;
@@ -53,7 +58,7 @@ fn submit() {
         let address = match email::validate(&typed) {
             Ok(address) => address.to_string(),
             Err(e) => {
-                gate::say(&host, &e.to_string());
+                gate::say(&host, m.config.copy.email_error(e), true);
                 return None;
             }
         };
@@ -66,9 +71,9 @@ fn submit() {
         let elapsed = js_sys::Date::now() - m.shown_at;
         for (name, value) in [
             ("email", JsValue::from_str(&address)),
-            ("newsletter", JsValue::FALSE),
+            ("newsletter", JsValue::from_bool(gate::newsletter(&host))),
             ("article", JsValue::from_str(&key)),
-            ("locale", JsValue::from_str("en")),
+            ("locale", JsValue::from_str(m.config.copy.lang.tag())),
             ("idempotencyKey", JsValue::from_str(&idempotency_key())),
             ("website", JsValue::from_str("")),
             ("elapsedMs", JsValue::from_f64(elapsed.floor())),
@@ -76,24 +81,36 @@ fn submit() {
             let _ = js_sys::Reflect::set(&body, &name.into(), &value);
         }
         let endpoint = m.config.endpoint.clone();
-        Some((host, (endpoint, body)))
+        let generation = m.generation;
+        let texts = [
+            m.config.copy.text(Text::Sending).to_string(),
+            m.config.copy.text(Text::SendFailed).to_string(),
+        ];
+        Some((host, (endpoint, body, texts, generation)))
     })
     .flatten() else {
         return;
     };
+    let (endpoint, payload, [sending, failed], generation) = body;
     SENDING.with(|s| s.set(true));
     busy(&host, true);
-    gate::say(&host, copy::SENDING);
+    gate::say(&host, &sending, false);
     wasm_bindgen_futures::spawn_local(async move {
-        let (endpoint, payload) = body;
-        let outcome = post(&endpoint, &payload).await;
+        let outcome = post(&endpoint, &payload)
+            .await
+            .map_err(|e| e.unwrap_or(failed));
+        // The page may have mounted another article meanwhile (a single-page app): this answer
+        // belongs to the prompt that sent it, and to no other.
+        if with_mounted(|m| m.generation) != Some(generation) {
+            return;
+        }
         SENDING.with(|s| s.set(false));
         busy(&host, false);
         match outcome {
             Ok(()) => {
                 with_mounted(|m| m.registered());
             }
-            Err(message) => gate::say(&host, &message),
+            Err(message) => gate::say(&host, &message, false),
         }
     });
 }
@@ -122,21 +139,21 @@ fn idempotency_key() -> String {
     key
 }
 
-/// POSTs the signup. `Err` carries the sentence to show the reader.
-async fn post(endpoint: &str, payload: &js_sys::Object) -> Result<(), String> {
-    let window = web_sys::window().ok_or_else(|| copy::SEND_FAILED.to_string())?;
+/// POSTs the signup. `Err` carries the server's sentence to show the reader, if it gave one.
+async fn post(endpoint: &str, payload: &js_sys::Object) -> Result<(), Option<String>> {
+    let window = web_sys::window().ok_or(None)?;
     let init = RequestInit::new();
     init.set_method("POST");
     let headers = js_sys::Object::new();
     let _ = js_sys::Reflect::set(&headers, &"Content-Type".into(), &"application/json".into());
     init.set_headers(&headers);
-    let text = js_sys::JSON::stringify(payload).map_err(|_| copy::SEND_FAILED.to_string())?;
+    let text = js_sys::JSON::stringify(payload).map_err(|_| None)?;
     init.set_body(&text);
     let response: Response = JsFuture::from(window.fetch_with_str_and_init(endpoint, &init))
         .await
-        .map_err(|_| copy::SEND_FAILED.to_string())?
+        .map_err(|_| None)?
         .dyn_into()
-        .map_err(|_| copy::SEND_FAILED.to_string())?;
+        .map_err(|_| None)?;
     if response.ok() {
         return Ok(());
     }
@@ -152,5 +169,5 @@ async fn post(endpoint: &str, payload: &js_sys::Object) -> Result<(), String> {
     if response.status() >= 500 {
         report("the signup endpoint answered with a server error");
     }
-    Err(message.unwrap_or_else(|| copy::SEND_FAILED.to_string()))
+    Err(message)
 }
