@@ -588,7 +588,12 @@ async fn elements_marked_to_keep_stay_and_everything_returns_in_order() {
     submit_email("reader@example.com");
     wait_for_state("open").await;
     // Focus went to the restored text; once the reader moves on, the markup is the publisher's.
-    doc().get_element_by_id("third").unwrap().unchecked_ref::<HtmlElement>().blur();
+    doc()
+        .get_element_by_id("third")
+        .unwrap()
+        .unchecked_ref::<HtmlElement>()
+        .blur()
+        .unwrap();
     assert_eq!(body.inner_html(), original, "every node back in its place");
     clean();
 }
