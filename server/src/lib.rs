@@ -39,6 +39,9 @@
 //! an address is registered. A repeated `idempotencyKey` (kept for a day) gets its first answer back
 //! verbatim and writes nothing.
 //!
+//! Pages on an allow-listed origin get CORS answers (preflight included), so a widget served from
+//! `https://www.news.example` can post to a signup service on another host and read its answer.
+//!
 //! # Storage
 //!
 //! One SQLite file ([`Options::db`]) in WAL mode, migrated at start-up from the SQL files in
@@ -61,13 +64,15 @@ use std::fmt;
 use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::sync::Arc;
+use std::time::Duration;
 
 use axum::extract::{DefaultBodyLimit, State};
-use axum::http::header::CACHE_CONTROL;
-use axum::http::{HeaderValue, StatusCode};
+use axum::http::header::{CACHE_CONTROL, CONTENT_TYPE};
+use axum::http::{HeaderValue, Method, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use axum::{Json, Router};
+use tower_http::cors::{AllowOrigin, CorsLayer};
 
 use crate::signup::Signups;
 use crate::store::Store;
@@ -109,6 +114,8 @@ impl Default for Options {
 pub enum Error {
     /// [`Options::root`] is not a directory.
     Root { path: PathBuf },
+    /// An [`Options::allowed_origins`] entry is not an origin such as `https://news.example`.
+    Origin { entry: String },
     /// [`Options::rate_per_minute`] is zero.
     ZeroRate,
     /// The SQLite file could not be opened or set up.
@@ -140,6 +147,11 @@ impl fmt::Display for Error {
                  the pages (the repository's www/), and run `cargo xtask build` for www/dist/",
                 path.display()
             ),
+            Self::Origin { entry } => write!(
+                f,
+                "--allow-origin {entry:?} is not an origin: give the scheme and host as the browser \
+                 sends them, such as https://www.news.example (no path)"
+            ),
             Self::ZeroRate => f.write_str("--rate-per-minute must be at least 1"),
             Self::Database { path, source } => write!(
                 f,
@@ -167,7 +179,10 @@ impl std::error::Error for Error {
         match self {
             Self::Database { source, .. } | Self::Migration { source, .. } => Some(source),
             Self::Serve(source) => Some(source),
-            Self::Root { .. } | Self::ZeroRate | Self::SchemaTooNew { .. } => None,
+            Self::Root { .. }
+            | Self::Origin { .. }
+            | Self::ZeroRate
+            | Self::SchemaTooNew { .. } => None,
         }
     }
 }
@@ -203,8 +218,8 @@ pub async fn run(listener: tokio::net::TcpListener, opts: Options) -> Result<(),
 ///
 /// # Errors
 ///
-/// [`Error::Root`] if `opts.root` is not a directory, [`Error::ZeroRate`], or the database errors
-/// ([`Error::Database`], [`Error::Migration`], [`Error::SchemaTooNew`]).
+/// [`Error::Root`] if `opts.root` is not a directory, [`Error::Origin`], [`Error::ZeroRate`], or
+/// the database's errors: [`Error::Database`], [`Error::Migration`], [`Error::SchemaTooNew`].
 pub fn app(opts: Options) -> Result<Router, Error> {
     if !opts.root.is_dir() {
         return Err(Error::Root { path: opts.root });
@@ -212,11 +227,20 @@ pub fn app(opts: Options) -> Result<Router, Error> {
     if opts.rate_per_minute == 0 {
         return Err(Error::ZeroRate);
     }
+    let allowed_origins = opts
+        .allowed_origins
+        .iter()
+        .map(|entry| {
+            origin::normalize(entry).ok_or_else(|| Error::Origin {
+                entry: entry.clone(),
+            })
+        })
+        .collect::<Result<Vec<_>, _>>()?;
     let store = Arc::new(Store::open(&opts.db)?);
     tracing::info!(
         root = %opts.root.display(),
         db = %opts.db.display(),
-        allowed_origins = ?opts.allowed_origins,
+        allowed_origins = ?allowed_origins,
         min_submit_ms = opts.min_submit_ms,
         rate_per_minute = opts.rate_per_minute,
         max_body_bytes = opts.max_body_bytes,
@@ -226,16 +250,35 @@ pub fn app(opts: Options) -> Result<Router, Error> {
     let signups = Router::new()
         .route("/api/signup", post(signup::sign_up))
         .route_layer(DefaultBodyLimit::max(opts.max_body_bytes));
-    // Added last, so it runs first: a flood is refused before any header or body is looked at.
-    let signups = rate::limit(signups, opts.rate_per_minute)?.with_state(Arc::new(Signups {
-            store: Arc::clone(&store),
-            allowed_origins: opts.allowed_origins,
-            min_submit_ms: opts.min_submit_ms,
-        }));
+    // Layered over the route, so a flood is refused before any header or body is looked at.
+    let mut signups = rate::limit(signups, opts.rate_per_minute)?;
+    if !allowed_origins.is_empty() {
+        // Outermost: preflights are answered without spending the reader's rate allowance, and
+        // refusals carry the CORS headers too, so the widget on that origin can show the sentence.
+        signups = signups.route_layer(cors(&allowed_origins));
+    }
+    let signups = signups.with_state(Arc::new(Signups {
+        store: Arc::clone(&store),
+        allowed_origins,
+        min_submit_ms: opts.min_submit_ms,
+    }));
     let health = Router::new()
         .route("/healthz", get(healthz))
         .with_state(store);
     Ok(site::serve(&opts.root, signups.merge(health)))
+}
+
+/// Lets pages on the allow-listed origins post JSON signups and read the answers.
+/// <https://fetch.spec.whatwg.org/#http-cors-protocol>
+fn cors(allowed_origins: &[String]) -> CorsLayer {
+    let origins = allowed_origins
+        .iter()
+        .filter_map(|origin| HeaderValue::from_str(origin).ok());
+    CorsLayer::new()
+        .allow_origin(AllowOrigin::list(origins))
+        .allow_methods([Method::POST])
+        .allow_headers([CONTENT_TYPE])
+        .max_age(Duration::from_secs(24 * 60 * 60))
 }
 
 /// `GET /healthz`: 200 when the database answers a query, 503 when it does not.

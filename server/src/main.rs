@@ -1,6 +1,8 @@
 //! `meterwall-server`: the command line around [`meterwall_server::run`].
 
 use std::ffi::OsString;
+use std::io::IsTerminal;
+use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::process::ExitCode;
 use std::str::FromStr;
@@ -76,6 +78,8 @@ fn main() -> ExitCode {
                 .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info")),
         )
         .with_writer(std::io::stderr)
+        // Colours for a person at a terminal, plain text for log files and journald.
+        .with_ansi(std::io::stderr().is_terminal())
         .init();
 
     let runtime = match tokio::runtime::Runtime::new() {
@@ -89,6 +93,15 @@ fn main() -> ExitCode {
 }
 
 async fn serve(host: String, port: u16, options: Options) -> ExitCode {
+    // Built before binding, so a bad option or database fails before any URL is printed.
+    // (`meterwall_server::run` does the same two steps for embedders and tests.)
+    let app = match meterwall_server::app(options) {
+        Ok(app) => app,
+        Err(error) => {
+            eprintln!("meterwall-server: {error}");
+            return ExitCode::FAILURE;
+        }
+    };
     let listener = match tokio::net::TcpListener::bind((host.as_str(), port)).await {
         Ok(listener) => listener,
         Err(error) => {
@@ -103,17 +116,17 @@ async fn serve(host: String, port: u16, options: Options) -> ExitCode {
         Ok(address) => println!("meterwall-server: serving http://{address}/"),
         Err(error) => eprintln!("meterwall-server: serving (address unknown: {error})"),
     }
-    tokio::select! {
-        served = meterwall_server::run(listener, options) => match served {
-            Ok(()) => ExitCode::SUCCESS,
-            Err(error) => {
-                eprintln!("meterwall-server: {error}");
-                ExitCode::FAILURE
-            }
-        },
-        () = stop_requested() => {
-            tracing::info!("stopping");
+    // The rate limit keys on the peer address, which `ConnectInfo` carries.
+    let service = app.into_make_service_with_connect_info::<SocketAddr>();
+    let served = axum::serve(listener, service).with_graceful_shutdown(stop_requested());
+    match served.await {
+        Ok(()) => {
+            tracing::info!("stopped");
             ExitCode::SUCCESS
+        }
+        Err(error) => {
+            eprintln!("meterwall-server: the server stopped accepting connections: {error}");
+            ExitCode::FAILURE
         }
     }
 }
@@ -237,10 +250,9 @@ where
         return Ok(value);
     }
     match env(name) {
-        Some(text) => text
-            .trim()
-            .parse()
-            .map_err(|error: T::Err| lexopt::Error::Custom(format!("{name}={text}: {error}").into())),
+        Some(text) => text.trim().parse().map_err(|error: T::Err| {
+            lexopt::Error::Custom(format!("{name}={text}: {error}").into())
+        }),
         None => Ok(default),
     }
 }
@@ -319,12 +331,14 @@ mod tests {
 
     #[test]
     fn a_bad_number_names_its_source() {
-        let error = parse(
-            std::iter::empty(),
-            |name| (name == "METERWALL_PORT").then(|| "eighty".to_owned()),
-        )
+        let error = parse(std::iter::empty(), |name| {
+            (name == "METERWALL_PORT").then(|| "eighty".to_owned())
+        })
         .unwrap_err();
-        assert!(error.to_string().contains("METERWALL_PORT=eighty"), "{error}");
+        assert!(
+            error.to_string().contains("METERWALL_PORT=eighty"),
+            "{error}"
+        );
         assert!(parse(["--port", "x"].map(OsString::from), |_| None).is_err());
         assert_eq!(
             parse(["--help"].map(OsString::from), |_| None).unwrap(),

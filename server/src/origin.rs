@@ -56,6 +56,19 @@ pub(crate) fn check(headers: &HeaderMap, allowed: &[String]) -> Result<(), Refus
     }
 }
 
+/// An allow-list entry in the form browsers send `Origin`: `http(s)://host[:port]`, lower case,
+/// no trailing slash. `None` if it is not an origin (a path, a query, another scheme, spaces).
+pub(crate) fn normalize(entry: &str) -> Option<String> {
+    let origin = entry.trim().trim_end_matches('/').to_ascii_lowercase();
+    let authority = origin
+        .strip_prefix("https://")
+        .or_else(|| origin.strip_prefix("http://"))?;
+    let valid = !authority.is_empty()
+        && !authority.contains(['/', '?', '#', '@'])
+        && !authority.chars().any(char::is_whitespace);
+    valid.then_some(origin)
+}
+
 /// `origin` is `scheme://host[:port]`; the page is this site when `host[:port]` is the `Host` it asked.
 fn same_origin(origin: &str, headers: &HeaderMap) -> bool {
     let Some(host) = headers.get(HOST).and_then(|value| value.to_str().ok()) else {
@@ -93,9 +106,15 @@ mod tests {
 
     #[test]
     fn the_site_itself_may_post() {
-        let h = headers(&[("origin", "http://127.0.0.1:8080"), ("host", "127.0.0.1:8080")]);
+        let h = headers(&[
+            ("origin", "http://127.0.0.1:8080"),
+            ("host", "127.0.0.1:8080"),
+        ]);
         assert_eq!(check(&h, &[]), Ok(()));
-        let h = headers(&[("origin", "https://news.example"), ("host", "news.example:443")]);
+        let h = headers(&[
+            ("origin", "https://news.example"),
+            ("host", "news.example:443"),
+        ]);
         assert_eq!(check(&h, &[]), Ok(()));
     }
 
@@ -103,7 +122,10 @@ mod tests {
     fn another_site_may_not() {
         let h = headers(&[("origin", "http://evil.example"), ("host", "news.example")]);
         assert_eq!(check(&h, &[]), Err(Refusal::ForeignOrigin));
-        let h = headers(&[("origin", "http://news.example:8080"), ("host", "news.example")]);
+        let h = headers(&[
+            ("origin", "http://news.example:8080"),
+            ("host", "news.example"),
+        ]);
         assert_eq!(check(&h, &[]), Err(Refusal::ForeignOrigin));
     }
 
@@ -126,6 +148,18 @@ mod tests {
             ("sec-fetch-site", "cross-site"),
         ]);
         assert_eq!(check(&h, &[]), Err(Refusal::CrossSite));
+    }
+
+    #[test]
+    fn allow_list_entries_are_origins() {
+        assert_eq!(
+            normalize(" HTTPS://News.Example:8443/ ").as_deref(),
+            Some("https://news.example:8443")
+        );
+        assert_eq!(normalize("https://news.example/articles"), None);
+        assert_eq!(normalize("news.example"), None);
+        assert_eq!(normalize("ftp://news.example"), None);
+        assert_eq!(normalize("https://"), None);
     }
 
     #[test]

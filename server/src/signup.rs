@@ -70,7 +70,12 @@ pub(crate) async fn sign_up(State(signups): State<Arc<Signups>>, request: Reques
         .get::<ConnectInfo<SocketAddr>>()
         .map(|ConnectInfo(address)| address.ip());
     let refuse = |status: StatusCode, reason: &str, sentence: &str| {
-        tracing::info!(peer = ?peer, status = status.as_u16(), reason, "signup refused");
+        tracing::info!(
+            peer = peer.map(tracing::field::display),
+            status = status.as_u16(),
+            reason,
+            "signup refused"
+        );
         error(status, sentence)
     };
 
@@ -107,12 +112,20 @@ pub(crate) async fn sign_up(State(signups): State<Arc<Signups>>, request: Reques
     let email = match meterwall::email::validate(&form.email) {
         Ok(email) => normalize(email),
         Err(problem) => {
-            return refuse(StatusCode::BAD_REQUEST, "invalid email", &problem.to_string())
+            return refuse(
+                StatusCode::BAD_REQUEST,
+                "invalid email",
+                &problem.to_string(),
+            )
         }
     };
     let key = form.idempotency_key.trim();
     if key.chars().count() > MAX_KEY_CHARS {
-        return refuse(StatusCode::BAD_REQUEST, "idempotency key too long", UNREADABLE);
+        return refuse(
+            StatusCode::BAD_REQUEST,
+            "idempotency key too long",
+            UNREADABLE,
+        );
     }
     let key = (!key.is_empty()).then(|| key.to_owned());
 
@@ -124,11 +137,15 @@ pub(crate) async fn sign_up(State(signups): State<Arc<Signups>>, request: Reques
     };
     let store = Arc::clone(&signups.store);
     let article = signup.article.clone();
-    let stored =
-        tokio::task::spawn_blocking(move || store.sign_up(&signup, key.as_deref())).await;
+    let stored = tokio::task::spawn_blocking(move || store.sign_up(&signup, key.as_deref())).await;
     match stored {
         Ok(Ok(answer)) => {
-            tracing::info!(peer = ?peer, article, newsletter = form.newsletter, "signup accepted");
+            tracing::info!(
+                peer = peer.map(tracing::field::display),
+                article,
+                newsletter = form.newsletter,
+                "signup accepted"
+            );
             replay(answer)
         }
         Ok(Err(fault)) => {
@@ -196,7 +213,10 @@ mod tests {
     #[test]
     fn json_with_a_charset_is_json() {
         let mut headers = HeaderMap::new();
-        headers.insert(CONTENT_TYPE, "Application/JSON; charset=utf-8".parse().unwrap());
+        headers.insert(
+            CONTENT_TYPE,
+            "Application/JSON; charset=utf-8".parse().unwrap(),
+        );
         assert!(is_json(&headers));
         headers.insert(CONTENT_TYPE, "text/plain".parse().unwrap());
         assert!(!is_json(&headers));

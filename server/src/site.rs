@@ -66,7 +66,10 @@ mod tests {
 
     #[test]
     fn only_scripts_and_wasm_are_retyped() {
-        assert_eq!(media_type("/dist/meterwall_bg.wasm"), Some("application/wasm"));
+        assert_eq!(
+            media_type("/dist/meterwall_bg.wasm"),
+            Some("application/wasm")
+        );
         assert_eq!(
             media_type("/dist/meterwall.js"),
             Some("text/javascript; charset=utf-8")

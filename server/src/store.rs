@@ -126,7 +126,12 @@ impl Store {
         transaction.execute(
             "INSERT INTO signups (email, newsletter, article, locale) VALUES (?1, ?2, ?3, ?4)
              ON CONFLICT DO NOTHING",
-            params![signup.email, signup.newsletter, signup.article, signup.locale],
+            params![
+                signup.email,
+                signup.newsletter,
+                signup.article,
+                signup.locale
+            ],
         )?;
         let answer = Answer {
             status: 200,
@@ -230,7 +235,10 @@ mod tests {
             .pragma_update(None, "user_version", 99)
             .unwrap();
         let error = Store::open(&path).unwrap_err();
-        assert!(matches!(error, Error::SchemaTooNew { found: 99, .. }), "{error}");
+        assert!(
+            matches!(error, Error::SchemaTooNew { found: 99, .. }),
+            "{error}"
+        );
     }
 
     #[test]

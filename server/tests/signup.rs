@@ -43,11 +43,27 @@ async fn origin_of_another_site_or_none_is_refused() {
 }
 
 #[tokio::test]
-async fn allow_listed_origin_may_sign_up() {
+async fn allow_listed_origin_may_sign_up_cross_origin() {
     let server = Server::start(|options| {
-        options.allowed_origins = vec!["https://www.news.example".to_owned()];
+        options.allowed_origins = vec!["https://WWW.news.example/".to_owned()];
     })
     .await;
+    // The browser's CORS preflight for a JSON POST from another origin.
+    let preflight = server
+        .client
+        .request(reqwest::Method::OPTIONS, server.url("/api/signup"))
+        .header("origin", "https://www.news.example")
+        .header("access-control-request-method", "POST")
+        .header("access-control-request-headers", "content-type")
+        .send()
+        .await
+        .unwrap();
+    assert!(preflight.status().is_success(), "{}", preflight.status());
+    assert_eq!(
+        preflight.headers()["access-control-allow-origin"],
+        "https://www.news.example"
+    );
+
     let response = server
         .client
         .post(server.url("/api/signup"))
@@ -58,7 +74,24 @@ async fn allow_listed_origin_may_sign_up() {
         .await
         .unwrap();
     assert_eq!(response.status(), StatusCode::OK);
+    assert_eq!(
+        response.headers()["access-control-allow-origin"],
+        "https://www.news.example"
+    );
     assert_eq!(server.stored_emails(), ["a@example.com"]);
+}
+
+#[tokio::test]
+async fn an_allow_list_entry_that_is_not_an_origin_is_refused_at_start_up() {
+    let dir = tempfile::tempdir().unwrap();
+    let error = meterwall_server::app(meterwall_server::Options {
+        root: dir.path().to_path_buf(),
+        db: dir.path().join("db.sqlite"),
+        allowed_origins: vec!["https://news.example/articles".to_owned()],
+        ..meterwall_server::Options::default()
+    })
+    .unwrap_err();
+    assert!(error.to_string().contains("is not an origin"), "{error}");
 }
 
 #[tokio::test]
@@ -121,7 +154,10 @@ async fn rate_limit_answers_429_with_retry_after() {
         .parse()
         .expect("Retry-After in seconds");
     // Two a minute refill one every 30 s.
-    assert!((1..=31).contains(&retry_after), "Retry-After: {retry_after}");
+    assert!(
+        (1..=31).contains(&retry_after),
+        "Retry-After: {retry_after}"
+    );
     assert!(error_of(response).await.contains("try again"));
     assert_eq!(server.stored_emails(), ["a@example.com", "b@example.com"]);
 }
@@ -154,7 +190,11 @@ async fn submit_faster_than_min_submit_ms_is_refused() {
 #[tokio::test]
 async fn malformed_json_is_refused() {
     let server = Server::start(|_| {}).await;
-    for body in [r#"{"email": "a@example.com""#, r#"{"newsletter": true}"#, "[]"] {
+    for body in [
+        r#"{"email": "a@example.com""#,
+        r#"{"newsletter": true}"#,
+        "[]",
+    ] {
         let response = server
             .client
             .post(server.url("/api/signup"))
@@ -213,7 +253,10 @@ async fn duplicate_email_gets_the_same_answer_and_one_row() {
     for response in [first, again, other_case] {
         answers.push((response.status(), response.text().await.unwrap()));
     }
-    assert!(answers.iter().all(|answer| *answer == answers[0]), "{answers:?}");
+    assert!(
+        answers.iter().all(|answer| *answer == answers[0]),
+        "{answers:?}"
+    );
     assert_eq!(answers[0], (StatusCode::OK, r#"{"ok":true}"#.to_owned()));
     assert_eq!(server.stored_emails(), ["ann@example.com"]);
 }
@@ -222,14 +265,16 @@ async fn duplicate_email_gets_the_same_answer_and_one_row() {
 async fn parallel_signups_store_each_distinct_email_once() {
     const REQUESTS: usize = 100;
     const DISTINCT: usize = 40;
-    let server = std::sync::Arc::new(
-        Server::start(|options| options.rate_per_minute = 1000).await,
-    );
+    let server = std::sync::Arc::new(Server::start(|options| options.rate_per_minute = 1000).await);
     let mut tasks = tokio::task::JoinSet::new();
     for i in 0..REQUESTS {
         let server = std::sync::Arc::clone(&server);
         // Repeats arrive with the domain in another case: the same reader.
-        let domain = if i < DISTINCT { "example.com" } else { "Example.COM" };
+        let domain = if i < DISTINCT {
+            "example.com"
+        } else {
+            "Example.COM"
+        };
         let email = format!("reader{}@{domain}", i % DISTINCT);
         tasks.spawn(async move {
             let response = server.sign_up(&form(&email)).await;

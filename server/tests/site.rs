@@ -8,7 +8,12 @@ use reqwest::StatusCode;
 #[tokio::test]
 async fn healthz_answers_ok_when_the_database_does() {
     let server = Server::start(|_| {}).await;
-    let response = server.client.get(server.url("/healthz")).send().await.unwrap();
+    let response = server
+        .client
+        .get(server.url("/healthz"))
+        .send()
+        .await
+        .unwrap();
     assert_eq!(response.status(), StatusCode::OK);
     assert_eq!(response.text().await.unwrap(), r#"{"status":"ok"}"#);
 }

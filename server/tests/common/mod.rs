@@ -28,7 +28,11 @@ impl Server {
         let dir = tempfile::tempdir().expect("temp dir");
         let root = dir.path().join("www");
         std::fs::create_dir_all(root.join("dist")).unwrap();
-        std::fs::write(root.join("index.html"), "<!doctype html><title>News</title>").unwrap();
+        std::fs::write(
+            root.join("index.html"),
+            "<!doctype html><title>News</title>",
+        )
+        .unwrap();
         std::fs::write(root.join("dist/meterwall.js"), "export default 1;\n").unwrap();
         std::fs::write(root.join("dist/meterwall_bg.wasm"), WASM).unwrap();
 
