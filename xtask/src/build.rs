@@ -29,6 +29,14 @@ const WASM_OPT_FEATURES: [&str; 6] = [
     "--enable-mutable-globals",
 ];
 
+/// Custom sections no browser reads: function names (kept if Cargo.toml's `strip` is off, which
+/// wasm-bindgen recommends), and the `producers` and `target_features` sections wasm-opt writes.
+const WASM_OPT_STRIP: [&str; 3] = [
+    "--strip-debug",
+    "--strip-producers",
+    "--strip-target-features",
+];
+
 /// Builds www/dist. `opt_level` ("z" or "s") overrides Cargo.toml's and builds in its own target
 /// directory (shared with `cargo xtask size`), so switching does not rebuild the normal one.
 ///
@@ -139,6 +147,7 @@ pub fn wasm_opt(root: &Path, tools: &Tools, pass: &str, input: &Path, output: &P
             .current_dir(root)
             .arg(pass)
             .args(WASM_OPT_FEATURES)
+            .args(WASM_OPT_STRIP)
             .arg(relative(root, input))
             .arg("-o")
             .arg(relative(root, output)),

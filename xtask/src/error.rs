@@ -47,7 +47,7 @@ impl fmt::Display for Error {
             Error::Usage(message) => write!(f, "{message} (see `cargo xtask help`)"),
             Error::Spawn { command, source } => write!(f, "`{command}` could not start: {source}"),
             Error::Status { command, status } => write!(f, "`{command}` failed ({status})"),
-            Error::Missing { what, fix } => write!(f, "{what} is missing; fix: {fix}"),
+            Error::Missing { what, fix } => write!(f, "{what} not found; fix: {fix}"),
             Error::Check(message) => f.write_str(message),
             Error::Io { path, source } => write!(f, "{}: {source}", path.display()),
             Error::Step { step, source } => write!(f, "step `{step}` failed: {source}"),

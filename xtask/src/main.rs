@@ -13,7 +13,7 @@ mod test;
 
 use std::env;
 use std::path::{Path, PathBuf};
-use std::process::{Command, ExitCode};
+use std::process::ExitCode;
 
 use error::{Error, Result};
 
@@ -62,6 +62,10 @@ fn main() -> ExitCode {
         Err(error @ Error::Usage(_)) => {
             eprintln!("xtask {command}: {error}");
             ExitCode::from(2)
+        }
+        Err(Error::Step { step, source }) => {
+            eprintln!("xtask {command}: FAILED at step `{step}`: {source}");
+            ExitCode::FAILURE
         }
         Err(error) => {
             eprintln!("xtask {command}: FAILED: {error}");
@@ -115,7 +119,7 @@ fn demo(root: &Path, rest: &[String]) -> Result<()> {
     let tools = provision::tools(root)?;
     build::build(root, &tools, None)?;
     let port = port.to_string();
-    let mut server: Command = shell::cargo();
+    let mut server = shell::cargo();
     server.current_dir(root).args([
         "run",
         "-p",

@@ -10,8 +10,8 @@ use crate::shell;
 
 pub const WASM_TARGET: &str = "wasm32-unknown-unknown";
 
-/// binaryen's wasm-opt, pinned so sizes only change when our code does. From npm because Debian
-/// 12's binaryen is too old for the wasm features Rust now emits.
+/// binaryen's wasm-opt, pinned so sizes only change when our code does. From npm, so the version is
+/// ours to choose, not the distribution's, and it installs the same on any machine with Node.js.
 pub const BINARYEN_VERSION: &str = "132.0.0";
 
 /// The tools `cargo xtask build` needs, by absolute path.
@@ -35,8 +35,11 @@ pub struct Browsers {
 /// When something cannot be installed; the error names it and the fix.
 pub fn tools(root: &Path) -> Result<Tools> {
     wasm_target()?;
-    let (wasm_bindgen, wasm_bindgen_test_runner) = wasm_bindgen(root)?;
+    let (wasm_bindgen, wasm_bindgen_test_runner, version) = wasm_bindgen(root)?;
     let wasm_opt = wasm_opt(root)?;
+    shell::announce(&format!(
+        "tools: {WASM_TARGET}, wasm-bindgen {version}, wasm-opt (binaryen {BINARYEN_VERSION})"
+    ));
     Ok(Tools {
         wasm_bindgen,
         wasm_bindgen_test_runner,
@@ -49,7 +52,7 @@ fn wasm_target() -> Result<()> {
         shell::probe_all("rustup", &["target", "list", "--installed"]).ok_or_else(|| {
             Error::missing(
                 "rustup (to add the wasm32-unknown-unknown target)",
-                "install Rust with rustup: https://rustup.rs",
+                "install Rust with rustup, or add the target to your toolchain by hand",
             )
         })?;
     if !installed.lines().any(|line| line.trim() == WASM_TARGET) {
@@ -60,7 +63,7 @@ fn wasm_target() -> Result<()> {
 
 /// wasm-bindgen and wasm-bindgen-test-runner at exactly the version of the `wasm-bindgen` crate in
 /// Cargo.lock: the CLI refuses a module built by another version.
-fn wasm_bindgen(root: &Path) -> Result<(PathBuf, PathBuf)> {
+fn wasm_bindgen(root: &Path) -> Result<(PathBuf, PathBuf, String)> {
     let lock_path = root.join("Cargo.lock");
     let lock = fs::read_to_string(&lock_path).map_err(|source| Error::io(&lock_path, source))?;
     let version = match locked_versions(&lock, "wasm-bindgen").as_slice() {
@@ -81,6 +84,7 @@ fn wasm_bindgen(root: &Path) -> Result<(PathBuf, PathBuf)> {
         Some((
             find_at_version("wasm-bindgen", &version)?,
             find_at_version("wasm-bindgen-test-runner", &version)?,
+            version.clone(),
         ))
     };
     if let Some(paths) = found() {
@@ -115,24 +119,26 @@ fn wasm_opt(root: &Path) -> Result<PathBuf> {
     let installed = fs::read_to_string(&package_json)
         .ok()
         .and_then(|text| json_string_field(&text, "version"));
+    let require = |tool: &str| match shell::which(tool) {
+        Some(_) => Ok(()),
+        None => Err(Error::missing(
+            format!("{tool} (Node.js runs binaryen's wasm-opt)"),
+            "apt-get install nodejs npm",
+        )),
+    };
+    // The npm package's wasm-opt is a Node.js script: without node it cannot run.
+    require("node")?;
     if wasm_opt.exists() && installed.as_deref() == Some(BINARYEN_VERSION) {
         return Ok(wasm_opt);
     }
-    for (tool, role) in [("node", "runs wasm-opt"), ("npm", "installs wasm-opt")] {
-        if shell::which(tool).is_none() {
-            return Err(Error::missing(
-                format!("{tool} (Node.js {role})"),
-                "apt-get install nodejs npm",
-            ));
-        }
-    }
+    require("npm")?;
     let package = format!("binaryen@{BINARYEN_VERSION}");
-    shell::run(Command::new("npm").args([
-        "install".as_ref(),
-        "--prefix".as_ref(),
-        tools.as_os_str(),
-        "--no-save".as_ref(),
-        package.as_ref(),
+    shell::run(Command::new("npm").current_dir(root).args([
+        "install",
+        "--prefix",
+        "tools",
+        "--no-save",
+        &package,
     ]))?;
     if shell::probe(&wasm_opt, &["--version"]).is_none() {
         return Err(Error::Check(format!(
@@ -225,6 +231,7 @@ pub fn browsers() -> Result<Browsers> {
             broken.join(", ")
         )));
     };
+    shell::announce("browsers and drivers");
     for (path, version) in [chromium, chromedriver, firefox, geckodriver] {
         println!("    {:<36} {version}", path.display());
     }

@@ -127,6 +127,10 @@ pub fn size(root: &Path) -> Result<()> {
     let out = root.join(names).join("bindgen");
     build::bindgen(root, &tools, &wasm, &out, false)?;
     let module = Path::new(names).join(format!("bindgen/{OUT_NAME}_bg.wasm"));
+    shell::announce(
+        "the 25 largest items of the wasm, before wasm-opt (the \"function names\" subsection \
+         is there for this listing only; readers get the stripped build)",
+    );
     shell::run(
         Command::new(&twiggy)
             .current_dir(root)

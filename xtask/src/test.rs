@@ -99,14 +99,14 @@ fn run_steps(root: &Path, report: &mut Report) -> Result<()> {
         Ok((provision::tools(root)?, provision::browsers()?))
     })?;
 
-    report.step("cargo fmt --all --check", || {
+    report.step("fmt", || {
         shell::run(
             shell::cargo()
                 .current_dir(root)
                 .args(["fmt", "--all", "--check"]),
         )
     })?;
-    report.step("cargo clippy (host)", || {
+    report.step("clippy (host)", || {
         shell::run(shell::cargo().current_dir(root).args([
             "clippy",
             "--workspace",
@@ -116,7 +116,7 @@ fn run_steps(root: &Path, report: &mut Report) -> Result<()> {
             "warnings",
         ]))
     })?;
-    report.step("cargo clippy (wasm32)", || {
+    report.step("clippy (wasm32)", || {
         shell::run(shell::cargo().current_dir(root).args([
             "clippy",
             "-p",
@@ -129,7 +129,7 @@ fn run_steps(root: &Path, report: &mut Report) -> Result<()> {
             "warnings",
         ]))
     })?;
-    report.step("cargo xtask build", || build::build(root, &tools, None))?;
+    report.step("build", || build::build(root, &tools, None))?;
 
     let host = report.step("host tests", || {
         let mut cmd = shell::cargo();
