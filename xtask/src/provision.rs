@@ -14,6 +14,9 @@ pub const WASM_TARGET: &str = "wasm32-unknown-unknown";
 /// ours to choose, not the distribution's, and it installs the same on any machine with Node.js.
 pub const BINARYEN_VERSION: &str = "132.0.0";
 
+/// axe-core, the accessibility rules engine the audit injects into the walled demo pages.
+pub const AXE_VERSION: &str = "4.14.1";
+
 /// The tools `cargo xtask build` needs, by absolute path.
 pub struct Tools {
     pub wasm_bindgen: PathBuf,
@@ -115,10 +118,16 @@ fn find_at_version(name: &str, version: &str) -> Option<PathBuf> {
 fn wasm_opt(root: &Path) -> Result<PathBuf> {
     let tools = root.join("tools");
     let wasm_opt = tools.join("node_modules/.bin/wasm-opt");
-    let package_json = tools.join("node_modules/binaryen/package.json");
-    let installed = fs::read_to_string(&package_json)
+    let version_of = |package: &str| {
+        fs::read_to_string(
+            tools
+                .join("node_modules")
+                .join(package)
+                .join("package.json"),
+        )
         .ok()
-        .and_then(|text| json_string_field(&text, "version"));
+        .and_then(|text| json_string_field(&text, "version"))
+    };
     let require = |tool: &str| match shell::which(tool) {
         Some(_) => Ok(()),
         None => Err(Error::missing(
@@ -128,17 +137,23 @@ fn wasm_opt(root: &Path) -> Result<PathBuf> {
     };
     // The npm package's wasm-opt is a Node.js script: without node it cannot run.
     require("node")?;
-    if wasm_opt.exists() && installed.as_deref() == Some(BINARYEN_VERSION) {
+    if wasm_opt.exists()
+        && version_of("binaryen").as_deref() == Some(BINARYEN_VERSION)
+        && version_of("axe-core").as_deref() == Some(AXE_VERSION)
+    {
         return Ok(wasm_opt);
     }
     require("npm")?;
+    // Both packages in one command: a later `--no-save` install would prune the other.
     let package = format!("binaryen@{BINARYEN_VERSION}");
+    let axe = format!("axe-core@{AXE_VERSION}");
     shell::run(Command::new("npm").current_dir(root).args([
         "install",
         "--prefix",
         "tools",
         "--no-save",
         &package,
+        &axe,
     ]))?;
     if shell::probe(&wasm_opt, &["--version"]).is_none() {
         return Err(Error::Check(format!(
@@ -161,6 +176,33 @@ pub fn twiggy() -> Result<PathBuf> {
     shell::find("twiggy").ok_or_else(|| {
         Error::missing(
             "twiggy after `cargo install twiggy`",
+            "put ~/.cargo/bin on PATH",
+        )
+    })
+}
+
+/// cargo-fuzz and the nightly toolchain it needs, for the short fuzzing run of `cargo xtask test`.
+///
+/// # Errors
+///
+/// When the nightly toolchain or cargo-fuzz cannot be installed.
+pub fn fuzz() -> Result<()> {
+    let toolchains = shell::probe_all("rustup", &["toolchain", "list"]).unwrap_or_default();
+    if !toolchains.lines().any(|line| line.starts_with("nightly")) {
+        shell::run(Command::new("rustup").args([
+            "toolchain",
+            "install",
+            "nightly",
+            "--profile",
+            "minimal",
+        ]))?;
+    }
+    if shell::find("cargo-fuzz").is_none() {
+        shell::run(shell::cargo().args(["install", "cargo-fuzz"]))?;
+    }
+    shell::find("cargo-fuzz").map(|_| ()).ok_or_else(|| {
+        Error::missing(
+            "cargo-fuzz after `cargo install cargo-fuzz`",
             "put ~/.cargo/bin on PATH",
         )
     })

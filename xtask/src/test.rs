@@ -96,6 +96,7 @@ pub fn test(root: &Path) -> Result<()> {
 
 fn run_steps(root: &Path, report: &mut Report) -> Result<()> {
     let (tools, browsers) = report.step("provision", || {
+        provision::fuzz()?;
         Ok((provision::tools(root)?, provision::browsers()?))
     })?;
 
@@ -134,11 +135,24 @@ fn run_steps(root: &Path, report: &mut Report) -> Result<()> {
     let host = report.step("host tests", || {
         let mut cmd = shell::cargo();
         // The end-to-end tests drive real browsers one at a time: they run last, on their own.
-        cmd.current_dir(root)
-            .args(["test", "--workspace", "--", "--skip", "e2e_"]);
+        cmd.current_dir(root).args([
+            "test",
+            "--workspace",
+            "--",
+            "--skip",
+            "e2e_",
+            "--skip",
+            "a11y_",
+        ]);
         Ok(count_results(&shell::tee(cmd)?))
     })?;
     report.tiers.push(("host", host));
+
+    for target in FUZZ_TARGETS {
+        report.step(&format!("fuzz {target} ({FUZZ_SECONDS} s)"), || {
+            fuzz(root, target)
+        })?;
+    }
 
     for browser in ["Chrome", "Firefox"] {
         let counts = report.step(&format!("browser tests ({browser})"), || {
@@ -152,7 +166,7 @@ fn run_steps(root: &Path, report: &mut Report) -> Result<()> {
         cmd.current_dir(root)
             .env("CHROMEDRIVER", &browsers.chromedriver)
             .env("GECKODRIVER", &browsers.geckodriver)
-            .args(["test", "-p", "meterwall", "--test", "e2e"])
+            .args(["test", "-p", "meterwall", "--test", "e2e", "--test", "a11y"])
             .args(["--", "--test-threads=1"]);
         let counts = count_results(&shell::tee(cmd)?);
         if counts.passed == 0 {
@@ -164,6 +178,31 @@ fn run_steps(root: &Path, report: &mut Report) -> Result<()> {
     })?;
     report.tiers.push(("e2e", e2e));
     Ok(())
+}
+
+/// The cargo-fuzz targets in `fuzz/`, each run briefly on every test run; longer runs are in the
+/// README.
+const FUZZ_TARGETS: [&str; 2] = ["record_decode", "config_parse"];
+const FUZZ_SECONDS: u32 = 20;
+
+/// Fuzzes one target from the committed seeds. The working corpus lives in the git-ignored
+/// `fuzz/corpus/<target>`, so new inputs never land in the seeds.
+fn fuzz(root: &Path, target: &str) -> Result<()> {
+    let fuzz_dir = root.join("fuzz");
+    let corpus = fuzz_dir.join("corpus").join(target);
+    std::fs::create_dir_all(&corpus)
+        .map_err(|e| Error::Check(format!("cannot create {}: {e}", corpus.display())))?;
+    let seconds = format!("-max_total_time={FUZZ_SECONDS}");
+    // rustup's `cargo` proxy, not $CARGO (the stable toolchain's own binary): only the proxy
+    // understands `+nightly`, which cargo-fuzz's sanitizer flags need.
+    let mut cmd = std::process::Command::new("cargo");
+    cmd.current_dir(&fuzz_dir)
+        .env_remove("RUSTUP_TOOLCHAIN")
+        .args(["+nightly", "fuzz", "run", target])
+        .arg(&corpus)
+        .arg(fuzz_dir.join("seeds").join(target))
+        .args(["--", &seconds]);
+    shell::run(&mut cmd)
 }
 
 /// The widget's wasm-bindgen tests in one headless browser ("Chrome" or "Firefox", as
