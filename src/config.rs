@@ -231,6 +231,12 @@ pub struct Config {
     pub copy: Copy,
     /// `stylesheet`: a publisher stylesheet loaded inside the prompt's shadow root.
     pub stylesheet: Option<String>,
+    /// `timeoutMs`: how long one signup attempt may take. Default 8000.
+    pub timeout_ms: u32,
+    /// `maxAttempts`: signup attempts on network errors, 5xx and 429. Default 4.
+    pub max_attempts: u8,
+    /// `retryDelayMs`: the first retry's backoff ceiling, doubled each time. Default 1000.
+    pub retry_delay_ms: u32,
     /// `endpoint`: where the email is POSTed. Default `/api/signup`.
     pub endpoint: String,
     /// `subscribeUrl`. Default `/subscribe`.
@@ -265,6 +271,9 @@ impl Default for Config {
             locale: None,
             copy: Copy::default(),
             stylesheet: None,
+            timeout_ms: 8000,
+            max_attempts: 4,
+            retry_delay_ms: 1000,
             endpoint: "/api/signup".into(),
             subscribe_url: "/subscribe".into(),
             login_url: "/login".into(),
@@ -299,7 +308,10 @@ impl core::fmt::Display for ConfigError {
 }
 
 /// The keys `Config::from_value` knows at the top level, for "did you mean".
-const KEYS: [&str; 21] = [
+const KEYS: [&str; 24] = [
+    "timeoutMs",
+    "maxAttempts",
+    "retryDelayMs",
     "keep",
     "locale",
     "copy",
@@ -409,6 +421,27 @@ impl Config {
         if let Some(v) = root.get("copy") {
             c.copy.overrides = copy(v, &mut warnings)?;
         }
+        if let Some(v) = root.get("timeoutMs") {
+            c.timeout_ms = int(
+                v,
+                "timeoutMs",
+                100,
+                60_000,
+                "a number of ms from 100 to 60000",
+            )?;
+        }
+        if let Some(v) = root.get("maxAttempts") {
+            c.max_attempts = int(v, "maxAttempts", 1, 10, "a whole number from 1 to 10")? as u8;
+        }
+        if let Some(v) = root.get("retryDelayMs") {
+            c.retry_delay_ms = int(
+                v,
+                "retryDelayMs",
+                0,
+                30_000,
+                "a number of ms from 0 to 30000",
+            )?;
+        }
         if let Some(v) = root.get("stylesheet") {
             c.stylesheet = Some(url(v, "stylesheet")?);
         }
@@ -506,6 +539,24 @@ fn small_int(v: &Value, path: &str, max: u8, expected: &'static str) -> Result<u
     };
     match n {
         Some(n) if (0..=max as i64).contains(&n) => Ok(n as u8),
+        _ => Err(err(path, expected, v)),
+    }
+}
+
+fn int(
+    v: &Value,
+    path: &str,
+    min: u32,
+    max: u32,
+    expected: &'static str,
+) -> Result<u32, ConfigError> {
+    let n = match v {
+        Value::Num(n) => whole(*n),
+        Value::Str(s) => s.trim().parse::<i64>().ok(),
+        _ => None,
+    };
+    match n {
+        Some(n) if (min as i64..=max as i64).contains(&n) => Ok(n as u32),
         _ => Err(err(path, expected, v)),
     }
 }

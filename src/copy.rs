@@ -35,6 +35,8 @@ pub enum Text {
     Sending,
     /// `sendFailed`: the server could not be reached.
     SendFailed,
+    /// `offline`: the reader is offline; the address will be sent when they are back.
+    Offline,
     /// `emailEmpty`.
     EmailEmpty,
     /// `emailTooLong`.
@@ -70,7 +72,7 @@ pub enum Text {
 }
 
 /// The config names of [`Text`], in declaration order.
-pub const NAMES: [&str; 29] = [
+pub const NAMES: [&str; 30] = [
     "registerHeading",
     "registerLead",
     "unlockHeading",
@@ -84,6 +86,7 @@ pub const NAMES: [&str; 29] = [
     "submit",
     "sending",
     "sendFailed",
+    "offline",
     "emailEmpty",
     "emailTooLong",
     "emailLocalTooLong",
@@ -102,7 +105,7 @@ pub const NAMES: [&str; 29] = [
     "regionLabel",
 ];
 
-const ALL: [Text; 29] = [
+const ALL: [Text; 30] = [
     Text::RegisterHeading,
     Text::RegisterLead,
     Text::UnlockHeading,
@@ -116,6 +119,7 @@ const ALL: [Text; 29] = [
     Text::Submit,
     Text::Sending,
     Text::SendFailed,
+    Text::Offline,
     Text::EmailEmpty,
     Text::EmailTooLong,
     Text::EmailLocalTooLong,
@@ -184,7 +188,7 @@ impl Lang {
         }
     }
 
-    fn table(self) -> &'static [&'static str; 29] {
+    fn table(self) -> &'static [&'static str; 30] {
         match self {
             Lang::En => &EN,
             Lang::Fr => &FR,
@@ -194,7 +198,7 @@ impl Lang {
     }
 }
 
-const EN: [&str; 29] = [
+const EN: [&str; 30] = [
     "Keep reading for free!",
     "Get instant access to the rest of this article by submitting your email address below. You'll also get access to three articles of your choice each month and our free newsletter:",
     "Use one of your free articles?",
@@ -208,6 +212,7 @@ const EN: [&str; 29] = [
     "Get access",
     "Sending…",
     "We couldn't reach the server. Please check your connection and try again.",
+    "You're offline. We'll send your email address as soon as you're back online.",
     "Please enter your email address.",
     "That email address is too long (254 characters at most).",
     "The part before the @ is too long (64 characters at most).",
@@ -226,7 +231,7 @@ const EN: [&str; 29] = [
     "Subscription offer",
 ];
 
-const FR: [&str; 29] = [
+const FR: [&str; 30] = [
     "Continuez à lire gratuitement !",
     "Accédez immédiatement à la suite de cet article en indiquant votre adresse e-mail ci-dessous. Vous aurez aussi accès chaque mois à trois articles de votre choix et à notre lettre d'information gratuite :",
     "Utiliser l'un de vos articles gratuits ?",
@@ -240,6 +245,7 @@ const FR: [&str; 29] = [
     "Accéder à l'article",
     "Envoi…",
     "Impossible de joindre le serveur. Vérifiez votre connexion et réessayez.",
+    "Vous êtes hors ligne. Votre adresse sera envoyée dès le retour de la connexion.",
     "Veuillez indiquer votre adresse e-mail.",
     "Cette adresse e-mail est trop longue (254 caractères au plus).",
     "La partie avant le @ est trop longue (64 caractères au plus).",
@@ -258,7 +264,7 @@ const FR: [&str; 29] = [
     "Offre d'abonnement",
 ];
 
-const DE: [&str; 29] = [
+const DE: [&str; 30] = [
     "Kostenlos weiterlesen!",
     "Lesen Sie den Rest dieses Artikels sofort, indem Sie unten Ihre E-Mail-Adresse angeben. Sie erhalten außerdem jeden Monat drei Artikel Ihrer Wahl und unseren kostenlosen Newsletter:",
     "Einen Ihrer freien Artikel verwenden?",
@@ -272,6 +278,7 @@ const DE: [&str; 29] = [
     "Weiterlesen",
     "Wird gesendet…",
     "Der Server ist nicht erreichbar. Bitte prüfen Sie Ihre Verbindung und versuchen Sie es erneut.",
+    "Sie sind offline. Wir senden Ihre E-Mail-Adresse, sobald die Verbindung wieder da ist.",
     "Bitte geben Sie Ihre E-Mail-Adresse ein.",
     "Diese E-Mail-Adresse ist zu lang (höchstens 254 Zeichen).",
     "Der Teil vor dem @ ist zu lang (höchstens 64 Zeichen).",
@@ -290,7 +297,7 @@ const DE: [&str; 29] = [
     "Abonnement-Angebot",
 ];
 
-const ES: [&str; 29] = [
+const ES: [&str; 30] = [
     "¡Siga leyendo gratis!",
     "Acceda al instante al resto de este artículo indicando su correo electrónico a continuación. También tendrá acceso cada mes a tres artículos de su elección y a nuestro boletín gratuito:",
     "¿Usar uno de sus artículos gratuitos?",
@@ -304,6 +311,7 @@ const ES: [&str; 29] = [
     "Acceder",
     "Enviando…",
     "No pudimos conectar con el servidor. Compruebe su conexión e inténtelo de nuevo.",
+    "Está sin conexión. Enviaremos su correo electrónico en cuanto vuelva a estar en línea.",
     "Indique su correo electrónico.",
     "Ese correo electrónico es demasiado largo (254 caracteres como máximo).",
     "La parte anterior a la @ es demasiado larga (64 caracteres como máximo).",

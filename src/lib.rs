@@ -11,7 +11,8 @@
 //! readers get more articles, then meet the subscribe wall; subscribers are never walled.
 //!
 //! The crate is a functional core and an imperative shell:
-//! - the core ([`config`], [`period`], [`article`], [`meter`], [`record`], [`copy`], [`email`])
+//! - the core ([`config`], [`period`], [`article`], [`meter`], [`record`], [`copy`], [`email`],
+//!   [`retry`])
 //!   is plain Rust: it takes values (the config, the stored record, the time) and returns values
 //!   (a [`meter::Decision`] with its reasons), and is tested on the host;
 //! - `web` is the only module that touches the browser: it reads the page, calls the core, and
@@ -27,6 +28,7 @@ pub mod email;
 pub mod meter;
 pub mod period;
 pub mod record;
+pub mod retry;
 
 #[cfg(target_arch = "wasm32")]
 mod web;

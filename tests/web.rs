@@ -800,3 +800,260 @@ async fn an_invalid_email_marks_the_field_and_a_valid_one_clears_it() {
     submit_email("reader@example.com");
     wait_for_state("open").await;
 }
+
+/// Replaces `fetch` with a script of answers, one per request (the last one repeats):
+/// `{status, body, headers}`, `{error: true}` (a network error) or `{hang: true}` (no answer
+/// until aborted). Each request is recorded in `window.__sent` with the time it was made.
+fn script_fetch(answers: &str) {
+    let source = format!(
+        "window.__sent = []; window.__answers = {answers};
+         window.fetch = function (url, init) {{
+           window.__sent.push({{url: url, body: init.body, at: performance.now()}});
+           var a = window.__answers.length > 1 ? window.__answers.shift() : window.__answers[0];
+           if (a.error) return Promise.reject(new TypeError('Failed to fetch'));
+           if (a.hang) return new Promise(function (resolve, reject) {{
+             init.signal.addEventListener('abort', function () {{ reject(new DOMException('aborted', 'AbortError')); }});
+           }});
+           var headers = Object.assign({{'Content-Type': 'application/json'}}, a.headers || {{}});
+           return Promise.resolve(new Response(a.body || '{{\"ok\":true}}', {{status: a.status || 200, headers: headers}}));
+         }};"
+    );
+    Function::new_no_args(&source)
+        .call0(&JsValue::NULL)
+        .unwrap();
+}
+
+fn sent_key(i: u32) -> String {
+    let body = JSON::parse(&field(&sent().get(i), "body").as_string().unwrap()).unwrap();
+    field(&body, "idempotencyKey").as_string().unwrap()
+}
+
+fn session() -> Storage {
+    web_sys::window()
+        .unwrap()
+        .session_storage()
+        .unwrap()
+        .unwrap()
+}
+
+const PENDING: &str = "meterwall:pending";
+
+/// The wall after three articles, with fast retries for the test.
+fn wall_with(extra: &str) {
+    clean();
+    session().remove_item(PENDING).unwrap();
+    for id in ["r1", "r2", "r3"] {
+        fixture(id);
+        meterwall::mount(config(extra)).unwrap();
+    }
+    fixture("r4");
+    meterwall::mount(config(extra)).unwrap();
+    assert!(prompt().is_some());
+}
+
+const FAST: &str = ",\"retryDelayMs\":10,\"timeoutMs\":300";
+
+async fn wait_for_status(text: &str) {
+    for _ in 0..300 {
+        if shadow("[role=status]").text_content().as_deref() == Some(text) {
+            return;
+        }
+        sleep(10).await;
+    }
+    panic!(
+        "status never read {text:?}; it reads {:?}",
+        shadow("[role=status]").text_content()
+    );
+}
+
+#[wasm_bindgen_test]
+async fn a_timeout_is_retried_with_the_same_idempotency_key() {
+    wall_with(FAST);
+    script_fetch("[{hang: true}, {status: 200}]");
+    submit_email("reader@example.com");
+    wait_for_state("open").await;
+    assert_eq!(sent().length(), 2);
+    assert_eq!(sent_key(0), sent_key(1));
+}
+
+#[wasm_bindgen_test]
+async fn too_many_requests_waits_for_retry_after() {
+    wall_with(FAST);
+    script_fetch("[{status: 429, headers: {'Retry-After': '1'}, body: '{\"error\":\"slow down\"}'}, {status: 200}]");
+    submit_email("reader@example.com");
+    wait_for_state("open").await;
+    assert_eq!(sent().length(), 2);
+    let first = field(&sent().get(0), "at").as_f64().unwrap();
+    let second = field(&sent().get(1), "at").as_f64().unwrap();
+    assert!(second - first >= 950.0, "waited {} ms", second - first);
+    assert_eq!(sent_key(0), sent_key(1));
+}
+
+#[wasm_bindgen_test]
+async fn a_server_error_then_success_registers_once() {
+    wall_with(FAST);
+    script_fetch("[{status: 500}, {status: 503}, {status: 200}]");
+    submit_email("reader@example.com");
+    wait_for_state("open").await;
+    assert_eq!(sent().length(), 3);
+    assert_eq!(sent_key(0), sent_key(2));
+    assert_eq!(
+        field(&meterwall::why(), "tier").as_string().as_deref(),
+        Some("registered")
+    );
+}
+
+#[wasm_bindgen_test]
+async fn a_refusal_is_not_retried_and_its_message_is_text() {
+    wall_with(FAST);
+    script_fetch(
+        "[{status: 400, body: '{\"error\":\"<i>That address bounced.</i>\"}'}, {status: 200}]",
+    );
+    submit_email("reader@example.com");
+    wait_for_status("<i>That address bounced.</i>").await;
+    sleep(100).await;
+    assert_eq!(sent().length(), 1, "no retry on a 4xx other than 429");
+    assert!(prompt().is_some());
+}
+
+#[wasm_bindgen_test]
+async fn when_every_attempt_fails_the_address_is_kept_to_try_again() {
+    wall_with(",\"retryDelayMs\":10,\"timeoutMs\":300,\"maxAttempts\":3");
+    script_fetch("[{error: true}]");
+    submit_email("reader@example.com");
+    wait_for_status("We couldn't reach the server. Please check your connection and try again.")
+        .await;
+    assert_eq!(sent().length(), 3);
+    assert_eq!(gate_value(), "reader@example.com");
+    assert!(session()
+        .get_item(PENDING)
+        .unwrap()
+        .unwrap()
+        .ends_with("|reader@example.com"));
+    assert!(!local_values().contains("reader@example.com"));
+    // Trying again sends the same submission.
+    let key = sent_key(0);
+    script_fetch("[{status: 200}]");
+    submit_email("reader@example.com");
+    wait_for_state("open").await;
+    assert_eq!(sent_key(0), key);
+}
+
+fn gate_value() -> String {
+    shadow("#mw-email")
+        .unchecked_into::<HtmlInputElement>()
+        .value()
+}
+
+fn local_values() -> String {
+    let s = storage();
+    (0..s.length().unwrap())
+        .map(|i| {
+            s.get_item(&s.key(i).unwrap().unwrap())
+                .unwrap()
+                .unwrap_or_default()
+        })
+        .collect::<Vec<_>>()
+        .join("\n")
+}
+
+#[wasm_bindgen_test]
+async fn double_clicks_and_enter_send_once() {
+    wall_with(FAST);
+    script_fetch("[{status: 200}]");
+    let input: HtmlInputElement = shadow("#mw-email").unchecked_into();
+    input.set_value("reader@example.com");
+    let button: HtmlElement = shadow("button[type=submit]").unchecked_into();
+    button.click();
+    button.click();
+    let form: web_sys::HtmlFormElement = shadow("form").unchecked_into();
+    form.request_submit().unwrap();
+    wait_for_state("open").await;
+    assert_eq!(sent().length(), 1);
+}
+
+fn set_online(online: bool) {
+    let source = format!(
+        "window.__online = {online}; Object.defineProperty(navigator, 'onLine', {{get: function () {{ return window.__online; }}, configurable: true}});"
+    );
+    Function::new_no_args(&source)
+        .call0(&JsValue::NULL)
+        .unwrap();
+}
+
+#[wasm_bindgen_test]
+async fn offline_submissions_go_out_once_when_the_browser_is_back_online() {
+    wall_with(FAST);
+    script_fetch("[{status: 200}]");
+    set_online(false);
+    submit_email("reader@example.com");
+    wait_for_status("You're offline. We'll send your email address as soon as you're back online.")
+        .await;
+    assert_eq!(sent().length(), 0);
+    assert!(session().get_item(PENDING).unwrap().is_some());
+    set_online(true);
+    let online = Function::new_no_args(
+        "window.dispatchEvent(new Event('online')); window.dispatchEvent(new Event('online'));",
+    );
+    online.call0(&JsValue::NULL).unwrap();
+    wait_for_state("open").await;
+    assert_eq!(sent().length(), 1, "sent once");
+    assert!(session().get_item(PENDING).unwrap().is_none());
+}
+
+#[wasm_bindgen_test]
+async fn a_reload_while_pending_keeps_the_address_and_sends_it_once() {
+    wall_with(FAST);
+    // What an earlier load of this page left behind: a submission that never got an answer.
+    session()
+        .set_item(PENDING, "1|1|pendingkey123|reader@example.com")
+        .unwrap();
+    script_fetch("[{status: 200}]");
+    fixture("r4");
+    meterwall::mount(config(FAST)).unwrap();
+    assert_eq!(gate_value(), "reader@example.com");
+    let consent: HtmlInputElement = shadow("#mw-newsletter").unchecked_into();
+    assert!(consent.checked(), "the reader's own choice, restored");
+    wait_for_state("open").await;
+    assert_eq!(sent().length(), 1);
+    assert_eq!(sent_key(0), "pendingkey123");
+    assert!(session().get_item(PENDING).unwrap().is_none());
+}
+
+#[wasm_bindgen_test]
+async fn a_registration_in_another_tab_lifts_the_wall_here() {
+    wall_with(FAST);
+    // The other tab registers: it writes the record, and this tab hears a storage event.
+    storage().set_item(STORAGE_KEY, "1-0.0.1.").unwrap();
+    Function::new_no_args(
+        "window.dispatchEvent(new StorageEvent('storage', {key: 'meterwall:v1'}));",
+    )
+    .call0(&JsValue::NULL)
+    .unwrap();
+    wait_for_state("open").await;
+    assert!(page_text().contains(SECRET));
+    assert_eq!(
+        field(&meterwall::why(), "tier").as_string().as_deref(),
+        Some("registered")
+    );
+    clean();
+}
+
+#[wasm_bindgen_test]
+async fn after_success_no_storage_holds_the_email() {
+    wall_with(FAST);
+    script_fetch("[{status: 200}]");
+    submit_email("reader@example.com");
+    wait_for_state("open").await;
+    assert!(!local_values().contains('@'));
+    assert!(session().get_item(PENDING).unwrap().is_none());
+    let s = session();
+    for i in 0..s.length().unwrap() {
+        let value = s
+            .get_item(&s.key(i).unwrap().unwrap())
+            .unwrap()
+            .unwrap_or_default();
+        assert!(!value.contains("reader@example.com"));
+    }
+    clean();
+}

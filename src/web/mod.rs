@@ -37,6 +37,8 @@ pub(crate) struct Mounted {
     listeners: Vec<Closure<dyn FnMut(web_sys::Event)>>,
     /// Which mount this is: answers to an earlier page view's requests are ignored.
     generation: u32,
+    /// Hears other tabs change the meter (a registration there lifts the wall here).
+    storage_listener: Option<Closure<dyn FnMut(web_sys::Event)>>,
 }
 
 thread_local! {
@@ -247,7 +249,11 @@ pub fn mount(input: JsValue) -> Result<JsValue, JsValue> {
             g.set(g.get().wrapping_add(1));
             g.get()
         }),
+        storage_listener: None,
     };
+    if mounted.decision.wall.is_some() && mounted.storage.is_some() {
+        mounted.storage_listener = other_tabs();
+    }
     let detail = to_js(&decision);
     emit("view", &detail);
     apply(&doc, &mut mounted);
@@ -381,7 +387,11 @@ fn open_up(m: &mut Mounted) -> Option<Node> {
         host.remove();
     }
     let first = gate::restore(&m.body, std::mem::take(&mut m.removed));
+    signup::unlisten(&m.listeners);
     m.listeners.clear();
+    if let (Some(w), Some(l)) = (web_sys::window(), m.storage_listener.take()) {
+        let _ = w.remove_event_listener_with_callback("storage", l.as_ref().unchecked_ref());
+    }
     let _ = m.body.set_attribute("data-meterwall-state", "open");
     first
 }
@@ -442,6 +452,31 @@ impl Mounted {
         emit("register", &to_js(&decision));
     }
 
+    /// Another tab changed the meter: decide this page again with its record, and lift the wall
+    /// if the reader may now read (registered or subscribed there).
+    fn changed_elsewhere(&mut self) {
+        let Some(storage) = &self.storage else { return };
+        let (mut record, problem) = store::load(storage);
+        if problem.is_some() || record.registered_min.is_none() || self.decision.wall.is_none() {
+            return;
+        }
+        let calendar = self.calendar();
+        let decision = meter::decide(
+            &mut record,
+            &self.config,
+            &self.view(),
+            js_sys::Date::now() as i64,
+            &calendar,
+        );
+        if decision.wall.is_none() {
+            self.record = record;
+            self.decision = decision;
+            self.persist();
+            let _ = open_up(self);
+            emit("register", &to_js(&decision));
+        }
+    }
+
     /// A registered reader in `choose` mode spends one article here.
     pub(crate) fn unlock(&mut self) {
         let calendar = self.calendar();
@@ -463,6 +498,23 @@ impl Mounted {
             emit("unlock", &to_js(&decision));
         }
     }
+}
+
+/// Listens for the `storage` event, which fires in every other tab of the origin when one tab
+/// writes localStorage: a reader who registers in one tab finds the wall lifted in the others.
+fn other_tabs() -> Option<Closure<dyn FnMut(web_sys::Event)>> {
+    let listener: Closure<dyn FnMut(web_sys::Event)> = Closure::new(|e: web_sys::Event| {
+        let key = js_sys::Reflect::get(&e, &"key".into())
+            .ok()
+            .and_then(|k| k.as_string());
+        if key.as_deref() == Some(crate::record::STORAGE_KEY) {
+            with_mounted(|m| m.changed_elsewhere());
+        }
+    });
+    web_sys::window()?
+        .add_event_listener_with_callback("storage", listener.as_ref().unchecked_ref())
+        .ok()?;
+    Some(listener)
 }
 
 /// The last decision, or `null`.

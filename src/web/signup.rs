@@ -1,14 +1,26 @@
-//! The prompt's actions: submitting the email, unlocking an article.
+//! The prompt's actions: submitting the email (with timeouts, retries and nothing lost), and
+//! unlocking an article.
+//!
+//! A submission is kept in sessionStorage (never localStorage: it holds an email) from the
+//! moment it is made until the server accepts it, under one idempotency key, so a retry, a
+//! reload or a lost connection sends the same submission again and never a second one.
 
 use super::{gate, report, with_mounted};
 use crate::copy::Text;
 use crate::email;
 use crate::meter::Wall;
+use crate::retry::{classify, delay_ms, Outcome, Pending};
+use gloo_storage::{SessionStorage, Storage as _};
 use wasm_bindgen::prelude::*;
 use wasm_bindgen_futures::JsFuture;
-use web_sys::{Element, Event, HtmlElement, RequestInit, Response};
+use web_sys::{
+    AbortController, Element, Event, HtmlElement, HtmlInputElement, RequestInit, Response,
+};
 
 type Listener = Closure<dyn FnMut(Event)>;
+
+/// The sessionStorage key of a submission not yet accepted.
+pub const PENDING_KEY: &str = "meterwall:pending";
 
 /// Wires the prompt's form or button; the returned closures live as long as the prompt.
 pub fn listen(host: &Element, wall: Wall) -> Vec<Listener> {
@@ -35,7 +47,24 @@ pub fn listen(host: &Element, wall: Wall) -> Vec<Listener> {
     if let Some(t) = target {
         let _ = t.add_event_listener_with_callback(event, handler.as_ref().unchecked_ref());
     }
-    vec![handler]
+    let mut listeners = vec![handler];
+    if wall == Wall::Register {
+        // Back online: a submission that could not go out goes out now, once.
+        let online: Listener = Closure::new(|_: Event| resume());
+        if let Some(w) = web_sys::window() {
+            let _ = w.add_event_listener_with_callback("online", online.as_ref().unchecked_ref());
+        }
+        listeners.push(online);
+        restore_pending(host);
+    }
+    listeners
+}
+
+/// Removes the window listeners `listen` added; the prompt's own go with the prompt.
+pub fn unlisten(listeners: &[Listener]) {
+    if let (Some(w), Some(online)) = (web_sys::window(), listeners.get(1)) {
+        let _ = w.remove_event_listener_with_callback("online", online.as_ref().unchecked_ref());
+    }
 }
 
 thread_local! {
@@ -48,71 +77,284 @@ pub fn forget() {
     SENDING.with(|s| s.set(false));
 }
 
+fn session() -> Option<web_sys::Storage> {
+    // The same probe as localStorage: the getter itself throws when site data is blocked.
+    match web_sys::window()?.session_storage() {
+        Ok(Some(_)) => Some(SessionStorage::raw()),
+        _ => None,
+    }
+}
+
+fn load_pending() -> Option<Pending> {
+    let text = session()?.get_item(PENDING_KEY).ok()??;
+    let pending = Pending::decode(&text);
+    if pending.is_none() {
+        clear_pending();
+    }
+    pending
+}
+
+fn save_pending(p: &Pending) {
+    if let Some(s) = session() {
+        let _ = s.set_item(PENDING_KEY, &p.encode());
+    }
+}
+
+/// Forgets the submission everywhere it was kept.
+pub fn clear_pending() {
+    if let Some(s) = session() {
+        let _ = s.remove_item(PENDING_KEY);
+    }
+}
+
+/// A reload while a submission was pending: the reader finds their address in the field, and
+/// the submission goes out again (same key) if the browser is online.
+fn restore_pending(host: &Element) {
+    let Some(p) = load_pending() else { return };
+    if let Some(input) =
+        gate::find(host, "mw-email").and_then(|e| e.dyn_into::<HtmlInputElement>().ok())
+    {
+        input.set_value(&p.email);
+    }
+    if let Some(check) =
+        gate::find(host, "mw-newsletter").and_then(|e| e.dyn_into::<HtmlInputElement>().ok())
+    {
+        check.set_checked(p.newsletter);
+    }
+    // After the prompt is in the page and the mount has finished.
+    wasm_bindgen_futures::spawn_local(async {
+        resume();
+    });
+}
+
+fn online() -> bool {
+    web_sys::window().is_none_or(|w| w.navigator().on_line())
+}
+
+/// Sends the pending submission, if any and if online.
+fn resume() {
+    if SENDING.with(|s| s.get()) || !online() {
+        return;
+    }
+    if let Some(p) = load_pending() {
+        send(p);
+    }
+}
+
 fn submit() {
     if SENDING.with(|s| s.get()) {
         return;
     }
-    let Some((host, body)) = with_mounted(|m| {
+    let Some(pending) = with_mounted(|m| {
         let host = m.host.clone()?;
         let typed = gate::email_value(&host)?;
-        let address = match email::validate(&typed) {
+        // Our rule (the WHATWG one, with length caps) says what is wrong; the browser's own
+        // constraint validation must agree too.
+        let browser_ok = gate::find(&host, "mw-email")
+            .and_then(|e| e.dyn_into::<HtmlInputElement>().ok())
+            .is_none_or(|i| i.check_validity());
+        let checked = email::validate(&typed).and_then(|a| {
+            if browser_ok {
+                Ok(a)
+            } else {
+                Err(email::EmailError::Invalid)
+            }
+        });
+        let address = match checked {
             Ok(address) => address.to_string(),
             Err(e) => {
                 gate::say(&host, m.config.copy.email_error(e), true);
                 return None;
             }
         };
+        let newsletter = gate::newsletter(&host);
+        // The same submission keeps its key; a changed address or choice is a new one.
+        let key = load_pending()
+            .filter(|p| p.email == address && p.newsletter == newsletter)
+            .map(|p| p.key)
+            .unwrap_or_else(idempotency_key);
+        Some(Pending {
+            email: address,
+            newsletter,
+            key,
+        })
+    })
+    .flatten() else {
+        return;
+    };
+    save_pending(&pending);
+    send(pending);
+}
+
+/// What one submission needs from the mounted page.
+struct Attempt {
+    host: Element,
+    endpoint: String,
+    body: String,
+    generation: u32,
+    timeout_ms: u32,
+    max_attempts: u8,
+    retry_delay_ms: u32,
+    sending: String,
+    failed: String,
+    offline: String,
+}
+
+fn prepare(p: &Pending) -> Option<Attempt> {
+    with_mounted(|m| {
+        let host = m.host.clone()?;
         let body = js_sys::Object::new();
-        let mut key = String::new();
-        let hex = b"0123456789abcdef";
+        let mut article = String::new();
         for shift in (0..8).rev() {
-            key.push(hex[((m.key.0 >> (shift * 4)) & 15) as usize] as char);
+            article.push(b"0123456789abcdef"[((m.key.0 >> (shift * 4)) & 15) as usize] as char);
         }
         let elapsed = js_sys::Date::now() - m.shown_at;
         for (name, value) in [
-            ("email", JsValue::from_str(&address)),
-            ("newsletter", JsValue::from_bool(gate::newsletter(&host))),
-            ("article", JsValue::from_str(&key)),
+            ("email", JsValue::from_str(&p.email)),
+            ("newsletter", JsValue::from_bool(p.newsletter)),
+            ("article", JsValue::from_str(&article)),
             ("locale", JsValue::from_str(m.config.copy.lang.tag())),
-            ("idempotencyKey", JsValue::from_str(&idempotency_key())),
+            ("idempotencyKey", JsValue::from_str(&p.key)),
             ("website", JsValue::from_str("")),
             ("elapsedMs", JsValue::from_f64(elapsed.floor())),
         ] {
             let _ = js_sys::Reflect::set(&body, &name.into(), &value);
         }
-        let endpoint = m.config.endpoint.clone();
-        let generation = m.generation;
-        let texts = [
-            m.config.copy.text(Text::Sending).to_string(),
-            m.config.copy.text(Text::SendFailed).to_string(),
-        ];
-        Some((host, (endpoint, body, texts, generation)))
+        let body = js_sys::JSON::stringify(&body).ok()?.as_string()?;
+        let copy = &m.config.copy;
+        Some(Attempt {
+            host,
+            endpoint: m.config.endpoint.clone(),
+            body,
+            generation: m.generation,
+            timeout_ms: m.config.timeout_ms,
+            max_attempts: m.config.max_attempts,
+            retry_delay_ms: m.config.retry_delay_ms,
+            sending: copy.text(Text::Sending).into(),
+            failed: copy.text(Text::SendFailed).into(),
+            offline: copy.text(Text::Offline).into(),
+        })
     })
-    .flatten() else {
-        return;
-    };
-    let (endpoint, payload, [sending, failed], generation) = body;
+    .flatten()
+}
+
+fn send(p: Pending) {
+    let Some(a) = prepare(&p) else { return };
     SENDING.with(|s| s.set(true));
-    busy(&host, true);
-    gate::say(&host, &sending, false);
+    busy(&a.host, true);
+    gate::say(&a.host, &a.sending, false);
     wasm_bindgen_futures::spawn_local(async move {
-        let outcome = post(&endpoint, &payload)
-            .await
-            .map_err(|e| e.unwrap_or(failed));
+        let result = attempts(&a).await;
         // The page may have mounted another article meanwhile (a single-page app): this answer
         // belongs to the prompt that sent it, and to no other.
-        if with_mounted(|m| m.generation) != Some(generation) {
+        if with_mounted(|m| m.generation) != Some(a.generation) {
             return;
         }
         SENDING.with(|s| s.set(false));
-        busy(&host, false);
-        match outcome {
+        busy(&a.host, false);
+        match result {
             Ok(()) => {
+                clear_pending();
                 with_mounted(|m| m.registered());
             }
-            Err(message) => gate::say(&host, &message, false),
+            Err(message) => gate::say(&a.host, &message, false),
         }
     });
+}
+
+/// Up to `max_attempts` tries with backoff. `Err` is the sentence for the reader; the
+/// submission stays pending unless the server refused it.
+async fn attempts(a: &Attempt) -> Result<(), String> {
+    let mut attempt: u32 = 0;
+    loop {
+        if !online() {
+            // Kept in sessionStorage; the `online` listener sends it when the connection is back.
+            return Err(a.offline.clone());
+        }
+        attempt += 1;
+        let (status, retry_after, message) = post(a).await;
+        match classify(status, retry_after.as_deref()) {
+            Outcome::Accepted => return Ok(()),
+            Outcome::Refused => {
+                // The server's own sentence, shown as text; this submission will not be sent again.
+                clear_pending();
+                return Err(message.unwrap_or_else(|| a.failed.clone()));
+            }
+            Outcome::Retry { after_ms } => {
+                if status.is_some_and(|s| s >= 500) {
+                    report("the signup endpoint answered with a server error; retrying");
+                }
+                let wait = delay_ms(attempt, a.retry_delay_ms, js_sys::Math::random(), after_ms);
+                match wait {
+                    Some(ms) if attempt < a.max_attempts.into() => sleep(ms).await,
+                    _ => return Err(message.unwrap_or_else(|| a.failed.clone())),
+                }
+            }
+        }
+    }
+}
+
+async fn sleep(ms: u32) {
+    let promise = js_sys::Promise::new(&mut |resolve, _| {
+        if let Some(w) = web_sys::window() {
+            let _ = w.set_timeout_with_callback_and_timeout_and_arguments_0(&resolve, ms as i32);
+        }
+    });
+    let _ = JsFuture::from(promise).await;
+}
+
+/// One POST with a timeout: the status (`None`: no answer), `Retry-After`, and the server's
+/// `error` sentence if it sent one.
+async fn post(a: &Attempt) -> (Option<u16>, Option<String>, Option<String>) {
+    let Some(window) = web_sys::window() else {
+        return (None, None, None);
+    };
+    let init = RequestInit::new();
+    init.set_method("POST");
+    let headers = js_sys::Object::new();
+    let _ = js_sys::Reflect::set(&headers, &"Content-Type".into(), &"application/json".into());
+    init.set_headers(&headers);
+    init.set_body(&a.body.as_str().into());
+    // An attempt that takes longer than the timeout is aborted and counts as no answer.
+    let abort = AbortController::new().ok();
+    let timer = abort.as_ref().and_then(|c| {
+        init.set_signal(Some(&c.signal()));
+        let c = c.clone();
+        let cb = Closure::once_into_js(move || c.abort());
+        window
+            .set_timeout_with_callback_and_timeout_and_arguments_0(
+                cb.unchecked_ref(),
+                a.timeout_ms as i32,
+            )
+            .ok()
+    });
+    let answer = JsFuture::from(window.fetch_with_str_and_init(&a.endpoint, &init)).await;
+    let response: Option<Response> = answer.ok().and_then(|r| r.dyn_into().ok());
+    let Some(response) = response else {
+        if let Some(t) = timer {
+            window.clear_timeout_with_handle(t);
+        }
+        return (None, None, None);
+    };
+    let status = response.status();
+    let retry_after = response.headers().get("Retry-After").ok().flatten();
+    let message = if response.ok() {
+        None
+    } else {
+        match response.json() {
+            Ok(promise) => JsFuture::from(promise)
+                .await
+                .ok()
+                .and_then(|v| js_sys::Reflect::get(&v, &"error".into()).ok())
+                .and_then(|v| v.as_string())
+                .filter(|m| !m.is_empty() && m.len() <= 500),
+            Err(_) => None,
+        }
+    };
+    if let Some(t) = timer {
+        window.clear_timeout_with_handle(t);
+    }
+    (Some(status), retry_after, message)
 }
 
 fn busy(host: &Element, on: bool) {
@@ -129,45 +371,12 @@ fn busy(host: &Element, on: bool) {
     }
 }
 
-/// A random key that names this one submission to the server, so a retry is not a new signup.
+/// A random key that names one submission to the server, so a retry is not a new signup.
 fn idempotency_key() -> String {
     let mut key = String::with_capacity(24);
     for _ in 0..24 {
-        let digit = (js_sys::Math::random() * 36.0) as u8 % 36;
-        key.push(b"0123456789abcdefghijklmnopqrstuvwxyz"[digit as usize] as char);
+        let digit = (js_sys::Math::random() * 36.0) as usize % 36;
+        key.push(b"0123456789abcdefghijklmnopqrstuvwxyz"[digit] as char);
     }
     key
-}
-
-/// POSTs the signup. `Err` carries the server's sentence to show the reader, if it gave one.
-async fn post(endpoint: &str, payload: &js_sys::Object) -> Result<(), Option<String>> {
-    let window = web_sys::window().ok_or(None)?;
-    let init = RequestInit::new();
-    init.set_method("POST");
-    let headers = js_sys::Object::new();
-    let _ = js_sys::Reflect::set(&headers, &"Content-Type".into(), &"application/json".into());
-    init.set_headers(&headers);
-    let text = js_sys::JSON::stringify(payload).map_err(|_| None)?;
-    init.set_body(&text);
-    let response: Response = JsFuture::from(window.fetch_with_str_and_init(endpoint, &init))
-        .await
-        .map_err(|_| None)?
-        .dyn_into()
-        .map_err(|_| None)?;
-    if response.ok() {
-        return Ok(());
-    }
-    // The server's own sentence, shown as text, when it gives one.
-    let message = match response.json() {
-        Ok(promise) => JsFuture::from(promise)
-            .await
-            .ok()
-            .and_then(|v| js_sys::Reflect::get(&v, &"error".into()).ok())
-            .and_then(|v| v.as_string()),
-        Err(_) => None,
-    };
-    if response.status() >= 500 {
-        report("the signup endpoint answered with a server error");
-    }
-    Err(message)
 }

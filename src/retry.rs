@@ -1,0 +1,195 @@
+//! When to send a signup again: which answers are final, and how long to wait before a retry.
+
+/// What an answer (or its absence) means for the submission.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Outcome {
+    /// 2xx: the reader is registered.
+    Accepted,
+    /// A network error, a timeout, 5xx or 429: worth another attempt, after `after_ms` if the
+    /// server said (`Retry-After`).
+    Retry {
+        /// The server's `Retry-After`, in ms.
+        after_ms: Option<u32>,
+    },
+    /// Any other 4xx: the server refused this submission; trying again would not help.
+    Refused,
+}
+
+/// Classifies an HTTP status (`None`: no answer at all) and its `Retry-After` header.
+///
+/// # Examples
+///
+/// ```
+/// use meterwall::retry::{classify, Outcome};
+/// assert_eq!(classify(Some(201), None), Outcome::Accepted);
+/// assert_eq!(classify(Some(429), Some("2")), Outcome::Retry { after_ms: Some(2000) });
+/// assert_eq!(classify(None, None), Outcome::Retry { after_ms: None });
+/// assert_eq!(classify(Some(400), None), Outcome::Refused);
+/// ```
+pub fn classify(status: Option<u16>, retry_after: Option<&str>) -> Outcome {
+    match status {
+        Some(200..=299) => Outcome::Accepted,
+        None | Some(429) | Some(500..=599) => Outcome::Retry {
+            after_ms: retry_after.and_then(retry_after_ms),
+        },
+        Some(_) => Outcome::Refused,
+    }
+}
+
+/// `Retry-After` in delay-seconds form (RFC 9110 §10.2.3), as ms. The HTTP-date form is not
+/// read: without a trustworthy clock it is no better than our own backoff.
+fn retry_after_ms(value: &str) -> Option<u32> {
+    let seconds: u32 = value.trim().parse().ok()?;
+    Some(seconds.saturating_mul(1000))
+}
+
+/// The longest wait the widget accepts before giving up on automatic retries; a server asking
+/// for more is answered by the reader trying again later.
+pub const MAX_WAIT_MS: u32 = 30_000;
+
+/// How long to wait before attempt `attempt + 1`, after `attempt` failed (1-based):
+/// exponential backoff from `base_ms` with "equal jitter" (half fixed, half random, so clients
+/// that failed together do not retry together), or the server's `Retry-After` when it gave one.
+/// `None` when the wait would exceed [`MAX_WAIT_MS`]. `random` is in `[0, 1)`.
+///
+/// # Examples
+///
+/// ```
+/// use meterwall::retry::delay_ms;
+/// assert_eq!(delay_ms(1, 1000, 0.0, None), Some(500));
+/// assert_eq!(delay_ms(3, 1000, 0.999, None), Some(3998));
+/// assert_eq!(delay_ms(1, 1000, 0.5, Some(2000)), Some(2000));
+/// assert_eq!(delay_ms(1, 1000, 0.5, Some(120_000)), None);
+/// ```
+pub fn delay_ms(attempt: u32, base_ms: u32, random: f64, retry_after: Option<u32>) -> Option<u32> {
+    let wait = match retry_after {
+        Some(ms) => ms,
+        None => {
+            let ceiling = base_ms.saturating_mul(1u32 << attempt.clamp(1, 16).saturating_sub(1));
+            let half = ceiling / 2;
+            half + (f64::from(ceiling - half) * random.clamp(0.0, 0.999_999)) as u32
+        }
+    };
+    (wait <= MAX_WAIT_MS).then_some(wait)
+}
+
+/// A submission kept in sessionStorage (never localStorage) until the server accepts it, so a
+/// reload or a lost connection loses nothing: `1|<newsletter 0 or 1>|<idempotency key>|<email>`.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Pending {
+    /// The address as validated.
+    pub email: String,
+    /// The reader's newsletter choice.
+    pub newsletter: bool,
+    /// Names this submission to the server across retries and reloads.
+    pub key: String,
+}
+
+impl Pending {
+    /// The stored form.
+    pub fn encode(&self) -> String {
+        let mut out = String::from(if self.newsletter { "1|1|" } else { "1|0|" });
+        out.push_str(&self.key);
+        out.push('|');
+        out.push_str(&self.email);
+        out
+    }
+
+    /// Reads the stored form; anything else is `None` (and is dropped by the caller).
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use meterwall::retry::Pending;
+    /// let p = Pending { email: "a|b@example.com".into(), newsletter: true, key: "k1".into() };
+    /// assert_eq!(Pending::decode(&p.encode()), Some(p));
+    /// assert_eq!(Pending::decode("junk"), None);
+    /// ```
+    pub fn decode(text: &str) -> Option<Pending> {
+        let mut parts = text.splitn(4, '|');
+        if parts.next()? != "1" {
+            return None;
+        }
+        let newsletter = match parts.next()? {
+            "1" => true,
+            "0" => false,
+            _ => return None,
+        };
+        let key = parts.next()?;
+        let email = parts.next()?;
+        let valid_key =
+            !key.is_empty() && key.len() <= 64 && key.bytes().all(|b| b.is_ascii_alphanumeric());
+        (valid_key && crate::email::validate(email).is_ok()).then(|| Pending {
+            email: email.into(),
+            newsletter,
+            key: key.into(),
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn only_network_errors_5xx_and_429_are_retried() {
+        for status in [None, Some(500), Some(502), Some(503), Some(429)] {
+            assert!(
+                matches!(classify(status, None), Outcome::Retry { .. }),
+                "{status:?}"
+            );
+        }
+        for status in [400, 401, 403, 404, 409, 413, 415, 422] {
+            assert_eq!(classify(Some(status), None), Outcome::Refused, "{status}");
+        }
+        assert_eq!(classify(Some(204), None), Outcome::Accepted);
+    }
+
+    #[test]
+    fn retry_after_seconds_are_honoured_and_dates_ignored() {
+        assert_eq!(
+            classify(Some(503), Some(" 3 ")),
+            Outcome::Retry {
+                after_ms: Some(3000)
+            }
+        );
+        assert_eq!(
+            classify(Some(429), Some("Wed, 21 Oct 2026 07:28:00 GMT")),
+            Outcome::Retry { after_ms: None }
+        );
+        assert_eq!(classify(Some(400), Some("3")), Outcome::Refused);
+    }
+
+    #[test]
+    fn backoff_doubles_with_jitter_in_the_upper_half() {
+        for attempt in 1..=4 {
+            let ceiling = 1000 << (attempt - 1);
+            let low = delay_ms(attempt, 1000, 0.0, None).unwrap();
+            let high = delay_ms(attempt, 1000, 0.999_999, None).unwrap();
+            assert_eq!(low, ceiling / 2);
+            assert!(high < ceiling && high >= ceiling - 1);
+        }
+        assert_eq!(delay_ms(10, 1000, 0.0, None), None, "past the longest wait");
+        assert_eq!(delay_ms(40, 0, 0.5, None), Some(0));
+    }
+
+    #[test]
+    fn pending_submissions_round_trip_and_reject_junk() {
+        let p = Pending {
+            email: "reader@example.com".into(),
+            newsletter: false,
+            key: "abc123".into(),
+        };
+        assert_eq!(Pending::decode(&p.encode()), Some(p));
+        for junk in [
+            "",
+            "2|0|k|a@b.c",
+            "1|x|k|a@b.c",
+            "1|0||a@b.c",
+            "1|0|k|not an email",
+            "1|0|k-k|a@b.c",
+        ] {
+            assert_eq!(Pending::decode(junk), None, "{junk}");
+        }
+    }
+}

@@ -1,0 +1,634 @@
+#![cfg(not(target_arch = "wasm32"))]
+//! Accessibility: axe-core audits the demo site with each of the widget's three walls, in real
+//! headless Chrome and Firefox, in light and in dark; a keyboard alone lifts the wall; and
+//! screenshots of the walls for the docs.
+//!
+//! Each audit test reads three articles in a fresh profile, so the registration wall is up on
+//! the fourth, and runs axe-core's WCAG 2.x A and AA rules over the whole page, the prompt's open
+//! shadow root included. The other two walls are that same page view decided again for a
+//! registered reader: `window.meterwall.mount(layer)` re-decides with one more config layer,
+//! `{registered: {limit: 0}}` (the subscribe wall) and `{registered: {limit: 3, mode: "choose"}}`
+//! (the unlock wall).
+//!
+//! Needs axe-core in `tools/node_modules` (`cargo xtask test` installs it), the built widget
+//! (`cargo xtask build`) and the browsers with their drivers. Whatever is missing fails the test,
+//! naming the fix. `a11y_screenshots` writes `target/screenshots/<wall>-<width>-<scheme>.png`.
+
+mod common;
+
+use std::fs;
+use std::path::{Path, PathBuf};
+use std::time::{Duration, Instant};
+
+use common::{
+    decided_state, demo_articles, in_session, wait_for, Article, Binaries, Browser, Driver,
+    Scheme, Site, ONE_BROWSER_AT_A_TIME,
+};
+use fantoccini::actions::{InputSource, KeyAction, KeyActions};
+use fantoccini::key::Key;
+use fantoccini::wd::TimeoutConfiguration;
+use fantoccini::Client;
+use serde_json::{json, Value};
+
+/// One test's steps; a browser that stops answering fails the test instead of hanging it.
+const TEST_LIMIT: Duration = Duration::from_secs(300);
+
+/// The rules axe runs: WCAG 2.0, 2.1 and 2.2, levels A and AA.
+const WCAG_TAGS: [&str; 5] = ["wcag2a", "wcag2aa", "wcag21a", "wcag21aa", "wcag22aa"];
+
+/// The stored meter's localStorage key (`meterwall::record::STORAGE_KEY`).
+const STORAGE_KEY: &str = "meterwall:v1";
+
+/// More Tab presses than the demo's header, article and prompt have stops.
+const MOST_TABS: usize = 60;
+
+/// A little longer than the prompt's 0.2 s fade-in (`src/web/prompt.css`).
+const FADE_IN: Duration = Duration::from_millis(300);
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a11y_chrome_light() {
+    audit(Browser::Chrome, Scheme::Light).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a11y_chrome_dark() {
+    audit(Browser::Chrome, Scheme::Dark).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a11y_firefox_light() {
+    audit(Browser::Firefox, Scheme::Light).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a11y_firefox_dark() {
+    audit(Browser::Firefox, Scheme::Dark).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a11y_screenshots() {
+    let _turn = ONE_BROWSER_AT_A_TIME.lock().await;
+    let started = Instant::now();
+    let www = common::www();
+    let articles = demo_articles(&www.join("articles"));
+    let binaries = || Binaries::locate(Browser::Chrome);
+    binaries();
+    let out = Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("target")
+        .join("screenshots");
+    fs::create_dir_all(&out)
+        .unwrap_or_else(|error| panic!("cannot create {}: {error}", out.display()));
+    let site = Site::start(&www).await;
+    for scheme in [Scheme::Light, Scheme::Dark] {
+        // A driver of its own per scheme: a fresh profile, so the meter starts again.
+        let driver = Driver::start(Browser::Chrome, binaries()).await;
+        let client = driver.connect_in(scheme).await;
+        in_session(
+            Browser::Chrome,
+            &client,
+            TEST_LIMIT,
+            "screenshots",
+            screenshots(
+                client.clone(),
+                site.url.clone(),
+                articles.clone(),
+                scheme,
+                out.clone(),
+            ),
+        )
+        .await;
+    }
+    eprintln!(
+        "[a11y] screenshots in {} took {:.1} s",
+        out.display(),
+        started.elapsed().as_secs_f64()
+    );
+}
+
+/// One audit test: the three walls in `browser` under `scheme`, and (light only) the keyboard.
+async fn audit(browser: Browser, scheme: Scheme) {
+    let _turn = ONE_BROWSER_AT_A_TIME.lock().await;
+    let started = Instant::now();
+    let axe = axe_source();
+    let www = common::www();
+    let articles = demo_articles(&www.join("articles"));
+    // Every binary is looked up before anything starts, so a missing one fails at once and alone.
+    let binaries = Binaries::locate(browser);
+    let site = Site::start(&www).await;
+    let driver = Driver::start(browser, binaries).await;
+    let client = driver.connect_in(scheme).await;
+    let label = format!("{} {}", browser.name(), scheme.name());
+    in_session(
+        browser,
+        &client,
+        TEST_LIMIT,
+        "audit",
+        audit_steps(
+            client.clone(),
+            site.url.clone(),
+            articles,
+            axe,
+            label.clone(),
+            scheme,
+            // One keyboard check per browser is enough: the scheme changes no focus order.
+            scheme == Scheme::Light,
+        ),
+    )
+    .await;
+    eprintln!(
+        "[a11y] {label} passed in {:.1} s",
+        started.elapsed().as_secs_f64()
+    );
+}
+
+async fn audit_steps(
+    client: Client,
+    site: String,
+    articles: Vec<Article>,
+    axe: String,
+    label: String,
+    scheme: Scheme,
+    keyboard: bool,
+) {
+    patient_scripts(&client).await;
+    let fourth = walled_fourth(&client, &site, &articles).await;
+    assert_scheme(&client, scheme).await;
+    assert_focus_outside_prompt(&client, &fourth.path).await;
+
+    let mut found = Vec::new();
+    let anonymous = stored_meter(&client).await;
+    for wall in Wall::ALL {
+        show(&client, wall).await;
+        let report = run_axe(&client, &axe).await;
+        for line in &report.notes {
+            eprintln!("[a11y] {label}, {} wall: {line}", wall.name());
+        }
+        for violation in report.violations {
+            eprintln!("[a11y] {label}, {} wall: {violation}", wall.name());
+            found.push(format!("{} wall: {violation}", wall.name()));
+        }
+    }
+
+    if keyboard {
+        // Back to the anonymous reader's meter, and the fourth article afresh.
+        set_stored_meter(&client, &anonymous).await;
+        client
+            .goto(&format!("{site}{}", fourth.path))
+            .await
+            .expect("reopen the fourth article");
+        assert_eq!(decided_state(&client, &fourth).await, "locked");
+        sign_up_by_keyboard(&client, &fourth, "keyboard.reader@example.com").await;
+    }
+
+    assert!(
+        found.is_empty(),
+        "{label}: axe-core found {} WCAG A/AA violation(s):\n{}",
+        found.len(),
+        found.join("\n")
+    );
+}
+
+/// The three walls, in the order the tests show them on one page view.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Wall {
+    Register,
+    Subscribe,
+    Unlock,
+}
+
+impl Wall {
+    const ALL: [Self; 3] = [Self::Register, Self::Subscribe, Self::Unlock];
+
+    /// As the prompt's `data-wall` attribute spells it.
+    fn name(self) -> &'static str {
+        match self {
+            Self::Register => "register",
+            Self::Subscribe => "subscribe",
+            Self::Unlock => "unlock",
+        }
+    }
+}
+
+/// Sets the script timeout: axe on a long article page in a slow headless browser can take
+/// longer than WebDriver's default 30 s.
+async fn patient_scripts(client: &Client) {
+    client
+        .update_timeouts(TimeoutConfiguration::new(
+            Some(Duration::from_secs(120)),
+            Some(Duration::from_secs(60)),
+            Some(Duration::ZERO),
+        ))
+        .await
+        .expect("set the session's timeouts");
+}
+
+/// Reads the first three articles (the free allowance) and opens the fourth, which is walled.
+async fn walled_fourth(client: &Client, site: &str, articles: &[Article]) -> Article {
+    for article in &articles[..3] {
+        client
+            .goto(&format!("{site}{}", article.path))
+            .await
+            .expect("open the article");
+        assert_eq!(
+            decided_state(client, article).await,
+            "open",
+            "{}",
+            article.path
+        );
+    }
+    let fourth = articles[3].clone();
+    client
+        .goto(&format!("{site}{}", fourth.path))
+        .await
+        .expect("open the fourth article");
+    assert_eq!(
+        decided_state(client, &fourth).await,
+        "locked",
+        "{}",
+        fourth.path
+    );
+    assert_eq!(prompt_wall(client).await, Some("register".to_owned()));
+    fourth
+}
+
+/// The `data-wall` of the prompt in the article body, once it has an open shadow root.
+async fn prompt_wall(client: &Client) -> Option<String> {
+    let wall = client
+        .execute(
+            "const prompt = document.querySelector('.article-body [data-meterwall-prompt]');
+             return prompt && prompt.shadowRoot ? prompt.getAttribute('data-wall') : null;",
+            vec![],
+        )
+        .await
+        .expect("look for the prompt");
+    wall.as_str().map(str::to_owned)
+}
+
+/// `prefers-color-scheme` as the page sees it must be `scheme`.
+async fn assert_scheme(client: &Client, scheme: Scheme) {
+    let dark = client
+        .execute(
+            "return matchMedia('(prefers-color-scheme: dark)').matches;",
+            vec![],
+        )
+        .await
+        .expect("ask matchMedia");
+    assert_eq!(
+        dark.as_bool(),
+        Some(scheme == Scheme::Dark),
+        "the page should see prefers-color-scheme: {}, but matchMedia('(prefers-color-scheme: dark)') \
+         is {dark}: the browser's dark-mode switch no longer works",
+        scheme.name()
+    );
+}
+
+/// Where focus is: the document's active element, and inside a shadow root the element there.
+/// Returns `(outside, inside)` as short descriptions (`tag#id.class`), `inside` empty when focus
+/// is not in a shadow root.
+const FOCUS: &str = "
+    const describe = (e) => e
+        ? e.localName + (e.id ? '#' + e.id : '') + (e.classList.length ? '.' + Array.from(e.classList).join('.') : '')
+        : 'none';
+    const outside = document.activeElement;
+    const inside = outside && outside.shadowRoot ? outside.shadowRoot.activeElement : null;
+    return [describe(outside), inside ? describe(inside) : ''];";
+
+async fn focus(client: &Client) -> (String, String) {
+    let found = client.execute(FOCUS, vec![]).await.expect("read the focus");
+    let part = |i: usize| found[i].as_str().unwrap_or_default().to_owned();
+    (part(0), part(1))
+}
+
+/// Nothing moves focus into the prompt when the page loads: a screen-reader or keyboard user
+/// starts at the top of the page, as on any other.
+async fn assert_focus_outside_prompt(client: &Client, path: &str) {
+    for moment in ["as the wall went up", "after the prompt's fade-in"] {
+        let (outside, inside) = focus(client).await;
+        assert!(
+            !outside.contains("meterwall-prompt") && inside.is_empty(),
+            "{path}: focus moved into the prompt {moment} ({outside} > {inside}); \
+             the wall must not take focus at page load"
+        );
+        tokio::time::sleep(FADE_IN).await;
+    }
+}
+
+/// The stored meter, as the widget wrote it.
+async fn stored_meter(client: &Client) -> String {
+    let stored = client
+        .execute(
+            "return localStorage.getItem(arguments[0]);",
+            vec![json!(STORAGE_KEY)],
+        )
+        .await
+        .expect("read localStorage");
+    stored
+        .as_str()
+        .unwrap_or_else(|| panic!("no {STORAGE_KEY} in localStorage after four articles"))
+        .to_owned()
+}
+
+async fn set_stored_meter(client: &Client, value: &str) {
+    client
+        .execute(
+            "localStorage.setItem(arguments[0], arguments[1]);",
+            vec![json!(STORAGE_KEY), json!(value)],
+        )
+        .await
+        .expect("write localStorage");
+}
+
+/// Puts up `wall` on the page view in the article body. The registration wall is already up
+/// (an anonymous reader's fourth article). For the others the reader becomes registered, with
+/// the three free articles still spent: the stored meter (layout in `src/record.rs`,
+/// `1<tag><bucket>.<latest>.<registered at>.<entries>`) gets a registration time, its latest
+/// minute. Then `mount` re-decides with one more config layer.
+async fn show(client: &Client, wall: Wall) {
+    let layer = match wall {
+        Wall::Register => {
+            assert_eq!(prompt_wall(client).await.as_deref(), Some("register"));
+            return;
+        }
+        Wall::Subscribe => json!({ "registered": { "limit": 0 } }),
+        Wall::Unlock => json!({ "registered": { "limit": 3, "mode": "choose" } }),
+    };
+    let stored = stored_meter(client).await;
+    let mut parts: Vec<&str> = stored.split('.').collect();
+    assert!(
+        parts.len() == 4,
+        "the stored meter {stored:?} is not laid out as `src/record.rs` says"
+    );
+    if parts[2].is_empty() {
+        parts[2] = parts[1];
+        set_stored_meter(client, &parts.join(".")).await;
+    }
+    let mounted = client
+        .execute(
+            "if (!window.meterwall || window.meterwall.version !== 1) return 'the widget is not ready';
+             try { window.meterwall.mount(arguments[0]); return null; }
+             catch (error) { return String(error); }",
+            vec![layer.clone()],
+        )
+        .await
+        .expect("call meterwall.mount");
+    assert!(mounted.is_null(), "meterwall.mount({layer}) failed: {mounted}");
+    let deadline = Instant::now() + common::PATIENCE;
+    loop {
+        let shown = prompt_wall(client).await;
+        if shown.as_deref() == Some(wall.name()) {
+            break;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "meterwall.mount({layer}) should show the {} wall; the prompt shows {shown:?}",
+            wall.name()
+        );
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    if wall == Wall::Unlock {
+        let label = client
+            .execute(
+                "const root = document.querySelector('[data-meterwall-prompt]').shadowRoot;
+                 const button = root.querySelector('button');
+                 return button ? button.textContent : null;",
+                vec![],
+            )
+            .await
+            .expect("read the unlock button");
+        assert_eq!(
+            label.as_str(),
+            Some("Unlock this article (3 of 3 left this month)"),
+            "the unlock wall's button"
+        );
+    }
+}
+
+/// axe-core's script, from `tools/node_modules`.
+fn axe_source() -> String {
+    let path: PathBuf = [
+        env!("CARGO_MANIFEST_DIR"),
+        "tools",
+        "node_modules",
+        "axe-core",
+        "axe.min.js",
+    ]
+    .iter()
+    .collect();
+    fs::read_to_string(&path).unwrap_or_else(|error| {
+        panic!(
+            "axe-core is missing ({}: {error}): `cargo xtask test` installs it",
+            path.display()
+        )
+    })
+}
+
+/// What one axe run found.
+struct AxeReport {
+    /// One line per violation: rule id, impact, help, and each node's target and failure.
+    violations: Vec<String>,
+    /// What axe ran, and what it could not decide (`incomplete`, left to a person).
+    notes: Vec<String>,
+}
+
+/// Injects axe into the page (a navigation drops it) and runs the WCAG A/AA rules on the whole
+/// document. axe walks open shadow roots, so the prompt is audited with the page.
+async fn run_axe(client: &Client, axe: &str) -> AxeReport {
+    client.execute(axe, vec![]).await.expect("inject axe-core");
+    let result = client
+        .execute_async(
+            "const done = arguments[arguments.length - 1];
+             const nodes = (rule) => rule.nodes.map((node) => ({
+                 target: node.target,
+                 html: node.html,
+                 summary: node.failureSummary || '',
+             }));
+             const brief = (rule) => ({ id: rule.id, impact: rule.impact, help: rule.help, nodes: nodes(rule) });
+             if (typeof axe !== 'object') { done({ error: 'axe did not load' }); return; }
+             axe.run(document, { runOnly: { type: 'tag', values: arguments[0] } })
+                 .then((results) => done({
+                     version: axe.version,
+                     passes: results.passes.length,
+                     violations: results.violations.map(brief),
+                     incomplete: results.incomplete.map(brief),
+                 }))
+                 .catch((error) => done({ error: String(error && error.stack || error) }));",
+            vec![json!(WCAG_TAGS)],
+        )
+        .await
+        .expect("run axe-core");
+    if let Some(error) = result.get("error") {
+        panic!("axe-core failed: {error}");
+    }
+    let lines = |key: &str| -> Vec<String> {
+        result[key]
+            .as_array()
+            .map(|rules| rules.iter().map(describe_rule).collect())
+            .unwrap_or_default()
+    };
+    let incomplete = lines("incomplete");
+    let mut notes = vec![format!(
+        "axe-core {} ran, {} rule(s) passed, {} to review by hand",
+        result["version"].as_str().unwrap_or("?"),
+        result["passes"],
+        incomplete.len()
+    )];
+    notes.extend(incomplete.into_iter().map(|line| format!("to review: {line}")));
+    AxeReport {
+        violations: lines("violations"),
+        notes,
+    }
+}
+
+/// `rule-id (impact): help; at <target>: <failure summary>; …`
+fn describe_rule(rule: &Value) -> String {
+    let mut line = format!(
+        "{} ({}): {}",
+        rule["id"].as_str().unwrap_or("?"),
+        rule["impact"].as_str().unwrap_or("no impact"),
+        rule["help"].as_str().unwrap_or_default()
+    );
+    for node in rule["nodes"].as_array().into_iter().flatten() {
+        line.push_str(&format!(
+            "\n    at {} {}\n       {}",
+            node["target"],
+            node["html"].as_str().unwrap_or_default(),
+            common::collapse(node["summary"].as_str().unwrap_or_default())
+        ));
+    }
+    line
+}
+
+/// Presses and releases one key.
+async fn press(client: &Client, key: char) {
+    let keys = KeyActions::new("keyboard".to_owned())
+        .then(KeyAction::Down { value: key })
+        .then(KeyAction::Up { value: key });
+    client.perform_actions(keys).await.expect("press a key");
+}
+
+/// From the top of the walled page, Tab to the prompt's email field, type, press Enter: the wall
+/// lifts by keyboard alone, and focus lands in the article the reader just opened.
+async fn sign_up_by_keyboard(client: &Client, article: &Article, email: &str) {
+    assert_focus_outside_prompt(client, &article.path).await;
+    let mut stops = Vec::new();
+    loop {
+        press(client, Key::Tab.into()).await;
+        let (outside, inside) = focus(client).await;
+        let reached = inside == "input#mw-email";
+        stops.push(if inside.is_empty() {
+            outside
+        } else {
+            format!("{outside} > {inside}")
+        });
+        if reached {
+            break;
+        }
+        assert!(
+            stops.len() < MOST_TABS,
+            "{}: {MOST_TABS} Tab presses never reached the prompt's email field; focus went to:\n{}",
+            article.path,
+            stops.join("\n")
+        );
+    }
+    eprintln!(
+        "[a11y] {}: the email field is Tab stop {}: {}",
+        article.path,
+        stops.len(),
+        stops.join(", ")
+    );
+    let mut keys = KeyActions::new("keyboard".to_owned());
+    for c in email.chars() {
+        keys = keys
+            .then(KeyAction::Down { value: c })
+            .then(KeyAction::Up { value: c });
+    }
+    client.perform_actions(keys).await.expect("type the email");
+    press(client, Key::Enter.into()).await;
+    wait_for(
+        client,
+        "the article to open after a signup by keyboard",
+        |state| state.as_deref() == Some("open"),
+    )
+    .await;
+    let (outside, _) = focus(client).await;
+    let in_article = client
+        .execute(
+            "return !!(document.activeElement && document.activeElement.closest('.article-body'));",
+            vec![],
+        )
+        .await
+        .expect("read the focus");
+    assert_eq!(
+        in_article.as_bool(),
+        Some(true),
+        "{}: after the signup focus should be in the opened article, where the reader goes on; it is on {outside}",
+        article.path
+    );
+}
+
+/// The three walls at 1200 and 360 CSS pixels wide under `scheme`, prompt centred in view.
+async fn screenshots(
+    client: Client,
+    site: String,
+    articles: Vec<Article>,
+    scheme: Scheme,
+    out: PathBuf,
+) {
+    walled_fourth(&client, &site, &articles).await;
+    assert_scheme(&client, scheme).await;
+    for wall in Wall::ALL {
+        show(&client, wall).await;
+        for (width, height) in [(1200, 900), (360, 800)] {
+            viewport(&client, width, height).await;
+            let fits = client
+                .execute(
+                    "const prompt = document.querySelector('[data-meterwall-prompt]');
+                     prompt.scrollIntoView({ block: 'center' });
+                     const box = prompt.getBoundingClientRect();
+                     return [box.top, box.bottom, innerHeight, document.documentElement.scrollWidth, innerWidth];",
+                    vec![],
+                )
+                .await
+                .expect("scroll to the prompt");
+            tokio::time::sleep(FADE_IN).await;
+            let png = client.screenshot().await.expect("take a screenshot");
+            let file = out.join(format!("{}-{width}-{}.png", wall.name(), scheme.name()));
+            fs::write(&file, png)
+                .unwrap_or_else(|error| panic!("cannot write {}: {error}", file.display()));
+            eprintln!(
+                "[a11y] {}: prompt top, bottom, viewport height, page width, viewport width = {fits}",
+                file.display()
+            );
+        }
+    }
+}
+
+/// Resizes the window so the page's viewport is `width` CSS pixels wide: the window's frame
+/// (scroll bar, borders) differs by browser, so measure and correct.
+async fn viewport(client: &Client, width: u32, height: u32) {
+    let (mut window_width, mut window_height) = (width, height);
+    for _ in 0..4 {
+        client
+            .set_window_size(window_width, window_height)
+            .await
+            .expect("resize the window");
+        let inner = client
+            .execute("return [innerWidth, innerHeight];", vec![])
+            .await
+            .expect("read the viewport");
+        let (w, h) = (
+            inner[0].as_i64().unwrap_or(0),
+            inner[1].as_i64().unwrap_or(0),
+        );
+        if (w - i64::from(width)).abs() <= 1 && (h - i64::from(height)).abs() <= 1 {
+            return;
+        }
+        window_width = (i64::from(window_width) + i64::from(width) - w).max(1) as u32;
+        window_height = (i64::from(window_height) + i64::from(height) - h).max(1) as u32;
+    }
+    let inner = client
+        .execute("return [innerWidth, innerHeight];", vec![])
+        .await
+        .expect("read the viewport");
+    panic!("could not make the viewport {width}x{height}: it stays {inner}");
+}
