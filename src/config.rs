@@ -253,6 +253,8 @@ pub struct Config {
     pub section: Option<String>,
     /// `onError`: `open` or `closed`. Default `open`.
     pub on_error: FailPolicy,
+    /// `onStorageUnavailable`: `open` or `closed` when localStorage is blocked. Default `open`.
+    pub on_storage_unavailable: FailPolicy,
 }
 
 impl Default for Config {
@@ -282,6 +284,7 @@ impl Default for Config {
             page_type: PageType::Metered,
             section: None,
             on_error: FailPolicy::Open,
+            on_storage_unavailable: FailPolicy::Open,
         }
     }
 }
@@ -308,7 +311,8 @@ impl core::fmt::Display for ConfigError {
 }
 
 /// The keys `Config::from_value` knows at the top level, for "did you mean".
-const KEYS: [&str; 24] = [
+const KEYS: [&str; 25] = [
+    "onStorageUnavailable",
     "timeoutMs",
     "maxAttempts",
     "retryDelayMs",
@@ -472,11 +476,10 @@ impl Config {
             c.section = optional_string(v, "section")?;
         }
         if let Some(v) = root.get("onError") {
-            c.on_error = match string(v, "onError", POLICY_EXPECTED)? {
-                "open" => FailPolicy::Open,
-                "closed" => FailPolicy::Closed,
-                _ => return Err(err("onError", POLICY_EXPECTED, v)),
-            };
+            c.on_error = policy(v, "onError")?;
+        }
+        if let Some(v) = root.get("onStorageUnavailable") {
+            c.on_storage_unavailable = policy(v, "onStorageUnavailable")?;
         }
         let total = c.limit as usize
             + c.registered_limit as usize
@@ -656,6 +659,14 @@ fn sections(v: &Value) -> Result<Vec<Section>, ConfigError> {
         }
     }
     Ok(out)
+}
+
+fn policy(v: &Value, path: &str) -> Result<FailPolicy, ConfigError> {
+    match string(v, path, POLICY_EXPECTED)? {
+        "open" => Ok(FailPolicy::Open),
+        "closed" => Ok(FailPolicy::Closed),
+        _ => Err(err(path, POLICY_EXPECTED, v)),
+    }
 }
 
 fn teaser(v: &Value) -> Result<Teaser, ConfigError> {

@@ -199,6 +199,46 @@ impl Record {
         now_min
     }
 
+    /// Folds in what another tab saved since this one read the record, so that two tabs never
+    /// overwrite each other's views: the later period wins; within one period the articles are
+    /// the union of both; time is the later of both, registration the earlier.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use meterwall::article::ArticleKey;
+    /// use meterwall::config::{Config, PageType};
+    /// use meterwall::meter::{decide, Record, View};
+    /// use meterwall::period::Utc;
+    /// let config = Config::default();
+    /// let view = |n| View { key: ArticleKey(n), page: PageType::Metered, section: None, subscriber: false };
+    /// let (mut here, mut there) = (Record::default(), Record::default());
+    /// decide(&mut here, &config, &view(1), 0, &Utc);
+    /// decide(&mut there, &config, &view(2), 0, &Utc);
+    /// here.merge(&there);
+    /// assert_eq!(here.entries.len(), 2);
+    /// ```
+    pub fn merge(&mut self, other: &Record) {
+        self.registered_min = match (self.registered_min, other.registered_min) {
+            (Some(a), Some(b)) => Some(a.min(b)),
+            (a, b) => a.or(b),
+        };
+        let same_kind = self.period_tag == other.period_tag || self.period_tag == 0;
+        if same_kind && (other.bucket > self.bucket || self.period_tag == 0) {
+            // The other tab is already in a later period (or this record is fresh).
+            self.period_tag = other.period_tag;
+            self.bucket = other.bucket;
+            self.entries = other.entries.clone();
+        } else if same_kind && other.bucket == self.bucket {
+            for e in &other.entries {
+                if !self.opened(e.key) && self.entries.len() < MAX_ENTRIES {
+                    self.entries.push(*e);
+                }
+            }
+        }
+        self.latest_min = self.latest_min.max(other.latest_min);
+    }
+
     fn used(&self, allowance: Allowance) -> u8 {
         self.entries
             .iter()
@@ -946,6 +986,34 @@ mod tests {
                     prop_assert!(text.len() < 2048, "record stays under 2 KB");
                     prop_assert_eq!(decode(&text), Ok(record.clone()));
                 }
+            }
+
+            /// Two tabs' records merged keep every article either counted, once, within bounds.
+            #[test]
+            fn merging_two_tabs_loses_no_view(
+                config in config(),
+                a in prop::collection::vec(0u32..40, 0..12),
+                b in prop::collection::vec(0u32..40, 0..12),
+            ) {
+                let (mut here, mut there) = (Record::default(), Record::default());
+                let mut opened = HashSet::new();
+                for (record, keys) in [(&mut here, &a), (&mut there, &b)] {
+                    for &k in keys {
+                        if decide(record, &config, &view_of(k, 2, 0, false), NOW, &Utc).wall.is_none() {
+                            opened.insert(k);
+                        }
+                    }
+                }
+                let mut merged = here.clone();
+                merged.merge(&there);
+                let keys: HashSet<u32> = merged.entries.iter().map(|e| e.key.0).collect();
+                prop_assert_eq!(keys.len(), merged.entries.len());
+                let expected: HashSet<u32> = here.entries.iter().chain(&there.entries).map(|e| e.key.0).collect();
+                prop_assert_eq!(keys, expected);
+                prop_assert!(merged.entries.iter().all(|e| opened.contains(&e.key.0)));
+                let mut again = merged.clone();
+                again.merge(&there);
+                prop_assert_eq!(again, merged, "merging twice changes nothing");
             }
 
             /// The stored form of any record reads back as the same record.

@@ -3,138 +3,17 @@
 //! the storage it uses before calling `mount`.
 #![cfg(target_arch = "wasm32")]
 
-use js_sys::{Function, Promise, Reflect, JSON};
+use js_sys::{Function, Reflect, JSON};
 use meterwall::record::STORAGE_KEY;
 use wasm_bindgen::prelude::*;
 use wasm_bindgen::JsCast;
-use wasm_bindgen_futures::JsFuture;
 use wasm_bindgen_test::*;
-use web_sys::{Document, Element, HtmlElement, HtmlInputElement, Storage};
+use web_sys::{Element, HtmlElement, HtmlInputElement, Storage};
 
 wasm_bindgen_test_configure!(run_in_browser);
 
-const SECRET: &str = "The third paragraph is what the wall removes.";
-
-fn doc() -> Document {
-    web_sys::window().unwrap().document().unwrap()
-}
-
-fn storage() -> Storage {
-    web_sys::window().unwrap().local_storage().unwrap().unwrap()
-}
-
-/// A fresh article element `#fixture` with five blocks.
-fn fixture(id: &str) -> Element {
-    let d = doc();
-    if let Some(old) = d.get_element_by_id("fixture") {
-        old.remove();
-    }
-    let body = d.create_element("div").unwrap();
-    body.set_id("fixture");
-    body.set_attribute("data-meterwall-id", id).unwrap();
-    body.set_inner_html(&format!(
-        "<p>First paragraph.</p><p>Second paragraph.</p><p id=\"third\">{SECRET}</p>\
-         <h2>A subheading</h2><p>Fifth block.</p>"
-    ));
-    d.body().unwrap().append_child(&body).unwrap();
-    body
-}
-
-fn config(extra: &str) -> JsValue {
-    let text = format!(
-        "{{\"selector\":\"#fixture\",\"limit\":\"3\",\"subscribeUrl\":\"/subscribe.html\",\"loginUrl\":\"/login.html\"{extra}}}"
-    );
-    JSON::parse(&text).unwrap()
-}
-
-fn field(v: &JsValue, name: &str) -> JsValue {
-    Reflect::get(v, &name.into()).unwrap()
-}
-
-fn mount(id: &str) -> JsValue {
-    fixture(id);
-    meterwall::mount(config("")).unwrap()
-}
-
-fn clean() {
-    storage().remove_item(STORAGE_KEY).unwrap();
-}
-
-fn prompt() -> Option<Element> {
-    doc()
-        .query_selector("#fixture [data-meterwall-prompt]")
-        .unwrap()
-}
-
-fn shadow(selector: &str) -> Element {
-    prompt()
-        .expect("prompt shown")
-        .shadow_root()
-        .expect("open shadow root")
-        .query_selector(selector)
-        .unwrap()
-        .unwrap_or_else(|| panic!("{selector} in the prompt"))
-}
-
-fn page_text() -> String {
-    doc().body().unwrap().text_content().unwrap_or_default()
-}
-
-async fn sleep(ms: i32) {
-    let p = Promise::new(&mut |resolve, _| {
-        web_sys::window()
-            .unwrap()
-            .set_timeout_with_callback_and_timeout_and_arguments_0(&resolve, ms)
-            .unwrap();
-    });
-    JsFuture::from(p).await.unwrap();
-}
-
-async fn wait_for_state(state: &str) {
-    for _ in 0..200 {
-        let now = doc()
-            .get_element_by_id("fixture")
-            .and_then(|b| b.get_attribute("data-meterwall-state"));
-        if now.as_deref() == Some(state) {
-            return;
-        }
-        sleep(10).await;
-    }
-    panic!("article never became {state}");
-}
-
-/// Replaces `fetch` with a stub answering `status` and `body`, recording each request in
-/// `window.__sent`.
-fn stub_fetch(status: u16, body: &str) {
-    let source = format!(
-        "window.__sent = []; window.fetch = function (url, init) {{ window.__sent.push({{url: url, body: init.body}}); \
-         return Promise.resolve(new Response({body:?}, {{status: {status}, headers: {{'Content-Type': 'application/json'}}}})); }};"
-    );
-    Function::new_no_args(&source)
-        .call0(&JsValue::NULL)
-        .unwrap();
-}
-
-fn sent() -> js_sys::Array {
-    Reflect::get(&web_sys::window().unwrap(), &"__sent".into())
-        .unwrap()
-        .unchecked_into()
-}
-
-fn submit_email(address: &str) {
-    let input: HtmlInputElement = shadow("input[type=email]").unchecked_into();
-    input.set_value(address);
-    let button: HtmlElement = shadow("button[type=submit]").unchecked_into();
-    button.click();
-}
-
-fn wall_after_three() {
-    clean();
-    for id in ["a1", "a2", "a3"] {
-        mount(id);
-    }
-    mount("a4");
-}
+mod dom;
+use dom::*;
 
 #[wasm_bindgen_test]
 fn counts_distinct_articles_and_leaves_them_open() {

@@ -28,7 +28,7 @@ fn kept(node: &Node, keep: &str) -> bool {
 /// returning them in order with their places, so the very same nodes (and their listeners) can
 /// be put back. Everything is measured before anything is removed, so the page is never left
 /// half-gated.
-pub fn remove_after_teaser(body: &Element, config: &Config) -> Removed {
+fn remove_after_teaser(body: &Element, config: &Config) -> Removed {
     let children = body.child_nodes();
     let nodes: Vec<(Node, bool)> = (0..children.length())
         .filter_map(|i| children.item(i))
@@ -91,16 +91,31 @@ pub struct PromptText {
     pub dir: String,
 }
 
-/// Builds the prompt for `wall` and inserts it right after the teaser, inside the article, so it
-/// follows the teaser in reading and tab order. Returns the host element.
-pub fn show_prompt(
+/// Gates the article all or nothing: the prompt is built while detached, then the rest of the
+/// article is removed and the prompt inserted after the teaser; if the insertion fails, the
+/// removed nodes go back. Returns the prompt's host and what was removed, or `None` with the
+/// page as it was.
+pub fn gate(
     doc: &Document,
     body: &Element,
-    anchor: Option<&Node>,
     wall: Wall,
     config: &Config,
     text: &PromptText,
-) -> Option<Element> {
+) -> Option<(Element, Removed)> {
+    let host = build_prompt(doc, wall, config, text)?;
+    let removed = remove_after_teaser(body, config);
+    // Before the first node after the teaser, so the prompt follows it in reading and tab order.
+    match body.insert_before(&host, removed.anchor.as_ref()) {
+        Ok(_) => Some((host, removed)),
+        Err(_) => {
+            restore(body, removed);
+            None
+        }
+    }
+}
+
+/// Builds the prompt for `wall`, detached from the page. Returns its host element.
+fn build_prompt(doc: &Document, wall: Wall, config: &Config, text: &PromptText) -> Option<Element> {
     let host = doc.create_element("div").ok()?;
     host.set_class_name("meterwall-prompt");
     attrs(
@@ -116,7 +131,6 @@ pub fn show_prompt(
         .attach_shadow(&ShadowRootInit::new(ShadowRootMode::Open))
         .ok()?;
     build(doc, &root, wall, config, text)?;
-    body.insert_before(&host, anchor).ok()?;
     Some(host)
 }
 

@@ -155,11 +155,89 @@ fn canonical(doc: &Document) -> Option<String> {
         .map(|l| l.href())
 }
 
+thread_local! {
+    static POISONED: std::cell::Cell<bool> = const { std::cell::Cell::new(false) };
+    /// Set while the widget's own code runs: only its panics stop it (a test harness or another
+    /// module sharing this instance may panic for its own reasons).
+    static ACTIVE: std::cell::Cell<u32> = const { std::cell::Cell::new(0) };
+}
+
+/// Marks the widget's code as running for as long as it lives.
+pub(crate) struct Active;
+
+impl Active {
+    pub(crate) fn enter() -> Active {
+        ACTIVE.with(|a| a.set(a.get() + 1));
+        Active
+    }
+}
+
+impl Drop for Active {
+    fn drop(&mut self) {
+        ACTIVE.with(|a| a.set(a.get().saturating_sub(1)));
+    }
+}
+
+/// After an internal error every call answers with this, rather than running on broken state.
+pub(crate) fn check_poisoned() -> Result<(), JsValue> {
+    if POISONED.with(|p| p.get()) {
+        Err(JsValue::from_str(
+            "[meterwall] stopped after an internal error; reload the page",
+        ))
+    } else {
+        Ok(())
+    }
+}
+
+/// A panic (a bug) must leave the page readable and say so once: put the article back if it
+/// was gated, report, and refuse later calls. The previous hook (a test harness's) still runs.
+fn install_panic_hook() {
+    use std::sync::Once;
+    static ONCE: Once = Once::new();
+    ONCE.call_once(|| {
+        let previous = std::panic::take_hook();
+        std::panic::set_hook(Box::new(move |info| {
+            let ours = ACTIVE.with(|a| a.get()) > 0;
+            if ours && !POISONED.with(|p| p.replace(true)) {
+                MOUNTED.with(|cell| {
+                    if let Ok(mut slot) = cell.try_borrow_mut() {
+                        if let Some(mut m) = slot.take() {
+                            let _ = open_up(&mut m);
+                        }
+                    }
+                });
+                report("internal error: meterwall has stopped and the article stays readable; please report this to the publisher");
+            }
+            previous(info);
+        }));
+    });
+}
+
 /// Entry point of `mount(config)`.
 pub fn mount(input: JsValue) -> Result<JsValue, JsValue> {
+    check_poisoned()?;
+    let _active = Active::enter();
+    install_panic_hook();
+    let doc = document().ok_or_else(|| JsValue::from_str("[meterwall] no document"))?;
+    // A prerendered page (Speculation Rules) is not a view until the reader sees it: decide
+    // then. https://wicg.github.io/nav-speculation/prerendering.html#document-prerendering
+    let prerendering =
+        js_sys::Reflect::get(&doc, &"prerendering".into()).ok() == Some(JsValue::TRUE);
+    if prerendering {
+        let later = Closure::once_into_js(move || {
+            let _ = mount(input);
+        });
+        let options = web_sys::AddEventListenerOptions::new();
+        options.set_once(true);
+        let _ = doc.add_event_listener_with_callback_and_add_event_listener_options(
+            "prerenderingchange",
+            later.unchecked_ref(),
+            &options,
+        );
+        return Ok(JsValue::NULL);
+    }
     // A second mount (a single-page app's next article) first puts the previous page back.
     unmount();
-    let doc = document().ok_or_else(|| JsValue::from_str("[meterwall] no document"))?;
     // The page's language is the lowest layer: any config may name another.
     let mut merged = Value::Map(Vec::new());
     if let Some(lang) = doc.document_element().and_then(|e| e.get_attribute("lang")) {
@@ -210,7 +288,7 @@ pub fn mount(input: JsValue) -> Result<JsValue, JsValue> {
     };
     let storage_ok = !matches!(problem, Some(StoreError::Unavailable));
     if let Some(p) = problem {
-        report_store(&p, config.on_error);
+        report_store(&p, config.on_storage_unavailable);
     }
     let view = View {
         key,
@@ -223,13 +301,15 @@ pub fn mount(input: JsValue) -> Result<JsValue, JsValue> {
     if storage_ok {
         if let Some(s) = &storage {
             if let Err(p) = store::save(s, &record) {
-                report_store(&p, config.on_error);
+                report_store(&p, config.on_storage_unavailable);
             }
         }
-    } else if config.on_error == FailPolicy::Open && config.page_type != PageType::Premium {
+    } else if config.on_storage_unavailable == FailPolicy::Open
+        && config.page_type != PageType::Premium
+    {
         // Without storage the meter cannot count, so the policy decides: open by default.
         decision.wall = None;
-    } else if decision.wall.is_none() && config.on_error == FailPolicy::Closed {
+    } else if decision.wall.is_none() && config.on_storage_unavailable == FailPolicy::Closed {
         decision.wall = Some(Wall::Register);
     }
     let section = config.section.clone();
@@ -299,8 +379,8 @@ fn bad_selector(selector: &str) -> String {
 fn report_store(p: &StoreError, policy: FailPolicy) {
     match p {
         StoreError::Unavailable => report(match policy {
-            FailPolicy::Open => "localStorage is unavailable (blocked by the browser's settings?): the meter cannot count on this page, so the article stays open (onError: \"open\")",
-            FailPolicy::Closed => "localStorage is unavailable (blocked by the browser's settings?): the meter cannot count on this page, so the wall is shown (onError: \"closed\")",
+            FailPolicy::Open => "localStorage is unavailable (blocked by the browser's settings?): the meter cannot count on this page, so the article stays open (onStorageUnavailable: \"open\")",
+            FailPolicy::Closed => "localStorage is unavailable (blocked by the browser's settings?): the meter cannot count on this page, so the wall is shown (onStorageUnavailable: \"closed\")",
         }),
         StoreError::WriteFailed => report("could not save the meter (storage full or revoked): this view will not be remembered"),
         StoreError::Unreadable(e) => {
@@ -320,17 +400,10 @@ fn fail(message: &str) -> JsValue {
 
 /// `onError: "closed"` with a config that cannot be read: the wall with the default config.
 fn close_on_error(doc: &Document, body: &Element, config: &Config) {
-    let removed = gate::remove_after_teaser(body, config);
     let text = prompt_text(doc, config, &Decision::closed());
-    gate::show_prompt(
-        doc,
-        body,
-        removed.anchor.as_ref(),
-        Wall::Register,
-        config,
-        &text,
-    );
-    let _ = body.set_attribute("data-meterwall-state", "locked");
+    if gate::gate(doc, body, Wall::Register, config, &text).is_some() {
+        let _ = body.set_attribute("data-meterwall-state", "locked");
+    }
 }
 
 fn prompt_text(doc: &Document, config: &Config, d: &Decision) -> gate::PromptText {
@@ -357,16 +430,15 @@ fn apply(doc: &Document, m: &mut Mounted) {
             let _ = m.body.set_attribute("data-meterwall-state", "open");
         }
         Some(wall) => {
-            m.removed = gate::remove_after_teaser(&m.body, &m.config);
             let text = prompt_text(doc, &m.config, &m.decision);
-            m.host = gate::show_prompt(
-                doc,
-                &m.body,
-                m.removed.anchor.as_ref(),
-                wall,
-                &m.config,
-                &text,
-            );
+            let Some((host, removed)) = gate::gate(doc, &m.body, wall, &m.config, &text) else {
+                // The page is exactly as it was: readable, whatever the decision.
+                report("could not show the prompt (the page refused a change to its DOM); the article stays readable");
+                let _ = m.body.set_attribute("data-meterwall-state", "open");
+                return;
+            };
+            m.host = Some(host);
+            m.removed = removed;
             m.shown_at = js_sys::Date::now();
             if let Some(host) = &m.host {
                 m.listeners = signup::listen(host, wall);
@@ -407,6 +479,10 @@ fn unmount() {
 
 /// Runs `f` on the mounted state, if any.
 pub(crate) fn with_mounted<R>(f: impl FnOnce(&mut Mounted) -> R) -> Option<R> {
+    if POISONED.with(|p| p.get()) {
+        return None;
+    }
+    let _active = Active::enter();
     MOUNTED.with(|cell| cell.try_borrow_mut().ok()?.as_mut().map(f))
 }
 
@@ -424,10 +500,14 @@ impl Mounted {
         ZoneCalendar::new(&self.config.time_zone).unwrap_or(ZoneCalendar::Utc)
     }
 
-    fn persist(&self) {
+    /// Saves the record, first folding in whatever another tab saved since this one read it.
+    fn persist(&mut self) {
         if let Some(s) = &self.storage {
+            if let (stored, None) = store::load(s) {
+                self.record.merge(&stored);
+            }
             if let Err(p) = store::save(s, &self.record) {
-                report_store(&p, self.config.on_error);
+                report_store(&p, self.config.on_storage_unavailable);
             }
         }
     }
@@ -519,6 +599,9 @@ fn other_tabs() -> Option<Closure<dyn FnMut(web_sys::Event)>> {
 
 /// The last decision, or `null`.
 pub fn why() -> JsValue {
+    if check_poisoned().is_err() {
+        return JsValue::NULL;
+    }
     with_mounted(|m| to_js(&m.decision)).unwrap_or(JsValue::NULL)
 }
 

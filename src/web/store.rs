@@ -5,9 +5,21 @@
 //! `Window::local_storage` (which catches) before gloo-storage's raw handle is ever touched.
 
 use crate::meter::Record;
-use crate::record::{decode, encode, RecordError, STORAGE_KEY};
+use crate::record::{decode, encode, RecordError, MAX_STORED, STORAGE_KEY};
 use gloo_storage::{LocalStorage, Storage as _};
+use wasm_bindgen::prelude::*;
 use web_sys::Storage;
+
+#[wasm_bindgen]
+extern "C" {
+    /// A `Storage` seen through a `getItem` that answers with the JS value, so an oversized
+    /// value is measured before a byte of it is copied into the module's memory.
+    type RawStorage;
+
+    // `catch`: a revoked storage throws.
+    #[wasm_bindgen(method, catch, js_name = getItem)]
+    fn get_item(this: &RawStorage, key: &str) -> Result<JsValue, JsValue>;
+}
 
 /// Why the record could not be read or kept.
 pub enum StoreError {
@@ -32,13 +44,29 @@ pub fn probe() -> Option<Storage> {
 /// Reads the record. A missing value is a fresh record; an unreadable one is a fresh record and
 /// the cause.
 pub fn load(storage: &Storage) -> (Record, Option<StoreError>) {
-    match storage.get_item(STORAGE_KEY) {
-        Ok(None) => (Record::default(), None),
-        Ok(Some(text)) => match decode(&text) {
-            Ok(record) => (record, None),
-            Err(e) => (Record::default(), Some(StoreError::Unreadable(e))),
-        },
-        Err(_) => (Record::default(), Some(StoreError::Unavailable)),
+    let value = match storage.unchecked_ref::<RawStorage>().get_item(STORAGE_KEY) {
+        Ok(v) => v,
+        Err(_) => return (Record::default(), Some(StoreError::Unavailable)),
+    };
+    if value.is_null() || value.is_undefined() {
+        return (Record::default(), None);
+    }
+    let too_large = value
+        .dyn_ref::<js_sys::JsString>()
+        .is_none_or(|s| s.length() as usize > MAX_STORED);
+    if too_large {
+        return (
+            Record::default(),
+            Some(StoreError::Unreadable(RecordError::TooLarge)),
+        );
+    }
+    match value.as_string().map(|text: String| decode(&text)) {
+        Some(Ok(record)) => (record, None),
+        Some(Err(e)) => (Record::default(), Some(StoreError::Unreadable(e))),
+        None => (
+            Record::default(),
+            Some(StoreError::Unreadable(RecordError::Malformed)),
+        ),
     }
 }
 

@@ -1,0 +1,371 @@
+//! Fault injection in the browser: blocked and failing storage, foreign data under our key,
+//! other tabs, prerendering, re-mounts and a DOM that refuses the wall. Each test names the fault
+//! it injects; the README's failure policy table points here. Run in Chrome and Firefox.
+#![cfg(target_arch = "wasm32")]
+
+use js_sys::{Function, Reflect};
+use meterwall::article::{article_key, ArticleKey};
+use meterwall::config::{Config, PageType};
+use meterwall::meter::{decide, View};
+use meterwall::period::Utc;
+use meterwall::record::{decode, encode, STORAGE_KEY};
+use wasm_bindgen::prelude::*;
+use wasm_bindgen_test::*;
+
+wasm_bindgen_test_configure!(run_in_browser);
+
+mod dom;
+use dom::*;
+
+fn js(source: &str) {
+    Function::new_no_args(source).call0(&JsValue::NULL).unwrap();
+}
+
+/// Counts `meterwall:error` events and keeps the last message in `window.__lastError`.
+fn watch_errors() {
+    js("window.__errors = 0; window.__lastError = '';
+        if (!window.__watching) {
+          window.__watching = true;
+          document.addEventListener('meterwall:error', function (e) { window.__errors++; window.__lastError = e.detail.message; });
+        }");
+}
+
+fn errors() -> (f64, String) {
+    let w = web_sys::window().unwrap();
+    let n = Reflect::get(&w, &"__errors".into())
+        .unwrap()
+        .as_f64()
+        .unwrap_or(0.0);
+    let m = Reflect::get(&w, &"__lastError".into())
+        .unwrap()
+        .as_string()
+        .unwrap_or_default();
+    (n, m)
+}
+
+/// Saves a Storage method so a test can break it, and puts it back.
+fn break_storage(method: &str, body: &str) {
+    js(&format!(
+        "window.__saved_{method} = window.__saved_{method} || Storage.prototype.{method};
+         Storage.prototype.{method} = function () {{ {body} }};"
+    ));
+}
+
+fn mend_storage(method: &str) {
+    js(&format!(
+        "if (window.__saved_{method}) {{ Storage.prototype.{method} = window.__saved_{method}; delete window.__saved_{method}; }}"
+    ));
+}
+
+fn readable() -> bool {
+    page_text().contains(SECRET) && prompt().is_none()
+}
+
+#[wasm_bindgen_test]
+fn storage_getter_throws() {
+    clean();
+    watch_errors();
+    // What a browser that blocks site data does: the localStorage getter itself throws.
+    // Window's attributes live on the window itself ([Global]), so keep the original to put back.
+    js("window.__localStorage = Object.getOwnPropertyDescriptor(window, 'localStorage');
+        Object.defineProperty(window, 'localStorage', {configurable: true, get: function () { throw new DOMException('blocked', 'SecurityError'); }});");
+    fixture("g1");
+    let open = meterwall::mount(config(",\"limit\":0"));
+    fixture("g2");
+    let closed = meterwall::mount(config(",\"limit\":0,\"onStorageUnavailable\":\"closed\""));
+    let walled = prompt().is_some();
+    js("if (window.__localStorage) Object.defineProperty(window, 'localStorage', window.__localStorage); else delete window.localStorage;");
+    assert!(open.is_ok() && closed.is_ok());
+    assert_eq!(
+        field(&open.unwrap(), "wall"),
+        JsValue::NULL,
+        "open by default"
+    );
+    assert!(walled, "closed when the publisher says so");
+    let (n, message) = errors();
+    assert!(n >= 2.0);
+    assert!(message.contains("localStorage is unavailable"), "{message}");
+    assert!(storage().get_item(STORAGE_KEY).unwrap().is_none());
+}
+
+#[wasm_bindgen_test]
+fn set_item_throws_quota_exceeded() {
+    clean();
+    watch_errors();
+    break_storage(
+        "setItem",
+        "throw new DOMException('full', 'QuotaExceededError');",
+    );
+    let d = mount("q1");
+    mend_storage("setItem");
+    assert_eq!(field(&d, "wall"), JsValue::NULL);
+    assert!(readable());
+    let (n, message) = errors();
+    assert_eq!(n, 1.0, "reported once");
+    assert!(message.contains("could not save the meter"), "{message}");
+}
+
+#[wasm_bindgen_test]
+fn set_item_throws_a_string() {
+    clean();
+    watch_errors();
+    break_storage("setItem", "throw 'not an Error at all';");
+    let d = mount("q2");
+    mend_storage("setItem");
+    assert_eq!(field(&d, "counted"), JsValue::TRUE);
+    assert!(readable());
+    assert_eq!(errors().0, 1.0);
+}
+
+#[wasm_bindgen_test]
+fn storage_revoked_after_the_first_view() {
+    clean();
+    watch_errors();
+    mount("v1");
+    break_storage(
+        "getItem",
+        "throw new DOMException('revoked', 'SecurityError');",
+    );
+    break_storage(
+        "setItem",
+        "throw new DOMException('revoked', 'SecurityError');",
+    );
+    let d = mount("v2");
+    mend_storage("getItem");
+    mend_storage("setItem");
+    assert_eq!(
+        field(&d, "wall"),
+        JsValue::NULL,
+        "onStorageUnavailable: open"
+    );
+    assert!(readable());
+    assert!(errors().1.contains("localStorage is unavailable"));
+    // The first view is still on record.
+    let stored = decode(&storage().get_item(STORAGE_KEY).unwrap().unwrap()).unwrap();
+    assert_eq!(stored.entries.len(), 1);
+}
+
+#[wasm_bindgen_test]
+async fn foreign_keys_untouched_after_a_full_journey() {
+    clean();
+    storage()
+        .set_item("publisher:cart", "{\"items\":3}")
+        .unwrap();
+    storage().set_item("meterwallish", "not ours").unwrap();
+    js("window.__clears = 0; window.__saved_clear = Storage.prototype.clear; Storage.prototype.clear = function () { window.__clears++; };");
+    for id in ["j1", "j2", "j3"] {
+        mount(id);
+    }
+    mount("j4");
+    stub_fetch(200, "{\"ok\":true}");
+    submit_email("reader@example.com");
+    wait_for_state("open").await;
+    mount("j5");
+    js("Storage.prototype.clear = window.__saved_clear;");
+    assert_eq!(
+        storage().get_item("publisher:cart").unwrap().as_deref(),
+        Some("{\"items\":3}")
+    );
+    assert_eq!(
+        storage().get_item("meterwallish").unwrap().as_deref(),
+        Some("not ours")
+    );
+    let clears = Reflect::get(&web_sys::window().unwrap(), &"__clears".into()).unwrap();
+    assert_eq!(clears.as_f64(), Some(0.0), "clear() is never called");
+    storage().remove_item("publisher:cart").unwrap();
+    storage().remove_item("meterwallish").unwrap();
+    clean();
+}
+
+#[wasm_bindgen_test]
+fn garbage_under_our_key_starts_a_fresh_meter() {
+    let huge = "x".repeat(4 * 1024 * 1024);
+    let cases = [
+        "{",
+        "null",
+        "\"x\"",
+        "[]",
+        "-1",
+        "1m0.0..AAAA",
+        huge.as_str(),
+    ];
+    for value in cases {
+        watch_errors();
+        storage().set_item(STORAGE_KEY, value).unwrap();
+        let d = mount("garbage");
+        assert_eq!(
+            field(&d, "counted"),
+            JsValue::TRUE,
+            "fresh meter for {:.20}",
+            value
+        );
+        assert!(readable());
+        assert_eq!(errors().0, 1.0, "reported once for {:.20}", value);
+        let now = storage().get_item(STORAGE_KEY).unwrap().unwrap();
+        assert!(decode(&now).is_ok() && now.len() < 2048);
+    }
+    clean();
+}
+
+#[wasm_bindgen_test]
+fn negative_times_and_periods_are_rolled_into_the_present() {
+    // Well-formed but impossible: a period and a last visit before 1970. The meter moves to now.
+    storage().set_item(STORAGE_KEY, "1m-5.-3..").unwrap();
+    let d = mount("negative");
+    assert_eq!(field(&d, "used").as_f64(), Some(1.0));
+    let stored = decode(&storage().get_item(STORAGE_KEY).unwrap().unwrap()).unwrap();
+    assert!(stored.bucket > 24_000 && stored.latest_min > 29_000_000);
+    clean();
+}
+
+#[wasm_bindgen_test]
+fn a_far_future_time_is_kept_and_never_crashes() {
+    // A clock that once ran far ahead: the record keeps that time (documented limit); the meter
+    // still decides, and the next new article is counted in that period.
+    storage().set_item(STORAGE_KEY, "1-0.zzzzzzzz..").unwrap();
+    let d = mount("future");
+    assert_eq!(field(&d, "counted"), JsValue::TRUE);
+    let stored = decode(&storage().get_item(STORAGE_KEY).unwrap().unwrap()).unwrap();
+    // Kept, but never past the last minute a JS Date can hold.
+    assert_eq!(stored.latest_min, meterwall::meter::MAX_MIN);
+    clean();
+}
+
+#[wasm_bindgen_test]
+async fn two_tabs_opening_different_articles_both_count() {
+    clean();
+    // This tab opens t1 and walls t4 after t2, t3...
+    for id in ["t1", "t2", "t3"] {
+        mount(id);
+    }
+    mount("t4");
+    // ...meanwhile another tab (same origin, same storage) opens "other" and saves its record.
+    let mut theirs = decode(&storage().get_item(STORAGE_KEY).unwrap().unwrap()).unwrap();
+    let config = Config {
+        limit: 100,
+        ..Config::default()
+    };
+    let key = article_key(Some("other"), None, "", &[]).unwrap().0;
+    let view = View {
+        key,
+        page: PageType::Metered,
+        section: None,
+        subscriber: false,
+    };
+    decide(
+        &mut theirs,
+        &config,
+        &view,
+        js_sys::Date::now() as i64,
+        &Utc,
+    );
+    storage().set_item(STORAGE_KEY, &encode(&theirs)).unwrap();
+    // This tab now registers and saves: the other tab's view must survive.
+    stub_fetch(200, "{\"ok\":true}");
+    submit_email("reader@example.com");
+    wait_for_state("open").await;
+    let stored = decode(&storage().get_item(STORAGE_KEY).unwrap().unwrap()).unwrap();
+    let keys: Vec<ArticleKey> = stored.entries.iter().map(|e| e.key).collect();
+    assert!(
+        keys.contains(&key),
+        "the other tab's article is still counted"
+    );
+    assert_eq!(
+        stored.entries.len(),
+        5,
+        "t1-t3, the other tab's, and t4 on registration"
+    );
+    clean();
+}
+
+#[wasm_bindgen_test]
+fn the_same_article_in_several_tabs_counts_once() {
+    clean();
+    for _ in 0..3 {
+        mount("same");
+    }
+    let stored = decode(&storage().get_item(STORAGE_KEY).unwrap().unwrap()).unwrap();
+    assert_eq!(stored.entries.len(), 1);
+    clean();
+}
+
+#[wasm_bindgen_test]
+async fn a_prerendered_page_counts_nothing_until_shown() {
+    clean();
+    js("Object.defineProperty(document, 'prerendering', {configurable: true, get: function () { return window.__prerendering; }}); window.__prerendering = true;");
+    fixture("pre");
+    let d = meterwall::mount(config(",\"limit\":0")).unwrap();
+    assert!(d.is_null(), "no decision while prerendering");
+    assert!(
+        storage().get_item(STORAGE_KEY).unwrap().is_none(),
+        "nothing counted"
+    );
+    assert!(readable(), "no wall while prerendering");
+    // The reader navigates to it: now it is a view.
+    js("window.__prerendering = false; document.dispatchEvent(new Event('prerenderingchange'));");
+    sleep(10).await;
+    js("delete document.prerendering;");
+    assert!(prompt().is_some(), "decided once shown");
+    assert!(storage().get_item(STORAGE_KEY).unwrap().is_some());
+    clean();
+}
+
+#[wasm_bindgen_test]
+async fn a_single_page_app_can_mount_again_without_leaking_listeners() {
+    clean();
+    for id in ["s1", "s2", "s3"] {
+        mount(id);
+    }
+    // The reader moves between walled articles of a single-page app fifty times.
+    for i in 0..50 {
+        fixture(if i % 2 == 0 { "s4" } else { "s5" });
+        meterwall::mount(config(",\"retryDelayMs\":10")).unwrap();
+    }
+    assert_eq!(
+        doc()
+            .query_selector_all("[data-meterwall-prompt]")
+            .unwrap()
+            .length(),
+        1,
+        "one prompt"
+    );
+    // Offline submission, then one `online` event: exactly one request, not one per mount.
+    js("Object.defineProperty(navigator, 'onLine', {configurable: true, get: function () { return window.__online; }}); window.__online = false;");
+    stub_fetch(200, "{\"ok\":true}");
+    submit_email("reader@example.com");
+    sleep(20).await;
+    js("window.__online = true; window.dispatchEvent(new Event('online'));");
+    wait_for_state("open").await;
+    sleep(50).await;
+    js("delete navigator.onLine;");
+    assert_eq!(sent().length(), 1);
+    clean();
+}
+
+#[wasm_bindgen_test]
+fn a_failure_in_the_middle_of_gating_leaves_the_page_untouched() {
+    clean();
+    watch_errors();
+    for id in ["m1", "m2", "m3"] {
+        mount(id);
+    }
+    let body = fixture("m4");
+    let before = body.inner_html();
+    // The page refuses to take the prompt after the article's text has been taken out.
+    js("window.__insertBefore = Node.prototype.insertBefore;
+        Node.prototype.insertBefore = function (node, ref) {
+          if (node && node.hasAttribute && node.hasAttribute('data-meterwall-prompt')) throw new Error('refused');
+          return window.__insertBefore.call(this, node, ref);
+        };");
+    let d = meterwall::mount(config(""));
+    js("Node.prototype.insertBefore = window.__insertBefore;");
+    assert!(d.is_ok());
+    assert_eq!(body.inner_html(), before, "all or nothing: nothing");
+    assert!(readable());
+    assert!(errors().1.contains("could not show the prompt"));
+    assert_eq!(
+        body.get_attribute("data-meterwall-state").as_deref(),
+        Some("open")
+    );
+    clean();
+}
