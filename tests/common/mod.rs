@@ -351,6 +351,7 @@ pub async fn wait_for(
 }
 
 /// The WebDriver server and the browser it drives.
+#[derive(Debug, Clone)]
 pub struct Binaries {
     driver: PathBuf,
     /// The `binary` capability: the browser executable.
@@ -464,17 +465,23 @@ impl Driver {
 
     /// A WebDriver session with a fresh, headless profile and the browser's own colour scheme.
     pub async fn connect(&self) -> Client {
-        self.session(None).await
+        self.session(None, false).await
     }
 
     /// A WebDriver session with a fresh, headless profile that reports `scheme` to pages.
     /// The caller checks `prefers-color-scheme` in a page: the switches are the browsers' own,
     /// not a standard.
     pub async fn connect_in(&self, scheme: Scheme) -> Client {
-        self.session(Some(scheme)).await
+        self.session(Some(scheme), false).await
     }
 
-    async fn session(&self, scheme: Option<Scheme>) -> Client {
+    /// As [`Driver::connect_in`], with scroll bars that take no room, as on a phone: for
+    /// screenshots, where the layout width is the window's width.
+    pub async fn connect_for_screenshots(&self, scheme: Scheme) -> Client {
+        self.session(Some(scheme), true).await
+    }
+
+    async fn session(&self, scheme: Option<Scheme>, no_scrollbars: bool) -> Client {
         let capabilities = match self.browser {
             Browser::Chrome => {
                 let profile = self.scratch.path().join("chrome-profile");
@@ -493,6 +500,9 @@ impl Driver {
                 // Light is what Chromium reports without it.
                 if scheme == Some(Scheme::Dark) {
                     args.push("--force-dark-mode".to_owned());
+                }
+                if no_scrollbars {
+                    args.push("--hide-scrollbars".to_owned());
                 }
                 let mut options = json!({ "args": args });
                 options["binary"] = Value::String(self.binary.clone());
@@ -513,6 +523,10 @@ impl Driver {
                         "ui.systemUsesDarkTheme": system_dark,
                         "layout.css.prefers-color-scheme.content-override": content,
                     });
+                }
+                if no_scrollbars {
+                    // Overlay scroll bars, drawn over the page instead of beside it.
+                    options["prefs"]["ui.useOverlayScrollbars"] = json!(1);
                 }
                 json!({ "browserName": "firefox", "moz:firefoxOptions": options })
             }
