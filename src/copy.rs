@@ -51,6 +51,8 @@ pub enum Text {
     SubscribeLink,
     /// See `SubscribeBefore`.
     SubscribeAfter,
+    /// `subscribeCta`: the subscribe wall's call to action.
+    SubscribeCta,
     /// `loginBefore`, `loginLink`, `loginAfter`: "Already a subscriber? " "Log in here" "."
     LoginBefore,
     /// See `LoginBefore`.
@@ -72,7 +74,7 @@ pub enum Text {
 }
 
 /// The config names of [`Text`], in declaration order.
-pub const NAMES: [&str; 30] = [
+pub const NAMES: [&str; 31] = [
     "registerHeading",
     "registerLead",
     "unlockHeading",
@@ -94,6 +96,7 @@ pub const NAMES: [&str; 30] = [
     "subscribeBefore",
     "subscribeLink",
     "subscribeAfter",
+    "subscribeCta",
     "loginBefore",
     "loginLink",
     "loginAfter",
@@ -105,7 +108,7 @@ pub const NAMES: [&str; 30] = [
     "regionLabel",
 ];
 
-const ALL: [Text; 30] = [
+const ALL: [Text; 31] = [
     Text::RegisterHeading,
     Text::RegisterLead,
     Text::UnlockHeading,
@@ -127,6 +130,7 @@ const ALL: [Text; 30] = [
     Text::SubscribeBefore,
     Text::SubscribeLink,
     Text::SubscribeAfter,
+    Text::SubscribeCta,
     Text::LoginBefore,
     Text::LoginLink,
     Text::LoginAfter,
@@ -188,7 +192,7 @@ impl Lang {
         }
     }
 
-    fn table(self) -> &'static [&'static str; 30] {
+    fn table(self) -> &'static [&'static str; 31] {
         match self {
             Lang::En => &EN,
             Lang::Fr => &FR,
@@ -198,7 +202,7 @@ impl Lang {
     }
 }
 
-const EN: [&str; 30] = [
+const EN: [&str; 31] = [
     "Keep reading for free!",
     "Get instant access to the rest of this article by submitting your email address below. You'll also get access to three articles of your choice each month and our free newsletter:",
     "Use one of your free articles?",
@@ -220,6 +224,7 @@ const EN: [&str; 30] = [
     "Or, ",
     "Subscribe now",
     " to get full access.",
+    "See subscription options",
     "Already a subscriber? ",
     "Log in here",
     ".",
@@ -231,7 +236,7 @@ const EN: [&str; 30] = [
     "Subscription offer",
 ];
 
-const FR: [&str; 30] = [
+const FR: [&str; 31] = [
     "Continuez à lire gratuitement !",
     "Accédez immédiatement à la suite de cet article en indiquant votre adresse e-mail ci-dessous. Vous aurez aussi accès chaque mois à trois articles de votre choix et à notre lettre d'information gratuite :",
     "Utiliser l'un de vos articles gratuits ?",
@@ -253,6 +258,7 @@ const FR: [&str; 30] = [
     "Ou ",
     "abonnez-vous",
     " pour un accès complet.",
+    "Voir les offres d'abonnement",
     "Déjà abonné ? ",
     "Connectez-vous ici",
     ".",
@@ -264,7 +270,7 @@ const FR: [&str; 30] = [
     "Offre d'abonnement",
 ];
 
-const DE: [&str; 30] = [
+const DE: [&str; 31] = [
     "Kostenlos weiterlesen!",
     "Lesen Sie den Rest dieses Artikels sofort, indem Sie unten Ihre E-Mail-Adresse angeben. Sie erhalten außerdem jeden Monat drei Artikel Ihrer Wahl und unseren kostenlosen Newsletter:",
     "Einen Ihrer freien Artikel verwenden?",
@@ -286,6 +292,7 @@ const DE: [&str; 30] = [
     "Oder ",
     "jetzt abonnieren",
     " für den vollen Zugang.",
+    "Abo-Angebote ansehen",
     "Schon Abonnent? ",
     "Hier anmelden",
     ".",
@@ -297,7 +304,7 @@ const DE: [&str; 30] = [
     "Abonnement-Angebot",
 ];
 
-const ES: [&str; 30] = [
+const ES: [&str; 31] = [
     "¡Siga leyendo gratis!",
     "Acceda al instante al resto de este artículo indicando su correo electrónico a continuación. También tendrá acceso cada mes a tres artículos de su elección y a nuestro boletín gratuito:",
     "¿Usar uno de sus artículos gratuitos?",
@@ -319,6 +326,7 @@ const ES: [&str; 30] = [
     "O ",
     "suscríbase ahora",
     " para tener acceso completo.",
+    "Ver las opciones de suscripción",
     "¿Ya es suscriptor? ",
     "Inicie sesión aquí",
     ".",

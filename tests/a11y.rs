@@ -405,6 +405,8 @@ async fn show(client: &Client, wall: Wall) {
         );
         tokio::time::sleep(Duration::from_millis(50)).await;
     }
+    // The new prompt fades in: audit its colours once they are final.
+    tokio::time::sleep(FADE_IN).await;
     if wall == Wall::Unlock {
         let label = client
             .execute(

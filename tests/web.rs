@@ -414,7 +414,18 @@ fn subscribe_wall_for_registered_readers_with_nothing_left() {
     );
     let root = prompt().unwrap().shadow_root().unwrap();
     assert!(root.query_selector("form").unwrap().is_none());
-    assert!(root.query_selector("a.subscribe").unwrap().is_some());
+    let cta = root
+        .query_selector("a.cta")
+        .unwrap()
+        .expect("a call to action");
+    assert_eq!(
+        cta.get_attribute("href").as_deref(),
+        Some("/subscribe.html")
+    );
+    assert_eq!(
+        cta.text_content().as_deref(),
+        Some("See subscription options")
+    );
     assert!(!page_text().contains(SECRET));
     clean();
 }

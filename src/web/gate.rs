@@ -75,12 +75,17 @@ fn remove_after_teaser(body: &Element, config: &Config) -> Removed {
     removed
 }
 
-/// Puts removed nodes back in their places, in their order; returns the first one.
+/// Puts removed nodes back in their places, in their order; returns the first element among
+/// them (where focus goes: a text node cannot take it).
 pub fn restore(body: &Element, removed: Removed) -> Option<Node> {
     for (node, place) in &removed.nodes {
         let _ = body.insert_before(node, place.as_ref());
     }
-    removed.nodes.into_iter().next().map(|(n, _)| n)
+    removed
+        .nodes
+        .into_iter()
+        .map(|(n, _)| n)
+        .find(|n| n.node_type() == Node::ELEMENT_NODE)
 }
 
 /// What the prompt needs beyond the config.
@@ -185,6 +190,13 @@ fn build(
 ) -> Option<()> {
     let copy = &config.copy;
     el(doc, root, "style", STYLE)?;
+    // The fade over the teaser's last lines: decorative, so hidden from assistive technology and
+    // an element of its own (a pseudo-element would stop contrast checkers reading the prompt).
+    let fade = el(doc, root, "div", "")?;
+    attrs(
+        &fade,
+        &[("class", "fade"), ("aria-hidden", "true"), ("part", "fade")],
+    )?;
     if let Some(href) = &config.stylesheet {
         // The publisher's stylesheet hook: loaded inside the shadow root, after ours.
         let link = el(doc, root, "link", "")?;
@@ -268,20 +280,33 @@ fn build(
                 &[("type", "button"), ("class", "unlock"), ("part", "button")],
             )?;
         }
-        Wall::Subscribe => {}
+        Wall::Subscribe => {
+            // Subscribing is this wall's one offer: a call to action, not an "Or, ..." aside.
+            let cta = el(doc, &section, "a", copy.text(Text::SubscribeCta))?;
+            attrs(
+                &cta,
+                &[
+                    ("href", &config.subscribe_url),
+                    ("class", "cta subscribe"),
+                    ("part", "button"),
+                ],
+            )?;
+        }
     }
-    sentence_with_link(
-        doc,
-        &section,
-        copy,
-        [
-            Text::SubscribeBefore,
-            Text::SubscribeLink,
-            Text::SubscribeAfter,
-        ],
-        &config.subscribe_url,
-        "subscribe",
-    )?;
+    if wall != Wall::Subscribe {
+        sentence_with_link(
+            doc,
+            &section,
+            copy,
+            [
+                Text::SubscribeBefore,
+                Text::SubscribeLink,
+                Text::SubscribeAfter,
+            ],
+            &config.subscribe_url,
+            "subscribe",
+        )?;
+    }
     sentence_with_link(
         doc,
         &section,
