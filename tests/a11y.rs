@@ -123,22 +123,23 @@ async fn audit(browser: Browser, scheme: Scheme) {
         &client,
         TEST_LIMIT,
         "audit",
-        audit_steps(
-            client.clone(),
-            site.url.clone(),
+        audit_steps(AuditRun {
+            client: client.clone(),
+            site: site.url.clone(),
             articles,
             axe,
-            label.clone(),
+            label: label.clone(),
             scheme,
             // One keyboard check per browser is enough: the scheme changes no focus order.
-            scheme == Scheme::Light,
+            keyboard: scheme == Scheme::Light,
             started,
-        ),
+        }),
     )
     .await;
 }
 
-async fn audit_steps(
+/// What one audit needs: the session, the site, axe's source and what to check.
+struct AuditRun {
     client: Client,
     site: String,
     articles: Vec<Article>,
@@ -147,7 +148,19 @@ async fn audit_steps(
     scheme: Scheme,
     keyboard: bool,
     started: Instant,
-) {
+}
+
+async fn audit_steps(run: AuditRun) {
+    let AuditRun {
+        client,
+        site,
+        articles,
+        axe,
+        label,
+        scheme,
+        keyboard,
+        started,
+    } = run;
     patient_scripts(&client).await;
     let fourth = walled_fourth(&client, &site, &articles).await;
     assert_scheme(&client, scheme).await;
