@@ -29,6 +29,7 @@ pub mod meter;
 pub mod period;
 pub mod record;
 pub mod retry;
+pub mod token;
 
 #[cfg(target_arch = "wasm32")]
 mod web;

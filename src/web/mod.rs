@@ -9,6 +9,8 @@ mod gate;
 mod intl;
 mod signup;
 mod store;
+pub(crate) mod token;
+mod types;
 
 use crate::article::article_key;
 use crate::config::{Config, FailPolicy, PageType, Value};

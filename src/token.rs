@@ -1,0 +1,1 @@
+//! Entitlement tokens: placeholder, being written.

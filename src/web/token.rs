@@ -1,0 +1,1 @@
+//! Entitlement token verification: placeholder, being written.

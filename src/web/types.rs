@@ -1,0 +1,1 @@
+//! TypeScript declarations for publishers: placeholder, being written.
