@@ -35,9 +35,11 @@ impl Value {
         }
     }
 
-    /// Merges `over` onto `self`: objects merge key by key, anything else is replaced.
+    /// Merges `over` onto `self`: objects merge key by key, `null` changes nothing (it means
+    /// "not given"), anything else is replaced.
     pub fn merge(&mut self, over: &Value) {
         match (self, over) {
+            (_, Value::Null) => {}
             (Value::Map(base), Value::Map(top)) => {
                 for (key, value) in top {
                     match base.iter_mut().find(|(k, _)| k == key) {
@@ -255,6 +257,14 @@ pub struct Config {
     pub on_error: FailPolicy,
     /// `onStorageUnavailable`: `open` or `closed` when localStorage is blocked. Default `open`.
     pub on_storage_unavailable: FailPolicy,
+    /// `preview`: the `?meterwall=` preview parameters work on this page. Default false.
+    pub preview: bool,
+    /// `dataLayer`: events also go to `window.dataLayer` (read by the loader). Default false.
+    pub data_layer: bool,
+    /// `token`: a subscriber entitlement, a compact JWS signed ES256 by the publisher.
+    pub token: Option<String>,
+    /// `publicKey`: the publisher's P-256 public key (a JWK object) that signs tokens.
+    pub public_key: Option<Value>,
 }
 
 impl Default for Config {
@@ -285,6 +295,10 @@ impl Default for Config {
             section: None,
             on_error: FailPolicy::Open,
             on_storage_unavailable: FailPolicy::Open,
+            preview: false,
+            data_layer: false,
+            token: None,
+            public_key: None,
         }
     }
 }
@@ -311,7 +325,11 @@ impl core::fmt::Display for ConfigError {
 }
 
 /// The keys `Config::from_value` knows at the top level, for "did you mean".
-const KEYS: [&str; 25] = [
+const KEYS: [&str; 29] = [
+    "preview",
+    "dataLayer",
+    "token",
+    "publicKey",
     "onStorageUnavailable",
     "timeoutMs",
     "maxAttempts",
@@ -477,6 +495,30 @@ impl Config {
         }
         if let Some(v) = root.get("onError") {
             c.on_error = policy(v, "onError")?;
+        }
+        if let Some(v) = root.get("preview") {
+            c.preview = boolean(v, "preview")?;
+        }
+        if let Some(v) = root.get("dataLayer") {
+            c.data_layer = boolean(v, "dataLayer")?;
+        }
+        if let Some(v) = root.get("token") {
+            c.token = optional_string(v, "token")?;
+        }
+        if let Some(v) = root.get("publicKey") {
+            c.public_key = match v {
+                Value::Null => None,
+                Value::Map(_) => Some(v.clone()),
+                // A data attribute carries the JWK as JSON text; the shell parses it.
+                Value::Str(s) if s.trim_start().starts_with('{') => Some(v.clone()),
+                other => {
+                    return Err(err(
+                        "publicKey",
+                        "a P-256 public key as a JWK object, like {\"kty\":\"EC\",\"crv\":\"P-256\",\"x\":…,\"y\":…}",
+                        other,
+                    ))
+                }
+            };
         }
         if let Some(v) = root.get("onStorageUnavailable") {
             c.on_storage_unavailable = policy(v, "onStorageUnavailable")?;

@@ -51,6 +51,40 @@ pub fn mount(config: JsValue) -> Result<JsValue, JsValue> {
     web::mount(config)
 }
 
+/// What the loader calls: `page` layers (the JSON block, the script's `data-*`), then the
+/// article element's attributes, then `calls` layers (queued `config` commands), later winning.
+///
+/// # Errors
+///
+/// As `mount`.
+#[cfg(target_arch = "wasm32")]
+#[wasm_bindgen(js_name = mountWith)]
+pub fn mount_with(page: JsValue, calls: JsValue) -> Result<JsValue, JsValue> {
+    web::mount_with(page, calls)
+}
+
+/// The reader's meter: `{ version, period, articles, registeredAt, latestSeen }`, or `null`.
+#[cfg(target_arch = "wasm32")]
+#[wasm_bindgen]
+pub fn state() -> JsValue {
+    web::state()
+}
+
+/// The publisher says whether this reader subscribes, for this page view.
+#[cfg(target_arch = "wasm32")]
+#[wasm_bindgen(js_name = setSubscriber)]
+pub fn set_subscriber(on: bool) -> JsValue {
+    web::set_subscriber(on)
+}
+
+/// Verifies a subscriber entitlement token against the configured `publicKey` and keeps it, so
+/// every later page recognises the subscriber offline; `null` forgets it.
+#[cfg(target_arch = "wasm32")]
+#[wasm_bindgen(js_name = setToken)]
+pub fn set_token(token: Option<String>) -> js_sys::Promise {
+    web::set_token(token)
+}
+
 /// The last decision and its reasons, or `null` before `mount`.
 #[cfg(target_arch = "wasm32")]
 #[wasm_bindgen]
@@ -64,3 +98,23 @@ pub fn why() -> JsValue {
 pub fn reset() {
     web::reset()
 }
+
+// verify_token: added for tests/token.rs
+/// Checks a subscriber's entitlement token (a compact ES256 JWS) against the publisher's public
+/// key, a P-256 JWK object, at the current time. Resolves to `null` when the token is valid.
+///
+/// # Errors
+///
+/// Rejects with the sentence naming the cause and the fix ([`token::TokenError`]).
+#[cfg(target_arch = "wasm32")]
+#[wasm_bindgen(js_name = verifyToken)]
+pub fn verify_token(token: String, jwk: JsValue) -> js_sys::Promise {
+    wasm_bindgen_futures::future_to_promise(async move {
+        let now_ms = js_sys::Date::now() as i64;
+        match web::token::verify(&token, &jwk, now_ms).await {
+            Ok(()) => Ok(JsValue::NULL),
+            Err(e) => Err(JsValue::from_str(e.message())),
+        }
+    })
+}
+// end verify_token

@@ -55,6 +55,9 @@ pub struct Record {
     pub registered_min: Option<i64>,
     /// Articles opened in the current period, oldest first.
     pub entries: Vec<Entry>,
+    /// The reader's subscriber entitlement (a signed token, verified on every page), so that
+    /// cached pages and other tabs recognise a subscriber without a network call.
+    pub token: Option<String>,
 }
 
 /// Who the reader is.
@@ -99,6 +102,8 @@ pub enum Reason {
     MayUnlock,
     /// Every allowance this reader has is spent.
     AllowanceSpent,
+    /// An editor's preview (`?meterwall=off` or `wall`) decided, not the meter.
+    Preview,
 }
 
 /// The outcome of one page view, with its reasons: what a publisher sees through `why()`.
@@ -132,6 +137,11 @@ impl Decision {
             0,
             0,
         )
+    }
+
+    /// What an editor's preview parameter forces: `wall` or none, nothing counted.
+    pub fn preview(wall: Option<Wall>) -> Decision {
+        decision(wall, Reason::Preview, Tier::Anonymous, false, 0, 0)
     }
 }
 
@@ -236,7 +246,13 @@ impl Record {
                 }
             }
         }
-        self.latest_min = self.latest_min.max(other.latest_min);
+        self.latest_min = self
+            .latest_min
+            .max(other.latest_min)
+            .clamp(-MAX_MIN, MAX_MIN);
+        if self.token.is_none() {
+            self.token.clone_from(&other.token);
+        }
     }
 
     fn used(&self, allowance: Allowance) -> u8 {
@@ -412,6 +428,32 @@ pub fn decide(
             decision(None, Reason::Counted, tier, true, used + 1, limit)
         }
     }
+}
+
+/// A reader's meter as if they had opened `views` other articles by `now_ms`: what an editor
+/// previews with `?meterwall=simulate&views=N&now=YYYY-MM-DD`. Nothing real is touched.
+///
+/// # Examples
+///
+/// ```
+/// use meterwall::config::Config;
+/// use meterwall::meter::simulate;
+/// use meterwall::period::Utc;
+/// let record = simulate(&Config::default(), 5, 0, &Utc);
+/// assert_eq!(record.entries.len(), 3); // the free allowance; the rest met the wall
+/// ```
+pub fn simulate(config: &Config, views: u8, now_ms: i64, calendar: &dyn Calendar) -> Record {
+    let mut record = Record::default();
+    for n in 0..views {
+        let view = View {
+            key: ArticleKey(u32::MAX - u32::from(n)),
+            page: PageType::Metered,
+            section: None,
+            subscriber: false,
+        };
+        decide(&mut record, config, &view, now_ms, calendar);
+    }
+    record
 }
 
 /// A registered reader in `choose` mode spends one article on this page. Anything else
@@ -1024,6 +1066,7 @@ mod tests {
                 latest in 0i64..MAX_MIN,
                 registered in prop::option::of(0i64..MAX_MIN),
                 raw in prop::collection::vec((any::<u32>(), 0u8..7, 0i64..crate::record::MAX_AGE_MIN), 0..MAX_ENTRIES),
+                token in prop::option::of("[A-Za-z0-9_.-]{1,400}"),
             ) {
                 let entries = raw
                     .into_iter()
@@ -1033,7 +1076,7 @@ mod tests {
                         at_min: latest - age,
                     })
                     .collect();
-                let r = Record { period_tag: tag, bucket, latest_min: latest, registered_min: registered, entries };
+                let r = Record { period_tag: tag, bucket, latest_min: latest, registered_min: registered, entries, token };
                 let text = encode(&r);
                 prop_assert!(text.len() < 2048);
                 prop_assert_eq!(decode(&text), Ok(r));

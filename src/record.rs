@@ -12,6 +12,9 @@
 //! `- format version
 //! ```
 //!
+//! A subscriber entitlement token, when the reader has one, follows the entries after a `~`
+//! (at most [`MAX_TOKEN`] characters of base64url and dots: a compact JWS).
+//!
 //! An entry is 6 base64url characters of the article's 32-bit key, then 4 characters holding
 //! 3 bits of allowance and 21 bits of age in minutes before "latest" (ages beyond about four
 //! years are kept as four years: only rolling periods, at most 366 days, read them).
@@ -29,6 +32,8 @@ use crate::meter::{Allowance, Entry, Record};
 pub const STORAGE_KEY: &str = "meterwall:v1";
 /// Values longer than this are rejected before parsing.
 pub const MAX_STORED: usize = 16 * 1024;
+/// The longest entitlement token kept; with the entries it keeps a record under 2 KB.
+pub const MAX_TOKEN: usize = 400;
 /// The oldest age an entry can record, in minutes (2^21 - 1, about four years).
 pub const MAX_AGE_MIN: i64 = (1 << 21) - 1;
 
@@ -151,7 +156,20 @@ pub fn encode(record: &Record) -> String {
         let age = (record.latest_min - e.at_min).clamp(0, MAX_AGE_MIN) as u64;
         push_b64(&mut out, (alw_code(e.allowance) as u64) << 21 | age, 4);
     }
+    if let Some(token) = record.token.as_deref().filter(|t| token_ok(t)) {
+        out.push('~');
+        out.push_str(token);
+    }
     out
+}
+
+/// Whether `token` can be kept: short, and only the characters of a compact JWS.
+pub fn token_ok(token: &str) -> bool {
+    !token.is_empty()
+        && token.len() <= MAX_TOKEN
+        && token
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_' || b == b'.')
 }
 
 /// Reads a stored value.
@@ -191,7 +209,13 @@ pub fn decode(stored: &str) -> Result<Record, RecordError> {
         "" => None,
         text => Some(read_b36(text).ok_or(malformed)?),
     };
-    let body = parts.next().ok_or(malformed)?.as_bytes();
+    let field = parts.next().ok_or(malformed)?;
+    let (body, token) = match field.split_once('~') {
+        Some((body, token)) if token_ok(token) => (body, Some(token.to_string())),
+        Some(_) => return Err(malformed),
+        None => (field, None),
+    };
+    let body = body.as_bytes();
     if body.len() % ENTRY_LEN != 0 || body.len() / ENTRY_LEN > MAX_ENTRIES {
         return Err(malformed);
     }
@@ -215,6 +239,7 @@ pub fn decode(stored: &str) -> Result<Record, RecordError> {
         latest_min,
         registered_min,
         entries,
+        token,
     })
 }
 
@@ -250,7 +275,19 @@ mod tests {
                     at_min: 29_931_119,
                 },
             ],
+            token: None,
         }
+    }
+
+    #[test]
+    fn a_token_rides_after_the_entries_and_reads_back() {
+        let mut r = sample();
+        r.token = Some("eyJhbGciOiJFUzI1NiJ9.eyJleHAiOjF9.c2ln".into());
+        let text = encode(&r);
+        assert!(text.ends_with("~eyJhbGciOiJFUzI1NiJ9.eyJleHAiOjF9.c2ln"));
+        assert_eq!(decode(&text), Ok(r));
+        assert_eq!(decode("1m0.0..~"), Err(RecordError::Malformed));
+        assert_eq!(decode("1m0.0..~bad token"), Err(RecordError::Malformed));
     }
 
     #[test]
@@ -315,6 +352,8 @@ mod tests {
         r.latest_min = i64::MAX / 2;
         r.registered_min = Some(i64::MIN / 2);
         assert!(encode(&r).len() < 1_600, "{}", encode(&r).len());
+        r.token = Some("t".repeat(MAX_TOKEN));
+        assert!(encode(&r).len() < 2_048, "{}", encode(&r).len());
     }
 
     #[test]

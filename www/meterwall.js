@@ -6,58 +6,89 @@
   // document.currentScript is null inside module scripts and after the first run of a script,
   // so the loader, a classic script, reads it synchronously here.
   var script = d.currentScript;
-  var queue = w.meterwall = w.meterwall || [];
+  var queue = (w.meterwall = w.meterwall || []);
   if (queue.version) return; // pasted twice: the first copy runs the page
+  var NAMES = ["ready", "view", "lock", "seen", "register", "unlock", "subscribe-click", "login-click", "error", "before-lock"];
 
   function emit(name, detail) {
     d.dispatchEvent(new CustomEvent("meterwall:" + name, { detail: detail }));
   }
   function fail(message) {
+    // The article stays as it is: readable. The anti-flicker snippet, if any, lets it show.
+    d.documentElement.classList.remove("meterwall-pending");
     console.error("[meterwall] " + message);
-    emit("error", { message: message });
+    emit("error", { version: 1, message: message });
   }
 
   var src = (script && script.src) || "";
   if (!src) return fail("the loader must be included with a <script src> tag");
   var glue = new URL("meterwall_wasm.js", src).href;
   var wasm = new URL("meterwall_wasm_bg.wasm", src).href;
+  var data = script.dataset;
 
-  // Config layers, later ones winning: the JSON block, the script tag's data-* attributes, then
-  // queued ["config", {...}] commands. The article element's own attributes are read by the widget.
-  var layers = [];
+  // Config layers, later ones winning: the JSON block and the script tag's data-* attributes
+  // (page config), then the article element's attributes (read by the widget), then queued
+  // ["config", {...}] commands.
+  var page = [];
+  var calls = [];
   var block = d.getElementById("meterwall-config");
   if (block) {
     try {
-      layers.push(JSON.parse(block.textContent));
+      page.push(JSON.parse(block.textContent));
     } catch (e) {
       fail("the JSON in <script id=\"meterwall-config\"> does not parse (" + e.message + "); it is ignored");
     }
   }
-  var data = {};
-  var set = script.dataset;
-  for (var key in set) {
+  var attrs = {};
+  for (var key in data) {
+    if (key === "wasmIntegrity") continue;
     // data-registered-limit arrives as registeredLimit and means registered.limit.
     var nested = /^registered([A-Z].*)$/.exec(key);
     if (nested) {
-      data.registered = data.registered || {};
-      data.registered[nested[1].charAt(0).toLowerCase() + nested[1].slice(1)] = set[key];
+      attrs.registered = attrs.registered || {};
+      attrs.registered[nested[1].charAt(0).toLowerCase() + nested[1].slice(1)] = data[key];
     } else {
-      data[key] = set[key];
+      attrs[key] = data[key];
     }
   }
-  layers.push(data);
+  page.push(attrs);
 
+  // Queued config and event subscriptions take effect before the first decision; every other
+  // command runs, in order, once the widget is ready.
   var pending = queue.slice();
   var rest = [];
+  var early = [];
   for (var i = 0; i < pending.length; i++) {
     var item = pending[i];
-    if (item && item[0] === "config") layers.push(item[1]);
+    if (item && item[0] === "config") calls.push(item[1]);
+    else if (item && item[0] === "on") early.push(item);
     else rest.push(item);
   }
 
+  // Events to window.dataLayer for tag managers, when the config asks (dataLayer: true).
+  function wantsDataLayer() {
+    var all = page.concat(calls);
+    var on = false;
+    for (var j = 0; j < all.length; j++) {
+      var v = all[j] && all[j].dataLayer;
+      if (v !== undefined) on = v === true || v === "true" || v === "";
+    }
+    return on;
+  }
+  if (wantsDataLayer()) {
+    NAMES.forEach(function (name) {
+      d.addEventListener("meterwall:" + name, function (e) {
+        (w.dataLayer = w.dataLayer || []).push({ event: "meterwall." + name, meterwall: e.detail });
+      });
+    });
+  }
+
+  // Subresource Integrity covers the script tag only; data-wasm-integrity covers the wasm.
+  var module = data.wasmIntegrity ? fetch(wasm, { integrity: data.wasmIntegrity }) : wasm;
+
   import(glue)
     .then(function (m) {
-      return m.default({ module_or_path: wasm }).then(function () {
+      return m.default({ module_or_path: module }).then(function () {
         return m;
       });
     })
@@ -65,10 +96,18 @@
       var api = {
         version: 1,
         mount: function (config) {
-          return m.mount(config === undefined ? layers : layers.concat([config]));
+          return m.mountWith(page, config === undefined ? calls : calls.concat([config]));
         },
         why: m.why,
+        state: m.state,
         reset: m.reset,
+        setSubscriber: m.setSubscriber,
+        setToken: m.setToken,
+        on: function (name, fn) {
+          d.addEventListener("meterwall:" + name, function (e) {
+            fn(e.detail);
+          });
+        },
         push: function (item) {
           if (typeof item === "function") return item(api);
           var fn = item && api[item[0]];
@@ -76,10 +115,11 @@
           return fn.apply(api, item.slice(1));
         },
         config: function (layer) {
-          layers.push(layer);
+          calls.push(layer);
         }
       };
       w.meterwall = api;
+      for (var k = 0; k < early.length; k++) api.push(early[k]);
       try {
         api.mount();
       } catch (e) {
@@ -89,6 +129,7 @@
       emit("ready", { version: 1 });
     })
     .catch(function (e) {
+      // A 404, a wrong MIME type, an integrity mismatch, or a CSP without 'wasm-unsafe-eval'.
       fail("the widget could not load (" + (e && e.message ? e.message : e) + "); the article stays readable");
     });
 })();

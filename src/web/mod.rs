@@ -7,6 +7,7 @@
 
 mod gate;
 mod intl;
+mod preview;
 mod signup;
 mod store;
 pub(crate) mod token;
@@ -41,6 +42,12 @@ pub(crate) struct Mounted {
     generation: u32,
     /// Hears other tabs change the meter (a registration there lifts the wall here).
     storage_listener: Option<Closure<dyn FnMut(web_sys::Event)>>,
+    /// Whether this reader subscribes: config, `setSubscriber`, or a verified token.
+    subscriber: bool,
+    /// Watches the prompt come into view.
+    observer: Option<web_sys::IntersectionObserver>,
+    /// Whether `meterwall:seen` has fired for this prompt.
+    seen: bool,
 }
 
 thread_local! {
@@ -78,6 +85,16 @@ pub(crate) fn emit(name: &str, detail: &JsValue) {
 
 fn document() -> Option<Document> {
     web_sys::window()?.document()
+}
+
+/// The detail of every event: the decision, versioned, with the wall's name.
+fn detail(decision: &Decision) -> JsValue {
+    let detail = to_js(decision);
+    let _ = js_sys::Reflect::set(&detail, &"version".into(), &JsValue::from_f64(1.0));
+    if let Some(wall) = decision.wall {
+        let _ = js_sys::Reflect::set(&detail, &"wallType".into(), &gate::wall_name(wall).into());
+    }
+    detail
 }
 
 fn to_js(decision: &Decision) -> JsValue {
@@ -215,8 +232,16 @@ fn install_panic_hook() {
     });
 }
 
-/// Entry point of `mount(config)`.
+/// Entry point of `mount(config)`: every layer given is page config, under the article
+/// element's own attributes.
 pub fn mount(input: JsValue) -> Result<JsValue, JsValue> {
+    mount_with(input, JsValue::UNDEFINED)
+}
+
+/// The loader's entry point. Precedence, lowest first: `<html lang>`, the `page` layers (the
+/// JSON block, the script's `data-*`), the article element's attributes, then the `calls`
+/// layers (`["config", …]` commands and `mount(config)` calls).
+pub fn mount_with(page: JsValue, calls: JsValue) -> Result<JsValue, JsValue> {
     check_poisoned()?;
     let _active = Active::enter();
     install_panic_hook();
@@ -227,7 +252,7 @@ pub fn mount(input: JsValue) -> Result<JsValue, JsValue> {
         js_sys::Reflect::get(&doc, &"prerendering".into()).ok() == Some(JsValue::TRUE);
     if prerendering {
         let later = Closure::once_into_js(move || {
-            let _ = mount(input);
+            let _ = mount_with(page, calls);
         });
         let options = web_sys::AddEventListenerOptions::new();
         options.set_once(true);
@@ -240,23 +265,69 @@ pub fn mount(input: JsValue) -> Result<JsValue, JsValue> {
     }
     // A second mount (a single-page app's next article) first puts the previous page back.
     unmount();
+    let mut p = prepare(&doc, &page, &calls)?;
+    let token = p.config.token.clone().or_else(|| p.record.token.clone());
+    let key = p.config.public_key.as_ref().map(value_to_js);
+    if let (Some(token), Some(key), false) = (token, key, p.config.subscriber) {
+        // The subscriber's entitlement is checked before anything is decided, so a subscriber
+        // never sees the wall flash; WebCrypto answers within milliseconds.
+        wasm_bindgen_futures::spawn_local(async move {
+            let verified = token::verify(&token, &key, js_sys::Date::now() as i64).await;
+            let _active = Active::enter();
+            match verified {
+                Ok(()) => {
+                    p.subscriber = true;
+                    p.record.token = Some(token);
+                }
+                Err(e) => {
+                    report(&e.to_string());
+                    if p.record.token.as_deref() == Some(token.as_str()) {
+                        p.record.token = None;
+                    }
+                }
+            }
+            finish(&doc, p);
+        });
+        return Ok(JsValue::NULL);
+    }
+    Ok(finish(&doc, p))
+}
+
+/// Everything a page view needs before the meter decides.
+struct Prepared {
+    config: Config,
+    body: Element,
+    key: crate::article::ArticleKey,
+    source: crate::article::KeySource,
+    calendar: ZoneCalendar,
+    storage: Option<Storage>,
+    record: Record,
+    subscriber: bool,
+}
+
+/// Reads the config and the page, and loads the record.
+fn prepare(doc: &Document, page: &JsValue, calls: &JsValue) -> Result<Prepared, JsValue> {
     // The page's language is the lowest layer: any config may name another.
     let mut merged = Value::Map(Vec::new());
     if let Some(lang) = doc.document_element().and_then(|e| e.get_attribute("lang")) {
         merged.merge(&Value::Map(vec![("locale".into(), Value::Str(lang))]));
     }
-    merged.merge(&config_layers(&input).map_err(|e| fail(&e))?);
-    let (config, _) = Config::from_value(&merged).map_err(|e| fail(&config_message(&e)))?;
+    merged.merge(&config_layers(page).map_err(|e| fail(&e))?);
+    let calls = config_layers(calls).map_err(|e| fail(&e))?;
+    let mut first = merged.clone();
+    first.merge(&calls);
+    let (config, _) = Config::from_value(&first).map_err(|e| fail(&config_message(&e)))?;
     let body = match doc.query_selector(&config.selector) {
         Ok(Some(body)) => body,
         Ok(None) => return Err(fail(&missing_body(&config.selector))),
         Err(_) => return Err(fail(&bad_selector(&config.selector))),
     };
     merged.merge(&element_layer(&body));
+    merged.merge(&calls);
     let (config, warnings) = Config::from_value(&merged).map_err(|e| {
         let message = config_message(&e);
         if config_policy(&merged) == FailPolicy::Closed {
-            close_on_error(&doc, &body, &Config::default());
+            close_on_error(doc, &body, &Config::default());
         }
         fail(&message)
     })?;
@@ -267,8 +338,8 @@ pub fn mount(input: JsValue) -> Result<JsValue, JsValue> {
         .map(|w| w.location().href().unwrap_or_default())
         .unwrap_or_default();
     let keep: Vec<&str> = config.keep_params.iter().map(String::as_str).collect();
-    let canonical = canonical(&doc);
-    let Some((key, _source)) = article_key(
+    let canonical = canonical(doc);
+    let Some((key, source)) = article_key(
         config.article_id.as_deref(),
         canonical.as_deref(),
         &location,
@@ -282,9 +353,8 @@ pub fn mount(input: JsValue) -> Result<JsValue, JsValue> {
         m.push_str("\"; use an IANA name such as \"Europe/Paris\"");
         return Err(fail(&m));
     };
-
     let storage = store::probe();
-    let (mut record, problem) = match &storage {
+    let (record, problem) = match &storage {
         Some(s) => store::load(s),
         None => (Record::default(), Some(StoreError::Unavailable)),
     };
@@ -292,27 +362,91 @@ pub fn mount(input: JsValue) -> Result<JsValue, JsValue> {
     if let Some(p) = problem {
         report_store(&p, config.on_storage_unavailable);
     }
+    let subscriber = config.subscriber;
+    Ok(Prepared {
+        config,
+        body,
+        key,
+        source,
+        calendar,
+        storage: if storage_ok { storage } else { None },
+        record,
+        subscriber,
+    })
+}
+
+/// Decides this page view, saves, and gates the page. Returns the event detail.
+fn finish(doc: &Document, p: Prepared) -> JsValue {
+    let Prepared {
+        config,
+        body,
+        key,
+        source,
+        calendar,
+        storage,
+        mut record,
+        subscriber,
+    } = p;
+    let search = web_sys::window()
+        .and_then(|w| w.location().search().ok())
+        .unwrap_or_default();
+    let mode = if config.preview {
+        preview::mode(&search)
+    } else {
+        preview::Mode::None
+    };
     let view = View {
         key,
         page: config.page_type,
         section: config.section.as_deref(),
-        subscriber: config.subscriber,
+        subscriber,
     };
-    let now = js_sys::Date::now() as i64;
-    let mut decision = meter::decide(&mut record, &config, &view, now, &calendar);
-    if storage_ok {
+    let mut now = js_sys::Date::now() as i64;
+    // Previews decide on a copy of the meter and never save it.
+    let mut saving = storage.is_some();
+    match mode {
+        preview::Mode::Reset => {
+            if let Some(s) = &storage {
+                store::clear(s);
+            }
+            record = Record::default();
+        }
+        preview::Mode::Simulate { views, now_ms } => {
+            now = now_ms.unwrap_or(now);
+            record = meter::simulate(&config, views, now, &calendar);
+            saving = false;
+        }
+        preview::Mode::Wall | preview::Mode::Off => saving = false,
+        preview::Mode::None | preview::Mode::Debug => {}
+    }
+    let mut decision = match mode {
+        preview::Mode::Wall => Decision::preview(Some(Wall::Register)),
+        preview::Mode::Off => Decision::preview(None),
+        _ => meter::decide(&mut record, &config, &view, now, &calendar),
+    };
+    if saving {
         if let Some(s) = &storage {
+            if let (stored, None) = store::load(s) {
+                record.merge(&stored);
+            }
             if let Err(p) = store::save(s, &record) {
                 report_store(&p, config.on_storage_unavailable);
             }
         }
-    } else if config.on_storage_unavailable == FailPolicy::Open
-        && config.page_type != PageType::Premium
-    {
-        // Without storage the meter cannot count, so the policy decides: open by default.
-        decision.wall = None;
-    } else if decision.wall.is_none() && config.on_storage_unavailable == FailPolicy::Closed {
-        decision.wall = Some(Wall::Register);
+    } else if storage.is_none() && mode == preview::Mode::None {
+        if config.on_storage_unavailable == FailPolicy::Open
+            && config.page_type != PageType::Premium
+        {
+            // Without storage the meter cannot count, so the policy decides: open by default.
+            decision.wall = None;
+        } else if decision.wall.is_none() && config.on_storage_unavailable == FailPolicy::Closed {
+            decision.wall = Some(Wall::Register);
+        }
+    }
+    if mode != preview::Mode::None {
+        let mut lines = preview::explain(&decision, &config, source, mode);
+        lines.extend(preview::seo_warnings(doc, &body));
+        preview::overlay(doc, &lines);
     }
     let section = config.section.clone();
     let mut mounted = Mounted {
@@ -322,7 +456,7 @@ pub fn mount(input: JsValue) -> Result<JsValue, JsValue> {
         body,
         removed: gate::Removed::default(),
         host: None,
-        storage: if storage_ok { storage } else { None },
+        storage: if saving { storage } else { None },
         record,
         decision,
         shown_at: 0.0,
@@ -332,15 +466,49 @@ pub fn mount(input: JsValue) -> Result<JsValue, JsValue> {
             g.get()
         }),
         storage_listener: None,
+        subscriber,
+        observer: None,
+        seen: false,
     };
     if mounted.decision.wall.is_some() && mounted.storage.is_some() {
         mounted.storage_listener = other_tabs();
     }
-    let detail = to_js(&decision);
+    let detail = detail(&decision);
     emit("view", &detail);
-    apply(&doc, &mut mounted);
+    apply(doc, &mut mounted);
+    pending_done(doc);
     MOUNTED.with(|m| *m.borrow_mut() = Some(mounted));
-    Ok(detail)
+    detail
+}
+
+/// The anti-flicker snippet hides the article while `<html>` has this class; deciding ends it.
+fn pending_done(doc: &Document) {
+    if let Some(html) = doc.document_element() {
+        let _ = html.class_list().remove_1("meterwall-pending");
+    }
+}
+
+/// A config value back as a JS value (the public key goes to WebCrypto as an object).
+fn value_to_js(v: &Value) -> JsValue {
+    match v {
+        Value::Null => JsValue::NULL,
+        Value::Bool(b) => JsValue::from_bool(*b),
+        Value::Num(n) => JsValue::from_f64(*n),
+        // A JWK given as JSON text (a data attribute) is parsed; any other string stays one.
+        Value::Str(s) => js_sys::JSON::parse(s).unwrap_or_else(|_| JsValue::from_str(s)),
+        Value::List(items) => items
+            .iter()
+            .map(value_to_js)
+            .collect::<js_sys::Array>()
+            .into(),
+        Value::Map(entries) => {
+            let o = js_sys::Object::new();
+            for (k, v) in entries {
+                let _ = js_sys::Reflect::set(&o, &k.as_str().into(), &value_to_js(v));
+            }
+            o.into()
+        }
+    }
 }
 
 fn config_policy(merged: &Value) -> FailPolicy {
@@ -427,30 +595,89 @@ fn prompt_text(doc: &Document, config: &Config, d: &Decision) -> gate::PromptTex
 
 /// Makes the page match the decision: gate (with the prompt) or leave open.
 fn apply(doc: &Document, m: &mut Mounted) {
-    match m.decision.wall {
-        None => {
-            let _ = m.body.set_attribute("data-meterwall-state", "open");
+    let Some(wall) = m.decision.wall else {
+        let _ = m.body.set_attribute("data-meterwall-state", "open");
+        return;
+    };
+    // A publisher may render its own wall: `preventDefault()` on this event leaves the page to it.
+    let init = CustomEventInit::new();
+    init.set_detail(&detail(&m.decision));
+    init.set_cancelable(true);
+    if let Ok(event) = CustomEvent::new_with_event_init_dict("meterwall:before-lock", &init) {
+        let _ = doc.dispatch_event(&event);
+        if event.default_prevented() {
+            let _ = m.body.set_attribute("data-meterwall-state", "publisher");
+            return;
         }
-        Some(wall) => {
-            let text = prompt_text(doc, &m.config, &m.decision);
-            let Some((host, removed)) = gate::gate(doc, &m.body, wall, &m.config, &text) else {
-                // The page is exactly as it was: readable, whatever the decision.
-                report("could not show the prompt (the page refused a change to its DOM); the article stays readable");
-                let _ = m.body.set_attribute("data-meterwall-state", "open");
-                return;
-            };
-            m.host = Some(host);
-            m.removed = removed;
-            m.shown_at = js_sys::Date::now();
-            if let Some(host) = &m.host {
-                m.listeners = signup::listen(host, wall);
-            }
-            let _ = m.body.set_attribute("data-meterwall-state", "locked");
-            let detail = to_js(&m.decision);
-            let _ =
-                js_sys::Reflect::set(&detail, &"wallType".into(), &gate::wall_name(wall).into());
-            emit("lock", &detail);
+    }
+    let text = prompt_text(doc, &m.config, &m.decision);
+    let Some((host, removed)) = gate::gate(doc, &m.body, wall, &m.config, &text) else {
+        // The page is exactly as it was: readable, whatever the decision.
+        report("could not show the prompt (the page refused a change to its DOM); the article stays readable");
+        let _ = m.body.set_attribute("data-meterwall-state", "open");
+        return;
+    };
+    m.shown_at = js_sys::Date::now();
+    m.listeners = signup::listen(&host, wall);
+    m.listeners.extend(clicks(&host));
+    let (observer, callback) = seen(&host);
+    m.observer = observer;
+    m.listeners.extend(callback);
+    m.host = Some(host);
+    m.removed = removed;
+    let _ = m.body.set_attribute("data-meterwall-state", "locked");
+    emit("lock", &detail(&m.decision));
+}
+
+/// `meterwall:subscribe-click` and `meterwall:login-click`, for the publisher's analytics; the
+/// links then go where they go.
+fn clicks(host: &Element) -> Vec<Closure<dyn FnMut(web_sys::Event)>> {
+    let mut out = Vec::new();
+    let Some(root) = host.shadow_root() else {
+        return out;
+    };
+    for (selector, name) in [
+        ("a.subscribe", "subscribe-click"),
+        ("a.login", "login-click"),
+    ] {
+        let Ok(Some(link)) = root.query_selector(selector) else {
+            continue;
+        };
+        let listener: Closure<dyn FnMut(web_sys::Event)> =
+            Closure::new(move |_: web_sys::Event| {
+                let d = with_mounted(|m| detail(&m.decision)).unwrap_or(JsValue::NULL);
+                emit(name, &d);
+            });
+        let _ = link.add_event_listener_with_callback("click", listener.as_ref().unchecked_ref());
+        out.push(listener);
+    }
+    out
+}
+
+type Listener = Closure<dyn FnMut(web_sys::Event)>;
+
+/// `meterwall:seen` once the prompt has entered the viewport, through IntersectionObserver.
+fn seen(host: &Element) -> (Option<web_sys::IntersectionObserver>, Option<Listener>) {
+    let callback: Listener = Closure::new(move |entries: web_sys::Event| {
+        let entries: &js_sys::Array = entries.unchecked_ref();
+        let visible = entries.iter().any(|e| {
+            js_sys::Reflect::get(&e, &"isIntersecting".into()).ok() == Some(JsValue::TRUE)
+        });
+        if !visible {
+            return;
         }
+        let first = with_mounted(|m| !std::mem::replace(&mut m.seen, true)).unwrap_or(false);
+        if first {
+            let d = with_mounted(|m| detail(&m.decision)).unwrap_or(JsValue::NULL);
+            emit("seen", &d);
+        }
+    });
+    match web_sys::IntersectionObserver::new(callback.as_ref().unchecked_ref()) {
+        Ok(observer) => {
+            observer.observe(host);
+            (Some(observer), Some(callback))
+        }
+        Err(_) => (None, None),
     }
 }
 
@@ -463,6 +690,9 @@ fn open_up(m: &mut Mounted) -> Option<Node> {
     let first = gate::restore(&m.body, std::mem::take(&mut m.removed));
     signup::unlisten(&m.listeners);
     m.listeners.clear();
+    if let Some(observer) = m.observer.take() {
+        observer.disconnect();
+    }
     if let (Some(w), Some(l)) = (web_sys::window(), m.storage_listener.take()) {
         let _ = w.remove_event_listener_with_callback("storage", l.as_ref().unchecked_ref());
     }
@@ -494,7 +724,7 @@ impl Mounted {
             key: self.key,
             page: self.config.page_type,
             section: self.section.as_deref(),
-            subscriber: self.config.subscriber,
+            subscriber: self.subscriber,
         }
     }
 
@@ -559,6 +789,38 @@ impl Mounted {
         }
     }
 
+    /// Decides this page again for a reader who does (or no longer does) subscribe.
+    fn resubscribe(&mut self, on: bool) -> JsValue {
+        self.subscriber = on;
+        let calendar = self.calendar();
+        let mut record = self.record.clone();
+        let decision = meter::decide(
+            &mut record,
+            &self.config,
+            &self.view(),
+            js_sys::Date::now() as i64,
+            &calendar,
+        );
+        let was = self.decision.wall;
+        self.record = record;
+        self.decision = decision;
+        self.persist();
+        match (was, decision.wall) {
+            (Some(_), None) => {
+                let _ = open_up(self);
+            }
+            (None, Some(_)) => {
+                if let Some(doc) = document() {
+                    apply(&doc, self);
+                }
+            }
+            _ => {}
+        }
+        let d = detail(&decision);
+        emit("view", &d);
+        d
+    }
+
     /// A registered reader in `choose` mode spends one article here.
     pub(crate) fn unlock(&mut self) {
         let calendar = self.calendar();
@@ -597,6 +859,86 @@ fn other_tabs() -> Option<Closure<dyn FnMut(web_sys::Event)>> {
         .add_event_listener_with_callback("storage", listener.as_ref().unchecked_ref())
         .ok()?;
     Some(listener)
+}
+
+/// The reader's meter as a plain object, for editors and tests: `{ version, period, articles,
+/// registeredAt, latestSeen }` (times in ms), or `null` when nothing is mounted.
+pub fn state() -> JsValue {
+    if check_poisoned().is_err() {
+        return JsValue::NULL;
+    }
+    let Some(record) = with_mounted(|m| m.record.clone()) else {
+        return JsValue::NULL;
+    };
+    let o = js_sys::Object::new();
+    let period = match record.period_tag {
+        b'm' => "month",
+        b'w' => "week",
+        b'd' => "day",
+        b'r' => "rolling",
+        b'l' => "lifetime",
+        _ => "",
+    };
+    let registered = record
+        .registered_min
+        .map_or(JsValue::NULL, |m| JsValue::from_f64((m * 60_000) as f64));
+    for (key, value) in [
+        ("version", JsValue::from_f64(1.0)),
+        (
+            "period",
+            if period.is_empty() {
+                JsValue::NULL
+            } else {
+                period.into()
+            },
+        ),
+        ("articles", JsValue::from_f64(record.entries.len() as f64)),
+        ("registeredAt", registered),
+        (
+            "latestSeen",
+            JsValue::from_f64((record.latest_min * 60_000) as f64),
+        ),
+    ] {
+        let _ = js_sys::Reflect::set(&o, &key.into(), &value);
+    }
+    o.into()
+}
+
+/// The publisher says whether this reader subscribes (for this page view): the wall lifts, or
+/// the page is decided again. Returns the new decision.
+pub fn set_subscriber(on: bool) -> JsValue {
+    if check_poisoned().is_err() {
+        return JsValue::NULL;
+    }
+    with_mounted(|m| m.resubscribe(on)).unwrap_or(JsValue::NULL)
+}
+
+/// Verifies and keeps a subscriber entitlement token (or forgets it, with `null`); resolves to
+/// the new decision, or rejects with what is wrong with the token.
+pub fn set_token(token: Option<String>) -> js_sys::Promise {
+    wasm_bindgen_futures::future_to_promise(async move {
+        check_poisoned()?;
+        let Some(token) = token else {
+            let d = with_mounted(|m| {
+                m.record.token = None;
+                m.persist();
+                m.resubscribe(m.config.subscriber)
+            });
+            return Ok(d.unwrap_or(JsValue::NULL));
+        };
+        let key = with_mounted(|m| m.config.public_key.as_ref().map(value_to_js))
+            .flatten()
+            .ok_or_else(|| fail("setToken: no publicKey is configured to verify the token with"))?;
+        token::verify(&token, &key, js_sys::Date::now() as i64)
+            .await
+            .map_err(|e| fail(&e.to_string()))?;
+        let d = with_mounted(|m| {
+            m.record.token = Some(token);
+            m.persist();
+            m.resubscribe(true)
+        });
+        Ok(d.unwrap_or(JsValue::NULL))
+    })
 }
 
 /// The last decision, or `null`.

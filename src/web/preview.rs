@@ -1,0 +1,216 @@
+//! Editors' tools: the `?meterwall=` preview parameters, the debug overlay, and the check of the
+//! page's paywalled-content markup for search engines.
+
+use crate::article::KeySource;
+use crate::config::{int_text, Config};
+use crate::meter::Decision;
+use crate::period::parse_date;
+use wasm_bindgen::{JsCast, JsValue};
+use web_sys::{Document, Element};
+
+/// What an editor asked for in the URL (only honoured with `preview: true`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Mode {
+    /// No parameter: the real meter.
+    None,
+    /// `?meterwall=debug`: the real meter, with its reasons shown.
+    Debug,
+    /// `?meterwall=reset`: forget this browser's meter, then meter as usual.
+    Reset,
+    /// `?meterwall=wall`: show the registration wall, count nothing.
+    Wall,
+    /// `?meterwall=off`: no wall, count nothing.
+    Off,
+    /// `?meterwall=simulate&views=N&now=YYYY-MM-DD`: a reader with N articles read by that date.
+    Simulate {
+        /// Articles already read.
+        views: u8,
+        /// The day, as ms since the epoch (noon UTC), or now.
+        now_ms: Option<i64>,
+    },
+}
+
+fn param(search: &str, name: &str) -> Option<String> {
+    search
+        .trim_start_matches('?')
+        .split('&')
+        .filter_map(|pair| pair.split_once('='))
+        .find(|(k, _)| *k == name)
+        .map(|(_, v)| v.to_string())
+}
+
+/// Reads the preview parameters from a query string.
+pub fn mode(search: &str) -> Mode {
+    match param(search, "meterwall").as_deref() {
+        Some("debug") => Mode::Debug,
+        Some("reset") => Mode::Reset,
+        Some("wall") => Mode::Wall,
+        Some("off") => Mode::Off,
+        Some("simulate") => Mode::Simulate {
+            views: param(search, "views")
+                .and_then(|v| v.parse().ok())
+                .unwrap_or(0),
+            now_ms: param(search, "now")
+                .and_then(|d| parse_date(&d))
+                .map(|d| crate::period::days_from_civil(d) * 86_400_000 + 43_200_000),
+        },
+        _ => Mode::None,
+    }
+}
+
+fn line(out: &mut Vec<String>, label: &str, value: &str) {
+    let mut s = String::from(label);
+    s.push_str(": ");
+    s.push_str(value);
+    out.push(s);
+}
+
+/// The decision and its reasons as lines of text, for the console and the overlay.
+pub fn explain(d: &Decision, config: &Config, source: KeySource, mode: Mode) -> Vec<String> {
+    let mut out = Vec::new();
+    let wall = match d.wall {
+        None => "none (the article is open)",
+        Some(crate::meter::Wall::Register) => "register",
+        Some(crate::meter::Wall::Unlock) => "unlock",
+        Some(crate::meter::Wall::Subscribe) => "subscribe",
+    };
+    line(&mut out, "wall", wall);
+    let reason = match d.reason {
+        crate::meter::Reason::Subscriber => "subscriber: never walled, never counted",
+        crate::meter::Reason::FreePage => "free page: never counted",
+        crate::meter::Reason::PremiumPage => "premium page: subscribers only",
+        crate::meter::Reason::AlreadyOpened => "already opened this period",
+        crate::meter::Reason::Counted => "a new article, counted",
+        crate::meter::Reason::MayUnlock => "registered, choose mode: may unlock",
+        crate::meter::Reason::AllowanceSpent => "allowance spent",
+        crate::meter::Reason::Preview => "preview parameter",
+    };
+    line(&mut out, "reason", reason);
+    let tier = match d.tier {
+        crate::meter::Tier::Anonymous => "anonymous",
+        crate::meter::Tier::Registered => "registered",
+        crate::meter::Tier::Subscriber => "subscriber",
+    };
+    line(&mut out, "tier", tier);
+    let mut used = int_text(d.used.into());
+    used.push_str(" of ");
+    used.push_str(&int_text(d.limit.into()));
+    line(&mut out, "used", &used);
+    let article = match source {
+        KeySource::Id => "from the explicit id",
+        KeySource::Canonical => "from the canonical URL",
+        KeySource::Url => "from the page URL",
+    };
+    line(&mut out, "article", article);
+    line(&mut out, "time zone", &config.time_zone);
+    if mode != Mode::None && mode != Mode::Debug {
+        line(&mut out, "preview", "nothing of this view is saved");
+    }
+    out
+}
+
+/// Checks the page's structured data for paywalled content (schema.org `isAccessibleForFree:
+/// false` with `hasPart.cssSelector`), which search engines need to tell a paywall from
+/// cloaking. A crawler's user agent proves nothing (anyone can send it), so the gated text is
+/// declared in the page instead.
+pub fn seo_warnings(doc: &Document, body: &Element) -> Vec<String> {
+    let mut warnings = Vec::new();
+    let mut selectors = Vec::new();
+    if let Ok(scripts) = doc.query_selector_all("script[type=\"application/ld+json\"]") {
+        for i in 0..scripts.length() {
+            let text = scripts
+                .item(i)
+                .and_then(|n| n.text_content())
+                .unwrap_or_default();
+            if let Ok(data) = js_sys::JSON::parse(&text) {
+                collect(&data, &mut selectors, 0);
+            }
+        }
+    }
+    if selectors.is_empty() {
+        warnings.push("no structured data marks this page as paywalled: add JSON-LD with \"isAccessibleForFree\": false and \"hasPart\": {\"@type\": \"WebPageElement\", \"isAccessibleForFree\": false, \"cssSelector\": \".your-article-class\"}".into());
+    }
+    for selector in selectors {
+        if !selector.starts_with('.') || selector.contains(' ') {
+            let mut m = String::from("structured data cssSelector \"");
+            m.push_str(&selector);
+            m.push_str(
+                "\" is not a class selector; search engines expect one, like \".article-body\"",
+            );
+            warnings.push(m);
+        } else if !body.matches(&selector).unwrap_or(false) {
+            let mut m = String::from("structured data cssSelector \"");
+            m.push_str(&selector);
+            m.push_str("\" does not match the element meterwall gates");
+            warnings.push(m);
+        }
+    }
+    warnings
+}
+
+fn get(v: &JsValue, key: &str) -> JsValue {
+    js_sys::Reflect::get(v, &key.into()).unwrap_or(JsValue::UNDEFINED)
+}
+
+/// Finds `cssSelector`s of parts not accessible for free, anywhere in a JSON-LD tree.
+fn collect(v: &JsValue, out: &mut Vec<String>, depth: u8) {
+    if depth > 6 || !v.is_object() {
+        return;
+    }
+    if js_sys::Array::is_array(v) {
+        for item in v.unchecked_ref::<js_sys::Array>().iter() {
+            collect(&item, out, depth + 1);
+        }
+        return;
+    }
+    let free = get(v, "isAccessibleForFree");
+    let not_free = free == JsValue::FALSE
+        || free
+            .as_string()
+            .is_some_and(|s| s.eq_ignore_ascii_case("false"));
+    if not_free {
+        if let Some(selector) = get(v, "cssSelector").as_string() {
+            out.push(selector);
+        }
+    }
+    for key in ["hasPart", "@graph"] {
+        collect(&get(v, key), out, depth + 1);
+    }
+}
+
+/// A small box, in its own shadow root, listing the decision's reasons and the warnings.
+pub fn overlay(doc: &Document, lines: &[String]) {
+    let Some(body) = doc.body() else { return };
+    if let Ok(Some(old)) = doc.query_selector("[data-meterwall-debug]") {
+        old.remove();
+    }
+    let Ok(host) = doc.create_element("div") else {
+        return;
+    };
+    let _ = host.set_attribute("data-meterwall-debug", "");
+    let Ok(root) = host.attach_shadow(&web_sys::ShadowRootInit::new(web_sys::ShadowRootMode::Open))
+    else {
+        return;
+    };
+    let style = doc.create_element("style").ok();
+    if let Some(style) = &style {
+        style.set_text_content(Some(
+            ":host{all:initial;position:fixed;z-index:2147483647;inset-block-end:1rem;inset-inline-end:1rem;max-inline-size:26rem;font:13px/1.4 ui-monospace,monospace;background:#111;color:#eee;padding:.75rem 1rem;border-radius:6px;box-shadow:0 2px 8px #0008}b{color:#ffd479}p{margin:.2rem 0}",
+        ));
+        let _ = root.append_child(style);
+    }
+    if let Ok(title) = doc.create_element("b") {
+        title.set_text_content(Some("meterwall debug"));
+        let _ = root.append_child(&title);
+    }
+    for text in lines {
+        if let Ok(p) = doc.create_element("p") {
+            p.set_text_content(Some(text));
+            let _ = root.append_child(&p);
+        }
+        let mut message = String::from("[meterwall] ");
+        message.push_str(text);
+        web_sys::console::info_1(&message.as_str().into());
+    }
+    let _ = body.append_child(&host);
+}
