@@ -28,7 +28,8 @@ pub enum Value {
 }
 
 impl Value {
-    fn get(&self, key: &str) -> Option<&Value> {
+    /// The value under `key` of an object.
+    pub fn get(&self, key: &str) -> Option<&Value> {
         match self {
             Value::Map(entries) => entries.iter().rev().find(|(k, _)| k == key).map(|(_, v)| v),
             _ => None,
@@ -325,7 +326,7 @@ impl core::fmt::Display for ConfigError {
 }
 
 /// The keys `Config::from_value` knows at the top level, for "did you mean".
-const KEYS: [&str; 29] = [
+const KEYS: [&str; 28] = [
     "preview",
     "dataLayer",
     "token",
@@ -354,7 +355,6 @@ const KEYS: [&str; 29] = [
     "pageType",
     "section",
     "onError",
-    "debug",
 ];
 const REGISTERED_KEYS: [&str; 2] = ["limit", "mode"];
 

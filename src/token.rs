@@ -1,1 +1,732 @@
-//! Entitlement tokens: placeholder, being written.
+//! Subscriber entitlement tokens: the rules of a compact ES256 JWS that need no cryptography.
+//!
+//! A publisher's login issues a compact JWS (RFC 7515 §7.1) signed with ES256 (RFC 7518 §3.4),
+//! whose payload is a JSON object with `exp` and optionally `nbf` (RFC 7519 §4.1.4, §4.1.5). This
+//! module splits and decodes the token and checks its algorithm and times; the browser shell
+//! (`web::token`) parses the JSON and checks the signature with WebCrypto, between these steps:
+//! [`split`] -> [`check_alg`] -> [`check_jwk`] -> signature -> [`check_times`].
+
+/// Longer tokens are refused unread: an entitlement needs a few hundred characters, and the cap
+/// bounds the work a hostile cookie or URL can ask of the reader's browser.
+pub const MAX_TOKEN_LEN: usize = 4096;
+
+/// The clock skew forgiven on `exp` and `nbf`, in seconds, between the publisher's server and
+/// the reader's device. RFC 7519 §4.1.4 allows "some small leeway, usually no more than a few
+/// minutes"; the shell uses this value.
+pub const DEFAULT_LEEWAY_S: i64 = 60;
+
+/// The one algorithm accepted: ECDSA on P-256 with SHA-256 (RFC 7518 §3.4).
+pub const ALG: &str = "ES256";
+
+/// An ES256 signature is the raw `r || s`, 32 bytes each (RFC 7518 §3.4), not DER.
+pub const SIGNATURE_LEN: usize = 64;
+
+/// A compact JWS taken apart: the three parts decoded, and the text that was signed.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Compact<'a> {
+    /// `<header b64>.<payload b64>`, exactly as in the token: its ASCII bytes are what was signed
+    /// (RFC 7515 §5.2, step 8).
+    pub signing_input: &'a str,
+    /// The JOSE header: UTF-8 JSON text, not yet parsed.
+    pub header: Vec<u8>,
+    /// The claims: UTF-8 JSON text, not yet parsed.
+    pub payload: Vec<u8>,
+    /// The raw `r || s`, [`SIGNATURE_LEN`] bytes.
+    pub signature: Vec<u8>,
+}
+
+/// Why a token does not entitle the reader; `Display` names the cause and the fix, for the
+/// publisher's console.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum TokenError {
+    /// Not three base64url parts, too long, a signature that is not 64 bytes, a header or payload
+    /// that is not a JSON object, or a missing or non-numeric `exp`.
+    Malformed,
+    /// The header's `alg` is anything but exactly `"ES256"`, including `"none"`.
+    UnsupportedAlgorithm,
+    /// The signature does not verify with the publisher's public key.
+    BadSignature,
+    /// `exp` has passed, by more than the leeway.
+    Expired,
+    /// `nbf` is still ahead, by more than the leeway.
+    NotYetValid,
+    /// The configured public key is not a P-256 public JWK.
+    BadKey,
+    /// The browser offers no WebCrypto here: `crypto.subtle` exists only in secure contexts
+    /// (https pages), https://w3c.github.io/webcrypto/#crypto-interface.
+    CryptoUnavailable,
+}
+
+impl TokenError {
+    /// The sentence `Display` writes, as a `&'static str`: the shell hands it to JS without the
+    /// formatting machinery.
+    pub fn message(self) -> &'static str {
+        match self {
+            TokenError::Malformed => "the subscriber token is not a compact ES256 JWS (three base64url parts, a JSON header and payload with a numeric exp, a 64-byte signature, 4096 characters at most); the publisher's login must issue a well-formed token",
+            TokenError::UnsupportedAlgorithm => "the subscriber token is not signed with ES256 (its header's alg must be \"ES256\"); the publisher's login must sign with ECDSA P-256 and SHA-256",
+            TokenError::BadSignature => "the subscriber token's signature does not match the publisher's public key; check that the widget is configured with the public half of the key the login signs with",
+            TokenError::Expired => "the subscriber token has expired; the publisher's login must issue a new one",
+            TokenError::NotYetValid => "the subscriber token is not valid yet (its nbf is in the future); check the clock of the server that issues it",
+            TokenError::BadKey => "the publisher's public key is not a P-256 public JWK; configure it as {\"kty\":\"EC\",\"crv\":\"P-256\",\"x\":\"...\",\"y\":\"...\"}, without the private \"d\"",
+            TokenError::CryptoUnavailable => "this browser cannot check subscriber tokens here because WebCrypto is unavailable (it exists only on https pages); serve the page over https",
+        }
+    }
+}
+
+impl core::fmt::Display for TokenError {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        f.write_str(self.message())
+    }
+}
+
+impl std::error::Error for TokenError {}
+
+/// The value of one base64url character (RFC 4648 §5).
+fn sextet(c: u8) -> Option<u32> {
+    let v = match c {
+        b'A'..=b'Z' => c - b'A',
+        b'a'..=b'z' => c - b'a' + 26,
+        b'0'..=b'9' => c - b'0' + 52,
+        b'-' => 62,
+        b'_' => 63,
+        _ => return None,
+    };
+    Some(u32::from(v))
+}
+
+/// Decodes unpadded base64url (RFC 4648 §5), as JWS uses it (RFC 7515 §2).
+///
+/// Strict: `None` for `+`, `/`, `=`, whitespace or any other character outside the URL-safe
+/// alphabet, for a length of 1 mod 4 (no byte count encodes to that), and for unused trailing
+/// bits that are not zero (RFC 4648 §3.5), so each byte string has exactly one accepted encoding.
+///
+/// # Examples
+///
+/// ```
+/// use meterwall::token::base64url_decode;
+/// assert_eq!(base64url_decode("Zm9vYmFy").as_deref(), Some(&b"foobar"[..]));
+/// assert_eq!(base64url_decode("Zm8").as_deref(), Some(&b"fo"[..]));
+/// assert_eq!(base64url_decode("-_8").as_deref(), Some(&[0xfb, 0xff][..]));
+/// assert_eq!(base64url_decode("Zm8="), None); // padding
+/// assert_eq!(base64url_decode("+/8"), None); // the standard alphabet
+/// assert_eq!(base64url_decode("Zm9vY"), None); // 1 mod 4
+/// assert_eq!(base64url_decode("Zh"), None); // "f" is "Zg": the trailing bits must be zero
+/// ```
+pub fn base64url_decode(s: &str) -> Option<Vec<u8>> {
+    let bytes = s.as_bytes();
+    let mut out = Vec::with_capacity(bytes.len() / 4 * 3 + 2);
+    for chunk in bytes.chunks(4) {
+        let mut acc = 0u32;
+        for &c in chunk {
+            acc = acc << 6 | sextet(c)?;
+        }
+        match chunk.len() {
+            4 => out.extend_from_slice(&[(acc >> 16) as u8, (acc >> 8) as u8, acc as u8]),
+            // 18 bits for 2 bytes: the last 2 are padding.
+            3 if acc & 0b11 == 0 => out.extend_from_slice(&[(acc >> 10) as u8, (acc >> 2) as u8]),
+            // 12 bits for 1 byte: the last 4 are padding.
+            2 if acc & 0b1111 == 0 => out.push((acc >> 4) as u8),
+            _ => return None,
+        }
+    }
+    Some(out)
+}
+
+/// Takes a compact JWS apart: exactly three non-empty base64url parts separated by `.`, a
+/// signature of 64 bytes, the whole at most [`MAX_TOKEN_LEN`] bytes. The header and payload are
+/// returned as decoded bytes; their JSON is the shell's to parse.
+///
+/// # Errors
+///
+/// [`TokenError::Malformed`] when any of those rules is broken.
+///
+/// # Examples
+///
+/// ```
+/// use meterwall::token::{split, TokenError};
+/// // {"alg":"ES256"} . {"exp":1} . 64 zero bytes
+/// let sig = "A".repeat(86);
+/// let token = format!("eyJhbGciOiJFUzI1NiJ9.eyJleHAiOjF9.{sig}");
+/// let parts = split(&token).unwrap();
+/// assert_eq!(parts.signing_input, "eyJhbGciOiJFUzI1NiJ9.eyJleHAiOjF9");
+/// assert_eq!(parts.header, br#"{"alg":"ES256"}"#);
+/// assert_eq!(parts.payload, br#"{"exp":1}"#);
+/// assert_eq!(parts.signature, [0; 64]);
+///
+/// assert_eq!(split("a.b"), Err(TokenError::Malformed));
+/// assert_eq!(split("eyJhbGciOiJub25lIn0.eyJleHAiOjF9."), Err(TokenError::Malformed));
+/// ```
+pub fn split(token: &str) -> Result<Compact<'_>, TokenError> {
+    if token.len() > MAX_TOKEN_LEN {
+        return Err(TokenError::Malformed);
+    }
+    let mut parts = token.split('.');
+    let (Some(h), Some(p), Some(s), None) =
+        (parts.next(), parts.next(), parts.next(), parts.next())
+    else {
+        return Err(TokenError::Malformed);
+    };
+    if h.is_empty() || p.is_empty() || s.is_empty() {
+        return Err(TokenError::Malformed);
+    }
+    let decode = |part| base64url_decode(part).ok_or(TokenError::Malformed);
+    let (header, payload, signature) = (decode(h)?, decode(p)?, decode(s)?);
+    if signature.len() != SIGNATURE_LEN {
+        return Err(TokenError::Malformed);
+    }
+    Ok(Compact {
+        signing_input: &token[..h.len() + 1 + p.len()],
+        header,
+        payload,
+        signature,
+    })
+}
+
+/// Accepts only a header whose `alg` is exactly `"ES256"`: the verifier, not the token, chooses
+/// the algorithm (RFC 8725 §3.1), so `"none"`, `"HS256"` (HMAC keyed with the public key) and
+/// every variant spelling are refused.
+///
+/// # Errors
+///
+/// [`TokenError::UnsupportedAlgorithm`] for anything else, or no `alg` at all.
+///
+/// # Examples
+///
+/// ```
+/// use meterwall::token::{check_alg, TokenError};
+/// assert_eq!(check_alg(Some("ES256")), Ok(()));
+/// assert_eq!(check_alg(Some("none")), Err(TokenError::UnsupportedAlgorithm));
+/// assert_eq!(check_alg(None), Err(TokenError::UnsupportedAlgorithm));
+/// ```
+pub fn check_alg(alg: Option<&str>) -> Result<(), TokenError> {
+    match alg {
+        Some(ALG) => Ok(()),
+        _ => Err(TokenError::UnsupportedAlgorithm),
+    }
+}
+
+/// A P-256 coordinate is 32 bytes, base64url without padding (RFC 7518 §6.2.1.2).
+const COORDINATE_LEN: usize = 32;
+
+/// Checks the publisher's key before WebCrypto sees it: a public P-256 JWK (RFC 7518 §6.2.1),
+/// `kty` "EC", `crv` "P-256", `x` and `y` of 32 bytes each, and no private `d` (a private key on
+/// a page is a key anyone can sign with). The shell then imports a fresh object holding only
+/// these four members; WebCrypto still checks that the point is on the curve.
+///
+/// Checked here rather than left to WebCrypto: Firefox (153 ESR) crashes the tab's content
+/// process when a JWK with `"kty":"RSA"`, `n` and `e` is imported as an ECDSA key (reproduced by
+/// `tests/token.rs`, `an_rsa_key_is_refused`, before this check existed).
+///
+/// # Errors
+///
+/// [`TokenError::BadKey`] for anything else.
+///
+/// # Examples
+///
+/// ```
+/// use meterwall::token::{check_jwk, TokenError};
+/// let x = "f83OJ3D2xF1Bg8vub9tLe1gHMzV76e8Tus9uPHvRVEU";
+/// let y = "x_FEzRu9m36HLN_tue659LNpXW6pCyStikYjKIWI5a0";
+/// assert_eq!(check_jwk(Some("EC"), Some("P-256"), Some(x), Some(y), false), Ok(()));
+/// assert_eq!(check_jwk(Some("RSA"), None, None, None, false), Err(TokenError::BadKey));
+/// assert_eq!(check_jwk(Some("EC"), Some("P-256"), Some(x), Some(y), true), Err(TokenError::BadKey));
+/// ```
+pub fn check_jwk(
+    kty: Option<&str>,
+    crv: Option<&str>,
+    x: Option<&str>,
+    y: Option<&str>,
+    has_d: bool,
+) -> Result<(), TokenError> {
+    let coordinate = |c: Option<&str>| {
+        c.and_then(base64url_decode)
+            .is_some_and(|bytes| bytes.len() == COORDINATE_LEN)
+    };
+    if kty == Some("EC") && crv == Some("P-256") && coordinate(x) && coordinate(y) && !has_d {
+        Ok(())
+    } else {
+        Err(TokenError::BadKey)
+    }
+}
+
+/// Checks the token's times at `now_ms` (ms since the epoch), forgiving `leeway_s` seconds of
+/// clock skew each way ([`DEFAULT_LEEWAY_S`], 60 s, in the shell; a negative leeway counts as 0).
+/// `exp` and `nbf` are NumericDates, seconds since the epoch, possibly fractional (RFC 7519 §2).
+///
+/// The token is valid while `now < exp + leeway` (RFC 7519 §4.1.4: "before the expiration time")
+/// and from `now >= nbf - leeway` (§4.1.5: "after or equal to").
+///
+/// # Errors
+///
+/// [`TokenError::Malformed`] when `exp` is missing or either time is not finite,
+/// [`TokenError::Expired`] past `exp`, [`TokenError::NotYetValid`] before `nbf`.
+///
+/// # Examples
+///
+/// ```
+/// use meterwall::token::{check_times, TokenError};
+/// let now_ms = 1_700_000_000_000;
+/// assert_eq!(check_times(Some(1_700_000_600.0), None, now_ms, 60), Ok(()));
+/// // Expired 30 s ago: forgiven by the 60 s leeway.
+/// assert_eq!(check_times(Some(1_699_999_970.0), None, now_ms, 60), Ok(()));
+/// assert_eq!(check_times(Some(1_699_999_000.0), None, now_ms, 60), Err(TokenError::Expired));
+/// assert_eq!(
+///     check_times(Some(1_700_000_600.0), Some(1_700_000_300.0), now_ms, 60),
+///     Err(TokenError::NotYetValid)
+/// );
+/// assert_eq!(check_times(None, None, now_ms, 60), Err(TokenError::Malformed));
+/// ```
+pub fn check_times(
+    exp: Option<f64>,
+    nbf: Option<f64>,
+    now_ms: i64,
+    leeway_s: i64,
+) -> Result<(), TokenError> {
+    let exp = exp.filter(|e| e.is_finite()).ok_or(TokenError::Malformed)?;
+    if nbf.is_some_and(|n| !n.is_finite()) {
+        return Err(TokenError::Malformed);
+    }
+    // In f64 milliseconds: NumericDates may be fractional, and an f64 holds any ms timestamp of
+    // the next 285,000 years exactly.
+    let now = now_ms as f64;
+    let leeway = leeway_s.max(0) as f64;
+    if now >= (exp + leeway) * 1000.0 {
+        return Err(TokenError::Expired);
+    }
+    if nbf.is_some_and(|n| now < (n - leeway) * 1000.0) {
+        return Err(TokenError::NotYetValid);
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Test-only encoder: unpadded base64url, written independently of the decoder.
+    pub(super) fn encode(bytes: &[u8]) -> String {
+        const ALPHABET: &[u8; 64] =
+            b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
+        let mut out = String::new();
+        for chunk in bytes.chunks(3) {
+            let mut n = 0u32;
+            for (i, &b) in chunk.iter().enumerate() {
+                n |= u32::from(b) << (16 - 8 * i);
+            }
+            for i in 0..=chunk.len() {
+                out.push(char::from(ALPHABET[(n >> (18 - 6 * i) & 63) as usize]));
+            }
+        }
+        out
+    }
+
+    fn token(header: &str, payload: &str, signature: &[u8]) -> String {
+        let mut t = encode(header.as_bytes());
+        t.push('.');
+        t.push_str(&encode(payload.as_bytes()));
+        t.push('.');
+        t.push_str(&encode(signature));
+        t
+    }
+
+    const NOW_MS: i64 = 1_700_000_000_000;
+    const NOW_S: f64 = 1_700_000_000.0;
+
+    #[test]
+    fn decodes_the_rfc_4648_vectors() {
+        // RFC 4648 §10, without the padding.
+        for (text, plain) in [
+            ("", ""),
+            ("Zg", "f"),
+            ("Zm8", "fo"),
+            ("Zm9v", "foo"),
+            ("Zm9vYg", "foob"),
+            ("Zm9vYmE", "fooba"),
+            ("Zm9vYmFy", "foobar"),
+        ] {
+            assert_eq!(
+                base64url_decode(text).as_deref(),
+                Some(plain.as_bytes()),
+                "{text}"
+            );
+            assert_eq!(encode(plain.as_bytes()), text);
+        }
+    }
+
+    #[test]
+    fn uses_the_url_safe_alphabet() {
+        assert_eq!(
+            base64url_decode("-_-_").as_deref(),
+            Some(&[0xfb, 0xff, 0xbf][..])
+        );
+        assert_eq!(base64url_decode("AAEC").as_deref(), Some(&[0, 1, 2][..]));
+        assert_eq!(base64url_decode("____").as_deref(), Some(&[0xff; 3][..]));
+    }
+
+    #[test]
+    fn refuses_what_is_not_unpadded_base64url() {
+        for bad in [
+            "+/8", "Zm8=", "Zg==", "Zm9v\n", " Zm9v", "Zm 9v", "Zm9v.", "é", "Zm9vY", "A", "Zh",
+            "Zm9", "Zm\0v",
+        ] {
+            assert_eq!(base64url_decode(bad), None, "{bad:?}");
+        }
+    }
+
+    #[test]
+    fn splits_a_well_formed_token() {
+        let sig: Vec<u8> = (0..64).collect();
+        let t = token(r#"{"alg":"ES256"}"#, r#"{"exp":1}"#, &sig);
+        let parts = split(&t).unwrap();
+        assert_eq!(parts.header, br#"{"alg":"ES256"}"#);
+        assert_eq!(parts.payload, br#"{"exp":1}"#);
+        assert_eq!(parts.signature, sig);
+        assert_eq!(parts.signing_input, &t[..t.rfind('.').unwrap()]);
+        assert!(parts.signing_input.ends_with(&encode(br#"{"exp":1}"#)));
+    }
+
+    #[test]
+    fn splits_the_rfc_7515_es256_example() {
+        // RFC 7515 Appendix A.3.
+        let t = "eyJhbGciOiJFUzI1NiJ9.eyJpc3MiOiJqb2UiLA0KICJleHAiOjEzMDA4MTkzODAsDQogImh0dHA6Ly9leGFtcGxlLmNvbS9pc19yb290Ijp0cnVlfQ.DtEhU3ljbEg8L38VWAfUAqOyKAM6-Xx-F4GawxaepmXFCgfTjDxw5djxLa8ISlSApmWQxfKTUJqPP3-Kg6NU1Q";
+        let parts = split(t).unwrap();
+        assert_eq!(parts.header, br#"{"alg":"ES256"}"#);
+        assert!(parts
+            .payload
+            .starts_with(b"{\"iss\":\"joe\",\r\n \"exp\":1300819380,"));
+        assert_eq!(parts.signature.len(), 64);
+    }
+
+    #[test]
+    fn needs_exactly_three_non_empty_parts() {
+        let sig = encode(&[7; 64]);
+        let h = encode(br#"{"alg":"ES256"}"#);
+        let p = encode(br#"{"exp":1}"#);
+        for bad in [
+            String::new(),
+            "a.b".into(),
+            ".".into(),
+            "..".into(),
+            "...".into(),
+            format!("{h}.{p}"),
+            format!("{h}.{p}.{sig}.{sig}"),
+            format!("{h}.{p}."),
+            format!(".{p}.{sig}"),
+            format!("{h}..{sig}"),
+            format!("{h}.{p}.{sig}."),
+        ] {
+            assert_eq!(split(&bad), Err(TokenError::Malformed), "{bad:?}");
+        }
+    }
+
+    #[test]
+    fn refuses_parts_that_do_not_decode() {
+        let sig = encode(&[7; 64]);
+        let p = encode(br#"{"exp":1}"#);
+        assert_eq!(
+            split(&format!("eyJhbGciOiJFUzI1NiJ9=.{p}.{sig}")),
+            Err(TokenError::Malformed)
+        );
+        assert_eq!(
+            split(&format!("eyJhbGciOiJFUzI1NiJ9.{p}+.{sig}")),
+            Err(TokenError::Malformed)
+        );
+        assert_eq!(
+            split(&format!("eyJhbGciOiJFUzI1NiJ9.{p}.{sig} ")),
+            Err(TokenError::Malformed)
+        );
+    }
+
+    #[test]
+    fn needs_a_64_byte_signature() {
+        let h = r#"{"alg":"ES256"}"#;
+        for len in [1, 32, 63, 65, 72, 128] {
+            let t = token(h, r#"{"exp":1}"#, &vec![1; len]);
+            assert_eq!(split(&t), Err(TokenError::Malformed), "{len} bytes");
+        }
+        assert!(split(&token(h, r#"{"exp":1}"#, &[1; 64])).is_ok());
+    }
+
+    #[test]
+    fn caps_the_length_at_4096() {
+        let sig = [9; 64];
+        let h = r#"{"alg":"ES256"}"#;
+        // Grow the payload until the token is exactly at the cap, then one past it.
+        let mut claims = String::from(r#"{"exp":1,"x":""}"#);
+        while token(h, &claims, &sig).len() < MAX_TOKEN_LEN {
+            claims.insert(claims.len() - 2, 'a');
+        }
+        let at_cap = token(h, &claims, &sig);
+        if at_cap.len() == MAX_TOKEN_LEN {
+            assert!(split(&at_cap).is_ok());
+        }
+        assert!(at_cap.len() <= MAX_TOKEN_LEN + 2);
+        claims.insert(claims.len() - 2, 'a');
+        claims.insert(claims.len() - 2, 'a');
+        let over = token(h, &claims, &sig);
+        assert!(over.len() > MAX_TOKEN_LEN);
+        assert_eq!(split(&over), Err(TokenError::Malformed));
+        assert_eq!(split(&"a".repeat(5000)), Err(TokenError::Malformed));
+    }
+
+    #[test]
+    fn accepts_only_es256() {
+        assert_eq!(check_alg(Some("ES256")), Ok(()));
+        for bad in [
+            "none", "None", "NONE", "", "HS256", "RS256", "ES384", "ES512", "es256", "ES256 ",
+            " ES256", "ES256\0", "EdDSA", "PS256",
+        ] {
+            assert_eq!(
+                check_alg(Some(bad)),
+                Err(TokenError::UnsupportedAlgorithm),
+                "{bad:?}"
+            );
+        }
+        assert_eq!(check_alg(None), Err(TokenError::UnsupportedAlgorithm));
+    }
+
+    #[test]
+    fn accepts_only_a_public_p256_jwk() {
+        // RFC 7515 Appendix A.3's key.
+        let x = "f83OJ3D2xF1Bg8vub9tLe1gHMzV76e8Tus9uPHvRVEU";
+        let y = "x_FEzRu9m36HLN_tue659LNpXW6pCyStikYjKIWI5a0";
+        let ok = |kty, crv, x, y, d| check_jwk(kty, crv, x, y, d).is_ok();
+        assert!(ok(Some("EC"), Some("P-256"), Some(x), Some(y), false));
+        // The private half.
+        assert!(!ok(Some("EC"), Some("P-256"), Some(x), Some(y), true));
+        // Another type or curve.
+        for (kty, crv) in [
+            (None, Some("P-256")),
+            (Some("RSA"), Some("P-256")),
+            (Some("oct"), Some("P-256")),
+            (Some("OKP"), Some("P-256")),
+            (Some("ec"), Some("P-256")),
+            (Some("EC"), None),
+            (Some("EC"), Some("P-384")),
+            (Some("EC"), Some("P-521")),
+            (Some("EC"), Some("secp256k1")),
+            (Some("EC"), Some("p-256")),
+        ] {
+            assert!(!ok(kty, crv, Some(x), Some(y), false), "{kty:?} {crv:?}");
+        }
+        // Missing, short, long or badly encoded coordinates.
+        let short = &x[..42];
+        let long = encode(&[1; 33]);
+        let padded = x.to_string() + "=";
+        let standard = y.replace('_', "/");
+        for bad in [
+            None,
+            Some(""),
+            Some(short),
+            Some(&long),
+            Some(&padded),
+            Some(&standard),
+        ] {
+            assert!(
+                !ok(Some("EC"), Some("P-256"), bad, Some(y), false),
+                "x {bad:?}"
+            );
+            assert!(
+                !ok(Some("EC"), Some("P-256"), Some(x), bad, false),
+                "y {bad:?}"
+            );
+        }
+        assert_eq!(
+            check_jwk(Some("RSA"), None, None, None, false),
+            Err(TokenError::BadKey)
+        );
+    }
+
+    #[test]
+    fn exp_is_required_and_finite() {
+        assert_eq!(
+            check_times(None, None, NOW_MS, 60),
+            Err(TokenError::Malformed)
+        );
+        assert_eq!(
+            check_times(None, Some(NOW_S - 10.0), NOW_MS, 60),
+            Err(TokenError::Malformed)
+        );
+        for bad in [f64::NAN, f64::INFINITY, f64::NEG_INFINITY] {
+            assert_eq!(
+                check_times(Some(bad), None, NOW_MS, 60),
+                Err(TokenError::Malformed)
+            );
+            assert_eq!(
+                check_times(Some(NOW_S + 600.0), Some(bad), NOW_MS, 60),
+                Err(TokenError::Malformed)
+            );
+        }
+    }
+
+    #[test]
+    fn expires_after_exp_plus_leeway() {
+        let at = |exp: f64, leeway| check_times(Some(exp), None, NOW_MS, leeway);
+        assert_eq!(at(NOW_S + 600.0, 60), Ok(()));
+        assert_eq!(at(NOW_S + 0.5, 0), Ok(()));
+        // "The current date/time MUST be before the expiration date/time" (RFC 7519 §4.1.4).
+        assert_eq!(at(NOW_S, 0), Err(TokenError::Expired));
+        assert_eq!(at(NOW_S - 59.0, 60), Ok(()));
+        assert_eq!(at(NOW_S - 59.999, 60), Ok(()));
+        assert_eq!(at(NOW_S - 60.0, 60), Err(TokenError::Expired));
+        assert_eq!(at(NOW_S - 3600.0, 60), Err(TokenError::Expired));
+        assert_eq!(at(0.0, 60), Err(TokenError::Expired));
+        assert_eq!(at(-1e300, 60), Err(TokenError::Expired));
+        assert_eq!(at(1e300, 60), Ok(()));
+    }
+
+    #[test]
+    fn not_valid_before_nbf_minus_leeway() {
+        let exp = Some(NOW_S + 3600.0);
+        let at = |nbf: f64, leeway| check_times(exp, Some(nbf), NOW_MS, leeway);
+        assert_eq!(at(NOW_S - 10.0, 60), Ok(()));
+        // "On or after" nbf (RFC 7519 §4.1.5).
+        assert_eq!(at(NOW_S, 0), Ok(()));
+        assert_eq!(at(NOW_S + 0.001, 0), Err(TokenError::NotYetValid));
+        assert_eq!(at(NOW_S + 60.0, 60), Ok(()));
+        assert_eq!(at(NOW_S + 61.0, 60), Err(TokenError::NotYetValid));
+        assert_eq!(at(NOW_S + 300.0, 60), Err(TokenError::NotYetValid));
+    }
+
+    #[test]
+    fn negative_leeway_counts_as_none() {
+        assert_eq!(check_times(Some(NOW_S + 1.0), None, NOW_MS, -3600), Ok(()));
+        assert_eq!(
+            check_times(Some(NOW_S + 3600.0), Some(NOW_S), NOW_MS, -3600),
+            Ok(())
+        );
+    }
+
+    #[test]
+    fn expiry_is_reported_before_nbf() {
+        // A token whose window is wholly in the past or wholly inverted: expiry wins, since a new
+        // token is the fix either way.
+        assert_eq!(
+            check_times(Some(NOW_S - 600.0), Some(NOW_S + 600.0), NOW_MS, 60),
+            Err(TokenError::Expired)
+        );
+    }
+
+    #[test]
+    fn each_error_names_its_cause_and_fix() {
+        let all = [
+            TokenError::Malformed,
+            TokenError::UnsupportedAlgorithm,
+            TokenError::BadSignature,
+            TokenError::Expired,
+            TokenError::NotYetValid,
+            TokenError::BadKey,
+            TokenError::CryptoUnavailable,
+        ];
+        for e in all {
+            let s = e.to_string();
+            assert_eq!(s, e.message());
+            assert!(s.contains("; "), "{s}: a cause, then the fix");
+            assert!(!s.ends_with('.'), "{s}");
+        }
+        assert_eq!(
+            TokenError::Expired.to_string(),
+            "the subscriber token has expired; the publisher's login must issue a new one"
+        );
+        let mut texts: Vec<_> = all.iter().map(|e| e.message()).collect();
+        texts.sort_unstable();
+        texts.dedup();
+        assert_eq!(texts.len(), all.len());
+    }
+
+    #[cfg(not(target_arch = "wasm32"))]
+    mod props {
+        use super::super::*;
+        use super::encode;
+        use proptest::prelude::*;
+
+        proptest! {
+            #![proptest_config(ProptestConfig::with_cases(10_000))]
+
+            #[test]
+            fn decoding_any_string_never_panics(s in any::<String>()) {
+                let _ = base64url_decode(&s);
+            }
+
+            #[test]
+            fn decoding_near_alphabet_strings_never_panics(s in "[A-Za-z0-9_=+/. -]{0,64}") {
+                let _ = base64url_decode(&s);
+            }
+
+            #[test]
+            fn bytes_round_trip(bytes in proptest::collection::vec(any::<u8>(), 0..300)) {
+                let text = encode(&bytes);
+                prop_assert_eq!(text.len() % 4 == 1, false);
+                prop_assert_eq!(base64url_decode(&text), Some(bytes));
+            }
+
+            #[test]
+            fn every_accepted_string_is_the_one_encoding(s in "[A-Za-z0-9_-]{0,64}") {
+                // Strictness: what decodes re-encodes to the same text, so a token has one form.
+                if let Some(bytes) = base64url_decode(&s) {
+                    prop_assert_eq!(encode(&bytes), s);
+                } else {
+                    let rem = s.len() % 4;
+                    prop_assert!(rem != 0, "a whole group of alphabet characters always decodes");
+                }
+            }
+
+            #[test]
+            fn splitting_any_string_never_panics(s in any::<String>()) {
+                let _ = split(&s);
+            }
+
+            #[test]
+            fn splitting_token_shaped_strings_never_panics(s in "[A-Za-z0-9_.-]{0,200}") {
+                if let Ok(parts) = split(&s) {
+                    prop_assert_eq!(parts.signature.len(), SIGNATURE_LEN);
+                    prop_assert!(s.starts_with(parts.signing_input));
+                }
+            }
+
+            #[test]
+            fn split_returns_what_was_encoded(
+                header in proptest::collection::vec(any::<u8>(), 1..100),
+                payload in proptest::collection::vec(any::<u8>(), 1..500),
+                signature in proptest::collection::vec(any::<u8>(), 64..=64),
+            ) {
+                let input = encode(&header) + "." + &encode(&payload);
+                let t = input.clone() + "." + &encode(&signature);
+                let parts = split(&t).unwrap();
+                prop_assert_eq!(parts.signing_input, input.as_str());
+                prop_assert_eq!(parts.header, header);
+                prop_assert_eq!(parts.payload, payload);
+                prop_assert_eq!(parts.signature, signature);
+            }
+
+            #[test]
+            fn times_never_panic(
+                exp in proptest::option::of(any::<f64>()),
+                nbf in proptest::option::of(any::<f64>()),
+                now_ms in any::<i64>(),
+                leeway_s in any::<i64>(),
+            ) {
+                let _ = check_times(exp, nbf, now_ms, leeway_s);
+            }
+
+            #[test]
+            fn a_token_is_valid_in_its_window(
+                nbf in 0i64..4_000_000_000,
+                life in 1i64..1_000_000,
+                at in 0.0f64..1.0,
+            ) {
+                let exp = nbf + life;
+                let now_ms = nbf * 1000 + (at * (life * 1000) as f64) as i64;
+                prop_assert_eq!(check_times(Some(exp as f64), Some(nbf as f64), now_ms, 0), Ok(()));
+                prop_assert_eq!(
+                    check_times(Some(exp as f64), Some(nbf as f64), exp * 1000, 0),
+                    Err(TokenError::Expired)
+                );
+                prop_assert_eq!(
+                    check_times(Some(exp as f64), Some(nbf as f64), nbf * 1000 - 1, 0),
+                    Err(TokenError::NotYetValid)
+                );
+            }
+        }
+    }
+}

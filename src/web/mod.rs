@@ -71,9 +71,12 @@ fn warn(message: &str) {
     web_sys::console::warn_1(&text.as_str().into());
 }
 
-/// Fires `meterwall:<name>` on `document` with `detail`.
+/// Fires `meterwall:<name>` on `document` with `detail`, versioned.
 pub(crate) fn emit(name: &str, detail: &JsValue) {
     let Some(doc) = document() else { return };
+    if detail.is_object() {
+        let _ = js_sys::Reflect::set(detail, &"version".into(), &JsValue::from_f64(1.0));
+    }
     let mut kind = String::from("meterwall:");
     kind.push_str(name);
     let init = CustomEventInit::new();
@@ -316,7 +319,20 @@ fn prepare(doc: &Document, page: &JsValue, calls: &JsValue) -> Result<Prepared, 
     let calls = config_layers(calls).map_err(|e| fail(&e))?;
     let mut first = merged.clone();
     first.merge(&calls);
-    let (config, _) = Config::from_value(&first).map_err(|e| fail(&config_message(&e)))?;
+    let (config, _) = Config::from_value(&first).map_err(|e| {
+        // The config cannot be read; with `onError: "closed"` the article is gated anyway, found
+        // through the selector as given (or the default).
+        if config_policy(&first) == FailPolicy::Closed {
+            let selector = match first.get("selector") {
+                Some(Value::Str(s)) => s.clone(),
+                _ => Config::default().selector,
+            };
+            if let Ok(Some(body)) = doc.query_selector(&selector) {
+                close_on_error(doc, &body, &Config::default());
+            }
+        }
+        fail(&config_message(&e))
+    })?;
     let body = match doc.query_selector(&config.selector) {
         Ok(Some(body)) => body,
         Ok(None) => return Err(fail(&missing_body(&config.selector))),
@@ -761,7 +777,7 @@ impl Mounted {
         if let Some(first) = open_up(self) {
             gate::focus(&first);
         }
-        emit("register", &to_js(&decision));
+        emit("register", &detail(&decision));
     }
 
     /// Another tab changed the meter: decide this page again with its record, and lift the wall
@@ -769,7 +785,29 @@ impl Mounted {
     fn changed_elsewhere(&mut self) {
         let Some(storage) = &self.storage else { return };
         let (mut record, problem) = store::load(storage);
-        if problem.is_some() || record.registered_min.is_none() || self.decision.wall.is_none() {
+        if problem.is_some() || self.decision.wall.is_none() {
+            return;
+        }
+        // A subscription in another tab: that tab kept a token; it is verified here too.
+        let key = self.config.public_key.as_ref().map(value_to_js);
+        if let (Some(token), Some(key), false) = (record.token.clone(), key, self.subscriber) {
+            let generation = self.generation;
+            wasm_bindgen_futures::spawn_local(async move {
+                if token::verify(&token, &key, js_sys::Date::now() as i64)
+                    .await
+                    .is_ok()
+                {
+                    with_mounted(|m| {
+                        if m.generation == generation {
+                            m.record.token = Some(token);
+                            m.resubscribe(true);
+                        }
+                    });
+                }
+            });
+            return;
+        }
+        if record.registered_min.is_none() {
             return;
         }
         let calendar = self.calendar();
@@ -785,7 +823,18 @@ impl Mounted {
             self.decision = decision;
             self.persist();
             let _ = open_up(self);
-            emit("register", &to_js(&decision));
+            emit("register", &detail(&decision));
+        }
+    }
+
+    /// Forgets the subscriber token here and in storage (a merge would otherwise bring it back).
+    fn forget_token(&mut self) {
+        self.persist();
+        self.record.token = None;
+        if let Some(s) = &self.storage {
+            if let Err(p) = store::save(s, &self.record) {
+                report_store(&p, self.config.on_storage_unavailable);
+            }
         }
     }
 
@@ -839,7 +888,7 @@ impl Mounted {
             if let Some(first) = open_up(self) {
                 gate::focus(&first);
             }
-            emit("unlock", &to_js(&decision));
+            emit("unlock", &detail(&decision));
         }
     }
 }
@@ -920,8 +969,7 @@ pub fn set_token(token: Option<String>) -> js_sys::Promise {
         check_poisoned()?;
         let Some(token) = token else {
             let d = with_mounted(|m| {
-                m.record.token = None;
-                m.persist();
+                m.forget_token();
                 m.resubscribe(m.config.subscriber)
             });
             return Ok(d.unwrap_or(JsValue::NULL));

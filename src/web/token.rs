@@ -1,1 +1,134 @@
-//! Entitlement token verification: placeholder, being written.
+//! Checks a subscriber's entitlement token in the browser: the JSON and the ES256 signature, via
+//! WebCrypto; the rules that need neither are `crate::token`'s.
+
+use crate::token::{self, Compact, TokenError};
+use js_sys::{Array, Object, Reflect, Uint8Array, JSON};
+use wasm_bindgen::{JsCast, JsValue};
+use wasm_bindgen_futures::JsFuture;
+use web_sys::{CryptoKey, SubtleCrypto};
+
+/// Verifies `token` against the publisher's public JWK (a JsValue object) at `now_ms`.
+///
+/// The order matters: the algorithm is checked before any cryptography, and the claims are
+/// read only once the signature has vouched for them, so a forged token is always reported as
+/// `BadSignature`, never as expired.
+///
+/// # Errors
+///
+/// Every failure is a [`TokenError`]: the token's shape, algorithm, signature or times, a key
+/// that is not a P-256 public JWK (`BadKey`), or no WebCrypto on this
+/// page (`CryptoUnavailable`).
+pub async fn verify(token: &str, jwk: &JsValue, now_ms: i64) -> Result<(), TokenError> {
+    let parts = token::split(token)?;
+    let header = parse(&parts.header)?;
+    let alg = Reflect::get(&header, &"alg".into()).map_err(|_| TokenError::Malformed)?;
+    token::check_alg(alg.as_string().as_deref())?;
+    let subtle = subtle().ok_or(TokenError::CryptoUnavailable)?;
+    let key = import(&subtle, jwk).await?;
+    check_signature(&subtle, &key, &parts).await?;
+    let payload = parse(&parts.payload)?;
+    let exp = claim(&payload, "exp")?;
+    let nbf = claim(&payload, "nbf")?;
+    token::check_times(exp, nbf, now_ms, token::DEFAULT_LEEWAY_S)
+}
+
+/// `window.crypto.subtle`, which is `undefined` outside secure contexts (plain-http pages):
+/// https://developer.mozilla.org/en-US/docs/Web/API/Crypto/subtle
+fn subtle() -> Option<SubtleCrypto> {
+    let subtle = web_sys::window()?.crypto().ok()?.subtle();
+    if subtle.is_object() {
+        Some(subtle)
+    } else {
+        None
+    }
+}
+
+/// Decoded header or payload bytes as a JSON object (RFC 7515 §4, RFC 7519 §7.2 step 10).
+fn parse(bytes: &[u8]) -> Result<JsValue, TokenError> {
+    let text = core::str::from_utf8(bytes).map_err(|_| TokenError::Malformed)?;
+    let value = JSON::parse(text).map_err(|_| TokenError::Malformed)?;
+    if value.is_object() {
+        Ok(value)
+    } else {
+        Err(TokenError::Malformed)
+    }
+}
+
+/// A NumericDate claim: absent is `None`; present but not a number is malformed rather than
+/// ignored, so `"nbf":"tomorrow"` cannot slip past the check.
+fn claim(payload: &JsValue, name: &str) -> Result<Option<f64>, TokenError> {
+    let value = Reflect::get(payload, &name.into()).map_err(|_| TokenError::Malformed)?;
+    if value.is_undefined() {
+        Ok(None)
+    } else {
+        value.as_f64().map(Some).ok_or(TokenError::Malformed)
+    }
+}
+
+/// Sets `key` on a fresh object; `Reflect.set` on a plain extensible object cannot fail.
+fn with(object: &Object, key: &str, value: &str) {
+    let _ = Reflect::set(object, &key.into(), &value.into());
+}
+
+/// A string member of a JS object; `None` when absent, not a string, or behind a throwing getter.
+fn member(object: &JsValue, name: &str) -> Option<String> {
+    Reflect::get(object, &name.into()).ok()?.as_string()
+}
+
+/// `importKey('jwk', {kty, crv, x, y}, {name: 'ECDSA', namedCurve: 'P-256'}, false, ['verify'])`.
+/// The core checks the key's shape first and only those four members are passed on: Firefox
+/// crashes the tab on some non-EC JWKs (see `token::check_jwk`). WebCrypto then checks that the
+/// point is on the curve (https://w3c.github.io/webcrypto/#ecdsa-operations, "Import Key").
+async fn import(subtle: &SubtleCrypto, jwk: &JsValue) -> Result<CryptoKey, TokenError> {
+    if !jwk.is_object() {
+        return Err(TokenError::BadKey);
+    }
+    let (kty, crv) = (member(jwk, "kty"), member(jwk, "crv"));
+    let (x, y) = (member(jwk, "x"), member(jwk, "y"));
+    let has_d = Reflect::get(jwk, &"d".into()).map_or(true, |d| !d.is_undefined());
+    token::check_jwk(
+        kty.as_deref(),
+        crv.as_deref(),
+        x.as_deref(),
+        y.as_deref(),
+        has_d,
+    )?;
+    let public = Object::new();
+    with(&public, "kty", "EC");
+    with(&public, "crv", "P-256");
+    with(&public, "x", x.as_deref().unwrap_or_default());
+    with(&public, "y", y.as_deref().unwrap_or_default());
+    let algorithm = Object::new();
+    with(&algorithm, "name", "ECDSA");
+    with(&algorithm, "namedCurve", "P-256");
+    let usages = Array::of1(&"verify".into());
+    let promise = subtle
+        .import_key_with_object("jwk", &public, &algorithm, false, &usages)
+        .map_err(|_| TokenError::BadKey)?;
+    let key = JsFuture::from(promise)
+        .await
+        .map_err(|_| TokenError::BadKey)?;
+    key.dyn_into::<CryptoKey>().map_err(|_| TokenError::BadKey)
+}
+
+/// `verify({name: 'ECDSA', hash: 'SHA-256'}, key, r||s, signingInput)`: WebCrypto's ECDSA
+/// signature is the raw `r || s`, the same form as JWS's (RFC 7518 §3.4), so no DER conversion.
+/// The bytes are copied into JS arrays rather than lent as views of wasm memory.
+async fn check_signature(
+    subtle: &SubtleCrypto,
+    key: &CryptoKey,
+    parts: &Compact<'_>,
+) -> Result<(), TokenError> {
+    let algorithm = Object::new();
+    with(&algorithm, "name", "ECDSA");
+    with(&algorithm, "hash", "SHA-256");
+    let signature = Uint8Array::from(parts.signature.as_slice());
+    let data = Uint8Array::from(parts.signing_input.as_bytes());
+    let promise = subtle
+        .verify_with_object_and_buffer_source_and_buffer_source(&algorithm, key, &signature, &data)
+        .map_err(|_| TokenError::BadSignature)?;
+    match JsFuture::from(promise).await {
+        Ok(valid) if valid.as_bool() == Some(true) => Ok(()),
+        _ => Err(TokenError::BadSignature),
+    }
+}

@@ -162,6 +162,12 @@ pub struct Article {
 
 /// The first four articles of the demo site, sorted by file name, with their paragraphs.
 pub fn demo_articles(dir: &Path) -> Vec<Article> {
+    first_articles(dir, 4)
+}
+
+/// The first `count` articles of the demo site (at most six), sorted by file name, with their
+/// paragraphs.
+pub fn first_articles(dir: &Path, count: usize) -> Vec<Article> {
     let mut files: Vec<PathBuf> = fs::read_dir(dir)
         .unwrap_or_else(|error| {
             panic!(
@@ -174,14 +180,15 @@ pub fn demo_articles(dir: &Path) -> Vec<Article> {
         .collect();
     files.sort();
     assert!(
-        files.len() >= 6,
-        "the demo site needs at least six articles in {}, found {}",
+        files.len() >= count.max(6),
+        "the demo site needs at least {} articles in {}, found {}",
+        count.max(6),
         dir.display(),
         files.len()
     );
     files
         .iter()
-        .take(4)
+        .take(count)
         .map(|file| {
             let html = fs::read_to_string(file).unwrap();
             let name = file.file_name().unwrap().to_string_lossy();
@@ -387,6 +394,23 @@ impl Binaries {
     }
 }
 
+/// What a test adds to a browser session: preferences (Firefox's `about:config` prefs, or
+/// Chrome's profile preferences such as `profile.default_content_setting_values.cookies`) and
+/// command-line switches. Later entries win over the session's own.
+#[derive(Debug, Clone, Default)]
+pub struct Settings {
+    pub prefs: serde_json::Map<String, Value>,
+    pub args: Vec<String>,
+}
+
+impl Settings {
+    /// The preference `name` set to `value`, added to these settings.
+    pub fn pref(mut self, name: &str, value: Value) -> Self {
+        self.prefs.insert(name.to_owned(), value);
+        self
+    }
+}
+
 /// A WebDriver server started for one test, stopped (killed) when dropped, also on failure.
 pub struct Driver {
     browser: Browser,
@@ -465,23 +489,34 @@ impl Driver {
 
     /// A WebDriver session with a fresh, headless profile and the browser's own colour scheme.
     pub async fn connect(&self) -> Client {
-        self.session(None, false).await
+        self.session(None, false, &Settings::default()).await
+    }
+
+    /// As [`Driver::connect`], with `settings` added to the browser's own.
+    pub async fn connect_with(&self, settings: &Settings) -> Client {
+        self.session(None, false, settings).await
     }
 
     /// A WebDriver session with a fresh, headless profile that reports `scheme` to pages.
     /// The caller checks `prefers-color-scheme` in a page: the switches are the browsers' own,
     /// not a standard.
     pub async fn connect_in(&self, scheme: Scheme) -> Client {
-        self.session(Some(scheme), false).await
+        self.session(Some(scheme), false, &Settings::default())
+            .await
     }
 
     /// As [`Driver::connect_in`], with scroll bars that take no room, as on a phone: for
     /// screenshots, where the layout width is the window's width.
     pub async fn connect_for_screenshots(&self, scheme: Scheme) -> Client {
-        self.session(Some(scheme), true).await
+        self.session(Some(scheme), true, &Settings::default()).await
     }
 
-    async fn session(&self, scheme: Option<Scheme>, no_scrollbars: bool) -> Client {
+    async fn session(
+        &self,
+        scheme: Option<Scheme>,
+        no_scrollbars: bool,
+        settings: &Settings,
+    ) -> Client {
         let capabilities = match self.browser {
             Browser::Chrome => {
                 let profile = self.scratch.path().join("chrome-profile");
@@ -504,13 +539,20 @@ impl Driver {
                 if no_scrollbars {
                     args.push("--hide-scrollbars".to_owned());
                 }
+                args.extend(settings.args.iter().cloned());
                 let mut options = json!({ "args": args });
                 options["binary"] = Value::String(self.binary.clone());
+                if !settings.prefs.is_empty() {
+                    // chromedriver writes these into the profile's Preferences before launching.
+                    options["prefs"] = Value::Object(settings.prefs.clone());
+                }
                 json!({ "browserName": "chrome", "goog:chromeOptions": options })
             }
             Browser::Firefox => {
                 // geckodriver makes a fresh temporary profile for every session.
-                let mut options = json!({ "args": ["-headless"] });
+                let mut args = vec!["-headless".to_owned()];
+                args.extend(settings.args.iter().cloned());
+                let mut options = json!({ "args": args });
                 options["binary"] = Value::String(self.binary.clone());
                 if let Some(scheme) = scheme {
                     // The system theme, and the content override that follows it:
@@ -527,6 +569,9 @@ impl Driver {
                 if no_scrollbars {
                     // Overlay scroll bars, drawn over the page instead of beside it.
                     options["prefs"]["ui.useOverlayScrollbars"] = json!(1);
+                }
+                for (name, value) in &settings.prefs {
+                    options["prefs"][name] = value.clone();
                 }
                 json!({ "browserName": "firefox", "moz:firefoxOptions": options })
             }

@@ -182,7 +182,8 @@ mod loader_tests {
 
     #[test]
     fn strips_whole_line_comments_and_indentation_only() {
-        let js = "/*! keep */\n  // a comment\n  var a = \"//not a comment\"; // trailing stays\n\n";
+        let js =
+            "/*! keep */\n  // a comment\n  var a = \"//not a comment\"; // trailing stays\n\n";
         assert_eq!(
             strip_comments(js),
             "/*! keep */\nvar a = \"//not a comment\"; // trailing stays\n"

@@ -17,6 +17,10 @@ pub const BINARYEN_VERSION: &str = "132.0.0";
 /// axe-core, the accessibility rules engine the audit injects into the walled demo pages.
 pub const AXE_VERSION: &str = "4.14.1";
 
+/// TypeScript's compiler, which checks that the generated `meterwall_wasm.d.ts` accepts publisher
+/// code and rejects wrong configs (`tests/types.rs`).
+pub const TYPESCRIPT_VERSION: &str = "5.9.3";
+
 /// The tools `cargo xtask build` needs, by absolute path.
 pub struct Tools {
     pub wasm_bindgen: PathBuf,
@@ -140,13 +144,15 @@ fn wasm_opt(root: &Path) -> Result<PathBuf> {
     if wasm_opt.exists()
         && version_of("binaryen").as_deref() == Some(BINARYEN_VERSION)
         && version_of("axe-core").as_deref() == Some(AXE_VERSION)
+        && version_of("typescript").as_deref() == Some(TYPESCRIPT_VERSION)
     {
         return Ok(wasm_opt);
     }
     require("npm")?;
-    // Both packages in one command: a later `--no-save` install would prune the other.
+    // All packages in one command: a later `--no-save` install would prune the others.
     let package = format!("binaryen@{BINARYEN_VERSION}");
     let axe = format!("axe-core@{AXE_VERSION}");
+    let typescript = format!("typescript@{TYPESCRIPT_VERSION}");
     shell::run(Command::new("npm").current_dir(root).args([
         "install",
         "--prefix",
@@ -154,6 +160,7 @@ fn wasm_opt(root: &Path) -> Result<PathBuf> {
         "--no-save",
         &package,
         &axe,
+        &typescript,
     ]))?;
     if shell::probe(&wasm_opt, &["--version"]).is_none() {
         return Err(Error::Check(format!(

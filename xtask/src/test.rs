@@ -166,7 +166,17 @@ fn run_steps(root: &Path, report: &mut Report) -> Result<()> {
         cmd.current_dir(root)
             .env("CHROMEDRIVER", &browsers.chromedriver)
             .env("GECKODRIVER", &browsers.geckodriver)
-            .args(["test", "-p", "meterwall", "--test", "e2e", "--test", "a11y"])
+            .args(["test", "-p", "meterwall"])
+            .args([
+                "--test",
+                "e2e",
+                "--test",
+                "a11y",
+                "--test",
+                "csp_e2e",
+                "--test",
+                "faults_e2e",
+            ])
             .args(["--", "--test-threads=1"]);
         let counts = count_results(&shell::tee(cmd)?);
         if counts.passed == 0 {

@@ -1,0 +1,543 @@
+//! Publisher integration in the browser: config precedence, events and their details, the
+//! cancellable before-lock, the preview parameters and debug overlay with the SEO check, the
+//! state and subscriber API, and signed entitlement tokens. Run in Chrome and Firefox.
+#![cfg(target_arch = "wasm32")]
+
+use js_sys::{Function, Promise, Reflect, JSON};
+use meterwall::record::{decode, STORAGE_KEY};
+use wasm_bindgen::prelude::*;
+use wasm_bindgen::JsCast;
+use wasm_bindgen_futures::JsFuture;
+use wasm_bindgen_test::*;
+use web_sys::HtmlElement;
+
+wasm_bindgen_test_configure!(run_in_browser);
+
+mod dom;
+use dom::*;
+
+fn js(source: &str) -> JsValue {
+    Function::new_no_args(source).call0(&JsValue::NULL).unwrap()
+}
+
+fn window_field(name: &str) -> JsValue {
+    Reflect::get(&web_sys::window().unwrap(), &name.into()).unwrap()
+}
+
+/// Records every meterwall event as `[name, detail]` in `window.__events`.
+fn record_events() {
+    js("window.__events = [];
+        if (!window.__recording) {
+          window.__recording = true;
+          ['ready','view','lock','seen','register','unlock','subscribe-click','login-click','error','before-lock'].forEach(function (n) {
+            document.addEventListener('meterwall:' + n, function (e) { window.__events.push([n, e.detail]); });
+          });
+        }");
+}
+
+fn event_names() -> Vec<String> {
+    let events: js_sys::Array = window_field("__events").unchecked_into();
+    events
+        .iter()
+        .map(|e| {
+            e.unchecked_into::<js_sys::Array>()
+                .get(0)
+                .as_string()
+                .unwrap()
+        })
+        .collect()
+}
+
+fn set_search(search: &str) {
+    js(&format!(
+        "history.replaceState(null, '', location.pathname + {search:?});"
+    ));
+}
+
+fn wall_of(d: &JsValue) -> Option<String> {
+    field(d, "wall").as_string()
+}
+
+#[wasm_bindgen_test]
+async fn events_carry_a_versioned_detail_and_never_the_email() {
+    clean();
+    record_events();
+    for id in ["e1", "e2", "e3"] {
+        mount(id);
+    }
+    mount("e4");
+    stub_fetch(200, "{\"ok\":true}");
+    submit_email("reader@example.com");
+    wait_for_state("open").await;
+    let names = event_names();
+    for expected in ["view", "before-lock", "lock", "register"] {
+        assert!(
+            names.iter().any(|n| n == expected),
+            "{expected} in {names:?}"
+        );
+    }
+    let lock = names.iter().position(|n| n == "lock").unwrap();
+    let before = names.iter().position(|n| n == "before-lock").unwrap();
+    assert!(before < lock);
+    let events: js_sys::Array = window_field("__events").unchecked_into();
+    for e in events.iter() {
+        let detail = e.unchecked_into::<js_sys::Array>().get(1);
+        assert_eq!(field(&detail, "version").as_f64(), Some(1.0));
+    }
+    let all = JSON::stringify(&events).unwrap().as_string().unwrap();
+    assert!(
+        !all.contains("reader@example.com") && !all.contains('@'),
+        "no event carries the email"
+    );
+    let lock_detail = events
+        .get(lock as u32)
+        .unchecked_into::<js_sys::Array>()
+        .get(1);
+    assert_eq!(
+        field(&lock_detail, "wallType").as_string().as_deref(),
+        Some("register")
+    );
+    clean();
+}
+
+#[wasm_bindgen_test]
+fn before_lock_can_be_cancelled_for_the_publishers_own_wall() {
+    clean();
+    js("window.__cancel = function (e) { e.preventDefault(); };
+        document.addEventListener('meterwall:before-lock', window.__cancel);");
+    let body = fixture("c1");
+    let before = body.inner_html();
+    let d = meterwall::mount(config(",\"limit\":0")).unwrap();
+    js("document.removeEventListener('meterwall:before-lock', window.__cancel);");
+    assert_eq!(
+        wall_of(&d).as_deref(),
+        Some("register"),
+        "the meter still decided"
+    );
+    assert_eq!(
+        body.inner_html(),
+        before,
+        "the page is the publisher's to gate"
+    );
+    assert_eq!(
+        body.get_attribute("data-meterwall-state").as_deref(),
+        Some("publisher")
+    );
+    clean();
+}
+
+#[wasm_bindgen_test]
+async fn seen_fires_when_the_prompt_enters_the_viewport() {
+    clean();
+    record_events();
+    fixture("seen");
+    meterwall::mount(config(",\"limit\":0")).unwrap();
+    prompt()
+        .unwrap()
+        .unchecked_into::<HtmlElement>()
+        .scroll_into_view();
+    for _ in 0..100 {
+        if event_names().iter().any(|n| n == "seen") {
+            break;
+        }
+        sleep(10).await;
+    }
+    assert_eq!(event_names().iter().filter(|n| *n == "seen").count(), 1);
+    clean();
+}
+
+#[wasm_bindgen_test]
+fn subscribe_and_login_clicks_are_reported() {
+    clean();
+    record_events();
+    // Keep the test page: stop the links' navigation, after the widget has seen the click.
+    js("window.__stay = function (e) { e.preventDefault(); }; window.addEventListener('click', window.__stay);");
+    fixture("clicks");
+    meterwall::mount(config(",\"limit\":0")).unwrap();
+    shadow("a.subscribe")
+        .unchecked_into::<HtmlElement>()
+        .click();
+    shadow("a.login").unchecked_into::<HtmlElement>().click();
+    js("window.removeEventListener('click', window.__stay);");
+    let names = event_names();
+    assert!(names.contains(&"subscribe-click".to_string()), "{names:?}");
+    assert!(names.contains(&"login-click".to_string()), "{names:?}");
+    clean();
+}
+
+#[wasm_bindgen_test]
+fn page_config_then_article_attributes_then_calls() {
+    clean();
+    let body = fixture("prec");
+    body.set_attribute("data-meterwall-type", "free").unwrap();
+    let page =
+        JSON::parse("[{\"selector\":\"#fixture\",\"limit\":0,\"pageType\":\"premium\"}]").unwrap();
+    // The article element's attribute beats the page config...
+    let d = meterwall::mount_with(page.clone(), JsValue::UNDEFINED).unwrap();
+    assert_eq!(field(&d, "reason").as_string().as_deref(), Some("freePage"));
+    // ...and a queued config call beats the article element.
+    let calls = JSON::parse("[{\"pageType\":\"metered\"}]").unwrap();
+    let d = meterwall::mount_with(page, calls).unwrap();
+    assert_eq!(
+        field(&d, "reason").as_string().as_deref(),
+        Some("allowanceSpent")
+    );
+    clean();
+}
+
+#[wasm_bindgen_test]
+fn config_errors_name_the_path_and_what_was_expected() {
+    clean();
+    fixture("errs");
+    let cases = [
+        (
+            "{\"limit\":\"three\"}",
+            "limit: expected a whole number from 0 to 100, found \"three\"",
+        ),
+        (
+            "{\"period\":\"fortnight\"}",
+            "period: expected one of \"month\", \"week\", \"day\", \"lifetime\" or \"rolling:N\"",
+        ),
+        (
+            "{\"registered\":{\"mode\":\"manual\"}}",
+            "registered.mode: expected \"auto\" or \"choose\", found \"manual\"",
+        ),
+        (
+            "{\"teaser\":\"half\"}",
+            "teaser: expected a number of blocks from 0 to 50, or a percentage",
+        ),
+        (
+            "{\"onError\":\"maybe\"}",
+            "onError: expected \"open\" or \"closed\", found \"maybe\"",
+        ),
+        (
+            "{\"copy\":{\"submit\":5}}",
+            "copy.submit: expected a string of at most 2000 characters, found 5",
+        ),
+        (
+            "{\"maxAttempts\":0}",
+            "maxAttempts: expected a whole number from 1 to 10, found 0",
+        ),
+        (
+            "{\"publicKey\":\"pem\"}",
+            "publicKey: expected a P-256 public key as a JWK object",
+        ),
+        (
+            "{\"sections\":{\"a\":\"x\"}}",
+            "sections.a: expected a whole number from 0 to 100, found \"x\"",
+        ),
+    ];
+    for (bad, message) in cases {
+        let layers = js_sys::Array::of2(
+            &JSON::parse("{\"selector\":\"#fixture\"}").unwrap(),
+            &JSON::parse(bad).unwrap(),
+        );
+        let err = meterwall::mount(layers.into())
+            .unwrap_err()
+            .as_string()
+            .unwrap();
+        assert!(err.contains(message), "{bad}: {err}");
+        assert!(err.starts_with("[meterwall] "));
+        assert!(page_text().contains(SECRET), "fails open");
+    }
+    // onError: closed walls the page when the config is bad.
+    let layers =
+        JSON::parse("[{\"selector\":\"#fixture\",\"onError\":\"closed\",\"limit\":\"x\"}]")
+            .unwrap();
+    assert!(meterwall::mount(layers).is_err());
+    assert!(
+        prompt().is_some() && !page_text().contains(SECRET),
+        "fails closed"
+    );
+    clean();
+}
+
+#[wasm_bindgen_test]
+fn preview_parameters_show_any_state_and_save_nothing() {
+    clean();
+    let preview = ",\"preview\":true,\"limit\":3";
+    set_search("?meterwall=wall");
+    fixture("pv1");
+    let d = meterwall::mount(config(preview)).unwrap();
+    assert_eq!(
+        (
+            wall_of(&d).as_deref(),
+            field(&d, "reason").as_string().as_deref()
+        ),
+        (Some("register"), Some("preview"))
+    );
+    assert!(
+        storage().get_item(STORAGE_KEY).unwrap().is_none(),
+        "nothing saved"
+    );
+    set_search("?meterwall=simulate&views=3&now=2026-03-31");
+    fixture("pv2");
+    let d = meterwall::mount(config(preview)).unwrap();
+    assert_eq!(
+        wall_of(&d).as_deref(),
+        Some("register"),
+        "a reader with three read that day"
+    );
+    assert!(storage().get_item(STORAGE_KEY).unwrap().is_none());
+    set_search("?meterwall=simulate&views=1");
+    fixture("pv3");
+    assert_eq!(wall_of(&meterwall::mount(config(preview)).unwrap()), None);
+    // Without `preview: true` the parameters do nothing.
+    set_search("?meterwall=wall");
+    fixture("pv4");
+    assert_eq!(
+        wall_of(&meterwall::mount(config(",\"limit\":3")).unwrap()),
+        None
+    );
+    assert!(
+        storage().get_item(STORAGE_KEY).unwrap().is_some(),
+        "a real view"
+    );
+    set_search("?meterwall=reset");
+    fixture("pv5");
+    meterwall::mount(config(preview)).unwrap();
+    let record = decode(&storage().get_item(STORAGE_KEY).unwrap().unwrap()).unwrap();
+    assert_eq!(record.entries.len(), 1, "forgotten, then this view");
+    set_search("?meterwall=off");
+    fixture("pv6");
+    let d = meterwall::mount(config(",\"preview\":true,\"limit\":0")).unwrap();
+    assert_eq!(wall_of(&d), None);
+    set_search("");
+    clean();
+}
+
+fn overlay_text() -> String {
+    doc()
+        .query_selector("[data-meterwall-debug]")
+        .unwrap()
+        .and_then(|h| h.shadow_root())
+        .and_then(|r| r.text_content())
+        .unwrap_or_default()
+}
+
+#[wasm_bindgen_test]
+fn debug_overlay_explains_the_decision_and_checks_the_structured_data() {
+    clean();
+    set_search("?meterwall=debug");
+    fixture("dbg");
+    meterwall::mount(config(",\"preview\":true,\"limit\":0")).unwrap();
+    let text = overlay_text();
+    assert!(text.contains("reason: allowance spent"), "{text}");
+    assert!(
+        text.contains("no structured data marks this page as paywalled"),
+        "{text}"
+    );
+    let add = |selector: &str| {
+        js(&format!(
+            "var s = document.createElement('script'); s.type = 'application/ld+json'; s.className = 'mw-test-ld';
+             s.textContent = JSON.stringify({{'@context': 'https://schema.org', '@type': 'NewsArticle', isAccessibleForFree: false,
+               hasPart: {{'@type': 'WebPageElement', isAccessibleForFree: false, cssSelector: {selector:?}}}}});
+             document.head.appendChild(s);"
+        ));
+    };
+    add("#fixture");
+    fixture("dbg");
+    meterwall::mount(config(",\"preview\":true,\"limit\":0")).unwrap();
+    assert!(
+        overlay_text().contains("\"#fixture\" is not a class selector"),
+        "{}",
+        overlay_text()
+    );
+    js("document.querySelectorAll('.mw-test-ld').forEach(function (s) { s.remove(); });");
+    add(".elsewhere");
+    fixture("dbg");
+    meterwall::mount(config(",\"preview\":true,\"limit\":0")).unwrap();
+    assert!(overlay_text().contains("does not match the element meterwall gates"));
+    js("document.querySelectorAll('.mw-test-ld').forEach(function (s) { s.remove(); });");
+    add(".gated");
+    let body = fixture("dbg");
+    body.set_class_name("gated");
+    meterwall::mount(config(",\"preview\":true,\"limit\":0")).unwrap();
+    let text = overlay_text();
+    assert!(!text.contains("structured data"), "markup matches: {text}");
+    js("document.querySelectorAll('.mw-test-ld, [data-meterwall-debug]').forEach(function (s) { s.remove(); });");
+    set_search("");
+    clean();
+}
+
+#[wasm_bindgen_test]
+fn state_and_set_subscriber() {
+    clean();
+    mount("st1");
+    mount("st2");
+    let state = meterwall::state();
+    assert_eq!(field(&state, "version").as_f64(), Some(1.0));
+    assert_eq!(field(&state, "articles").as_f64(), Some(2.0));
+    assert_eq!(
+        field(&state, "period").as_string().as_deref(),
+        Some("month")
+    );
+    assert!(field(&state, "registeredAt").is_null());
+    fixture("st3");
+    meterwall::mount(config(",\"limit\":0")).unwrap();
+    assert!(prompt().is_some());
+    let d = meterwall::set_subscriber(true);
+    assert_eq!(field(&d, "tier").as_string().as_deref(), Some("subscriber"));
+    assert!(prompt().is_none() && page_text().contains(SECRET));
+    clean();
+}
+
+/// A fresh P-256 key pair and a token signed with it, `exp` seconds from now (negative: past).
+async fn key_and_token(exp: i64) -> (JsValue, String) {
+    let source = format!(
+        "return (async function () {{
+           var pair = await crypto.subtle.generateKey({{name: 'ECDSA', namedCurve: 'P-256'}}, true, ['sign', 'verify']);
+           var jwk = await crypto.subtle.exportKey('jwk', pair.publicKey);
+           function b64(bytes) {{ var s = ''; new Uint8Array(bytes).forEach(function (b) {{ s += String.fromCharCode(b); }});
+             return btoa(s).replace(/\\+/g, '-').replace(/\\//g, '_').replace(/=+$/, ''); }}
+           function part(o) {{ return b64(new TextEncoder().encode(JSON.stringify(o))); }}
+           var input = part({{alg: 'ES256', typ: 'JWT'}}) + '.' + part({{sub: 'reader-1', exp: Math.floor(Date.now() / 1000) + ({exp})}});
+           var sig = await crypto.subtle.sign({{name: 'ECDSA', hash: 'SHA-256'}}, pair.privateKey, new TextEncoder().encode(input));
+           return {{jwk: {{kty: jwk.kty, crv: jwk.crv, x: jwk.x, y: jwk.y}}, token: input + '.' + b64(sig)}};
+         }})();"
+    );
+    let result = JsFuture::from(js(&source).unchecked_into::<Promise>())
+        .await
+        .unwrap();
+    (
+        field(&result, "jwk"),
+        field(&result, "token").as_string().unwrap(),
+    )
+}
+
+fn token_config(jwk: &JsValue, token: Option<&str>) -> JsValue {
+    let cfg = config(",\"limit\":0");
+    Reflect::set(&cfg, &"publicKey".into(), jwk).unwrap();
+    if let Some(t) = token {
+        Reflect::set(&cfg, &"token".into(), &t.into()).unwrap();
+    }
+    cfg
+}
+
+async fn settled() -> String {
+    for _ in 0..200 {
+        if let Some(state) = doc()
+            .get_element_by_id("fixture")
+            .and_then(|b| b.get_attribute("data-meterwall-state"))
+        {
+            return state;
+        }
+        sleep(10).await;
+    }
+    panic!("the page was never decided");
+}
+
+#[wasm_bindgen_test]
+async fn a_valid_token_makes_a_subscriber_on_this_and_later_pages() {
+    clean();
+    let (jwk, token) = key_and_token(3600).await;
+    fixture("tk1");
+    let d = meterwall::mount(token_config(&jwk, Some(&token))).unwrap();
+    assert!(d.is_null(), "decided once the token is verified");
+    assert_eq!(settled().await, "open");
+    assert_eq!(
+        field(&meterwall::why(), "tier").as_string().as_deref(),
+        Some("subscriber")
+    );
+    let record = decode(&storage().get_item(STORAGE_KEY).unwrap().unwrap()).unwrap();
+    assert_eq!(
+        record.token.as_deref(),
+        Some(token.as_str()),
+        "kept for later pages"
+    );
+    // A later, cached page knows only the public key: the kept token still proves it.
+    fixture("tk2");
+    meterwall::mount(token_config(&jwk, None)).unwrap();
+    assert_eq!(settled().await, "open");
+    // Editing storage cannot fake it: a token signed by another key is refused.
+    let (_, forged) = key_and_token(3600).await;
+    let mut record = decode(&storage().get_item(STORAGE_KEY).unwrap().unwrap()).unwrap();
+    record.token = Some(forged);
+    storage()
+        .set_item(STORAGE_KEY, &meterwall::record::encode(&record))
+        .unwrap();
+    fixture("tk3");
+    meterwall::mount(token_config(&jwk, None)).unwrap();
+    assert_eq!(settled().await, "locked");
+    clean();
+}
+
+#[wasm_bindgen_test]
+async fn expired_wrong_key_and_tampered_tokens_leave_the_wall() {
+    clean();
+    watch_error();
+    let (jwk, expired) = key_and_token(-3600).await;
+    fixture("tx1");
+    meterwall::mount(token_config(&jwk, Some(&expired))).unwrap();
+    assert_eq!(settled().await, "locked");
+    assert!(last_error().contains("expired"), "{}", last_error());
+    let (other_jwk, _) = key_and_token(3600).await;
+    let (_, valid) = key_and_token(3600).await;
+    fixture("tx2");
+    meterwall::mount(token_config(&other_jwk, Some(&valid))).unwrap();
+    assert_eq!(settled().await, "locked");
+    let (jwk, token) = key_and_token(3600).await;
+    let parts: Vec<&str> = token.split('.').collect();
+    let tampered = format!(
+        "{}.{}x.{}",
+        parts[0],
+        &parts[1][..parts[1].len() - 1],
+        parts[2]
+    );
+    fixture("tx3");
+    meterwall::mount(token_config(&jwk, Some(&tampered))).unwrap();
+    assert_eq!(settled().await, "locked");
+    clean();
+}
+
+fn watch_error() {
+    js("window.__lastError = '';
+        if (!window.__watchingError) { window.__watchingError = true;
+          document.addEventListener('meterwall:error', function (e) { window.__lastError = e.detail.message; }); }");
+}
+
+fn last_error() -> String {
+    window_field("__lastError").as_string().unwrap_or_default()
+}
+
+#[wasm_bindgen_test]
+async fn set_token_lifts_the_wall_and_null_forgets_it() {
+    clean();
+    let (jwk, token) = key_and_token(3600).await;
+    fixture("st1");
+    meterwall::mount(token_config(&jwk, None)).unwrap();
+    assert!(prompt().is_some());
+    let d = JsFuture::from(meterwall::set_token(Some(token.clone())))
+        .await
+        .unwrap();
+    assert_eq!(field(&d, "tier").as_string().as_deref(), Some("subscriber"));
+    assert!(prompt().is_none() && page_text().contains(SECRET));
+    JsFuture::from(meterwall::set_token(None)).await.unwrap();
+    let record = decode(&storage().get_item(STORAGE_KEY).unwrap().unwrap()).unwrap();
+    assert!(record.token.is_none());
+    let refused = JsFuture::from(meterwall::set_token(Some("not.a.token".into()))).await;
+    assert!(refused.is_err());
+    clean();
+}
+
+#[wasm_bindgen_test]
+async fn a_subscription_in_another_tab_lifts_the_wall_here() {
+    clean();
+    let (jwk, token) = key_and_token(3600).await;
+    fixture("xt");
+    meterwall::mount(token_config(&jwk, None)).unwrap();
+    assert!(prompt().is_some());
+    // The other tab verified a token and kept it in the shared record.
+    let mut record = decode(&storage().get_item(STORAGE_KEY).unwrap().unwrap()).unwrap();
+    record.token = Some(token);
+    storage()
+        .set_item(STORAGE_KEY, &meterwall::record::encode(&record))
+        .unwrap();
+    js("window.dispatchEvent(new StorageEvent('storage', {key: 'meterwall:v1'}));");
+    wait_for_state("open").await;
+    assert_eq!(
+        field(&meterwall::why(), "tier").as_string().as_deref(),
+        Some("subscriber")
+    );
+    clean();
+}
