@@ -133,6 +133,20 @@ async fn a_valid_token_is_accepted() {
 }
 
 #[wasm_bindgen_test]
+async fn a_jwk_with_more_members_is_accepted() {
+    // A publisher's JWK usually carries a key id, alg and use; they do not matter.
+    let keys = pair().await;
+    let token = sign(&keys, ES256, &claims(now_s() + 3600)).await;
+    let published = js(
+        "jwk",
+        "return { kid: '2024-06', alg: 'ES256', use: 'sig', ...jwk };",
+        &[&keys.jwk],
+    )
+    .await;
+    assert_eq!(outcome(&token, &published).await, Ok(()));
+}
+
+#[wasm_bindgen_test]
 async fn the_same_token_verifies_again() {
     let keys = pair().await;
     let token = sign(&keys, ES256, &claims(now_s() + 3600)).await;
