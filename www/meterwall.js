@@ -124,6 +124,7 @@
         api.mount();
       } catch (e) {
         // mount has logged the cause and fired meterwall:error; the article stays as the policy says.
+        d.documentElement.classList.remove("meterwall-pending");
       }
       for (var j = 0; j < rest.length; j++) api.push(rest[j]);
       emit("ready", { version: 1 });

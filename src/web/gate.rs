@@ -3,7 +3,7 @@
 use crate::config::Config;
 use crate::copy::{Copy, Text};
 use crate::meter::Wall;
-use wasm_bindgen::JsCast;
+use wasm_bindgen::{JsCast, JsValue};
 use web_sys::{Document, Element, Node, ShadowRoot, ShadowRootInit, ShadowRootMode};
 
 /// The prompt's own styles, scoped by its shadow root: the publisher's CSS cannot reach in and
@@ -189,7 +189,9 @@ fn build(
     text: &PromptText,
 ) -> Option<()> {
     let copy = &config.copy;
-    el(doc, root, "style", STYLE)?;
+    if !adopt(root, STYLE) {
+        el(doc, root, "style", STYLE)?;
+    }
     // The fade over the teaser's last lines: decorative, so hidden from assistive technology and
     // an element of its own (a pseudo-element would stop contrast checkers reading the prompt).
     let fade = el(doc, root, "div", "")?;
@@ -381,4 +383,25 @@ pub fn focus(node: &Node) {
         );
     }
     let _ = e.focus();
+}
+
+/// Gives `root` the stylesheet `css` as a constructed sheet (`adoptedStyleSheets`), which a
+/// Content Security Policy's `style-src` does not govern, so pages need no `'unsafe-inline'`
+/// for the prompt. Returns false where the browser cannot, and the caller uses `<style>`.
+pub fn adopt(root: &ShadowRoot, css: &str) -> bool {
+    let attempt = || -> Result<(), JsValue> {
+        let window = web_sys::window().ok_or(JsValue::NULL)?;
+        let constructor = js_sys::Reflect::get(&window, &"CSSStyleSheet".into())?;
+        let sheet = js_sys::Reflect::construct(
+            constructor.unchecked_ref::<js_sys::Function>(),
+            &js_sys::Array::new(),
+        )?;
+        let replace: js_sys::Function =
+            js_sys::Reflect::get(&sheet, &"replaceSync".into())?.dyn_into()?;
+        replace.call1(&sheet, &css.into())?;
+        let sheets = js_sys::Array::of1(&sheet);
+        js_sys::Reflect::set(root, &"adoptedStyleSheets".into(), &sheets)?;
+        Ok(())
+    };
+    attempt().is_ok()
 }

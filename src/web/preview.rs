@@ -192,12 +192,12 @@ pub fn overlay(doc: &Document, lines: &[String]) {
     else {
         return;
     };
-    let style = doc.create_element("style").ok();
-    if let Some(style) = &style {
-        style.set_text_content(Some(
-            ":host{all:initial;position:fixed;z-index:2147483647;inset-block-end:1rem;inset-inline-end:1rem;max-inline-size:26rem;font:13px/1.4 ui-monospace,monospace;background:#111;color:#eee;padding:.75rem 1rem;border-radius:6px;box-shadow:0 2px 8px #0008}b{color:#ffd479}p{margin:.2rem 0}",
-        ));
-        let _ = root.append_child(style);
+    const CSS: &str = ":host{all:initial;position:fixed;z-index:2147483647;inset-block-end:1rem;inset-inline-end:1rem;max-inline-size:26rem;font:13px/1.4 ui-monospace,monospace;background:#111;color:#eee;padding:.75rem 1rem;border-radius:6px;box-shadow:0 2px 8px #0008}b{color:#ffd479}p{margin:.2rem 0}";
+    if !super::gate::adopt(&root, CSS) {
+        if let Ok(style) = doc.create_element("style") {
+            style.set_text_content(Some(CSS));
+            let _ = root.append_child(&style);
+        }
     }
     if let Ok(title) = doc.create_element("b") {
         title.set_text_content(Some("meterwall debug"));
