@@ -760,11 +760,15 @@ impl Mounted {
         }
     }
 
-    /// The reader's email was accepted: registered from now on, this article is theirs.
-    pub(crate) fn registered(&mut self) {
+    /// Runs one step of the meter (decide, register, unlock) for this page at the current
+    /// time, keeps its record and decision, and saves.
+    fn step(
+        &mut self,
+        step: fn(&mut Record, &Config, &View, i64, &dyn crate::period::Calendar) -> Decision,
+    ) -> Decision {
         let calendar = self.calendar();
         let mut record = self.record.clone();
-        let decision = meter::register(
+        let decision = step(
             &mut record,
             &self.config,
             &self.view(),
@@ -774,6 +778,12 @@ impl Mounted {
         self.record = record;
         self.decision = decision;
         self.persist();
+        decision
+    }
+
+    /// The reader's email was accepted: registered from now on, this article is theirs.
+    pub(crate) fn registered(&mut self) {
+        let decision = self.step(meter::register);
         if let Some(first) = open_up(self) {
             gate::focus(&first);
         }
@@ -841,19 +851,8 @@ impl Mounted {
     /// Decides this page again for a reader who does (or no longer does) subscribe.
     fn resubscribe(&mut self, on: bool) -> JsValue {
         self.subscriber = on;
-        let calendar = self.calendar();
-        let mut record = self.record.clone();
-        let decision = meter::decide(
-            &mut record,
-            &self.config,
-            &self.view(),
-            js_sys::Date::now() as i64,
-            &calendar,
-        );
         let was = self.decision.wall;
-        self.record = record;
-        self.decision = decision;
-        self.persist();
+        let decision = self.step(meter::decide);
         match (was, decision.wall) {
             (Some(_), None) => {
                 let _ = open_up(self);
@@ -872,18 +871,7 @@ impl Mounted {
 
     /// A registered reader in `choose` mode spends one article here.
     pub(crate) fn unlock(&mut self) {
-        let calendar = self.calendar();
-        let mut record = self.record.clone();
-        let decision = meter::unlock(
-            &mut record,
-            &self.config,
-            &self.view(),
-            js_sys::Date::now() as i64,
-            &calendar,
-        );
-        self.record = record;
-        self.decision = decision;
-        self.persist();
+        let decision = self.step(meter::unlock);
         if decision.wall.is_none() {
             if let Some(first) = open_up(self) {
                 gate::focus(&first);
