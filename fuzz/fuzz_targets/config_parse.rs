@@ -13,7 +13,11 @@ fuzz_target!(|data: &[u8]| {
         Ok((config, _warnings)) => {
             let total = config.limit as usize
                 + config.registered_limit as usize
-                + config.sections.iter().map(|s| s.limit as usize).sum::<usize>();
+                + config
+                    .sections
+                    .iter()
+                    .map(|s| s.limit as usize)
+                    .sum::<usize>();
             assert!(total < meterwall::config::MAX_ENTRIES);
         }
         Err(e) => assert!(!e.path.is_empty() && !e.to_string().is_empty()),

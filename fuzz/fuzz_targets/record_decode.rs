@@ -11,7 +11,10 @@ fuzz_target!(|data: &[u8]| {
     };
     if let Ok(record) = decode(text) {
         let again = encode(&record);
-        assert!(again.len() < 2048, "a record that reads must fit the size bound");
+        assert!(
+            again.len() < 2048,
+            "a record that reads must fit the size bound"
+        );
         assert_eq!(decode(&again), Ok(record));
     }
 });
