@@ -13,11 +13,15 @@
   function emit(name, detail) {
     d.dispatchEvent(new CustomEvent("meterwall:" + name, { detail: detail }));
   }
-  function fail(message) {
-    // The article stays as it is: readable. The anti-flicker snippet, if any, lets it show.
-    d.documentElement.classList.remove("meterwall-pending");
+  function report(message) {
     console.error("[meterwall] " + message);
     emit("error", { version: 1, message: message });
+  }
+  function fail(message) {
+    // The widget will not decide: the article stays as it is, readable, and the anti-flicker
+    // snippet, if any, lets it show.
+    d.documentElement.classList.remove("meterwall-pending");
+    report(message);
   }
 
   var src = (script && script.src) || "";
@@ -36,7 +40,7 @@
     try {
       page.push(JSON.parse(block.textContent));
     } catch (e) {
-      fail("the JSON in <script id=\"meterwall-config\"> does not parse (" + e.message + "); it is ignored");
+      report("the JSON in <script id=\"meterwall-config\"> does not parse (" + e.message + "); it is ignored");
     }
   }
   var attrs = {};
@@ -53,21 +57,11 @@
   }
   page.push(attrs);
 
-  // Queued config and event subscriptions take effect before the first decision; every other
-  // command runs, in order, once the widget is ready.
-  var pending = queue.slice();
-  var rest = [];
-  var early = [];
-  for (var i = 0; i < pending.length; i++) {
-    var item = pending[i];
-    if (item && item[0] === "config") calls.push(item[1]);
-    else if (item && item[0] === "on") early.push(item);
-    else rest.push(item);
-  }
 
   // Events to window.dataLayer for tag managers, when the config asks (dataLayer: true).
   function wantsDataLayer() {
-    var all = page.concat(calls);
+    var all = page.slice();
+    for (var q = 0; q < queue.length; q++) if (queue[q] && queue[q][0] === "config") all.push(queue[q][1]);
     var on = false;
     for (var j = 0; j < all.length; j++) {
       var v = all[j] && all[j].dataLayer;
@@ -81,6 +75,15 @@
         (w.dataLayer = w.dataLayer || []).push({ event: "meterwall." + name, meterwall: e.detail });
       });
     });
+  }
+
+  // Runs one queued command; a publisher's function that throws is reported and the queue goes on.
+  function run(api, item) {
+    try {
+      return api.push(item);
+    } catch (e) {
+      report("a queued command threw (" + (e && e.message ? e.message : e) + "); the next ones still run");
+    }
   }
 
   // Subresource Integrity covers the script tag only; data-wasm-integrity covers the wasm.
@@ -118,19 +121,30 @@
           calls.push(layer);
         }
       };
+      // Everything pushed until now, including after this script ran: queued config and event
+      // subscriptions take effect before the first decision; every other command runs after it,
+      // in order.
+      var rest = [];
+      for (var i = 0; i < queue.length; i++) {
+        var item = queue[i];
+        if (item && item[0] === "config") calls.push(item[1]);
+        else if (item && item[0] === "on") run(api, item);
+        else rest.push(item);
+      }
       w.meterwall = api;
-      for (var k = 0; k < early.length; k++) api.push(early[k]);
       try {
         api.mount();
       } catch (e) {
         // mount has logged the cause and fired meterwall:error; the article stays as the policy says.
         d.documentElement.classList.remove("meterwall-pending");
       }
-      for (var j = 0; j < rest.length; j++) api.push(rest[j]);
+      for (var j = 0; j < rest.length; j++) run(api, rest[j]);
       emit("ready", { version: 1 });
     })
     .catch(function (e) {
       // A 404, a wrong MIME type, an integrity mismatch, or a CSP without 'wasm-unsafe-eval'.
-      fail("the widget could not load (" + (e && e.message ? e.message : e) + "); the article stays readable");
+      var why = e && e.message ? e.message : e;
+      if (data.wasmIntegrity) why += "; if data-wasm-integrity is set, check it matches the deployed meterwall_wasm_bg.wasm";
+      fail("the widget could not load (" + why + "); the article stays readable");
     });
 })();

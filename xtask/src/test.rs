@@ -176,6 +176,8 @@ fn run_steps(root: &Path, report: &mut Report) -> Result<()> {
                 "csp_e2e",
                 "--test",
                 "faults_e2e",
+                "--test",
+                "loader_e2e",
             ])
             .args(["--", "--test-threads=1"]);
         let counts = count_results(&shell::tee(cmd)?);
