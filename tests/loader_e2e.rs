@@ -1,0 +1,1136 @@
+#![cfg(not(target_arch = "wasm32"))]
+//! End to end, the loader (`www/meterwall.js`) as publishers paste it: the README's "Embed",
+//! "Configuration" and "Events and API" checked in real headless Chrome and Firefox, against the
+//! reference server.
+//!
+//! - The command queue: functions and commands pushed before the loader run once the widget is
+//!   ready, in order; queued `on` and `config` take effect before the first decision; after load
+//!   `push` runs at once and answers; an unknown command is reported.
+//! - Config sources and precedence: the JSON block, the script tag's `data-*`, the article
+//!   element's attributes and queued `config` commands; a JSON block that does not parse.
+//! - Events to `window.dataLayer`, only when the script tag asks.
+//! - `meterwall:ready`, once per page; `on("view")` after load hears later decisions.
+//! - `data-wasm-integrity`: the right digest loads the widget, a wrong one leaves the article
+//!   readable and says why.
+//! - The README's anti-flicker snippet: the class goes when the widget decides, or at once when
+//!   it cannot load, well before the snippet's one-second fail-safe.
+//!
+//! Each case serves a copy of `www/` with its own pages under `/loader/`: a demo article's markup
+//! with only what the case needs changed. Listeners and queued commands are in an inline script
+//! placed first in `<head>`, before the `async` loader, as a publisher would place them, so the
+//! events of the page's own load are heard.
+//!
+//! Needs the built widget (`cargo xtask build`), `openssl` (the integrity case hashes the wasm
+//! with it) and the browsers with their drivers (`cargo xtask test` installs them). Whatever is
+//! missing fails the test, naming the fix. Overrides: `CHROMEDRIVER`, `CHROME_BIN`,
+//! `GECKODRIVER`, `FIREFOX_BIN`.
+
+mod common;
+
+use std::fs;
+use std::future::Future;
+use std::path::Path;
+use std::process::Command;
+use std::time::{Duration, Instant};
+
+use common::{
+    collapse, first_articles, in_session, Article, Binaries, Browser, Driver, Settings, Site,
+    ONE_BROWSER_AT_A_TIME,
+};
+use fantoccini::{Client, Locator};
+use serde_json::{json, Value};
+use tempfile::TempDir;
+
+/// The steps of one case; a browser that stops answering fails the test instead of hanging it.
+const CASE_LIMIT: Duration = Duration::from_secs(25);
+
+/// How long the widget may take to decide, or the loader to report a failure: longer means it is
+/// stuck, and the case fails saying what it waited for before `CASE_LIMIT` ends it.
+const WAIT: Duration = Duration::from_secs(10);
+
+/// How long events that should not come are waited for (a second `ready`, a late decision).
+const QUIET: Duration = Duration::from_millis(500);
+
+/// The anti-flicker snippet's fail-safe: after this the article shows whatever the widget does.
+const FAIL_SAFE_MS: f64 = 1000.0;
+
+/// The paths of the loader and its wasm in the site.
+const LOADER_SRC: &str = "src=\"/dist/meterwall.js\"";
+const WASM: &str = "dist/meterwall_wasm_bg.wasm";
+
+// 1. The command queue, before and after load.
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn e2e_chrome_queue_before_and_after_load() {
+    queue_before_and_after_load(Browser::Chrome).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn e2e_firefox_queue_before_and_after_load() {
+    queue_before_and_after_load(Browser::Firefox).await;
+}
+
+/// Queued before the loader, in this order on purpose: a function, an `on`, a command whose
+/// answer nobody can read yet, another function, an unknown command, then a `config` and another
+/// `on` pushed last, which must still act before the first decision.
+const QUEUE: &str = r#"
+window.__order = [];
+document.addEventListener("meterwall:error", function (e) { window.__order.push("error:" + e.detail.message); });
+document.addEventListener("meterwall:ready", function (e) { window.__order.push("ready:" + e.detail.version); });
+window.meterwall = window.meterwall || [];
+meterwall.push(function (api) { window.__order.push("fn1:" + api.version); });
+meterwall.push(["on", "lock", function (d) { window.__order.push("lock:" + d.wallType); }]);
+meterwall.push(["why"]);
+meterwall.push(function (api) { var why = api.why(); window.__order.push("fn2:" + (why && why.reason)); });
+meterwall.push(["nope"]);
+meterwall.push(["config", { teaser: 1 }]);
+meterwall.push(["on", "view", function (d) { window.__order.push("view:" + d.reason); }]);
+"#;
+
+async fn queue_before_and_after_load(browser: Browser) {
+    let www = common::www();
+    let articles = first_articles(&www.join("articles"), 4);
+    let site = copy_site(&www);
+    let page = Page::of(&www, &articles[3])
+        .head_first(&script(QUEUE))
+        .write(site.path(), "queue");
+    let demo = articles[..3].to_vec();
+    run_case(browser, "command queue", site.path(), |client, url| {
+        queue_steps(client, url, demo, page)
+    })
+    .await;
+}
+
+async fn queue_steps(client: Client, site: String, demo: Vec<Article>, page: Article) {
+    spend_the_allowance(&client, &site, &demo).await;
+    open(&client, &site, &page.path).await;
+    assert_eq!(
+        decided(&client, &page.path).await,
+        "locked",
+        "the fourth article"
+    );
+    let order = until(
+        &client,
+        "meterwall:ready on the queue page",
+        "const order = window.__order || [];
+         return order.some((entry) => entry.startsWith('ready:')) ? order : null;",
+    )
+    .await;
+    assert_eq!(
+        order,
+        json!([
+            "view:allowanceSpent",
+            "lock:register",
+            "fn1:1",
+            "fn2:allowanceSpent",
+            "error:unknown command \"nope\"",
+            "ready:1",
+        ]),
+        "{}: queued `on` listeners hear the first decision, then the other commands run in \
+         order, then ready",
+        page.path
+    );
+    assert_eq!(
+        teaser_blocks(&client).await,
+        1,
+        "{}: the queued [\"config\", {{teaser: 1}}], pushed after the functions, shapes the \
+         first decision",
+        page.path
+    );
+
+    // After load: the same calls, answered at once.
+    let after = js(
+        &client,
+        "const api = window.meterwall;
+         const log = [];
+         api.push(function (given) { log.push('fn ran, given the api: ' + (given === api)); });
+         log.push('push returned');
+         const why = api.push(['why']);
+         const before = window.__order.length;
+         const unknown = api.push(['nope']);
+         return {
+             isArray: Array.isArray(api),
+             version: api.version,
+             log: log,
+             why: why,
+             sameAsWhy: JSON.stringify(why) === JSON.stringify(api.why()),
+             unknown: unknown === undefined ? 'undefined' : unknown,
+             errors: window.__order.slice(before),
+         };",
+    )
+    .await;
+    eprintln!("[loader_e2e] after load: {after}");
+    assert_eq!(
+        after["isArray"],
+        json!(false),
+        "after load: the API, not the queue"
+    );
+    assert_eq!(after["version"], json!(1), "window.meterwall.version");
+    assert_eq!(
+        after["log"],
+        json!(["fn ran, given the api: true", "push returned"]),
+        "after load, meterwall.push(fn) runs fn synchronously with the API"
+    );
+    assert_eq!(
+        after["why"]["reason"],
+        json!("allowanceSpent"),
+        "push(['why'])"
+    );
+    assert_eq!(after["why"]["wall"], json!("register"), "push(['why'])");
+    assert_eq!(
+        after["sameAsWhy"],
+        json!(true),
+        "push(['why']) answers what why() does"
+    );
+    assert_eq!(
+        after["errors"],
+        json!(["error:unknown command \"nope\""]),
+        "after load, an unknown command fires one meterwall:error naming it, synchronously"
+    );
+}
+
+// 2. Config sources and precedence.
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn e2e_chrome_config_sources_and_precedence() {
+    config_precedence(Browser::Chrome).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn e2e_firefox_config_sources_and_precedence() {
+    config_precedence(Browser::Firefox).await;
+}
+
+/// Page config in the JSON block, beaten by `data-limit="2"` and by the element's
+/// `data-meterwall-type`; `pageType` is in it so that the element has something to beat.
+const CONFIG_BLOCK: &str = r#"<script type="application/json" id="meterwall-config">{"limit": 5, "teaser": 1, "pageType": "metered"}</script>"#;
+
+/// A trailing comma: `JSON.parse` refuses it.
+const BROKEN_BLOCK: &str =
+    r#"<script type="application/json" id="meterwall-config">{"limit": 5, "teaser": 1,}</script>"#;
+
+/// Collects every `meterwall:error` message, before the loader runs.
+const ERRORS: &str = "window.__errors = [];
+document.addEventListener(\"meterwall:error\", function (e) { window.__errors.push(e.detail.message); });";
+
+async fn config_precedence(browser: Browser) {
+    let www = common::www();
+    let articles = first_articles(&www.join("articles"), 5);
+    let site = copy_site(&www);
+    // Every config source at once; the element says `free`.
+    let layered = |article: &Article, queued: &str| {
+        Page::of(&www, article)
+            .head_first(&script(&format!(
+                "{ERRORS}\nwindow.meterwall = window.meterwall || [];\n\
+                 meterwall.push([\"config\", {queued}]);"
+            )))
+            .before_loader(CONFIG_BLOCK)
+            .loader_attr("data-limit", "2")
+            .loader_attr("data-teaser", "2")
+            .article_attr("data-meterwall-type", "free")
+    };
+    let free = layered(&articles[2], "{ teaser: 3 }").write(site.path(), "config-free");
+    let metered = layered(&articles[3], "{ teaser: 3, pageType: \"metered\" }")
+        .write(site.path(), "config-metered");
+    let broken = Page::of(&www, &articles[4])
+        .head_first(&script(ERRORS))
+        .before_loader(BROKEN_BLOCK)
+        .write(site.path(), "config-broken");
+    let demo = articles[..2].to_vec();
+    run_case(browser, "config precedence", site.path(), |client, url| {
+        config_steps(client, url, demo, [free, metered, broken])
+    })
+    .await;
+}
+
+async fn config_steps(client: Client, site: String, demo: Vec<Article>, pages: [Article; 3]) {
+    let [free, metered, broken] = pages;
+
+    // The element's `free` beats the JSON block's `metered`; data-limit="2" beats its 5.
+    open(&client, &site, &free.path).await;
+    assert_eq!(decided(&client, &free.path).await, "open");
+    let why = decision(&client).await;
+    eprintln!("[loader_e2e] {}: why() {why}", free.path);
+    assert_eq!(
+        why["reason"],
+        json!("freePage"),
+        "{}: data-meterwall-type=\"free\" on the element beats the JSON block's pageType",
+        free.path
+    );
+    assert_eq!(
+        why["limit"],
+        json!(2),
+        "{}: data-limit=\"2\" beats the JSON block's limit 5",
+        free.path
+    );
+    assert_eq!(why["counted"], json!(false), "a free page counts nothing");
+    assert_eq!(errors(&client).await, Vec::<String>::new(), "{}", free.path);
+
+    // Two articles read: the allowance of two is spent.
+    for article in &demo {
+        open(&client, &site, &article.path).await;
+        assert_eq!(decided(&client, &article.path).await, "open");
+    }
+
+    // A queued pageType beats the element's; the queued teaser beats data-teaser and the block.
+    open(&client, &site, &metered.path).await;
+    assert_eq!(
+        decided(&client, &metered.path).await,
+        "locked",
+        "{}: the queued pageType \"metered\" beats the element's \"free\", and two of a limit of \
+         two are read",
+        metered.path
+    );
+    let why = decision(&client).await;
+    eprintln!("[loader_e2e] {}: why() {why}", metered.path);
+    assert_eq!(why["reason"], json!("allowanceSpent"), "{}", metered.path);
+    assert_eq!(why["limit"], json!(2), "{}: data-limit wins", metered.path);
+    assert_eq!(why["used"], json!(2), "{}", metered.path);
+    assert_eq!(
+        teaser_blocks(&client).await,
+        3,
+        "{}: the queued teaser 3 beats data-teaser=\"2\" and the JSON block's 1",
+        metered.path
+    );
+    assert_eq!(
+        errors(&client).await,
+        Vec::<String>::new(),
+        "{}",
+        metered.path
+    );
+
+    // A JSON block that does not parse is reported and ignored; the page works on the rest.
+    open(&client, &site, &broken.path).await;
+    assert_eq!(
+        decided(&client, &broken.path).await,
+        "open",
+        "{}: the third article of data-limit=\"3\"",
+        broken.path
+    );
+    let why = decision(&client).await;
+    assert_eq!(why["reason"], json!("counted"), "{}", broken.path);
+    assert_eq!(
+        why["limit"],
+        json!(3),
+        "{}: the script tag's data-limit",
+        broken.path
+    );
+    let errors = errors(&client).await;
+    eprintln!("[loader_e2e] {}: errors {errors:?}", broken.path);
+    assert_eq!(errors.len(), 1, "{}: one error: {errors:?}", broken.path);
+    assert!(
+        errors[0].contains("does not parse"),
+        "{}: the error should say the JSON does not parse: {errors:?}",
+        broken.path
+    );
+    assert_whole(&client, &broken).await;
+}
+
+// 3. Events to window.dataLayer.
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn e2e_chrome_events_to_data_layer() {
+    data_layer(Browser::Chrome).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn e2e_firefox_events_to_data_layer() {
+    data_layer(Browser::Firefox).await;
+}
+
+async fn data_layer(browser: Browser) {
+    let www = common::www();
+    let articles = first_articles(&www.join("articles"), 4);
+    let site = copy_site(&www);
+    let page = Page::of(&www, &articles[3])
+        .loader_attr("data-data-layer", "true")
+        .write(site.path(), "data-layer");
+    let demo = articles[..3].to_vec();
+    run_case(browser, "dataLayer", site.path(), |client, url| {
+        data_layer_steps(client, url, demo, page)
+    })
+    .await;
+}
+
+async fn data_layer_steps(client: Client, site: String, demo: Vec<Article>, page: Article) {
+    // The demo articles' script tags do not ask: no dataLayer appears.
+    for article in &demo {
+        open(&client, &site, &article.path).await;
+        assert_eq!(decided(&client, &article.path).await, "open");
+        let kind = js(&client, "return typeof window.dataLayer;").await;
+        assert_eq!(
+            kind,
+            json!("undefined"),
+            "{}: without data-data-layer, window.dataLayer should not be created",
+            article.path
+        );
+    }
+    open(&client, &site, &page.path).await;
+    assert_eq!(
+        decided(&client, &page.path).await,
+        "locked",
+        "{}",
+        page.path
+    );
+    let layer = until(
+        &client,
+        "meterwall.ready in window.dataLayer",
+        "const layer = window.dataLayer;
+         return Array.isArray(layer) && layer.some((entry) => entry.event === 'meterwall.ready')
+             ? layer : null;",
+    )
+    .await;
+    let entries = layer.as_array().cloned().unwrap_or_default();
+    let events: Vec<&str> = entries
+        .iter()
+        .map(|entry| entry["event"].as_str().unwrap_or("(no event)"))
+        .collect();
+    eprintln!("[loader_e2e] {}: dataLayer events {events:?}", page.path);
+    let find = |name: &str| {
+        entries
+            .iter()
+            .position(|entry| entry["event"] == json!(name))
+            .unwrap_or_else(|| panic!("{}: no {name} in window.dataLayer: {layer}", page.path))
+    };
+    let (view, lock) = (find("meterwall.view"), find("meterwall.lock"));
+    assert!(view < lock, "{}: view before lock: {events:?}", page.path);
+    let view = &entries[view]["meterwall"];
+    assert_eq!(view["version"], json!(1), "meterwall.view: {view}");
+    assert_eq!(
+        view["reason"],
+        json!("allowanceSpent"),
+        "meterwall.view: {view}"
+    );
+    assert_eq!(view["wall"], json!("register"), "meterwall.view: {view}");
+    let lock = &entries[lock]["meterwall"];
+    assert_eq!(lock["version"], json!(1), "meterwall.lock: {lock}");
+    assert_eq!(
+        lock["wallType"],
+        json!("register"),
+        "meterwall.lock: {lock}"
+    );
+    for entry in &entries {
+        let keys: Vec<&String> = entry
+            .as_object()
+            .map(|o| o.keys().collect())
+            .unwrap_or_default();
+        assert_eq!(
+            keys,
+            ["event", "meterwall"],
+            "{}: each dataLayer entry is {{event, meterwall}}: {entry}",
+            page.path
+        );
+    }
+}
+
+// 4. meterwall:ready, and listening after load.
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn e2e_chrome_ready_once_and_on_after_load() {
+    ready_and_on(Browser::Chrome).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn e2e_firefox_ready_once_and_on_after_load() {
+    ready_and_on(Browser::Firefox).await;
+}
+
+/// Every `meterwall:ready` detail, and the order of `ready` and `view`.
+const READY: &str = "window.__ready = []; window.__events = [];
+document.addEventListener(\"meterwall:ready\", function (e) { window.__ready.push(e.detail); window.__events.push(\"ready\"); });
+document.addEventListener(\"meterwall:view\", function () { window.__events.push(\"view\"); });";
+
+async fn ready_and_on(browser: Browser) {
+    let www = common::www();
+    let articles = first_articles(&www.join("articles"), 2);
+    let site = copy_site(&www);
+    let pages = [
+        Page::of(&www, &articles[0])
+            .head_first(&script(READY))
+            .write(site.path(), "ready-1"),
+        Page::of(&www, &articles[1])
+            .head_first(&script(READY))
+            .write(site.path(), "ready-2"),
+    ];
+    run_case(browser, "ready and on", site.path(), |client, url| {
+        ready_steps(client, url, pages)
+    })
+    .await;
+}
+
+async fn ready_steps(client: Client, site: String, pages: [Article; 2]) {
+    for page in &pages {
+        open(&client, &site, &page.path).await;
+        assert_eq!(decided(&client, &page.path).await, "open", "{}", page.path);
+        until(
+            &client,
+            "meterwall:ready",
+            "return window.__ready.length > 0 ? true : null;",
+        )
+        .await;
+        tokio::time::sleep(QUIET).await;
+        let seen = js(&client, "return [window.__ready, window.__events];").await;
+        assert_eq!(
+            seen[0],
+            json!([{ "version": 1 }]),
+            "{}: one meterwall:ready, with {{version: 1}}",
+            page.path
+        );
+        assert_eq!(
+            seen[1],
+            json!(["view", "ready"]),
+            "{}: ready comes after the first decision",
+            page.path
+        );
+    }
+
+    // After load, `on` hears the decisions that follow.
+    let page = &pages[1];
+    let later = js(
+        &client,
+        "window.__later = [];
+         window.meterwall.on('view', function (detail) { window.__later.push(detail); });
+         const again = window.meterwall.mount();
+         const free = window.meterwall.mount({ pageType: 'free' });
+         return { later: window.__later, again: again, free: free };",
+    )
+    .await;
+    eprintln!(
+        "[loader_e2e] {}: on('view') after load heard {}",
+        page.path, later["later"]
+    );
+    let heard = later["later"].as_array().cloned().unwrap_or_default();
+    assert_eq!(
+        heard.len(),
+        2,
+        "{}: two mounts, two views: {later}",
+        page.path
+    );
+    assert_eq!(heard[0]["version"], json!(1), "{}", page.path);
+    assert_eq!(
+        heard[0]["reason"],
+        json!("alreadyOpened"),
+        "{}: mount() again decides the same article again",
+        page.path
+    );
+    assert_eq!(
+        heard[1]["reason"],
+        json!("freePage"),
+        "{}: mount({{pageType: 'free'}})",
+        page.path
+    );
+    assert_eq!(
+        heard[0], later["again"],
+        "mount() returns the decision it announced"
+    );
+    assert_eq!(
+        heard[1], later["free"],
+        "mount(config) returns the decision it announced"
+    );
+    tokio::time::sleep(QUIET).await;
+    let ready = js(&client, "return window.__ready.length;").await;
+    assert_eq!(
+        ready,
+        json!(1),
+        "{}: mounting again fires no second ready",
+        page.path
+    );
+}
+
+// 5. Wasm integrity.
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn e2e_chrome_wasm_integrity() {
+    wasm_integrity(Browser::Chrome).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn e2e_firefox_wasm_integrity() {
+    wasm_integrity(Browser::Firefox).await;
+}
+
+async fn wasm_integrity(browser: Browser) {
+    let www = common::www();
+    let articles = first_articles(&www.join("articles"), 2);
+    let site = copy_site(&www);
+    let right = sha384(&site.path().join(WASM));
+    // A well-formed digest of other bytes: a malformed one would be ignored, not refused
+    // (https://w3c.github.io/webappsec-subresource-integrity/#parse-metadata).
+    let wrong = sha384(&site.path().join("dist").join("meterwall_wasm.js"));
+    let mismatch = Page::of(&www, &articles[0])
+        .head_first(&script(ERRORS))
+        .loader_attr("data-wasm-integrity", &wrong)
+        .write(site.path(), "integrity-wrong");
+    let matching = Page::of(&www, &articles[1])
+        .head_first(&script(ERRORS))
+        .loader_attr("data-wasm-integrity", &right)
+        .write(site.path(), "integrity-right");
+    eprintln!("[loader_e2e] the wasm's digest: {right}");
+    run_case(browser, "wasm integrity", site.path(), |client, url| {
+        integrity_steps(client, url, mismatch, matching)
+    })
+    .await;
+}
+
+async fn integrity_steps(client: Client, site: String, mismatch: Article, matching: Article) {
+    let opened = Instant::now();
+    open(&client, &site, &mismatch.path).await;
+    let error = until(
+        &client,
+        "meterwall:error saying the widget could not load",
+        "return window.__errors.find((message) => message.includes('could not load')) || null;",
+    )
+    .await;
+    eprintln!("[loader_e2e] {}: {error}", mismatch.path);
+    // Long enough for a widget that loaded anyway to have gated the page.
+    tokio::time::sleep(Duration::from_secs(2).saturating_sub(opened.elapsed())).await;
+    assert_eq!(
+        state(&client).await,
+        None,
+        "{}: the digest does not match, yet the widget ran",
+        mismatch.path
+    );
+    assert_no_prompt(&client, &mismatch.path).await;
+    assert_whole(&client, &mismatch).await;
+    let all = errors(&client).await;
+    assert_eq!(
+        all.len(),
+        1,
+        "{}: one failure, one error: {all:?}",
+        mismatch.path
+    );
+
+    open(&client, &site, &matching.path).await;
+    assert_eq!(
+        decided(&client, &matching.path).await,
+        "open",
+        "{}: the right digest",
+        matching.path
+    );
+    assert_eq!(
+        decision(&client).await["reason"],
+        json!("counted"),
+        "{}",
+        matching.path
+    );
+    assert_eq!(
+        errors(&client).await,
+        Vec::<String>::new(),
+        "{}",
+        matching.path
+    );
+}
+
+/// `sha384-<base64>` of the file, as `integrity` takes it; the digest by `openssl`.
+fn sha384(file: &Path) -> String {
+    let out = Command::new("openssl")
+        .args(["dgst", "-sha384", "-binary"])
+        .arg(file)
+        .output()
+        .unwrap_or_else(|error| {
+            panic!(
+                "cannot run openssl to hash {}: {error}; install openssl",
+                file.display()
+            )
+        });
+    assert!(
+        out.status.success() && out.stdout.len() == 48,
+        "openssl dgst -sha384 -binary {} failed: {}",
+        file.display(),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    format!("sha384-{}", base64(&out.stdout))
+}
+
+/// Standard base64 with padding (RFC 4648 section 4), the alphabet SRI uses.
+fn base64(bytes: &[u8]) -> String {
+    const ALPHABET: &[u8; 64] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+    let mut out = String::with_capacity(bytes.len().div_ceil(3) * 4);
+    for chunk in bytes.chunks(3) {
+        let n = chunk
+            .iter()
+            .enumerate()
+            .fold(0_u32, |n, (i, &b)| n | (u32::from(b) << (16 - 8 * i)));
+        for i in 0..4 {
+            if i <= chunk.len() {
+                out.push(char::from(ALPHABET[((n >> (18 - 6 * i)) & 63) as usize]));
+            } else {
+                out.push('=');
+            }
+        }
+    }
+    out
+}
+
+// 6. The anti-flicker snippet.
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn e2e_chrome_anti_flicker_lifts_when_the_widget_decides() {
+    anti_flicker(Browser::Chrome, Wasm::Served).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn e2e_firefox_anti_flicker_lifts_when_the_widget_decides() {
+    anti_flicker(Browser::Firefox, Wasm::Served).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn e2e_chrome_anti_flicker_lifts_at_once_without_the_wasm() {
+    anti_flicker(Browser::Chrome, Wasm::Missing).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn e2e_firefox_anti_flicker_lifts_at_once_without_the_wasm() {
+    anti_flicker(Browser::Firefox, Wasm::Missing).await;
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Wasm {
+    Served,
+    /// Deleted from the copy: the server answers 404 and the loader fails.
+    Missing,
+}
+
+/// Placed before the snippet: when `<html>` gains and loses `meterwall-pending` (the observer's
+/// callback, a microtask after the change), when the first decision and the first error came,
+/// all on the `performance.now()` clock.
+const FLICKER_RECORDER: &str =
+    "window.__flicker = { added: null, removed: null, view: null, error: null, errorAt: null };
+(function () {
+  var html = document.documentElement;
+  var had = html.classList.contains(\"meterwall-pending\");
+  new MutationObserver(function () {
+    var has = html.classList.contains(\"meterwall-pending\");
+    var now = performance.now();
+    if (has && !had && window.__flicker.added === null) window.__flicker.added = now;
+    if (!has && had && window.__flicker.removed === null) window.__flicker.removed = now;
+    had = has;
+  }).observe(html, { attributes: true, attributeFilter: [\"class\"] });
+})();
+document.addEventListener(\"meterwall:view\", function () {
+  if (window.__flicker.view === null) window.__flicker.view = performance.now();
+});
+document.addEventListener(\"meterwall:error\", function (e) {
+  if (window.__flicker.error === null) {
+    window.__flicker.error = e.detail.message;
+    window.__flicker.errorAt = performance.now();
+  }
+});";
+
+async fn anti_flicker(browser: Browser, wasm: Wasm) {
+    let www = common::www();
+    let article = first_articles(&www.join("articles"), 1).remove(0);
+    let snippet = readme_snippet();
+    let site = copy_site(&www);
+    if wasm == Wasm::Missing {
+        let file = site.path().join(WASM);
+        fs::remove_file(&file)
+            .unwrap_or_else(|error| panic!("cannot delete {}: {error}", file.display()));
+    }
+    let page = Page::of(&www, &article)
+        .before_loader(&script(FLICKER_RECORDER))
+        .before_loader(&snippet)
+        .write(site.path(), "anti-flicker");
+    let what = match wasm {
+        Wasm::Served => "anti-flicker snippet",
+        Wasm::Missing => "anti-flicker snippet without the wasm",
+    };
+    run_case(browser, what, site.path(), move |client, url| {
+        flicker_steps(browser, wasm, client, url, page)
+    })
+    .await;
+}
+
+async fn flicker_steps(browser: Browser, wasm: Wasm, client: Client, site: String, page: Article) {
+    open(&client, &site, &page.path).await;
+    let seen = until(
+        &client,
+        "meterwall-pending to be removed from <html>",
+        "return window.__flicker && window.__flicker.removed !== null ? window.__flicker : null;",
+    )
+    .await;
+    let at = |key: &str| {
+        seen[key]
+            .as_f64()
+            .unwrap_or_else(|| panic!("{}: no {key} time recorded: {seen}", page.path))
+    };
+    let (added, removed) = (at("added"), at("removed"));
+    let hidden = removed - added;
+    let now = js(
+        &client,
+        "return {
+             pending: document.documentElement.classList.contains('meterwall-pending'),
+             visibility: getComputedStyle(document.querySelector('.article-body')).visibility,
+         };",
+    )
+    .await;
+    assert_eq!(
+        now["pending"],
+        json!(false),
+        "{}: the class is back",
+        page.path
+    );
+    assert_eq!(
+        now["visibility"],
+        json!("visible"),
+        "{}: the article shows",
+        page.path
+    );
+    match wasm {
+        Wasm::Served => {
+            let view = at("view");
+            eprintln!(
+                "[loader_e2e] {}: class added at {added:.0} ms, first decision at {view:.0} ms, \
+                 class removed at {removed:.0} ms (performance.now()): the article was hidden \
+                 {hidden:.0} ms",
+                browser.name()
+            );
+            assert!(
+                removed >= view,
+                "{}: the class went at {removed:.0} ms, before the decision at {view:.0} ms",
+                page.path
+            );
+            // data-meterwall-state is set: the widget decided, not the fail-safe.
+            decided(&client, &page.path).await;
+        }
+        Wasm::Missing => {
+            let failed = at("errorAt");
+            eprintln!(
+                "[loader_e2e] {} without the wasm: class added at {added:.0} ms, the loader's \
+                 error at {failed:.0} ms, class removed at {removed:.0} ms (performance.now()): \
+                 the article was hidden {hidden:.0} ms; the error: {}",
+                browser.name(),
+                seen["error"]
+            );
+            assert!(
+                seen["error"]
+                    .as_str()
+                    .is_some_and(|message| message.contains("could not load")),
+                "{}: the loader's error should say the widget could not load: {seen}",
+                page.path
+            );
+            assert!(
+                removed >= failed,
+                "{}: the class went at {removed:.0} ms, before the loader failed at {failed:.0} ms",
+                page.path
+            );
+            assert_eq!(
+                state(&client).await,
+                None,
+                "{}: no widget, no state",
+                page.path
+            );
+            assert_whole(&client, &page).await;
+        }
+    }
+    assert!(
+        hidden < FAIL_SAFE_MS,
+        "{}: the article stayed hidden {hidden:.0} ms: the snippet's fail-safe lifted it, not \
+         the {}",
+        page.path,
+        match wasm {
+            Wasm::Served => "widget's decision",
+            Wasm::Missing => "loader's failure",
+        }
+    );
+}
+
+/// The README's "No flash of the full article" snippet, exactly as publishers copy it.
+fn readme_snippet() -> String {
+    let readme = Path::new(env!("CARGO_MANIFEST_DIR")).join("README.md");
+    let text = fs::read_to_string(&readme)
+        .unwrap_or_else(|error| panic!("cannot read {}: {error}", readme.display()));
+    let section = text
+        .find("No flash of the full article")
+        .unwrap_or_else(|| panic!("README.md has no \"No flash of the full article\" section"));
+    let rest = &text[section..];
+    let start = rest
+        .find("```html\n")
+        .map(|at| at + "```html\n".len())
+        .unwrap_or_else(|| {
+            panic!("README.md: no ```html block after \"No flash of the full article\"")
+        });
+    let end = rest[start..]
+        .find("```")
+        .unwrap_or_else(|| panic!("README.md: the anti-flicker snippet's block is not closed"));
+    let snippet = rest[start..start + end].trim().to_owned();
+    assert!(
+        snippet.contains("meterwall-pending"),
+        "README.md: the anti-flicker snippet does not use the class meterwall-pending:\n{snippet}"
+    );
+    snippet
+}
+
+// What the cases share.
+
+/// A demo article's markup, changed only where a case needs.
+struct Page {
+    html: String,
+    article: Article,
+}
+
+impl Page {
+    fn of(www: &Path, article: &Article) -> Self {
+        let file = www.join(article.path.trim_start_matches('/'));
+        let html = fs::read_to_string(&file)
+            .unwrap_or_else(|error| panic!("cannot read {}: {error}", file.display()));
+        Self {
+            html,
+            article: article.clone(),
+        }
+    }
+
+    /// `markup` first in `<head>`.
+    fn head_first(mut self, markup: &str) -> Self {
+        let at = self
+            .html
+            .find("<head>")
+            .unwrap_or_else(|| panic!("{}: no <head>", self.article.path))
+            + "<head>".len();
+        self.html.insert_str(at, &format!("\n{markup}"));
+        self
+    }
+
+    /// `markup` right before the loader's script tag.
+    fn before_loader(mut self, markup: &str) -> Self {
+        let (start, _) = self.tag_with(LOADER_SRC);
+        self.html.insert_str(start, &format!("{markup}\n"));
+        self
+    }
+
+    /// Sets an attribute of the loader's script tag.
+    fn loader_attr(self, name: &str, value: &str) -> Self {
+        let tag = self.tag_with(LOADER_SRC);
+        self.set(tag, name, value)
+    }
+
+    /// Sets an attribute of the article element.
+    fn article_attr(self, name: &str, value: &str) -> Self {
+        let tag = self.tag_with("class=\"article-body\"");
+        self.set(tag, name, value)
+    }
+
+    /// The start tag holding `marker`: from its `<` to its `>`.
+    fn tag_with(&self, marker: &str) -> (usize, usize) {
+        let at = self
+            .html
+            .find(marker)
+            .unwrap_or_else(|| panic!("{}: no tag with {marker}", self.article.path));
+        let start = self.html[..at].rfind('<').expect("a tag's start");
+        let end = at + self.html[at..].find('>').expect("a tag's end");
+        (start, end)
+    }
+
+    fn set(mut self, (start, end): (usize, usize), name: &str, value: &str) -> Self {
+        assert!(!value.contains(['"', '&']), "{value:?} needs escaping");
+        let attribute = format!(" {name}=\"");
+        match self.html[start..end].find(&attribute) {
+            Some(at) => {
+                let from = start + at + attribute.len();
+                let to = from + self.html[from..].find('"').expect("a closing quote");
+                self.html.replace_range(from..to, value);
+            }
+            None => self.html.insert_str(end, &format!(" {name}=\"{value}\"")),
+        }
+        self
+    }
+
+    /// Writes the page as `/loader/<name>.html` of the site in `root`; returns it as an article.
+    fn write(self, root: &Path, name: &str) -> Article {
+        let dir = root.join("loader");
+        fs::create_dir_all(&dir).expect("the fixtures' directory");
+        let file = dir.join(format!("{name}.html"));
+        fs::write(&file, self.html)
+            .unwrap_or_else(|error| panic!("cannot write {}: {error}", file.display()));
+        Article {
+            path: format!("/loader/{name}.html"),
+            paragraphs: self.article.paragraphs,
+        }
+    }
+}
+
+fn script(code: &str) -> String {
+    format!("<script>\n{code}\n</script>")
+}
+
+/// One case in a fresh browser, against the site served from `root`.
+async fn run_case<F, Fut>(browser: Browser, what: &str, root: &Path, steps: F)
+where
+    F: FnOnce(Client, String) -> Fut,
+    Fut: Future<Output = ()> + Send + 'static,
+{
+    let _turn = ONE_BROWSER_AT_A_TIME.lock().await;
+    let started = Instant::now();
+    // Every binary is looked up before anything starts, so a missing one fails at once and alone.
+    let binaries = Binaries::locate(browser);
+    let site = Site::start(root).await;
+    let driver = Driver::start(browser, binaries).await;
+    let client = driver.connect_with(&Settings::default()).await;
+    in_session(
+        browser,
+        &client,
+        CASE_LIMIT,
+        what,
+        steps(client.clone(), site.url.clone()),
+    )
+    .await;
+    drop(driver);
+    site.stop();
+    eprintln!(
+        "[loader_e2e] {} {what} passed in {:.1} s",
+        browser.name(),
+        started.elapsed().as_secs_f64()
+    );
+}
+
+/// A copy of `www` (built widget included) in a temporary directory, deleted when dropped.
+fn copy_site(www: &Path) -> TempDir {
+    let copy = tempfile::tempdir().expect("a temp dir for a copy of the site");
+    copy_dir(www, copy.path());
+    copy
+}
+
+fn copy_dir(from: &Path, to: &Path) {
+    let entries = fs::read_dir(from)
+        .unwrap_or_else(|error| panic!("cannot list {}: {error}", from.display()));
+    for entry in entries {
+        let entry = entry.expect("a directory entry");
+        let target = to.join(entry.file_name());
+        if entry.path().is_dir() {
+            fs::create_dir(&target).expect("a directory in the copy");
+            copy_dir(&entry.path(), &target);
+        } else {
+            fs::copy(entry.path(), &target)
+                .unwrap_or_else(|error| panic!("cannot copy {}: {error}", entry.path().display()));
+        }
+    }
+}
+
+/// Opens the first three demo articles, each counted and open: the allowance of three is spent.
+async fn spend_the_allowance(client: &Client, site: &str, demo: &[Article]) {
+    for article in demo {
+        open(client, site, &article.path).await;
+        assert_eq!(
+            decided(client, &article.path).await,
+            "open",
+            "{}: one of the first three articles",
+            article.path
+        );
+    }
+}
+
+async fn open(client: &Client, site: &str, path: &str) {
+    client
+        .goto(&format!("{site}{path}"))
+        .await
+        .unwrap_or_else(|error| panic!("cannot open {path}: {error}"));
+}
+
+/// Waits until `path` is the page shown and the widget has decided on it; returns `open` or
+/// `locked`.
+async fn decided(client: &Client, path: &str) -> String {
+    let script = format!(
+        "const body = document.querySelector('.article-body');
+         const state = body && body.getAttribute('data-meterwall-state');
+         return location.pathname === {path:?} && (state === 'open' || state === 'locked')
+             ? state : null;"
+    );
+    let state = until(client, &format!("the widget's decision on {path}"), &script).await;
+    state.as_str().unwrap_or_default().to_owned()
+}
+
+/// Polls `script` until it returns something other than `null`, and returns that.
+async fn until(client: &Client, what: &str, script: &str) -> Value {
+    let deadline = Instant::now() + WAIT;
+    loop {
+        let value = js(client, script).await;
+        if !value.is_null() {
+            return value;
+        }
+        if Instant::now() > deadline {
+            let seen = js(
+                client,
+                "const body = document.querySelector('.article-body');
+                 const api = window.meterwall;
+                 return {
+                     path: location.pathname,
+                     state: body && body.getAttribute('data-meterwall-state'),
+                     meterwall: Array.isArray(api) ? 'the queue' : api && api.version,
+                     why: api && typeof api.why === 'function' ? api.why() : null,
+                     errors: window.__errors || window.__order || null,
+                 };",
+            )
+            .await;
+            panic!("timed out after {WAIT:?} waiting for {what}; the page: {seen}");
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+}
+
+/// Runs `script` in the page and returns its value.
+async fn js(client: &Client, script: &str) -> Value {
+    client
+        .execute(script, vec![])
+        .await
+        .unwrap_or_else(|error| panic!("the page refused a script: {error}\n{script}"))
+}
+
+/// `meterwall.why()`: the last decision.
+async fn decision(client: &Client) -> Value {
+    js(client, "return window.meterwall.why();").await
+}
+
+/// The messages collected in `window.__errors`.
+async fn errors(client: &Client) -> Vec<String> {
+    let value = js(client, "return window.__errors || null;").await;
+    value
+        .as_array()
+        .unwrap_or_else(|| panic!("window.__errors is missing: the listener was not installed"))
+        .iter()
+        .map(|message| message.as_str().unwrap_or_default().to_owned())
+        .collect()
+}
+
+/// How many block elements of the article the wall kept above the prompt.
+async fn teaser_blocks(client: &Client) -> usize {
+    let kept = js(
+        client,
+        "const children = Array.from(document.querySelector('.article-body').children);
+         return children.findIndex((child) => child.hasAttribute('data-meterwall-prompt'));",
+    )
+    .await;
+    let kept = kept.as_i64().unwrap_or(-1);
+    usize::try_from(kept)
+        .unwrap_or_else(|_| panic!("no prompt among the article element's children"))
+}
+
+/// `.article-body`'s `data-meterwall-state`, or None when the widget has not set it.
+async fn state(client: &Client) -> Option<String> {
+    let state = js(
+        client,
+        "return document.querySelector('.article-body').getAttribute('data-meterwall-state');",
+    )
+    .await;
+    state.as_str().map(str::to_owned)
+}
+
+async fn assert_no_prompt(client: &Client, page: &str) {
+    let prompts = client
+        .find_all(Locator::Css("[data-meterwall-prompt]"))
+        .await
+        .expect("look for a prompt");
+    assert!(prompts.is_empty(), "{page}: an open article shows a prompt");
+}
+
+/// Every paragraph of the article's body is in the page's text.
+async fn assert_whole(client: &Client, article: &Article) {
+    let text = js(client, "return document.body.textContent;").await;
+    let page = collapse(text.as_str().unwrap_or_default());
+    for paragraph in &article.paragraphs {
+        assert!(
+            page.contains(paragraph),
+            "{}: the article is missing the paragraph {paragraph:?}",
+            article.path
+        );
+    }
+}
