@@ -260,6 +260,66 @@ async fn journey(client: Client, site: String, articles: Vec<Article>, email: St
     );
 }
 
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn e2e_chrome_csp_without_wasm_unsafe_eval_leaves_the_article_readable() {
+    without_wasm_eval(Browser::Chrome).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn e2e_firefox_csp_without_wasm_unsafe_eval_leaves_the_article_readable() {
+    without_wasm_eval(Browser::Firefox).await;
+}
+
+/// A policy without `'wasm-unsafe-eval'` forbids compiling the widget: the article must stay
+/// readable, and `meterwall:error` must say the widget could not load.
+async fn without_wasm_eval(browser: Browser) {
+    let _turn = ONE_BROWSER_AT_A_TIME.lock().await;
+    let www = common::www();
+    let binaries = Binaries::locate(browser);
+    let site = Site::start(&www).await;
+    let driver = Driver::start(browser, binaries).await;
+    let client = driver.connect().await;
+    let page = "/strict/without-wasm.html";
+    let (c, url) = (client.clone(), site.url.clone());
+    in_session(browser, &client, JOURNEY_LIMIT, "CSP without wasm-unsafe-eval", async move {
+        let client = c;
+        client
+            .goto(&format!("{url}{page}"))
+            .await
+            .expect("open the page");
+        let deadline = Instant::now() + PATIENCE;
+        let errors = loop {
+            let errors = client
+                .execute(
+                    "return document.documentElement.getAttribute('data-meterwall-errors');",
+                    vec![],
+                )
+                .await
+                .expect("read the recorded errors");
+            if let Some(text) = errors.as_str() {
+                break text.to_owned();
+            }
+            assert!(Instant::now() < deadline, "{page}: no meterwall:error within {PATIENCE:?}");
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        };
+        assert!(errors.contains("could not load"), "{page}: {errors}");
+        let state = client
+            .execute(
+                "const b = document.querySelector('.article-body');
+                 return [b.getAttribute('data-meterwall-state'), !!b.querySelector('[data-meterwall-prompt]')];",
+                vec![],
+            )
+            .await
+            .expect("read the article state");
+        assert_eq!(state, serde_json::json!([null, false]), "{page}: untouched");
+        assert!(paragraph_text(&client, 2).await.is_some(), "{page}: the whole article is there");
+        eprintln!("[csp] {} without wasm-unsafe-eval: {}", browser.name(), errors.trim());
+    })
+    .await;
+    drop(driver);
+    site.stop();
+}
+
 /// The text of the article body's `index`th `<p>`, if it is in the page.
 async fn paragraph_text(client: &Client, index: usize) -> Option<String> {
     let text = client
