@@ -493,8 +493,43 @@ fn finish(doc: &Document, p: Prepared) -> JsValue {
     emit("view", &detail);
     apply(doc, &mut mounted);
     pending_done(doc);
+    timing();
     MOUNTED.with(|m| *m.borrow_mut() = Some(mounted));
     detail
+}
+
+/// Marks the decision (User Timing) and measures from the loader's `meterwall:start`: the
+/// "time to decision" `cargo xtask bench` reports. Costs nothing where User Timing is missing.
+fn timing() {
+    let Some(performance) = web_sys::window()
+        .and_then(|w| js_sys::Reflect::get(&w, &"performance".into()).ok())
+        .filter(|p| p.is_object())
+    else {
+        return;
+    };
+    let call = |method: &str, args: &js_sys::Array| {
+        if let Ok(f) = js_sys::Reflect::get(&performance, &method.into()) {
+            if let Ok(f) = f.dyn_into::<js_sys::Function>() {
+                let _ = f.apply(&performance, args);
+            }
+        }
+    };
+    call("mark", &js_sys::Array::of1(&"meterwall:decided".into()));
+    let started = js_sys::Reflect::get(&performance, &"getEntriesByName".into())
+        .ok()
+        .and_then(|f| f.dyn_into::<js_sys::Function>().ok())
+        .and_then(|f| f.call1(&performance, &"meterwall:start".into()).ok())
+        .is_some_and(|list| js_sys::Array::from(&list).length() > 0);
+    if started {
+        call(
+            "measure",
+            &js_sys::Array::of3(
+                &"meterwall:decision".into(),
+                &"meterwall:start".into(),
+                &"meterwall:decided".into(),
+            ),
+        );
+    }
 }
 
 /// The anti-flicker snippet hides the article while `<html>` has this class; deciding ends it.
