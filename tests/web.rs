@@ -947,3 +947,28 @@ async fn after_success_no_storage_holds_the_email() {
     }
     clean();
 }
+
+#[wasm_bindgen_test]
+fn the_prompt_fits_a_320_pixel_column_without_overflow() {
+    for (extra, wall) in [
+        (",\"limit\":0", "register"),
+        (",\"limit\":0,\"pageType\":\"premium\"", "subscribe"),
+    ] {
+        clean();
+        let body = fixture("narrow");
+        body.set_attribute("style", "width: 320px; padding: 0; margin: 0")
+            .unwrap();
+        meterwall::mount(config(extra)).unwrap();
+        let host = prompt().unwrap();
+        assert_eq!(host.get_attribute("data-wall").as_deref(), Some(wall));
+        let section = shadow("section");
+        assert!(
+            section.scroll_width() <= section.client_width() + 1,
+            "{wall}: content {} px wide in a {} px box",
+            section.scroll_width(),
+            section.client_width()
+        );
+        assert!(host.get_bounding_client_rect().width() <= 320.5);
+    }
+    clean();
+}
