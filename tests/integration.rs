@@ -226,6 +226,27 @@ fn config_errors_name_the_path_and_what_was_expected() {
             "{\"sections\":{\"a\":\"x\"}}",
             "sections.a: expected a whole number from 0 to 100, found \"x\"",
         ),
+        ("{\"timeZone\":\"\"}", "timeZone: expected an IANA time zone such as \"Europe/Paris\", found \"\""),
+        ("{\"registered\":3}", "registered: expected an object like {\"limit\": 3}, found 3"),
+        ("{\"sections\":[1]}", "sections: expected an object of section names to limits"),
+        ("{\"sections\":{\"a\":1,\"b\":1,\"c\":1,\"d\":1,\"e\":1}}", "sections: expected at most 4 sections with their own allowance, found 5"),
+        ("{\"limit\":100,\"registered\":{\"limit\":100}}", "limit: expected limit, registered.limit and the section limits to add up to at most 149, found 200"),
+        ("{\"keepParams\":[1]}", "keepParams: expected a list of strings, or one comma-separated string, found 1"),
+        ("{\"keep\":\"\"}", "keep: expected a CSS selector such as \".related, .ad\""),
+        ("{\"locale\":5}", "locale: expected a string, found 5"),
+        ("{\"copy\":\"hi\"}", "copy: expected an object of text names to strings"),
+        ("{\"endpoint\":\"ftp://x\"}", "endpoint: expected an https: URL or a path starting with \"/\", found \"ftp://x\""),
+        ("{\"stylesheet\":\"javascript:x\"}", "stylesheet: expected an https: URL or a path starting with \"/\""),
+        ("{\"subscriber\":\"yes\"}", "subscriber: expected true or false, found \"yes\""),
+        ("{\"articleId\":[]}", "articleId: expected a string, found a list"),
+        ("{\"pageType\":\"paid\"}", "pageType: expected \"metered\", \"free\" or \"premium\", found \"paid\""),
+        ("{\"section\":{}}", "section: expected a string, found an object"),
+        ("{\"onStorageUnavailable\":1}", "onStorageUnavailable: expected \"open\" or \"closed\", found 1"),
+        ("{\"timeoutMs\":5}", "timeoutMs: expected a number of ms from 100 to 60000, found 5"),
+        ("{\"retryDelayMs\":-1}", "retryDelayMs: expected a number of ms from 0 to 30000, found -1"),
+        ("{\"preview\":\"on\"}", "preview: expected true or false, found \"on\""),
+        ("{\"dataLayer\":2}", "dataLayer: expected true or false, found 2"),
+        ("{\"token\":7}", "token: expected a string, found 7"),
     ];
     for (bad, message) in cases {
         let layers = js_sys::Array::of2(
@@ -240,6 +261,8 @@ fn config_errors_name_the_path_and_what_was_expected() {
         assert!(err.starts_with("[meterwall] "));
         assert!(page_text().contains(SECRET), "fails open");
     }
+    let err = meterwall::mount(JsValue::from(5)).unwrap_err().as_string().unwrap();
+    assert!(err.contains("config must be an object or a list of objects"), "{err}");
     // onError: closed walls the page when the config is bad.
     let layers =
         JSON::parse("[{\"selector\":\"#fixture\",\"onError\":\"closed\",\"limit\":\"x\"}]")
