@@ -261,8 +261,14 @@ fn config_errors_name_the_path_and_what_was_expected() {
         assert!(err.starts_with("[meterwall] "));
         assert!(page_text().contains(SECRET), "fails open");
     }
-    let err = meterwall::mount(JsValue::from(5)).unwrap_err().as_string().unwrap();
-    assert!(err.contains("config must be an object or a list of objects"), "{err}");
+    let err = meterwall::mount(JsValue::from(5))
+        .unwrap_err()
+        .as_string()
+        .unwrap();
+    assert!(
+        err.contains("config must be an object or a list of objects"),
+        "{err}"
+    );
     // onError: closed walls the page when the config is bad.
     let layers =
         JSON::parse("[{\"selector\":\"#fixture\",\"onError\":\"closed\",\"limit\":\"x\"}]")

@@ -4,6 +4,7 @@
 //! repeated by hand. Provisioning installs what is missing: the wasm32 target, wasm-bindgen-cli at
 //! the version in Cargo.lock, wasm-opt from npm, and for `test` the browsers and their drivers.
 
+mod bench;
 mod build;
 mod error;
 mod provision;
@@ -27,7 +28,8 @@ commands:
   size                             build, then show what makes the wasm big and compare settings
   test                             everything CI runs: fmt, clippy, build, host, browser
                                    (Chrome, Firefox) and end-to-end tests
-  bench                            not yet implemented
+  bench                            cold page loads in headless Chrome and Firefox: time to
+                                   decision, LCP, CLS, long tasks, against a JS baseline
   help                             this text
 ";
 
@@ -47,10 +49,7 @@ fn main() -> ExitCode {
             print!("{HELP}");
             return ExitCode::SUCCESS;
         }
-        "bench" => {
-            eprintln!("bench: not yet implemented");
-            return ExitCode::from(2);
-        }
+        "bench" => no_options(rest).and_then(|()| bench::bench(&root)),
         other => {
             eprintln!("xtask: unknown command `{other}`\n");
             eprint!("{HELP}");

@@ -1,0 +1,835 @@
+//! `cargo xtask bench`: what meterwall costs a reader's page load, in headless Chrome and Firefox.
+//!
+//! Builds the widget, serves a copy of `www/` with the pages of `bench/pages/` under `/bench/`
+//! (the reference server, on a free port), and loads each case [`LOADS`] times per browser over
+//! WebDriver, the cases taking turns so that drift in the machine's speed spreads over all of
+//! them. Each load is cold as far as a page can tell: the HTTP cache is off (Chrome
+//! `--disk-cache-size=1`, Firefox's cache prefs), the page URL carries a fresh query string, and
+//! the storage is cleared and the meter state set through JS from a blank page first. One session
+//! per browser, not per load: a new browser per load would take most of the run's time.
+//!
+//! Prints, per case and browser, minimum, median and maximum of the time to decision (User Timing
+//! `meterwall:decision`, from the loader's first line to the gate), Largest Contentful Paint,
+//! Cumulative Layout Shift and long-task time, then ratios and a Markdown table for the README;
+//! writes everything to `target/bench/results.json`. Figures, never pass/fail: nothing here is a
+//! timed assertion.
+
+use std::fs;
+use std::io::{BufRead, BufReader};
+use std::net::TcpListener;
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+
+use fantoccini::{Client, ClientBuilder};
+use serde_json::{json, Value};
+
+use crate::error::{Error, Result};
+use crate::{build, provision, shell};
+
+/// Measured loads per case and browser (after one unmeasured round).
+const LOADS: usize = 30;
+
+/// How long one driver, session, page load or decision may take before the run fails.
+const PATIENCE: Duration = Duration::from_secs(30);
+
+/// The demo articles (in `www/articles/`) a reader opens to spend the free allowance of three.
+const SPEND: [&str; 3] = [
+    "debt-swaps-and-the-price-of-resilience",
+    "island-states-and-the-fight-over-fish",
+    "the-corridor-economy",
+];
+
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Browser {
+    Chrome,
+    Firefox,
+}
+
+impl Browser {
+    fn name(self) -> &'static str {
+        match self {
+            Browser::Chrome => "chrome",
+            Browser::Firefox => "firefox",
+        }
+    }
+}
+
+/// The reader's meter before a load.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum State {
+    /// Storage cleared: a first visit.
+    Fresh,
+    /// meterwall's storage after three other articles: the free allowance spent.
+    MeterwallSpent,
+    /// The baseline's storage with three other article ids.
+    BaselineSpent,
+}
+
+/// One page and meter state, measured `LOADS` times.
+struct Case {
+    id: &'static str,
+    label: &'static str,
+    page: &'static str,
+    state: State,
+    /// `data-meterwall-state` after the decision; `None`: nothing decides on this page.
+    expect: Option<&'static str>,
+}
+
+const CASES: [Case; 6] = [
+    Case {
+        id: "plain",
+        label: "no paywall",
+        page: "plain.html",
+        state: State::Fresh,
+        expect: None,
+    },
+    Case {
+        id: "meterwall_under",
+        label: "meterwall, under the limit",
+        page: "meterwall.html",
+        state: State::Fresh,
+        expect: Some("open"),
+    },
+    Case {
+        id: "meterwall_over",
+        label: "meterwall, over the limit",
+        page: "meterwall.html",
+        state: State::MeterwallSpent,
+        expect: Some("locked"),
+    },
+    Case {
+        id: "meterwall_over_antiflicker",
+        label: "meterwall, over, anti-flicker",
+        page: "antiflicker.html",
+        state: State::MeterwallSpent,
+        expect: Some("locked"),
+    },
+    Case {
+        id: "baseline_under",
+        label: "baseline JS, under the limit",
+        page: "baseline.html",
+        state: State::Fresh,
+        expect: Some("open"),
+    },
+    Case {
+        id: "baseline_over",
+        label: "baseline JS, over the limit",
+        page: "baseline.html",
+        state: State::BaselineSpent,
+        expect: Some("locked"),
+    },
+];
+
+/// The figures read from the page after one load; `None` where the browser does not report it.
+#[derive(Default)]
+struct Sample {
+    decision: Option<f64>,
+    lcp: Option<f64>,
+    cls: Option<f64>,
+    long_task_ms: Option<f64>,
+    wasm_memory: Option<f64>,
+}
+
+/// One metric's figures over a case's loads.
+struct Summary {
+    min: f64,
+    median: f64,
+    max: f64,
+}
+
+impl Summary {
+    fn of(mut values: Vec<f64>) -> Option<Summary> {
+        if values.is_empty() {
+            return None;
+        }
+        values.sort_by(f64::total_cmp);
+        let n = values.len();
+        let median = if n % 2 == 1 {
+            values[n / 2]
+        } else {
+            (values[n / 2 - 1] + values[n / 2]) / 2.0
+        };
+        Some(Summary {
+            min: values[0],
+            median,
+            max: values[n - 1],
+        })
+    }
+
+    fn json(summary: &Option<Summary>) -> Value {
+        match summary {
+            Some(s) => json!({ "min": s.min, "median": s.median, "max": s.max }),
+            None => Value::Null,
+        }
+    }
+
+    /// `median (min–max)` with `digits` decimals, or `n/a`.
+    fn cell(summary: &Option<Summary>, digits: usize) -> String {
+        match summary {
+            Some(s) => format!(
+                "{:.digits$} ({:.digits$}–{:.digits$})",
+                s.median, s.min, s.max
+            ),
+            None => "n/a".to_owned(),
+        }
+    }
+}
+
+/// A case's figures in one browser.
+struct Figures {
+    decision: Option<Summary>,
+    lcp: Option<Summary>,
+    cls: Option<Summary>,
+    long_task_ms: Option<Summary>,
+    wasm_memory: Option<Summary>,
+}
+
+impl Figures {
+    fn of(samples: &[Sample]) -> Figures {
+        let pick =
+            |f: fn(&Sample) -> Option<f64>| Summary::of(samples.iter().filter_map(f).collect());
+        Figures {
+            decision: pick(|s| s.decision),
+            lcp: pick(|s| s.lcp),
+            cls: pick(|s| s.cls),
+            long_task_ms: pick(|s| s.long_task_ms),
+            wasm_memory: pick(|s| s.wasm_memory),
+        }
+    }
+}
+
+/// A browser's run: its version and each case's figures, in `CASES` order.
+struct Run {
+    browser: Browser,
+    version: String,
+    figures: Vec<Figures>,
+}
+
+/// Runs the benchmark; see the module docs.
+///
+/// # Errors
+///
+/// When the build, a browser, its driver or the server fails, or a page does not decide as the
+/// case expects (a benchmark of a broken page measures nothing).
+pub fn bench(root: &Path) -> Result<()> {
+    let started = Instant::now();
+    let tools = provision::tools(root)?;
+    build::build(root, &tools, None)?;
+    let browsers = provision::browsers()?;
+
+    let scratch = std::env::temp_dir().join(format!("meterwall-bench-{}", std::process::id()));
+    let outcome = (|| {
+        let site = scratch.join("site");
+        copy_dir(&root.join("www"), &site)?;
+        copy_dir(&root.join("bench").join("pages"), &site.join("bench"))?;
+        copy_file(
+            &root.join("bench").join("baseline.js"),
+            &site.join("bench").join("baseline.js"),
+        )?;
+        let server = Server::start(root, &site, &scratch.join("bench.sqlite"))?;
+        shell::announce(&format!(
+            "bench: {LOADS} cold loads per case and browser from {}",
+            server.url
+        ));
+        let runtime = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .map_err(|error| Error::Check(format!("cannot start the async runtime: {error}")))?;
+        let mut runs = Vec::new();
+        for (browser, driver) in [
+            (Browser::Chrome, &browsers.chromedriver),
+            (Browser::Firefox, &browsers.geckodriver),
+        ] {
+            let profile = scratch.join(format!("{}-profile", browser.name()));
+            runs.push(runtime.block_on(run_browser(browser, driver, &profile, &server.url))?);
+        }
+        Ok(runs)
+    })();
+    let _ = fs::remove_dir_all(&scratch);
+    let runs = outcome?;
+    report(root, &runs, started.elapsed())
+}
+
+/// Starts the driver, then one session, and measures every case in it.
+async fn run_browser(browser: Browser, driver: &Path, profile: &Path, url: &str) -> Result<Run> {
+    let port = free_port()?;
+    let args = match browser {
+        Browser::Chrome => vec![format!("--port={port}")],
+        Browser::Firefox => vec![
+            "--host".to_owned(),
+            "127.0.0.1".to_owned(),
+            "--port".to_owned(),
+            port.to_string(),
+            // The BiDi port defaults to 9222, which a test run at the same time may hold.
+            "--websocket-port".to_owned(),
+            free_port()?.to_string(),
+        ],
+    };
+    let _driver = Process(spawn(
+        Command::new(driver)
+            .args(&args)
+            .stdout(Stdio::null())
+            .stderr(Stdio::null()),
+    )?);
+    let client = connect(browser, port, profile).await?;
+    let outcome = measure(browser, &client, url).await;
+    let _ = client.close().await;
+    outcome
+}
+
+/// A headless session with the HTTP cache off, retrying while the driver starts listening.
+async fn connect(browser: Browser, port: u16, profile: &Path) -> Result<Client> {
+    let capabilities = match browser {
+        Browser::Chrome => json!({
+            "browserName": "chrome",
+            "goog:chromeOptions": {
+                "binary": binary(&["chromium", "chromium-browser", "google-chrome"])?,
+                "args": [
+                    "--headless=new",
+                    "--no-sandbox",
+                    "--disable-gpu",
+                    "--disable-dev-shm-usage",
+                    "--disable-background-networking",
+                    "--disable-component-update",
+                    "--disable-sync",
+                    "--no-first-run",
+                    // Chromium has no switch that turns the HTTP cache off; one byte is the nearest.
+                    "--disk-cache-size=1",
+                    "--window-size=1280,900",
+                    format!("--user-data-dir={}", profile.display()),
+                ],
+            },
+        }),
+        Browser::Firefox => json!({
+            "browserName": "firefox",
+            "moz:firefoxOptions": {
+                "binary": binary(&["firefox-esr", "firefox"])?,
+                "args": ["-headless", "-width", "1280", "-height", "900"],
+                "prefs": {
+                    "browser.cache.disk.enable": false,
+                    "browser.cache.memory.enable": false,
+                    // performance.now() in full precision, not rounded to 1 ms (the default
+                    // outside cross-origin isolation): the baseline decides in under a millisecond.
+                    "privacy.reduceTimerPrecision": false,
+                },
+            },
+        }),
+    };
+    let Value::Object(capabilities) = capabilities else {
+        unreachable!("capabilities are a JSON object")
+    };
+    let deadline = Instant::now() + PATIENCE;
+    loop {
+        let connector = hyper_util::client::legacy::connect::HttpConnector::new();
+        let mut builder = ClientBuilder::new(connector);
+        builder.capabilities(capabilities.clone());
+        match builder.connect(&format!("http://127.0.0.1:{port}")).await {
+            Ok(client) => return Ok(client),
+            Err(error) if Instant::now() > deadline => {
+                return Err(Error::Check(format!(
+                    "no headless {} session within {PATIENCE:?}: {error}",
+                    browser.name()
+                )))
+            }
+            Err(_) => tokio::time::sleep(Duration::from_millis(200)).await,
+        }
+    }
+}
+
+/// Every case, `LOADS` rounds after one unmeasured round, the cases taking turns.
+async fn measure(browser: Browser, client: &Client, url: &str) -> Result<Run> {
+    let version = client
+        .capabilities()
+        .and_then(|caps| caps.get("browserVersion"))
+        .and_then(Value::as_str)
+        .unwrap_or("unknown")
+        .to_owned();
+    println!("    {} {version}", browser.name());
+    let spent = spend_allowance(client, url).await?;
+    let mut samples: Vec<Vec<Sample>> = CASES.iter().map(|_| Vec::new()).collect();
+    for round in 0..=LOADS {
+        for (case, samples) in CASES.iter().zip(samples.iter_mut()) {
+            let sample = load(client, url, case, &spent, round)
+                .await
+                .map_err(|error| {
+                    Error::Check(format!(
+                        "{} {} (load {round}): {error}",
+                        browser.name(),
+                        case.label
+                    ))
+                })?;
+            if round > 0 {
+                samples.push(sample);
+            }
+        }
+        if round % 10 == 0 && round > 0 {
+            println!("    {} {round}/{LOADS} rounds", browser.name());
+        }
+    }
+    Ok(Run {
+        browser,
+        version,
+        figures: samples.iter().map(|s| Figures::of(s)).collect(),
+    })
+}
+
+/// Opens three demo articles with a fresh storage, as a reader would, and returns meterwall's
+/// storage afterwards (all localStorage entries, as JSON), to put back before each over-limit load.
+async fn spend_allowance(client: &Client, url: &str) -> Result<String> {
+    let blank = format!("{url}/bench/blank.html");
+    goto(client, &blank).await?;
+    execute(
+        client,
+        "localStorage.clear(); sessionStorage.clear();",
+        vec![],
+    )
+    .await?;
+    for article in SPEND {
+        goto(client, &format!("{url}/articles/{article}.html")).await?;
+        let state = wait_for_state(client).await?;
+        if state != "open" {
+            return Err(Error::Check(format!(
+                "article {article} should be open while spending the allowance, but is {state}"
+            )));
+        }
+    }
+    goto(client, &blank).await?;
+    let stored = execute(
+        client,
+        "return JSON.stringify(Object.entries(localStorage));",
+        vec![],
+    )
+    .await?;
+    stored
+        .as_str()
+        .map(str::to_owned)
+        .ok_or_else(|| Error::Check("localStorage could not be read".to_owned()))
+}
+
+/// The article's `data-meterwall-state` once the widget has decided.
+async fn wait_for_state(client: &Client) -> Result<String> {
+    let deadline = Instant::now() + PATIENCE;
+    loop {
+        let state = execute(
+            client,
+            "const body = document.querySelector('.article-body');
+             return body && body.getAttribute('data-meterwall-state');",
+            vec![],
+        )
+        .await?;
+        if let Some(state @ ("open" | "locked")) = state.as_str() {
+            return Ok(state.to_owned());
+        }
+        if Instant::now() > deadline {
+            return Err(Error::Check(format!(
+                "the widget did not decide within {PATIENCE:?} (state {state})"
+            )));
+        }
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+}
+
+/// Waits for the decision (where there is one) and two frames after it, then reads the figures.
+/// LCP, layout shifts and long tasks are read through buffered observers: their entries are not
+/// in the performance timeline (`getEntriesByType`), only in the observers' buffer.
+const COLLECT: &str = r#"
+const expectDecision = arguments[0];
+const glue = arguments[1];
+const done = arguments[arguments.length - 1];
+const deadline = performance.now() + 20000;
+const supported = (window.PerformanceObserver && PerformanceObserver.supportedEntryTypes) || [];
+function collect() {
+  const types = ["largest-contentful-paint", "layout-shift", "longtask"].filter((t) => supported.includes(t));
+  const seen = {};
+  const observers = types.map((type) => {
+    seen[type] = [];
+    const observer = new PerformanceObserver((list) => seen[type].push(...list.getEntries()));
+    observer.observe({ type, buffered: true });
+    return [type, observer];
+  });
+  setTimeout(() => {
+    for (const [type, observer] of observers) {
+      seen[type].push(...observer.takeRecords());
+      observer.disconnect();
+    }
+    const measure = performance.getEntriesByName("meterwall:decision")[0];
+    const body = document.querySelector(".article-body");
+    const lcp = seen["largest-contentful-paint"];
+    const shifts = seen["layout-shift"];
+    const tasks = seen["longtask"];
+    // The glue's init returns the instance's exports once initialised, so importing the module
+    // the loader imported (same URL, same module record) reaches the widget's linear memory.
+    const memory = glue
+      ? import(glue).then((m) => m.default()).then((exports) => exports.memory.buffer.byteLength, () => null)
+      : Promise.resolve(null);
+    memory.then((wasmMemory) => done({
+      wasmMemory,
+      state: body && body.getAttribute("data-meterwall-state"),
+      decision: measure ? measure.duration : null,
+      lcp: lcp && lcp.length ? lcp[lcp.length - 1].startTime : null,
+      cls: shifts ? shifts.filter((s) => !s.hadRecentInput).reduce((sum, s) => sum + s.value, 0) : null,
+      longTaskMs: tasks ? tasks.reduce((sum, t) => sum + t.duration, 0) : null,
+    }));
+  }, 50);
+}
+function wait() {
+  const decided = !expectDecision || performance.getEntriesByName("meterwall:decision").length > 0;
+  if ((document.readyState === "complete" && decided) || performance.now() > deadline) {
+    requestAnimationFrame(() => requestAnimationFrame(collect));
+  } else {
+    setTimeout(wait, 5);
+  }
+}
+wait();
+"#;
+
+/// One measured load of `case`: set the meter state from the blank page, load the case's page
+/// with a fresh query string, read the figures.
+async fn load(
+    client: &Client,
+    url: &str,
+    case: &Case,
+    spent: &str,
+    round: usize,
+) -> Result<Sample> {
+    goto(client, &format!("{url}/bench/blank.html")).await?;
+    let restore = match case.state {
+        State::Fresh => "[]".to_owned(),
+        State::MeterwallSpent => spent.to_owned(),
+        State::BaselineSpent => r#"[["baseline:v1","[\"a\",\"b\",\"c\"]"]]"#.to_owned(),
+    };
+    execute(
+        client,
+        "localStorage.clear(); sessionStorage.clear();
+         for (const [key, value] of JSON.parse(arguments[0])) localStorage.setItem(key, value);",
+        vec![Value::String(restore)],
+    )
+    .await?;
+    // meterwall's glue module, where the widget runs: its wasm memory is read after the decision.
+    let glue = (case.page != "plain.html" && case.page != "baseline.html")
+        .then(|| format!("{url}/dist/meterwall_wasm.js"));
+    let nonce = SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map(|d| d.as_nanos())
+        .unwrap_or_default();
+    goto(
+        client,
+        &format!("{url}/bench/{}?load={round}-{nonce}", case.page),
+    )
+    .await?;
+    let figures = tokio::time::timeout(
+        PATIENCE,
+        client.execute_async(
+            COLLECT,
+            vec![
+                Value::Bool(case.expect.is_some()),
+                glue.map_or(Value::Null, Value::String),
+            ],
+        ),
+    )
+    .await
+    .map_err(|_| Error::Check("the page's figures did not arrive".to_owned()))?
+    .map_err(|error| Error::Check(format!("reading the page's figures: {error}")))?;
+    let state = figures["state"].as_str();
+    if state != case.expect {
+        return Err(Error::Check(format!(
+            "the article is {state:?} after the load, expected {:?}",
+            case.expect
+        )));
+    }
+    if case.expect.is_some() && figures["decision"].is_null() {
+        return Err(Error::Check(
+            "no `meterwall:decision` measure after the decision".to_owned(),
+        ));
+    }
+    Ok(Sample {
+        decision: figures["decision"].as_f64(),
+        lcp: figures["lcp"].as_f64(),
+        cls: figures["cls"].as_f64(),
+        long_task_ms: figures["longTaskMs"].as_f64(),
+        wasm_memory: figures["wasmMemory"].as_f64(),
+    })
+}
+
+async fn goto(client: &Client, url: &str) -> Result<()> {
+    tokio::time::timeout(PATIENCE, client.goto(url))
+        .await
+        .map_err(|_| Error::Check(format!("{url} did not load within {PATIENCE:?}")))?
+        .map_err(|error| Error::Check(format!("loading {url}: {error}")))
+}
+
+async fn execute(client: &Client, script: &str, args: Vec<Value>) -> Result<Value> {
+    tokio::time::timeout(PATIENCE, client.execute(script, args))
+        .await
+        .map_err(|_| Error::Check("the browser stopped answering".to_owned()))?
+        .map_err(|error| Error::Check(format!("running a script in the page: {error}")))
+}
+
+/// Prints the figures, the ratios and the Markdown table, and writes `target/bench/results.json`.
+fn report(root: &Path, runs: &[Run], took: Duration) -> Result<()> {
+    let median = |run: &Run, id: &str, metric: fn(&Figures) -> &Option<Summary>| {
+        let index = CASES.iter().position(|case| case.id == id)?;
+        metric(&run.figures[index]).as_ref().map(|s| s.median)
+    };
+    let ratio = |a: Option<f64>, b: Option<f64>| match (a, b) {
+        (Some(a), Some(b)) if b > 0.0 => Some(a / b),
+        _ => None,
+    };
+    fn decision(f: &Figures) -> &Option<Summary> {
+        &f.decision
+    }
+    fn lcp(f: &Figures) -> &Option<Summary> {
+        &f.lcp
+    }
+
+    println!();
+    let mut table = String::from(
+        "| case | browser | time to decision, ms | LCP, ms | CLS | long tasks, ms |\n\
+         | --- | --- | --- | --- | --- | --- |\n",
+    );
+    for (index, case) in CASES.iter().enumerate() {
+        for run in runs {
+            let f = &run.figures[index];
+            table.push_str(&format!(
+                "| {} | {} {} | {} | {} | {} | {} |\n",
+                case.label,
+                run.browser.name(),
+                major(&run.version),
+                Summary::cell(&f.decision, 1),
+                Summary::cell(&f.lcp, 0),
+                Summary::cell(&f.cls, 3),
+                Summary::cell(&f.long_task_ms, 0),
+            ));
+        }
+    }
+    println!("median (min–max) of {LOADS} cold loads per case and browser:\n");
+    print!("{table}");
+
+    println!("\nwasm linear memory after the decision (KiB, median (min–max); it never shrinks):");
+    for (index, case) in CASES.iter().enumerate() {
+        for run in runs {
+            if let Some(memory) = &run.figures[index].wasm_memory {
+                println!(
+                    "{:<8} {:<32} {:.0} ({:.0}–{:.0})",
+                    run.browser.name(),
+                    case.label,
+                    memory.median / 1024.0,
+                    memory.min / 1024.0,
+                    memory.max / 1024.0
+                );
+            }
+        }
+    }
+
+    let mut ratios = Vec::new();
+    println!();
+    for run in runs {
+        let pairs = [
+            (
+                "decision: meterwall / baseline, under the limit",
+                ratio(
+                    median(run, "meterwall_under", decision),
+                    median(run, "baseline_under", decision),
+                ),
+            ),
+            (
+                "decision: meterwall / baseline, over the limit",
+                ratio(
+                    median(run, "meterwall_over", decision),
+                    median(run, "baseline_over", decision),
+                ),
+            ),
+            (
+                "LCP: meterwall under the limit / no paywall",
+                ratio(
+                    median(run, "meterwall_under", lcp),
+                    median(run, "plain", lcp),
+                ),
+            ),
+            (
+                "LCP: meterwall over the limit / no paywall",
+                ratio(
+                    median(run, "meterwall_over", lcp),
+                    median(run, "plain", lcp),
+                ),
+            ),
+            (
+                "LCP: meterwall over, anti-flicker / no paywall",
+                ratio(
+                    median(run, "meterwall_over_antiflicker", lcp),
+                    median(run, "plain", lcp),
+                ),
+            ),
+            (
+                "LCP: baseline over the limit / no paywall",
+                ratio(median(run, "baseline_over", lcp), median(run, "plain", lcp)),
+            ),
+        ];
+        for (what, value) in pairs {
+            let shown = value.map_or_else(|| "n/a".to_owned(), |v| format!("{v:.2}"));
+            println!("{:<8} {what}: {shown}", run.browser.name());
+            ratios.push(json!({ "browser": run.browser.name(), "ratio": what, "value": value }));
+        }
+    }
+
+    let date = shell::probe("date", &["-u", "+%Y-%m-%dT%H:%M:%SZ"]).unwrap_or_default();
+    let results = json!({
+        "date": date,
+        "command": "cargo xtask bench",
+        "loadsPerCase": LOADS,
+        "seconds": took.as_secs(),
+        "browsers": runs.iter().map(|run| json!({ "name": run.browser.name(), "version": run.version })).collect::<Vec<_>>(),
+        "cases": CASES.iter().enumerate().map(|(index, case)| json!({
+            "id": case.id,
+            "label": case.label,
+            "page": format!("bench/pages/{}", case.page),
+            "browsers": runs.iter().map(|run| {
+                let f = &run.figures[index];
+                json!({
+                    "browser": run.browser.name(),
+                    "decisionMs": Summary::json(&f.decision),
+                    "lcpMs": Summary::json(&f.lcp),
+                    "cls": Summary::json(&f.cls),
+                    "longTaskMs": Summary::json(&f.long_task_ms),
+                    "wasmMemoryBytes": Summary::json(&f.wasm_memory),
+                })
+            }).collect::<Vec<_>>(),
+        })).collect::<Vec<_>>(),
+        "ratios": ratios,
+        "markdown": table,
+    });
+    let dir = root.join("target").join("bench");
+    fs::create_dir_all(&dir).map_err(|error| Error::io(&dir, error))?;
+    let file = dir.join("results.json");
+    let text = serde_json::to_string_pretty(&results)
+        .map_err(|error| Error::Check(format!("results.json: {error}")))?;
+    fs::write(&file, text + "\n").map_err(|error| Error::io(&file, error))?;
+    println!(
+        "\nwrote target/bench/results.json ({} s in all)",
+        took.as_secs()
+    );
+    Ok(())
+}
+
+/// `145.0.7632.0` as `145`.
+fn major(version: &str) -> &str {
+    version.split('.').next().unwrap_or(version)
+}
+
+/// The reference server on a free port of 127.0.0.1, serving `site`; stopped when dropped.
+struct Server {
+    url: String,
+    _process: Process,
+}
+
+impl Server {
+    fn start(root: &Path, site: &Path, db: &Path) -> Result<Server> {
+        // Built first and run directly: stopping `cargo run` would leave the server running.
+        shell::run(shell::cargo().current_dir(root).args([
+            "build",
+            "--quiet",
+            "-p",
+            "meterwall-server",
+        ]))?;
+        let target = std::env::var_os("CARGO_TARGET_DIR")
+            .map(PathBuf::from)
+            .unwrap_or_else(|| root.join("target"));
+        let program = target.join("debug").join("meterwall-server");
+        let mut command = Command::new(&program);
+        command
+            .arg("--port")
+            .arg("0")
+            .arg("--root")
+            .arg(site)
+            .arg("--db")
+            .arg(db)
+            // One log line per request would bury the figures.
+            .env("RUST_LOG", "warn")
+            .stdin(Stdio::null())
+            .stdout(Stdio::piped());
+        shell::announce(&shell::display(&command));
+        let mut process = Process(spawn(&mut command)?);
+        let stdout = process.0.stdout.take().ok_or_else(|| {
+            Error::Check("meterwall-server: no stdout to read its URL from".to_owned())
+        })?;
+        let mut line = String::new();
+        BufReader::new(stdout)
+            .read_line(&mut line)
+            .map_err(|error| Error::io(&program, error))?;
+        let url = line
+            .split_whitespace()
+            .find(|word| word.starts_with("http://"))
+            .map(|url| url.trim_end_matches('/').to_owned())
+            .ok_or_else(|| {
+                Error::Check(format!(
+                    "meterwall-server printed `{}`, not the URL it serves",
+                    line.trim()
+                ))
+            })?;
+        Ok(Server {
+            url,
+            _process: process,
+        })
+    }
+}
+
+/// A child process killed (by its id) when dropped, also when the run fails part-way.
+struct Process(Child);
+
+impl Drop for Process {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+fn spawn(command: &mut Command) -> Result<Child> {
+    command.spawn().map_err(|source| Error::Spawn {
+        command: shell::display(command),
+        source,
+    })
+}
+
+/// The first of `names` on PATH, as the `binary` capability.
+fn binary(names: &[&str]) -> Result<String> {
+    names
+        .iter()
+        .find_map(|name| shell::which(name))
+        .map(|path| path.to_string_lossy().into_owned())
+        .ok_or_else(|| {
+            Error::missing(
+                names.join(" or "),
+                "cargo xtask test (installs the browsers)",
+            )
+        })
+}
+
+/// A port nobody listens on now (the OS picks it; the driver binds it a moment later).
+fn free_port() -> Result<u16> {
+    TcpListener::bind("127.0.0.1:0")
+        .and_then(|listener| listener.local_addr())
+        .map(|address| address.port())
+        .map_err(|error| Error::Check(format!("no free port on 127.0.0.1: {error}")))
+}
+
+fn copy_dir(from: &Path, to: &Path) -> Result<()> {
+    fs::create_dir_all(to).map_err(|error| Error::io(to, error))?;
+    for entry in fs::read_dir(from).map_err(|error| Error::io(from, error))? {
+        let entry = entry.map_err(|error| Error::io(from, error))?;
+        let path = entry.path();
+        let target = to.join(entry.file_name());
+        if path.is_dir() {
+            copy_dir(&path, &target)?;
+        } else {
+            copy_file(&path, &target)?;
+        }
+    }
+    Ok(())
+}
+
+fn copy_file(from: &Path, to: &Path) -> Result<()> {
+    fs::copy(from, to)
+        .map(|_| ())
+        .map_err(|error| Error::io(from, error))
+}
