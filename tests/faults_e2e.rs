@@ -20,24 +20,15 @@
 mod common;
 
 use std::fs;
-use std::future::Future;
 use std::path::Path;
 use std::time::{Duration, Instant};
 
 use common::{
-    collapse, first_articles, in_session, Article, Binaries, Browser, Driver, Settings, Site,
-    ONE_BROWSER_AT_A_TIME,
+    assert_no_prompt, assert_whole, copy_site, decided, errors, first_articles, js, open,
+    page_text, run_case, state, Article, Browser, Settings, WAIT,
 };
 use fantoccini::{Client, Locator};
-use serde_json::{json, Value};
-use tempfile::TempDir;
-
-/// The steps of one case; a browser that stops answering fails the test instead of hanging it.
-const CASE_LIMIT: Duration = Duration::from_secs(25);
-
-/// How long the widget may take to decide, or to report a failure: longer means it is stuck,
-/// and the case fails saying what it waited for before `CASE_LIMIT` ends it.
-const WAIT: Duration = Duration::from_secs(10);
+use serde_json::json;
 
 /// How long a page whose widget failed to load is watched before it is judged readable.
 const SETTLE: Duration = Duration::from_secs(3);
@@ -91,10 +82,7 @@ async fn storage_disabled_journey(
     articles: Vec<Article>,
 ) {
     for (i, article) in articles.iter().enumerate() {
-        client
-            .goto(&format!("{site}{}", article.path))
-            .await
-            .expect("open the article");
+        open(&client, &site, &article.path).await;
         if i == 0 {
             // The setting really reaches pages, else the rest proves nothing.
             let access = js(
@@ -130,7 +118,7 @@ async fn storage_disabled_journey(
             }
         }
         assert_eq!(
-            decided(&client, article).await,
+            decided(&client, &article.path).await,
             "open",
             "{}: storage is unavailable and the policy is open",
             article.path
@@ -272,10 +260,7 @@ async fn back_forward_journey(
     articles: Vec<Article>,
 ) {
     let (a, b) = (&articles[0], &articles[1]);
-    client
-        .goto(&format!("{site}{}", a.path))
-        .await
-        .expect("open article A");
+    open(&client, &site, &a.path).await;
     let first = settle(&client, a).await;
     assert_eq!(first.counted(), 1, "after A: {:?}", first.record);
     assert_eq!(
@@ -284,10 +269,7 @@ async fn back_forward_journey(
         "{}: the first article counts one",
         a.path
     );
-    client
-        .goto(&format!("{site}{}", b.path))
-        .await
-        .expect("open article B");
+    open(&client, &site, &b.path).await;
     let second = settle(&client, b).await;
     assert_eq!(
         second.used,
@@ -392,7 +374,7 @@ impl Visit {
 /// Waits until `article` is the page shown and the widget has decided on it, then reads the page
 /// and installs the `pageshow` listener the next visit to this document reads.
 async fn settle(client: &Client, article: &Article) -> Visit {
-    decided(client, article).await;
+    decided(client, &article.path).await;
     let page = js(
         client,
         "const restored = Array.isArray(window.__mwShows) && window.__mwShows.includes(true);
@@ -478,10 +460,7 @@ async fn widget_cannot_load(browser: Browser, broken: Broken) {
 
 async fn unloadable_page(browser: Browser, client: Client, site: String, article: Article) {
     let opened = Instant::now();
-    client
-        .goto(&format!("{site}{}", article.path))
-        .await
-        .expect("open the article");
+    open(&client, &site, &article.path).await;
     // The page's own load: the listener placed before the loader hears why it failed.
     let first = wait_for_error(&client, "__mwErrors", "could not load").await;
     tokio::time::sleep(SETTLE.saturating_sub(opened.elapsed())).await;
@@ -528,59 +507,6 @@ async fn unloadable_page(browser: Browser, client: Client, site: String, article
 
 // What the cases share.
 
-/// One case in a fresh browser with `settings`, against the site served from `root`.
-async fn run_case<F, Fut>(browser: Browser, what: &str, settings: &Settings, root: &Path, steps: F)
-where
-    F: FnOnce(Client, String) -> Fut,
-    Fut: Future<Output = ()> + Send + 'static,
-{
-    let _turn = ONE_BROWSER_AT_A_TIME.lock().await;
-    let started = Instant::now();
-    // Every binary is looked up before anything starts, so a missing one fails at once and alone.
-    let binaries = Binaries::locate(browser);
-    let site = Site::start(root).await;
-    let driver = Driver::start(browser, binaries).await;
-    let client = driver.connect_with(settings).await;
-    in_session(
-        browser,
-        &client,
-        CASE_LIMIT,
-        what,
-        steps(client.clone(), site.url.clone()),
-    )
-    .await;
-    drop(driver);
-    site.stop();
-    eprintln!(
-        "[faults_e2e] {} {what} passed in {:.1} s",
-        browser.name(),
-        started.elapsed().as_secs_f64()
-    );
-}
-
-/// A copy of `www` (built widget included) in a temporary directory, deleted when dropped.
-fn copy_site(www: &Path) -> TempDir {
-    let copy = tempfile::tempdir().expect("a temp dir for a copy of the site");
-    copy_dir(www, copy.path());
-    copy
-}
-
-fn copy_dir(from: &Path, to: &Path) {
-    let entries = fs::read_dir(from)
-        .unwrap_or_else(|error| panic!("cannot list {}: {error}", from.display()));
-    for entry in entries {
-        let entry = entry.expect("a directory entry");
-        let target = to.join(entry.file_name());
-        if entry.path().is_dir() {
-            fs::create_dir(&target).expect("a directory in the copy");
-            copy_dir(&entry.path(), &target);
-        } else {
-            fs::copy(entry.path(), &target)
-                .unwrap_or_else(|error| panic!("cannot copy {}: {error}", entry.path().display()));
-        }
-    }
-}
-
 /// Puts [`ERROR_LISTENER`] first in the `<head>` of every article under `root`.
 fn listen_for_errors(root: &Path) {
     let dir = root.join("articles");
@@ -599,51 +525,6 @@ fn listen_for_errors(root: &Path) {
     }
 }
 
-/// Waits until `article` is the page shown and the widget has decided on it; returns `open` or
-/// `locked`.
-async fn decided(client: &Client, article: &Article) -> String {
-    let deadline = Instant::now() + WAIT;
-    loop {
-        let seen = js(
-            client,
-            "const body = document.querySelector('.article-body');
-             const why = window.meterwall && window.meterwall.why ? window.meterwall.why() : null;
-             return [location.pathname, body && body.getAttribute('data-meterwall-state'), why];",
-        )
-        .await;
-        let state = seen[1].as_str().unwrap_or_default();
-        if seen[0].as_str() == Some(article.path.as_str()) && matches!(state, "open" | "locked") {
-            return state.to_owned();
-        }
-        assert!(
-            Instant::now() < deadline,
-            "timed out after {WAIT:?} waiting for the widget's decision on {}: \
-             [path, state, why()] is {seen}",
-            article.path
-        );
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
-}
-
-/// Runs `script` in the page and returns its value.
-async fn js(client: &Client, script: &str) -> Value {
-    client
-        .execute(script, vec![])
-        .await
-        .unwrap_or_else(|error| panic!("the page refused a script: {error}\n{script}"))
-}
-
-/// The messages collected in `window[array]`.
-async fn errors(client: &Client, array: &str) -> Vec<String> {
-    let value = js(client, &format!("return window.{array} || null;")).await;
-    value
-        .as_array()
-        .unwrap_or_else(|| panic!("window.{array} is missing: the listener was not installed"))
-        .iter()
-        .map(|message| message.as_str().unwrap_or_default().to_owned())
-        .collect()
-}
-
 /// Polls `window[array]` until a message contains `words`, and returns that message.
 async fn wait_for_error(client: &Client, array: &str, words: &str) -> String {
     let deadline = Instant::now() + WAIT;
@@ -658,40 +539,4 @@ async fn wait_for_error(client: &Client, array: &str, words: &str) -> String {
         );
         tokio::time::sleep(Duration::from_millis(50)).await;
     }
-}
-
-/// `.article-body`'s `data-meterwall-state`, or None when the widget has not set it.
-async fn state(client: &Client) -> Option<String> {
-    let state = js(
-        client,
-        "return document.querySelector('.article-body').getAttribute('data-meterwall-state');",
-    )
-    .await;
-    state.as_str().map(str::to_owned)
-}
-
-async fn assert_no_prompt(client: &Client, page: &str) {
-    let prompts = client
-        .find_all(Locator::Css("[data-meterwall-prompt]"))
-        .await
-        .expect("look for a prompt");
-    assert!(prompts.is_empty(), "{page}: an open article shows a prompt");
-}
-
-/// Every paragraph of the article's body is in the page's text.
-async fn assert_whole(client: &Client, article: &Article) {
-    let page = page_text(client).await;
-    for paragraph in &article.paragraphs {
-        assert!(
-            page.contains(paragraph),
-            "{}: the article is missing the paragraph {paragraph:?}",
-            article.path
-        );
-    }
-}
-
-/// `document.body.textContent`, whitespace collapsed.
-async fn page_text(client: &Client) -> String {
-    let text = js(client, "return document.body.textContent;").await;
-    collapse(text.as_str().unwrap_or_default())
 }

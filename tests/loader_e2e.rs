@@ -14,11 +14,16 @@
 //!   readable and says why.
 //! - The README's anti-flicker snippet: the class goes when the widget decides, or at once when
 //!   it cannot load, well before the snippet's one-second fail-safe.
+//! - The loader's fixes of 24b7501, each case failing against the loader before it: a JSON block
+//!   that does not parse leaves the class until the decision; a queued function that throws is
+//!   reported as such and the queue goes on; pushes made after the loader ran, before the widget
+//!   is ready, are kept; a wrong `data-wasm-integrity` is named in the error.
 //!
 //! Each case serves a copy of `www/` with its own pages under `/loader/`: a demo article's markup
 //! with only what the case needs changed. Listeners and queued commands are in an inline script
 //! placed first in `<head>`, before the `async` loader, as a publisher would place them, so the
-//! events of the page's own load are heard.
+//! events of the page's own load are heard; one case also pushes from the loader tag's `load`
+//! event.
 //!
 //! Needs the built widget (`cargo xtask build`), `openssl` (the integrity case hashes the wasm
 //! with it) and the browsers with their drivers (`cargo xtask test` installs them). Whatever is
@@ -34,19 +39,11 @@ use std::process::Command;
 use std::time::{Duration, Instant};
 
 use common::{
-    collapse, first_articles, in_session, Article, Binaries, Browser, Driver, Settings, Site,
-    ONE_BROWSER_AT_A_TIME,
+    assert_no_prompt, assert_whole, copy_site, decided, errors, first_articles, js, open, run_case,
+    state, until, Article, Browser, Settings,
 };
-use fantoccini::{Client, Locator};
+use fantoccini::Client;
 use serde_json::{json, Value};
-use tempfile::TempDir;
-
-/// The steps of one case; a browser that stops answering fails the test instead of hanging it.
-const CASE_LIMIT: Duration = Duration::from_secs(25);
-
-/// How long the widget may take to decide, or the loader to report a failure: longer means it is
-/// stuck, and the case fails saying what it waited for before `CASE_LIMIT` ends it.
-const WAIT: Duration = Duration::from_secs(10);
 
 /// How long events that should not come are waited for (a second `ready`, a late decision).
 const QUIET: Duration = Duration::from_millis(500);
@@ -95,9 +92,13 @@ async fn queue_before_and_after_load(browser: Browser) {
         .head_first(&script(QUEUE))
         .write(site.path(), "queue");
     let demo = articles[..3].to_vec();
-    run_case(browser, "command queue", site.path(), |client, url| {
-        queue_steps(client, url, demo, page)
-    })
+    run_case(
+        browser,
+        "command queue",
+        &Settings::default(),
+        site.path(),
+        |client, url| queue_steps(client, url, demo, page),
+    )
     .await;
 }
 
@@ -237,9 +238,13 @@ async fn config_precedence(browser: Browser) {
         .before_loader(BROKEN_BLOCK)
         .write(site.path(), "config-broken");
     let demo = articles[..2].to_vec();
-    run_case(browser, "config precedence", site.path(), |client, url| {
-        config_steps(client, url, demo, [free, metered, broken])
-    })
+    run_case(
+        browser,
+        "config precedence",
+        &Settings::default(),
+        site.path(),
+        |client, url| config_steps(client, url, demo, [free, metered, broken]),
+    )
     .await;
 }
 
@@ -264,7 +269,12 @@ async fn config_steps(client: Client, site: String, demo: Vec<Article>, pages: [
         free.path
     );
     assert_eq!(why["counted"], json!(false), "a free page counts nothing");
-    assert_eq!(errors(&client).await, Vec::<String>::new(), "{}", free.path);
+    assert_eq!(
+        errors(&client, "__errors").await,
+        Vec::<String>::new(),
+        "{}",
+        free.path
+    );
 
     // Two articles read: the allowance of two is spent.
     for article in &demo {
@@ -293,7 +303,7 @@ async fn config_steps(client: Client, site: String, demo: Vec<Article>, pages: [
         metered.path
     );
     assert_eq!(
-        errors(&client).await,
+        errors(&client, "__errors").await,
         Vec::<String>::new(),
         "{}",
         metered.path
@@ -315,7 +325,7 @@ async fn config_steps(client: Client, site: String, demo: Vec<Article>, pages: [
         "{}: the script tag's data-limit",
         broken.path
     );
-    let errors = errors(&client).await;
+    let errors = errors(&client, "__errors").await;
     eprintln!("[loader_e2e] {}: errors {errors:?}", broken.path);
     assert_eq!(errors.len(), 1, "{}: one error: {errors:?}", broken.path);
     assert!(
@@ -346,9 +356,13 @@ async fn data_layer(browser: Browser) {
         .loader_attr("data-data-layer", "true")
         .write(site.path(), "data-layer");
     let demo = articles[..3].to_vec();
-    run_case(browser, "dataLayer", site.path(), |client, url| {
-        data_layer_steps(client, url, demo, page)
-    })
+    run_case(
+        browser,
+        "dataLayer",
+        &Settings::default(),
+        site.path(),
+        |client, url| data_layer_steps(client, url, demo, page),
+    )
     .await;
 }
 
@@ -452,9 +466,13 @@ async fn ready_and_on(browser: Browser) {
             .head_first(&script(READY))
             .write(site.path(), "ready-2"),
     ];
-    run_case(browser, "ready and on", site.path(), |client, url| {
-        ready_steps(client, url, pages)
-    })
+    run_case(
+        browser,
+        "ready and on",
+        &Settings::default(),
+        site.path(),
+        |client, url| ready_steps(client, url, pages),
+    )
     .await;
 }
 
@@ -554,51 +572,23 @@ async fn wasm_integrity(browser: Browser) {
     let articles = first_articles(&www.join("articles"), 2);
     let site = copy_site(&www);
     let right = sha384(&site.path().join(WASM));
-    // A well-formed digest of other bytes: a malformed one would be ignored, not refused
-    // (https://w3c.github.io/webappsec-subresource-integrity/#parse-metadata).
-    let wrong = sha384(&site.path().join("dist").join("meterwall_wasm.js"));
-    let mismatch = Page::of(&www, &articles[0])
-        .head_first(&script(ERRORS))
-        .loader_attr("data-wasm-integrity", &wrong)
+    let mismatch = checking_wasm(Page::of(&www, &articles[0]), &wrong_digest(site.path()))
         .write(site.path(), "integrity-wrong");
-    let matching = Page::of(&www, &articles[1])
-        .head_first(&script(ERRORS))
-        .loader_attr("data-wasm-integrity", &right)
-        .write(site.path(), "integrity-right");
+    let matching =
+        checking_wasm(Page::of(&www, &articles[1]), &right).write(site.path(), "integrity-right");
     eprintln!("[loader_e2e] the wasm's digest: {right}");
-    run_case(browser, "wasm integrity", site.path(), |client, url| {
-        integrity_steps(client, url, mismatch, matching)
-    })
+    run_case(
+        browser,
+        "wasm integrity",
+        &Settings::default(),
+        site.path(),
+        |client, url| integrity_steps(client, url, mismatch, matching),
+    )
     .await;
 }
 
 async fn integrity_steps(client: Client, site: String, mismatch: Article, matching: Article) {
-    let opened = Instant::now();
-    open(&client, &site, &mismatch.path).await;
-    let error = until(
-        &client,
-        "meterwall:error saying the widget could not load",
-        "return window.__errors.find((message) => message.includes('could not load')) || null;",
-    )
-    .await;
-    eprintln!("[loader_e2e] {}: {error}", mismatch.path);
-    // Long enough for a widget that loaded anyway to have gated the page.
-    tokio::time::sleep(Duration::from_secs(2).saturating_sub(opened.elapsed())).await;
-    assert_eq!(
-        state(&client).await,
-        None,
-        "{}: the digest does not match, yet the widget ran",
-        mismatch.path
-    );
-    assert_no_prompt(&client, &mismatch.path).await;
-    assert_whole(&client, &mismatch).await;
-    let all = errors(&client).await;
-    assert_eq!(
-        all.len(),
-        1,
-        "{}: one failure, one error: {all:?}",
-        mismatch.path
-    );
+    refused_wasm(&client, &site, &mismatch).await;
 
     open(&client, &site, &matching.path).await;
     assert_eq!(
@@ -614,11 +604,56 @@ async fn integrity_steps(client: Client, site: String, mismatch: Article, matchi
         matching.path
     );
     assert_eq!(
-        errors(&client).await,
+        errors(&client, "__errors").await,
         Vec::<String>::new(),
         "{}",
         matching.path
     );
+}
+
+/// `page` with a loader tag that checks the wasm against `digest`, and [`ERRORS`] first in
+/// `<head>`.
+fn checking_wasm(page: Page, digest: &str) -> Page {
+    page.head_first(&script(ERRORS))
+        .loader_attr("data-wasm-integrity", digest)
+}
+
+/// A well-formed digest of other bytes than the site's wasm: a malformed one would be ignored,
+/// not refused (https://w3c.github.io/webappsec-subresource-integrity/#parse-metadata).
+fn wrong_digest(root: &Path) -> String {
+    sha384(&root.join("dist").join("meterwall_wasm.js"))
+}
+
+/// Opens `page`, whose wasm does not match its `data-wasm-integrity`, and checks the reader gets
+/// the whole article, no widget, and one error; returns the error.
+async fn refused_wasm(client: &Client, site: &str, page: &Article) -> String {
+    let opened = Instant::now();
+    open(client, site, &page.path).await;
+    let error = until(
+        client,
+        "meterwall:error saying the widget could not load",
+        "return window.__errors.find((message) => message.includes('could not load')) || null;",
+    )
+    .await;
+    eprintln!("[loader_e2e] {}: {error}", page.path);
+    // Long enough for a widget that loaded anyway to have gated the page.
+    tokio::time::sleep(Duration::from_secs(2).saturating_sub(opened.elapsed())).await;
+    assert_eq!(
+        state(client).await,
+        None,
+        "{}: the digest does not match, yet the widget ran",
+        page.path
+    );
+    assert_no_prompt(client, &page.path).await;
+    assert_whole(client, page).await;
+    let all = errors(client, "__errors").await;
+    assert_eq!(
+        all.len(),
+        1,
+        "{}: one failure, one error: {all:?}",
+        page.path
+    );
+    error.as_str().unwrap_or_default().to_owned()
 }
 
 /// `sha384-<base64>` of the file, as `integrity` takes it; the digest by `openssl`.
@@ -735,9 +770,13 @@ async fn anti_flicker(browser: Browser, wasm: Wasm) {
         Wasm::Served => "anti-flicker snippet",
         Wasm::Missing => "anti-flicker snippet without the wasm",
     };
-    run_case(browser, what, site.path(), move |client, url| {
-        flicker_steps(browser, wasm, client, url, page)
-    })
+    run_case(
+        browser,
+        what,
+        &Settings::default(),
+        site.path(),
+        move |client, url| flicker_steps(browser, wasm, client, url, page),
+    )
     .await;
 }
 
@@ -861,7 +900,300 @@ fn readme_snippet() -> String {
     snippet
 }
 
+// 7. Regressions: what the loader did wrong until 24b7501, each case failing against it.
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn e2e_chrome_broken_config_block_keeps_the_article_hidden_until_the_decision() {
+    broken_block_anti_flicker(Browser::Chrome).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn e2e_firefox_broken_config_block_keeps_the_article_hidden_until_the_decision() {
+    broken_block_anti_flicker(Browser::Firefox).await;
+}
+
+/// First in `<head>`, after [`ERRORS`]: hides the article as the anti-flicker snippet does, but
+/// without its one-second fail-safe, so only the loader or the widget can show it again; logs, in
+/// the order the mutations happened, `hidden` and `shown` for the class on `<html>` and `state`
+/// for each change of the article's `data-meterwall-state`. Mutation records come in the order of
+/// the changes (https://dom.spec.whatwg.org/#queue-a-mutation-record), whatever task made them,
+/// and each class record's value after the change is the next one's `oldValue`.
+const PENDING_RECORDER: &str = r#"window.__marks = [];
+(function () {
+  var html = document.documentElement;
+  function pending(classes) { return (classes || "").split(/\s+/).indexOf("meterwall-pending") >= 0; }
+  new MutationObserver(function (records) {
+    records.forEach(function (record, i) {
+      if (record.attributeName === "data-meterwall-state") {
+        if (record.target.classList.contains("article-body")) window.__marks.push("state");
+        return;
+      }
+      if (record.target !== html) return;
+      var later = records.slice(i + 1).filter(function (r) { return r.target === html && r.attributeName === "class"; })[0];
+      var after = later ? later.oldValue : html.getAttribute("class");
+      if (pending(record.oldValue) && !pending(after)) window.__marks.push("shown");
+      if (!pending(record.oldValue) && pending(after)) window.__marks.push("hidden");
+    });
+  }).observe(html, { attributes: true, subtree: true, attributeOldValue: true, attributeFilter: ["class", "data-meterwall-state"] });
+  html.classList.add("meterwall-pending");
+})();"#;
+
+/// Until 24b7501 the loader lifted `meterwall-pending` as soon as the JSON block failed to parse,
+/// long before the widget decided: a walled article flashed in full.
+async fn broken_block_anti_flicker(browser: Browser) {
+    // A premium page: walled at the first visit, so there is something to flash.
+    let page = |page: Page, _: &Path| {
+        page.head_first(&script(&format!("{ERRORS}\n{PENDING_RECORDER}")))
+            .before_loader(BROKEN_BLOCK)
+            .article_attr("data-meterwall-type", "premium")
+    };
+    let what = "broken JSON block under the anti-flicker class";
+    first_article_case(
+        browser,
+        what,
+        "broken-block-pending",
+        page,
+        broken_block_steps,
+    )
+    .await;
+}
+
+async fn broken_block_steps(client: Client, site: String, page: Article) {
+    open(&client, &site, &page.path).await;
+    assert_eq!(
+        decided(&client, &page.path).await,
+        "locked",
+        "{}: a premium page",
+        page.path
+    );
+    let marks = until(
+        &client,
+        "meterwall-pending to be removed from <html>",
+        "return window.__marks.includes('shown') ? window.__marks : null;",
+    )
+    .await;
+    eprintln!("[loader_e2e] {}: {marks}", page.path);
+    let marks: Vec<&str> = marks
+        .as_array()
+        .map(|marks| marks.iter().filter_map(Value::as_str).collect())
+        .unwrap_or_default();
+    let at = |mark: &str| marks.iter().position(|seen| *seen == mark);
+    assert_eq!(
+        at("hidden"),
+        Some(0),
+        "{}: the recorder saw the class added first: {marks:?}",
+        page.path
+    );
+    let (state, shown) = (at("state"), at("shown"));
+    assert!(
+        state.is_some() && shown > state,
+        "{}: the class went before the widget set data-meterwall-state, so the walled article \
+         showed in full: {marks:?}",
+        page.path
+    );
+    let errors = errors(&client, "__errors").await;
+    assert_eq!(errors.len(), 1, "{}: one error: {errors:?}", page.path);
+    assert!(
+        errors[0].contains("does not parse"),
+        "{}: the error should say the JSON does not parse: {errors:?}",
+        page.path
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn e2e_chrome_throwing_queued_function_is_reported_and_the_queue_goes_on() {
+    throwing_function(Browser::Chrome).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn e2e_firefox_throwing_queued_function_is_reported_and_the_queue_goes_on() {
+    throwing_function(Browser::Firefox).await;
+}
+
+/// After [`ERRORS`]: a publisher's queued function that throws, then one that works.
+const THROWING: &str = r#"window.__order = [];
+document.addEventListener("meterwall:error", function () { window.__order.push("error"); });
+document.addEventListener("meterwall:ready", function () { window.__order.push("ready"); });
+window.meterwall = window.meterwall || [];
+meterwall.push(function () { throw new Error("publisher bug"); });
+meterwall.push(function () { window.__order.push("fn2"); });"#;
+
+/// Until 24b7501 the throw escaped the loader's promise chain: it was reported as "the widget
+/// could not load", the next function never ran and `meterwall:ready` never came.
+async fn throwing_function(browser: Browser) {
+    let page = |page: Page, _: &Path| page.head_first(&script(&format!("{ERRORS}\n{THROWING}")));
+    let what = "throwing queued function";
+    first_article_case(browser, what, "queue-throws", page, throwing_steps).await;
+}
+
+async fn throwing_steps(client: Client, site: String, page: Article) {
+    open(&client, &site, &page.path).await;
+    assert_eq!(
+        decided(&client, &page.path).await,
+        "open",
+        "{}: the first article",
+        page.path
+    );
+    assert_eq!(decision(&client).await["reason"], json!("counted"));
+    until(
+        &client,
+        "meterwall:ready or an error",
+        "return window.__order.includes('ready') || window.__errors.length > 0 ? true : null;",
+    )
+    .await;
+    // Long enough for a second error, or a late ready.
+    tokio::time::sleep(QUIET).await;
+    let errors = errors(&client, "__errors").await;
+    eprintln!("[loader_e2e] {}: errors {errors:?}", page.path);
+    assert_eq!(errors.len(), 1, "{}: one error: {errors:?}", page.path);
+    assert!(
+        errors[0].contains("a queued command threw (publisher bug)")
+            && !errors[0].contains("could not load"),
+        "{}: the error should blame the queued function, not the widget: {errors:?}",
+        page.path
+    );
+    assert_eq!(
+        js(&client, "return window.__order;").await,
+        json!(["error", "fn2", "ready"]),
+        "{}: the throw is reported, the next function still runs, then ready",
+        page.path
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn e2e_chrome_pushes_until_ready_are_kept() {
+    pushes_until_ready(Browser::Chrome).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn e2e_firefox_pushes_until_ready_are_kept() {
+    pushes_until_ready(Browser::Firefox).await;
+}
+
+/// First in `<head>`: the order of what runs, a function queued before the loader, and a
+/// function and an `on` pushed once the loader has run, while the wasm is still on its way: from
+/// the loader element's `load` event, which follows its execution
+/// (https://html.spec.whatwg.org/multipage/scripting.html#execute-the-script-element). The
+/// listener captures it on `document` (`load` does not bubble, capture still passes there:
+/// https://dom.spec.whatwg.org/#concept-event-dispatch) because a listener added to the element
+/// by a script right after its tag comes too late in Chrome: the `async` loader, served from
+/// loopback, has run and fired `load` before the parser reaches that script.
+const PUSHES: &str = r#"window.__order = [];
+document.addEventListener("meterwall:error", function (e) { window.__order.push("error:" + e.detail.message); });
+document.addEventListener("meterwall:ready", function () { window.__order.push("ready"); });
+window.meterwall = window.meterwall || [];
+meterwall.push(function (api) { window.__order.push("early fn:" + api.version); });
+document.addEventListener("load", function late(e) {
+  if (!(e.target instanceof HTMLScriptElement) || !/\/meterwall\.js$/.test(e.target.src)) return;
+  document.removeEventListener("load", late, true);
+  window.__order.push("loader ran, meterwall is " + (Array.isArray(window.meterwall) ? "the queue" : "the API"));
+  meterwall.push(function (api) { window.__order.push("late fn:" + api.version); });
+  meterwall.push(["on", "view", function (d) { window.__order.push("late view:" + d.reason); }]);
+}, true);"#;
+
+/// Until 24b7501 the loader took the queue as it was when the loader ran: whatever was pushed
+/// later, until the wasm was ready, was dropped.
+async fn pushes_until_ready(browser: Browser) {
+    let page = |page: Page, _: &Path| page.head_first(&script(PUSHES));
+    first_article_case(
+        browser,
+        "pushes until ready",
+        "late-push",
+        page,
+        late_push_steps,
+    )
+    .await;
+}
+
+async fn late_push_steps(client: Client, site: String, page: Article) {
+    open(&client, &site, &page.path).await;
+    assert_eq!(
+        decided(&client, &page.path).await,
+        "open",
+        "{}: the first article",
+        page.path
+    );
+    let order = until(
+        &client,
+        "meterwall:ready",
+        "return window.__order.includes('ready') ? window.__order : null;",
+    )
+    .await;
+    eprintln!("[loader_e2e] {}: {order}", page.path);
+    assert_eq!(
+        order,
+        json!([
+            "loader ran, meterwall is the queue",
+            "late view:counted",
+            "early fn:1",
+            "late fn:1",
+            "ready",
+        ]),
+        "{}: the `on` pushed after the loader ran hears the first decision, the function pushed \
+         then runs after the one pushed before, then ready",
+        page.path
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn e2e_chrome_wrong_wasm_integrity_names_the_attribute() {
+    integrity_named(Browser::Chrome).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn e2e_firefox_wrong_wasm_integrity_names_the_attribute() {
+    integrity_named(Browser::Firefox).await;
+}
+
+/// Until 24b7501 the error carried only the browser's words ("Failed to fetch", "NetworkError
+/// when attempting to fetch resource."): nothing pointed the publisher at the digest.
+async fn integrity_named(browser: Browser) {
+    let page = |page: Page, root: &Path| checking_wasm(page, &wrong_digest(root));
+    let what = "wrong wasm integrity";
+    first_article_case(
+        browser,
+        what,
+        "integrity-named",
+        page,
+        integrity_named_steps,
+    )
+    .await;
+}
+
+async fn integrity_named_steps(client: Client, site: String, page: Article) {
+    let error = refused_wasm(&client, &site, &page).await;
+    assert!(
+        error.contains("data-wasm-integrity"),
+        "{}: the error should name data-wasm-integrity: {error}",
+        page.path
+    );
+}
+
 // What the cases share.
+
+/// A case on one page, the first demo article as `change` makes it (given the copy's root),
+/// served as `/loader/<name>.html` from a copy of the site; `steps` get the client, the site's
+/// address and the page.
+async fn first_article_case<S, Fut>(
+    browser: Browser,
+    what: &str,
+    name: &str,
+    change: impl FnOnce(Page, &Path) -> Page,
+    steps: S,
+) where
+    S: FnOnce(Client, String, Article) -> Fut,
+    Fut: Future<Output = ()> + Send + 'static,
+{
+    let www = common::www();
+    let article = first_articles(&www.join("articles"), 1).remove(0);
+    let site = copy_site(&www);
+    let page = change(Page::of(&www, &article), site.path()).write(site.path(), name);
+    let settings = Settings::default();
+    run_case(browser, what, &settings, site.path(), |client, url| {
+        steps(client, url, page)
+    })
+    .await;
+}
 
 /// A demo article's markup, changed only where a case needs.
 struct Page {
@@ -953,59 +1285,6 @@ fn script(code: &str) -> String {
     format!("<script>\n{code}\n</script>")
 }
 
-/// One case in a fresh browser, against the site served from `root`.
-async fn run_case<F, Fut>(browser: Browser, what: &str, root: &Path, steps: F)
-where
-    F: FnOnce(Client, String) -> Fut,
-    Fut: Future<Output = ()> + Send + 'static,
-{
-    let _turn = ONE_BROWSER_AT_A_TIME.lock().await;
-    let started = Instant::now();
-    // Every binary is looked up before anything starts, so a missing one fails at once and alone.
-    let binaries = Binaries::locate(browser);
-    let site = Site::start(root).await;
-    let driver = Driver::start(browser, binaries).await;
-    let client = driver.connect_with(&Settings::default()).await;
-    in_session(
-        browser,
-        &client,
-        CASE_LIMIT,
-        what,
-        steps(client.clone(), site.url.clone()),
-    )
-    .await;
-    drop(driver);
-    site.stop();
-    eprintln!(
-        "[loader_e2e] {} {what} passed in {:.1} s",
-        browser.name(),
-        started.elapsed().as_secs_f64()
-    );
-}
-
-/// A copy of `www` (built widget included) in a temporary directory, deleted when dropped.
-fn copy_site(www: &Path) -> TempDir {
-    let copy = tempfile::tempdir().expect("a temp dir for a copy of the site");
-    copy_dir(www, copy.path());
-    copy
-}
-
-fn copy_dir(from: &Path, to: &Path) {
-    let entries = fs::read_dir(from)
-        .unwrap_or_else(|error| panic!("cannot list {}: {error}", from.display()));
-    for entry in entries {
-        let entry = entry.expect("a directory entry");
-        let target = to.join(entry.file_name());
-        if entry.path().is_dir() {
-            fs::create_dir(&target).expect("a directory in the copy");
-            copy_dir(&entry.path(), &target);
-        } else {
-            fs::copy(entry.path(), &target)
-                .unwrap_or_else(|error| panic!("cannot copy {}: {error}", entry.path().display()));
-        }
-    }
-}
-
 /// Opens the first three demo articles, each counted and open: the allowance of three is spent.
 async fn spend_the_allowance(client: &Client, site: &str, demo: &[Article]) {
     for article in demo {
@@ -1019,76 +1298,9 @@ async fn spend_the_allowance(client: &Client, site: &str, demo: &[Article]) {
     }
 }
 
-async fn open(client: &Client, site: &str, path: &str) {
-    client
-        .goto(&format!("{site}{path}"))
-        .await
-        .unwrap_or_else(|error| panic!("cannot open {path}: {error}"));
-}
-
-/// Waits until `path` is the page shown and the widget has decided on it; returns `open` or
-/// `locked`.
-async fn decided(client: &Client, path: &str) -> String {
-    let script = format!(
-        "const body = document.querySelector('.article-body');
-         const state = body && body.getAttribute('data-meterwall-state');
-         return location.pathname === {path:?} && (state === 'open' || state === 'locked')
-             ? state : null;"
-    );
-    let state = until(client, &format!("the widget's decision on {path}"), &script).await;
-    state.as_str().unwrap_or_default().to_owned()
-}
-
-/// Polls `script` until it returns something other than `null`, and returns that.
-async fn until(client: &Client, what: &str, script: &str) -> Value {
-    let deadline = Instant::now() + WAIT;
-    loop {
-        let value = js(client, script).await;
-        if !value.is_null() {
-            return value;
-        }
-        if Instant::now() > deadline {
-            let seen = js(
-                client,
-                "const body = document.querySelector('.article-body');
-                 const api = window.meterwall;
-                 return {
-                     path: location.pathname,
-                     state: body && body.getAttribute('data-meterwall-state'),
-                     meterwall: Array.isArray(api) ? 'the queue' : api && api.version,
-                     why: api && typeof api.why === 'function' ? api.why() : null,
-                     errors: window.__errors || window.__order || null,
-                 };",
-            )
-            .await;
-            panic!("timed out after {WAIT:?} waiting for {what}; the page: {seen}");
-        }
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
-}
-
-/// Runs `script` in the page and returns its value.
-async fn js(client: &Client, script: &str) -> Value {
-    client
-        .execute(script, vec![])
-        .await
-        .unwrap_or_else(|error| panic!("the page refused a script: {error}\n{script}"))
-}
-
 /// `meterwall.why()`: the last decision.
 async fn decision(client: &Client) -> Value {
     js(client, "return window.meterwall.why();").await
-}
-
-/// The messages collected in `window.__errors`.
-async fn errors(client: &Client) -> Vec<String> {
-    let value = js(client, "return window.__errors || null;").await;
-    value
-        .as_array()
-        .unwrap_or_else(|| panic!("window.__errors is missing: the listener was not installed"))
-        .iter()
-        .map(|message| message.as_str().unwrap_or_default().to_owned())
-        .collect()
 }
 
 /// How many block elements of the article the wall kept above the prompt.
@@ -1102,35 +1314,4 @@ async fn teaser_blocks(client: &Client) -> usize {
     let kept = kept.as_i64().unwrap_or(-1);
     usize::try_from(kept)
         .unwrap_or_else(|_| panic!("no prompt among the article element's children"))
-}
-
-/// `.article-body`'s `data-meterwall-state`, or None when the widget has not set it.
-async fn state(client: &Client) -> Option<String> {
-    let state = js(
-        client,
-        "return document.querySelector('.article-body').getAttribute('data-meterwall-state');",
-    )
-    .await;
-    state.as_str().map(str::to_owned)
-}
-
-async fn assert_no_prompt(client: &Client, page: &str) {
-    let prompts = client
-        .find_all(Locator::Css("[data-meterwall-prompt]"))
-        .await
-        .expect("look for a prompt");
-    assert!(prompts.is_empty(), "{page}: an open article shows a prompt");
-}
-
-/// Every paragraph of the article's body is in the page's text.
-async fn assert_whole(client: &Client, article: &Article) {
-    let text = js(client, "return document.body.textContent;").await;
-    let page = collapse(text.as_str().unwrap_or_default());
-    for paragraph in &article.paragraphs {
-        assert!(
-            page.contains(paragraph),
-            "{}: the article is missing the paragraph {paragraph:?}",
-            article.path
-        );
-    }
 }

@@ -1,6 +1,7 @@
 //! What the end-to-end and accessibility tests share: the demo site served in-process, a
 //! WebDriver per test with a fresh headless browser, the demo's articles, and the wait for the
-//! widget's decision.
+//! widget's decision; for the loader and failure cases, a copy of the site to change, one case
+//! per browser, and what a reader would see of the page.
 //!
 //! Needs the built widget (`cargo xtask build`) and the browsers with their drivers
 //! (`cargo xtask test` installs them). Whatever is missing fails the test, naming the fix.
@@ -15,7 +16,7 @@ use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
-use fantoccini::{Client, ClientBuilder};
+use fantoccini::{Client, ClientBuilder, Locator};
 use serde_json::{json, Value};
 use tempfile::TempDir;
 
@@ -355,6 +356,182 @@ pub async fn wait_for(
         }
         tokio::time::sleep(Duration::from_millis(50)).await;
     }
+}
+
+// The cases of the loader and failure tests: each serves its own copy of the site, changed where
+// the case needs, in a fresh browser, and waits no longer than `WAIT` for what it expects.
+
+/// The steps of one case; a browser that stops answering fails the test instead of hanging it.
+pub const CASE_LIMIT: Duration = Duration::from_secs(25);
+
+/// How long the widget may take to decide, or the loader to report a failure: longer means it is
+/// stuck, and the case fails saying what it waited for before `CASE_LIMIT` ends it.
+pub const WAIT: Duration = Duration::from_secs(10);
+
+/// A copy of `www` (built widget included) in a temporary directory, deleted when dropped.
+pub fn copy_site(www: &Path) -> TempDir {
+    let copy = tempfile::tempdir().expect("a temp dir for a copy of the site");
+    copy_dir(www, copy.path());
+    copy
+}
+
+fn copy_dir(from: &Path, to: &Path) {
+    let entries = fs::read_dir(from)
+        .unwrap_or_else(|error| panic!("cannot list {}: {error}", from.display()));
+    for entry in entries {
+        let entry = entry.expect("a directory entry");
+        let target = to.join(entry.file_name());
+        if entry.path().is_dir() {
+            fs::create_dir(&target).expect("a directory in the copy");
+            copy_dir(&entry.path(), &target);
+        } else {
+            fs::copy(entry.path(), &target)
+                .unwrap_or_else(|error| panic!("cannot copy {}: {error}", entry.path().display()));
+        }
+    }
+}
+
+/// One case in a fresh browser with `settings`, against the site served from `root`; `what`
+/// names it in messages, which start with the test file's name.
+pub async fn run_case<F, Fut>(
+    browser: Browser,
+    what: &str,
+    settings: &Settings,
+    root: &Path,
+    steps: F,
+) where
+    F: FnOnce(Client, String) -> Fut,
+    Fut: Future<Output = ()> + Send + 'static,
+{
+    let _turn = ONE_BROWSER_AT_A_TIME.lock().await;
+    let started = Instant::now();
+    // Every binary is looked up before anything starts, so a missing one fails at once and alone.
+    let binaries = Binaries::locate(browser);
+    let site = Site::start(root).await;
+    let driver = Driver::start(browser, binaries).await;
+    let client = driver.connect_with(settings).await;
+    in_session(
+        browser,
+        &client,
+        CASE_LIMIT,
+        what,
+        steps(client.clone(), site.url.clone()),
+    )
+    .await;
+    drop(driver);
+    site.stop();
+    eprintln!(
+        "[{}] {} {what} passed in {:.1} s",
+        env!("CARGO_CRATE_NAME"),
+        browser.name(),
+        started.elapsed().as_secs_f64()
+    );
+}
+
+/// Opens `path` of the site served at `site`.
+pub async fn open(client: &Client, site: &str, path: &str) {
+    client
+        .goto(&format!("{site}{path}"))
+        .await
+        .unwrap_or_else(|error| panic!("cannot open {path}: {error}"));
+}
+
+/// Waits until `path` is the page shown and the widget has decided on it; returns `open` or
+/// `locked`. Unlike [`decided_state`], it checks the page: right after a navigation the
+/// previous page may still be the one that answers.
+pub async fn decided(client: &Client, path: &str) -> String {
+    let script = format!(
+        "const body = document.querySelector('.article-body');
+         const state = body && body.getAttribute('data-meterwall-state');
+         return location.pathname === {path:?} && (state === 'open' || state === 'locked')
+             ? state : null;"
+    );
+    let state = until(client, &format!("the widget's decision on {path}"), &script).await;
+    state.as_str().unwrap_or_default().to_owned()
+}
+
+/// Polls `script` until it returns something other than `null`, and returns that; after `WAIT`
+/// fails showing the page's state, its decision and the errors the case collected.
+pub async fn until(client: &Client, what: &str, script: &str) -> Value {
+    let deadline = Instant::now() + WAIT;
+    loop {
+        let value = js(client, script).await;
+        if !value.is_null() {
+            return value;
+        }
+        if Instant::now() > deadline {
+            let seen = js(
+                client,
+                "const body = document.querySelector('.article-body');
+                 const api = window.meterwall;
+                 return {
+                     path: location.pathname,
+                     state: body && body.getAttribute('data-meterwall-state'),
+                     meterwall: Array.isArray(api) ? 'the queue' : api && api.version,
+                     why: api && typeof api.why === 'function' ? api.why() : null,
+                     errors: window.__errors || window.__mwErrors || window.__order || null,
+                 };",
+            )
+            .await;
+            panic!("timed out after {WAIT:?} waiting for {what}; the page: {seen}");
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+}
+
+/// Runs `script` in the page and returns its value.
+pub async fn js(client: &Client, script: &str) -> Value {
+    client
+        .execute(script, vec![])
+        .await
+        .unwrap_or_else(|error| panic!("the page refused a script: {error}\n{script}"))
+}
+
+/// The messages a listener of the case collected in `window[array]`.
+pub async fn errors(client: &Client, array: &str) -> Vec<String> {
+    let value = js(client, &format!("return window.{array} || null;")).await;
+    value
+        .as_array()
+        .unwrap_or_else(|| panic!("window.{array} is missing: the listener was not installed"))
+        .iter()
+        .map(|message| message.as_str().unwrap_or_default().to_owned())
+        .collect()
+}
+
+/// `.article-body`'s `data-meterwall-state`, or None when the widget has not set it.
+pub async fn state(client: &Client) -> Option<String> {
+    let state = js(
+        client,
+        "return document.querySelector('.article-body').getAttribute('data-meterwall-state');",
+    )
+    .await;
+    state.as_str().map(str::to_owned)
+}
+
+pub async fn assert_no_prompt(client: &Client, page: &str) {
+    let prompts = client
+        .find_all(Locator::Css("[data-meterwall-prompt]"))
+        .await
+        .expect("look for a prompt");
+    assert!(prompts.is_empty(), "{page}: an open article shows a prompt");
+}
+
+/// Every paragraph of the article's body is in the page's text.
+pub async fn assert_whole(client: &Client, article: &Article) {
+    let page = page_text(client).await;
+    for paragraph in &article.paragraphs {
+        assert!(
+            page.contains(paragraph),
+            "{}: the article is missing the paragraph {paragraph:?}",
+            article.path
+        );
+    }
+}
+
+/// `document.body.textContent`, whitespace collapsed.
+pub async fn page_text(client: &Client) -> String {
+    let text = js(client, "return document.body.textContent;").await;
+    collapse(text.as_str().unwrap_or_default())
 }
 
 /// The WebDriver server and the browser it drives.
