@@ -5,13 +5,22 @@
 //! here, logged once with the `[meterwall]` prefix, sent as a `meterwall:error` event, and
 //! resolved by the configured policy; nothing in this module panics.
 
+mod api;
+mod events;
 mod gate;
 mod intl;
+mod layers;
+mod panic;
 mod preview;
 mod signup;
 mod store;
 pub(crate) mod token;
 mod types;
+
+pub use api::{reset, set_subscriber, set_token, state, why};
+use events::*;
+use layers::*;
+use panic::*;
 
 use crate::article::article_key;
 use crate::config::{Config, FailPolicy, PageType, Value};
@@ -55,184 +64,8 @@ thread_local! {
     static GENERATION: std::cell::Cell<u32> = const { std::cell::Cell::new(0) };
 }
 
-/// Logs `[meterwall] message` once to the console and fires `meterwall:error`.
-pub(crate) fn report(message: &str) {
-    let mut text = String::from("[meterwall] ");
-    text.push_str(message);
-    web_sys::console::error_1(&text.as_str().into());
-    let detail = js_sys::Object::new();
-    let _ = js_sys::Reflect::set(&detail, &"message".into(), &message.into());
-    emit("error", &detail);
-}
-
-fn warn(message: &str) {
-    let mut text = String::from("[meterwall] ");
-    text.push_str(message);
-    web_sys::console::warn_1(&text.as_str().into());
-}
-
-/// Fires `meterwall:<name>` on `document` with `detail`, versioned.
-pub(crate) fn emit(name: &str, detail: &JsValue) {
-    let Some(doc) = document() else { return };
-    if detail.is_object() {
-        let _ = js_sys::Reflect::set(detail, &"version".into(), &JsValue::from_f64(1.0));
-    }
-    let mut kind = String::from("meterwall:");
-    kind.push_str(name);
-    let init = CustomEventInit::new();
-    init.set_detail(detail);
-    if let Ok(event) = CustomEvent::new_with_event_init_dict(&kind, &init) {
-        let _ = doc.dispatch_event(&event);
-    }
-}
-
 fn document() -> Option<Document> {
     web_sys::window()?.document()
-}
-
-/// The detail of every event: the decision, versioned, with the wall's name.
-fn detail(decision: &Decision) -> JsValue {
-    let detail = to_js(decision);
-    let _ = js_sys::Reflect::set(&detail, &"version".into(), &JsValue::from_f64(1.0));
-    if let Some(wall) = decision.wall {
-        let _ = js_sys::Reflect::set(&detail, &"wallType".into(), &gate::wall_name(wall).into());
-    }
-    detail
-}
-
-fn to_js(decision: &Decision) -> JsValue {
-    use serde::Serialize;
-    // `wall: null` rather than undefined: "no wall" is a value publishers test for.
-    let serializer = serde_wasm_bindgen::Serializer::new().serialize_missing_as_null(true);
-    decision.serialize(&serializer).unwrap_or(JsValue::NULL)
-}
-
-/// A JS value as a config tree. Walked by hand rather than through serde-wasm-bindgen's
-/// deserializer, whose error paths link float formatting into every reader's download;
-/// `Value` still implements `Deserialize` for the host and the fuzzer.
-fn to_value(v: &JsValue, depth: u8) -> Value {
-    if depth > 8 || v.is_null() || v.is_undefined() {
-        Value::Null
-    } else if let Some(b) = v.as_bool() {
-        Value::Bool(b)
-    } else if let Some(n) = v.as_f64() {
-        Value::Num(n)
-    } else if let Some(s) = v.as_string() {
-        Value::Str(s)
-    } else if js_sys::Array::is_array(v) {
-        let list: &js_sys::Array = v.unchecked_ref();
-        Value::List(list.iter().map(|item| to_value(&item, depth + 1)).collect())
-    } else if v.is_object() && !v.is_function() {
-        let entries = js_sys::Object::entries(v.unchecked_ref());
-        Value::Map(
-            entries
-                .iter()
-                .filter_map(|pair| {
-                    let pair: js_sys::Array = pair.unchecked_into();
-                    Some((pair.get(0).as_string()?, to_value(&pair.get(1), depth + 1)))
-                })
-                .collect(),
-        )
-    } else {
-        // Functions, symbols, bigints: nothing a config key takes.
-        Value::Str(String::from("(unsupported value)"))
-    }
-}
-
-fn config_layers(input: &JsValue) -> Result<Value, String> {
-    let parsed = to_value(input, 0);
-    if !matches!(parsed, Value::Map(_) | Value::List(_) | Value::Null) {
-        return Err("mount(config): config must be an object or a list of objects".into());
-    }
-    Ok(match parsed {
-        Value::List(layers) => layers
-            .iter()
-            .fold(Value::Map(Vec::new()), |mut acc, layer| {
-                acc.merge(layer);
-                acc
-            }),
-        other => other,
-    })
-}
-
-/// The article element's own attributes, which win over the script's config.
-fn element_layer(body: &Element) -> Value {
-    let mut entries = Vec::new();
-    for (attr, key) in [
-        ("data-meterwall-id", "articleId"),
-        ("data-meterwall-type", "pageType"),
-        ("data-meterwall-section", "section"),
-    ] {
-        if let Some(v) = body.get_attribute(attr) {
-            entries.push((key.into(), Value::Str(v)));
-        }
-    }
-    Value::Map(entries)
-}
-
-fn canonical(doc: &Document) -> Option<String> {
-    let link = doc.query_selector("link[rel=canonical]").ok()??;
-    link.dyn_into::<web_sys::HtmlLinkElement>()
-        .ok()
-        .map(|l| l.href())
-}
-
-thread_local! {
-    static POISONED: std::cell::Cell<bool> = const { std::cell::Cell::new(false) };
-    /// Set while the widget's own code runs: only its panics stop it (a test harness or another
-    /// module sharing this instance may panic for its own reasons).
-    static ACTIVE: std::cell::Cell<u32> = const { std::cell::Cell::new(0) };
-}
-
-/// Marks the widget's code as running for as long as it lives.
-pub(crate) struct Active;
-
-impl Active {
-    pub(crate) fn enter() -> Active {
-        ACTIVE.with(|a| a.set(a.get() + 1));
-        Active
-    }
-}
-
-impl Drop for Active {
-    fn drop(&mut self) {
-        ACTIVE.with(|a| a.set(a.get().saturating_sub(1)));
-    }
-}
-
-/// After an internal error every call answers with this, rather than running on broken state.
-pub(crate) fn check_poisoned() -> Result<(), JsValue> {
-    if POISONED.with(|p| p.get()) {
-        Err(JsValue::from_str(
-            "[meterwall] stopped after an internal error; reload the page",
-        ))
-    } else {
-        Ok(())
-    }
-}
-
-/// A panic (a bug) must leave the page readable and say so once: put the article back if it
-/// was gated, report, and refuse later calls. The previous hook (a test harness's) still runs.
-fn install_panic_hook() {
-    use std::sync::Once;
-    static ONCE: Once = Once::new();
-    ONCE.call_once(|| {
-        let previous = std::panic::take_hook();
-        std::panic::set_hook(Box::new(move |info| {
-            let ours = ACTIVE.with(|a| a.get()) > 0;
-            if ours && !POISONED.with(|p| p.replace(true)) {
-                MOUNTED.with(|cell| {
-                    if let Ok(mut slot) = cell.try_borrow_mut() {
-                        if let Some(mut m) = slot.take() {
-                            let _ = open_up(&mut m);
-                        }
-                    }
-                });
-                report("internal error: meterwall has stopped and the article stays readable; please report this to the publisher");
-            }
-            previous(info);
-        }));
-    });
 }
 
 /// Entry point of `mount(config)`: every layer given is page config, under the article
@@ -498,103 +331,11 @@ fn finish(doc: &Document, p: Prepared) -> JsValue {
     detail
 }
 
-/// Marks the decision (User Timing) and measures from the loader's `meterwall:start`: the
-/// "time to decision" `cargo xtask bench` reports. Costs nothing where User Timing is missing.
-fn timing() {
-    let Some(performance) = web_sys::window()
-        .and_then(|w| js_sys::Reflect::get(&w, &"performance".into()).ok())
-        .filter(|p| p.is_object())
-    else {
-        return;
-    };
-    let call = |method: &str, args: &js_sys::Array| {
-        if let Ok(f) = js_sys::Reflect::get(&performance, &method.into()) {
-            if let Ok(f) = f.dyn_into::<js_sys::Function>() {
-                let _ = f.apply(&performance, args);
-            }
-        }
-    };
-    call("mark", &js_sys::Array::of1(&"meterwall:decided".into()));
-    let started = js_sys::Reflect::get(&performance, &"getEntriesByName".into())
-        .ok()
-        .and_then(|f| f.dyn_into::<js_sys::Function>().ok())
-        .and_then(|f| f.call1(&performance, &"meterwall:start".into()).ok())
-        .is_some_and(|list| js_sys::Array::from(&list).length() > 0);
-    if started {
-        call(
-            "measure",
-            &js_sys::Array::of3(
-                &"meterwall:decision".into(),
-                &"meterwall:start".into(),
-                &"meterwall:decided".into(),
-            ),
-        );
-    }
-}
-
 /// The anti-flicker snippet hides the article while `<html>` has this class; deciding ends it.
 fn pending_done(doc: &Document) {
     if let Some(html) = doc.document_element() {
         let _ = html.class_list().remove_1("meterwall-pending");
     }
-}
-
-/// A config value back as a JS value (the public key goes to WebCrypto as an object).
-fn value_to_js(v: &Value) -> JsValue {
-    match v {
-        Value::Null => JsValue::NULL,
-        Value::Bool(b) => JsValue::from_bool(*b),
-        Value::Num(n) => JsValue::from_f64(*n),
-        // A JWK given as JSON text (a data attribute) is parsed; any other string stays one.
-        Value::Str(s) => js_sys::JSON::parse(s).unwrap_or_else(|_| JsValue::from_str(s)),
-        Value::List(items) => items
-            .iter()
-            .map(value_to_js)
-            .collect::<js_sys::Array>()
-            .into(),
-        Value::Map(entries) => {
-            let o = js_sys::Object::new();
-            for (k, v) in entries {
-                let _ = js_sys::Reflect::set(&o, &k.as_str().into(), &value_to_js(v));
-            }
-            o.into()
-        }
-    }
-}
-
-fn config_policy(merged: &Value) -> FailPolicy {
-    // The config is invalid, so read only its failure policy, as leniently as possible.
-    match merged {
-        Value::Map(entries)
-            if entries
-                .iter()
-                .any(|(k, v)| k == "onError" && *v == Value::Str("closed".into())) =>
-        {
-            FailPolicy::Closed
-        }
-        _ => FailPolicy::Open,
-    }
-}
-
-fn config_message(e: &crate::config::ConfigError) -> String {
-    let mut m = String::from("invalid config: ");
-    m.push_str(&e.to_string());
-    m.push_str(". The article stays readable until it is fixed.");
-    m
-}
-
-fn missing_body(selector: &str) -> String {
-    let mut m = String::from("no element matches the article selector \"");
-    m.push_str(selector);
-    m.push_str("\": set data-selector on the script tag to the element holding the article text");
-    m
-}
-
-fn bad_selector(selector: &str) -> String {
-    let mut m = String::from("selector \"");
-    m.push_str(selector);
-    m.push_str("\" is not a valid CSS selector");
-    m
 }
 
 fn report_store(p: &StoreError, policy: FailPolicy) {
@@ -680,58 +421,6 @@ fn apply(doc: &Document, m: &mut Mounted) {
     emit("lock", &detail(&m.decision));
 }
 
-/// `meterwall:subscribe-click` and `meterwall:login-click`, for the publisher's analytics; the
-/// links then go where they go.
-fn clicks(host: &Element) -> Vec<Closure<dyn FnMut(web_sys::Event)>> {
-    let mut out = Vec::new();
-    let Some(root) = host.shadow_root() else {
-        return out;
-    };
-    for (selector, name) in [
-        ("a.subscribe", "subscribe-click"),
-        ("a.login", "login-click"),
-    ] {
-        let Ok(Some(link)) = root.query_selector(selector) else {
-            continue;
-        };
-        let listener: Closure<dyn FnMut(web_sys::Event)> =
-            Closure::new(move |_: web_sys::Event| {
-                let d = with_mounted(|m| detail(&m.decision)).unwrap_or(JsValue::NULL);
-                emit(name, &d);
-            });
-        let _ = link.add_event_listener_with_callback("click", listener.as_ref().unchecked_ref());
-        out.push(listener);
-    }
-    out
-}
-
-type Listener = Closure<dyn FnMut(web_sys::Event)>;
-
-/// `meterwall:seen` once the prompt has entered the viewport, through IntersectionObserver.
-fn seen(host: &Element) -> (Option<web_sys::IntersectionObserver>, Option<Listener>) {
-    let callback: Listener = Closure::new(move |entries: web_sys::Event| {
-        let entries: &js_sys::Array = entries.unchecked_ref();
-        let visible = entries.iter().any(|e| {
-            js_sys::Reflect::get(&e, &"isIntersecting".into()).ok() == Some(JsValue::TRUE)
-        });
-        if !visible {
-            return;
-        }
-        let first = with_mounted(|m| !std::mem::replace(&mut m.seen, true)).unwrap_or(false);
-        if first {
-            let d = with_mounted(|m| detail(&m.decision)).unwrap_or(JsValue::NULL);
-            emit("seen", &d);
-        }
-    });
-    match web_sys::IntersectionObserver::new(callback.as_ref().unchecked_ref()) {
-        Ok(observer) => {
-            observer.observe(host);
-            (Some(observer), Some(callback))
-        }
-        Err(_) => (None, None),
-    }
-}
-
 /// Takes the prompt away and puts the article back, exactly as it was. Returns the first
 /// restored node, where focus goes when the reader's own action opened the article.
 fn open_up(m: &mut Mounted) -> Option<Node> {
@@ -762,7 +451,7 @@ fn unmount() {
 
 /// Runs `f` on the mounted state, if any.
 pub(crate) fn with_mounted<R>(f: impl FnOnce(&mut Mounted) -> R) -> Option<R> {
-    if POISONED.with(|p| p.get()) {
+    if check_poisoned().is_err() {
         return None;
     }
     let _active = Active::enter();
@@ -931,98 +620,4 @@ fn other_tabs() -> Option<Closure<dyn FnMut(web_sys::Event)>> {
         .add_event_listener_with_callback("storage", listener.as_ref().unchecked_ref())
         .ok()?;
     Some(listener)
-}
-
-/// The reader's meter as a plain object, for editors and tests: `{ version, period, articles,
-/// registeredAt, latestSeen }` (times in ms), or `null` when nothing is mounted.
-pub fn state() -> JsValue {
-    if check_poisoned().is_err() {
-        return JsValue::NULL;
-    }
-    let Some(record) = with_mounted(|m| m.record.clone()) else {
-        return JsValue::NULL;
-    };
-    let o = js_sys::Object::new();
-    let period = match record.period_tag {
-        b'm' => "month",
-        b'w' => "week",
-        b'd' => "day",
-        b'r' => "rolling",
-        b'l' => "lifetime",
-        _ => "",
-    };
-    let registered = record
-        .registered_min
-        .map_or(JsValue::NULL, |m| JsValue::from_f64((m * 60_000) as f64));
-    for (key, value) in [
-        ("version", JsValue::from_f64(1.0)),
-        (
-            "period",
-            if period.is_empty() {
-                JsValue::NULL
-            } else {
-                period.into()
-            },
-        ),
-        ("articles", JsValue::from_f64(record.entries.len() as f64)),
-        ("registeredAt", registered),
-        (
-            "latestSeen",
-            JsValue::from_f64((record.latest_min * 60_000) as f64),
-        ),
-    ] {
-        let _ = js_sys::Reflect::set(&o, &key.into(), &value);
-    }
-    o.into()
-}
-
-/// The publisher says whether this reader subscribes (for this page view): the wall lifts, or
-/// the page is decided again. Returns the new decision.
-pub fn set_subscriber(on: bool) -> JsValue {
-    if check_poisoned().is_err() {
-        return JsValue::NULL;
-    }
-    with_mounted(|m| m.resubscribe(on)).unwrap_or(JsValue::NULL)
-}
-
-/// Verifies and keeps a subscriber entitlement token (or forgets it, with `null`); resolves to
-/// the new decision, or rejects with what is wrong with the token.
-pub fn set_token(token: Option<String>) -> js_sys::Promise {
-    wasm_bindgen_futures::future_to_promise(async move {
-        check_poisoned()?;
-        let Some(token) = token else {
-            let d = with_mounted(|m| {
-                m.forget_token();
-                m.resubscribe(m.config.subscriber)
-            });
-            return Ok(d.unwrap_or(JsValue::NULL));
-        };
-        let key = with_mounted(|m| m.config.public_key.as_ref().map(value_to_js))
-            .flatten()
-            .ok_or_else(|| fail("setToken: no publicKey is configured to verify the token with"))?;
-        token::verify(&token, &key, js_sys::Date::now() as i64)
-            .await
-            .map_err(|e| fail(&e.to_string()))?;
-        let d = with_mounted(|m| {
-            m.record.token = Some(token);
-            m.persist();
-            m.resubscribe(true)
-        });
-        Ok(d.unwrap_or(JsValue::NULL))
-    })
-}
-
-/// The last decision, or `null`.
-pub fn why() -> JsValue {
-    if check_poisoned().is_err() {
-        return JsValue::NULL;
-    }
-    with_mounted(|m| to_js(&m.decision)).unwrap_or(JsValue::NULL)
-}
-
-/// Forgets the reader's meter.
-pub fn reset() {
-    if let Some(s) = store::probe() {
-        store::clear(&s);
-    }
 }

@@ -1,0 +1,98 @@
+//! The calls a publisher makes after mounting: `why`, `state`, `reset`, `setSubscriber`,
+//! `setToken`.
+
+use super::*;
+
+/// The reader's meter as a plain object, for editors and tests: `{ version, period, articles,
+/// registeredAt, latestSeen }` (times in ms), or `null` when nothing is mounted.
+pub fn state() -> JsValue {
+    if check_poisoned().is_err() {
+        return JsValue::NULL;
+    }
+    let Some(record) = with_mounted(|m| m.record.clone()) else {
+        return JsValue::NULL;
+    };
+    let o = js_sys::Object::new();
+    let period = match record.period_tag {
+        b'm' => "month",
+        b'w' => "week",
+        b'd' => "day",
+        b'r' => "rolling",
+        b'l' => "lifetime",
+        _ => "",
+    };
+    let registered = record
+        .registered_min
+        .map_or(JsValue::NULL, |m| JsValue::from_f64((m * 60_000) as f64));
+    for (key, value) in [
+        ("version", JsValue::from_f64(1.0)),
+        (
+            "period",
+            if period.is_empty() {
+                JsValue::NULL
+            } else {
+                period.into()
+            },
+        ),
+        ("articles", JsValue::from_f64(record.entries.len() as f64)),
+        ("registeredAt", registered),
+        (
+            "latestSeen",
+            JsValue::from_f64((record.latest_min * 60_000) as f64),
+        ),
+    ] {
+        let _ = js_sys::Reflect::set(&o, &key.into(), &value);
+    }
+    o.into()
+}
+
+/// The publisher says whether this reader subscribes (for this page view): the wall lifts, or
+/// the page is decided again. Returns the new decision.
+pub fn set_subscriber(on: bool) -> JsValue {
+    if check_poisoned().is_err() {
+        return JsValue::NULL;
+    }
+    with_mounted(|m| m.resubscribe(on)).unwrap_or(JsValue::NULL)
+}
+
+/// Verifies and keeps a subscriber entitlement token (or forgets it, with `null`); resolves to
+/// the new decision, or rejects with what is wrong with the token.
+pub fn set_token(token: Option<String>) -> js_sys::Promise {
+    wasm_bindgen_futures::future_to_promise(async move {
+        check_poisoned()?;
+        let Some(token) = token else {
+            let d = with_mounted(|m| {
+                m.forget_token();
+                m.resubscribe(m.config.subscriber)
+            });
+            return Ok(d.unwrap_or(JsValue::NULL));
+        };
+        let key = with_mounted(|m| m.config.public_key.as_ref().map(value_to_js))
+            .flatten()
+            .ok_or_else(|| fail("setToken: no publicKey is configured to verify the token with"))?;
+        token::verify(&token, &key, js_sys::Date::now() as i64)
+            .await
+            .map_err(|e| fail(&e.to_string()))?;
+        let d = with_mounted(|m| {
+            m.record.token = Some(token);
+            m.persist();
+            m.resubscribe(true)
+        });
+        Ok(d.unwrap_or(JsValue::NULL))
+    })
+}
+
+/// The last decision, or `null`.
+pub fn why() -> JsValue {
+    if check_poisoned().is_err() {
+        return JsValue::NULL;
+    }
+    with_mounted(|m| to_js(&m.decision)).unwrap_or(JsValue::NULL)
+}
+
+/// Forgets the reader's meter.
+pub fn reset() {
+    if let Some(s) = store::probe() {
+        store::clear(&s);
+    }
+}

@@ -1,0 +1,138 @@
+//! What the widget tells the page: console messages, `meterwall:*` events and their versioned
+//! detail, User Timing marks, and the prompt's click and visibility events.
+
+use super::*;
+
+/// Logs `[meterwall] message` once to the console and fires `meterwall:error`.
+pub(crate) fn report(message: &str) {
+    let mut text = String::from("[meterwall] ");
+    text.push_str(message);
+    web_sys::console::error_1(&text.as_str().into());
+    let detail = js_sys::Object::new();
+    let _ = js_sys::Reflect::set(&detail, &"message".into(), &message.into());
+    emit("error", &detail);
+}
+
+pub(super) fn warn(message: &str) {
+    let mut text = String::from("[meterwall] ");
+    text.push_str(message);
+    web_sys::console::warn_1(&text.as_str().into());
+}
+
+/// Fires `meterwall:<name>` on `document` with `detail`, versioned.
+pub(crate) fn emit(name: &str, detail: &JsValue) {
+    let Some(doc) = document() else { return };
+    if detail.is_object() {
+        let _ = js_sys::Reflect::set(detail, &"version".into(), &JsValue::from_f64(1.0));
+    }
+    let mut kind = String::from("meterwall:");
+    kind.push_str(name);
+    let init = CustomEventInit::new();
+    init.set_detail(detail);
+    if let Ok(event) = CustomEvent::new_with_event_init_dict(&kind, &init) {
+        let _ = doc.dispatch_event(&event);
+    }
+}
+
+/// The detail of every event: the decision, versioned, with the wall's name.
+pub(super) fn detail(decision: &Decision) -> JsValue {
+    let detail = to_js(decision);
+    let _ = js_sys::Reflect::set(&detail, &"version".into(), &JsValue::from_f64(1.0));
+    if let Some(wall) = decision.wall {
+        let _ = js_sys::Reflect::set(&detail, &"wallType".into(), &gate::wall_name(wall).into());
+    }
+    detail
+}
+
+pub(super) fn to_js(decision: &Decision) -> JsValue {
+    use serde::Serialize;
+    // `wall: null` rather than undefined: "no wall" is a value publishers test for.
+    let serializer = serde_wasm_bindgen::Serializer::new().serialize_missing_as_null(true);
+    decision.serialize(&serializer).unwrap_or(JsValue::NULL)
+}
+
+/// Marks the decision (User Timing) and measures from the loader's `meterwall:start`: the
+/// "time to decision" `cargo xtask bench` reports. Costs nothing where User Timing is missing.
+pub(super) fn timing() {
+    let Some(performance) = web_sys::window()
+        .and_then(|w| js_sys::Reflect::get(&w, &"performance".into()).ok())
+        .filter(|p| p.is_object())
+    else {
+        return;
+    };
+    let call = |method: &str, args: &js_sys::Array| {
+        if let Ok(f) = js_sys::Reflect::get(&performance, &method.into()) {
+            if let Ok(f) = f.dyn_into::<js_sys::Function>() {
+                let _ = f.apply(&performance, args);
+            }
+        }
+    };
+    call("mark", &js_sys::Array::of1(&"meterwall:decided".into()));
+    let started = js_sys::Reflect::get(&performance, &"getEntriesByName".into())
+        .ok()
+        .and_then(|f| f.dyn_into::<js_sys::Function>().ok())
+        .and_then(|f| f.call1(&performance, &"meterwall:start".into()).ok())
+        .is_some_and(|list| js_sys::Array::from(&list).length() > 0);
+    if started {
+        call(
+            "measure",
+            &js_sys::Array::of3(
+                &"meterwall:decision".into(),
+                &"meterwall:start".into(),
+                &"meterwall:decided".into(),
+            ),
+        );
+    }
+}
+
+/// `meterwall:subscribe-click` and `meterwall:login-click`, for the publisher's analytics; the
+/// links then go where they go.
+pub(super) fn clicks(host: &Element) -> Vec<Closure<dyn FnMut(web_sys::Event)>> {
+    let mut out = Vec::new();
+    let Some(root) = host.shadow_root() else {
+        return out;
+    };
+    for (selector, name) in [
+        ("a.subscribe", "subscribe-click"),
+        ("a.login", "login-click"),
+    ] {
+        let Ok(Some(link)) = root.query_selector(selector) else {
+            continue;
+        };
+        let listener: Closure<dyn FnMut(web_sys::Event)> =
+            Closure::new(move |_: web_sys::Event| {
+                let d = with_mounted(|m| detail(&m.decision)).unwrap_or(JsValue::NULL);
+                emit(name, &d);
+            });
+        let _ = link.add_event_listener_with_callback("click", listener.as_ref().unchecked_ref());
+        out.push(listener);
+    }
+    out
+}
+
+pub(super) type Listener = Closure<dyn FnMut(web_sys::Event)>;
+
+/// `meterwall:seen` once the prompt has entered the viewport, through IntersectionObserver.
+pub(super) fn seen(host: &Element) -> (Option<web_sys::IntersectionObserver>, Option<Listener>) {
+    let callback: Listener = Closure::new(move |entries: web_sys::Event| {
+        let entries: &js_sys::Array = entries.unchecked_ref();
+        let visible = entries.iter().any(|e| {
+            js_sys::Reflect::get(&e, &"isIntersecting".into()).ok() == Some(JsValue::TRUE)
+        });
+        if !visible {
+            return;
+        }
+        let first = with_mounted(|m| !std::mem::replace(&mut m.seen, true)).unwrap_or(false);
+        if first {
+            let d = with_mounted(|m| detail(&m.decision)).unwrap_or(JsValue::NULL);
+            emit("seen", &d);
+        }
+    });
+    match web_sys::IntersectionObserver::new(callback.as_ref().unchecked_ref()) {
+        Ok(observer) => {
+            observer.observe(host);
+            (Some(observer), Some(callback))
+        }
+        Err(_) => (None, None),
+    }
+}

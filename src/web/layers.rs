@@ -1,0 +1,132 @@
+//! Config as the page gives it: JS values into config trees and back, the layers the page and
+//! the article element contribute, and the messages for a config that cannot be used.
+
+use super::*;
+
+/// A JS value as a config tree. Walked by hand rather than through serde-wasm-bindgen's
+/// deserializer, whose error paths link float formatting into every reader's download;
+/// `Value` still implements `Deserialize` for the host and the fuzzer.
+pub(super) fn to_value(v: &JsValue, depth: u8) -> Value {
+    if depth > 8 || v.is_null() || v.is_undefined() {
+        Value::Null
+    } else if let Some(b) = v.as_bool() {
+        Value::Bool(b)
+    } else if let Some(n) = v.as_f64() {
+        Value::Num(n)
+    } else if let Some(s) = v.as_string() {
+        Value::Str(s)
+    } else if js_sys::Array::is_array(v) {
+        let list: &js_sys::Array = v.unchecked_ref();
+        Value::List(list.iter().map(|item| to_value(&item, depth + 1)).collect())
+    } else if v.is_object() && !v.is_function() {
+        let entries = js_sys::Object::entries(v.unchecked_ref());
+        Value::Map(
+            entries
+                .iter()
+                .filter_map(|pair| {
+                    let pair: js_sys::Array = pair.unchecked_into();
+                    Some((pair.get(0).as_string()?, to_value(&pair.get(1), depth + 1)))
+                })
+                .collect(),
+        )
+    } else {
+        // Functions, symbols, bigints: nothing a config key takes.
+        Value::Str(String::from("(unsupported value)"))
+    }
+}
+
+pub(super) fn config_layers(input: &JsValue) -> Result<Value, String> {
+    let parsed = to_value(input, 0);
+    if !matches!(parsed, Value::Map(_) | Value::List(_) | Value::Null) {
+        return Err("mount(config): config must be an object or a list of objects".into());
+    }
+    Ok(match parsed {
+        Value::List(layers) => layers
+            .iter()
+            .fold(Value::Map(Vec::new()), |mut acc, layer| {
+                acc.merge(layer);
+                acc
+            }),
+        other => other,
+    })
+}
+
+/// The article element's own attributes, which win over the script's config.
+pub(super) fn element_layer(body: &Element) -> Value {
+    let mut entries = Vec::new();
+    for (attr, key) in [
+        ("data-meterwall-id", "articleId"),
+        ("data-meterwall-type", "pageType"),
+        ("data-meterwall-section", "section"),
+    ] {
+        if let Some(v) = body.get_attribute(attr) {
+            entries.push((key.into(), Value::Str(v)));
+        }
+    }
+    Value::Map(entries)
+}
+
+pub(super) fn canonical(doc: &Document) -> Option<String> {
+    let link = doc.query_selector("link[rel=canonical]").ok()??;
+    link.dyn_into::<web_sys::HtmlLinkElement>()
+        .ok()
+        .map(|l| l.href())
+}
+
+/// A config value back as a JS value (the public key goes to WebCrypto as an object).
+pub(super) fn value_to_js(v: &Value) -> JsValue {
+    match v {
+        Value::Null => JsValue::NULL,
+        Value::Bool(b) => JsValue::from_bool(*b),
+        Value::Num(n) => JsValue::from_f64(*n),
+        // A JWK given as JSON text (a data attribute) is parsed; any other string stays one.
+        Value::Str(s) => js_sys::JSON::parse(s).unwrap_or_else(|_| JsValue::from_str(s)),
+        Value::List(items) => items
+            .iter()
+            .map(value_to_js)
+            .collect::<js_sys::Array>()
+            .into(),
+        Value::Map(entries) => {
+            let o = js_sys::Object::new();
+            for (k, v) in entries {
+                let _ = js_sys::Reflect::set(&o, &k.as_str().into(), &value_to_js(v));
+            }
+            o.into()
+        }
+    }
+}
+
+pub(super) fn config_policy(merged: &Value) -> FailPolicy {
+    // The config is invalid, so read only its failure policy, as leniently as possible.
+    match merged {
+        Value::Map(entries)
+            if entries
+                .iter()
+                .any(|(k, v)| k == "onError" && *v == Value::Str("closed".into())) =>
+        {
+            FailPolicy::Closed
+        }
+        _ => FailPolicy::Open,
+    }
+}
+
+pub(super) fn config_message(e: &crate::config::ConfigError) -> String {
+    let mut m = String::from("invalid config: ");
+    m.push_str(&e.to_string());
+    m.push_str(". The article stays readable until it is fixed.");
+    m
+}
+
+pub(super) fn missing_body(selector: &str) -> String {
+    let mut m = String::from("no element matches the article selector \"");
+    m.push_str(selector);
+    m.push_str("\": set data-selector on the script tag to the element holding the article text");
+    m
+}
+
+pub(super) fn bad_selector(selector: &str) -> String {
+    let mut m = String::from("selector \"");
+    m.push_str(selector);
+    m.push_str("\" is not a valid CSS selector");
+    m
+}
