@@ -274,9 +274,9 @@ async fn e2e_firefox_csp_without_wasm_unsafe_eval_leaves_the_article_readable() 
 /// readable, and `meterwall:error` must say the widget could not load.
 async fn without_wasm_eval(browser: Browser) {
     let _turn = ONE_BROWSER_AT_A_TIME.lock().await;
-    let www = common::www();
+    let copy = without_wasm_site(&common::www());
     let binaries = Binaries::locate(browser);
-    let site = Site::start(&www).await;
+    let site = Site::start(copy.path()).await;
     let driver = Driver::start(browser, binaries).await;
     let client = driver.connect().await;
     let page = "/strict/without-wasm.html";
@@ -318,6 +318,36 @@ async fn without_wasm_eval(browser: Browser) {
     .await;
     drop(driver);
     site.stop();
+}
+
+/// A copy of the site with `/strict/without-wasm.html`: the strict page under a policy without
+/// `'wasm-unsafe-eval'`, and a page script (the policy allows no inline one) that records
+/// `meterwall:error` messages on `<html data-meterwall-errors>`.
+fn without_wasm_site(www: &std::path::Path) -> tempfile::TempDir {
+    let copy = common::copy_site(www);
+    let strict = copy.path().join("strict");
+    let page = std::fs::read_to_string(strict.join("index.html")).expect("www/strict/index.html");
+    assert!(
+        page.contains(POLICY),
+        "www/strict/index.html carries {POLICY:?}"
+    );
+    let page = page
+        .replace(POLICY, &POLICY.replace(" 'wasm-unsafe-eval'", ""))
+        .replace("strict-csp-demo", "csp-without-wasm")
+        .replace(
+            "<script async src=\"/dist/meterwall.js\"",
+            "<script src=\"/strict/errors.js\"></script>\n<script async src=\"/dist/meterwall.js\"",
+        );
+    std::fs::write(strict.join("without-wasm.html"), page).expect("write the page");
+    std::fs::write(
+        strict.join("errors.js"),
+        "document.addEventListener('meterwall:error', function (e) {\n\
+         var html = document.documentElement;\n\
+         html.setAttribute('data-meterwall-errors', (html.getAttribute('data-meterwall-errors') || '') + e.detail.message + '\\n');\n\
+         });\n",
+    )
+    .expect("write the error recorder");
+    copy
 }
 
 /// The text of the article body's `index`th `<p>`, if it is in the page.

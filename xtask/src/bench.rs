@@ -1,7 +1,8 @@
 //! `cargo xtask bench`: what meterwall costs a reader's page load, in headless Chrome and Firefox.
 //!
-//! Builds the widget, serves a copy of `www/` with the pages of `bench/pages/` under `/bench/`
-//! (the reference server, on a free port), and loads each case [`LOADS`] times per browser over
+//! Builds the widget, serves a copy of `www/` with one page per case under `/bench/` (made from a
+//! demo article by [`write_case_pages`], beside `bench/pages/blank.html`) from the reference
+//! server on a free port, and loads each case [`LOADS`] times per browser over
 //! WebDriver, the cases taking turns so that drift in the machine's speed spreads over all of
 //! them. Each load is cold as far as a page can tell: the HTTP cache is off (Chrome
 //! `--disk-cache-size=1`, Firefox's cache prefs), the page URL carries a fresh query string, and
@@ -227,6 +228,7 @@ pub fn bench(root: &Path) -> Result<()> {
             &root.join("bench").join("baseline.js"),
             &site.join("bench").join("baseline.js"),
         )?;
+        write_case_pages(root, &site.join("bench"))?;
         let server = Server::start(root, &site, &scratch.join("bench.sqlite"))?;
         shell::announce(&format!(
             "bench: {LOADS} cold loads per case and browser from {}",
@@ -811,6 +813,71 @@ fn free_port() -> Result<u16> {
         .and_then(|listener| listener.local_addr())
         .map(|address| address.port())
         .map_err(|error| Error::Check(format!("no free port on 127.0.0.1: {error}")))
+}
+
+/// The demo article every case loads, made into one page per case: the same markup with only the
+/// head's scripts changed, so the cases differ in nothing else.
+const BENCH_ARTICLE: &str = "www/articles/debt-swaps-and-the-price-of-resilience.html";
+
+/// Writes `plain.html` (no paywall), `meterwall.html` (the embed snippet), `antiflicker.html`
+/// (the README's anti-flicker snippet before it) and `baseline.html` (bench/baseline.js instead)
+/// from [`BENCH_ARTICLE`]. The article's id becomes `bench-article` and its canonical link goes,
+/// so every load is the same article whatever the query string.
+fn write_case_pages(root: &Path, dir: &Path) -> Result<()> {
+    let path = root.join(BENCH_ARTICLE);
+    let article = fs::read_to_string(&path).map_err(|error| Error::io(&path, error))?;
+    let mut embed = None;
+    let mut lines = Vec::new();
+    for line in article.lines() {
+        if line.starts_with("<link rel=\"canonical\"") {
+            continue;
+        }
+        if line.contains("/dist/meterwall.js") {
+            embed = Some(line.to_owned());
+            lines.push("{scripts}".to_owned());
+            continue;
+        }
+        lines.push(line.replace(
+            "data-meterwall-id=\"debt-swaps-and-the-price-of-resilience\"",
+            "data-meterwall-id=\"bench-article\"",
+        ));
+    }
+    let embed = embed.ok_or_else(|| {
+        Error::Check(format!(
+            "{BENCH_ARTICLE} has no meterwall script tag to benchmark"
+        ))
+    })?;
+    let template = lines.join("\n");
+    let snippet = readme_snippet(root)?;
+    for (name, scripts) in [
+        ("plain.html", String::new()),
+        ("meterwall.html", embed.clone()),
+        ("antiflicker.html", format!("{snippet}\n{embed}")),
+        (
+            "baseline.html",
+            "<script async src=\"/bench/baseline.js\"></script>".to_owned(),
+        ),
+    ] {
+        let page = dir.join(name);
+        fs::write(&page, template.replace("{scripts}", &scripts))
+            .map_err(|error| Error::io(&page, error))?;
+    }
+    Ok(())
+}
+
+/// The README's "No flash of the full article" snippet, as publishers copy it.
+fn readme_snippet(root: &Path) -> Result<String> {
+    let path = root.join("README.md");
+    let text = fs::read_to_string(&path).map_err(|error| Error::io(&path, error))?;
+    let missing = || {
+        Error::Check("README.md has no ```html block after \"No flash of the full article\"".into())
+    };
+    let rest = &text[text
+        .find("No flash of the full article")
+        .ok_or_else(missing)?..];
+    let start = rest.find("```html\n").ok_or_else(missing)? + "```html\n".len();
+    let end = rest[start..].find("```").ok_or_else(missing)?;
+    Ok(rest[start..start + end].trim().to_owned())
 }
 
 fn copy_dir(from: &Path, to: &Path) -> Result<()> {
