@@ -2,6 +2,7 @@
 //! detail, User Timing marks, and the prompt's click and visibility events.
 
 use super::*;
+use web_sys::{CustomEvent, CustomEventInit};
 
 /// Logs `[meterwall] message` once to the console and fires `meterwall:error`.
 pub(crate) fn report(message: &str) {
@@ -21,7 +22,13 @@ pub(super) fn warn(message: &str) {
 
 /// Fires `meterwall:<name>` on `document` with `detail`, versioned.
 pub(crate) fn emit(name: &str, detail: &JsValue) {
-    let Some(doc) = document() else { return };
+    dispatch(name, detail, false);
+}
+
+/// Fires `meterwall:<name>`, its detail marked version 1 (the one place that does); returns
+/// false when a listener cancelled a `cancelable` event.
+pub(super) fn dispatch(name: &str, detail: &JsValue, cancelable: bool) -> bool {
+    let Some(doc) = document() else { return true };
     if detail.is_object() {
         let _ = js_sys::Reflect::set(detail, &"version".into(), &JsValue::from_f64(1.0));
     }
@@ -29,15 +36,16 @@ pub(crate) fn emit(name: &str, detail: &JsValue) {
     kind.push_str(name);
     let init = CustomEventInit::new();
     init.set_detail(detail);
-    if let Ok(event) = CustomEvent::new_with_event_init_dict(&kind, &init) {
-        let _ = doc.dispatch_event(&event);
+    init.set_cancelable(cancelable);
+    match CustomEvent::new_with_event_init_dict(&kind, &init) {
+        Ok(event) => doc.dispatch_event(&event).unwrap_or(true),
+        Err(_) => true,
     }
 }
 
-/// The detail of every event: the decision, versioned, with the wall's name.
+/// The detail of every event about a decision: the decision with the wall's name.
 pub(super) fn detail(decision: &Decision) -> JsValue {
     let detail = to_js(decision);
-    let _ = js_sys::Reflect::set(&detail, &"version".into(), &JsValue::from_f64(1.0));
     if let Some(wall) = decision.wall {
         let _ = js_sys::Reflect::set(&detail, &"wallType".into(), &gate::wall_name(wall).into());
     }

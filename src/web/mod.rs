@@ -29,7 +29,7 @@ use intl::ZoneCalendar;
 use std::cell::RefCell;
 use store::StoreError;
 use wasm_bindgen::prelude::*;
-use web_sys::{CustomEvent, CustomEventInit, Document, Element, Node, Storage};
+use web_sys::{Document, Element, Node, Storage};
 
 /// What the shell keeps between the first decision and the reader's next action.
 pub(crate) struct Mounted {
@@ -53,6 +53,8 @@ pub(crate) struct Mounted {
     storage_listener: Option<Closure<dyn FnMut(web_sys::Event)>>,
     /// Whether this reader subscribes: config, `setSubscriber`, or a verified token.
     subscriber: bool,
+    /// The reader's calendar (an `Intl.DateTimeFormat` for the configured zone), made once.
+    calendar: ZoneCalendar,
     /// Watches the prompt come into view.
     observer: Option<web_sys::IntersectionObserver>,
     /// Whether `meterwall:seen` has fired for this prompt.
@@ -110,6 +112,7 @@ pub fn mount_with(page: JsValue, calls: JsValue) -> Result<JsValue, JsValue> {
         wasm_bindgen_futures::spawn_local(async move {
             let verified = token::verify(&token, &key, js_sys::Date::now() as i64).await;
             let _active = Active::enter();
+            p.read_now = false;
             match verified {
                 Ok(()) => {
                     p.subscriber = true;
@@ -139,6 +142,8 @@ struct Prepared {
     storage: Option<Storage>,
     record: Record,
     subscriber: bool,
+    /// Whether the record was read in the task that decides (false after awaiting a token).
+    read_now: bool,
 }
 
 /// Reads the config and the page, and loads the record.
@@ -221,6 +226,7 @@ fn prepare(doc: &Document, page: &JsValue, calls: &JsValue) -> Result<Prepared, 
         storage: if storage_ok { storage } else { None },
         record,
         subscriber,
+        read_now: true,
     })
 }
 
@@ -235,6 +241,7 @@ fn finish(doc: &Document, p: Prepared) -> JsValue {
         storage,
         mut record,
         subscriber,
+        read_now,
     } = p;
     let search = web_sys::window()
         .and_then(|w| w.location().search().ok())
@@ -273,16 +280,7 @@ fn finish(doc: &Document, p: Prepared) -> JsValue {
         preview::Mode::Off => Decision::preview(None),
         _ => meter::decide(&mut record, &config, &view, now, &calendar),
     };
-    if saving {
-        if let Some(s) = &storage {
-            if let (stored, None) = store::load(s) {
-                record.merge(&stored);
-            }
-            if let Err(p) = store::save(s, &record) {
-                report_store(&p, config.on_storage_unavailable);
-            }
-        }
-    } else if storage.is_none() && mode == preview::Mode::None {
+    if storage.is_none() && mode == preview::Mode::None {
         if config.on_storage_unavailable == FailPolicy::Open
             && config.page_type != PageType::Premium
         {
@@ -318,7 +316,14 @@ fn finish(doc: &Document, p: Prepared) -> JsValue {
         subscriber,
         observer: None,
         seen: false,
+        calendar,
     };
+    if read_now {
+        // Read in this same task: no other tab can have saved since, so no merge is needed.
+        mounted.save();
+    } else {
+        mounted.persist();
+    }
     if mounted.decision.wall.is_some() && mounted.storage.is_some() {
         mounted.storage_listener = other_tabs();
     }
@@ -392,15 +397,9 @@ fn apply(doc: &Document, m: &mut Mounted) {
         return;
     };
     // A publisher may render its own wall: `preventDefault()` on this event leaves the page to it.
-    let init = CustomEventInit::new();
-    init.set_detail(&detail(&m.decision));
-    init.set_cancelable(true);
-    if let Ok(event) = CustomEvent::new_with_event_init_dict("meterwall:before-lock", &init) {
-        let _ = doc.dispatch_event(&event);
-        if event.default_prevented() {
-            let _ = m.body.set_attribute("data-meterwall-state", "publisher");
-            return;
-        }
+    if !dispatch("before-lock", &detail(&m.decision), true) {
+        let _ = m.body.set_attribute("data-meterwall-state", "publisher");
+        return;
     }
     let text = prompt_text(doc, &m.config, &m.decision);
     let Some((host, removed)) = gate::gate(doc, &m.body, wall, &m.config, &text) else {
@@ -468,20 +467,28 @@ impl Mounted {
         }
     }
 
-    fn calendar(&self) -> ZoneCalendar {
-        ZoneCalendar::new(&self.config.time_zone).unwrap_or(ZoneCalendar::Utc)
-    }
-
-    /// Saves the record, first folding in whatever another tab saved since this one read it.
-    fn persist(&mut self) {
+    /// Saves the record as it is.
+    fn save(&self) {
         if let Some(s) = &self.storage {
-            if let (stored, None) = store::load(s) {
-                self.record.merge(&stored);
-            }
             if let Err(p) = store::save(s, &self.record) {
                 report_store(&p, self.config.on_storage_unavailable);
             }
         }
+    }
+
+    /// Folds in whatever another tab saved since this one read the record.
+    fn merge_stored(&mut self) {
+        if let Some(s) = &self.storage {
+            if let (stored, None) = store::load(s) {
+                self.record.merge(&stored);
+            }
+        }
+    }
+
+    /// Saves the record, first folding in whatever another tab saved since this one read it.
+    fn persist(&mut self) {
+        self.merge_stored();
+        self.save();
     }
 
     /// Runs one step of the meter (decide, register, unlock) for this page at the current
@@ -490,14 +497,13 @@ impl Mounted {
         &mut self,
         step: fn(&mut Record, &Config, &View, i64, &dyn crate::period::Calendar) -> Decision,
     ) -> Decision {
-        let calendar = self.calendar();
         let mut record = self.record.clone();
         let decision = step(
             &mut record,
             &self.config,
             &self.view(),
             js_sys::Date::now() as i64,
-            &calendar,
+            &self.calendar,
         );
         self.record = record;
         self.decision = decision;
@@ -544,13 +550,12 @@ impl Mounted {
         if record.registered_min.is_none() {
             return;
         }
-        let calendar = self.calendar();
         let decision = meter::decide(
             &mut record,
             &self.config,
             &self.view(),
             js_sys::Date::now() as i64,
-            &calendar,
+            &self.calendar,
         );
         if decision.wall.is_none() {
             self.record = record;
@@ -563,13 +568,9 @@ impl Mounted {
 
     /// Forgets the subscriber token here and in storage (a merge would otherwise bring it back).
     fn forget_token(&mut self) {
-        self.persist();
+        self.merge_stored();
         self.record.token = None;
-        if let Some(s) = &self.storage {
-            if let Err(p) = store::save(s, &self.record) {
-                report_store(&p, self.config.on_storage_unavailable);
-            }
-        }
+        self.save();
     }
 
     /// Decides this page again for a reader who does (or no longer does) subscribe.
