@@ -8,7 +8,7 @@ use web_sys::{Document, Element, Node, ShadowRoot, ShadowRootInit, ShadowRootMod
 
 /// The prompt's own styles, scoped by its shadow root: the publisher's CSS cannot reach in and
 /// these rules cannot leak out.
-const STYLE: &str = include_str!("prompt.css");
+const STYLE: &str = include_str!(concat!(env!("OUT_DIR"), "/prompt.min.css"));
 
 /// What the wall took out of the article, to be put back exactly.
 #[derive(Default)]
