@@ -456,6 +456,48 @@ pub fn simulate(config: &Config, views: u8, now_ms: i64, calendar: &dyn Calendar
     record
 }
 
+/// Whether the next new metered article this reader opens, in whichever section, will be open:
+/// the hint the anti-flicker snippet reads on the next page, before anything else runs, to
+/// decide whether to hide the article until the widget has decided. `false` means "may be
+/// walled": premium pages are not covered (the publisher knows them when serving the page), and
+/// the period may roll over before the next page, which can only make that page freer.
+///
+/// # Examples
+///
+/// ```
+/// use meterwall::config::Config;
+/// use meterwall::meter::{next_is_free, simulate};
+/// use meterwall::period::Utc;
+/// let config = Config::default(); // three free articles
+/// assert!(next_is_free(&simulate(&config, 2, 0, &Utc), &config, false, 0, &Utc));
+/// assert!(!next_is_free(&simulate(&config, 3, 0, &Utc), &config, false, 0, &Utc));
+/// assert!(next_is_free(&simulate(&config, 3, 0, &Utc), &config, true, 0, &Utc));
+/// ```
+pub fn next_is_free(
+    record: &Record,
+    config: &Config,
+    subscriber: bool,
+    now_ms: i64,
+    calendar: &dyn Calendar,
+) -> bool {
+    // An article this record has not opened: the record holds at most MAX_ENTRIES keys.
+    let Some(key) = (0..=u32::MAX).map(ArticleKey).find(|&k| !record.opened(k)) else {
+        return false;
+    };
+    let sections = config.sections.iter().map(|s| Some(s.name.as_str()));
+    std::iter::once(None).chain(sections).all(|section| {
+        let view = View {
+            key,
+            page: PageType::Metered,
+            section,
+            subscriber,
+        };
+        decide(&mut record.clone(), config, &view, now_ms, calendar)
+            .wall
+            .is_none()
+    })
+}
+
 /// A registered reader in `choose` mode spends one article on this page. Anything else
 /// (not registered, nothing left, not metered) is decided as an ordinary view.
 ///
@@ -554,6 +596,74 @@ mod tests {
             limit,
             ..Config::default()
         }
+    }
+
+    #[test]
+    fn next_is_free_follows_the_allowance_the_next_new_article_would_meet() {
+        let config = cfg(2);
+        let mut record = Record::default();
+        assert!(next_is_free(&record, &config, false, NOW, &Utc));
+        decide(&mut record, &config, &view(1), NOW, &Utc);
+        assert!(next_is_free(&record, &config, false, NOW, &Utc));
+        decide(&mut record, &config, &view(2), NOW, &Utc);
+        // Both free articles spent: the next new one meets the registration wall...
+        assert!(!next_is_free(&record, &config, false, NOW, &Utc));
+        // ...though a re-read stays open, which is why "free" is a promise and "wall" only a maybe.
+        assert_eq!(
+            decide(&mut record.clone(), &config, &view(1), NOW, &Utc).wall,
+            None
+        );
+        // Registered readers in auto mode have articles left; subscribers are never walled.
+        register(&mut record, &config, &view(3), NOW, &Utc);
+        assert!(next_is_free(&record, &config, false, NOW, &Utc));
+        assert!(next_is_free(&record, &cfg(0), true, NOW, &Utc));
+        // Next period the allowance is back.
+        let later = NOW + 40 * DAY;
+        let mut spent = Record::default();
+        decide(&mut spent, &cfg(1), &view(1), NOW, &Utc);
+        assert!(!next_is_free(&spent, &cfg(1), false, NOW, &Utc));
+        assert!(next_is_free(&spent, &cfg(1), false, later, &Utc));
+    }
+
+    #[test]
+    fn next_is_free_needs_every_section_and_choose_mode_to_be_open() {
+        let config = Config {
+            limit: 3,
+            sections: vec![Section {
+                name: "opinion".into(),
+                limit: 1,
+            }],
+            ..Config::default()
+        };
+        let mut record = Record::default();
+        assert!(next_is_free(&record, &config, false, NOW, &Utc));
+        let opinion = View {
+            section: Some("opinion"),
+            ..view(7)
+        };
+        decide(&mut record, &config, &opinion, NOW, &Utc);
+        // The shared allowance has three left, but a new opinion piece would be walled.
+        assert!(!next_is_free(&record, &config, false, NOW, &Utc));
+
+        // In choose mode a registered reader with articles left is offered the unlock prompt,
+        // which is a wall until they choose.
+        let choose = Config {
+            limit: 0,
+            registered_mode: Mode::Choose,
+            ..Config::default()
+        };
+        let mut registered = Record::default();
+        register(&mut registered, &choose, &view(1), NOW, &Utc);
+        assert!(!next_is_free(&registered, &choose, false, NOW, &Utc));
+    }
+
+    #[test]
+    fn next_is_free_is_read_only() {
+        let mut record = Record::default();
+        decide(&mut record, &cfg(3), &view(1), NOW, &Utc);
+        let before = record.clone();
+        next_is_free(&record, &cfg(3), false, NOW + 40 * DAY, &Utc);
+        assert_eq!(record, before);
     }
 
     #[test]

@@ -28,8 +28,17 @@ use crate::article::ArticleKey;
 use crate::config::MAX_ENTRIES;
 use crate::meter::{Allowance, Entry, Record};
 
-/// The one localStorage key meterwall reads and writes.
+/// The localStorage key of the record (the other key meterwall writes is [`HINT_KEY`]).
 pub const STORAGE_KEY: &str = "meterwall:v1";
+
+/// The anti-flicker hint, a second key beside the record: `"wall"` while the next new article may
+/// be walled ([`crate::meter::next_is_free`] is false), absent otherwise. The README's snippet
+/// reads it before the page paints; nothing else depends on it, so a stale or edited hint can
+/// only hide an article for the snippet's one second at most.
+pub const HINT_KEY: &str = "meterwall:next";
+
+/// The hint's one value.
+pub const HINT_WALL: &str = "wall";
 /// Values longer than this are rejected before parsing.
 pub const MAX_STORED: usize = 16 * 1024;
 /// The longest entitlement token kept; with the entries it keeps a record under 2 KB.

@@ -4,7 +4,7 @@
 #![cfg(target_arch = "wasm32")]
 
 use js_sys::{Function, Reflect, JSON};
-use meterwall::record::STORAGE_KEY;
+use meterwall::record::{HINT_KEY, HINT_WALL, STORAGE_KEY};
 use wasm_bindgen::prelude::*;
 use wasm_bindgen::JsCast;
 use wasm_bindgen_test::*;
@@ -224,6 +224,40 @@ async fn a_server_refusal_is_shown_as_text_and_keeps_the_wall() {
 }
 
 #[wasm_bindgen_test]
+async fn the_hint_says_wall_exactly_while_the_next_new_article_would_be_walled() {
+    clean();
+    let hint = || storage().get_item(HINT_KEY).unwrap();
+    mount("h1");
+    mount("h2");
+    assert_eq!(hint(), None, "one free article left");
+    mount("h3");
+    assert_eq!(hint().as_deref(), Some(HINT_WALL), "the allowance is spent");
+    // A re-read changes nothing; the next new article meets the wall.
+    mount("h1");
+    assert_eq!(hint().as_deref(), Some(HINT_WALL));
+    fixture("h4");
+    meterwall::mount(config("")).unwrap();
+    assert!(prompt().is_some());
+    // Registered: articles are left again, so the next page must not be hidden.
+    stub_fetch(200, "{\"ok\":true}");
+    submit_email("reader@example.com");
+    wait_for_state("open").await;
+    assert_eq!(hint(), None);
+    // A subscriber's next article is never walled, whatever the allowance.
+    fixture("h5");
+    meterwall::mount(config(",\"limit\":0,\"registered\":{\"limit\":0}")).unwrap();
+    assert_eq!(hint().as_deref(), Some(HINT_WALL));
+    meterwall::set_subscriber(true);
+    assert_eq!(hint(), None);
+    meterwall::set_subscriber(false);
+    assert_eq!(hint().as_deref(), Some(HINT_WALL));
+    // reset() forgets the hint with the record.
+    meterwall::reset();
+    assert_eq!(hint(), None);
+    clean();
+}
+
+#[wasm_bindgen_test]
 fn only_our_own_storage_key_is_touched() {
     clean();
     storage().set_item("someone-else", "keep me").unwrap();
@@ -235,7 +269,7 @@ fn only_our_own_storage_key_is_touched() {
     for i in 0..storage().length().unwrap() {
         let key = storage().key(i).unwrap().unwrap();
         assert!(
-            key == STORAGE_KEY || !key.starts_with("meterwall"),
+            key == STORAGE_KEY || key == HINT_KEY || !key.starts_with("meterwall"),
             "unexpected key {key}"
         );
     }

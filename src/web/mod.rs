@@ -470,7 +470,14 @@ impl Mounted {
     /// Saves the record as it is.
     fn save(&self) {
         if let Some(s) = &self.storage {
-            if let Err(p) = store::save(s, &self.record) {
+            let next_free = meter::next_is_free(
+                &self.record,
+                &self.config,
+                self.subscriber,
+                js_sys::Date::now() as i64,
+                &self.calendar,
+            );
+            if let Err(p) = store::save(s, &self.record, next_free) {
                 report_store(&p, self.config.on_storage_unavailable);
             }
         }

@@ -5,7 +5,7 @@
 //! `Window::local_storage` (which catches) before gloo-storage's raw handle is ever touched.
 
 use crate::meter::Record;
-use crate::record::{decode, encode, RecordError, MAX_STORED, STORAGE_KEY};
+use crate::record::{decode, encode, RecordError, HINT_KEY, HINT_WALL, MAX_STORED, STORAGE_KEY};
 use gloo_storage::{LocalStorage, Storage as _};
 use wasm_bindgen::prelude::*;
 use web_sys::Storage;
@@ -70,15 +70,24 @@ pub fn load(storage: &Storage) -> (Record, Option<StoreError>) {
     }
 }
 
-/// Writes the record under meterwall's one key; nothing else in storage is touched.
-pub fn save(storage: &Storage, record: &Record) -> Result<(), StoreError> {
+/// Writes the record and the anti-flicker hint under meterwall's two keys; nothing else in
+/// storage is touched. `next_free`: whether the next new article will be open.
+pub fn save(storage: &Storage, record: &Record, next_free: bool) -> Result<(), StoreError> {
     storage
         .set_item(STORAGE_KEY, &encode(record))
-        .map_err(|_| StoreError::WriteFailed)
+        .map_err(|_| StoreError::WriteFailed)?;
+    // A hint that cannot be written is only a missed optimisation, never an error.
+    let _ = if next_free {
+        storage.remove_item(HINT_KEY)
+    } else {
+        storage.set_item(HINT_KEY, HINT_WALL)
+    };
+    Ok(())
 }
 
-/// Forgets the record.
+/// Forgets the record and the hint.
 pub fn clear(storage: &Storage) {
     // A failure here leaves the old record, which is what the reader had anyway.
     let _ = storage.remove_item(STORAGE_KEY);
+    let _ = storage.remove_item(HINT_KEY);
 }
