@@ -14,6 +14,8 @@
 //!   readable and says why.
 //! - The README's anti-flicker snippet: the class goes when the widget decides, or at once when
 //!   it cannot load, well before the snippet's one-second fail-safe.
+//! - The one-request build, `meterwall.inline.js`: the same meter and wall, and no request but
+//!   its own.
 //! - The loader's fixes of 24b7501, each case failing against the loader before it: a JSON block
 //!   that does not parse leaves the class until the decision; a queued function that throws is
 //!   reported as such and the queue goes on; pushes made after the loader ran, before the widget
@@ -781,7 +783,39 @@ async fn anti_flicker(browser: Browser, wasm: Wasm) {
 }
 
 async fn flicker_steps(browser: Browser, wasm: Wasm, client: Client, site: String, page: Article) {
+    // A first visit, under the limit: no hint, so the article is never hidden.
     open(&client, &site, &page.path).await;
+    let first = until(
+        &client,
+        "the widget's decision or the loader's error",
+        "const f = window.__flicker;
+         return f && (f.view !== null || f.error !== null) ? f : null;",
+    )
+    .await;
+    assert_eq!(
+        first["added"],
+        Value::Null,
+        "{}: a reader under the limit had the article hidden: {first}",
+        page.path
+    );
+    let hint = || js(&client, "return localStorage.getItem('meterwall:next');");
+    if wasm == Wasm::Served {
+        assert_eq!(
+            hint().await,
+            Value::Null,
+            "{}: one article read, two left",
+            page.path
+        );
+    }
+
+    // The hint says the next new article may be walled (as the widget leaves it once the
+    // allowance is spent): the snippet hides the article until the widget decides.
+    js(
+        &client,
+        "localStorage.setItem('meterwall:next', 'wall'); return null;",
+    )
+    .await;
+    open(&client, &site, &format!("{}?again", page.path)).await;
     let seen = until(
         &client,
         "meterwall-pending to be removed from <html>",
@@ -831,6 +865,12 @@ async fn flicker_steps(browser: Browser, wasm: Wasm, client: Client, site: Strin
             );
             // data-meterwall-state is set: the widget decided, not the fail-safe.
             decided(&client, &page.path).await;
+            assert_eq!(
+                hint().await,
+                Value::Null,
+                "{}: a re-read with articles left: the widget takes the hint back",
+                page.path
+            );
         }
         Wasm::Missing => {
             let failed = at("errorAt");
@@ -1195,6 +1235,97 @@ async fn first_article_case<S, Fut>(
     .await;
 }
 
+// 8. The one-request build (`meterwall.inline.js`).
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn e2e_chrome_one_request_build_meters_and_walls_without_more_requests() {
+    one_request(Browser::Chrome).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn e2e_firefox_one_request_build_meters_and_walls_without_more_requests() {
+    one_request(Browser::Firefox).await;
+}
+
+async fn one_request(browser: Browser) {
+    let www = common::www();
+    let articles = first_articles(&www.join("articles"), 4);
+    let site = copy_site(&www);
+    let pages: Vec<Article> = articles
+        .iter()
+        .enumerate()
+        .map(|(i, article)| {
+            Page::of(&www, article)
+                .head_first(&script(ERRORS))
+                .one_request()
+                .write(site.path(), &format!("one-request-{i}"))
+        })
+        .collect();
+    run_case(
+        browser,
+        "one-request build",
+        &Settings::default(),
+        site.path(),
+        |client, url| one_request_steps(client, url, pages),
+    )
+    .await;
+}
+
+async fn one_request_steps(client: Client, site: String, pages: Vec<Article>) {
+    for (i, page) in pages.iter().enumerate() {
+        open(&client, &site, &page.path).await;
+        let expected = if i < 3 { "open" } else { "locked" };
+        assert_eq!(
+            decided(&client, &page.path).await,
+            expected,
+            "{}: article {} of a limit of three",
+            page.path,
+            i + 1
+        );
+        let seen = js(
+            &client,
+            "return {
+                 files: performance.getEntriesByType('resource').map((e) => new URL(e.name).pathname)
+                     .filter((path) => path.includes('meterwall')),
+                 measured: performance.getEntriesByName('meterwall:decision').length,
+                 version: window.meterwall.version,
+             };",
+        )
+        .await;
+        assert_eq!(
+            seen["files"],
+            json!(["/dist/meterwall.inline.js"]),
+            "{}: the script is the only request the widget makes",
+            page.path
+        );
+        assert_eq!(
+            seen["measured"],
+            json!(1),
+            "{}: one decision measured",
+            page.path
+        );
+        assert_eq!(
+            seen["version"],
+            json!(1),
+            "{}: the API replaced the queue",
+            page.path
+        );
+        assert!(
+            errors(&client, "__errors").await.is_empty(),
+            "{}: no error",
+            page.path
+        );
+    }
+    let last = &pages[3];
+    assert_eq!(decision(&client).await["reason"], json!("allowanceSpent"));
+    assert_eq!(
+        teaser_blocks(&client).await,
+        2,
+        "{}: the default teaser above the prompt",
+        last.path
+    );
+}
+
 /// A demo article's markup, changed only where a case needs.
 struct Page {
     html: String,
@@ -1264,6 +1395,15 @@ impl Page {
             }
             None => self.html.insert_str(end, &format!(" {name}=\"{value}\"")),
         }
+        self
+    }
+
+    /// Loads the one-request build instead of the default loader (last: the loader's other
+    /// changes find it by its `src`).
+    fn one_request(mut self) -> Self {
+        let (start, end) = self.tag_with(LOADER_SRC);
+        let tag = self.html[start..end].replace(LOADER_SRC, "src=\"/dist/meterwall.inline.js\"");
+        self.html.replace_range(start..end, &tag);
         self
     }
 

@@ -19,6 +19,15 @@
     console.error("[meterwall] " + message);
     emit("error", { version: 1, message: message });
   }
+  // The widget's own main-thread time, in User Timing measures that `cargo xtask bench` adds up:
+  // each synchronous stretch of its work since `from` (a performance.now() time).
+  function work(from) {
+    try {
+      performance.measure("meterwall:work", { start: from, end: performance.now() });
+    } catch (e) {
+      // User Timing Level 3 missing: nothing is measured, nothing else changes.
+    }
+  }
   function fail(message) {
     // The widget will not decide: the article stays as it is, readable, and the anti-flicker
     // snippet, if any, lets it show.
@@ -26,11 +35,12 @@
     report(message);
   }
 
+  // The one-request build (meterwall.inline.js) defines meterwallInline(): the glue and the wasm
+  // come with this script instead of from two more requests.
+  var inline = typeof meterwallInline === "function";
   var src = (script && script.src) || "";
-  if (!src) return fail("the loader must be included with a <script src> tag");
-  var glue = new URL("meterwall_wasm.js", src).href;
-  var wasm = new URL("meterwall_wasm_bg.wasm", src).href;
-  var data = script.dataset;
+  if (!src && !inline) return fail("the loader must be included with a <script src> tag");
+  var data = (script && script.dataset) || {};
 
   // Config layers, later ones winning: the JSON block and the script tag's data-* attributes
   // (page config), then the article element's attributes (read by the widget), then queued
@@ -88,65 +98,103 @@
     }
   }
 
-  // Subresource Integrity covers the script tag only; data-wasm-integrity covers the wasm.
-  var module = data.wasmIntegrity ? fetch(wasm, { integrity: data.wasmIntegrity }) : wasm;
-
-  import(glue)
-    .then(function (m) {
-      return m.default({ module_or_path: module }).then(function () {
-        return m;
+  // Runs the widget once its module `m` is instantiated, and the article parsed: an async script
+  // can run while the rest of the page is still arriving, and the gate needs all of the article.
+  function start(m) {
+    if (d.readyState === "loading") {
+      d.addEventListener("DOMContentLoaded", function () {
+        start(m);
       });
-    })
-    .then(function (m) {
-      var api = {
-        version: 1,
-        mount: function (config) {
-          return m.mountWith(page, config === undefined ? calls : calls.concat([config]));
-        },
-        why: m.why,
-        state: m.state,
-        reset: m.reset,
-        setSubscriber: m.setSubscriber,
-        setToken: m.setToken,
-        on: function (name, fn) {
-          d.addEventListener("meterwall:" + name, function (e) {
-            fn(e.detail);
-          });
-        },
-        push: function (item) {
-          if (typeof item === "function") return item(api);
-          var fn = item && api[item[0]];
-          if (typeof fn !== "function") return fail("unknown command " + JSON.stringify(item && item[0]));
-          return fn.apply(api, item.slice(1));
-        },
-        config: function (layer) {
-          calls.push(layer);
-        }
-      };
-      // Everything pushed until now, including after this script ran: queued config and event
-      // subscriptions take effect before the first decision; every other command runs after it,
-      // in order.
-      var rest = [];
-      for (var i = 0; i < queue.length; i++) {
-        var item = queue[i];
-        if (item && item[0] === "config") calls.push(item[1]);
-        else if (item && item[0] === "on") run(api, item);
-        else rest.push(item);
+      return;
+    }
+    var began = performance.now();
+    var api = {
+      version: 1,
+      mount: function (config) {
+        return m.mountWith(page, config === undefined ? calls : calls.concat([config]));
+      },
+      why: m.why,
+      state: m.state,
+      reset: m.reset,
+      setSubscriber: m.setSubscriber,
+      setToken: m.setToken,
+      on: function (name, fn) {
+        d.addEventListener("meterwall:" + name, function (e) {
+          fn(e.detail);
+        });
+      },
+      push: function (item) {
+        if (typeof item === "function") return item(api);
+        var fn = item && api[item[0]];
+        if (typeof fn !== "function") return fail("unknown command " + JSON.stringify(item && item[0]));
+        return fn.apply(api, item.slice(1));
+      },
+      config: function (layer) {
+        calls.push(layer);
       }
-      w.meterwall = api;
-      try {
-        api.mount();
-      } catch (e) {
-        // mount has logged the cause and fired meterwall:error; the article stays as the policy says.
-        d.documentElement.classList.remove("meterwall-pending");
+    };
+    // Everything pushed until now, including after this script ran: queued config and event
+    // subscriptions take effect before the first decision; every other command runs after it,
+    // in order.
+    var rest = [];
+    for (var i = 0; i < queue.length; i++) {
+      var item = queue[i];
+      if (item && item[0] === "config") calls.push(item[1]);
+      else if (item && item[0] === "on") run(api, item);
+      else rest.push(item);
+    }
+    w.meterwall = api;
+    try {
+      api.mount();
+    } catch (e) {
+      // mount has logged the cause and fired meterwall:error; the article stays as the policy says.
+      d.documentElement.classList.remove("meterwall-pending");
+    }
+    for (var j = 0; j < rest.length; j++) run(api, rest[j]);
+    emit("ready", { version: 1 });
+    work(began);
+  }
+
+  // A 404, a wrong MIME type, an integrity mismatch, or a CSP without 'wasm-unsafe-eval'.
+  function broken(e) {
+    var why = e && e.message ? e.message : e;
+    if (data.wasmIntegrity) why += "; if data-wasm-integrity is set, check it matches the deployed meterwall_wasm_bg.wasm";
+    fail("the widget could not load (" + why + "); the article stays readable");
+  }
+
+  if (inline) {
+    var m;
+    var compiling = performance.now();
+    try {
+      var bundled = meterwallInline();
+      var text = bundled.wasm;
+      var bytes;
+      if (Uint8Array.fromBase64) {
+        bytes = Uint8Array.fromBase64(text);
+      } else {
+        var binary = atob(text);
+        bytes = new Uint8Array(binary.length);
+        for (var b = 0; b < binary.length; b++) bytes[b] = binary.charCodeAt(b);
       }
-      for (var j = 0; j < rest.length; j++) run(api, rest[j]);
-      emit("ready", { version: 1 });
-    })
-    .catch(function (e) {
-      // A 404, a wrong MIME type, an integrity mismatch, or a CSP without 'wasm-unsafe-eval'.
-      var why = e && e.message ? e.message : e;
-      if (data.wasmIntegrity) why += "; if data-wasm-integrity is set, check it matches the deployed meterwall_wasm_bg.wasm";
-      fail("the widget could not load (" + why + "); the article stays readable");
-    });
+      // Synchronous compilation, on purpose: the module is small, and the decision can then be
+      // made in this same task, before the browser paints.
+      bundled.glue.initSync({ module: bytes });
+      m = bundled.glue;
+    } catch (e) {
+      return broken(e);
+    }
+    work(compiling);
+    start(m);
+  } else {
+    // Subresource Integrity covers the script tag only; data-wasm-integrity covers the wasm.
+    var wasm = new URL("meterwall_wasm_bg.wasm", src).href;
+    var module = data.wasmIntegrity ? fetch(wasm, { integrity: data.wasmIntegrity }) : wasm;
+    import(new URL("meterwall_wasm.js", src).href)
+      .then(function (glue) {
+        return glue.default({ module_or_path: module }).then(function () {
+          return glue;
+        });
+      })
+      .then(start, broken);
+  }
 })();

@@ -68,19 +68,113 @@ pub fn build(root: &Path, tools: &Tools, opt_level: Option<&str>) -> Result<()> 
     wasm_opt(root, tools, "-Oz", &module, &optimized)?;
     fs::rename(&optimized, &module).map_err(|source| Error::io(&module, source))?;
 
+    // The glue as readers download it: minified (its doc comments stay in the .d.ts).
+    let glue = dist.join(format!("{OUT_NAME}.js"));
+    terser(root, tools, &glue, &glue, true)?;
+
     let loader = root.join("www/meterwall.js");
-    shell::announce("strip comments www/meterwall.js > www/dist/meterwall.js");
     if !loader.is_file() {
         return Err(Error::missing(
             "the loader www/meterwall.js",
             "write it: the classic script publishers paste, which imports dist/meterwall_wasm.js",
         ));
     }
-    let copy = dist.join("meterwall.js");
-    let source = fs::read_to_string(&loader).map_err(|source| Error::io(&loader, source))?;
-    fs::write(&copy, strip_comments(&source)).map_err(|source| Error::io(&copy, source))?;
+    terser(root, tools, &loader, &dist.join("meterwall.js"), false)?;
+    inline(root, tools, &wasm, &loader, &dist)?;
 
-    size::print_downloads(&dist)
+    size::print_downloads(&dist)?;
+    size::print_inline(&dist)
+}
+
+/// The name of the one-request variant in www/dist: loader, glue and wasm in one classic script.
+pub const INLINE: &str = "meterwall.inline.js";
+
+/// Builds the one-request variant: the loader with a function holding wasm-bindgen's
+/// `no-modules` glue and the wasm as base64, which the loader finds and compiles synchronously
+/// (`initSync`) instead of importing the glue and fetching the wasm. The wasm is bound and
+/// optimised again: the `no-modules` glue names its imports differently from the `web` one.
+///
+/// # Errors
+///
+/// When a step fails.
+fn inline(root: &Path, tools: &Tools, wasm: &Path, loader: &Path, dist: &Path) -> Result<()> {
+    let work = root.join("target/inline");
+    match fs::remove_dir_all(&work) {
+        Err(error) if error.kind() != io::ErrorKind::NotFound => {
+            return Err(Error::io(&work, error))
+        }
+        _ => {}
+    }
+    let mut cmd = Command::new(&tools.wasm_bindgen);
+    cmd.current_dir(root)
+        .arg(relative(root, wasm))
+        .args(["--target", "no-modules", "--no-typescript", "--out-dir"])
+        .arg(relative(root, &work))
+        .args(["--out-name", OUT_NAME]);
+    shell::run(&mut cmd)?;
+    let module = work.join(format!("{OUT_NAME}_bg.wasm"));
+    let optimized = work.join("optimized.wasm");
+    wasm_opt(root, tools, "-Oz", &module, &optimized)?;
+
+    let read = |path: &Path| fs::read_to_string(path).map_err(|source| Error::io(path, source));
+    let glue = read(&work.join(format!("{OUT_NAME}.js")))?;
+    let bytes = fs::read(&optimized).map_err(|source| Error::io(&optimized, source))?;
+    let bundle = work.join("bundle.js");
+    fs::write(&bundle, inline_bundle(&read(loader)?, &glue, &bytes))
+        .map_err(|source| Error::io(&bundle, source))?;
+    terser(root, tools, &bundle, &dist.join(INLINE), false)
+}
+
+/// The one-request script: `(function () { <loader> function meterwallInline() { <glue> return
+/// { glue, wasm } } })();`. The function is hoisted, so the loader's first statement (the
+/// `meterwall:start` mark) still runs first, and the glue is only evaluated when the loader asks.
+pub fn inline_bundle(loader: &str, glue: &str, wasm: &[u8]) -> String {
+    let mut out = String::with_capacity(loader.len() + glue.len() + wasm.len() * 4 / 3 + 256);
+    out.push_str("(function () {\n");
+    out.push_str(loader);
+    out.push_str("\nfunction meterwallInline() {\n");
+    out.push_str(glue);
+    out.push_str("\nreturn { glue: wasm_bindgen, wasm: \"");
+    base64(wasm, &mut out);
+    out.push_str("\" };\n}\n})();\n");
+    out
+}
+
+/// Standard base64 with padding (what `atob` and `Uint8Array.fromBase64` read).
+fn base64(bytes: &[u8], out: &mut String) {
+    const ALPHABET: &[u8; 64] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+    for chunk in bytes.chunks(3) {
+        let n = chunk
+            .iter()
+            .enumerate()
+            .fold(0u32, |n, (i, &b)| n | u32::from(b) << (16 - 8 * i));
+        for i in 0..4 {
+            if i <= chunk.len() {
+                out.push(char::from(ALPHABET[(n >> (18 - 6 * i) & 63) as usize]));
+            } else {
+                out.push('=');
+            }
+        }
+    }
+}
+
+/// terser: compress and mangle `input` into `output`, keeping `/*!` comments. `module`: an ES
+/// module (the glue, whose exports keep their names), else a classic script.
+///
+/// # Errors
+///
+/// When terser fails.
+pub fn terser(root: &Path, tools: &Tools, input: &Path, output: &Path, module: bool) -> Result<()> {
+    let mut cmd = Command::new("node");
+    cmd.current_dir(root)
+        .arg(relative(root, &tools.terser))
+        .arg(relative(root, input));
+    if module {
+        cmd.arg("--module");
+    }
+    cmd.args(["--compress", "--mangle", "--comments", "/^!/", "--output"])
+        .arg(relative(root, output));
+    shell::run(&mut cmd)
 }
 
 /// `cargo build` of the widget's wasm, in release, into `target_dir` (relative to the root; default:
@@ -160,33 +254,23 @@ fn relative<'a>(root: &Path, path: &'a Path) -> &'a Path {
     path.strip_prefix(root).unwrap_or(path)
 }
 
-/// The loader as readers download it: whole-line `//` comments and indentation removed (every
-/// byte of it is on the critical path). The loader's own style keeps this safe: no line of code
-/// starts with `//`, and no string spans lines.
-pub fn strip_comments(source: &str) -> String {
-    let mut out = String::with_capacity(source.len());
-    for line in source.lines() {
-        let line = line.trim();
-        if line.is_empty() || line.starts_with("//") {
-            continue;
-        }
-        out.push_str(line);
-        out.push('\n');
-    }
-    out
-}
-
 #[cfg(test)]
-mod loader_tests {
-    use super::strip_comments;
+mod tests {
+    use super::base64;
 
     #[test]
-    fn strips_whole_line_comments_and_indentation_only() {
-        let js =
-            "/*! keep */\n  // a comment\n  var a = \"//not a comment\"; // trailing stays\n\n";
-        assert_eq!(
-            strip_comments(js),
-            "/*! keep */\nvar a = \"//not a comment\"; // trailing stays\n"
-        );
+    fn base64_matches_the_standard_alphabet_and_padding() {
+        for (bytes, text) in [
+            (&b""[..], ""),
+            (b"f", "Zg=="),
+            (b"fo", "Zm8="),
+            (b"foo", "Zm9v"),
+            (b"foob", "Zm9vYg=="),
+            (b"\xfb\xff\xfe", "+//+"),
+        ] {
+            let mut out = String::new();
+            base64(bytes, &mut out);
+            assert_eq!(out, text, "{bytes:?}");
+        }
     }
 }

@@ -21,11 +21,17 @@ pub const AXE_VERSION: &str = "4.14.1";
 /// code and rejects wrong configs (`tests/types.rs`).
 pub const TYPESCRIPT_VERSION: &str = "5.9.3";
 
+/// terser, the JavaScript minifier for what readers download: the loader and the wasm-bindgen glue
+/// (whose Rust doc comments and long names are a third of its gzip size).
+pub const TERSER_VERSION: &str = "5.51.4";
+
 /// The tools `cargo xtask build` needs, by absolute path.
 pub struct Tools {
     pub wasm_bindgen: PathBuf,
     pub wasm_bindgen_test_runner: PathBuf,
     pub wasm_opt: PathBuf,
+    /// terser's command-line script, run with `node`.
+    pub terser: PathBuf,
 }
 
 /// The browsers and WebDriver servers the browser and end-to-end tests drive, by absolute path.
@@ -35,7 +41,7 @@ pub struct Browsers {
 }
 
 /// Provisions the build tools: the wasm32 target, wasm-bindgen-cli at the version in Cargo.lock,
-/// and wasm-opt.
+/// wasm-opt and terser.
 ///
 /// # Errors
 ///
@@ -45,11 +51,12 @@ pub fn tools(root: &Path) -> Result<Tools> {
     let (wasm_bindgen, wasm_bindgen_test_runner, version) = wasm_bindgen(root)?;
     let wasm_opt = wasm_opt(root)?;
     shell::announce(&format!(
-        "tools: {WASM_TARGET}, wasm-bindgen {version}, wasm-opt (binaryen {BINARYEN_VERSION})"
+        "tools: {WASM_TARGET}, wasm-bindgen {version}, wasm-opt (binaryen {BINARYEN_VERSION}), terser {TERSER_VERSION}"
     ));
     Ok(Tools {
         wasm_bindgen,
         wasm_bindgen_test_runner,
+        terser: root.join("tools/node_modules/terser/bin/terser"),
         wasm_opt,
     })
 }
@@ -145,6 +152,7 @@ fn wasm_opt(root: &Path) -> Result<PathBuf> {
         && version_of("binaryen").as_deref() == Some(BINARYEN_VERSION)
         && version_of("axe-core").as_deref() == Some(AXE_VERSION)
         && version_of("typescript").as_deref() == Some(TYPESCRIPT_VERSION)
+        && version_of("terser").as_deref() == Some(TERSER_VERSION)
     {
         return Ok(wasm_opt);
     }
@@ -153,6 +161,7 @@ fn wasm_opt(root: &Path) -> Result<PathBuf> {
     let package = format!("binaryen@{BINARYEN_VERSION}");
     let axe = format!("axe-core@{AXE_VERSION}");
     let typescript = format!("typescript@{TYPESCRIPT_VERSION}");
+    let terser = format!("terser@{TERSER_VERSION}");
     shell::run(Command::new("npm").current_dir(root).args([
         "install",
         "--prefix",
@@ -161,6 +170,7 @@ fn wasm_opt(root: &Path) -> Result<PathBuf> {
         &package,
         &axe,
         &typescript,
+        &terser,
     ]))?;
     if shell::probe(&wasm_opt, &["--version"]).is_none() {
         return Err(Error::Check(format!(

@@ -81,6 +81,38 @@ pub fn print_downloads(dist: &Path) -> Result<()> {
     Ok(())
 }
 
+/// The one-request variant's size (`cargo xtask build` writes it beside the default files).
+///
+/// # Errors
+///
+/// When the file cannot be read.
+pub fn print_inline(dist: &Path) -> Result<()> {
+    let rows = [(
+        crate::build::INLINE.to_owned(),
+        Sizes::read(&dist.join(crate::build::INLINE))?,
+    )];
+    shell::announce("the one-request variant: loader, glue and wasm (base64) in one script");
+    print!("{}", table("file", &rows));
+    Ok(())
+}
+
+/// The README's anti-flicker snippet, which publishers inline in every article's `<head>`.
+///
+/// # Errors
+///
+/// When the README has no snippet.
+pub fn print_snippet(root: &Path) -> Result<()> {
+    let snippet = crate::bench::readme_snippet(root)?;
+    let rows = [(
+        "anti-flicker snippet (README)".to_owned(),
+        Sizes::of(snippet.as_bytes())
+            .map_err(|source| Error::io(Path::new("README.md"), source))?,
+    )];
+    shell::announce("inline in the page's <head>");
+    print!("{}", table("snippet", &rows));
+    Ok(())
+}
+
 /// A fixed-width table: a name column, then raw, gzip and brotli right-aligned.
 fn table(first_column: &str, rows: &[(String, Sizes)]) -> String {
     let width = rows
@@ -111,6 +143,7 @@ fn table(first_column: &str, rows: &[(String, Sizes)]) -> String {
 pub fn size(root: &Path) -> Result<()> {
     let tools = provision::tools(root)?;
     build::build(root, &tools, None)?;
+    print_snippet(root)?;
     let twiggy = provision::twiggy()?;
 
     // Names: the release build unstripped, in its own target directory. Before wasm-opt, which
