@@ -77,7 +77,7 @@ struct Case {
     expect: Option<&'static str>,
 }
 
-const CASES: [Case; 6] = [
+const CASES: [Case; 10] = [
     Case {
         id: "plain",
         label: "no paywall",
@@ -100,9 +100,37 @@ const CASES: [Case; 6] = [
         expect: Some("locked"),
     },
     Case {
-        id: "meterwall_over_antiflicker",
-        label: "meterwall, over, anti-flicker",
+        id: "meterwall_under_antiflicker",
+        label: "meterwall + snippet, under",
         page: "antiflicker.html",
+        state: State::Fresh,
+        expect: Some("open"),
+    },
+    Case {
+        id: "meterwall_over_antiflicker",
+        label: "meterwall + snippet, over",
+        page: "antiflicker.html",
+        state: State::MeterwallSpent,
+        expect: Some("locked"),
+    },
+    Case {
+        id: "inline_under",
+        label: "one-request, under the limit",
+        page: "inline.html",
+        state: State::Fresh,
+        expect: Some("open"),
+    },
+    Case {
+        id: "inline_over",
+        label: "one-request, over the limit",
+        page: "inline.html",
+        state: State::MeterwallSpent,
+        expect: Some("locked"),
+    },
+    Case {
+        id: "inline_over_antiflicker",
+        label: "one-request + snippet, over",
+        page: "inline-antiflicker.html",
         state: State::MeterwallSpent,
         expect: Some("locked"),
     },
@@ -122,10 +150,89 @@ const CASES: [Case; 6] = [
     },
 ];
 
+/// The ratios printed and kept: what, numerator case, denominator case, metric ("decision" or
+/// "lcp").
+const RATIOS: [(&str, &str, &str, &str); 12] = [
+    (
+        "decision: meterwall / baseline, under the limit",
+        "meterwall_under",
+        "baseline_under",
+        "decision",
+    ),
+    (
+        "decision: meterwall / baseline, over the limit",
+        "meterwall_over",
+        "baseline_over",
+        "decision",
+    ),
+    (
+        "decision: one-request / baseline, under the limit",
+        "inline_under",
+        "baseline_under",
+        "decision",
+    ),
+    (
+        "decision: one-request / baseline, over the limit",
+        "inline_over",
+        "baseline_over",
+        "decision",
+    ),
+    (
+        "LCP: meterwall under the limit / no paywall",
+        "meterwall_under",
+        "plain",
+        "lcp",
+    ),
+    (
+        "LCP: meterwall over the limit / no paywall",
+        "meterwall_over",
+        "plain",
+        "lcp",
+    ),
+    (
+        "LCP: meterwall + snippet, under / no paywall",
+        "meterwall_under_antiflicker",
+        "plain",
+        "lcp",
+    ),
+    (
+        "LCP: meterwall + snippet, over / no paywall",
+        "meterwall_over_antiflicker",
+        "plain",
+        "lcp",
+    ),
+    (
+        "LCP: one-request under the limit / no paywall",
+        "inline_under",
+        "plain",
+        "lcp",
+    ),
+    (
+        "LCP: one-request over the limit / no paywall",
+        "inline_over",
+        "plain",
+        "lcp",
+    ),
+    (
+        "LCP: one-request + snippet, over / no paywall",
+        "inline_over_antiflicker",
+        "plain",
+        "lcp",
+    ),
+    (
+        "LCP: baseline over the limit / no paywall",
+        "baseline_over",
+        "plain",
+        "lcp",
+    ),
+];
+
 /// The figures read from the page after one load; `None` where the browser does not report it.
 #[derive(Default)]
 struct Sample {
     decision: Option<f64>,
+    /// The widget's own main-thread time (the loader's `meterwall:work` measures).
+    work: Option<f64>,
     lcp: Option<f64>,
     cls: Option<f64>,
     long_task_ms: Option<f64>,
@@ -180,6 +287,7 @@ impl Summary {
 /// A case's figures in one browser.
 struct Figures {
     decision: Option<Summary>,
+    work: Option<Summary>,
     lcp: Option<Summary>,
     cls: Option<Summary>,
     long_task_ms: Option<Summary>,
@@ -192,6 +300,7 @@ impl Figures {
             |f: fn(&Sample) -> Option<f64>| Summary::of(samples.iter().filter_map(f).collect());
         Figures {
             decision: pick(|s| s.decision),
+            work: pick(|s| s.work),
             lcp: pick(|s| s.lcp),
             cls: pick(|s| s.cls),
             long_task_ms: pick(|s| s.long_task_ms),
@@ -205,6 +314,8 @@ struct Run {
     browser: Browser,
     version: String,
     figures: Vec<Figures>,
+    /// The wasm's linear memory, in bytes, after a reader's whole journey.
+    journey_memory: f64,
 }
 
 /// Runs the benchmark; see the module docs.
@@ -369,11 +480,70 @@ async fn measure(browser: Browser, client: &Client, url: &str) -> Result<Run> {
             println!("    {} {round}/{LOADS} rounds", browser.name());
         }
     }
+    let journey_memory = journey_memory(browser, client, url, &spent).await?;
     Ok(Run {
         browser,
         version,
         figures: samples.iter().map(|s| Figures::of(s)).collect(),
+        journey_memory,
     })
+}
+
+/// A reader's whole journey on one page: over the limit, walled, registers through the prompt
+/// (against the real signup service), reads on. Returns the wasm's linear memory afterwards.
+async fn journey_memory(browser: Browser, client: &Client, url: &str, spent: &str) -> Result<f64> {
+    goto(client, &format!("{url}/bench/blank.html")).await?;
+    execute(
+        client,
+        "localStorage.clear(); sessionStorage.clear();
+         for (const [key, value] of JSON.parse(arguments[0])) localStorage.setItem(key, value);",
+        vec![Value::String(spent.to_owned())],
+    )
+    .await?;
+    goto(client, &format!("{url}/bench/meterwall.html?journey")).await?;
+    let state = wait_for_state(client).await?;
+    if state != "locked" {
+        return Err(Error::Check(format!(
+            "the journey's article is {state}, expected locked"
+        )));
+    }
+    // The signup service refuses forms sent faster than a person could (one second).
+    tokio::time::sleep(Duration::from_millis(1200)).await;
+    let nonce = SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map(|d| d.as_nanos())
+        .unwrap_or_default();
+    execute(
+        client,
+        "const root = document.querySelector('[data-meterwall-prompt]').shadowRoot;
+         root.querySelector('input[type=email]').value = arguments[0];
+         root.querySelector('button[type=submit]').click();",
+        vec![Value::String(format!(
+            "bench-{}-{nonce}@example.com",
+            browser.name()
+        ))],
+    )
+    .await?;
+    let deadline = Instant::now() + PATIENCE;
+    while wait_for_state(client).await? != "open" {
+        if Instant::now() > deadline {
+            return Err(Error::Check(
+                "the journey's registration did not open the article".to_owned(),
+            ));
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    let memory = client
+        .execute_async(
+            "const done = arguments[arguments.length - 1];
+             import(arguments[0]).then((m) => m.default()).then((e) => done(e.memory.buffer.byteLength), (e) => done(String(e)));",
+            vec![Value::String(format!("{url}/dist/meterwall_wasm.js"))],
+        )
+        .await
+        .map_err(|error| Error::Check(format!("reading the wasm memory: {error}")))?;
+    memory
+        .as_f64()
+        .ok_or_else(|| Error::Check(format!("reading the wasm memory: {memory}")))
 }
 
 /// Opens three demo articles with a fresh storage, as a reader would, and returns meterwall's
@@ -469,6 +639,7 @@ function collect() {
       wasmMemory,
       state: body && body.getAttribute("data-meterwall-state"),
       decision: measure ? measure.duration : null,
+      work: expectDecision ? performance.getEntriesByName("meterwall:work").reduce((sum, m) => sum + m.duration, 0) : null,
       lcp: lcp && lcp.length ? lcp[lcp.length - 1].startTime : null,
       cls: shifts ? shifts.filter((s) => !s.hadRecentInput).reduce((sum, s) => sum + s.value, 0) : null,
       longTaskMs: tasks ? tasks.reduce((sum, t) => sum + t.duration, 0) : null,
@@ -508,8 +679,9 @@ async fn load(
         vec![Value::String(restore)],
     )
     .await?;
-    // meterwall's glue module, where the widget runs: its wasm memory is read after the decision.
-    let glue = (case.page != "plain.html" && case.page != "baseline.html")
+    // meterwall's glue module, where the widget runs: its wasm memory is read after the decision
+    // (the one-request build has no module to import).
+    let glue = matches!(case.page, "meterwall.html" | "antiflicker.html")
         .then(|| format!("{url}/dist/meterwall_wasm.js"));
     let nonce = SystemTime::now()
         .duration_since(UNIX_EPOCH)
@@ -547,6 +719,7 @@ async fn load(
     }
     Ok(Sample {
         decision: figures["decision"].as_f64(),
+        work: figures["work"].as_f64(),
         lcp: figures["lcp"].as_f64(),
         cls: figures["cls"].as_f64(),
         long_task_ms: figures["longTaskMs"].as_f64(),
@@ -587,18 +760,19 @@ fn report(root: &Path, runs: &[Run], took: Duration) -> Result<()> {
 
     println!();
     let mut table = String::from(
-        "| case | browser | time to decision, ms | LCP, ms | CLS | long tasks, ms |\n\
-         | --- | --- | --- | --- | --- | --- |\n",
+        "| case | browser | time to decision, ms | widget main thread, ms | LCP, ms | CLS | long tasks, ms |\n\
+         | --- | --- | --- | --- | --- | --- | --- |\n",
     );
     for (index, case) in CASES.iter().enumerate() {
         for run in runs {
             let f = &run.figures[index];
             table.push_str(&format!(
-                "| {} | {} {} | {} | {} | {} | {} |\n",
+                "| {} | {} {} | {} | {} | {} | {} | {} |\n",
                 case.label,
                 run.browser.name(),
                 major(&run.version),
                 Summary::cell(&f.decision, 1),
+                Summary::cell(&f.work, 1),
                 Summary::cell(&f.lcp, 0),
                 Summary::cell(&f.cls, 3),
                 Summary::cell(&f.long_task_ms, 0),
@@ -624,50 +798,22 @@ fn report(root: &Path, runs: &[Run], took: Duration) -> Result<()> {
         }
     }
 
+    println!("wasm linear memory after a whole journey (over the limit, registered, read on):");
+    for run in runs {
+        println!(
+            "{:<8} {:.0} KiB",
+            run.browser.name(),
+            run.journey_memory / 1024.0
+        );
+    }
+
     let mut ratios = Vec::new();
     println!();
     for run in runs {
-        let pairs = [
-            (
-                "decision: meterwall / baseline, under the limit",
-                ratio(
-                    median(run, "meterwall_under", decision),
-                    median(run, "baseline_under", decision),
-                ),
-            ),
-            (
-                "decision: meterwall / baseline, over the limit",
-                ratio(
-                    median(run, "meterwall_over", decision),
-                    median(run, "baseline_over", decision),
-                ),
-            ),
-            (
-                "LCP: meterwall under the limit / no paywall",
-                ratio(
-                    median(run, "meterwall_under", lcp),
-                    median(run, "plain", lcp),
-                ),
-            ),
-            (
-                "LCP: meterwall over the limit / no paywall",
-                ratio(
-                    median(run, "meterwall_over", lcp),
-                    median(run, "plain", lcp),
-                ),
-            ),
-            (
-                "LCP: meterwall over, anti-flicker / no paywall",
-                ratio(
-                    median(run, "meterwall_over_antiflicker", lcp),
-                    median(run, "plain", lcp),
-                ),
-            ),
-            (
-                "LCP: baseline over the limit / no paywall",
-                ratio(median(run, "baseline_over", lcp), median(run, "plain", lcp)),
-            ),
-        ];
+        let pairs = RATIOS.iter().map(|&(what, a, b, metric)| {
+            let pick = if metric == "decision" { decision } else { lcp };
+            (what, ratio(median(run, a, pick), median(run, b, pick)))
+        });
         for (what, value) in pairs {
             let shown = value.map_or_else(|| "n/a".to_owned(), |v| format!("{v:.2}"));
             println!("{:<8} {what}: {shown}", run.browser.name());
@@ -691,6 +837,7 @@ fn report(root: &Path, runs: &[Run], took: Duration) -> Result<()> {
                 json!({
                     "browser": run.browser.name(),
                     "decisionMs": Summary::json(&f.decision),
+                    "widgetMainThreadMs": Summary::json(&f.work),
                     "lcpMs": Summary::json(&f.lcp),
                     "cls": Summary::json(&f.cls),
                     "longTaskMs": Summary::json(&f.long_task_ms),
@@ -699,6 +846,7 @@ fn report(root: &Path, runs: &[Run], took: Duration) -> Result<()> {
             }).collect::<Vec<_>>(),
         })).collect::<Vec<_>>(),
         "ratios": ratios,
+        "journeyMemoryBytes": runs.iter().map(|run| json!({ "browser": run.browser.name(), "bytes": run.journey_memory })).collect::<Vec<_>>(),
         "markdown": table,
     });
     let dir = root.join("target").join("bench");
@@ -848,11 +996,14 @@ fn write_case_pages(root: &Path, dir: &Path) -> Result<()> {
         ))
     })?;
     let template = lines.join("\n");
+    let inline = embed.replace("/dist/meterwall.js", &format!("/dist/{}", build::INLINE));
     let snippet = readme_snippet(root)?;
     for (name, scripts) in [
         ("plain.html", String::new()),
         ("meterwall.html", embed.clone()),
         ("antiflicker.html", format!("{snippet}\n{embed}")),
+        ("inline.html", inline.clone()),
+        ("inline-antiflicker.html", format!("{snippet}\n{inline}")),
         (
             "baseline.html",
             "<script async src=\"/bench/baseline.js\"></script>".to_owned(),
@@ -866,7 +1017,7 @@ fn write_case_pages(root: &Path, dir: &Path) -> Result<()> {
 }
 
 /// The README's "No flash of the full article" snippet, as publishers copy it.
-fn readme_snippet(root: &Path) -> Result<String> {
+pub fn readme_snippet(root: &Path) -> Result<String> {
     let path = root.join("README.md");
     let text = fs::read_to_string(&path).map_err(|error| Error::io(&path, error))?;
     let missing = || {
