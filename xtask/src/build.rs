@@ -68,8 +68,10 @@ pub fn build(root: &Path, tools: &Tools, opt_level: Option<&str>) -> Result<()> 
     wasm_opt(root, tools, "-Oz", &module, &optimized)?;
     fs::rename(&optimized, &module).map_err(|source| Error::io(&module, source))?;
 
-    // The glue as readers download it: minified (its doc comments stay in the .d.ts).
+    // The glue as readers download it: the wasm's names shortened to match, then minified (its
+    // doc comments stay in the .d.ts).
     let glue = dist.join(format!("{OUT_NAME}.js"));
+    minify_names(root, tools, &module, &glue)?;
     terser(root, tools, &glue, &glue, true)?;
 
     let loader = root.join("www/meterwall.js");
@@ -115,9 +117,11 @@ fn inline(root: &Path, tools: &Tools, wasm: &Path, loader: &Path, dist: &Path) -
     let module = work.join(format!("{OUT_NAME}_bg.wasm"));
     let optimized = work.join("optimized.wasm");
     wasm_opt(root, tools, "-Oz", &module, &optimized)?;
+    let glue = work.join(format!("{OUT_NAME}.js"));
+    minify_names(root, tools, &optimized, &glue)?;
 
     let read = |path: &Path| fs::read_to_string(path).map_err(|source| Error::io(path, source));
-    let glue = read(&work.join(format!("{OUT_NAME}.js")))?;
+    let glue = read(&glue)?;
     let bytes = fs::read(&optimized).map_err(|source| Error::io(&optimized, source))?;
     let bundle = work.join("bundle.js");
     fs::write(&bundle, inline_bundle(&read(loader)?, &glue, &bytes))
@@ -156,6 +160,152 @@ fn base64(bytes: &[u8], out: &mut String) {
             }
         }
     }
+}
+
+/// Shortens the wasm's import, import module and export names (binaryen's
+/// `--minify-imports-and-exports-and-modules`: `__wbg_appendChild_dbf7ad2f48413560` becomes `a`)
+/// and rewrites the wasm-bindgen glue `glue` to match, both in place. wasm-bindgen's names carry
+/// a 16-digit hash each, which neither gzip nor terser can shorten.
+///
+/// # Errors
+///
+/// When wasm-opt or node fails, or the glue does not have the shape [`rename_in_glue`] expects.
+fn minify_names(root: &Path, tools: &Tools, wasm: &Path, glue: &Path) -> Result<()> {
+    let minified = wasm.with_extension("names.wasm");
+    let mapping = shell::capture(
+        Command::new(&tools.wasm_opt)
+            .current_dir(root)
+            .args(WASM_OPT_FEATURES)
+            .arg("--minify-imports-and-exports-and-modules")
+            .arg(relative(root, wasm))
+            .arg("-o")
+            .arg(relative(root, &minified)),
+    )?;
+    fs::rename(&minified, wasm).map_err(|source| Error::io(wasm, source))?;
+    let mapping: serde_json::Value = serde_json::from_str(&mapping)
+        .map_err(|error| Error::Check(format!("wasm-opt's name mapping is not JSON: {error}")))?;
+    // The new module name is not in the mapping: ask the module itself.
+    let modules = shell::capture(
+        Command::new("node")
+            .current_dir(root)
+            .args(["-e", IMPORT_MODULES])
+            .arg(relative(root, wasm)),
+    )?;
+    let module = match modules.trim().split(',').collect::<Vec<_>>()[..] {
+        [one] if !one.is_empty() => one.to_owned(),
+        _ => {
+            return Err(Error::Check(format!(
+                "the minified wasm should import from one module, not {modules:?}"
+            )))
+        }
+    };
+    let text = fs::read_to_string(glue).map_err(|source| Error::io(glue, source))?;
+    let text = rename_in_glue(&text, &mapping, &module)
+        .map_err(|problem| Error::Check(format!("{}: {problem}", glue.display())))?;
+    fs::write(glue, text).map_err(|source| Error::io(glue, source))
+}
+
+/// Prints the distinct import module names of the wasm file given as argument, comma-separated.
+const IMPORT_MODULES: &str =
+    "const m = new WebAssembly.Module(require('fs').readFileSync(process.argv[1])); \
+     console.log([...new Set(WebAssembly.Module.imports(m).map((i) => i.module))].join(','));";
+
+/// Renames, in wasm-bindgen's glue, what `mapping` (wasm-opt's `{"imports": [[module, name,
+/// new]], "exports": [[name, new]]}`) renamed in the wasm: the keys of the imports object, its
+/// module key (now `module`), and every `wasm.<export>`. Every import must be found exactly
+/// once, so a change in wasm-bindgen's output fails the build instead of breaking the widget.
+pub fn rename_in_glue(
+    glue: &str,
+    mapping: &serde_json::Value,
+    module: &str,
+) -> std::result::Result<String, String> {
+    let pairs = |key: &str| -> std::result::Result<Vec<Vec<String>>, String> {
+        mapping[key]
+            .as_array()
+            .ok_or_else(|| format!("the mapping has no {key:?} list"))?
+            .iter()
+            .map(|entry| {
+                entry
+                    .as_array()
+                    .map(|parts| {
+                        parts
+                            .iter()
+                            .filter_map(|p| p.as_str().map(str::to_owned))
+                            .collect()
+                    })
+                    .ok_or_else(|| format!("a {key:?} entry is not a list: {entry}"))
+            })
+            .collect()
+    };
+    let quote = |name: &str| serde_json::Value::from(name).to_string();
+    let mut out = glue.to_owned();
+    let mut old_module = None;
+    for entry in pairs("imports")? {
+        let [from, name, new] = &entry[..] else {
+            return Err(format!(
+                "an import entry is not [module, name, new]: {entry:?}"
+            ));
+        };
+        let key = format!(" {name}: function");
+        if out.matches(&key).count() != 1 {
+            return Err(format!("the import {name} is not defined exactly once"));
+        }
+        out = out.replacen(&key, &format!(" {}: function", quote(new)), 1);
+        match &old_module {
+            None => old_module = Some(from.clone()),
+            Some(seen) if seen != from => {
+                return Err(format!("imports from two modules, {seen} and {from}"))
+            }
+            Some(_) => {}
+        }
+    }
+    if let Some(from) = old_module {
+        let key = format!("{}: import0", quote(&from));
+        if out.matches(&key).count() != 1 {
+            return Err(format!(
+                "the imports object for {from} is not found exactly once"
+            ));
+        }
+        out = out.replacen(&key, &format!("{}: import0", quote(module)), 1);
+    }
+    let identifier = |name: &str| {
+        let mut chars = name.chars();
+        chars
+            .next()
+            .is_some_and(|c| c.is_ascii_alphabetic() || c == '_' || c == '$')
+            && chars.all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '$')
+    };
+    for entry in pairs("exports")? {
+        let [name, new] = &entry[..] else {
+            return Err(format!("an export entry is not [name, new]: {entry:?}"));
+        };
+        if !identifier(new) {
+            return Err(format!(
+                "the export {name} was renamed to {new:?}, not an identifier"
+            ));
+        }
+        out = replace_member(&out, &format!("wasm.{name}"), &format!("wasm.{new}"));
+    }
+    Ok(out)
+}
+
+/// Replaces `from` where it is not followed by more of an identifier (`wasm.mount` but not
+/// `wasm.mountWith`).
+fn replace_member(text: &str, from: &str, to: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    let mut rest = text;
+    while let Some(at) = rest.find(from) {
+        let after = &rest[at + from.len()..];
+        let whole = !after
+            .chars()
+            .next()
+            .is_some_and(|c| c.is_ascii_alphanumeric() || c == '_' || c == '$');
+        out.push_str(&rest[..at]);
+        out.push_str(if whole { to } else { from });
+        rest = after;
+    }
+    out.push_str(rest);
+    out
 }
 
 /// terser: compress and mangle `input` into `output`, keeping `/*!` comments. `module`: an ES
@@ -237,8 +387,23 @@ pub fn bindgen(
 ///
 /// When wasm-opt fails.
 pub fn wasm_opt(root: &Path, tools: &Tools, pass: &str, input: &Path, output: &Path) -> Result<()> {
+    wasm_opt_with(root, &tools.wasm_opt, pass, input, output)
+}
+
+/// [`wasm_opt`] with the wasm-opt at `program` (`cargo xtask size` compares versions).
+///
+/// # Errors
+///
+/// When wasm-opt fails.
+pub fn wasm_opt_with(
+    root: &Path,
+    program: &Path,
+    pass: &str,
+    input: &Path,
+    output: &Path,
+) -> Result<()> {
     shell::run(
-        Command::new(&tools.wasm_opt)
+        Command::new(program)
             .current_dir(root)
             .arg(pass)
             .args(WASM_OPT_FEATURES)
@@ -256,7 +421,26 @@ fn relative<'a>(root: &Path, path: &'a Path) -> &'a Path {
 
 #[cfg(test)]
 mod tests {
-    use super::base64;
+    use super::{base64, rename_in_glue};
+
+    #[test]
+    fn glue_names_follow_the_minified_wasm() {
+        let glue = "const import0 = {\n    __proto__: null,\n    __wbg_a_1: function(arg0) { return wasm.mount(arg0); },\n    __wbg_b_2: function() { wasm.mountWith(); wasm.memory.buffer; },\n};\nreturn { \"./m_bg.js\": import0 };\n";
+        let mapping = serde_json::json!({
+            "imports": [["./m_bg.js", "__wbg_a_1", "a"], ["./m_bg.js", "__wbg_b_2", "$"]],
+            "exports": [["mount", "b"], ["mountWith", "c"], ["memory", "d"]],
+        });
+        assert_eq!(
+            rename_in_glue(glue, &mapping, "z").unwrap(),
+            "const import0 = {\n    __proto__: null,\n    \"a\": function(arg0) { return wasm.b(arg0); },\n    \"$\": function() { wasm.c(); wasm.d.buffer; },\n};\nreturn { \"z\": import0 };\n"
+        );
+        // An import the glue does not define fails the build rather than the widget.
+        let unknown =
+            serde_json::json!({ "imports": [["./m_bg.js", "__wbg_c_3", "x"]], "exports": [] });
+        assert!(rename_in_glue(glue, &unknown, "z")
+            .unwrap_err()
+            .contains("__wbg_c_3"));
+    }
 
     #[test]
     fn base64_matches_the_standard_alphabet_and_padding() {

@@ -55,6 +55,29 @@ pub fn run(cmd: &mut Command) -> Result<()> {
     }
 }
 
+/// Announces `cmd` and runs it with its stdout captured and returned (stderr shows as usual);
+/// fails unless it exits successfully.
+pub fn capture(cmd: &mut Command) -> Result<String> {
+    let command = display(cmd);
+    announce(&command);
+    let output = cmd
+        .stdin(Stdio::null())
+        .stderr(Stdio::inherit())
+        .output()
+        .map_err(|source| Error::Spawn {
+            command: command.clone(),
+            source,
+        })?;
+    if output.status.success() {
+        Ok(String::from_utf8_lossy(&output.stdout).into_owned())
+    } else {
+        Err(Error::Status {
+            command,
+            status: output.status,
+        })
+    }
+}
+
 /// Announces `cmd` and runs it with stdout and stderr merged into one stream, which is echoed to
 /// our stdout as it comes and returned, so the caller can read what it printed (test counts).
 pub fn tee(mut cmd: Command) -> Result<String> {
