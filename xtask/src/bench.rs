@@ -77,7 +77,7 @@ struct Case {
     expect: Option<&'static str>,
 }
 
-const CASES: [Case; 10] = [
+const CASES: [Case; 12] = [
     Case {
         id: "plain",
         label: "no paywall",
@@ -110,6 +110,20 @@ const CASES: [Case; 10] = [
         id: "meterwall_over_antiflicker",
         label: "meterwall + snippet, over",
         page: "antiflicker.html",
+        state: State::MeterwallSpent,
+        expect: Some("locked"),
+    },
+    Case {
+        id: "preload_over",
+        label: "meterwall + preload, over",
+        page: "preload.html",
+        state: State::MeterwallSpent,
+        expect: Some("locked"),
+    },
+    Case {
+        id: "preload_over_antiflicker",
+        label: "meterwall + preload + snippet, over",
+        page: "preload-antiflicker.html",
         state: State::MeterwallSpent,
         expect: Some("locked"),
     },
@@ -536,7 +550,9 @@ async fn journey_memory(browser: Browser, client: &Client, url: &str, spent: &st
     let memory = client
         .execute_async(
             "const done = arguments[arguments.length - 1];
-             import(arguments[0]).then((m) => m.default()).then((e) => done(e.memory.buffer.byteLength), (e) => done(String(e)));",
+             import(arguments[0]).then((m) => m.default())
+                 .then((e) => done(Object.values(e).find((v) => v instanceof WebAssembly.Memory).buffer.byteLength))
+                 .catch((e) => done(String(e)));",
             vec![Value::String(format!("{url}/dist/meterwall_wasm.js"))],
         )
         .await
@@ -610,6 +626,8 @@ const expectDecision = arguments[0];
 const glue = arguments[1];
 const done = arguments[arguments.length - 1];
 const deadline = performance.now() + 20000;
+// The wasm's exports have minified names: the memory is the one export that is a Memory.
+const memoryOf = (exports) => Object.values(exports).find((v) => v instanceof WebAssembly.Memory).buffer.byteLength;
 const supported = (window.PerformanceObserver && PerformanceObserver.supportedEntryTypes) || [];
 function collect() {
   const types = ["largest-contentful-paint", "layout-shift", "longtask"].filter((t) => supported.includes(t));
@@ -633,7 +651,7 @@ function collect() {
     // The glue's init returns the instance's exports once initialised, so importing the module
     // the loader imported (same URL, same module record) reaches the widget's linear memory.
     const memory = glue
-      ? import(glue).then((m) => m.default()).then((exports) => exports.memory.buffer.byteLength, () => null)
+      ? import(glue).then((m) => m.default()).then(memoryOf, () => null)
       : Promise.resolve(null);
     memory.then((wasmMemory) => done({
       wasmMemory,
@@ -998,10 +1016,16 @@ fn write_case_pages(root: &Path, dir: &Path) -> Result<()> {
     let template = lines.join("\n");
     let inline = embed.replace("/dist/meterwall.js", &format!("/dist/{}", build::INLINE));
     let snippet = readme_snippet(root)?;
+    let preload = readme_block(root, "Preload (optional).")?;
     for (name, scripts) in [
         ("plain.html", String::new()),
         ("meterwall.html", embed.clone()),
         ("antiflicker.html", format!("{snippet}\n{embed}")),
+        ("preload.html", format!("{preload}\n{embed}")),
+        (
+            "preload-antiflicker.html",
+            format!("{snippet}\n{preload}\n{embed}"),
+        ),
         ("inline.html", inline.clone()),
         ("inline-antiflicker.html", format!("{snippet}\n{inline}")),
         (
@@ -1018,14 +1042,15 @@ fn write_case_pages(root: &Path, dir: &Path) -> Result<()> {
 
 /// The README's "No flash of the full article" snippet, as publishers copy it.
 pub fn readme_snippet(root: &Path) -> Result<String> {
+    readme_block(root, "No flash of the full article")
+}
+
+/// The first ```html block after `heading` in the README, as publishers copy it.
+fn readme_block(root: &Path, heading: &str) -> Result<String> {
     let path = root.join("README.md");
     let text = fs::read_to_string(&path).map_err(|error| Error::io(&path, error))?;
-    let missing = || {
-        Error::Check("README.md has no ```html block after \"No flash of the full article\"".into())
-    };
-    let rest = &text[text
-        .find("No flash of the full article")
-        .ok_or_else(missing)?..];
+    let missing = || Error::Check(format!("README.md has no ```html block after {heading:?}"));
+    let rest = &text[text.find(heading).ok_or_else(missing)?..];
     let start = rest.find("```html\n").ok_or_else(missing)? + "```html\n".len();
     let end = rest[start..].find("```").ok_or_else(missing)?;
     Ok(rest[start..start + end].trim().to_owned())
