@@ -225,6 +225,58 @@ pub fn fuzz() -> Result<()> {
     })
 }
 
+/// The standard library's source for the nightly toolchain, for `cargo xtask size`'s build-std
+/// variant (installs the nightly toolchain first if needed, as [`fuzz`] does).
+///
+/// # Errors
+///
+/// When rustup cannot install them.
+pub fn nightly_std() -> Result<()> {
+    let toolchains = shell::probe_all("rustup", &["toolchain", "list"]).unwrap_or_default();
+    if !toolchains.lines().any(|line| line.starts_with("nightly")) {
+        shell::run(Command::new("rustup").args([
+            "toolchain",
+            "install",
+            "nightly",
+            "--profile",
+            "minimal",
+        ]))?;
+    }
+    let installed = shell::probe_all(
+        "rustup",
+        &["component", "list", "--installed", "--toolchain", "nightly"],
+    )
+    .unwrap_or_default();
+    if !installed.lines().any(|line| line.trim() == "rust-src") {
+        shell::run(Command::new("rustup").args([
+            "component",
+            "add",
+            "rust-src",
+            "--toolchain",
+            "nightly",
+        ]))?;
+    }
+    Ok(())
+}
+
+/// Debian's wasm-opt (package `binaryen`, version 108 on Debian 12 and 13), which `cargo xtask
+/// size` measures against the pinned npm one; installed with apt-get when missing.
+///
+/// # Errors
+///
+/// When it is missing and cannot be installed.
+pub fn debian_wasm_opt() -> Result<PathBuf> {
+    let path = PathBuf::from("/usr/bin/wasm-opt");
+    if !path.exists() {
+        apt_install(&[&Need {
+            what: "Debian's wasm-opt",
+            binaries: &["wasm-opt"],
+            debian_package: "binaryen",
+        }])?;
+    }
+    Ok(path)
+}
+
 /// A browser or driver: the binaries that may provide it and the Debian package that does.
 struct Need {
     what: &'static str,

@@ -196,12 +196,75 @@ pub fn size(root: &Path) -> Result<()> {
             ));
         }
     }
+
+    // Link-time optimisation: fat (Cargo.toml), thin, off; opt-level z, wasm-opt -Oz.
+    for lto in ["thin", "off"] {
+        let dir = format!("target/size/lto-{lto}");
+        let wasm = build::cargo_wasm(root, Some(&dir), &[("CARGO_PROFILE_RELEASE_LTO", lto)])?;
+        rows.push((
+            format!("lto={lto}, wasm-opt -Oz"),
+            bound_and_optimized(root, &tools, &tools.wasm_opt, &wasm, &dir)?,
+        ));
+    }
+
+    // Debian's binaryen 108 against the pinned npm one, on the same module.
+    let debian = provision::debian_wasm_opt()?;
+    let version = shell::probe(&debian, &["--version"]).unwrap_or_default();
+    let module = root.join(format!("target/size/opt-z/bindgen/{OUT_NAME}_bg.wasm"));
+    let optimized = root.join("target/size/opt-z/debian-Oz.wasm");
+    build::wasm_opt_with(root, &debian, "-Oz", &module, &optimized)?;
+    rows.push((format!("Debian {version} -Oz"), Sizes::read(&optimized)?));
+
+    // What std's panic and formatting machinery costs: the standard library rebuilt for size,
+    // panics as a bare trap (nightly only; not what `cargo xtask build` ships, see README "Size").
+    provision::nightly_std()?;
+    let dir = "target/size/immediate-abort";
+    let mut cmd = Command::new("cargo");
+    cmd.current_dir(root)
+        .env_remove("RUSTUP_TOOLCHAIN")
+        .env(
+            "RUSTFLAGS",
+            "-Zunstable-options -Cpanic=immediate-abort -Zlocation-detail=none",
+        )
+        .args(["+nightly", "build", "-p", "meterwall", "--release", "--lib"])
+        .args(["--target", provision::WASM_TARGET, "--target-dir", dir])
+        .args([
+            "-Zbuild-std=std,panic_abort",
+            "-Zbuild-std-features=optimize_for_size",
+        ]);
+    shell::run(&mut cmd)?;
+    let wasm = root
+        .join(dir)
+        .join(provision::WASM_TARGET)
+        .join("release/meterwall.wasm");
+    rows.push((
+        "nightly build-std, panic=immediate-abort, -Oz".to_owned(),
+        bound_and_optimized(root, &tools, &tools.wasm_opt, &wasm, dir)?,
+    ));
+
     shell::announce(&format!(
-        "{OUT_NAME}_bg.wasm by build setting (bytes; `cargo xtask build` is opt-level from \
-         Cargo.toml with wasm-opt -Oz; see {DIST})"
+        "{OUT_NAME}_bg.wasm by build setting (bytes, before the names are minified; `cargo xtask \
+         build` is opt-level z, fat LTO, binaryen {} wasm-opt -Oz; see {DIST})",
+        provision::BINARYEN_VERSION
     ));
     print!("{}", table("variant", &rows));
     Ok(())
+}
+
+/// wasm-bindgen of `wasm` into `<dir>/bindgen`, then `wasm_opt -Oz`: the module's size.
+fn bound_and_optimized(
+    root: &Path,
+    tools: &provision::Tools,
+    wasm_opt: &Path,
+    wasm: &Path,
+    dir: &str,
+) -> Result<Sizes> {
+    let out = root.join(dir).join("bindgen");
+    build::bindgen(root, tools, wasm, &out, false)?;
+    let module = out.join(format!("{OUT_NAME}_bg.wasm"));
+    let optimized = root.join(dir).join(format!("{OUT_NAME}_bg-Oz.wasm"));
+    build::wasm_opt_with(root, wasm_opt, "-Oz", &module, &optimized)?;
+    Sizes::read(&optimized)
 }
 
 #[cfg(test)]
