@@ -166,7 +166,7 @@ const CASES: [Case; 12] = [
 
 /// The ratios printed and kept: what, numerator case, denominator case, metric ("decision" or
 /// "lcp").
-const RATIOS: [(&str, &str, &str, &str); 12] = [
+const RATIOS: [(&str, &str, &str, &str); 16] = [
     (
         "decision: meterwall / baseline, under the limit",
         "meterwall_under",
@@ -176,6 +176,12 @@ const RATIOS: [(&str, &str, &str, &str); 12] = [
     (
         "decision: meterwall / baseline, over the limit",
         "meterwall_over",
+        "baseline_over",
+        "decision",
+    ),
+    (
+        "decision: meterwall + preload / baseline, over",
+        "preload_over",
         "baseline_over",
         "decision",
     ),
@@ -216,6 +222,18 @@ const RATIOS: [(&str, &str, &str, &str); 12] = [
         "lcp",
     ),
     (
+        "LCP: meterwall + preload, over / no paywall",
+        "preload_over",
+        "plain",
+        "lcp",
+    ),
+    (
+        "LCP: meterwall + preload + snippet, over / no paywall",
+        "preload_over_antiflicker",
+        "plain",
+        "lcp",
+    ),
+    (
         "LCP: one-request under the limit / no paywall",
         "inline_under",
         "plain",
@@ -230,6 +248,12 @@ const RATIOS: [(&str, &str, &str, &str); 12] = [
     (
         "LCP: one-request + snippet, over / no paywall",
         "inline_over_antiflicker",
+        "plain",
+        "lcp",
+    ),
+    (
+        "LCP: baseline under the limit / no paywall",
+        "baseline_under",
         "plain",
         "lcp",
     ),

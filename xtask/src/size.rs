@@ -226,7 +226,8 @@ pub fn size(root: &Path) -> Result<()> {
             "RUSTFLAGS",
             "-Zunstable-options -Cpanic=immediate-abort -Zlocation-detail=none",
         )
-        .args(["+nightly", "build", "-p", "meterwall", "--release", "--lib"])
+        .args(["+nightly", "rustc", "-p", "meterwall", "--release", "--lib"])
+        .args(["--crate-type", "cdylib"])
         .args(["--target", provision::WASM_TARGET, "--target-dir", dir])
         .args([
             "-Zbuild-std=std,panic_abort",
