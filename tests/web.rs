@@ -611,6 +611,32 @@ fn link_targets_accept_only_https_and_same_origin_paths() {
 }
 
 #[wasm_bindgen_test]
+fn built_in_plural_rules_agree_with_the_browsers_intl() {
+    use meterwall::copy::{Lang, Plural};
+    let select = Function::new_with_args("tag, n", "return new Intl.PluralRules(tag).select(n);");
+    for lang in [Lang::En, Lang::Fr, Lang::De, Lang::Es] {
+        for n in 0..=u8::MAX {
+            let category = select
+                .call2(&JsValue::NULL, &lang.tag().into(), &JsValue::from(n))
+                .unwrap()
+                .as_string()
+                .unwrap();
+            let expected = if category == "one" {
+                Plural::One
+            } else {
+                Plural::Other
+            };
+            assert_eq!(
+                lang.plural(n),
+                expected,
+                "{} {n}: Intl says {category}",
+                lang.tag()
+            );
+        }
+    }
+}
+
+#[wasm_bindgen_test]
 fn the_page_language_picks_the_copy_and_its_plural_forms() {
     let html = doc().document_element().unwrap();
     html.set_attribute("lang", "fr").unwrap();

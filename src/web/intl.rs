@@ -1,4 +1,5 @@
-//! The browser's `Intl`: the reader's calendar in any IANA zone, and plural categories.
+//! The browser's `Intl`: the reader's calendar in any IANA zone. (Plural categories are the
+//! built-in languages' own rules, `copy::Lang::plural`.)
 
 use crate::period::{Calendar, CivilDate, Utc};
 use wasm_bindgen::prelude::*;
@@ -14,28 +15,6 @@ extern "C" {
 
     #[wasm_bindgen(method, js_name = formatToParts)]
     fn format_to_parts(this: &DateTimeFormat, ms: f64) -> js_sys::Array;
-
-    #[wasm_bindgen(js_namespace = Intl, js_name = PluralRules)]
-    type PluralRules;
-
-    // `catch`: an invalid locale tag makes the constructor throw a RangeError.
-    #[wasm_bindgen(constructor, catch, js_namespace = Intl, js_class = "PluralRules")]
-    fn new(locale: &str) -> Result<PluralRules, JsValue>;
-
-    #[wasm_bindgen(method)]
-    fn select(this: &PluralRules, n: f64) -> String;
-}
-
-/// The plural category of `n` in `locale`, as the copy distinguishes them.
-pub fn plural(locale: &str, n: u8) -> crate::copy::Plural {
-    let one = PluralRules::new(locale)
-        .map(|rules| rules.select(n.into()) == "one")
-        .unwrap_or(n == 1);
-    if one {
-        crate::copy::Plural::One
-    } else {
-        crate::copy::Plural::Other
-    }
 }
 
 /// A calendar for an IANA zone; `UTC` is computed without Intl.
