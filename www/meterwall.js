@@ -186,12 +186,25 @@
     work(compiling);
     start(m);
   } else {
+    // The wasm is fetched and compiled (off the main thread) while the glue downloads, not after.
     // Subresource Integrity covers the script tag only; data-wasm-integrity covers the wasm.
     var wasm = new URL("meterwall_wasm_bg.wasm", src).href;
-    var module = data.wasmIntegrity ? fetch(wasm, { integrity: data.wasmIntegrity }) : wasm;
+    var options = data.wasmIntegrity ? { integrity: data.wasmIntegrity } : {};
+    var compiled = (
+      WebAssembly.compileStreaming ? WebAssembly.compileStreaming(fetch(wasm, options)) : Promise.reject()
+    ).catch(function () {
+      // No streaming (an old browser, or a server that does not say application/wasm): fetch
+      // again, from the HTTP cache when there is one, and compile the bytes.
+      return fetch(wasm, options).then(function (response) {
+        if (!response.ok) throw new Error("HTTP " + response.status + " for " + wasm);
+        return response.arrayBuffer().then(WebAssembly.compile);
+      });
+    });
+    // Handled here too: if the glue itself cannot load, its error is the one reported.
+    compiled.catch(function () {});
     import(new URL("meterwall_wasm.js", src).href)
       .then(function (glue) {
-        return glue.default({ module_or_path: module }).then(function () {
+        return glue.default({ module_or_path: compiled }).then(function () {
           return glue;
         });
       })
