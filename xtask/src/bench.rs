@@ -535,14 +535,7 @@ async fn measure(browser: Browser, client: &Client, url: &str) -> Result<Run> {
 /// A reader's whole journey on one page: over the limit, walled, registers through the prompt
 /// (against the real signup service), reads on. Returns the wasm's linear memory afterwards.
 async fn journey_memory(browser: Browser, client: &Client, url: &str, spent: &str) -> Result<f64> {
-    goto(client, &format!("{url}/bench/blank.html")).await?;
-    execute(
-        client,
-        "localStorage.clear(); sessionStorage.clear();
-         for (const [key, value] of JSON.parse(arguments[0])) localStorage.setItem(key, value);",
-        vec![Value::String(spent.to_owned())],
-    )
-    .await?;
+    set_storage(client, url, spent).await?;
     goto(client, &format!("{url}/bench/meterwall.html?journey")).await?;
     let state = wait_for_state(client).await?;
     if state != "locked" {
@@ -552,10 +545,7 @@ async fn journey_memory(browser: Browser, client: &Client, url: &str, spent: &st
     }
     // The signup service refuses forms sent faster than a person could (one second).
     tokio::time::sleep(Duration::from_millis(1200)).await;
-    let nonce = SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .map(|d| d.as_nanos())
-        .unwrap_or_default();
+    let nonce = nonce();
     execute(
         client,
         "const root = document.querySelector('[data-meterwall-prompt]').shadowRoot;
@@ -713,27 +703,17 @@ async fn load(
     spent: &str,
     round: usize,
 ) -> Result<Sample> {
-    goto(client, &format!("{url}/bench/blank.html")).await?;
     let restore = match case.state {
         State::Fresh => "[]".to_owned(),
         State::MeterwallSpent => spent.to_owned(),
         State::BaselineSpent => r#"[["baseline:v1","[\"a\",\"b\",\"c\"]"]]"#.to_owned(),
     };
-    execute(
-        client,
-        "localStorage.clear(); sessionStorage.clear();
-         for (const [key, value] of JSON.parse(arguments[0])) localStorage.setItem(key, value);",
-        vec![Value::String(restore)],
-    )
-    .await?;
+    set_storage(client, url, &restore).await?;
     // meterwall's glue module, where the widget runs: its wasm memory is read after the decision
     // (the one-request build has no module to import).
     let glue = matches!(case.page, "meterwall.html" | "antiflicker.html")
         .then(|| format!("{url}/dist/meterwall_wasm.js"));
-    let nonce = SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .map(|d| d.as_nanos())
-        .unwrap_or_default();
+    let nonce = nonce();
     goto(
         client,
         &format!("{url}/bench/{}?load={round}-{nonce}", case.page),
@@ -772,6 +752,28 @@ async fn load(
         long_task_ms: figures["longTaskMs"].as_f64(),
         wasm_memory: figures["wasmMemory"].as_f64(),
     })
+}
+
+/// From the blank page, clears both storages and sets localStorage to `entries` (JSON
+/// `[[key, value], ...]`): the reader's meter before a load.
+async fn set_storage(client: &Client, url: &str, entries: &str) -> Result<()> {
+    goto(client, &format!("{url}/bench/blank.html")).await?;
+    execute(
+        client,
+        "localStorage.clear(); sessionStorage.clear();
+         for (const [key, value] of JSON.parse(arguments[0])) localStorage.setItem(key, value);",
+        vec![Value::String(entries.to_owned())],
+    )
+    .await
+    .map(|_| ())
+}
+
+/// A number that differs on every call: fresh URLs and email addresses.
+fn nonce() -> u128 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map(|d| d.as_nanos())
+        .unwrap_or_default()
 }
 
 async fn goto(client: &Client, url: &str) -> Result<()> {

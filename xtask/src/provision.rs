@@ -198,12 +198,8 @@ pub fn twiggy() -> Result<PathBuf> {
     })
 }
 
-/// cargo-fuzz and the nightly toolchain it needs, for the short fuzzing run of `cargo xtask test`.
-///
-/// # Errors
-///
-/// When the nightly toolchain or cargo-fuzz cannot be installed.
-pub fn fuzz() -> Result<()> {
+/// The nightly toolchain (minimal profile), installed with rustup when missing.
+fn nightly() -> Result<()> {
     let toolchains = shell::probe_all("rustup", &["toolchain", "list"]).unwrap_or_default();
     if !toolchains.lines().any(|line| line.starts_with("nightly")) {
         shell::run(Command::new("rustup").args([
@@ -214,6 +210,16 @@ pub fn fuzz() -> Result<()> {
             "minimal",
         ]))?;
     }
+    Ok(())
+}
+
+/// cargo-fuzz and the nightly toolchain it needs, for the short fuzzing run of `cargo xtask test`.
+///
+/// # Errors
+///
+/// When the nightly toolchain or cargo-fuzz cannot be installed.
+pub fn fuzz() -> Result<()> {
+    nightly()?;
     if shell::find("cargo-fuzz").is_none() {
         shell::run(shell::cargo().args(["install", "cargo-fuzz"]))?;
     }
@@ -232,16 +238,7 @@ pub fn fuzz() -> Result<()> {
 ///
 /// When rustup cannot install them.
 pub fn nightly_std() -> Result<()> {
-    let toolchains = shell::probe_all("rustup", &["toolchain", "list"]).unwrap_or_default();
-    if !toolchains.lines().any(|line| line.starts_with("nightly")) {
-        shell::run(Command::new("rustup").args([
-            "toolchain",
-            "install",
-            "nightly",
-            "--profile",
-            "minimal",
-        ]))?;
-    }
+    nightly()?;
     let installed = shell::probe_all(
         "rustup",
         &["component", "list", "--installed", "--toolchain", "nightly"],
