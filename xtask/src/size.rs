@@ -207,13 +207,18 @@ pub fn size(root: &Path) -> Result<()> {
         ));
     }
 
-    // Debian's binaryen 108 against the pinned npm one, on the same module.
-    let debian = provision::debian_wasm_opt()?;
-    let version = shell::probe(&debian, &["--version"]).unwrap_or_default();
-    let module = root.join(format!("target/size/opt-z/bindgen/{OUT_NAME}_bg.wasm"));
-    let optimized = root.join("target/size/opt-z/debian-Oz.wasm");
-    build::wasm_opt_with(root, &debian, "-Oz", &module, &optimized)?;
-    rows.push((format!("Debian {version} -Oz"), Sizes::read(&optimized)?));
+    // Debian's binaryen 108 against the pinned npm one, on the same module. Optional: where it
+    // cannot be installed (not root), the reason and the fix are printed and the rest goes on.
+    match provision::debian_wasm_opt() {
+        Ok(debian) => {
+            let version = shell::probe(&debian, &["--version"]).unwrap_or_default();
+            let module = root.join(format!("target/size/opt-z/bindgen/{OUT_NAME}_bg.wasm"));
+            let optimized = root.join("target/size/opt-z/debian-Oz.wasm");
+            build::wasm_opt_with(root, &debian, "-Oz", &module, &optimized)?;
+            rows.push((format!("Debian {version} -Oz"), Sizes::read(&optimized)?));
+        }
+        Err(error) => println!("    Debian's wasm-opt not measured: {error}"),
+    }
 
     // What std's panic and formatting machinery costs: the standard library rebuilt for size,
     // panics as a bare trap (nightly only; not what `cargo xtask build` ships, see README "Size").
