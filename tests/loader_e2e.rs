@@ -1255,10 +1255,13 @@ async fn one_request(browser: Browser) {
         .iter()
         .enumerate()
         .map(|(i, article)| {
-            Page::of(&www, article)
+            let page = Page::of(&www, article)
                 .head_first(&script(ERRORS))
-                .one_request()
-                .write(site.path(), &format!("one-request-{i}"))
+                .one_request();
+            // The last page loads it as a blocking script in <head>: it runs before the article
+            // is parsed, and must wait for it rather than gate half an article.
+            let page = if i == 3 { page.blocking() } else { page };
+            page.write(site.path(), &format!("one-request-{i}"))
         })
         .collect();
     run_case(
@@ -1322,6 +1325,20 @@ async fn one_request_steps(client: Client, site: String, pages: Vec<Article>) {
         teaser_blocks(&client).await,
         2,
         "{}: the default teaser above the prompt",
+        last.path
+    );
+    // Run from <head> before the article existed, the wall still holds the whole article: the
+    // teaser, the prompt, and nothing after it.
+    let after = js(
+        &client,
+        "const children = Array.from(document.querySelector('.article-body').children);
+         return children.length;",
+    )
+    .await;
+    assert_eq!(
+        after,
+        json!(3),
+        "{}: two blocks, the prompt, nothing else",
         last.path
     );
 }
@@ -1403,6 +1420,20 @@ impl Page {
     fn one_request(mut self) -> Self {
         let (start, end) = self.tag_with(LOADER_SRC);
         let tag = self.html[start..end].replace(LOADER_SRC, "src=\"/dist/meterwall.inline.js\"");
+        self.html.replace_range(start..end, &tag);
+        self
+    }
+
+    /// Makes the one-request script tag blocking (no `async`).
+    fn blocking(mut self) -> Self {
+        let marker = "src=\"/dist/meterwall.inline.js\"";
+        let (start, end) = self.tag_with(marker);
+        let tag = self.html[start..end].replacen("<script async ", "<script ", 1);
+        assert!(
+            !tag.contains("async"),
+            "{}: the tag is still async: {tag}",
+            self.article.path
+        );
         self.html.replace_range(start..end, &tag);
         self
     }
