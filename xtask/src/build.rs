@@ -340,6 +340,9 @@ pub fn terser(root: &Path, tools: &Tools, input: &Path, output: &Path, module: b
 /// When cargo fails.
 pub fn cargo_wasm(root: &Path, target_dir: Option<&str>, env: &[(&str, &str)]) -> Result<PathBuf> {
     let mut cmd = shell::cargo();
+    if let Some(flags) = remap_paths(root) {
+        cmd.env("CARGO_TARGET_WASM32_UNKNOWN_UNKNOWN_RUSTFLAGS", flags);
+    }
     cmd.current_dir(root).envs(env.iter().copied()).args([
         "rustc",
         "-p",
@@ -362,6 +365,24 @@ pub fn cargo_wasm(root: &Path, target_dir: Option<&str>, env: &[(&str, &str)]) -
             .unwrap_or_else(|| root.join("target")),
     };
     Ok(target.join(WASM_TARGET).join("release/meterwall.wasm"))
+}
+
+/// rustc flags that keep this machine's paths out of the wasm: panic locations in dependencies
+/// name their files under cargo's registry and the workspace, which would otherwise be shipped
+/// (as `/home/someone/.cargo/registry/src/index.crates.io-…/js-sys-…/src/lib.rs`). `None` when a
+/// path holds whitespace, which the variable cannot carry.
+fn remap_paths(root: &Path) -> Option<String> {
+    let cargo_home = env::var_os("CARGO_HOME")
+        .map(PathBuf::from)
+        .or_else(|| env::var_os("HOME").map(|home| PathBuf::from(home).join(".cargo")))?;
+    let registry = cargo_home.join("registry").join("src");
+    let (registry, root) = (registry.to_str()?, root.to_str()?);
+    if registry.contains(char::is_whitespace) || root.contains(char::is_whitespace) {
+        return None;
+    }
+    Some(format!(
+        "--remap-path-prefix={registry}=crates --remap-path-prefix={root}=meterwall"
+    ))
 }
 
 /// wasm-bindgen `--target web` (an ES module the loader imports) of `wasm` into `out_dir`.
