@@ -54,14 +54,9 @@ pub fn build(root: &Path, tools: &Tools, opt_level: Option<&str>) -> Result<()> 
     };
 
     let dist = root.join(DIST);
-    match fs::remove_dir_all(&dist) {
-        Err(error) if error.kind() != io::ErrorKind::NotFound => {
-            return Err(Error::io(&dist, error))
-        }
-        _ => {}
-    }
+    remove_dir(&dist)?;
     // With TypeScript declarations for publishers' editors; readers never download them.
-    bindgen(root, tools, &wasm, &dist, true)?;
+    bindgen(root, tools, &wasm, &dist, "web", true)?;
 
     let module = dist.join(format!("{OUT_NAME}_bg.wasm"));
     let optimized = dist.join(format!("{OUT_NAME}_bg.wasm.opt"));
@@ -101,19 +96,8 @@ pub const INLINE: &str = "meterwall.inline.js";
 /// When a step fails.
 fn inline(root: &Path, tools: &Tools, wasm: &Path, loader: &Path, dist: &Path) -> Result<()> {
     let work = root.join("target/inline");
-    match fs::remove_dir_all(&work) {
-        Err(error) if error.kind() != io::ErrorKind::NotFound => {
-            return Err(Error::io(&work, error))
-        }
-        _ => {}
-    }
-    let mut cmd = Command::new(&tools.wasm_bindgen);
-    cmd.current_dir(root)
-        .arg(relative(root, wasm))
-        .args(["--target", "no-modules", "--no-typescript", "--out-dir"])
-        .arg(relative(root, &work))
-        .args(["--out-name", OUT_NAME]);
-    shell::run(&mut cmd)?;
+    remove_dir(&work)?;
+    bindgen(root, tools, wasm, &work, "no-modules", false)?;
     let module = work.join(format!("{OUT_NAME}_bg.wasm"));
     let optimized = work.join("optimized.wasm");
     wasm_opt(root, tools, "-Oz", &module, &optimized)?;
@@ -385,7 +369,16 @@ fn remap_paths(root: &Path) -> Option<String> {
     ))
 }
 
-/// wasm-bindgen `--target web` (an ES module the loader imports) of `wasm` into `out_dir`.
+/// Removes `dir` and everything in it; a directory that is not there is fine.
+fn remove_dir(dir: &Path) -> Result<()> {
+    match fs::remove_dir_all(dir) {
+        Err(error) if error.kind() != io::ErrorKind::NotFound => Err(Error::io(dir, error)),
+        _ => Ok(()),
+    }
+}
+
+/// wasm-bindgen of `wasm` into `out_dir` for `target`: `web` (an ES module the loader imports)
+/// or `no-modules` (a classic script, for the one-request build).
 ///
 /// # Errors
 ///
@@ -395,12 +388,13 @@ pub fn bindgen(
     tools: &Tools,
     wasm: &Path,
     out_dir: &Path,
+    target: &str,
     typescript: bool,
 ) -> Result<()> {
     let mut cmd = Command::new(&tools.wasm_bindgen);
     cmd.current_dir(root)
         .arg(relative(root, wasm))
-        .args(["--target", "web", "--out-dir"])
+        .args(["--target", target, "--out-dir"])
         .arg(relative(root, out_dir))
         .args(["--out-name", OUT_NAME]);
     if !typescript {

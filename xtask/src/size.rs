@@ -158,7 +158,7 @@ pub fn size(root: &Path) -> Result<()> {
         ],
     )?;
     let out = root.join(names).join("bindgen");
-    build::bindgen(root, &tools, &wasm, &out, false)?;
+    build::bindgen(root, &tools, &wasm, &out, "web", false)?;
     let module = Path::new(names).join(format!("bindgen/{OUT_NAME}_bg.wasm"));
     shell::announce(
         "the 25 largest items of the wasm, before wasm-opt (the \"function names\" subsection \
@@ -181,7 +181,7 @@ pub fn size(root: &Path) -> Result<()> {
             &[("CARGO_PROFILE_RELEASE_OPT_LEVEL", level)],
         )?;
         let out = root.join(&dir).join("bindgen");
-        build::bindgen(root, &tools, &wasm, &out, false)?;
+        build::bindgen(root, &tools, &wasm, &out, "web", false)?;
         let module = out.join(format!("{OUT_NAME}_bg.wasm"));
         rows.push((
             format!("opt-level={level}, no wasm-opt"),
@@ -266,7 +266,7 @@ fn bound_and_optimized(
     dir: &str,
 ) -> Result<Sizes> {
     let out = root.join(dir).join("bindgen");
-    build::bindgen(root, tools, wasm, &out, false)?;
+    build::bindgen(root, tools, wasm, &out, "web", false)?;
     let module = out.join(format!("{OUT_NAME}_bg.wasm"));
     let optimized = root.join(dir).join(format!("{OUT_NAME}_bg-Oz.wasm"));
     build::wasm_opt_with(root, wasm_opt, "-Oz", &module, &optimized)?;
