@@ -25,6 +25,7 @@ pub mod article;
 pub mod config;
 pub mod copy;
 pub mod email;
+pub mod heap;
 pub mod meter;
 pub mod period;
 pub mod record;
