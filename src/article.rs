@@ -84,7 +84,7 @@ pub fn normalise_url(url: &str, keep_params: &[&str]) -> Option<String> {
     let rest = rest.split_once('#').map_or(rest, |(before, _)| before);
     let (rest, query) = rest.split_once('?').unwrap_or((rest, ""));
     let authority_end = rest.find('/').unwrap_or(rest.len());
-    let (authority, path) = rest.split_at(authority_end);
+    let (authority, path) = rest.split_at_checked(authority_end)?;
     // Userinfo ends at the last '@' (WHATWG URL, authority state): a password may contain '@'.
     let host_port = authority.rsplit_once('@').map_or(authority, |(_, hp)| hp);
     let (host, port) = split_port(host_port)?;

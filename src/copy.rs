@@ -486,8 +486,9 @@ impl Copy {
 }
 
 /// Replaces each placeholder, folds the double spaces an empty one leaves and the space it leaves
-/// before `)` or `.`. One pass over bytes with no substring search: `str::replace` would link
-/// the standard library's two-way searcher (about 2 KB of wasm) for this alone.
+/// before `)` or `.`. One pass with no substring search and no slicing that could panic:
+/// `str::replace` would link the standard library's two-way searcher (about 2 KB of wasm) for this
+/// alone.
 fn fill(template: &str, values: &[(&str, &str)]) -> String {
     fn push(out: &mut String, text: &str) {
         for c in text.chars() {
@@ -503,17 +504,19 @@ fn fill(template: &str, values: &[(&str, &str)]) -> String {
     }
     let mut out = String::with_capacity(template.len());
     let mut rest = template;
-    while let Some(at) = rest.find('{') {
-        push(&mut out, &rest[..at]);
-        rest = &rest[at..];
-        match values.iter().find(|(key, _)| rest.starts_with(key)) {
-            Some((key, value)) => {
+    while let Some((before, brace)) = rest.find('{').and_then(|at| rest.split_at_checked(at)) {
+        push(&mut out, before);
+        match values
+            .iter()
+            .find_map(|(key, value)| Some((value, brace.strip_prefix(key)?)))
+        {
+            Some((value, after)) => {
                 push(&mut out, value);
-                rest = &rest[key.len()..];
+                rest = after;
             }
             None => {
                 push(&mut out, "{");
-                rest = &rest[1..];
+                rest = brace.strip_prefix('{').unwrap_or_default();
             }
         }
     }
