@@ -229,7 +229,8 @@ mod global {
     static GLOBAL: Global = Global(UnsafeCell::new(Heap::new()));
 }
 
-#[cfg(test)]
+// On the host: proptest is a host-only dependency, and these tests bring their own memory.
+#[cfg(all(test, not(target_arch = "wasm32")))]
 mod tests {
     use super::*;
     use proptest::prelude::*;
