@@ -563,6 +563,31 @@ fn whole(n: f64) -> Option<i64> {
     (n.is_finite() && n.fract() == 0.0 && n.abs() < 9.0e15).then_some(n as i64)
 }
 
+/// The number a decimal text holds: ASCII digits with an optional leading `+`, at most
+/// `u32::MAX`. One reader for every number the widget parses: each `str::parse::<T>` would link
+/// its own copy of the standard library's parser into every reader's download.
+///
+/// # Examples
+///
+/// ```
+/// use meterwall::config::int_value;
+/// assert_eq!(int_value("042"), Some(42));
+/// assert_eq!(int_value("+7"), Some(7));
+/// assert_eq!(int_value("-1"), None);
+/// assert_eq!(int_value(""), None);
+/// assert_eq!(int_value("4294967296"), None);
+/// ```
+pub fn int_value(text: &str) -> Option<u32> {
+    let digits = text.strip_prefix('+').unwrap_or(text);
+    if digits.is_empty() {
+        return None;
+    }
+    digits.bytes().try_fold(0u32, |n, c| {
+        c.is_ascii_digit()
+            .then(|| n.checked_mul(10)?.checked_add(u32::from(c - b'0')))?
+    })
+}
+
 /// Decimal text of an integer, without `format!` (which would pull the formatting machinery
 /// into every reader's download).
 pub fn int_text(n: i64) -> String {
@@ -587,7 +612,7 @@ fn small_int(v: &Value, path: &str, max: u8, expected: &'static str) -> Result<u
     let n = match v {
         Value::Num(n) => whole(*n),
         // Data attributes arrive as strings: "3" is as good as 3.
-        Value::Str(s) => s.trim().parse::<i64>().ok(),
+        Value::Str(s) => int_value(s.trim()).map(i64::from),
         _ => None,
     };
     match n {
@@ -605,7 +630,7 @@ fn int(
 ) -> Result<u32, ConfigError> {
     let n = match v {
         Value::Num(n) => whole(*n),
-        Value::Str(s) => s.trim().parse::<i64>().ok(),
+        Value::Str(s) => int_value(s.trim()).map(i64::from),
         _ => None,
     };
     match n {
@@ -723,8 +748,8 @@ fn teaser(v: &Value) -> Result<Teaser, ConfigError> {
     const EXPECTED: &str = "a number of blocks from 0 to 50, or a percentage like \"30%\"";
     if let Value::Str(s) = v {
         if let Some(p) = s.trim().strip_suffix('%') {
-            return match p.trim().parse::<u8>() {
-                Ok(p) if p <= 100 => Ok(Teaser::Percent(p)),
+            return match int_value(p.trim()) {
+                Some(p) if p <= 100 => Ok(Teaser::Percent(p as u8)),
                 _ => Err(err("teaser", EXPECTED, v)),
             };
         }
@@ -969,6 +994,16 @@ mod tests {
                 .path,
             "period"
         );
+    }
+
+    #[test]
+    fn int_value_reads_what_int_text_writes() {
+        for n in [0u32, 1, 9, 10, 255, 60_000, u32::MAX] {
+            assert_eq!(int_value(&int_text(n.into())), Some(n));
+        }
+        for bad in ["", "+", " 1", "1 ", "1.5", "1e3", "0x10", "٣", "--1"] {
+            assert_eq!(int_value(bad), None, "{bad:?}");
+        }
     }
 
     #[test]

@@ -39,7 +39,7 @@ pub fn classify(status: Option<u16>, retry_after: Option<&str>) -> Outcome {
 /// `Retry-After` in delay-seconds form (RFC 9110 §10.2.3), as ms. The HTTP-date form is not
 /// read: without a trustworthy clock it is no better than our own backoff.
 fn retry_after_ms(value: &str) -> Option<u32> {
-    let seconds: u32 = value.trim().parse().ok()?;
+    let seconds = crate::config::int_value(value.trim())?;
     Some(seconds.saturating_mul(1000))
 }
 

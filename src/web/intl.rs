@@ -67,7 +67,7 @@ impl Calendar for ZoneCalendar {
             let (Some(kind), Some(value)) = (field("type"), field("value")) else {
                 continue;
             };
-            let Ok(n) = value.parse::<i32>() else {
+            let Some(n) = crate::config::int_value(&value).map(|n| n as i32) else {
                 continue;
             };
             match kind.as_str() {

@@ -48,8 +48,8 @@ pub fn mode(search: &str) -> Mode {
         Some("off") => Mode::Off,
         Some("simulate") => Mode::Simulate {
             views: param(search, "views")
-                .and_then(|v| v.parse().ok())
-                .unwrap_or(0),
+                .and_then(|v| crate::config::int_value(&v))
+                .map_or(0, |n| n.min(u8::MAX.into()) as u8),
             now_ms: param(search, "now")
                 .and_then(|d| parse_date(&d))
                 .map(|d| crate::period::days_from_civil(d) * 86_400_000 + 43_200_000),
