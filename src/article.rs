@@ -86,7 +86,9 @@ pub fn normalise_url(url: &str, keep_params: &[&str]) -> Option<String> {
     let authority_end = rest.find('/').unwrap_or(rest.len());
     let (authority, path) = rest.split_at_checked(authority_end)?;
     // Userinfo ends at the last '@' (WHATWG URL, authority state): a password may contain '@'.
-    let host_port = authority.rsplit_once('@').map_or(authority, |(_, hp)| hp);
+    let host_port = last(authority, b'@')
+        .and_then(|at| authority.get(at + 1..))
+        .unwrap_or(authority);
     let (host, port) = split_port(host_port)?;
     // Spaces, controls and the URL standard's other forbidden host code points mean this is no URL.
     if host.is_empty()
@@ -122,6 +124,11 @@ pub fn normalise_url(url: &str, keep_params: &[&str]) -> Option<String> {
     Some(out)
 }
 
+/// Where the last `byte` (ASCII) is in `s`. `rfind(char)` would link a reverse UTF-8 searcher.
+fn last(s: &str, byte: u8) -> Option<usize> {
+    s.bytes().rposition(|b| b == byte)
+}
+
 /// `s` without `prefix`, compared ASCII case-insensitively (schemes are case-insensitive).
 fn strip_prefix_ignore_case<'a>(s: &'a str, prefix: &str) -> Option<&'a str> {
     let head = s.get(..prefix.len())?;
@@ -137,12 +144,8 @@ fn strip_prefix_ignore_case<'a>(s: &'a str, prefix: &str) -> Option<&'a str> {
 /// `:443` on an http URL would make the result differ from the same string read back as https.
 fn split_port(host_port: &str) -> Option<(&str, Option<&str>)> {
     // An IPv6 literal is bracketed and full of colons; a port can only follow the ']'.
-    let search_from = host_port.rfind(']').unwrap_or(0);
-    let Some(colon) = host_port
-        .get(search_from..)?
-        .rfind(':')
-        .map(|i| i + search_from)
-    else {
+    let search_from = last(host_port, b']').unwrap_or(0);
+    let Some(colon) = last(host_port.get(search_from..)?, b':').map(|i| i + search_from) else {
         return Some((host_port, None));
     };
     let (host, port) = (host_port.get(..colon)?, host_port.get(colon + 1..)?);
