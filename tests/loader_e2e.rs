@@ -799,6 +799,39 @@ async fn flicker_steps(browser: Browser, wasm: Wasm, client: Client, site: Strin
         page.path
     );
     let hint = || js(&client, "return localStorage.getItem('meterwall:next');");
+    // When the widget started loading (the loader's mark) against the first contentful paint.
+    let load = || {
+        js(
+            &client,
+            "const load = performance.getEntriesByName('meterwall:load')[0];
+             const paint = performance.getEntriesByName('first-contentful-paint')[0];
+             return {
+                 afterPaint: load && load.detail ? load.detail.afterPaint : null,
+                 load: load ? load.startTime : null,
+                 paint: paint ? paint.startTime : null,
+             };",
+        )
+    };
+    let first_load = load().await;
+    assert_eq!(
+        first_load["afterPaint"],
+        json!(true),
+        "{}: with nothing to hide, the widget waits for the first paint: {first_load}",
+        page.path
+    );
+    let (Some(painted), Some(loaded)) = (first_load["paint"].as_f64(), first_load["load"].as_f64())
+    else {
+        panic!(
+            "{}: no first-contentful-paint or no meterwall:load: {first_load}",
+            page.path
+        );
+    };
+    assert!(
+        painted <= loaded,
+        "{}: the widget started loading at {loaded:.1} ms, before the first contentful paint \
+         at {painted:.1} ms",
+        page.path
+    );
     if wasm == Wasm::Served {
         assert_eq!(
             hint().await,
@@ -829,6 +862,12 @@ async fn flicker_steps(browser: Browser, wasm: Wasm, client: Client, site: Strin
     };
     let (added, removed) = (at("added"), at("removed"));
     let hidden = removed - added;
+    assert_eq!(
+        load().await["afterPaint"],
+        json!(false),
+        "{}: with the article hidden, the widget starts at once",
+        page.path
+    );
     let now = js(
         &client,
         "return {
