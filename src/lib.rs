@@ -16,7 +16,8 @@
 //!   is plain Rust: it takes values (the config, the stored record, the time) and returns values
 //!   (a [`meter::Decision`] with its reasons), and is tested on the host;
 //! - `web` is the only module that touches the browser: it reads the page, calls the core, and
-//!   writes the page.
+//!   writes the page;
+//! - [`heap`] is the wasm module's memory allocator, smaller than the standard library's.
 //!
 //! The README is the user guide: the embed snippet, every config key with its default, the
 //! meter's rules, the events, the failure policy and the size and speed figures.
