@@ -53,7 +53,7 @@ pub enum TokenError {
     /// The configured public key is not a P-256 public JWK.
     BadKey,
     /// The browser offers no WebCrypto here: `crypto.subtle` exists only in secure contexts
-    /// (https pages), https://w3c.github.io/webcrypto/#crypto-interface.
+    /// (https pages), <https://w3c.github.io/webcrypto/#crypto-interface>.
     CryptoUnavailable,
 }
 
