@@ -1248,6 +1248,77 @@ async fn integrity_named_steps(client: Client, site: String, page: Article) {
     );
 }
 
+// 9. Readers under the limit come first: the widget waits for the first contentful paint, but
+//    not for ever.
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn e2e_chrome_without_a_contentful_paint_the_widget_starts_after_one_second() {
+    no_paint(Browser::Chrome).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn e2e_firefox_without_a_contentful_paint_the_widget_starts_after_one_second() {
+    no_paint(Browser::Firefox).await;
+}
+
+/// A page that shows nothing yet, as A/B-testing snippets hide pages while they load: no first
+/// contentful paint comes, and the widget must still count the view.
+async fn no_paint(browser: Browser) {
+    let page = |page: Page, _: &Path| page.head_first("<style>html { visibility: hidden }</style>");
+    first_article_case(
+        browser,
+        "no contentful paint",
+        "no-paint",
+        page,
+        no_paint_steps,
+    )
+    .await;
+}
+
+async fn no_paint_steps(client: Client, site: String, page: Article) {
+    open(&client, &site, &page.path).await;
+    assert_eq!(decided(&client, &page.path).await, "open");
+    let seen = js(
+        &client,
+        "const start = performance.getEntriesByName('meterwall:start')[0];
+         const load = performance.getEntriesByName('meterwall:load')[0];
+         return {
+             afterPaint: load && load.detail ? load.detail.afterPaint : null,
+             waited: start && load ? load.startTime - start.startTime : null,
+             paints: performance.getEntriesByName('first-contentful-paint').length,
+             record: localStorage.getItem('meterwall:v1') !== null,
+         };",
+    )
+    .await;
+    assert_eq!(
+        seen["paints"],
+        json!(0),
+        "{}: nothing was shown: {seen}",
+        page.path
+    );
+    assert_eq!(seen["afterPaint"], json!(true), "{}: {seen}", page.path);
+    // The cap is a 1000 ms timeout from the loader's first statement; timers may fire up to a
+    // clock tick early where performance.now() is coarsened.
+    let waited = seen["waited"].as_f64().unwrap_or_else(|| {
+        panic!(
+            "{}: no meterwall:start or meterwall:load: {seen}",
+            page.path
+        )
+    });
+    assert!(
+        waited >= 990.0,
+        "{}: the widget started {waited:.0} ms after the loader, before the one-second cap, with \
+         no paint to wait for",
+        page.path
+    );
+    assert_eq!(
+        seen["record"],
+        json!(true),
+        "{}: the view was counted",
+        page.path
+    );
+}
+
 // What the cases share.
 
 /// A case on one page, the first demo article as `change` makes it (given the copy's root),
