@@ -4,10 +4,16 @@
 //! demo article by [`write_case_pages`], beside `bench/pages/blank.html`) from the reference
 //! server on a free port, and loads each case [`LOADS`] times per browser over
 //! WebDriver, the cases taking turns so that drift in the machine's speed spreads over all of
-//! them. Each load is cold as far as a page can tell: the HTTP cache is off (Chrome
+//! them. Most loads are cold as far as a page can tell: the HTTP cache is off (Chrome
 //! `--disk-cache-size=1`, Firefox's cache prefs), the page URL carries a fresh query string, and
 //! the storage is cleared and the meter state set through JS from a blank page first. One session
-//! per browser, not per load: a new browser per load would take most of the run's time.
+//! per browser, not per load: a new browser per load would take most of the run's time. The
+//! "warm cache" cases run in a second session per browser with the HTTP cache on, as for a reader
+//! who has read an article before (every reader over the limit has): the page is still fetched
+//! afresh, the widget's files come from the cache (revalidated, as the server sends
+//! `Last-Modified` and no `max-age`). Each load records whether the meter's files came from a
+//! cache, and the run prints how many did per case: with its disk cache off, Chrome's in-memory
+//! cache can still serve a script that the previous load used.
 //!
 //! Prints, per case and browser, minimum, median and maximum of the time to decision (User Timing
 //! `meterwall:decision`, from the loader's first line to the gate), Largest Contentful Paint,
@@ -76,15 +82,19 @@ struct Case {
     state: State,
     /// `data-meterwall-state` after the decision; `None`: nothing decides on this page.
     expect: Option<&'static str>,
+    /// Measured in a second session with the HTTP cache on: the widget's files come from the
+    /// cache (revalidated), as for any reader who has read an article before.
+    warm: bool,
 }
 
-const CASES: [Case; 12] = [
+const CASES: [Case; 18] = [
     Case {
         id: "plain",
         label: "no paywall",
         page: "plain.html",
         state: State::Fresh,
         expect: None,
+        warm: false,
     },
     Case {
         id: "meterwall_under",
@@ -92,6 +102,7 @@ const CASES: [Case; 12] = [
         page: "meterwall.html",
         state: State::Fresh,
         expect: Some("open"),
+        warm: false,
     },
     Case {
         id: "meterwall_over",
@@ -99,6 +110,7 @@ const CASES: [Case; 12] = [
         page: "meterwall.html",
         state: State::MeterwallSpent,
         expect: Some("locked"),
+        warm: false,
     },
     Case {
         id: "meterwall_under_antiflicker",
@@ -106,6 +118,7 @@ const CASES: [Case; 12] = [
         page: "antiflicker.html",
         state: State::Fresh,
         expect: Some("open"),
+        warm: false,
     },
     Case {
         id: "meterwall_over_antiflicker",
@@ -113,6 +126,7 @@ const CASES: [Case; 12] = [
         page: "antiflicker.html",
         state: State::MeterwallSpent,
         expect: Some("locked"),
+        warm: false,
     },
     Case {
         id: "preload_over",
@@ -120,6 +134,7 @@ const CASES: [Case; 12] = [
         page: "preload.html",
         state: State::MeterwallSpent,
         expect: Some("locked"),
+        warm: false,
     },
     Case {
         id: "preload_over_antiflicker",
@@ -127,6 +142,7 @@ const CASES: [Case; 12] = [
         page: "preload-antiflicker.html",
         state: State::MeterwallSpent,
         expect: Some("locked"),
+        warm: false,
     },
     Case {
         id: "inline_under",
@@ -134,6 +150,7 @@ const CASES: [Case; 12] = [
         page: "inline.html",
         state: State::Fresh,
         expect: Some("open"),
+        warm: false,
     },
     Case {
         id: "inline_over",
@@ -141,6 +158,7 @@ const CASES: [Case; 12] = [
         page: "inline.html",
         state: State::MeterwallSpent,
         expect: Some("locked"),
+        warm: false,
     },
     Case {
         id: "inline_over_antiflicker",
@@ -148,6 +166,7 @@ const CASES: [Case; 12] = [
         page: "inline-antiflicker.html",
         state: State::MeterwallSpent,
         expect: Some("locked"),
+        warm: false,
     },
     Case {
         id: "baseline_under",
@@ -155,6 +174,7 @@ const CASES: [Case; 12] = [
         page: "baseline.html",
         state: State::Fresh,
         expect: Some("open"),
+        warm: false,
     },
     Case {
         id: "baseline_over",
@@ -162,12 +182,61 @@ const CASES: [Case; 12] = [
         page: "baseline.html",
         state: State::BaselineSpent,
         expect: Some("locked"),
+        warm: false,
+    },
+    Case {
+        id: "plain_warm",
+        label: "no paywall, warm cache",
+        page: "plain.html",
+        state: State::Fresh,
+        expect: None,
+        warm: true,
+    },
+    Case {
+        id: "meterwall_under_warm",
+        label: "meterwall, under, warm cache",
+        page: "meterwall.html",
+        state: State::Fresh,
+        expect: Some("open"),
+        warm: true,
+    },
+    Case {
+        id: "meterwall_over_warm",
+        label: "meterwall, over, warm cache",
+        page: "meterwall.html",
+        state: State::MeterwallSpent,
+        expect: Some("locked"),
+        warm: true,
+    },
+    Case {
+        id: "inline_over_warm",
+        label: "one-request, over, warm cache",
+        page: "inline.html",
+        state: State::MeterwallSpent,
+        expect: Some("locked"),
+        warm: true,
+    },
+    Case {
+        id: "baseline_under_warm",
+        label: "baseline JS, under, warm cache",
+        page: "baseline.html",
+        state: State::Fresh,
+        expect: Some("open"),
+        warm: true,
+    },
+    Case {
+        id: "baseline_over_warm",
+        label: "baseline JS, over, warm cache",
+        page: "baseline.html",
+        state: State::BaselineSpent,
+        expect: Some("locked"),
+        warm: true,
     },
 ];
 
 /// The ratios printed and kept: what, numerator case, denominator case, metric ("decision" or
 /// "lcp").
-const RATIOS: [(&str, &str, &str, &str); 16] = [
+const RATIOS: [(&str, &str, &str, &str); 21] = [
     (
         "decision: meterwall / baseline, under the limit",
         "meterwall_under",
@@ -264,11 +333,43 @@ const RATIOS: [(&str, &str, &str, &str); 16] = [
         "plain",
         "lcp",
     ),
+    (
+        "decision, warm cache: meterwall / baseline, under",
+        "meterwall_under_warm",
+        "baseline_under_warm",
+        "decision",
+    ),
+    (
+        "decision, warm cache: meterwall / baseline, over",
+        "meterwall_over_warm",
+        "baseline_over_warm",
+        "decision",
+    ),
+    (
+        "decision, warm cache: one-request / baseline, over",
+        "inline_over_warm",
+        "baseline_over_warm",
+        "decision",
+    ),
+    (
+        "LCP, warm cache: meterwall under / no paywall",
+        "meterwall_under_warm",
+        "plain_warm",
+        "lcp",
+    ),
+    (
+        "LCP, warm cache: meterwall over / no paywall",
+        "meterwall_over_warm",
+        "plain_warm",
+        "lcp",
+    ),
 ];
 
 /// The figures read from the page after one load; `None` where the browser does not report it.
 #[derive(Default)]
 struct Sample {
+    /// Whether every file of the meter came from the HTTP cache; `None` on a page without one.
+    cached: Option<bool>,
     decision: Option<f64>,
     /// The widget's own main-thread time (the loader's `meterwall:work` measures).
     work: Option<f64>,
@@ -329,6 +430,8 @@ impl Summary {
 
 /// A case's figures in one browser.
 struct Figures {
+    /// Loads with every file of the meter from the HTTP cache, and loads in all.
+    cached: (usize, usize),
     decision: Option<Summary>,
     work: Option<Summary>,
     lcp: Option<Summary>,
@@ -342,6 +445,10 @@ impl Figures {
         let pick =
             |f: fn(&Sample) -> Option<f64>| Summary::of(samples.iter().filter_map(f).collect());
         Figures {
+            cached: (
+                samples.iter().filter(|s| s.cached == Some(true)).count(),
+                samples.len(),
+            ),
             decision: pick(|s| s.decision),
             work: pick(|s| s.work),
             lcp: pick(|s| s.lcp),
@@ -359,6 +466,18 @@ struct Run {
     figures: Vec<Figures>,
     /// The wasm's linear memory, in bytes, after a reader's whole journey.
     journey_memory: f64,
+}
+
+impl Run {
+    /// This (cold) run with the warm cases' figures taken from the warm session's run.
+    fn with_warm(mut self, warm: Run) -> Run {
+        for ((case, figures), warm) in CASES.iter().zip(self.figures.iter_mut()).zip(warm.figures) {
+            if case.warm {
+                *figures = warm;
+            }
+        }
+        self
+    }
 }
 
 /// Runs the benchmark; see the module docs.
@@ -385,7 +504,7 @@ pub fn bench(root: &Path) -> Result<()> {
         write_case_pages(root, &site.join("bench"))?;
         let server = Server::start(root, &site, &scratch.join("bench.sqlite"))?;
         shell::announce(&format!(
-            "bench: {LOADS} cold loads per case and browser from {}",
+            "bench: {LOADS} loads per case and browser from {}, cold, then warm in a second session",
             server.url
         ));
         let runtime = tokio::runtime::Builder::new_current_thread()
@@ -397,8 +516,22 @@ pub fn bench(root: &Path) -> Result<()> {
             (Browser::Chrome, &browsers.chromedriver),
             (Browser::Firefox, &browsers.geckodriver),
         ] {
-            let profile = scratch.join(format!("{}-profile", browser.name()));
-            runs.push(runtime.block_on(run_browser(browser, driver, &profile, &server.url))?);
+            let mut sessions = Vec::new();
+            for (warm, name) in [(false, "cold"), (true, "warm")] {
+                let profile = scratch.join(format!("{}-{name}-profile", browser.name()));
+                sessions.push(runtime.block_on(run_browser(
+                    browser,
+                    driver,
+                    &profile,
+                    &server.url,
+                    warm,
+                ))?);
+            }
+            let warm = sessions.pop();
+            let cold = sessions.pop();
+            if let (Some(cold), Some(warm)) = (cold, warm) {
+                runs.push(cold.with_warm(warm));
+            }
         }
         Ok(runs)
     })();
@@ -407,8 +540,15 @@ pub fn bench(root: &Path) -> Result<()> {
     report(root, &runs, started.elapsed())
 }
 
-/// Starts the driver, then one session, and measures every case in it.
-async fn run_browser(browser: Browser, driver: &Path, profile: &Path, url: &str) -> Result<Run> {
+/// Starts the driver, then one session (with the HTTP cache on when `warm`), and measures the
+/// cases of that kind in it.
+async fn run_browser(
+    browser: Browser,
+    driver: &Path,
+    profile: &Path,
+    url: &str,
+    warm: bool,
+) -> Result<Run> {
     let port = free_port()?;
     let args = match browser {
         Browser::Chrome => vec![format!("--port={port}")],
@@ -428,15 +568,16 @@ async fn run_browser(browser: Browser, driver: &Path, profile: &Path, url: &str)
             .stdout(Stdio::null())
             .stderr(Stdio::null()),
     )?);
-    let client = connect(browser, port, profile).await?;
-    let outcome = measure(browser, &client, url).await;
+    let client = connect(browser, port, profile, warm).await?;
+    let outcome = measure(browser, &client, url, warm).await;
     let _ = client.close().await;
     outcome
 }
 
-/// A headless session with the HTTP cache off, retrying while the driver starts listening.
-async fn connect(browser: Browser, port: u16, profile: &Path) -> Result<Client> {
-    let capabilities = match browser {
+/// A headless session with the HTTP cache off (on when `warm`), retrying while the driver starts
+/// listening.
+async fn connect(browser: Browser, port: u16, profile: &Path, warm: bool) -> Result<Client> {
+    let mut capabilities = match browser {
         Browser::Chrome => json!({
             "browserName": "chrome",
             "goog:chromeOptions": {
@@ -472,6 +613,20 @@ async fn connect(browser: Browser, port: u16, profile: &Path) -> Result<Client> 
             },
         }),
     };
+    if warm {
+        match browser {
+            Browser::Chrome => {
+                if let Some(args) = capabilities["goog:chromeOptions"]["args"].as_array_mut() {
+                    args.retain(|arg| arg != "--disk-cache-size=1");
+                }
+            }
+            Browser::Firefox => {
+                let prefs = &mut capabilities["moz:firefoxOptions"]["prefs"];
+                prefs["browser.cache.disk.enable"] = Value::Bool(true);
+                prefs["browser.cache.memory.enable"] = Value::Bool(true);
+            }
+        }
+    }
     let Value::Object(capabilities) = capabilities else {
         unreachable!("capabilities are a JSON object")
     };
@@ -493,8 +648,10 @@ async fn connect(browser: Browser, port: u16, profile: &Path) -> Result<Client> 
     }
 }
 
-/// Every case, `LOADS` rounds after one unmeasured round, the cases taking turns.
-async fn measure(browser: Browser, client: &Client, url: &str) -> Result<Run> {
+/// Every case of the session's kind (cold or `warm`), `LOADS` rounds after one unmeasured round
+/// (which also fills the cache of a warm session), the cases taking turns. The other cases get
+/// no samples.
+async fn measure(browser: Browser, client: &Client, url: &str, warm: bool) -> Result<Run> {
     let version = client
         .capabilities()
         .and_then(|caps| caps.get("browserVersion"))
@@ -506,6 +663,9 @@ async fn measure(browser: Browser, client: &Client, url: &str) -> Result<Run> {
     let mut samples: Vec<Vec<Sample>> = CASES.iter().map(|_| Vec::new()).collect();
     for round in 0..=LOADS {
         for (case, samples) in CASES.iter().zip(samples.iter_mut()) {
+            if case.warm != warm {
+                continue;
+            }
             let sample = load(client, url, case, &spent, round)
                 .await
                 .map_err(|error| {
@@ -523,7 +683,11 @@ async fn measure(browser: Browser, client: &Client, url: &str) -> Result<Run> {
             println!("    {} {round}/{LOADS} rounds", browser.name());
         }
     }
-    let journey_memory = journey_memory(browser, client, url, &spent).await?;
+    let journey_memory = if warm {
+        0.0
+    } else {
+        journey_memory(browser, client, url, &spent).await?
+    };
     Ok(Run {
         browser,
         version,
@@ -672,8 +836,15 @@ function collect() {
     const memory = glue
       ? import(glue).then((m) => m.default()).then(memoryOf, () => null)
       : Promise.resolve(null);
+    // The meter's files (meterwall's or the baseline's), and whether each came from the HTTP
+    // cache: nothing transferred, or headers only (a revalidation). Each file is over 2 KB and
+    // served uncompressed, so under 1 KB means no body; the body sizes themselves are no guide
+    // (Chrome reports 0 for some scripts, fetched or not).
+    const files = performance.getEntriesByType("resource").filter((r) => /\/dist\/meterwall|\/bench\/baseline\.js/.test(r.name));
+    const fromCache = (r) => r.transferSize < 1024;
     memory.then((wasmMemory) => done({
       wasmMemory,
+      cached: files.length ? files.every(fromCache) : null,
       state: body && body.getAttribute("data-meterwall-state"),
       decision: measure ? measure.duration : null,
       work: expectDecision ? performance.getEntriesByName("meterwall:work").reduce((sum, m) => sum + m.duration, 0) : null,
@@ -745,6 +916,7 @@ async fn load(
         ));
     }
     Ok(Sample {
+        cached: figures["cached"].as_bool(),
         decision: figures["decision"].as_f64(),
         work: figures["work"].as_f64(),
         lcp: figures["lcp"].as_f64(),
@@ -832,7 +1004,9 @@ fn report(root: &Path, runs: &[Run], took: Duration) -> Result<()> {
             ));
         }
     }
-    println!("median (min–max) of {LOADS} cold loads per case and browser:\n");
+    println!(
+        "median (min–max) of {LOADS} loads per case and browser (cold unless the case says warm):\n"
+    );
     print!("{table}");
 
     println!("\nwasm linear memory after the decision (KiB, median (min–max); it never shrinks):");
@@ -846,6 +1020,23 @@ fn report(root: &Path, runs: &[Run], took: Duration) -> Result<()> {
                     memory.median / 1024.0,
                     memory.min / 1024.0,
                     memory.max / 1024.0
+                );
+            }
+        }
+    }
+
+    println!(
+        "loads with every file of the meter from a cache (with the HTTP cache off, Chrome's \
+         in-memory cache can still serve a script it loaded moments before):"
+    );
+    for (index, case) in CASES.iter().enumerate() {
+        for run in runs {
+            let (cached, loads) = run.figures[index].cached;
+            if case.expect.is_some() {
+                println!(
+                    "{:<8} {:<32} {cached} of {loads}",
+                    run.browser.name(),
+                    case.label
                 );
             }
         }
@@ -904,6 +1095,8 @@ fn report(root: &Path, runs: &[Run], took: Duration) -> Result<()> {
                     "cls": Summary::json(&f.cls),
                     "longTaskMs": Summary::json(&f.long_task_ms),
                     "wasmMemoryBytes": Summary::json(&f.wasm_memory),
+                    "loadsFromCache": f.cached.0,
+                    "loads": f.cached.1,
                 })
             }).collect::<Vec<_>>(),
         })).collect::<Vec<_>>(),
