@@ -516,22 +516,14 @@ pub fn bench(root: &Path) -> Result<()> {
             (Browser::Chrome, &browsers.chromedriver),
             (Browser::Firefox, &browsers.geckodriver),
         ] {
-            let mut sessions = Vec::new();
-            for (warm, name) in [(false, "cold"), (true, "warm")] {
-                let profile = scratch.join(format!("{}-{name}-profile", browser.name()));
-                sessions.push(runtime.block_on(run_browser(
-                    browser,
-                    driver,
-                    &profile,
-                    &server.url,
-                    warm,
-                ))?);
-            }
-            let warm = sessions.pop();
-            let cold = sessions.pop();
-            if let (Some(cold), Some(warm)) = (cold, warm) {
-                runs.push(cold.with_warm(warm));
-            }
+            let session = |warm: bool| {
+                let kind = if warm { "warm" } else { "cold" };
+                let profile = scratch.join(format!("{}-{kind}-profile", browser.name()));
+                runtime.block_on(run_browser(browser, driver, &profile, &server.url, warm))
+            };
+            let cold = session(false)?;
+            let warm = session(true)?;
+            runs.push(cold.with_warm(warm));
         }
         Ok(runs)
     })();
