@@ -61,8 +61,7 @@ pub struct Record {
 }
 
 /// Who the reader is.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, serde::Serialize)]
-#[serde(rename_all = "lowercase")]
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Tier {
     /// Not known to the publisher.
     Anonymous,
@@ -73,8 +72,7 @@ pub enum Tier {
 }
 
 /// Which wall a reader meets.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, serde::Serialize)]
-#[serde(rename_all = "lowercase")]
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Wall {
     /// "Keep reading for free!": give an email to read on.
     Register,
@@ -85,8 +83,7 @@ pub enum Wall {
 }
 
 /// The rule that decided.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, serde::Serialize)]
-#[serde(rename_all = "camelCase")]
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Reason {
     /// Subscribers are never walled.
     Subscriber,
@@ -106,9 +103,46 @@ pub enum Reason {
     Preview,
 }
 
+impl Tier {
+    /// The tier as events and `why()` spell it.
+    pub fn name(self) -> &'static str {
+        match self {
+            Tier::Anonymous => "anonymous",
+            Tier::Registered => "registered",
+            Tier::Subscriber => "subscriber",
+        }
+    }
+}
+
+impl Wall {
+    /// The wall as events, `why()` and the prompt's `data-wall` spell it.
+    pub fn name(self) -> &'static str {
+        match self {
+            Wall::Register => "register",
+            Wall::Unlock => "unlock",
+            Wall::Subscribe => "subscribe",
+        }
+    }
+}
+
+impl Reason {
+    /// The reason as events and `why()` spell it.
+    pub fn name(self) -> &'static str {
+        match self {
+            Reason::Subscriber => "subscriber",
+            Reason::FreePage => "freePage",
+            Reason::PremiumPage => "premiumPage",
+            Reason::AlreadyOpened => "alreadyOpened",
+            Reason::Counted => "counted",
+            Reason::MayUnlock => "mayUnlock",
+            Reason::AllowanceSpent => "allowanceSpent",
+            Reason::Preview => "preview",
+        }
+    }
+}
+
 /// The outcome of one page view, with its reasons: what a publisher sees through `why()`.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, serde::Serialize)]
-#[serde(rename_all = "camelCase")]
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct Decision {
     /// The wall to show, or none: the article is readable.
     pub wall: Option<Wall>,
@@ -124,6 +158,25 @@ pub struct Decision {
     pub limit: u8,
     /// `limit - used`.
     pub remaining: u8,
+}
+
+/// A decision as publishers read it (`why()`, every event's detail): a map of plain strings,
+/// numbers and booleans, `wall` null when the article is open. Written as a map with string keys
+/// rather than derived: serde-wasm-bindgen serializes struct field names through a cache of JS
+/// strings that links a hash map into the wasm, 1.2 KB gzip for these seven keys.
+impl serde::Serialize for Decision {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        use serde::ser::SerializeMap;
+        let mut map = serializer.serialize_map(Some(7))?;
+        map.serialize_entry("wall", &self.wall.map(Wall::name))?;
+        map.serialize_entry("reason", self.reason.name())?;
+        map.serialize_entry("tier", self.tier.name())?;
+        map.serialize_entry("counted", &self.counted)?;
+        map.serialize_entry("used", &self.used)?;
+        map.serialize_entry("limit", &self.limit)?;
+        map.serialize_entry("remaining", &self.remaining)?;
+        map.end()
+    }
 }
 
 impl Decision {
@@ -581,6 +634,47 @@ mod tests {
     const DAY: i64 = 86_400_000;
     // 2026-11-28T12:00:00Z
     const NOW: i64 = 1_795_867_200_000;
+
+    #[test]
+    fn a_decision_serializes_as_publishers_read_it() {
+        let open = decision(None, Reason::Counted, Tier::Anonymous, true, 1, 3);
+        assert_eq!(
+            serde_json::to_value(open).unwrap(),
+            serde_json::json!({
+                "wall": null, "reason": "counted", "tier": "anonymous", "counted": true,
+                "used": 1, "limit": 3, "remaining": 2
+            })
+        );
+        let walled = decision(
+            Some(Wall::Subscribe),
+            Reason::AllowanceSpent,
+            Tier::Registered,
+            false,
+            6,
+            6,
+        );
+        let json = serde_json::to_string(&walled).unwrap();
+        assert_eq!(
+            json,
+            r#"{"wall":"subscribe","reason":"allowanceSpent","tier":"registered","counted":false,"used":6,"limit":6,"remaining":0}"#
+        );
+        // The names the README lists under "Decisions have reasons".
+        for (reason, name) in [
+            (Reason::Subscriber, "subscriber"),
+            (Reason::FreePage, "freePage"),
+            (Reason::PremiumPage, "premiumPage"),
+            (Reason::AlreadyOpened, "alreadyOpened"),
+            (Reason::Counted, "counted"),
+            (Reason::MayUnlock, "mayUnlock"),
+            (Reason::AllowanceSpent, "allowanceSpent"),
+            (Reason::Preview, "preview"),
+        ] {
+            assert_eq!(reason.name(), name);
+        }
+        assert_eq!(Wall::Unlock.name(), "unlock");
+        assert_eq!(Wall::Register.name(), "register");
+        assert_eq!(Tier::Subscriber.name(), "subscriber");
+    }
 
     fn view(n: u32) -> View<'static> {
         View {

@@ -47,15 +47,18 @@ pub(super) fn dispatch(name: &str, detail: &JsValue, cancelable: bool) -> bool {
 pub(super) fn detail(decision: &Decision) -> JsValue {
     let detail = to_js(decision);
     if let Some(wall) = decision.wall {
-        let _ = js_sys::Reflect::set(&detail, &"wallType".into(), &gate::wall_name(wall).into());
+        let _ = js_sys::Reflect::set(&detail, &"wallType".into(), &wall.name().into());
     }
     detail
 }
 
 pub(super) fn to_js(decision: &Decision) -> JsValue {
     use serde::Serialize;
-    // `wall: null` rather than undefined: "no wall" is a value publishers test for.
-    let serializer = serde_wasm_bindgen::Serializer::new().serialize_missing_as_null(true);
+    // A plain object, and `wall: null` rather than undefined: "no wall" is a value publishers
+    // test for.
+    let serializer = serde_wasm_bindgen::Serializer::new()
+        .serialize_maps_as_objects(true)
+        .serialize_missing_as_null(true);
     decision.serialize(&serializer).unwrap_or(JsValue::NULL)
 }
 

@@ -127,7 +127,7 @@ fn build_prompt(doc: &Document, wall: Wall, config: &Config, text: &PromptText) 
         &host,
         &[
             ("data-meterwall-prompt", ""),
-            ("data-wall", wall_name(wall)),
+            ("data-wall", wall.name()),
             ("dir", &text.dir),
             ("lang", config.copy.lang.tag()),
         ],
@@ -137,15 +137,6 @@ fn build_prompt(doc: &Document, wall: Wall, config: &Config, text: &PromptText) 
         .ok()?;
     build(doc, &root, wall, config, text)?;
     Some(host)
-}
-
-/// The wall's name as attributes and events spell it.
-pub fn wall_name(wall: Wall) -> &'static str {
-    match wall {
-        Wall::Register => "register",
-        Wall::Unlock => "unlock",
-        Wall::Subscribe => "subscribe",
-    }
 }
 
 fn el(doc: &Document, parent: &Node, tag: &str, text: &str) -> Option<Element> {
