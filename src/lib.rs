@@ -101,22 +101,16 @@ pub fn reset() {
     web::reset()
 }
 
-// verify_token: added for tests/token.rs
 /// Checks a subscriber's entitlement token (a compact ES256 JWS) against the publisher's public
-/// key, a P-256 JWK object, at the current time. Resolves to `null` when the token is valid.
+/// key, a P-256 JWK object, at the current time: what `mount` and `setToken` do before they
+/// trust a token. Public for the browser tests only, and not exported to JavaScript, so that
+/// no reader downloads a binding that no page calls.
 ///
 /// # Errors
 ///
-/// Rejects with the sentence naming the cause and the fix ([`token::TokenError`]).
+/// The cause, whose message names the fix ([`token::TokenError`]).
 #[cfg(target_arch = "wasm32")]
-#[wasm_bindgen(js_name = verifyToken)]
-pub fn verify_token(token: String, jwk: JsValue) -> js_sys::Promise {
-    wasm_bindgen_futures::future_to_promise(async move {
-        let now_ms = js_sys::Date::now() as i64;
-        match web::token::verify(&token, &jwk, now_ms).await {
-            Ok(()) => Ok(JsValue::NULL),
-            Err(e) => Err(JsValue::from_str(e.message())),
-        }
-    })
+#[doc(hidden)]
+pub async fn verify_token(token: &str, jwk: &JsValue) -> Result<(), token::TokenError> {
+    web::token::verify(token, jwk, js_sys::Date::now() as i64).await
 }
-// end verify_token
