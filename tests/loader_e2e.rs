@@ -732,7 +732,7 @@ enum Wasm {
 /// callback, a microtask after the change), when the first decision and the first error came,
 /// all on the `performance.now()` clock.
 const FLICKER_RECORDER: &str =
-    "window.__flicker = { added: null, removed: null, view: null, error: null, errorAt: null };
+    "window.__flicker = { added: null, removed: null, view: null, error: null, errorAt: null, parsed: null };
 (function () {
   var html = document.documentElement;
   var had = html.classList.contains(\"meterwall-pending\");
@@ -743,6 +743,14 @@ const FLICKER_RECORDER: &str =
     if (!has && had && window.__flicker.removed === null) window.__flicker.removed = now;
     had = has;
   }).observe(html, { attributes: true, attributeFilter: [\"class\"] });
+  // What the snippet hides once the article is parsed, while the widget has not yet decided.
+  document.addEventListener(\"DOMContentLoaded\", function () {
+    var body = document.querySelector(\".article-body\");
+    if (!body || !html.classList.contains(\"meterwall-pending\")) return;
+    window.__flicker.parsed = Array.prototype.map.call(body.children, function (child) {
+      return getComputedStyle(child).visibility;
+    });
+  });
 })();
 document.addEventListener(\"meterwall:view\", function () {
   if (window.__flicker.view === null) window.__flicker.view = performance.now();
@@ -870,9 +878,11 @@ async fn flicker_steps(browser: Browser, wasm: Wasm, client: Client, site: Strin
     );
     let now = js(
         &client,
-        "return {
+        "const body = document.querySelector('.article-body');
+         return {
              pending: document.documentElement.classList.contains('meterwall-pending'),
-             visibility: getComputedStyle(document.querySelector('.article-body')).visibility,
+             visibility: getComputedStyle(body).visibility,
+             blocks: Array.from(body.children, (c) => getComputedStyle(c).visibility),
          };",
     )
     .await;
@@ -888,6 +898,12 @@ async fn flicker_steps(browser: Browser, wasm: Wasm, client: Client, site: Strin
         "{}: the article shows",
         page.path
     );
+    let blocks = now["blocks"].as_array().cloned().unwrap_or_default();
+    assert!(
+        blocks.len() > 2 && blocks.iter().all(|v| v == "visible"),
+        "{}: every block of the article shows once the class is gone: {now}",
+        page.path
+    );
     match wasm {
         Wasm::Served => {
             let view = at("view");
@@ -900,6 +916,22 @@ async fn flicker_steps(browser: Browser, wasm: Wasm, client: Client, site: Strin
             assert!(
                 removed >= view,
                 "{}: the class went at {removed:.0} ms, before the decision at {view:.0} ms",
+                page.path
+            );
+            // Parsed before the decision (the widget waits for the whole article): the teaser,
+            // the default two blocks, shows; every block the wall would remove is hidden.
+            let parsed = seen["parsed"].as_array().cloned().unwrap_or_else(|| {
+                panic!(
+                    "{}: the article was not parsed while the class was on: {seen}",
+                    page.path
+                )
+            });
+            assert!(
+                parsed.len() > 2
+                    && parsed[..2].iter().all(|v| v == "visible")
+                    && parsed[2..].iter().all(|v| v == "hidden"),
+                "{}: while the widget decides, the snippet shows the teaser and hides the rest: \
+                 {parsed:?}",
                 page.path
             );
             // data-meterwall-state is set: the widget decided, not the fail-safe.
