@@ -1492,10 +1492,18 @@ struct Page {
 }
 
 impl Page {
+    /// Without the README's anti-flicker snippet the demo articles carry: the cases that want it
+    /// add it where they need it.
     fn of(www: &Path, article: &Article) -> Self {
         let file = www.join(article.path.trim_start_matches('/'));
         let html = fs::read_to_string(&file)
-            .unwrap_or_else(|error| panic!("cannot read {}: {error}", file.display()));
+            .unwrap_or_else(|error| panic!("cannot read {}: {error}", file.display()))
+            .replace(&format!("{}\n", readme_snippet()), "");
+        assert!(
+            !html.contains("meterwall-pending"),
+            "{}: an anti-flicker snippet other than the README's",
+            article.path
+        );
         Self {
             html,
             article: article.clone(),

@@ -1221,6 +1221,15 @@ const BENCH_ARTICLE: &str = "www/articles/debt-swaps-and-the-price-of-resilience
 fn write_case_pages(root: &Path, dir: &Path) -> Result<()> {
     let path = root.join(BENCH_ARTICLE);
     let article = fs::read_to_string(&path).map_err(|error| Error::io(&path, error))?;
+    // The demo article carries the README's snippet, as a publisher's page would; each case
+    // below adds what it measures to the article without it.
+    let snippet = readme_snippet(root)?;
+    let article = article.replace(&format!("{snippet}\n"), "");
+    if article.contains("meterwall-pending") {
+        return Err(Error::Check(format!(
+            "{BENCH_ARTICLE} has an anti-flicker snippet other than the README's: make them the same"
+        )));
+    }
     let mut embed = None;
     let mut lines = Vec::new();
     for line in article.lines() {
@@ -1244,7 +1253,6 @@ fn write_case_pages(root: &Path, dir: &Path) -> Result<()> {
     })?;
     let template = lines.join("\n");
     let inline = embed.replace("/dist/meterwall.js", &format!("/dist/{}", build::INLINE));
-    let snippet = readme_snippet(root)?;
     let preload = readme_block(root, "Preload (optional).")?;
     for (name, scripts) in [
         ("plain.html", String::new()),
