@@ -360,6 +360,9 @@ const REGISTERED_KEYS: [&str; 2] = ["limit", "mode"];
 
 const WHOLE_0_100: &str = "a whole number from 0 to 100";
 
+/// What the checks return: the error boxed, so that `?` after each key moves one pointer.
+type Checked<T> = Result<T, Box<ConfigError>>;
+
 impl Config {
     /// Reads and validates a merged config tree. Unknown keys are not errors: each gives a warning
     /// naming the nearest known key, returned beside the config.
@@ -392,11 +395,11 @@ impl Config {
         let mut warnings = Vec::new();
         // Filled in place: an early `?` in `read` then drops nothing, where returning from here
         // would repeat the drop of every field at each of its thirty exits (1.7 KB of wasm).
-        c.read(root, &mut warnings)?;
+        c.read(root, &mut warnings).map_err(|e| *e)?;
         Ok((c, warnings))
     }
 
-    fn read(&mut self, root: &Value, warnings: &mut Vec<String>) -> Result<(), ConfigError> {
+    fn read(&mut self, root: &Value, warnings: &mut Vec<String>) -> Checked<()> {
         let c = self;
         match root {
             Value::Map(_) | Value::Null => {}
@@ -535,11 +538,11 @@ impl Config {
             + c.registered_limit as usize
             + c.sections.iter().map(|s| s.limit as usize).sum::<usize>();
         if total + 1 > MAX_ENTRIES {
-            return Err(ConfigError {
+            return Err(Box::new(ConfigError {
                 path: "limit".into(),
                 expected: "limit, registered.limit and the section limits to add up to at most 149",
                 found: int_text(total as i64),
-            });
+            }));
         }
         Ok(())
     }
@@ -551,12 +554,12 @@ const MODE_EXPECTED: &str = "\"auto\" or \"choose\"";
 const PAGE_EXPECTED: &str = "\"metered\", \"free\" or \"premium\"";
 const POLICY_EXPECTED: &str = "\"open\" or \"closed\"";
 
-fn err(path: &str, expected: &'static str, found: &Value) -> ConfigError {
-    ConfigError {
+fn err(path: &str, expected: &'static str, found: &Value) -> Box<ConfigError> {
+    Box::new(ConfigError {
         path: path.into(),
         expected,
         found: found.describe(),
-    }
+    })
 }
 
 fn whole(n: f64) -> Option<i64> {
@@ -608,7 +611,7 @@ pub fn int_text(n: i64) -> String {
     out
 }
 
-fn small_int(v: &Value, path: &str, max: u8, expected: &'static str) -> Result<u8, ConfigError> {
+fn small_int(v: &Value, path: &str, max: u8, expected: &'static str) -> Checked<u8> {
     let n = match v {
         Value::Num(n) => whole(*n),
         // Data attributes arrive as strings: "3" is as good as 3.
@@ -621,13 +624,7 @@ fn small_int(v: &Value, path: &str, max: u8, expected: &'static str) -> Result<u
     }
 }
 
-fn int(
-    v: &Value,
-    path: &str,
-    min: u32,
-    max: u32,
-    expected: &'static str,
-) -> Result<u32, ConfigError> {
+fn int(v: &Value, path: &str, min: u32, max: u32, expected: &'static str) -> Checked<u32> {
     let n = match v {
         Value::Num(n) => whole(*n),
         Value::Str(s) => int_value(s.trim()).map(i64::from),
@@ -639,21 +636,21 @@ fn int(
     }
 }
 
-fn string<'a>(v: &'a Value, path: &str, expected: &'static str) -> Result<&'a str, ConfigError> {
+fn string<'a>(v: &'a Value, path: &str, expected: &'static str) -> Checked<&'a str> {
     match v {
         Value::Str(s) => Ok(s.trim()),
         _ => Err(err(path, expected, v)),
     }
 }
 
-fn non_empty(v: &Value, path: &str, expected: &'static str) -> Result<String, ConfigError> {
+fn non_empty(v: &Value, path: &str, expected: &'static str) -> Checked<String> {
     match string(v, path, expected)? {
         "" => Err(err(path, expected, v)),
         s => Ok(s.into()),
     }
 }
 
-fn optional_string(v: &Value, path: &str) -> Result<Option<String>, ConfigError> {
+fn optional_string(v: &Value, path: &str) -> Checked<Option<String>> {
     match v {
         Value::Null => Ok(None),
         _ => {
@@ -663,7 +660,7 @@ fn optional_string(v: &Value, path: &str) -> Result<Option<String>, ConfigError>
     }
 }
 
-fn boolean(v: &Value, path: &str) -> Result<bool, ConfigError> {
+fn boolean(v: &Value, path: &str) -> Checked<bool> {
     match v {
         Value::Bool(b) => Ok(*b),
         Value::Str(s) if s == "true" || s.is_empty() => Ok(true),
@@ -674,7 +671,7 @@ fn boolean(v: &Value, path: &str) -> Result<bool, ConfigError> {
 
 /// Link targets: `https:` URLs and same-origin relative paths only, so config can never
 /// become a `javascript:` link.
-fn url(v: &Value, path: &str) -> Result<String, ConfigError> {
+fn url(v: &Value, path: &str) -> Checked<String> {
     const EXPECTED: &str = "an https: URL or a path starting with \"/\"";
     let s = string(v, path, EXPECTED)?;
     let relative = s.starts_with('/') && !s.starts_with("//") && !s.contains('\\');
@@ -688,7 +685,7 @@ fn url(v: &Value, path: &str) -> Result<String, ConfigError> {
     }
 }
 
-fn string_list(v: &Value, path: &str) -> Result<Vec<String>, ConfigError> {
+fn string_list(v: &Value, path: &str) -> Checked<Vec<String>> {
     const EXPECTED: &str = "a list of strings, or one comma-separated string";
     match v {
         Value::Str(s) => Ok(s
@@ -708,17 +705,17 @@ fn string_list(v: &Value, path: &str) -> Result<Vec<String>, ConfigError> {
     }
 }
 
-fn sections(v: &Value) -> Result<Vec<Section>, ConfigError> {
+fn sections(v: &Value) -> Checked<Vec<Section>> {
     const EXPECTED: &str = "an object of section names to limits, like {\"opinion\": 2}";
     let Value::Map(entries) = v else {
         return Err(err("sections", EXPECTED, v));
     };
     if entries.len() > MAX_SECTIONS {
-        return Err(ConfigError {
+        return Err(Box::new(ConfigError {
             path: "sections".into(),
             expected: "at most 4 sections with their own allowance",
             found: int_text(entries.len() as i64),
-        });
+        }));
     }
     let mut out: Vec<Section> = Vec::new();
     for (name, limit) in entries {
@@ -736,7 +733,7 @@ fn sections(v: &Value) -> Result<Vec<Section>, ConfigError> {
     Ok(out)
 }
 
-fn policy(v: &Value, path: &str) -> Result<FailPolicy, ConfigError> {
+fn policy(v: &Value, path: &str) -> Checked<FailPolicy> {
     match string(v, path, POLICY_EXPECTED)? {
         "open" => Ok(FailPolicy::Open),
         "closed" => Ok(FailPolicy::Closed),
@@ -744,7 +741,7 @@ fn policy(v: &Value, path: &str) -> Result<FailPolicy, ConfigError> {
     }
 }
 
-fn teaser(v: &Value) -> Result<Teaser, ConfigError> {
+fn teaser(v: &Value) -> Checked<Teaser> {
     const EXPECTED: &str = "a number of blocks from 0 to 50, or a percentage like \"30%\"";
     if let Value::Str(s) = v {
         if let Some(p) = s.trim().strip_suffix('%') {
@@ -757,7 +754,7 @@ fn teaser(v: &Value) -> Result<Teaser, ConfigError> {
     small_int(v, "teaser", 50, EXPECTED).map(Teaser::Blocks)
 }
 
-fn copy(v: &Value, warnings: &mut Vec<String>) -> Result<Vec<(Text, String)>, ConfigError> {
+fn copy(v: &Value, warnings: &mut Vec<String>) -> Checked<Vec<(Text, String)>> {
     const EXPECTED: &str = "an object of text names to strings, like {\"submit\": \"Read on\"}";
     let Value::Map(entries) = v else {
         return Err(err("copy", EXPECTED, v));
