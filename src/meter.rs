@@ -635,6 +635,8 @@ mod tests {
     // 2026-11-28T12:00:00Z
     const NOW: i64 = 1_795_867_200_000;
 
+    // serde_json is a host dev-dependency; the browser tests read the same shape in JS.
+    #[cfg(not(target_arch = "wasm32"))]
     #[test]
     fn a_decision_serializes_as_publishers_read_it() {
         let open = decision(None, Reason::Counted, Tier::Anonymous, true, 1, 3);
