@@ -102,7 +102,7 @@ pub(super) fn config_policy(merged: &Value) -> FailPolicy {
         Value::Map(entries)
             if entries
                 .iter()
-                .any(|(k, v)| k == "onError" && *v == Value::Str("closed".into())) =>
+                .any(|(k, v)| k == "onError" && matches!(v, Value::Str(s) if s == "closed")) =>
         {
             FailPolicy::Closed
         }
