@@ -3,7 +3,7 @@
 
 use crate::article::KeySource;
 use crate::config::{int_text, Config};
-use crate::meter::Decision;
+use crate::meter::{Decision, Wall};
 use crate::period::parse_date;
 use wasm_bindgen::{JsCast, JsValue};
 use web_sys::{Document, Element};
@@ -68,12 +68,7 @@ fn line(out: &mut Vec<String>, label: &str, value: &str) {
 /// The decision and its reasons as lines of text, for the console and the overlay.
 pub fn explain(d: &Decision, config: &Config, source: KeySource, mode: Mode) -> Vec<String> {
     let mut out = Vec::new();
-    let wall = match d.wall {
-        None => "none (the article is open)",
-        Some(crate::meter::Wall::Register) => "register",
-        Some(crate::meter::Wall::Unlock) => "unlock",
-        Some(crate::meter::Wall::Subscribe) => "subscribe",
-    };
+    let wall = d.wall.map_or("none (the article is open)", Wall::name);
     line(&mut out, "wall", wall);
     let reason = match d.reason {
         crate::meter::Reason::Subscriber => "subscriber: never walled, never counted",
@@ -86,12 +81,7 @@ pub fn explain(d: &Decision, config: &Config, source: KeySource, mode: Mode) -> 
         crate::meter::Reason::Preview => "preview parameter",
     };
     line(&mut out, "reason", reason);
-    let tier = match d.tier {
-        crate::meter::Tier::Anonymous => "anonymous",
-        crate::meter::Tier::Registered => "registered",
-        crate::meter::Tier::Subscriber => "subscriber",
-    };
-    line(&mut out, "tier", tier);
+    line(&mut out, "tier", d.tier.name());
     let mut used = int_text(d.used.into());
     used.push_str(" of ");
     used.push_str(&int_text(d.limit.into()));
