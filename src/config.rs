@@ -326,7 +326,7 @@ impl core::fmt::Display for ConfigError {
 }
 
 /// The keys `Config::from_value` knows at the top level, for "did you mean".
-const KEYS: [&str; 28] = [
+const KEYS: &str = texts![
     "preview",
     "dataLayer",
     "token",
@@ -356,7 +356,7 @@ const KEYS: [&str; 28] = [
     "section",
     "onError",
 ];
-const REGISTERED_KEYS: [&str; 2] = ["limit", "mode"];
+const REGISTERED_KEYS: &str = texts!["limit", "mode"];
 
 const WHOLE_0_100: &str = "a whole number from 0 to 100";
 
@@ -405,7 +405,7 @@ impl Config {
             Value::Map(_) | Value::Null => {}
             other => return Err(err("config", "an object", other)),
         }
-        unknown_keys(root, "", &KEYS, warnings);
+        unknown_keys(root, "", KEYS, warnings);
         if let Some(v) = root.get("limit") {
             c.limit = small_int(v, "limit", 100, WHOLE_0_100)?;
         }
@@ -420,7 +420,7 @@ impl Config {
             if !matches!(reg, Value::Map(_)) {
                 return Err(err("registered", "an object like {\"limit\": 3}", reg));
             }
-            unknown_keys(reg, "registered.", &REGISTERED_KEYS, warnings);
+            unknown_keys(reg, "registered.", REGISTERED_KEYS, warnings);
             if let Some(v) = reg.get("limit") {
                 c.registered_limit = small_int(v, "registered.limit", 100, WHOLE_0_100)?;
             }
@@ -759,7 +759,7 @@ fn copy(v: &Value, warnings: &mut Vec<String>) -> Checked<Vec<(Text, String)>> {
     let Value::Map(entries) = v else {
         return Err(err("copy", EXPECTED, v));
     };
-    unknown_keys(v, "copy.", &NAMES, warnings);
+    unknown_keys(v, "copy.", NAMES, warnings);
     let mut out = Vec::new();
     for (name, text) in entries {
         let Some(t) = Text::from_name(name) else {
@@ -776,10 +776,11 @@ fn copy(v: &Value, warnings: &mut Vec<String>) -> Checked<Vec<(Text, String)>> {
     Ok(out)
 }
 
-fn unknown_keys(map: &Value, prefix: &str, known: &[&str], warnings: &mut Vec<String>) {
+/// Warns of each key of `map` not in `known` (a `texts!` list).
+fn unknown_keys(map: &Value, prefix: &str, known: &'static str, warnings: &mut Vec<String>) {
     let Value::Map(entries) = map else { return };
     for (key, _) in entries {
-        if known.contains(&key.as_str()) {
+        if known.split_terminator('\u{1f}').any(|k| k == key) {
             continue;
         }
         let mut msg = String::from("unknown config key \"");
@@ -797,11 +798,11 @@ fn unknown_keys(map: &Value, prefix: &str, known: &[&str], warnings: &mut Vec<St
 }
 
 /// The known key closest to `key` by edit distance, if it is close enough to be a typo.
-fn nearest<'a>(key: &str, known: &[&'a str]) -> Option<&'a str> {
+fn nearest(key: &str, known: &'static str) -> Option<&'static str> {
     let lower = key.to_ascii_lowercase();
     known
-        .iter()
-        .map(|k| (edit_distance(&lower, &k.to_ascii_lowercase()), *k))
+        .split_terminator('\u{1f}')
+        .map(|k| (edit_distance(&lower, &k.to_ascii_lowercase()), k))
         .filter(|(d, k)| *d <= 2.max(k.len() / 3))
         .min_by_key(|(d, _)| *d)
         .map(|(_, k)| k)

@@ -73,8 +73,8 @@ pub enum Text {
     RegionLabel,
 }
 
-/// The config names of [`Text`], in declaration order.
-pub const NAMES: [&str; 31] = [
+/// The config names of [`Text`], in declaration order (a `texts!` list).
+pub const NAMES: &str = texts![
     "registerHeading",
     "registerLead",
     "unlockHeading",
@@ -145,7 +145,10 @@ const ALL: [Text; 31] = [
 impl Text {
     /// The text named `name` in `copy: { … }`.
     pub fn from_name(name: &str) -> Option<Text> {
-        NAMES.iter().position(|n| *n == name).map(|i| ALL[i])
+        NAMES
+            .split_terminator('\u{1f}')
+            .position(|n| n == name)
+            .map(|i| ALL[i])
     }
 }
 
@@ -232,13 +235,6 @@ impl Lang {
     }
 }
 
-/// The 31 texts of a language, in [`Text`] order, as one string with each text followed by the
-/// unit separator (U+001F). One string rather than an array of 31 `&str`: the array's pointers
-/// and lengths are 1 KB of the wasm that compresses poorly (0.2 KB gzip for the four languages).
-macro_rules! texts {
-    ($($text:literal),* $(,)?) => { concat!($($text, "\u{1f}"),*) };
-}
-
 /// How many texts a `texts!` string holds.
 const fn count(texts: &str) -> usize {
     let bytes = texts.as_bytes();
@@ -252,9 +248,12 @@ const fn count(texts: &str) -> usize {
     n
 }
 
-// A language missing a text, or with one too many, does not build.
-const _: () = assert!(count(EN) == 31 && count(FR) == 31 && count(DE) == 31 && count(ES) == 31);
+// A language missing a text, or with one too many, does not build; nor does a missing name.
+const _: () = assert!(
+    count(NAMES) == 31 && count(EN) == 31 && count(FR) == 31 && count(DE) == 31 && count(ES) == 31
+);
 
+// Each language's 31 texts, in [`Text`] order.
 const EN: &str = texts![
     "Keep reading for free!",
     "Get instant access to the rest of this article by submitting your email address below. You'll also get access to three articles of your choice each month and our free newsletter:",
@@ -632,7 +631,7 @@ mod tests {
 
     #[test]
     fn names_and_texts_line_up() {
-        for (i, name) in NAMES.iter().enumerate() {
+        for (i, name) in NAMES.split_terminator('\u{1f}').enumerate() {
             assert_eq!(Text::from_name(name), Some(ALL[i]));
             assert_eq!(ALL[i] as usize, i);
         }
