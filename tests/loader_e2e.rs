@@ -12,8 +12,9 @@
 //! - `meterwall:ready`, once per page; `on("view")` after load hears later decisions.
 //! - `data-wasm-integrity`: the right digest loads the widget, a wrong one leaves the article
 //!   readable and says why.
-//! - The README's anti-flicker snippet: the class goes when the widget decides, or at once when
-//!   it cannot load, well before the snippet's one-second fail-safe.
+//! - The README's anti-flicker snippet: while the widget decides it hides the blocks after the
+//!   teaser and only those; the class goes when the widget decides, or at once when it cannot
+//!   load, well before the snippet's one-second fail-safe.
 //! - The one-request build, `meterwall.inline.js`: the same meter and wall, and no request but
 //!   its own.
 //! - The loader's fixes of 24b7501, each case failing against the loader before it: a JSON block
