@@ -612,21 +612,13 @@ pub fn int_text(n: i64) -> String {
 }
 
 fn small_int(v: &Value, path: &str, max: u8, expected: &'static str) -> Checked<u8> {
-    let n = match v {
-        Value::Num(n) => whole(*n),
-        // Data attributes arrive as strings: "3" is as good as 3.
-        Value::Str(s) => int_value(s.trim()).map(i64::from),
-        _ => None,
-    };
-    match n {
-        Some(n) if (0..=max as i64).contains(&n) => Ok(n as u8),
-        _ => Err(err(path, expected, v)),
-    }
+    int(v, path, 0, max.into(), expected).map(|n| n as u8)
 }
 
 fn int(v: &Value, path: &str, min: u32, max: u32, expected: &'static str) -> Checked<u32> {
     let n = match v {
         Value::Num(n) => whole(*n),
+        // Data attributes arrive as strings: "3" is as good as 3.
         Value::Str(s) => int_value(s.trim()).map(i64::from),
         _ => None,
     };
@@ -780,7 +772,7 @@ fn copy(v: &Value, warnings: &mut Vec<String>) -> Checked<Vec<(Text, String)>> {
 fn unknown_keys(map: &Value, prefix: &str, known: &'static str, warnings: &mut Vec<String>) {
     let Value::Map(entries) = map else { return };
     for (key, _) in entries {
-        if known.split_terminator('\u{1f}').any(|k| k == key) {
+        if crate::list_items(known).any(|k| k == key) {
             continue;
         }
         let mut msg = String::from("unknown config key \"");
@@ -800,8 +792,7 @@ fn unknown_keys(map: &Value, prefix: &str, known: &'static str, warnings: &mut V
 /// The known key closest to `key` by edit distance, if it is close enough to be a typo.
 fn nearest(key: &str, known: &'static str) -> Option<&'static str> {
     let lower = key.to_ascii_lowercase();
-    known
-        .split_terminator('\u{1f}')
+    crate::list_items(known)
         .map(|k| (edit_distance(&lower, &k.to_ascii_lowercase()), k))
         .filter(|(d, k)| *d <= 2.max(k.len() / 3))
         .min_by_key(|(d, _)| *d)

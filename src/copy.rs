@@ -3,6 +3,7 @@
 
 use crate::config::int_text;
 use crate::email::EmailError;
+use crate::list_len;
 use crate::meter::Wall;
 use crate::period::Period;
 
@@ -145,8 +146,7 @@ const ALL: [Text; 31] = [
 impl Text {
     /// The text named `name` in `copy: { … }`.
     pub fn from_name(name: &str) -> Option<Text> {
-        NAMES
-            .split_terminator('\u{1f}')
+        crate::list_items(NAMES)
             .position(|n| n == name)
             .map(|i| ALL[i])
     }
@@ -222,7 +222,9 @@ impl Lang {
 
     /// The language's own text `t`.
     fn builtin(self, t: Text) -> &'static str {
-        self.table().split('\u{1f}').nth(t as usize).unwrap_or("")
+        crate::list_items(self.table())
+            .nth(t as usize)
+            .unwrap_or("")
     }
 
     fn table(self) -> &'static str {
@@ -235,22 +237,13 @@ impl Lang {
     }
 }
 
-/// How many texts a `texts!` string holds.
-const fn count(texts: &str) -> usize {
-    let bytes = texts.as_bytes();
-    let (mut i, mut n) = (0, 0);
-    while i < bytes.len() {
-        if bytes[i] == 0x1f {
-            n += 1;
-        }
-        i += 1;
-    }
-    n
-}
-
 // A language missing a text, or with one too many, does not build; nor does a missing name.
 const _: () = assert!(
-    count(NAMES) == 31 && count(EN) == 31 && count(FR) == 31 && count(DE) == 31 && count(ES) == 31
+    list_len(NAMES) == 31
+        && list_len(EN) == 31
+        && list_len(FR) == 31
+        && list_len(DE) == 31
+        && list_len(ES) == 31
 );
 
 // Each language's 31 texts, in [`Text`] order.
@@ -631,7 +624,7 @@ mod tests {
 
     #[test]
     fn names_and_texts_line_up() {
-        for (i, name) in NAMES.split_terminator('\u{1f}').enumerate() {
+        for (i, name) in crate::list_items(NAMES).enumerate() {
             assert_eq!(Text::from_name(name), Some(ALL[i]));
             assert_eq!(ALL[i] as usize, i);
         }

@@ -22,12 +22,29 @@
 //! The README is the user guide: the embed snippet, every config key with its default, the
 //! meter's rules, the events, the failure policy and the size and speed figures.
 
-/// A list of names or texts as one string, each followed by the unit separator (U+001F): read
-/// with `split_terminator('\u{1f}')`. One string rather than an array of `&str`, whose pointers
-/// and lengths take room in the wasm and compress poorly (0.2 KB gzip for the copy of four
-/// languages).
+/// A list of names or texts as one string, each followed by the unit separator (U+001F), read
+/// with [`list_items`]. One string rather than an array of `&str`, whose pointers and lengths
+/// take room in the wasm and compress poorly (0.2 KB gzip for the copy of four languages).
 macro_rules! texts {
     ($($text:literal),* $(,)?) => { concat!($($text, "\u{1f}"),*) };
+}
+
+/// The items of a `texts!` list, in order.
+pub(crate) fn list_items(list: &'static str) -> impl Iterator<Item = &'static str> {
+    list.split_terminator('\u{1f}')
+}
+
+/// How many items a `texts!` list holds; a `const fn`, so lists can be checked as the crate builds.
+pub(crate) const fn list_len(list: &str) -> usize {
+    let bytes = list.as_bytes();
+    let (mut i, mut n) = (0, 0);
+    while i < bytes.len() {
+        if bytes[i] == 0x1f {
+            n += 1;
+        }
+        i += 1;
+    }
+    n
 }
 
 pub mod article;
