@@ -131,11 +131,24 @@ pub fn reset() {
 /// trust a token. Public for the browser tests only, and not exported to JavaScript, so that
 /// no reader downloads a binding that no page calls.
 ///
-/// # Errors
-///
-/// The cause, whose message names the fix ([`token::TokenError`]).
+/// The promise resolves when the token holds, and rejects with the cause's message otherwise
+/// (a [`token::TokenError`], which names the fix).
 #[cfg(target_arch = "wasm32")]
 #[doc(hidden)]
-pub async fn verify_token(token: &str, jwk: &JsValue) -> Result<(), token::TokenError> {
-    web::token::verify(token, jwk, js_sys::Date::now() as i64).await
+pub fn verify_token(token: &str, jwk: &JsValue) -> js_sys::Promise {
+    let (token, jwk) = (token.to_owned(), jwk.clone());
+    js_sys::Promise::new(&mut |resolve, reject| {
+        let now = js_sys::Date::now() as i64;
+        web::token::verify(
+            &token,
+            &jwk,
+            now,
+            Box::new(move |verdict| {
+                let _ = match verdict {
+                    Ok(()) => resolve.call0(&JsValue::NULL),
+                    Err(e) => reject.call1(&JsValue::NULL, &e.to_string().into()),
+                };
+            }),
+        );
+    })
 }

@@ -97,9 +97,10 @@ fn claims(exp: i64) -> String {
 
 /// What the widget's token check settled to: `Ok`, or `Err` with the sentence it reports.
 async fn outcome(token: &str, jwk: &JsValue) -> Result<(), String> {
-    meterwall::verify_token(token, jwk)
+    JsFuture::from(meterwall::verify_token(token, jwk))
         .await
-        .map_err(|e| e.to_string())
+        .map(|_| ())
+        .map_err(|e| e.as_string().unwrap_or_default())
 }
 
 fn refused(e: TokenError) -> Result<(), String> {

@@ -58,27 +58,44 @@ pub fn set_subscriber(on: bool) -> JsValue {
 /// Verifies and keeps a subscriber entitlement token (or forgets it, with `null`); resolves to
 /// the new decision, or rejects with what is wrong with the token.
 pub fn set_token(token: Option<String>) -> js_sys::Promise {
-    wasm_bindgen_futures::future_to_promise(async move {
-        check_poisoned()?;
-        let Some(token) = token else {
+    js_sys::Promise::new(&mut |resolve, reject| {
+        if let Err(e) = check_poisoned() {
+            let _ = reject.call1(&JsValue::NULL, &e);
+            return;
+        }
+        let Some(token) = token.clone() else {
             let d = with_mounted(|m| {
                 m.forget_token();
                 m.resubscribe(m.config.subscriber)
             });
-            return Ok(d.unwrap_or(JsValue::NULL));
+            let _ = resolve.call1(&JsValue::NULL, &d.unwrap_or(JsValue::NULL));
+            return;
         };
-        let key = with_mounted(|m| m.config.public_key.as_ref().map(value_to_js))
-            .flatten()
-            .ok_or_else(|| fail("setToken: no publicKey is configured to verify the token with"))?;
-        token::verify(&token, &key, js_sys::Date::now() as i64)
-            .await
-            .map_err(|e| fail(&e.to_string()))?;
-        let d = with_mounted(|m| {
-            m.record.token = Some(token);
-            m.persist();
-            m.resubscribe(true)
-        });
-        Ok(d.unwrap_or(JsValue::NULL))
+        let Some(key) = with_mounted(|m| m.config.public_key.as_ref().map(value_to_js)).flatten()
+        else {
+            let e = fail("setToken: no publicKey is configured to verify the token with");
+            let _ = reject.call1(&JsValue::NULL, &e);
+            return;
+        };
+        let now = js_sys::Date::now() as i64;
+        token::verify(
+            &token.clone(),
+            &key,
+            now,
+            Box::new(move |verified| match verified {
+                Err(e) => {
+                    let _ = reject.call1(&JsValue::NULL, &fail(&e.to_string()));
+                }
+                Ok(()) => {
+                    let d = with_mounted(|m| {
+                        m.record.token = Some(token);
+                        m.persist();
+                        m.resubscribe(true)
+                    });
+                    let _ = resolve.call1(&JsValue::NULL, &d.unwrap_or(JsValue::NULL));
+                }
+            }),
+        );
     })
 }
 

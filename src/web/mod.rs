@@ -12,6 +12,7 @@ mod intl;
 mod layers;
 mod panic;
 mod preview;
+mod promise;
 mod signup;
 mod store;
 pub(crate) mod token;
@@ -109,24 +110,29 @@ pub fn mount_with(page: JsValue, calls: JsValue) -> Result<JsValue, JsValue> {
     if let (Some(token), Some(key), false) = (token, key, p.config.subscriber) {
         // The subscriber's entitlement is checked before anything is decided, so a subscriber
         // never sees the wall flash; WebCrypto answers within milliseconds.
-        wasm_bindgen_futures::spawn_local(async move {
-            let verified = token::verify(&token, &key, js_sys::Date::now() as i64).await;
-            let _active = Active::enter();
-            p.read_now = false;
-            match verified {
-                Ok(()) => {
-                    p.subscriber = true;
-                    p.record.token = Some(token);
-                }
-                Err(e) => {
-                    report(&e.to_string());
-                    if p.record.token.as_deref() == Some(token.as_str()) {
-                        p.record.token = None;
+        let now = js_sys::Date::now() as i64;
+        token::verify(
+            &token.clone(),
+            &key,
+            now,
+            Box::new(move |verified| {
+                let _active = Active::enter();
+                p.read_now = false;
+                match verified {
+                    Ok(()) => {
+                        p.subscriber = true;
+                        p.record.token = Some(token);
+                    }
+                    Err(e) => {
+                        report(&e.to_string());
+                        if p.record.token.as_deref() == Some(token.as_str()) {
+                            p.record.token = None;
+                        }
                     }
                 }
-            }
-            finish(&doc, p);
-        });
+                finish(&doc, p);
+            }),
+        );
         return Ok(JsValue::NULL);
     }
     Ok(finish(&doc, p))
@@ -540,19 +546,22 @@ impl Mounted {
         let key = self.config.public_key.as_ref().map(value_to_js);
         if let (Some(token), Some(key), false) = (record.token.clone(), key, self.subscriber) {
             let generation = self.generation;
-            wasm_bindgen_futures::spawn_local(async move {
-                if token::verify(&token, &key, js_sys::Date::now() as i64)
-                    .await
-                    .is_ok()
-                {
-                    with_mounted(|m| {
-                        if m.generation == generation {
-                            m.record.token = Some(token);
-                            m.resubscribe(true);
-                        }
-                    });
-                }
-            });
+            let now = js_sys::Date::now() as i64;
+            token::verify(
+                &token.clone(),
+                &key,
+                now,
+                Box::new(move |verified| {
+                    if verified.is_ok() {
+                        with_mounted(|m| {
+                            if m.generation == generation {
+                                m.record.token = Some(token);
+                                m.resubscribe(true);
+                            }
+                        });
+                    }
+                }),
+            );
             return;
         }
         if record.registered_min.is_none() {

@@ -5,14 +5,15 @@
 //! moment it is made until the server accepts it, under one idempotency key, so a retry, a
 //! reload or a lost connection sends the same submission again and never a second one.
 
+use super::promise::{after, settled, soon};
 use super::{gate, report, with_mounted};
 use crate::copy::Text;
 use crate::email;
 use crate::meter::Wall;
 use crate::retry::{classify, delay_ms, Outcome, Pending};
 use gloo_storage::{SessionStorage, Storage as _};
+use std::rc::Rc;
 use wasm_bindgen::prelude::*;
-use wasm_bindgen_futures::JsFuture;
 use web_sys::{
     AbortController, Element, Event, HtmlElement, HtmlInputElement, RequestInit, Response,
 };
@@ -122,9 +123,7 @@ fn restore_pending(host: &Element) {
         check.set_checked(p.newsletter);
     }
     // After the prompt is in the page and the mount has finished.
-    wasm_bindgen_futures::spawn_local(async {
-        resume();
-    });
+    soon(Box::new(resume));
 }
 
 fn online() -> bool {
@@ -243,71 +242,77 @@ fn send(p: Pending) {
     SENDING.with(|s| s.set(true));
     busy(&a.host, true);
     gate::say(&a.host, &a.sending, false);
-    wasm_bindgen_futures::spawn_local(async move {
-        let result = attempts(&a).await;
-        // The page may have mounted another article meanwhile (a single-page app): this answer
-        // belongs to the prompt that sent it, and to no other.
-        if with_mounted(|m| m.generation) != Some(a.generation) {
-            return;
-        }
-        SENDING.with(|s| s.set(false));
-        busy(&a.host, false);
-        match result {
-            Ok(()) => {
-                clear_pending();
-                with_mounted(|m| m.registered());
-            }
-            Err(message) => gate::say(&a.host, &message, false),
-        }
-    });
+    attempt(Rc::new(a), 1);
 }
 
-/// Up to `max_attempts` tries with backoff. `Err` is the sentence for the reader; the
-/// submission stays pending unless the server refused it.
-async fn attempts(a: &Attempt) -> Result<(), String> {
-    let mut attempt: u32 = 0;
-    loop {
-        if !online() {
-            // Kept in sessionStorage; the `online` listener sends it when the connection is back.
-            return Err(a.offline.clone());
-        }
-        attempt += 1;
-        let (status, retry_after, message) = post(a).await;
-        match classify(status, retry_after.as_deref()) {
-            Outcome::Accepted => return Ok(()),
-            Outcome::Refused => {
-                // The server's own sentence, shown as text; this submission will not be sent again.
-                clear_pending();
-                return Err(message.unwrap_or_else(|| a.failed.clone()));
-            }
-            Outcome::Retry { after_ms } => {
-                if status.is_some_and(|s| s >= 500) {
-                    report("the signup endpoint answered with a server error; retrying");
+/// Try number `n` of up to `max_attempts`, with backoff between them. The submission stays
+/// pending unless the server accepted or refused it.
+fn attempt(a: Rc<Attempt>, n: u32) {
+    if !online() {
+        // Kept in sessionStorage; the `online` listener sends it when the connection is back.
+        let offline = a.offline.clone();
+        return settle(&a, Err(offline));
+    }
+    let sent = Rc::clone(&a);
+    post(
+        &sent,
+        Box::new(move |status, retry_after, message| {
+            match classify(status, retry_after.as_deref()) {
+                Outcome::Accepted => settle(&a, Ok(())),
+                Outcome::Refused => {
+                    // The server's own sentence, shown as text; this submission will not be sent
+                    // again.
+                    clear_pending();
+                    let message = message.unwrap_or_else(|| a.failed.clone());
+                    settle(&a, Err(message));
                 }
-                let wait = delay_ms(attempt, a.retry_delay_ms, js_sys::Math::random(), after_ms);
-                match wait {
-                    Some(ms) if attempt < a.max_attempts.into() => sleep(ms).await,
-                    _ => return Err(message.unwrap_or_else(|| a.failed.clone())),
+                Outcome::Retry { after_ms } => {
+                    if status.is_some_and(|s| s >= 500) {
+                        report("the signup endpoint answered with a server error; retrying");
+                    }
+                    let wait = delay_ms(n, a.retry_delay_ms, js_sys::Math::random(), after_ms);
+                    match wait {
+                        Some(ms) if n < a.max_attempts.into() => {
+                            after(ms, Box::new(move || attempt(a, n + 1)));
+                        }
+                        _ => {
+                            let message = message.unwrap_or_else(|| a.failed.clone());
+                            settle(&a, Err(message));
+                        }
+                    }
                 }
             }
+        }),
+    );
+}
+
+/// The submission's outcome, shown in the prompt that sent it. `Err` is the sentence for the
+/// reader.
+fn settle(a: &Attempt, result: Result<(), String>) {
+    // The page may have mounted another article meanwhile (a single-page app): this answer
+    // belongs to the prompt that sent it, and to no other.
+    if with_mounted(|m| m.generation) != Some(a.generation) {
+        return;
+    }
+    SENDING.with(|s| s.set(false));
+    busy(&a.host, false);
+    match result {
+        Ok(()) => {
+            clear_pending();
+            with_mounted(|m| m.registered());
         }
+        Err(message) => gate::say(&a.host, &message, false),
     }
 }
 
-async fn sleep(ms: u32) {
-    let promise = js_sys::Promise::new(&mut |resolve, _| {
-        if let Some(w) = web_sys::window() {
-            let _ = w.set_timeout_with_callback_and_timeout_and_arguments_0(&resolve, ms as i32);
-        }
-    });
-    let _ = JsFuture::from(promise).await;
-}
-
-/// One POST with a timeout: the status (`None`: no answer), `Retry-After`, and the server's
+/// What one POST came to: the status (`None`: no answer), `Retry-After`, and the server's
 /// `error` sentence if it sent one.
-async fn post(a: &Attempt) -> (Option<u16>, Option<String>, Option<String>) {
+type Answer = Box<dyn FnOnce(Option<u16>, Option<String>, Option<String>)>;
+
+/// One POST with a timeout; its answer goes to `done`.
+fn post(a: &Attempt, done: Answer) {
     let Some(window) = web_sys::window() else {
-        return (None, None, None);
+        return done(None, None, None);
     };
     let init = RequestInit::new();
     init.set_method("POST");
@@ -328,33 +333,45 @@ async fn post(a: &Attempt) -> (Option<u16>, Option<String>, Option<String>) {
             )
             .ok()
     });
-    let answer = JsFuture::from(window.fetch_with_str_and_init(&a.endpoint, &init)).await;
-    let response: Option<Response> = answer.ok().and_then(|r| r.dyn_into().ok());
-    let Some(response) = response else {
+    // The timer covers the body too: it is cleared once the answer is read.
+    let finished = window.clone();
+    let done: Answer = Box::new(move |status, retry_after, message| {
         if let Some(t) = timer {
-            window.clear_timeout_with_handle(t);
+            finished.clear_timeout_with_handle(t);
         }
-        return (None, None, None);
-    };
-    let status = response.status();
-    let retry_after = response.headers().get("Retry-After").ok().flatten();
-    let message = if response.ok() {
-        None
-    } else {
-        match response.json() {
-            Ok(promise) => JsFuture::from(promise)
-                .await
-                .ok()
-                .and_then(|v| js_sys::Reflect::get(&v, &"error".into()).ok())
-                .and_then(|v| v.as_string())
-                .filter(|m| !m.is_empty() && m.len() <= 500),
-            Err(_) => None,
-        }
-    };
-    if let Some(t) = timer {
-        window.clear_timeout_with_handle(t);
-    }
-    (Some(status), retry_after, message)
+        done(status, retry_after, message);
+    });
+    settled(
+        &window.fetch_with_str_and_init(&a.endpoint, &init),
+        Box::new(move |answer| {
+            let response: Option<Response> = answer.ok().and_then(|r| r.dyn_into().ok());
+            let Some(response) = response else {
+                return done(None, None, None);
+            };
+            let status = Some(response.status());
+            let retry_after = response.headers().get("Retry-After").ok().flatten();
+            // A refusal may say why, in a JSON body's `error`.
+            let body = if response.ok() {
+                None
+            } else {
+                response.json().ok()
+            };
+            let Some(body) = body else {
+                return done(status, retry_after, None);
+            };
+            settled(
+                &body,
+                Box::new(move |json| {
+                    let message = json
+                        .ok()
+                        .and_then(|v| js_sys::Reflect::get(&v, &"error".into()).ok())
+                        .and_then(|v| v.as_string())
+                        .filter(|m| !m.is_empty() && m.len() <= 500);
+                    done(status, retry_after, message);
+                }),
+            );
+        }),
+    );
 }
 
 fn busy(host: &Element, on: bool) {

@@ -1,32 +1,97 @@
 //! Checks a subscriber's entitlement token in the browser: the JSON and the ES256 signature, via
 //! WebCrypto; the rules that need neither are `crate::token`'s.
 
-use crate::token::{self, Compact, TokenError};
-use js_sys::{Array, Object, Reflect, Uint8Array, JSON};
+use super::promise::{settled, soon};
+use crate::token::{self, TokenError};
+use js_sys::{Array, Object, Promise, Reflect, Uint8Array, JSON};
 use wasm_bindgen::{JsCast, JsValue};
-use wasm_bindgen_futures::JsFuture;
 use web_sys::{CryptoKey, SubtleCrypto};
 
-/// Verifies `token` against the publisher's public JWK (a JsValue object) at `now_ms`.
+/// What a token check settles to, given to the caller's callback.
+pub type Verdict = Box<dyn FnOnce(Result<(), TokenError>)>;
+
+/// Verifies `token` against the publisher's public JWK (a JsValue object) at `now_ms`, and
+/// gives the outcome to `done`, always in a later microtask.
 ///
 /// The order matters: the algorithm is checked before any cryptography, and the claims are
 /// read only once the signature has vouched for them, so a forged token is always reported as
 /// `BadSignature`, never as expired.
 ///
-/// # Errors
-///
 /// Every failure is a [`TokenError`]: the token's shape, algorithm, signature or times, a key
-/// that is not a P-256 public JWK (`BadKey`), or no WebCrypto on this
-/// page (`CryptoUnavailable`).
-pub async fn verify(token: &str, jwk: &JsValue, now_ms: i64) -> Result<(), TokenError> {
+/// that is not a P-256 public JWK (`BadKey`), or no WebCrypto on this page
+/// (`CryptoUnavailable`).
+pub fn verify(token: &str, jwk: &JsValue, now_ms: i64, done: Verdict) {
+    let Started {
+        subtle,
+        import,
+        signature,
+        data,
+        payload,
+    } = match start(token, jwk) {
+        Ok(started) => started,
+        Err(e) => return soon(Box::new(move || done(Err(e)))),
+    };
+    settled(
+        &import,
+        Box::new(move |key| {
+            let Some(key) = key.ok().and_then(|k| k.dyn_into::<CryptoKey>().ok()) else {
+                return done(Err(TokenError::BadKey));
+            };
+            // `verify({name: 'ECDSA', hash: 'SHA-256'}, key, r||s, signingInput)`: WebCrypto's
+            // ECDSA signature is the raw `r || s`, the same form as JWS's (RFC 7518 §3.4), so no
+            // DER conversion.
+            let algorithm = Object::new();
+            with(&algorithm, "name", "ECDSA");
+            with(&algorithm, "hash", "SHA-256");
+            let Ok(check) = subtle.verify_with_object_and_buffer_source_and_buffer_source(
+                &algorithm, &key, &signature, &data,
+            ) else {
+                return done(Err(TokenError::BadSignature));
+            };
+            settled(
+                &check,
+                Box::new(move |valid| {
+                    if valid.ok().and_then(|v| v.as_bool()) == Some(true) {
+                        done(claims(&payload, now_ms));
+                    } else {
+                        done(Err(TokenError::BadSignature));
+                    }
+                }),
+            );
+        }),
+    );
+}
+
+/// What the checks before any cryptography leave for it: the key's import under way, the
+/// signature and what it signs (copied into JS arrays rather than lent as views of wasm
+/// memory), and the claims, read once the signature holds.
+struct Started {
+    subtle: SubtleCrypto,
+    import: Promise,
+    signature: Uint8Array,
+    data: Uint8Array,
+    payload: Vec<u8>,
+}
+
+fn start(token: &str, jwk: &JsValue) -> Result<Started, TokenError> {
     let parts = token::split(token)?;
     let header = parse(&parts.header)?;
     let alg = Reflect::get(&header, &"alg".into()).map_err(|_| TokenError::Malformed)?;
     token::check_alg(alg.as_string().as_deref())?;
     let subtle = subtle().ok_or(TokenError::CryptoUnavailable)?;
-    let key = import(&subtle, jwk).await?;
-    check_signature(&subtle, &key, &parts).await?;
-    let payload = parse(&parts.payload)?;
+    let import = import(&subtle, jwk)?;
+    Ok(Started {
+        subtle,
+        import,
+        signature: Uint8Array::from(parts.signature.as_slice()),
+        data: Uint8Array::from(parts.signing_input.as_bytes()),
+        payload: parts.payload,
+    })
+}
+
+/// The claims' times, once the signature has vouched for them.
+fn claims(payload: &[u8], now_ms: i64) -> Result<(), TokenError> {
+    let payload = parse(payload)?;
     let exp = claim(&payload, "exp")?;
     let nbf = claim(&payload, "nbf")?;
     token::check_times(exp, nbf, now_ms, token::DEFAULT_LEEWAY_S)
@@ -79,7 +144,7 @@ fn member(object: &JsValue, name: &str) -> Option<String> {
 /// The core checks the key's shape first and only those four members are passed on: Firefox
 /// crashes the tab on some non-EC JWKs (see `token::check_jwk`). WebCrypto then checks that the
 /// point is on the curve (https://w3c.github.io/webcrypto/#ecdsa-operations, "Import Key").
-async fn import(subtle: &SubtleCrypto, jwk: &JsValue) -> Result<CryptoKey, TokenError> {
+fn import(subtle: &SubtleCrypto, jwk: &JsValue) -> Result<Promise, TokenError> {
     if !jwk.is_object() {
         return Err(TokenError::BadKey);
     }
@@ -102,33 +167,7 @@ async fn import(subtle: &SubtleCrypto, jwk: &JsValue) -> Result<CryptoKey, Token
     with(&algorithm, "name", "ECDSA");
     with(&algorithm, "namedCurve", "P-256");
     let usages = Array::of1(&"verify".into());
-    let promise = subtle
+    subtle
         .import_key_with_object("jwk", &public, &algorithm, false, &usages)
-        .map_err(|_| TokenError::BadKey)?;
-    let key = JsFuture::from(promise)
-        .await
-        .map_err(|_| TokenError::BadKey)?;
-    key.dyn_into::<CryptoKey>().map_err(|_| TokenError::BadKey)
-}
-
-/// `verify({name: 'ECDSA', hash: 'SHA-256'}, key, r||s, signingInput)`: WebCrypto's ECDSA
-/// signature is the raw `r || s`, the same form as JWS's (RFC 7518 §3.4), so no DER conversion.
-/// The bytes are copied into JS arrays rather than lent as views of wasm memory.
-async fn check_signature(
-    subtle: &SubtleCrypto,
-    key: &CryptoKey,
-    parts: &Compact<'_>,
-) -> Result<(), TokenError> {
-    let algorithm = Object::new();
-    with(&algorithm, "name", "ECDSA");
-    with(&algorithm, "hash", "SHA-256");
-    let signature = Uint8Array::from(parts.signature.as_slice());
-    let data = Uint8Array::from(parts.signing_input.as_bytes());
-    let promise = subtle
-        .verify_with_object_and_buffer_source_and_buffer_source(&algorithm, key, &signature, &data)
-        .map_err(|_| TokenError::BadSignature)?;
-    match JsFuture::from(promise).await {
-        Ok(valid) if valid.as_bool() == Some(true) => Ok(()),
-        _ => Err(TokenError::BadSignature),
-    }
+        .map_err(|_| TokenError::BadKey)
 }

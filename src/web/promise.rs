@@ -1,0 +1,59 @@
+//! Waiting on the browser's promises (fetch, WebCrypto, timers) with a callback, without an
+//! async runtime in the wasm.
+//!
+//! The widget waits on a handful of promises, one after another: the signup's `fetch`, its
+//! body, a retry's delay, the token's two WebCrypto calls. A callback per promise does that
+//! with one wasm-bindgen closure type for all of them, where `async` blocks linked an executor,
+//! a task queue and a future per block.
+
+use js_sys::{Array, Function, Promise, Reflect};
+use wasm_bindgen::prelude::*;
+
+#[wasm_bindgen]
+extern "C" {
+    /// A promise seen only for its `then`, which takes a plain function here: the closures
+    /// are turned into functions once (`Closure::once_into_js`) and free themselves when called.
+    type Thenable;
+
+    #[wasm_bindgen(method)]
+    fn then(this: &Thenable, callback: &Function);
+}
+
+/// What runs once a promise settles: `Ok` with its value, `Err` with its reason.
+pub type Then = Box<dyn FnOnce(Result<JsValue, JsValue>)>;
+
+/// Runs `then` once `promise` settles, always in a later microtask.
+///
+/// Through `Promise.allSettled`, so a single closure hears both outcomes and is freed once it
+/// has run (two closures for `then(ok, err)` would leave the one never called behind).
+pub fn settled(promise: &Promise, then: Then) {
+    let callback = Closure::once_into_js(move |outcomes: JsValue| {
+        let outcome = Reflect::get(&outcomes, &JsValue::from_f64(0.0)).unwrap_or_default();
+        let field = |name: &str| Reflect::get(&outcome, &name.into()).unwrap_or_default();
+        if field("status").as_string().as_deref() == Some("fulfilled") {
+            then(Ok(field("value")));
+        } else {
+            then(Err(field("reason")));
+        }
+    });
+    Promise::all_settled(&Array::of1(promise))
+        .unchecked_ref::<Thenable>()
+        .then(callback.unchecked_ref());
+}
+
+/// Runs `then` in a later microtask: after the current call has returned, before the next
+/// paint.
+pub fn soon(then: Box<dyn FnOnce()>) {
+    settled(&Promise::resolve(&JsValue::UNDEFINED), Box::new(|_| then()));
+}
+
+/// Runs `then` after `ms` milliseconds (a `setTimeout` task).
+pub fn after(ms: u32, then: Box<dyn FnOnce()>) {
+    let callback = Closure::once_into_js(then);
+    if let Some(w) = web_sys::window() {
+        let _ = w.set_timeout_with_callback_and_timeout_and_arguments_0(
+            callback.unchecked_ref(),
+            ms as i32,
+        );
+    }
+}
