@@ -96,54 +96,73 @@ pub(super) fn timing() {
     }
 }
 
+/// An event listener the widget adds, kept alive as long as what it listens to.
+pub(crate) type Listener = Closure<dyn FnMut(web_sys::Event)>;
+
+/// A listener that runs `handler`: one closure type for every listener the widget adds, so
+/// the wasm carries one set of wasm-bindgen shims for them all.
+pub(crate) fn listener(handler: fn(web_sys::Event)) -> Listener {
+    Closure::new(handler)
+}
+
 /// `meterwall:subscribe-click` and `meterwall:login-click`, for the publisher's analytics; the
 /// links then go where they go.
-pub(super) fn clicks(host: &Element) -> Vec<Closure<dyn FnMut(web_sys::Event)>> {
+pub(super) fn clicks(host: &Element) -> Vec<Listener> {
     let mut out = Vec::new();
     let Some(root) = host.shadow_root() else {
         return out;
     };
-    for (selector, name) in [
-        ("a.subscribe", "subscribe-click"),
-        ("a.login", "login-click"),
+    for (selector, handler) in [
+        ("a.subscribe", subscribe_click as fn(web_sys::Event)),
+        ("a.login", login_click),
     ] {
         let Ok(Some(link)) = root.query_selector(selector) else {
             continue;
         };
-        let listener: Closure<dyn FnMut(web_sys::Event)> =
-            Closure::new(move |_: web_sys::Event| {
-                let d = with_mounted(|m| detail(&m.decision)).unwrap_or(JsValue::NULL);
-                emit(name, &d);
-            });
+        let listener = listener(handler);
         let _ = link.add_event_listener_with_callback("click", listener.as_ref().unchecked_ref());
         out.push(listener);
     }
     out
 }
 
-pub(super) type Listener = Closure<dyn FnMut(web_sys::Event)>;
+fn subscribe_click(_: web_sys::Event) {
+    clicked("subscribe-click");
+}
+
+fn login_click(_: web_sys::Event) {
+    clicked("login-click");
+}
+
+fn clicked(name: &str) {
+    let d = with_mounted(|m| detail(&m.decision)).unwrap_or(JsValue::NULL);
+    emit(name, &d);
+}
 
 /// `meterwall:seen` once the prompt has entered the viewport, through IntersectionObserver.
 pub(super) fn seen(host: &Element) -> (Option<web_sys::IntersectionObserver>, Option<Listener>) {
-    let callback: Listener = Closure::new(move |entries: web_sys::Event| {
-        let entries: &js_sys::Array = entries.unchecked_ref();
-        let visible = entries.iter().any(|e| {
-            js_sys::Reflect::get(&e, &"isIntersecting".into()).ok() == Some(JsValue::TRUE)
-        });
-        if !visible {
-            return;
-        }
-        let first = with_mounted(|m| !std::mem::replace(&mut m.seen, true)).unwrap_or(false);
-        if first {
-            let d = with_mounted(|m| detail(&m.decision)).unwrap_or(JsValue::NULL);
-            emit("seen", &d);
-        }
-    });
+    let callback = listener(intersections);
     match web_sys::IntersectionObserver::new(callback.as_ref().unchecked_ref()) {
         Ok(observer) => {
             observer.observe(host);
             (Some(observer), Some(callback))
         }
         Err(_) => (None, None),
+    }
+}
+
+/// The observer's entries (an array, passed where the listener type says event).
+fn intersections(entries: web_sys::Event) {
+    let entries: &js_sys::Array = entries.unchecked_ref();
+    let visible = entries
+        .iter()
+        .any(|e| js_sys::Reflect::get(&e, &"isIntersecting".into()).ok() == Some(JsValue::TRUE));
+    if !visible {
+        return;
+    }
+    let first = with_mounted(|m| !std::mem::replace(&mut m.seen, true)).unwrap_or(false);
+    if first {
+        let d = with_mounted(|m| detail(&m.decision)).unwrap_or(JsValue::NULL);
+        emit("seen", &d);
     }
 }

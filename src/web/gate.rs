@@ -362,15 +362,13 @@ pub fn focus(node: &Node) {
     if !e.has_attribute("tabindex") {
         let _ = e.set_attribute("tabindex", "-1");
         let target = e.clone();
-        let undo = wasm_bindgen::closure::Closure::once_into_js(move || {
+        let undo = super::promise::once(Box::new(move || {
             let _ = target.remove_attribute("tabindex");
-        });
+        }));
         let options = web_sys::AddEventListenerOptions::new();
         options.set_once(true);
         let _ = e.add_event_listener_with_callback_and_add_event_listener_options(
-            "blur",
-            undo.unchecked_ref(),
-            &options,
+            "blur", &undo, &options,
         );
     }
     let _ = e.focus();

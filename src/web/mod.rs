@@ -47,11 +47,11 @@ pub(crate) struct Mounted {
     /// When the prompt was rendered (ms since the epoch), sent with the signup.
     shown_at: f64,
     /// Listeners owned by the prompt, dropped with it.
-    listeners: Vec<Closure<dyn FnMut(web_sys::Event)>>,
+    listeners: Vec<Listener>,
     /// Which mount this is: answers to an earlier page view's requests are ignored.
     generation: u32,
     /// Hears other tabs change the meter (a registration there lifts the wall here).
-    storage_listener: Option<Closure<dyn FnMut(web_sys::Event)>>,
+    storage_listener: Option<Listener>,
     /// Whether this reader subscribes: config, `setSubscriber`, or a verified token.
     subscriber: bool,
     /// The reader's calendar (an `Intl.DateTimeFormat` for the configured zone), made once.
@@ -90,14 +90,14 @@ pub fn mount_with(page: JsValue, calls: JsValue) -> Result<JsValue, JsValue> {
     let prerendering =
         js_sys::Reflect::get(&doc, &"prerendering".into()).ok() == Some(JsValue::TRUE);
     if prerendering {
-        let later = Closure::once_into_js(move || {
+        let later = promise::once(Box::new(move || {
             let _ = mount_with(page, calls);
-        });
+        }));
         let options = web_sys::AddEventListenerOptions::new();
         options.set_once(true);
         let _ = doc.add_event_listener_with_callback_and_add_event_listener_options(
             "prerenderingchange",
-            later.unchecked_ref(),
+            &later,
             &options,
         );
         return Ok(JsValue::NULL);
@@ -625,8 +625,8 @@ impl Mounted {
 
 /// Listens for the `storage` event, which fires in every other tab of the origin when one tab
 /// writes localStorage: a reader who registers in one tab finds the wall lifted in the others.
-fn other_tabs() -> Option<Closure<dyn FnMut(web_sys::Event)>> {
-    let listener: Closure<dyn FnMut(web_sys::Event)> = Closure::new(|e: web_sys::Event| {
+fn other_tabs() -> Option<Listener> {
+    let listener = listener(|e| {
         let key = js_sys::Reflect::get(&e, &"key".into())
             .ok()
             .and_then(|k| k.as_string());

@@ -1,10 +1,10 @@
-//! Waiting on the browser's promises (fetch, WebCrypto, timers) with a callback, without an
+//! Waiting on the browser's promises (fetch, WebCrypto) and timers with a callback, without an
 //! async runtime in the wasm.
 //!
 //! The widget waits on a handful of promises, one after another: the signup's `fetch`, its
 //! body, a retry's delay, the token's two WebCrypto calls. A callback per promise does that
-//! with one wasm-bindgen closure type for all of them, where `async` blocks linked an executor,
-//! a task queue and a future per block.
+//! with two wasm-bindgen closure types for all of them (`settled`, `once`), where `async`
+//! blocks linked an executor, a task queue and a future per block.
 
 use js_sys::{Array, Function, Promise, Reflect};
 use wasm_bindgen::prelude::*;
@@ -47,13 +47,15 @@ pub fn soon(then: Box<dyn FnOnce()>) {
     settled(&Promise::resolve(&JsValue::UNDEFINED), Box::new(|_| then()));
 }
 
-/// Runs `then` after `ms` milliseconds (a `setTimeout` task).
-pub fn after(ms: u32, then: Box<dyn FnOnce()>) {
-    let callback = Closure::once_into_js(then);
-    if let Some(w) = web_sys::window() {
-        let _ = w.set_timeout_with_callback_and_timeout_and_arguments_0(
-            callback.unchecked_ref(),
-            ms as i32,
-        );
-    }
+/// `then` as a JS function that can run once, and frees itself when it does: one closure
+/// type for every one-off callback the widget hands the browser.
+pub fn once(then: Box<dyn FnOnce()>) -> Function {
+    Closure::once_into_js(then).unchecked_into()
+}
+
+/// Runs `then` after `ms` milliseconds (a `setTimeout` task); the timer's handle, to cancel it.
+pub fn after(ms: u32, then: Box<dyn FnOnce()>) -> Option<i32> {
+    web_sys::window()?
+        .set_timeout_with_callback_and_timeout_and_arguments_0(&once(then), ms as i32)
+        .ok()
 }

@@ -5,6 +5,7 @@
 //! moment it is made until the server accepts it, under one idempotency key, so a retry, a
 //! reload or a lost connection sends the same submission again and never a second one.
 
+use super::events::{listener, Listener};
 use super::promise::{after, settled, soon};
 use super::{gate, report, with_mounted};
 use crate::copy::Text;
@@ -14,11 +15,7 @@ use crate::retry::{classify, delay_ms, Outcome, Pending};
 use gloo_storage::{SessionStorage, Storage as _};
 use std::rc::Rc;
 use wasm_bindgen::prelude::*;
-use web_sys::{
-    AbortController, Element, Event, HtmlElement, HtmlInputElement, RequestInit, Response,
-};
-
-type Listener = Closure<dyn FnMut(Event)>;
+use web_sys::{AbortController, Element, HtmlElement, HtmlInputElement, RequestInit, Response};
 
 /// The sessionStorage key of a submission not yet accepted.
 pub const PENDING_KEY: &str = "meterwall:pending";
@@ -30,7 +27,7 @@ pub fn listen(host: &Element, wall: Wall) -> Vec<Listener> {
             host.shadow_root()
                 .and_then(|r| r.query_selector("form").ok().flatten()),
             "submit",
-            Closure::new(|e: Event| {
+            listener(|e| {
                 e.prevent_default();
                 submit();
             }),
@@ -39,7 +36,7 @@ pub fn listen(host: &Element, wall: Wall) -> Vec<Listener> {
             host.shadow_root()
                 .and_then(|r| r.query_selector("button.unlock").ok().flatten()),
             "click",
-            Closure::new(|_: Event| {
+            listener(|_| {
                 with_mounted(|m| m.unlock());
             }),
         ),
@@ -51,7 +48,7 @@ pub fn listen(host: &Element, wall: Wall) -> Vec<Listener> {
     let mut listeners = vec![handler];
     if wall == Wall::Register {
         // Back online: a submission that could not go out goes out now, once.
-        let online: Listener = Closure::new(|_: Event| resume());
+        let online = listener(|_| resume());
         if let Some(w) = web_sys::window() {
             let _ = w.add_event_listener_with_callback("online", online.as_ref().unchecked_ref());
         }
@@ -322,16 +319,9 @@ fn post(a: &Attempt, done: Answer) {
     init.set_body(&a.body.as_str().into());
     // An attempt that takes longer than the timeout is aborted and counts as no answer.
     let abort = AbortController::new().ok();
-    let timer = abort.as_ref().and_then(|c| {
+    let timer = abort.and_then(|c| {
         init.set_signal(Some(&c.signal()));
-        let c = c.clone();
-        let cb = Closure::once_into_js(move || c.abort());
-        window
-            .set_timeout_with_callback_and_timeout_and_arguments_0(
-                cb.unchecked_ref(),
-                a.timeout_ms as i32,
-            )
-            .ok()
+        after(a.timeout_ms, Box::new(move || c.abort()))
     });
     // The timer covers the body too: it is cleared once the answer is read.
     let finished = window.clone();
