@@ -57,13 +57,14 @@ pub fn set_subscriber(on: bool) -> JsValue {
 
 /// Verifies and keeps a subscriber entitlement token (or forgets it, with `null`); resolves to
 /// the new decision, or rejects with what is wrong with the token.
-pub fn set_token(token: Option<String>) -> js_sys::Promise {
+pub fn set_token(mut token: Option<String>) -> js_sys::Promise {
+    // The executor runs once, at once: it takes the token.
     js_sys::Promise::new(&mut |resolve, reject| {
         if let Err(e) = check_poisoned() {
             let _ = reject.call1(&JsValue::NULL, &e);
             return;
         }
-        let Some(token) = token.clone() else {
+        let Some(token) = token.take() else {
             let d = with_mounted(|m| {
                 m.forget_token();
                 m.resubscribe(m.config.subscriber)
@@ -77,12 +78,10 @@ pub fn set_token(token: Option<String>) -> js_sys::Promise {
             let _ = reject.call1(&JsValue::NULL, &e);
             return;
         };
-        let now = js_sys::Date::now() as i64;
-        token::verify(
-            &token.clone(),
+        token::verify_now(
+            token,
             &key,
-            now,
-            Box::new(move |verified| match verified {
+            Box::new(move |token, verified| match verified {
                 Err(e) => {
                     let _ = reject.call1(&JsValue::NULL, &fail(&e.to_string()));
                 }

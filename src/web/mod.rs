@@ -110,12 +110,10 @@ pub fn mount_with(page: JsValue, calls: JsValue) -> Result<JsValue, JsValue> {
     if let (Some(token), Some(key), false) = (token, key, p.config.subscriber) {
         // The subscriber's entitlement is checked before anything is decided, so a subscriber
         // never sees the wall flash; WebCrypto answers within milliseconds.
-        let now = js_sys::Date::now() as i64;
-        token::verify(
-            &token.clone(),
+        token::verify_now(
+            token,
             &key,
-            now,
-            Box::new(move |verified| {
+            Box::new(move |token, verified| {
                 let _active = Active::enter();
                 p.read_now = false;
                 match verified {
@@ -546,12 +544,10 @@ impl Mounted {
         let key = self.config.public_key.as_ref().map(value_to_js);
         if let (Some(token), Some(key), false) = (record.token.clone(), key, self.subscriber) {
             let generation = self.generation;
-            let now = js_sys::Date::now() as i64;
-            token::verify(
-                &token.clone(),
+            token::verify_now(
+                token,
                 &key,
-                now,
-                Box::new(move |verified| {
+                Box::new(move |token, verified| {
                     if verified.is_ok() {
                         with_mounted(|m| {
                             if m.generation == generation {

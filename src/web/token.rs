@@ -10,6 +10,23 @@ use web_sys::{CryptoKey, SubtleCrypto};
 /// What a token check settles to, given to the caller's callback.
 pub type Verdict = Box<dyn FnOnce(Result<(), TokenError>)>;
 
+/// [`verify`] at the current time, for a token the caller keeps if it holds: `done` gets the
+/// token back with the outcome.
+pub fn verify_now(
+    token: String,
+    jwk: &JsValue,
+    done: Box<dyn FnOnce(String, Result<(), TokenError>)>,
+) {
+    let now = js_sys::Date::now() as i64;
+    let checked = token.clone();
+    verify(
+        &checked,
+        jwk,
+        now,
+        Box::new(move |verdict| done(token, verdict)),
+    );
+}
+
 /// Verifies `token` against the publisher's public JWK (a JsValue object) at `now_ms`, and
 /// gives the outcome to `done`, always in a later microtask.
 ///
