@@ -37,7 +37,7 @@ pub const fn fnv1a32(bytes: &[u8]) -> u32 {
     fnv_feed(FNV_OFFSET_BASIS, bytes)
 }
 
-/// Continues an FNV-1a hash with more bytes: feeding "id:" then the id equals hashing "id:<id>",
+/// Continues an FNV-1a hash with more bytes: feeding "id:" then the id equals hashing `"id:<id>"`,
 /// without building that string.
 const fn fnv_feed(mut hash: u32, bytes: &[u8]) -> u32 {
     let mut i = 0;

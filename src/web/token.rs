@@ -115,7 +115,7 @@ fn claims(payload: &[u8], now_ms: i64) -> Result<(), TokenError> {
 }
 
 /// `window.crypto.subtle`, which is `undefined` outside secure contexts (plain-http pages):
-/// https://developer.mozilla.org/en-US/docs/Web/API/Crypto/subtle
+/// <https://developer.mozilla.org/en-US/docs/Web/API/Crypto/subtle>
 fn subtle() -> Option<SubtleCrypto> {
     let subtle = web_sys::window()?.crypto().ok()?.subtle();
     if subtle.is_object() {
@@ -160,7 +160,7 @@ fn member(object: &JsValue, name: &str) -> Option<String> {
 /// `importKey('jwk', {kty, crv, x, y}, {name: 'ECDSA', namedCurve: 'P-256'}, false, ['verify'])`.
 /// The core checks the key's shape first and only those four members are passed on: Firefox
 /// crashes the tab on some non-EC JWKs (see `token::check_jwk`). WebCrypto then checks that the
-/// point is on the curve (https://w3c.github.io/webcrypto/#ecdsa-operations, "Import Key").
+/// point is on the curve (<https://w3c.github.io/webcrypto/#ecdsa-operations>, "Import Key").
 fn import(subtle: &SubtleCrypto, jwk: &JsValue) -> Result<Promise, TokenError> {
     if !jwk.is_object() {
         return Err(TokenError::BadKey);
