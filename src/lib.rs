@@ -136,14 +136,13 @@ pub fn reset() {
 #[cfg(target_arch = "wasm32")]
 #[doc(hidden)]
 pub fn verify_token(token: &str, jwk: &JsValue) -> js_sys::Promise {
-    let (token, jwk) = (token.to_owned(), jwk.clone());
+    let mut token = Some(token.to_owned());
+    // The executor runs once, at once: it takes the token.
     js_sys::Promise::new(&mut |resolve, reject| {
-        let now = js_sys::Date::now() as i64;
-        web::token::verify(
-            &token,
-            &jwk,
-            now,
-            Box::new(move |verdict| {
+        web::token::verify_now(
+            token.take().unwrap_or_default(),
+            jwk,
+            Box::new(move |_, verdict| {
                 let _ = match verdict {
                     Ok(()) => resolve.call0(&JsValue::NULL),
                     Err(e) => reject.call1(&JsValue::NULL, &e.to_string().into()),

@@ -8,7 +8,7 @@ use wasm_bindgen::{JsCast, JsValue};
 use web_sys::{CryptoKey, SubtleCrypto};
 
 /// What a token check settles to, given to the caller's callback.
-pub type Verdict = Box<dyn FnOnce(Result<(), TokenError>)>;
+type Verdict = Box<dyn FnOnce(Result<(), TokenError>)>;
 
 /// [`verify`] at the current time, for a token the caller keeps if it holds: `done` gets the
 /// token back with the outcome.
@@ -37,7 +37,7 @@ pub fn verify_now(
 /// Every failure is a [`TokenError`]: the token's shape, algorithm, signature or times, a key
 /// that is not a P-256 public JWK (`BadKey`), or no WebCrypto on this page
 /// (`CryptoUnavailable`).
-pub fn verify(token: &str, jwk: &JsValue, now_ms: i64, done: Verdict) {
+fn verify(token: &str, jwk: &JsValue, now_ms: i64, done: Verdict) {
     let Started {
         subtle,
         import,
