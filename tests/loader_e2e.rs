@@ -1398,9 +1398,15 @@ async fn one_request(browser: Browser) {
         .iter()
         .enumerate()
         .map(|(i, article)| {
-            let page = Page::of(&www, article)
-                .head_first(&script(ERRORS))
-                .one_request();
+            let page = Page::of(&www, article).head_first(&script(ERRORS));
+            // The second page is a browser without `Uint8Array.fromHex`: the script decodes the
+            // wasm's hex itself.
+            let page = if i == 1 {
+                page.head_first(&script(WITHOUT_FROM_HEX))
+            } else {
+                page
+            };
+            let page = page.one_request();
             // The last page loads it as a blocking script in <head>: it runs before the article
             // is parsed, and must wait for it rather than gate half an article.
             let page = if i == 3 { page.blocking() } else { page };
@@ -1416,6 +1422,10 @@ async fn one_request(browser: Browser) {
     )
     .await;
 }
+
+/// Takes `Uint8Array.fromHex` away, as in browsers released before it (Chrome 140, Firefox 133).
+const WITHOUT_FROM_HEX: &str =
+    "delete Uint8Array.fromHex; window.__fromHex = typeof Uint8Array.fromHex;";
 
 async fn one_request_steps(client: Client, site: String, pages: Vec<Article>) {
     for (i, page) in pages.iter().enumerate() {
@@ -1456,6 +1466,14 @@ async fn one_request_steps(client: Client, site: String, pages: Vec<Article>) {
             "{}: the API replaced the queue",
             page.path
         );
+        if i == 1 {
+            assert_eq!(
+                js(&client, "return window.__fromHex;").await,
+                json!("undefined"),
+                "{}: decided without Uint8Array.fromHex",
+                page.path
+            );
+        }
         assert!(
             errors(&client, "__errors").await.is_empty(),
             "{}: no error",

@@ -174,19 +174,11 @@
       var m;
       var compiling = performance.now();
       try {
+        // The glue, and the wasm's bytes decoded from the text they travel in.
         var bundled = meterwallInline();
-        var text = bundled.wasm;
-        var bytes;
-        if (Uint8Array.fromBase64) {
-          bytes = Uint8Array.fromBase64(text);
-        } else {
-          var binary = atob(text);
-          bytes = new Uint8Array(binary.length);
-          for (var b = 0; b < binary.length; b++) bytes[b] = binary.charCodeAt(b);
-        }
         // Synchronous compilation, on purpose: the module is small, and the decision can then be
         // made in this same task (when the widget starts at once, before the browser paints).
-        bundled.glue.initSync({ module: bytes });
+        bundled.glue.initSync({ module: bundled.wasm });
         m = bundled.glue;
       } catch (e) {
         return broken(e);

@@ -91,7 +91,7 @@ pub fn print_inline(dist: &Path) -> Result<()> {
         crate::build::INLINE.to_owned(),
         Sizes::read(&dist.join(crate::build::INLINE))?,
     )];
-    shell::announce("the one-request variant: loader, glue and wasm (base64) in one script");
+    shell::announce("the one-request variant: loader, glue and wasm (as hex) in one script");
     print!("{}", table("file", &rows));
     Ok(())
 }
