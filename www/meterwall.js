@@ -204,7 +204,12 @@
       compiled.catch(function () {});
       import(new URL("meterwall_wasm.js", src).href)
         .then(function (glue) {
-          return glue.default({ module_or_path: compiled }).then(function () {
+          return compiled.then(function (module) {
+            // The module comes compiled, so the glue's synchronous init is all it needs (the build
+            // leaves out its asynchronous one, which fetches and compiles).
+            var instantiating = performance.now();
+            glue.initSync({ module: module });
+            work(instantiating);
             return glue;
           });
         })

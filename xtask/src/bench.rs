@@ -725,7 +725,7 @@ async fn journey_memory(browser: Browser, client: &Client, url: &str, spent: &st
     let memory = client
         .execute_async(
             "const done = arguments[arguments.length - 1];
-             import(arguments[0]).then((m) => m.default())
+             import(arguments[0]).then((m) => m.initSync())
                  .then((e) => done(Object.values(e).find((v) => v instanceof WebAssembly.Memory).buffer.byteLength))
                  .catch((e) => done(String(e)));",
             vec![Value::String(format!("{url}/dist/meterwall_wasm.js"))],
@@ -826,7 +826,7 @@ function collect() {
     // The glue's init returns the instance's exports once initialised, so importing the module
     // the loader imported (same URL, same module record) reaches the widget's linear memory.
     const memory = glue
-      ? import(glue).then((m) => m.default()).then(memoryOf, () => null)
+      ? import(glue).then((m) => m.initSync()).then(memoryOf, () => null)
       : Promise.resolve(null);
     // The meter's files (meterwall's or the baseline's), and whether each came from the HTTP
     // cache: nothing transferred, or headers only (a revalidation). Each file is over 2 KB and

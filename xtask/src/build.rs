@@ -63,9 +63,11 @@ pub fn build(root: &Path, tools: &Tools, opt_level: Option<&str>) -> Result<()> 
     wasm_opt(root, tools, "-Oz", &module, &optimized)?;
     fs::rename(&optimized, &module).map_err(|source| Error::io(&module, source))?;
 
-    // The glue as readers download it: the wasm's names shortened to match, then minified (its
-    // doc comments stay in the .d.ts).
+    // The glue as readers download it: only the synchronous init, the wasm's names shortened to
+    // match, then minified (its doc comments stay in the .d.ts).
     let glue = dist.join(format!("{OUT_NAME}.js"));
+    edit(&glue, sync_init_only)?;
+    edit(&dist.join(format!("{OUT_NAME}.d.ts")), sync_init_only_types)?;
     minify_names(root, tools, &module, &glue)?;
     terser(root, tools, &glue, &glue, true)?;
 
@@ -102,6 +104,7 @@ fn inline(root: &Path, tools: &Tools, wasm: &Path, loader: &Path, dist: &Path) -
     let optimized = work.join("optimized.wasm");
     wasm_opt(root, tools, "-Oz", &module, &optimized)?;
     let glue = work.join(format!("{OUT_NAME}.js"));
+    edit(&glue, sync_init_only_bundled)?;
     minify_names(root, tools, &optimized, &glue)?;
 
     let read = |path: &Path| fs::read_to_string(path).map_err(|source| Error::io(path, source));
@@ -156,6 +159,74 @@ fn hex(bytes: &[u8], out: &mut String) {
         out.push(char::from(DIGITS[usize::from(b >> 4)]));
         out.push(char::from(DIGITS[usize::from(b & 15)]));
     }
+}
+
+/// Rewrites the file at `path` with `change`, whose error names what it did not find.
+fn edit(path: &Path, change: fn(&str) -> std::result::Result<String, String>) -> Result<()> {
+    let text = fs::read_to_string(path).map_err(|source| Error::io(path, source))?;
+    let text =
+        change(&text).map_err(|problem| Error::Check(format!("{}: {problem}", path.display())))?;
+    fs::write(path, text).map_err(|source| Error::io(path, source))
+}
+
+/// wasm-bindgen's `web` glue exports `initSync` and, as `default`, an asynchronous init that can
+/// fetch the wasm, stream it and fall back to compiling its bytes. The loader compiles the wasm
+/// itself and calls `initSync` with the module, so the glue exports `initSync` alone, and the
+/// minifier drops the rest (0.5 KB gzip).
+///
+/// # Errors
+///
+/// When the glue's exports are not the ones this expects (a new wasm-bindgen): the build fails
+/// rather than ship a glue the loader cannot start.
+pub fn sync_init_only(glue: &str) -> std::result::Result<String, String> {
+    const EXPORTS: &str = "export { initSync, __wbg_init as default };";
+    if glue.matches(EXPORTS).count() != 1 {
+        return Err(format!(
+            "expected the glue's exports to be `{EXPORTS}` (once)"
+        ));
+    }
+    Ok(glue.replace(EXPORTS, "export { initSync };"))
+}
+
+/// The same for the `no-modules` glue of the one-request build, which returns its asynchronous
+/// init with `initSync` and the exports attached: it returns `initSync` and the exports alone.
+///
+/// # Errors
+///
+/// When the glue does not end the way this expects.
+pub fn sync_init_only_bundled(glue: &str) -> std::result::Result<String, String> {
+    const RETURN: &str = "return Object.assign(__wbg_init, { initSync }, exports);";
+    if glue.matches(RETURN).count() != 1 {
+        return Err(format!("expected the glue to end with `{RETURN}` (once)"));
+    }
+    Ok(glue.replace(RETURN, "return Object.assign({ initSync }, exports);"))
+}
+
+/// The glue's TypeScript declarations without the asynchronous init (see [`sync_init_only`]):
+/// from its doc comment to the end of its declaration.
+///
+/// # Errors
+///
+/// When the declaration is not found.
+pub fn sync_init_only_types(types: &str) -> std::result::Result<String, String> {
+    const DECLARATION: &str = "export default function __wbg_init";
+    let at = types
+        .find(DECLARATION)
+        .ok_or_else(|| format!("expected `{DECLARATION}` in the glue's declarations"))?;
+    let start = types[..at]
+        .rfind("/**")
+        .filter(|&doc| !types[doc..at].contains("*/\nexport function"))
+        .unwrap_or(at);
+    let end = at
+        + types[at..]
+            .find(";\n")
+            .ok_or_else(|| format!("expected `;` after `{DECLARATION}`"))?
+        + 2;
+    let mut out = String::with_capacity(types.len());
+    out.push_str(types[..start].trim_end());
+    out.push('\n');
+    out.push_str(&types[end..]);
+    Ok(out)
 }
 
 /// Shortens the wasm's import, import module and export names (binaryen's
@@ -455,7 +526,35 @@ fn relative<'a>(root: &Path, path: &'a Path) -> &'a Path {
 
 #[cfg(test)]
 mod tests {
-    use super::{hex, rename_in_glue};
+    use super::{
+        hex, rename_in_glue, sync_init_only, sync_init_only_bundled, sync_init_only_types,
+    };
+
+    #[test]
+    fn the_glue_keeps_only_its_synchronous_init() {
+        let glue = "function initSync(module) {}\nasync function __wbg_init(m) {}\n\nexport { initSync, __wbg_init as default };\n";
+        assert_eq!(
+            sync_init_only(glue).unwrap(),
+            "function initSync(module) {}\nasync function __wbg_init(m) {}\n\nexport { initSync };\n"
+        );
+        // Another shape of exports fails the build.
+        assert!(sync_init_only("export { initSync };\n").is_err());
+        assert_eq!(
+            sync_init_only_bundled(
+                "    return Object.assign(__wbg_init, { initSync }, exports);\n})({});"
+            )
+            .unwrap(),
+            "    return Object.assign({ initSync }, exports);\n})({});"
+        );
+        assert!(sync_init_only_bundled("return __wbg_init;").is_err());
+
+        let types = "/**\n * Sync.\n */\nexport function initSync(module: X): Y;\n\n/**\n * If `module_or_path` is a URL…\n */\nexport default function __wbg_init (m?: X): Promise<Y>;\n";
+        assert_eq!(
+            sync_init_only_types(types).unwrap(),
+            "/**\n * Sync.\n */\nexport function initSync(module: X): Y;\n"
+        );
+        assert!(sync_init_only_types("export function initSync(): void;\n").is_err());
+    }
 
     #[test]
     fn glue_names_follow_the_minified_wasm() {
