@@ -724,10 +724,11 @@ async fn journey_memory(browser: Browser, client: &Client, url: &str, spent: &st
     }
     let memory = client
         .execute_async(
-            "const done = arguments[arguments.length - 1];
-             import(arguments[0]).then((m) => m.initSync())
-                 .then((e) => done(Object.values(e).find((v) => v instanceof WebAssembly.Memory).buffer.byteLength))
-                 .catch((e) => done(String(e)));",
+            &format!(
+                "{PAGE_MEMORY}
+                 const done = arguments[arguments.length - 1];
+                 pageMemory(arguments[0]).then(done);"
+            ),
             vec![Value::String(format!("{url}/dist/meterwall_wasm.js"))],
         )
         .await
@@ -793,6 +794,28 @@ async fn wait_for_state(client: &Client) -> Result<String> {
     }
 }
 
+/// `pageMemory(glue)`: a promise of the widget's wasm memory in bytes (null if it cannot be read),
+/// through the glue module at the URL `glue`. The glue's `initSync()` returns the instance's
+/// exports once initialised (their names are minified: the memory is the one that is a Memory); the page's own module script imports the same module record as the
+/// loader did. A WebDriver script's `import()` does not: in Firefox it gets a module graph of its
+/// own, whose glue was never initialised (asking that one for a fresh instance measured 128 KiB
+/// in Firefox, a module's memory before it runs, instead of the widget's).
+const PAGE_MEMORY: &str = r#"
+function pageMemory(glue) {
+  const key = "__meterwallMemory" + Math.random().toString(36).slice(2);
+  const script = document.createElement("script");
+  script.type = "module";
+  script.textContent = "import(" + JSON.stringify(glue) + ")" +
+    ".then((m) => Object.values(m.initSync()).find((v) => v instanceof WebAssembly.Memory).buffer.byteLength)" +
+    ".catch(() => null).then((bytes) => { window[" + JSON.stringify(key) + "] = bytes; });";
+  document.head.appendChild(script);
+  return new Promise((resolve) => {
+    const poll = () => (key in window ? resolve(window[key]) : setTimeout(poll, 5));
+    poll();
+  });
+}
+"#;
+
 /// Waits for the decision (where there is one) and two frames after it, then reads the figures.
 /// LCP, layout shifts and long tasks are read through buffered observers: their entries are not
 /// in the performance timeline (`getEntriesByType`), only in the observers' buffer.
@@ -801,8 +824,6 @@ const expectDecision = arguments[0];
 const glue = arguments[1];
 const done = arguments[arguments.length - 1];
 const deadline = performance.now() + 20000;
-// The wasm's exports have minified names: the memory is the one export that is a Memory.
-const memoryOf = (exports) => Object.values(exports).find((v) => v instanceof WebAssembly.Memory).buffer.byteLength;
 const supported = (window.PerformanceObserver && PerformanceObserver.supportedEntryTypes) || [];
 function collect() {
   const types = ["largest-contentful-paint", "layout-shift", "longtask"].filter((t) => supported.includes(t));
@@ -823,11 +844,8 @@ function collect() {
     const lcp = seen["largest-contentful-paint"];
     const shifts = seen["layout-shift"];
     const tasks = seen["longtask"];
-    // The glue's init returns the instance's exports once initialised, so importing the module
-    // the loader imported (same URL, same module record) reaches the widget's linear memory.
-    const memory = glue
-      ? import(glue).then((m) => m.initSync()).then(memoryOf, () => null)
-      : Promise.resolve(null);
+    // The widget's linear memory, read through its glue (the one-request build has none).
+    const memory = glue ? pageMemory(glue) : Promise.resolve(null);
     // The meter's files (meterwall's or the baseline's), and whether each came from the HTTP
     // cache: nothing transferred, or headers only (a revalidation). Each file is over 2 KB and
     // served uncompressed, so under 1 KB means no body; the body sizes themselves are no guide
@@ -885,7 +903,7 @@ async fn load(
     let figures = tokio::time::timeout(
         PATIENCE,
         client.execute_async(
-            COLLECT,
+            &format!("{PAGE_MEMORY}{COLLECT}"),
             vec![
                 Value::Bool(case.expect.is_some()),
                 glue.map_or(Value::Null, Value::String),
