@@ -796,10 +796,11 @@ async fn wait_for_state(client: &Client) -> Result<String> {
 
 /// `pageMemory(glue)`: a promise of the widget's wasm memory in bytes (null if it cannot be read),
 /// through the glue module at the URL `glue`. The glue's `initSync()` returns the instance's
-/// exports once initialised (their names are minified: the memory is the one that is a Memory); the page's own module script imports the same module record as the
-/// loader did. A WebDriver script's `import()` does not: in Firefox it gets a module graph of its
-/// own, whose glue was never initialised (asking that one for a fresh instance measured 128 KiB
-/// in Firefox, a module's memory before it runs, instead of the widget's).
+/// exports once initialised (their names are minified: the memory is the one that is a Memory).
+/// A module script of the page's own imports the same module record as the loader did. A
+/// WebDriver script's `import()` does not: in Firefox it gets a module graph of its own, whose
+/// glue was never initialised (asking that one for a fresh instance measured 128 KiB in Firefox,
+/// a module's memory before it runs, instead of the widget's).
 const PAGE_MEMORY: &str = r#"
 function pageMemory(glue) {
   const key = "__meterwallMemory" + Math.random().toString(36).slice(2);

@@ -121,8 +121,8 @@ fn inline(root: &Path, tools: &Tools, wasm: &Path, loader: &Path, dist: &Path) -
 /// `meterwall:start` mark) still runs first, and the glue is only evaluated when the loader asks.
 ///
 /// The wasm travels as hex, two characters a byte, and [`HEX_DECODE`] turns it back into bytes.
-/// Hex keeps every byte of the module on a byte of its own, so the HTTP compression still finds
-/// the module's repeats: gzipped, the script is about 5 KB larger than the wasm alone, where
+/// Hex gives every byte of the module two characters of its own, so the HTTP compression still
+/// finds the module's repeats: gzipped, the script is about 5 KB larger than the wasm alone, where
 /// base64 (four characters for three bytes, which shifts the bits of every repeat) made it 15 KB
 /// larger. The text is ASCII, so the page's or the server's charset cannot change it.
 pub fn inline_bundle(loader: &str, glue: &str, wasm: &[u8]) -> String {
