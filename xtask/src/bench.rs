@@ -794,7 +794,7 @@ async fn wait_for_state(client: &Client) -> Result<String> {
     }
 }
 
-/// `pageMemory(glue)`: a promise of the widget's wasm memory in bytes (null if it cannot be read),
+/// `pageMemory(glue)`: a promise of the widget's wasm memory in bytes (else a sentence why not),
 /// through the glue module at the URL `glue`. The glue's `initSync()` returns the instance's
 /// exports once initialised (their names are minified: the memory is the one that is a Memory).
 /// A module script of the page's own imports the same module record as the loader did. A
@@ -808,10 +808,15 @@ function pageMemory(glue) {
   script.type = "module";
   script.textContent = "import(" + JSON.stringify(glue) + ")" +
     ".then((m) => Object.values(m.initSync()).find((v) => v instanceof WebAssembly.Memory).buffer.byteLength)" +
-    ".catch(() => null).then((bytes) => { window[" + JSON.stringify(key) + "] = bytes; });";
+    ".catch((e) => String(e)).then((bytes) => { window[" + JSON.stringify(key) + "] = bytes; });";
   document.head.appendChild(script);
+  const deadline = performance.now() + 5000;
   return new Promise((resolve) => {
-    const poll = () => (key in window ? resolve(window[key]) : setTimeout(poll, 5));
+    const poll = () => {
+      if (key in window) resolve(window[key]);
+      else if (performance.now() > deadline) resolve("the page's module script did not run");
+      else setTimeout(poll, 5);
+    };
     poll();
   });
 }

@@ -226,6 +226,17 @@ pub fn sync_init_only_types(types: &str) -> std::result::Result<String, String> 
     out.push_str(types[..start].trim_end());
     out.push('\n');
     out.push_str(&types[end..]);
+    // The type of the removed init's argument, used by nothing else now.
+    const INPUT: &str = "export type InitInput =";
+    if let Some(at) = out.find(INPUT) {
+        let mut end = out[at..]
+            .find(";\n")
+            .map_or(out.len(), |semicolon| at + semicolon + 2);
+        if out[end..].starts_with('\n') {
+            end += 1;
+        }
+        out.replace_range(at..end, "");
+    }
     Ok(out)
 }
 
@@ -548,10 +559,10 @@ mod tests {
         );
         assert!(sync_init_only_bundled("return __wbg_init;").is_err());
 
-        let types = "/**\n * Sync.\n */\nexport function initSync(module: X): Y;\n\n/**\n * If `module_or_path` is a URL…\n */\nexport default function __wbg_init (m?: X): Promise<Y>;\n";
+        let types = "export type InitInput = RequestInfo | URL;\n\nexport interface InitOutput {}\n/**\n * Sync.\n */\nexport function initSync(module: X): Y;\n\n/**\n * If `module_or_path` is a URL…\n */\nexport default function __wbg_init (m?: X): Promise<Y>;\n";
         assert_eq!(
             sync_init_only_types(types).unwrap(),
-            "/**\n * Sync.\n */\nexport function initSync(module: X): Y;\n"
+            "export interface InitOutput {}\n/**\n * Sync.\n */\nexport function initSync(module: X): Y;\n"
         );
         assert!(sync_init_only_types("export function initSync(): void;\n").is_err());
     }
