@@ -530,6 +530,32 @@ pub fn wasm_opt_with(
     )
 }
 
+/// `wasm-opt -Oz` as the build runs it, imports and exports renamed too, but keeping the
+/// function names (`-g`, nothing stripped): the module readers get, for `cargo xtask size` to
+/// say what each part weighs.
+///
+/// # Errors
+///
+/// When wasm-opt fails.
+pub fn wasm_opt_keeping_names(
+    root: &Path,
+    tools: &Tools,
+    input: &Path,
+    output: &Path,
+) -> Result<()> {
+    // Its imports and exports renamed as in the build (the mapping it prints is not needed).
+    shell::capture(
+        Command::new(&tools.wasm_opt)
+            .current_dir(root)
+            .args(["-Oz", "-g", "--minify-imports-and-exports-and-modules"])
+            .args(WASM_OPT_FEATURES)
+            .arg(relative(root, input))
+            .arg("-o")
+            .arg(relative(root, output)),
+    )
+    .map(drop)
+}
+
 /// `path` relative to the root when it is inside it: commands run there and read better so.
 fn relative<'a>(root: &Path, path: &'a Path) -> &'a Path {
     path.strip_prefix(root).unwrap_or(path)

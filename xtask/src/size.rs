@@ -171,6 +171,33 @@ pub fn size(root: &Path) -> Result<()> {
             .arg(&module),
     )?;
 
+    // The same module after wasm-opt, as readers get it but with its names, added up by module.
+    let optimized = Path::new(names).join(format!("bindgen/{OUT_NAME}_bg-Oz-named.wasm"));
+    build::wasm_opt_keeping_names(root, &tools, &root.join(&module), &root.join(&optimized))?;
+    let items = shell::capture(
+        Command::new(&twiggy)
+            .current_dir(root)
+            .args(["top", "-n", "1000000", "--format", "json"])
+            .arg(&optimized),
+    )?;
+    let items: Vec<serde_json::Value> = serde_json::from_str(&items)
+        .map_err(|error| Error::Check(format!("twiggy's JSON does not parse: {error}")))?;
+    let items: Vec<(String, usize)> = items
+        .iter()
+        .filter_map(|item| {
+            let size = item["shallow_size"].as_u64()?;
+            Some((
+                item["name"].as_str()?.to_owned(),
+                usize::try_from(size).ok()?,
+            ))
+        })
+        .collect();
+    shell::announce(
+        "the wasm after wasm-opt -Oz by part (bytes before compression; our modules, then other \
+         crates whole; the names kept for this listing only)",
+    );
+    print!("{}", parts_table(&by_part(&items, &crate_modules(root)?)));
+
     // Variants: rustc opt-level against wasm-opt pass, each build in its own target directory.
     let mut rows = Vec::new();
     for level in ["z", "s"] {
@@ -257,6 +284,128 @@ pub fn size(root: &Path) -> Result<()> {
     Ok(())
 }
 
+/// Which part of the widget a twiggy item (a function, a data segment, a section) belongs to:
+/// the module of this crate it is in (the longest of `modules` it starts with, such as
+/// `meterwall::web::gate`), another crate whole (`core`, `js_sys`), the data segments,
+/// wasm-bindgen's generated shims, or `None` for what readers never get (the names and other
+/// custom sections, which the build strips).
+fn part_of(item: &str, modules: &[String]) -> Option<String> {
+    if item.ends_with("subsection") || item.starts_with("custom section") {
+        return None;
+    }
+    if item.starts_with("data segment") {
+        return Some("data (text, CSS, tables)".to_owned());
+    }
+    if item.starts_with("import ") {
+        return Some("imports".to_owned());
+    }
+    // `<meterwall::config::Value as core::clone::Clone>::clone`, `<str>::trim`,
+    // `<&serde_wasm_bindgen::ser::Serializer as …>`: the type's own path.
+    let path = match item.strip_prefix('<') {
+        Some(rest) => {
+            let end = rest
+                .find(" as ")
+                .or_else(|| rest.find('>'))
+                .unwrap_or(rest.len());
+            let ty = rest[..end].trim_start_matches(['&', '[', '*']);
+            let ty = ty.strip_prefix("mut ").unwrap_or(ty);
+            // A primitive (`str`, `char`, `[u8]`) is the core library's.
+            if !ty.contains("::") {
+                return Some("core".to_owned());
+            }
+            ty
+        }
+        None => item,
+    };
+    if !path.contains("::") {
+        let glue = path.ends_with(" shim") || path.starts_with("export ") || path.starts_with("__");
+        return Some(if glue { "wasm-bindgen glue" } else { "other" }.to_owned());
+    }
+    // Up to the first generic argument, each segment without a `[hash]` (the standard library's
+    // crates carry one).
+    let path = path.split('<').next().unwrap_or(path);
+    let segments: Vec<&str> = path
+        .split("::")
+        .map(|segment| segment.split('[').next().unwrap_or(segment))
+        .collect();
+    match segments[0] {
+        "meterwall" => modules
+            .iter()
+            .filter(|module| {
+                let module: Vec<&str> = module.split("::").collect();
+                segments.len() > module.len() && segments[..module.len()] == module[..]
+            })
+            .max_by_key(|module| module.len())
+            .cloned()
+            .or_else(|| Some("meterwall".to_owned())),
+        // rustc's allocator shims, which call the global allocator.
+        "__rustc" => Some("std".to_owned()),
+        // Closures' bodies are compiled into these shims, and a type's drop glue carries core's
+        // name: this crate's code mostly, but twiggy cannot say whose.
+        "core" if segments.get(1..3) == Some(&["ops", "function"][..]) => {
+            Some("closures (core::ops::function)".to_owned())
+        }
+        "core" if segments.get(1..3) == Some(&["ptr", "drop_in_place"][..]) => {
+            Some("drop glue (core::ptr::drop_in_place)".to_owned())
+        }
+        krate => Some(krate.to_owned()),
+    }
+}
+
+/// This crate's modules, from its source files: `meterwall` (lib.rs), `meterwall::config`,
+/// `meterwall::web` (web/mod.rs), `meterwall::web::gate`, and so on.
+fn crate_modules(root: &Path) -> Result<Vec<String>> {
+    let mut modules = vec!["meterwall".to_owned()];
+    for (dir, prefix) in [("src", "meterwall"), ("src/web", "meterwall::web")] {
+        let dir = root.join(dir);
+        for entry in fs::read_dir(&dir).map_err(|error| Error::io(&dir, error))? {
+            let path = entry.map_err(|error| Error::io(&dir, error))?.path();
+            let stem = path
+                .file_stem()
+                .and_then(|s| s.to_str())
+                .unwrap_or_default();
+            let source =
+                path.extension().is_some_and(|e| e == "rs") && !["lib", "mod"].contains(&stem);
+            if path.is_dir() || source {
+                modules.push(format!("{prefix}::{stem}"));
+            }
+        }
+    }
+    Ok(modules)
+}
+
+/// Bytes per part (see [`part_of`]), largest first.
+fn by_part(items: &[(String, usize)], modules: &[String]) -> Vec<(String, usize)> {
+    let mut parts: Vec<(String, usize)> = Vec::new();
+    for (name, size) in items {
+        let Some(part) = part_of(name, modules) else {
+            continue;
+        };
+        match parts.iter_mut().find(|(p, _)| *p == part) {
+            Some((_, total)) => *total += size,
+            None => parts.push((part, *size)),
+        }
+    }
+    parts.sort_by(|a, b| b.1.cmp(&a.1).then_with(|| a.0.cmp(&b.0)));
+    parts
+}
+
+/// The parts with their bytes and share of the whole.
+fn parts_table(parts: &[(String, usize)]) -> String {
+    let total: usize = parts.iter().map(|(_, size)| size).sum();
+    let width = parts.iter().map(|(p, _)| p.len()).max().unwrap_or(0).max(5);
+    let mut out = String::new();
+    for (part, size) in parts.iter().chain([(String::from("total"), total)].iter()) {
+        let share = if total == 0 {
+            0.0
+        } else {
+            *size as f64 * 100.0 / total as f64
+        };
+        out.push_str(&format!("{part:<width$} {size:>8} {share:>5.1}%\n"));
+    }
+    out
+}
+
 /// wasm-bindgen of `wasm` into `<dir>/bindgen`, then `wasm_opt -Oz`: the module's size.
 fn bound_and_optimized(
     root: &Path,
@@ -276,6 +425,62 @@ fn bound_and_optimized(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn items_add_up_by_module_or_crate() {
+        let modules: Vec<String> = [
+            "meterwall",
+            "meterwall::config",
+            "meterwall::copy",
+            "meterwall::web",
+            "meterwall::web::intl",
+        ]
+        .map(String::from)
+        .to_vec();
+        for (item, part) in [
+            ("meterwall::config::Config::from_value::h7f11e59d36f81031", Some("meterwall::config")),
+            ("meterwall::web::mount_with::h56b346bb1a6b4a0c", Some("meterwall::web")),
+            ("meterwall::config::nearest::{{closure}}::h6bdd97fd4fe2a8a2", Some("meterwall::config")),
+            ("meterwall::copy::fill::push::he84a93c674fe0952", Some("meterwall::copy")),
+            ("meterwall::mount::h1", Some("meterwall")),
+            ("<meterwall::config::Value as core::clone::Clone>::clone::h80174ab7d190b8cc", Some("meterwall::config")),
+            ("<meterwall::web::intl::ZoneCalendar as meterwall::period::Calendar>::date_at::h725d563bc6e9e286", Some("meterwall::web::intl")),
+            ("core::ptr::drop_in_place<meterwall::config::Config>::haace62c068dd70dc", Some("drop glue (core::ptr::drop_in_place)")),
+            ("core::ops::function::FnOnce::call_once{{vtable.shim}}::h98fc1f94c977346e", Some("closures (core::ops::function)")),
+            ("core::str::<impl str>::trim_start_matches::h67f99f85c33e2c71", Some("core")),
+            ("<core[c5930c85a12de822]::fmt::Formatter>::pad", Some("core")),
+            ("<str>::trim", Some("core")),
+            ("<[u8]>::starts_with", Some("core")),
+            ("<[core::mem::maybe_uninit::MaybeUninit<T>] as core::array::iter::iter_inner::PartialDrop>::partial_drop::h2", Some("core")),
+            ("<&serde_wasm_bindgen::ser::Serializer as serde_core::ser::Serializer>::serialize_str::h3", Some("serde_wasm_bindgen")),
+            ("std[a543996e6e7dbf1e]::panicking::default_hook", Some("std")),
+            ("__rustc[b7974e8690430dd9]::__rust_realloc", Some("std")),
+            ("web_sys::features::gen_Node::Node::append_child::h1", Some("web_sys")),
+            ("data segment \".rodata.2\"", Some("data (text, CSS, tables)")),
+            ("import ./meterwall_wasm_bg.js::a", Some("imports")),
+            ("state externref shim", Some("wasm-bindgen glue")),
+            ("__externref_table_alloc", Some("wasm-bindgen glue")),
+            ("memcmp", Some("other")),
+            ("\"function names\" subsection", None),
+            ("custom section 'producers'", None),
+        ] {
+            assert_eq!(part_of(item, &modules).as_deref(), part, "{item}");
+        }
+        let parts = by_part(
+            &[
+                ("meterwall::config::err::h49fe9d0dea112720".to_owned(), 10),
+                ("core::str::trim::h1".to_owned(), 5),
+                ("meterwall::config::url::h117d5299e0e8974f".to_owned(), 7),
+                ("\"function names\" subsection".to_owned(), 1000),
+            ],
+            &modules,
+        );
+        assert_eq!(
+            parts,
+            [("meterwall::config".to_owned(), 17), ("core".to_owned(), 5)]
+        );
+        assert!(parts_table(&parts).ends_with("total                   22 100.0%\n"));
+    }
 
     #[test]
     fn compressed_sizes_are_smaller_for_repetitive_text() {
