@@ -127,14 +127,15 @@ pub(super) fn clicks(host: &Element) -> Vec<Listener> {
 }
 
 fn subscribe_click(_: web_sys::Event) {
-    clicked("subscribe-click");
+    emit_decision("subscribe-click");
 }
 
 fn login_click(_: web_sys::Event) {
-    clicked("login-click");
+    emit_decision("login-click");
 }
 
-fn clicked(name: &str) {
+/// `meterwall:<name>` with the mounted page's decision as its detail.
+fn emit_decision(name: &str) {
     let d = with_mounted(|m| detail(&m.decision)).unwrap_or(JsValue::NULL);
     emit(name, &d);
 }
@@ -162,7 +163,6 @@ fn intersections(entries: web_sys::Event) {
     }
     let first = with_mounted(|m| !std::mem::replace(&mut m.seen, true)).unwrap_or(false);
     if first {
-        let d = with_mounted(|m| detail(&m.decision)).unwrap_or(JsValue::NULL);
-        emit("seen", &d);
+        emit_decision("seen");
     }
 }

@@ -7,28 +7,9 @@ use js_sys::{Array, Object, Promise, Reflect, Uint8Array, JSON};
 use wasm_bindgen::{JsCast, JsValue};
 use web_sys::{CryptoKey, SubtleCrypto};
 
-/// What a token check settles to, given to the caller's callback.
-type Verdict = Box<dyn FnOnce(Result<(), TokenError>)>;
-
-/// [`verify`] at the current time, for a token the caller keeps if it holds: `done` gets the
-/// token back with the outcome.
-pub fn verify_now(
-    token: String,
-    jwk: &JsValue,
-    done: Box<dyn FnOnce(String, Result<(), TokenError>)>,
-) {
-    let now = js_sys::Date::now() as i64;
-    let checked = token.clone();
-    verify(
-        &checked,
-        jwk,
-        now,
-        Box::new(move |verdict| done(token, verdict)),
-    );
-}
-
-/// Verifies `token` against the publisher's public JWK (a JsValue object) at `now_ms`, and
-/// gives the outcome to `done`, always in a later microtask.
+/// Verifies `token` against the publisher's public JWK (a JsValue object) at the current time,
+/// and gives `done` the token back with the outcome, always in a later microtask: the caller
+/// keeps the token if it holds.
 ///
 /// The order matters: the algorithm is checked before any cryptography, and the claims are
 /// read only once the signature has vouched for them, so a forged token is always reported as
@@ -37,14 +18,22 @@ pub fn verify_now(
 /// Every failure is a [`TokenError`]: the token's shape, algorithm, signature or times, a key
 /// that is not a P-256 public JWK (`BadKey`), or no WebCrypto on this page
 /// (`CryptoUnavailable`).
-fn verify(token: &str, jwk: &JsValue, now_ms: i64, done: Verdict) {
+pub fn verify_now(
+    token: String,
+    jwk: &JsValue,
+    done: Box<dyn FnOnce(String, Result<(), TokenError>)>,
+) {
+    let now_ms = js_sys::Date::now() as i64;
+    // Everything read from the token is copied out here, so the callbacks can take the token.
+    let started = start(&token, jwk);
+    let done = move |verdict: Result<(), TokenError>| done(token, verdict);
     let Started {
         subtle,
         import,
         signature,
         data,
         payload,
-    } = match start(token, jwk) {
+    } = match started {
         Ok(started) => started,
         Err(e) => return soon(Box::new(move || done(Err(e)))),
     };

@@ -162,7 +162,10 @@ fn hex(bytes: &[u8], out: &mut String) {
 }
 
 /// Rewrites the file at `path` with `change`, whose error names what it did not find.
-fn edit(path: &Path, change: fn(&str) -> std::result::Result<String, String>) -> Result<()> {
+fn edit(
+    path: &Path,
+    change: impl FnOnce(&str) -> std::result::Result<String, String>,
+) -> Result<()> {
     let text = fs::read_to_string(path).map_err(|source| Error::io(path, source))?;
     let text =
         change(&text).map_err(|problem| Error::Check(format!("{}: {problem}", path.display())))?;
@@ -179,13 +182,11 @@ fn edit(path: &Path, change: fn(&str) -> std::result::Result<String, String>) ->
 /// When the glue's exports are not the ones this expects (a new wasm-bindgen): the build fails
 /// rather than ship a glue the loader cannot start.
 pub fn sync_init_only(glue: &str) -> std::result::Result<String, String> {
-    const EXPORTS: &str = "export { initSync, __wbg_init as default };";
-    if glue.matches(EXPORTS).count() != 1 {
-        return Err(format!(
-            "expected the glue's exports to be `{EXPORTS}` (once)"
-        ));
-    }
-    Ok(glue.replace(EXPORTS, "export { initSync };"))
+    replace_once(
+        glue,
+        "export { initSync, __wbg_init as default };",
+        "export { initSync };",
+    )
 }
 
 /// The same for the `no-modules` glue of the one-request build, which returns its asynchronous
@@ -195,11 +196,19 @@ pub fn sync_init_only(glue: &str) -> std::result::Result<String, String> {
 ///
 /// When the glue does not end the way this expects.
 pub fn sync_init_only_bundled(glue: &str) -> std::result::Result<String, String> {
-    const RETURN: &str = "return Object.assign(__wbg_init, { initSync }, exports);";
-    if glue.matches(RETURN).count() != 1 {
-        return Err(format!("expected the glue to end with `{RETURN}` (once)"));
+    replace_once(
+        glue,
+        "return Object.assign(__wbg_init, { initSync }, exports);",
+        "return Object.assign({ initSync }, exports);",
+    )
+}
+
+/// `text` with `from`, which must be there exactly once, replaced by `to`.
+fn replace_once(text: &str, from: &str, to: &str) -> std::result::Result<String, String> {
+    if text.matches(from).count() != 1 {
+        return Err(format!("expected `{from}` exactly once"));
     }
-    Ok(glue.replace(RETURN, "return Object.assign({ initSync }, exports);"))
+    Ok(text.replace(from, to))
 }
 
 /// The glue's TypeScript declarations without the asynchronous init (see [`sync_init_only`]):
@@ -277,10 +286,7 @@ fn minify_names(root: &Path, tools: &Tools, wasm: &Path, glue: &Path) -> Result<
             )))
         }
     };
-    let text = fs::read_to_string(glue).map_err(|source| Error::io(glue, source))?;
-    let text = rename_in_glue(&text, &mapping, &module)
-        .map_err(|problem| Error::Check(format!("{}: {problem}", glue.display())))?;
-    fs::write(glue, text).map_err(|source| Error::io(glue, source))
+    edit(glue, |text| rename_in_glue(text, &mapping, &module))
 }
 
 /// Prints the distinct import module names of the wasm file given as argument, comma-separated.
