@@ -792,6 +792,7 @@ const PENDING: &str = "meterwall:pending";
 fn wall_with(extra: &str) {
     clean();
     session().remove_item(PENDING).unwrap();
+    set_online(true);
     for id in ["r1", "r2", "r3"] {
         fixture(id);
         meterwall::mount(config(extra)).unwrap();
@@ -959,11 +960,25 @@ async fn a_reload_while_pending_keeps_the_address_and_sends_it_once() {
         .set_item(PENDING, "1|1|pendingkey123|reader@example.com")
         .unwrap();
     script_fetch("[{status: 200}]");
+    set_online(false);
     fixture("r4");
     meterwall::mount(config(FAST)).unwrap();
+    // The prompt paints first; sessionStorage is read after the paint.
+    assert_eq!(gate_value(), "");
+    for _ in 0..100 {
+        if !gate_value().is_empty() {
+            break;
+        }
+        sleep(10).await;
+    }
     assert_eq!(gate_value(), "reader@example.com");
     let consent: HtmlInputElement = shadow("#mw-newsletter").unchecked_into();
     assert!(consent.checked(), "the reader's own choice, restored");
+    assert_eq!(sent().length(), 0, "offline: nothing sent yet");
+    set_online(true);
+    Function::new_no_args("window.dispatchEvent(new Event('online'));")
+        .call0(&JsValue::NULL)
+        .unwrap();
     wait_for_state("open").await;
     assert_eq!(sent().length(), 1);
     assert_eq!(sent_key(0), "pendingkey123");
@@ -971,8 +986,35 @@ async fn a_reload_while_pending_keeps_the_address_and_sends_it_once() {
 }
 
 #[wasm_bindgen_test]
+async fn what_the_reader_typed_before_the_pending_address_came_back_is_kept() {
+    wall_with(FAST);
+    session()
+        .set_item(PENDING, "1|1|pendingkey123|reader@example.com")
+        .unwrap();
+    set_online(false);
+    fixture("r4");
+    meterwall::mount(config(FAST)).unwrap();
+    shadow("#mw-email")
+        .unchecked_into::<HtmlInputElement>()
+        .set_value("typed@example.com");
+    // Past the paint (or the quarter-second fallback): the pending submission has been read.
+    sleep(400).await;
+    assert_eq!(gate_value(), "typed@example.com");
+    let consent: HtmlInputElement = shadow("#mw-newsletter").unchecked_into();
+    assert!(!consent.checked(), "left as the reader has it");
+    assert!(
+        session().get_item(PENDING).unwrap().is_some(),
+        "still pending"
+    );
+    set_online(true);
+    session().remove_item(PENDING).unwrap();
+}
+
+#[wasm_bindgen_test]
 async fn a_registration_in_another_tab_lifts_the_wall_here() {
     wall_with(FAST);
+    // The listener is in place once the prompt has painted.
+    sleep(400).await;
     // The other tab registers: it writes the record, and this tab hears a storage event.
     storage().set_item(STORAGE_KEY, "1-0.0.1.").unwrap();
     Function::new_no_args(
@@ -982,6 +1024,20 @@ async fn a_registration_in_another_tab_lifts_the_wall_here() {
     .unwrap();
     wait_for_state("open").await;
     assert!(page_text().contains(SECRET));
+    assert_eq!(
+        field(&meterwall::why(), "tier").as_string().as_deref(),
+        Some("registered")
+    );
+    clean();
+}
+
+#[wasm_bindgen_test]
+async fn a_registration_saved_before_the_listener_is_in_place_is_still_read() {
+    wall_with(FAST);
+    // Another tab registers while this one has not painted yet: its `storage` event came
+    // before this tab listened, and only the record tells.
+    storage().set_item(STORAGE_KEY, "1-0.0.1.").unwrap();
+    wait_for_state("open").await;
     assert_eq!(
         field(&meterwall::why(), "tier").as_string().as_deref(),
         Some("registered")

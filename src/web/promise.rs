@@ -59,3 +59,14 @@ pub fn after(ms: u32, then: Box<dyn FnOnce()>) -> Option<i32> {
         .set_timeout_with_callback_and_timeout_and_arguments_0(&once(then), ms as i32)
         .ok()
 }
+
+/// Runs `then` once the page has painted: in a task after the next animation frame. For the
+/// widget's work that the wall's first frame need not wait for. A tab that does not paint (a
+/// hidden one) runs it when it is shown.
+pub fn after_paint(then: Box<dyn FnOnce()>) {
+    if let Some(w) = web_sys::window() {
+        let _ = w.request_animation_frame(&once(Box::new(move || {
+            after(0, then);
+        })));
+    }
+}

@@ -6,7 +6,7 @@
 //! reload or a lost connection sends the same submission again and never a second one.
 
 use super::events::{listener, Listener};
-use super::promise::{after, settled, soon};
+use super::promise::{after, after_paint, settled};
 use super::{gate, report, with_mounted};
 use crate::copy::Text;
 use crate::email;
@@ -53,7 +53,15 @@ pub fn listen(host: &Element, wall: Wall) -> Vec<Listener> {
             let _ = w.add_event_listener_with_callback("online", online.as_ref().unchecked_ref());
         }
         listeners.push(online);
-        restore_pending(host);
+        // Reading sessionStorage first on a page takes the browser a moment (0.4 ms in Chrome):
+        // the prompt paints first, then takes back the submission.
+        let host = host.clone();
+        after_paint(Box::new(move || {
+            // Unless this prompt has gone in the meantime (a new page view, the wall lifted).
+            if with_mounted(|m| m.host.as_ref() == Some(&host)) == Some(true) {
+                restore_pending(&host);
+            }
+        }));
     }
     listeners
 }
@@ -105,22 +113,24 @@ pub fn clear_pending() {
     }
 }
 
-/// A reload while a submission was pending: the reader finds their address in the field, and
-/// the submission goes out again (same key) if the browser is online.
+/// A reload while a submission was pending: the reader finds their address in the field (unless
+/// they have started typing one), and the submission goes out again (same key) if the browser
+/// is online.
 fn restore_pending(host: &Element) {
     let Some(p) = load_pending() else { return };
     if let Some(input) =
         gate::find(host, "mw-email").and_then(|e| e.dyn_into::<HtmlInputElement>().ok())
     {
-        input.set_value(&p.email);
+        if input.value().is_empty() {
+            input.set_value(&p.email);
+            if let Some(check) = gate::find(host, "mw-newsletter")
+                .and_then(|e| e.dyn_into::<HtmlInputElement>().ok())
+            {
+                check.set_checked(p.newsletter);
+            }
+        }
     }
-    if let Some(check) =
-        gate::find(host, "mw-newsletter").and_then(|e| e.dyn_into::<HtmlInputElement>().ok())
-    {
-        check.set_checked(p.newsletter);
-    }
-    // After the prompt is in the page and the mount has finished.
-    soon(Box::new(resume));
+    resume();
 }
 
 fn online() -> bool {
