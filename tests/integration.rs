@@ -147,6 +147,32 @@ async fn seen_fires_when_the_prompt_enters_the_viewport() {
 }
 
 #[wasm_bindgen_test]
+async fn the_work_after_the_first_paint_is_measured() {
+    clean();
+    let measured = || {
+        js("return performance.getEntriesByName('meterwall:work').length;")
+            .as_f64()
+            .unwrap()
+    };
+    js("performance.clearMeasures('meterwall:work');");
+    fixture("painted");
+    meterwall::mount(config(",\"limit\":0")).unwrap();
+    assert_eq!(measured(), 0.0, "nothing before the paint");
+    // An earlier page view's deferred work stops short (its view has been replaced), so what
+    // is measured from here is this view's.
+    for _ in 0..100 {
+        if measured() > 0.0 {
+            break;
+        }
+        sleep(10).await;
+    }
+    assert_eq!(measured(), 1.0, "measured once, after the paint");
+    sleep(50).await;
+    assert_eq!(measured(), 1.0, "and only once");
+    clean();
+}
+
+#[wasm_bindgen_test]
 fn subscribe_and_login_clicks_are_reported() {
     clean();
     record_events();

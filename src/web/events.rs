@@ -62,30 +62,29 @@ pub(super) fn to_js(decision: &Decision) -> JsValue {
     decision.serialize(&serializer).unwrap_or(JsValue::NULL)
 }
 
-/// Marks the decision (User Timing) and measures from the loader's `meterwall:start`: the
-/// "time to decision" `cargo xtask bench` reports. Costs nothing where User Timing is missing.
-pub(super) fn timing() {
-    let Some(performance) = web_sys::window()
-        .and_then(|w| js_sys::Reflect::get(&w, &"performance".into()).ok())
-        .filter(|p| p.is_object())
-    else {
-        return;
-    };
-    let call = |method: &str, args: &js_sys::Array| {
-        if let Ok(f) = js_sys::Reflect::get(&performance, &method.into()) {
-            if let Ok(f) = f.dyn_into::<js_sys::Function>() {
-                let _ = f.apply(&performance, args);
-            }
-        }
-    };
-    call("mark", &js_sys::Array::of1(&"meterwall:decided".into()));
-    let started = js_sys::Reflect::get(&performance, &"getEntriesByName".into())
+/// Calls `performance[method](...args)`; nothing where User Timing is missing.
+fn user_timing(method: &str, args: &js_sys::Array) -> Option<JsValue> {
+    let performance =
+        js_sys::Reflect::get(&web_sys::window()?.into(), &"performance".into()).ok()?;
+    js_sys::Reflect::get(&performance, &method.into())
+        .ok()?
+        .dyn_into::<js_sys::Function>()
+        .ok()?
+        .apply(&performance, args)
         .ok()
-        .and_then(|f| f.dyn_into::<js_sys::Function>().ok())
-        .and_then(|f| f.call1(&performance, &"meterwall:start".into()).ok())
-        .is_some_and(|list| js_sys::Array::from(&list).length() > 0);
+}
+
+/// Marks the decision (User Timing) and measures from the loader's `meterwall:start`: the
+/// "time to decision" `cargo xtask bench` reports.
+pub(super) fn timing() {
+    user_timing("mark", &js_sys::Array::of1(&"meterwall:decided".into()));
+    let started = user_timing(
+        "getEntriesByName",
+        &js_sys::Array::of1(&"meterwall:start".into()),
+    )
+    .is_some_and(|list| js_sys::Array::from(&list).length() > 0);
     if started {
-        call(
+        user_timing(
             "measure",
             &js_sys::Array::of3(
                 &"meterwall:decision".into(),
@@ -94,6 +93,19 @@ pub(super) fn timing() {
             ),
         );
     }
+}
+
+/// Marks the start of the widget's work after the first paint; [`after_paint_done`] measures it
+/// as `meterwall:work`, the widget's main-thread time that `cargo xtask bench` adds up.
+pub(super) fn after_paint_start() {
+    user_timing("mark", &js_sys::Array::of1(&"meterwall:painted".into()));
+}
+
+pub(super) fn after_paint_done() {
+    user_timing(
+        "measure",
+        &js_sys::Array::of2(&"meterwall:work".into(), &"meterwall:painted".into()),
+    );
 }
 
 /// An event listener the widget adds, kept alive as long as what it listens to.

@@ -6,7 +6,7 @@
 //! reload or a lost connection sends the same submission again and never a second one.
 
 use super::events::{listener, Listener};
-use super::promise::{after, after_paint, settled};
+use super::promise::{after, settled};
 use super::{gate, report, with_mounted};
 use crate::copy::Text;
 use crate::email;
@@ -53,15 +53,6 @@ pub fn listen(host: &Element, wall: Wall) -> Vec<Listener> {
             let _ = w.add_event_listener_with_callback("online", online.as_ref().unchecked_ref());
         }
         listeners.push(online);
-        // Reading sessionStorage first on a page takes the browser a moment (0.4 ms in Chrome):
-        // the prompt paints first, then takes back the submission.
-        let host = host.clone();
-        after_paint(Box::new(move || {
-            // Unless this prompt has gone in the meantime (a new page view, the wall lifted).
-            if with_mounted(|m| m.host.as_ref() == Some(&host)) == Some(true) {
-                restore_pending(&host);
-            }
-        }));
     }
     listeners
 }
@@ -115,8 +106,8 @@ pub fn clear_pending() {
 
 /// A reload while a submission was pending: the reader finds their address in the field (unless
 /// they have started typing one), and the submission goes out again (same key) if the browser
-/// is online.
-fn restore_pending(host: &Element) {
+/// is online. Called once the prompt has painted.
+pub(super) fn restore_pending(host: &Element) {
     let Some(p) = load_pending() else { return };
     if let Some(input) =
         gate::find(host, "mw-email").and_then(|e| e.dyn_into::<HtmlInputElement>().ok())

@@ -371,7 +371,8 @@ struct Sample {
     /// Whether every file of the meter came from the HTTP cache; `None` on a page without one.
     cached: Option<bool>,
     decision: Option<f64>,
-    /// The widget's own main-thread time (the loader's `meterwall:work` measures).
+    /// The widget's own main-thread time (the `meterwall:work` measures: the loader's, and the
+    /// widget's own after the first paint).
     work: Option<f64>,
     lcp: Option<f64>,
     cls: Option<f64>,
