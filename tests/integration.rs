@@ -545,6 +545,31 @@ async fn expired_wrong_key_and_tampered_tokens_leave_the_wall() {
     clean();
 }
 
+#[wasm_bindgen_test]
+async fn a_kept_token_that_fails_its_check_is_forgotten() {
+    clean();
+    watch_error();
+    let (jwk, expired) = key_and_token(-3600).await;
+    fixture("tk1");
+    meterwall::mount(token_config(&jwk, None)).unwrap();
+    // An earlier page kept the token; it has expired since.
+    let mut record = decode(&storage().get_item(STORAGE_KEY).unwrap().unwrap()).unwrap();
+    record.token = Some(expired);
+    storage()
+        .set_item(STORAGE_KEY, &meterwall::record::encode(&record))
+        .unwrap();
+    fixture("tk2");
+    meterwall::mount(token_config(&jwk, None)).unwrap();
+    assert_eq!(settled().await, "locked");
+    assert!(last_error().contains("expired"), "{}", last_error());
+    let kept = decode(&storage().get_item(STORAGE_KEY).unwrap().unwrap()).unwrap();
+    assert!(
+        kept.token.is_none(),
+        "the expired token is gone from storage"
+    );
+    clean();
+}
+
 fn watch_error() {
     js("window.__lastError = '';
         if (!window.__watchingError) { window.__watchingError = true;

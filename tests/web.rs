@@ -986,28 +986,29 @@ async fn a_reload_while_pending_keeps_the_address_and_sends_it_once() {
 }
 
 #[wasm_bindgen_test]
-async fn what_the_reader_typed_before_the_pending_address_came_back_is_kept() {
+async fn another_address_typed_before_the_pending_one_came_back_wins() {
     wall_with(FAST);
     session()
         .set_item(PENDING, "1|1|pendingkey123|reader@example.com")
         .unwrap();
-    set_online(false);
+    script_fetch("[{status: 200}]");
     fixture("r4");
     meterwall::mount(config(FAST)).unwrap();
     shadow("#mw-email")
         .unchecked_into::<HtmlInputElement>()
         .set_value("typed@example.com");
-    // Past the paint (or the quarter-second fallback): the pending submission has been read.
-    sleep(400).await;
+    // Past the paint: the pending submission has been read, and dropped, not sent.
+    sleep(300).await;
     assert_eq!(gate_value(), "typed@example.com");
     let consent: HtmlInputElement = shadow("#mw-newsletter").unchecked_into();
     assert!(!consent.checked(), "left as the reader has it");
-    assert!(
-        session().get_item(PENDING).unwrap().is_some(),
-        "still pending"
+    assert_eq!(
+        sent().length(),
+        0,
+        "nothing the field does not show is sent"
     );
-    set_online(true);
-    session().remove_item(PENDING).unwrap();
+    assert!(session().get_item(PENDING).unwrap().is_none());
+    assert!(prompt().is_some());
 }
 
 #[wasm_bindgen_test]

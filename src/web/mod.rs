@@ -116,19 +116,27 @@ pub fn mount_with(page: JsValue, calls: JsValue) -> Result<JsValue, JsValue> {
             Box::new(move |token, verified| {
                 let _active = Active::enter();
                 p.read_now = false;
-                match verified {
+                let rejected = match verified {
                     Ok(()) => {
                         p.subscriber = true;
                         p.record.token = Some(token);
+                        None
                     }
                     Err(e) => {
                         report(&e.to_string());
-                        if p.record.token.as_deref() == Some(token.as_str()) {
-                            p.record.token = None;
-                        }
+                        Some(token)
                     }
-                }
+                };
                 finish(&doc, p);
+                // A kept token that fails its check (expired, another key) is forgotten, here
+                // and in storage, so later pages do not check it again.
+                if let Some(bad) = rejected {
+                    with_mounted(|m| {
+                        if m.record.token.as_deref() == Some(bad.as_str()) {
+                            m.forget_token();
+                        }
+                    });
+                }
             }),
         );
         return Ok(JsValue::NULL);
@@ -431,14 +439,20 @@ fn painted(generation: u32) {
     }
     after_paint_start();
     let register = with_mounted(|m| {
+        // The page may have opened before its paint (a registration, `setSubscriber`), and the
+        // wall may have been applied twice (`setSubscriber(true)`, then `false`): each is set up
+        // once, and only while there is a wall.
+        m.decision.wall?;
         if m.storage.is_some() && m.storage_listener.is_none() {
             m.storage_listener = other_tabs();
             m.changed_elsewhere();
         }
         let host = m.host.clone()?;
-        let (observer, callback) = seen(&host);
-        m.observer = observer;
-        m.listeners.extend(callback);
+        if m.observer.is_none() {
+            let (observer, callback) = seen(&host);
+            m.observer = observer;
+            m.listeners.extend(callback);
+        }
         (m.decision.wall == Some(Wall::Register)).then_some(host)
     });
     // Outside the borrow: a submission goes out from here, and its answer needs the state.

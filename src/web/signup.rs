@@ -104,21 +104,24 @@ pub fn clear_pending() {
     }
 }
 
-/// A reload while a submission was pending: the reader finds their address in the field (unless
-/// they have started typing one), and the submission goes out again (same key) if the browser
-/// is online. Called once the prompt has painted.
+/// A reload while a submission was pending: the reader finds their address in the field, and
+/// the submission goes out again (same key) if the browser is online. Called once the prompt
+/// has painted: if the reader has typed another address by then, theirs stands and the old
+/// submission is dropped, so nothing is sent that the field does not show.
 pub(super) fn restore_pending(host: &Element) {
     let Some(p) = load_pending() else { return };
     if let Some(input) =
         gate::find(host, "mw-email").and_then(|e| e.dyn_into::<HtmlInputElement>().ok())
     {
-        if input.value().is_empty() {
-            input.set_value(&p.email);
-            if let Some(check) = gate::find(host, "mw-newsletter")
-                .and_then(|e| e.dyn_into::<HtmlInputElement>().ok())
-            {
-                check.set_checked(p.newsletter);
-            }
+        let typed = input.value();
+        if !typed.is_empty() && typed.trim() != p.email {
+            return clear_pending();
+        }
+        input.set_value(&p.email);
+        if let Some(check) =
+            gate::find(host, "mw-newsletter").and_then(|e| e.dyn_into::<HtmlInputElement>().ok())
+        {
+            check.set_checked(p.newsletter);
         }
     }
     resume();
