@@ -101,6 +101,90 @@ async fn events_carry_a_versioned_detail_and_never_the_email() {
 }
 
 #[wasm_bindgen_test]
+async fn listeners_can_call_the_api_while_the_page_is_decided() {
+    clean();
+    // Each event, with what `why()` and `state()` answered from its listener.
+    js("window.__answers = [];");
+    let listener = Closure::<dyn FnMut(web_sys::Event)>::new(|e: web_sys::Event| {
+        let answers: js_sys::Array = window_field("__answers").unchecked_into();
+        // Nothing here may panic: it runs inside the widget's calls.
+        let why = meterwall::why();
+        let tier = Reflect::get(&why, &"tier".into()).unwrap_or(JsValue::NULL);
+        answers.push(&js_sys::Array::of3(
+            &e.type_().into(),
+            &tier,
+            &meterwall::state().is_object().into(),
+        ));
+    });
+    let names = ["meterwall:view", "meterwall:lock", "meterwall:register"];
+    for name in names {
+        doc()
+            .add_event_listener_with_callback(name, listener.as_ref().unchecked_ref())
+            .unwrap();
+    }
+    for id in ["l1", "l2", "l3"] {
+        mount(id);
+    }
+    mount("l4");
+    stub_fetch(200, "{\"ok\":true}");
+    submit_email("reader@example.com");
+    wait_for_state("open").await;
+    for name in names {
+        doc()
+            .remove_event_listener_with_callback(name, listener.as_ref().unchecked_ref())
+            .unwrap();
+    }
+    let answers = JSON::stringify(&window_field("__answers"))
+        .unwrap()
+        .as_string()
+        .unwrap();
+    assert!(
+        answers.contains("[\"meterwall:lock\",\"anonymous\",true]")
+            && answers.contains("[\"meterwall:register\",\"registered\",true]")
+            && !answers.contains("null")
+            && !answers.contains("false"),
+        "{answers}"
+    );
+    clean();
+}
+
+#[wasm_bindgen_test]
+fn mount_from_a_before_lock_listener_is_refused_not_a_crash() {
+    clean();
+    fixture("b1");
+    meterwall::mount(config(",\"limit\":0")).unwrap();
+    meterwall::set_subscriber(true);
+    js("window.__refused = null;");
+    let listener = Closure::<dyn FnMut(web_sys::Event)>::new(|_: web_sys::Event| {
+        let refused = meterwall::mount(config(",\"limit\":0")).is_err();
+        Reflect::set(
+            &web_sys::window().unwrap(),
+            &"__refused".into(),
+            &refused.into(),
+        )
+        .unwrap();
+    });
+    doc()
+        .add_event_listener_with_callback(
+            "meterwall:before-lock",
+            listener.as_ref().unchecked_ref(),
+        )
+        .unwrap();
+    // The wall comes back while the state is in use: a mount now could not put the page back.
+    meterwall::set_subscriber(false);
+    doc()
+        .remove_event_listener_with_callback(
+            "meterwall:before-lock",
+            listener.as_ref().unchecked_ref(),
+        )
+        .unwrap();
+    assert_eq!(window_field("__refused"), JsValue::TRUE);
+    assert!(prompt().is_some(), "the wall is shown");
+    assert!(meterwall::why().is_object(), "the widget still answers");
+    clean();
+}
+
+#[wasm_bindgen_test]
 fn before_lock_can_be_cancelled_for_the_publishers_own_wall() {
     clean();
     js("window.__cancel = function (e) { e.preventDefault(); };

@@ -11,7 +11,8 @@ pub(crate) fn report(message: &str) {
     web_sys::console::error_1(&text.as_str().into());
     let detail = js_sys::Object::new();
     let _ = js_sys::Reflect::set(&detail, &"message".into(), &message.into());
-    emit("error", &detail);
+    // At once, never held: the panic hook reports through here and nothing runs after it.
+    dispatch("error", &detail, false);
 }
 
 pub(super) fn warn(message: &str) {
@@ -20,9 +21,58 @@ pub(super) fn warn(message: &str) {
     web_sys::console::warn_1(&text.as_str().into());
 }
 
-/// Fires `meterwall:<name>` on `document` with `detail`, versioned.
-pub(crate) fn emit(name: &str, detail: &JsValue) {
-    dispatch(name, detail, false);
+thread_local! {
+    /// How many [`Hold`]s are alive, and the events they hold back.
+    static HOLDS: std::cell::Cell<u32> = const { std::cell::Cell::new(0) };
+    static HELD: std::cell::Cell<Vec<(&'static str, JsValue)>> = const { std::cell::Cell::new(Vec::new()) };
+}
+
+/// Fires `meterwall:<name>` on `document` with `detail`, versioned; while a [`Hold`] lives, once
+/// the last one goes.
+pub(crate) fn emit(name: &'static str, detail: &JsValue) {
+    if HOLDS.with(|h| h.get()) > 0 {
+        HELD.with(|held| {
+            let mut events = held.take();
+            events.push((name, detail.clone()));
+            held.set(events);
+        });
+    } else {
+        dispatch(name, detail, false);
+    }
+}
+
+/// Holds the widget's events back while its state is in use (a page view being decided, a call
+/// changing it), so that listeners find the page decided and can call the API (`why()`,
+/// `state()`, `mount()`), and a slow listener does not delay the wall. Dropped last, it fires
+/// them in order. (`before-lock`, which can cancel the wall, and errors fire at once.)
+pub(crate) struct Hold;
+
+impl Hold {
+    // Not inlined: `with_mounted`, which holds, has a copy per caller.
+    #[inline(never)]
+    pub(crate) fn enter() -> Hold {
+        HOLDS.with(|h| h.set(h.get() + 1));
+        Hold
+    }
+}
+
+impl Drop for Hold {
+    fn drop(&mut self) {
+        release();
+    }
+}
+
+#[inline(never)]
+fn release() {
+    let left = HOLDS.with(|h| {
+        h.set(h.get().saturating_sub(1));
+        h.get()
+    });
+    if left == 0 {
+        for (name, detail) in HELD.with(std::cell::Cell::take) {
+            dispatch(name, &detail, false);
+        }
+    }
 }
 
 /// Fires `meterwall:<name>`, its detail marked version 1 (the one place that does); returns
@@ -147,7 +197,7 @@ fn login_click(_: web_sys::Event) {
 }
 
 /// `meterwall:<name>` with the mounted page's decision as its detail.
-fn emit_decision(name: &str) {
+fn emit_decision(name: &'static str) {
     let d = with_mounted(|m| detail(&m.decision)).unwrap_or(JsValue::NULL);
     emit(name, &d);
 }

@@ -102,7 +102,13 @@ pub fn mount_with(page: JsValue, calls: JsValue) -> Result<JsValue, JsValue> {
         );
         return Ok(JsValue::NULL);
     }
-    // A second mount (a single-page app's next article) first puts the previous page back.
+    // A second mount (a single-page app's next article) first puts the previous page back;
+    // not from a `before-lock` listener of a wall being applied, which still holds the state.
+    if MOUNTED.with(|cell| cell.try_borrow_mut().is_err()) {
+        return Err(fail(
+            "mount() cannot run inside a meterwall:before-lock listener; call it after the event",
+        ));
+    }
     unmount();
     let mut p = prepare(&doc, &page, &calls)?;
     let token = p.config.token.clone().or_else(|| p.record.token.clone());
@@ -244,6 +250,8 @@ fn prepare(doc: &Document, page: &JsValue, calls: &JsValue) -> Result<Prepared, 
 
 /// Decides this page view, saves, and gates the page. Returns the event detail.
 fn finish(doc: &Document, p: Prepared) -> JsValue {
+    // `view` and `lock` fire once the page is decided and its state kept.
+    let _hold = Hold::enter();
     let Prepared {
         config,
         body,
@@ -496,6 +504,8 @@ pub(crate) fn with_mounted<R>(f: impl FnOnce(&mut Mounted) -> R) -> Option<R> {
         return None;
     }
     let _active = Active::enter();
+    // Dropped before `_active`, after the borrow has ended: the held events fire then.
+    let _hold = Hold::enter();
     MOUNTED.with(|cell| cell.try_borrow_mut().ok()?.as_mut().map(f))
 }
 
