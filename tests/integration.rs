@@ -590,11 +590,7 @@ async fn a_valid_token_makes_a_subscriber_on_this_and_later_pages() {
     assert_eq!(settled().await, "open");
     // Editing storage cannot fake it: a token signed by another key is refused.
     let (_, forged) = key_and_token(3600).await;
-    let mut record = decode(&storage().get_item(STORAGE_KEY).unwrap().unwrap()).unwrap();
-    record.token = Some(forged);
-    storage()
-        .set_item(STORAGE_KEY, &meterwall::record::encode(&record))
-        .unwrap();
+    keep_token(forged);
     fixture("tk3");
     meterwall::mount(token_config(&jwk, None)).unwrap();
     assert_eq!(settled().await, "locked");
@@ -634,15 +630,11 @@ async fn a_kept_token_that_fails_its_check_is_forgotten() {
     clean();
     watch_error();
     let (jwk, expired) = key_and_token(-3600).await;
-    fixture("tk1");
+    fixture("tf1");
     meterwall::mount(token_config(&jwk, None)).unwrap();
     // An earlier page kept the token; it has expired since.
-    let mut record = decode(&storage().get_item(STORAGE_KEY).unwrap().unwrap()).unwrap();
-    record.token = Some(expired);
-    storage()
-        .set_item(STORAGE_KEY, &meterwall::record::encode(&record))
-        .unwrap();
-    fixture("tk2");
+    keep_token(expired);
+    fixture("tf2");
     meterwall::mount(token_config(&jwk, None)).unwrap();
     assert_eq!(settled().await, "locked");
     assert!(last_error().contains("expired"), "{}", last_error());
@@ -652,6 +644,15 @@ async fn a_kept_token_that_fails_its_check_is_forgotten() {
         "the expired token is gone from storage"
     );
     clean();
+}
+
+/// What an earlier page or another tab left behind: `token` kept in the stored record.
+fn keep_token(token: String) {
+    let mut record = decode(&storage().get_item(STORAGE_KEY).unwrap().unwrap()).unwrap();
+    record.token = Some(token);
+    storage()
+        .set_item(STORAGE_KEY, &meterwall::record::encode(&record))
+        .unwrap();
 }
 
 fn watch_error() {
@@ -692,11 +693,7 @@ async fn a_subscription_in_another_tab_lifts_the_wall_here() {
     meterwall::mount(token_config(&jwk, None)).unwrap();
     assert!(prompt().is_some());
     // The other tab verified a token and kept it in the shared record.
-    let mut record = decode(&storage().get_item(STORAGE_KEY).unwrap().unwrap()).unwrap();
-    record.token = Some(token);
-    storage()
-        .set_item(STORAGE_KEY, &meterwall::record::encode(&record))
-        .unwrap();
+    keep_token(token);
     js("window.dispatchEvent(new StorageEvent('storage', {key: 'meterwall:v1'}));");
     wait_for_state("open").await;
     assert_eq!(
