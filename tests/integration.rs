@@ -151,36 +151,87 @@ async fn listeners_can_call_the_api_while_the_page_is_decided() {
 #[wasm_bindgen_test]
 fn mount_from_a_before_lock_listener_is_refused_not_a_crash() {
     clean();
-    fixture("b1");
-    meterwall::mount(config(",\"limit\":0")).unwrap();
-    meterwall::set_subscriber(true);
-    js("window.__refused = null;");
+    js("window.__refused = [];");
     let listener = Closure::<dyn FnMut(web_sys::Event)>::new(|_: web_sys::Event| {
         let refused = meterwall::mount(config(",\"limit\":0")).is_err();
-        Reflect::set(
-            &web_sys::window().unwrap(),
-            &"__refused".into(),
-            &refused.into(),
-        )
-        .unwrap();
+        let list: js_sys::Array = window_field("__refused").unchecked_into();
+        list.push(&refused.into());
+    });
+    let listen = |on: bool| {
+        let f = listener.as_ref().unchecked_ref();
+        if on {
+            doc().add_event_listener_with_callback("meterwall:before-lock", f)
+        } else {
+            doc().remove_event_listener_with_callback("meterwall:before-lock", f)
+        }
+        .unwrap()
+    };
+    // A first page view, applying its wall: a mount now would gate the page twice.
+    listen(true);
+    fixture("b1");
+    meterwall::mount(config(",\"limit\":0")).unwrap();
+    listen(false);
+    // The wall comes back while the state is in use: a mount now could not put the page back.
+    meterwall::set_subscriber(true);
+    listen(true);
+    meterwall::set_subscriber(false);
+    listen(false);
+    assert_eq!(
+        JSON::stringify(&window_field("__refused"))
+            .unwrap()
+            .as_string()
+            .unwrap(),
+        "[true,true]"
+    );
+    let prompts = doc()
+        .query_selector_all("#fixture [data-meterwall-prompt]")
+        .unwrap()
+        .length();
+    assert_eq!(prompts, 1, "one wall");
+    meterwall::set_subscriber(true);
+    assert!(
+        page_text().contains(SECRET),
+        "and the article comes back whole"
+    );
+    assert!(meterwall::why().is_object(), "the widget still answers");
+    clean();
+}
+
+#[wasm_bindgen_test]
+fn events_fire_in_the_order_things_happened_when_a_listener_changes_the_page() {
+    clean();
+    record_events();
+    let once = std::cell::Cell::new(true);
+    // A publisher who learns on the first `view` that this reader subscribes.
+    let listener = Closure::<dyn FnMut(web_sys::Event)>::new(move |_: web_sys::Event| {
+        if once.replace(false) {
+            meterwall::set_subscriber(true);
+        }
     });
     doc()
-        .add_event_listener_with_callback(
-            "meterwall:before-lock",
-            listener.as_ref().unchecked_ref(),
-        )
+        .add_event_listener_with_callback("meterwall:view", listener.as_ref().unchecked_ref())
         .unwrap();
-    // The wall comes back while the state is in use: a mount now could not put the page back.
-    meterwall::set_subscriber(false);
+    fixture("o1");
+    meterwall::mount(config(",\"limit\":0")).unwrap();
     doc()
-        .remove_event_listener_with_callback(
-            "meterwall:before-lock",
-            listener.as_ref().unchecked_ref(),
-        )
+        .remove_event_listener_with_callback("meterwall:view", listener.as_ref().unchecked_ref())
         .unwrap();
-    assert_eq!(window_field("__refused"), JsValue::TRUE);
-    assert!(prompt().is_some(), "the wall is shown");
-    assert!(meterwall::why().is_object(), "the widget still answers");
+    let events: js_sys::Array = window_field("__events").unchecked_into();
+    let seen: Vec<String> = events
+        .iter()
+        .map(|e| {
+            let e: js_sys::Array = e.unchecked_into();
+            let wall = field(&e.get(1), "wall").as_string();
+            format!(
+                "{}:{}",
+                e.get(0).as_string().unwrap(),
+                wall.unwrap_or_default()
+            )
+        })
+        .filter(|e| e.starts_with("view") || e.starts_with("lock"))
+        .collect();
+    assert_eq!(seen, ["view:register", "lock:register", "view:"]);
+    assert!(prompt().is_none(), "the page is open");
     clean();
 }
 

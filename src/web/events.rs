@@ -22,15 +22,16 @@ pub(super) fn warn(message: &str) {
 }
 
 thread_local! {
-    /// How many [`Hold`]s are alive, and the events they hold back.
+    /// How many [`Hold`]s are alive, whether held events are being fired, and the events.
     static HOLDS: std::cell::Cell<u32> = const { std::cell::Cell::new(0) };
+    static FIRING: std::cell::Cell<bool> = const { std::cell::Cell::new(false) };
     static HELD: std::cell::Cell<Vec<(&'static str, JsValue)>> = const { std::cell::Cell::new(Vec::new()) };
 }
 
 /// Fires `meterwall:<name>` on `document` with `detail`, versioned; while a [`Hold`] lives, once
-/// the last one goes.
+/// the last one goes, and while held events are being fired, after them.
 pub(crate) fn emit(name: &'static str, detail: &JsValue) {
-    if HOLDS.with(|h| h.get()) > 0 {
+    if HOLDS.with(|h| h.get()) > 0 || FIRING.with(|f| f.get()) {
         HELD.with(|held| {
             let mut events = held.take();
             events.push((name, detail.clone()));
@@ -62,17 +63,35 @@ impl Drop for Hold {
     }
 }
 
+/// Fires the held events, one at a time from the front: events that a listener's call causes
+/// meanwhile (`setSubscriber` from a `view` listener) join the end, so everything fires in the
+/// order it happened.
 #[inline(never)]
 fn release() {
     let left = HOLDS.with(|h| {
         h.set(h.get().saturating_sub(1));
         h.get()
     });
-    if left == 0 {
-        for (name, detail) in HELD.with(std::cell::Cell::take) {
-            dispatch(name, &detail, false);
-        }
+    if left > 0 || FIRING.with(|f| f.replace(true)) {
+        return;
     }
+    while let Some((name, detail)) = HELD.with(|held| {
+        let mut events = held.take();
+        let first = (!events.is_empty()).then(|| events.remove(0));
+        held.set(events);
+        first
+    }) {
+        dispatch(name, &detail, false);
+    }
+    FIRING.with(|f| f.set(false));
+}
+
+/// After a panic nothing is left to release the held events: they are dropped, and later events
+/// (the prompt's clicks, if it is still there) fire at once.
+pub(super) fn forget_held() {
+    HOLDS.with(|h| h.set(0));
+    FIRING.with(|f| f.set(false));
+    HELD.with(|held| held.set(Vec::new()));
 }
 
 /// Fires `meterwall:<name>`, its detail marked version 1 (the one place that does); returns

@@ -65,6 +65,8 @@ pub(crate) struct Mounted {
 thread_local! {
     static MOUNTED: RefCell<Option<Mounted>> = const { RefCell::new(None) };
     static GENERATION: std::cell::Cell<u32> = const { std::cell::Cell::new(0) };
+    /// Set while a page view is being decided and gated (`finish`).
+    static DECIDING: std::cell::Cell<bool> = const { std::cell::Cell::new(false) };
 }
 
 fn document() -> Option<Document> {
@@ -102,11 +104,12 @@ pub fn mount_with(page: JsValue, calls: JsValue) -> Result<JsValue, JsValue> {
         );
         return Ok(JsValue::NULL);
     }
-    // A second mount (a single-page app's next article) first puts the previous page back;
-    // not from a `before-lock` listener of a wall being applied, which still holds the state.
-    if MOUNTED.with(|cell| cell.try_borrow_mut().is_err()) {
+    // A second mount (a single-page app's next article) first puts the previous page back; not
+    // from a listener that runs while a page view is being decided or changed (`before-lock`,
+    // `error`), which would gate the page twice.
+    if DECIDING.with(|d| d.get()) || MOUNTED.with(|cell| cell.try_borrow_mut().is_err()) {
         return Err(fail(
-            "mount() cannot run inside a meterwall:before-lock listener; call it after the event",
+            "mount() cannot run while meterwall is deciding (from a meterwall:before-lock or meterwall:error listener); call it after the event",
         ));
     }
     unmount();
@@ -252,6 +255,7 @@ fn prepare(doc: &Document, page: &JsValue, calls: &JsValue) -> Result<Prepared, 
 fn finish(doc: &Document, p: Prepared) -> JsValue {
     // `view` and `lock` fire once the page is decided and its state kept.
     let _hold = Hold::enter();
+    DECIDING.with(|d| d.set(true));
     let Prepared {
         config,
         body,
@@ -350,6 +354,7 @@ fn finish(doc: &Document, p: Prepared) -> JsValue {
     pending_done(doc);
     timing();
     MOUNTED.with(|m| *m.borrow_mut() = Some(mounted));
+    DECIDING.with(|d| d.set(false));
     detail
 }
 
@@ -638,6 +643,9 @@ impl Mounted {
         self.subscriber = on;
         let was = self.decision.wall;
         let decision = self.step(meter::decide);
+        // `view` first, as on every page view: held, it fires before the `lock` of `apply`.
+        let d = detail(&decision);
+        emit("view", &d);
         match (was, decision.wall) {
             (Some(_), None) => {
                 let _ = open_up(self);
@@ -649,8 +657,6 @@ impl Mounted {
             }
             _ => {}
         }
-        let d = detail(&decision);
-        emit("view", &d);
         d
     }
 

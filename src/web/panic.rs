@@ -47,6 +47,7 @@ pub(super) fn install_panic_hook() {
         std::panic::set_hook(Box::new(move |info| {
             let ours = ACTIVE.with(|a| a.get()) > 0;
             if ours && !POISONED.with(|p| p.replace(true)) {
+                forget_held();
                 MOUNTED.with(|cell| {
                     if let Ok(mut slot) = cell.try_borrow_mut() {
                         if let Some(mut m) = slot.take() {
