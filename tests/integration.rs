@@ -623,7 +623,11 @@ async fn a_valid_token_makes_a_subscriber_on_this_and_later_pages() {
     let (jwk, token) = key_and_token(3600).await;
     fixture("tk1");
     let d = meterwall::mount(token_config(&jwk, Some(&token))).unwrap();
-    assert!(d.is_null(), "decided once the token is verified");
+    // Decided once the token is verified: the answer is a promise of the decision.
+    let d = JsFuture::from(d.dyn_into::<Promise>().expect("a promise"))
+        .await
+        .unwrap();
+    assert_eq!(field(&d, "tier").as_string().as_deref(), Some("subscriber"));
     assert_eq!(settled().await, "open");
     assert_eq!(
         field(&meterwall::why(), "tier").as_string().as_deref(),
@@ -694,6 +698,78 @@ async fn a_kept_token_that_fails_its_check_is_forgotten() {
         kept.token.is_none(),
         "the expired token is gone from storage"
     );
+    clean();
+}
+
+#[wasm_bindgen_test]
+async fn calls_made_while_a_kept_token_is_checked_wait_for_the_decision() {
+    clean();
+    let (jwk, expired) = key_and_token(-3600).await;
+    fixture("tw1");
+    meterwall::mount(token_config(&jwk, None)).unwrap();
+    keep_token(expired);
+    fixture("tw2");
+    let pending = meterwall::mount(token_config(&jwk, None)).unwrap();
+    assert!(meterwall::why().is_null(), "nothing is decided yet");
+    // The publisher's own login says this reader subscribes, before the decision: not lost.
+    assert!(meterwall::set_subscriber(true).is_null());
+    let d = JsFuture::from(pending.dyn_into::<Promise>().expect("a promise"))
+        .await
+        .unwrap();
+    assert_eq!(
+        wall_of(&d).as_deref(),
+        Some("register"),
+        "the mount's own decision"
+    );
+    assert_eq!(
+        field(&meterwall::why(), "tier").as_string().as_deref(),
+        Some("subscriber"),
+        "then the call made meanwhile"
+    );
+    assert!(prompt().is_none() && page_text().contains(SECRET));
+    clean();
+}
+
+#[wasm_bindgen_test]
+async fn a_second_mount_while_a_token_is_checked_replaces_the_first() {
+    clean();
+    let (jwk, expired) = key_and_token(-3600).await;
+    fixture("tr1");
+    meterwall::mount(token_config(&jwk, None)).unwrap();
+    keep_token(expired);
+    fixture("tr2");
+    let first = meterwall::mount(token_config(&jwk, None)).unwrap();
+    let second = meterwall::mount(token_config(&jwk, None)).unwrap();
+    let first = JsFuture::from(first.dyn_into::<Promise>().unwrap())
+        .await
+        .unwrap();
+    assert!(first.is_null(), "replaced before it decided");
+    let second = JsFuture::from(second.dyn_into::<Promise>().unwrap())
+        .await
+        .unwrap();
+    assert_eq!(wall_of(&second).as_deref(), Some("register"));
+    let prompts = doc()
+        .query_selector_all("#fixture [data-meterwall-prompt]")
+        .unwrap()
+        .length();
+    assert_eq!(prompts, 1, "one wall, not one per mount");
+    // Opened, the page has all of its text back.
+    meterwall::set_subscriber(true);
+    assert!(prompt().is_none() && page_text().contains(SECRET));
+    clean();
+}
+
+#[wasm_bindgen_test]
+fn reset_forgets_the_meter_in_this_page_too() {
+    clean();
+    mount("rs1");
+    mount("rs2");
+    meterwall::reset();
+    assert_eq!(field(&meterwall::state(), "articles").as_f64(), Some(0.0));
+    // The next save (deciding this page again) does not bring the old meter back.
+    meterwall::set_subscriber(false);
+    let record = decode(&storage().get_item(STORAGE_KEY).unwrap().unwrap()).unwrap();
+    assert_eq!(record.entries.len(), 1, "only this page, counted again");
     clean();
 }
 

@@ -47,55 +47,75 @@ pub fn state() -> JsValue {
 }
 
 /// The publisher says whether this reader subscribes (for this page view): the wall lifts, or
-/// the page is decided again. Returns the new decision.
+/// the page is decided again. Returns the new decision; `null` while the page's decision is
+/// still to come, after which the call takes effect.
 pub fn set_subscriber(on: bool) -> JsValue {
     if check_poisoned().is_err() {
+        return JsValue::NULL;
+    }
+    if waiting() {
+        when_decided(Box::new(move || {
+            set_subscriber(on);
+        }));
         return JsValue::NULL;
     }
     with_mounted(|m| m.resubscribe(on)).unwrap_or(JsValue::NULL)
 }
 
 /// Verifies and keeps a subscriber entitlement token (or forgets it, with `null`); resolves to
-/// the new decision, or rejects with what is wrong with the token.
+/// the new decision, or rejects with what is wrong with the token. Made while the page's
+/// decision is still to come, it takes effect after it.
 pub fn set_token(mut token: Option<String>) -> js_sys::Promise {
     // The executor runs once, at once: it takes the token.
     js_sys::Promise::new(&mut |resolve, reject| {
-        if let Err(e) = check_poisoned() {
-            let _ = reject.call1(&JsValue::NULL, &e);
-            return;
-        }
-        let Some(token) = token.take() else {
-            let d = with_mounted(|m| {
-                m.forget_token();
-                m.resubscribe(m.config.subscriber)
-            });
-            let _ = resolve.call1(&JsValue::NULL, &d.unwrap_or(JsValue::NULL));
-            return;
-        };
-        let Some(key) = with_mounted(|m| m.config.public_key.as_ref().map(value_to_js)).flatten()
-        else {
+        let token = token.take();
+        when_decided(Box::new(move || keep_token(token, resolve, reject)));
+    })
+}
+
+fn keep_token(token: Option<String>, resolve: js_sys::Function, reject: js_sys::Function) {
+    if let Err(e) = check_poisoned() {
+        let _ = reject.call1(&JsValue::NULL, &e);
+        return;
+    }
+    let Some(token) = token else {
+        let d = with_mounted(|m| {
+            m.forget_token();
+            m.resubscribe(m.config.subscriber)
+        });
+        let _ = resolve.call1(&JsValue::NULL, &d.unwrap_or(JsValue::NULL));
+        return;
+    };
+    let key = match with_mounted(|m| m.config.public_key.as_ref().map(value_to_js)) {
+        Some(Some(key)) => key,
+        Some(None) => {
             let e = fail("setToken: no publicKey is configured to verify the token with");
             let _ = reject.call1(&JsValue::NULL, &e);
             return;
-        };
-        token::verify_now(
-            token,
-            &key,
-            Box::new(move |token, verified| match verified {
-                Err(e) => {
-                    let _ = reject.call1(&JsValue::NULL, &fail(&e.to_string()));
-                }
-                Ok(()) => {
-                    let d = with_mounted(|m| {
-                        m.record.token = Some(token);
-                        m.persist();
-                        m.resubscribe(true)
-                    });
-                    let _ = resolve.call1(&JsValue::NULL, &d.unwrap_or(JsValue::NULL));
-                }
-            }),
-        );
-    })
+        }
+        None => {
+            let e = fail("setToken: no page is mounted (mount() failed or has not run yet)");
+            let _ = reject.call1(&JsValue::NULL, &e);
+            return;
+        }
+    };
+    token::verify_now(
+        token,
+        &key,
+        Box::new(move |token, verified| match verified {
+            Err(e) => {
+                let _ = reject.call1(&JsValue::NULL, &fail(&e.to_string()));
+            }
+            Ok(()) => {
+                let d = with_mounted(|m| {
+                    m.record.token = Some(token);
+                    m.persist();
+                    m.resubscribe(true)
+                });
+                let _ = resolve.call1(&JsValue::NULL, &d.unwrap_or(JsValue::NULL));
+            }
+        }),
+    );
 }
 
 /// The last decision, or `null`.
@@ -106,9 +126,16 @@ pub fn why() -> JsValue {
     with_mounted(|m| to_js(&m.decision)).unwrap_or(JsValue::NULL)
 }
 
-/// Forgets the reader's meter.
+/// Forgets the reader's meter, in storage and in this page's memory (which would otherwise be
+/// saved back). The page stays as decided; the next one starts afresh.
 pub fn reset() {
-    if let Some(s) = store::probe() {
-        store::clear(&s);
+    if check_poisoned().is_err() {
+        return;
     }
+    when_decided(Box::new(|| {
+        if let Some(s) = store::probe() {
+            store::clear(&s);
+        }
+        with_mounted(|m| m.record = Record::default());
+    }));
 }

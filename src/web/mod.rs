@@ -67,6 +67,59 @@ thread_local! {
     static GENERATION: std::cell::Cell<u32> = const { std::cell::Cell::new(0) };
     /// Set while a page view is being decided and gated (`finish`).
     static DECIDING: std::cell::Cell<bool> = const { std::cell::Cell::new(false) };
+    /// Counts mounts: a decision that waited (for a token's check) is dropped if another mount
+    /// began meanwhile.
+    static MOUNTS: std::cell::Cell<u32> = const { std::cell::Cell::new(0) };
+    /// While the latest mount waits to decide (a prerendered page not yet shown, a kept token
+    /// being checked), the API calls made meanwhile, to run in order once it has decided.
+    static WAITING: RefCell<Option<Vec<Call>>> = const { RefCell::new(None) };
+}
+
+/// An API call that waits for the page's decision.
+type Call = Box<dyn FnOnce()>;
+
+/// A mount that has to wait before it decides: API calls wait with it, and it answers with a
+/// promise of its decision (`null` if another mount replaced it first).
+fn wait() -> (JsValue, Option<js_sys::Function>) {
+    WAITING.with(|w| {
+        w.borrow_mut().get_or_insert_with(Vec::new);
+    });
+    let mut resolve = None;
+    let promise = js_sys::Promise::new(&mut |res, _| resolve = Some(res));
+    (promise.into(), resolve)
+}
+
+fn resolve(with: Option<js_sys::Function>, value: &JsValue) {
+    if let Some(f) = with {
+        let _ = f.call1(&JsValue::NULL, value);
+    }
+}
+
+/// Whether the page's decision is still to come (see [`wait`]).
+pub(crate) fn waiting() -> bool {
+    WAITING.with(|w| w.borrow().is_some())
+}
+
+/// Runs `call` once the page has decided: now, or after the mount that is waiting.
+pub(crate) fn when_decided(call: Call) {
+    let call = WAITING.with(|w| match &mut *w.borrow_mut() {
+        Some(calls) => {
+            calls.push(call);
+            None
+        }
+        None => Some(call),
+    });
+    if let Some(call) = call {
+        call();
+    }
+}
+
+/// The latest mount has decided (or failed): the calls that waited for it run, in order.
+fn decided() {
+    let calls = WAITING.with(|w| w.borrow_mut().take());
+    for call in calls.into_iter().flatten() {
+        call();
+    }
 }
 
 fn document() -> Option<Document> {
@@ -92,8 +145,10 @@ pub fn mount_with(page: JsValue, calls: JsValue) -> Result<JsValue, JsValue> {
     let prerendering =
         js_sys::Reflect::get(&doc, &"prerendering".into()).ok() == Some(JsValue::TRUE);
     if prerendering {
+        let (promise, done) = wait();
         let later = promise::once(Box::new(move || {
-            let _ = mount_with(page, calls);
+            let decision = mount_with(page, calls).unwrap_or(JsValue::NULL);
+            resolve(done, &decision);
         }));
         let options = web_sys::AddEventListenerOptions::new();
         options.set_once(true);
@@ -102,7 +157,7 @@ pub fn mount_with(page: JsValue, calls: JsValue) -> Result<JsValue, JsValue> {
             &later,
             &options,
         );
-        return Ok(JsValue::NULL);
+        return Ok(promise);
     }
     // A second mount (a single-page app's next article) first puts the previous page back; not
     // from a listener that runs while a page view is being decided or changed (`before-lock`,
@@ -112,18 +167,36 @@ pub fn mount_with(page: JsValue, calls: JsValue) -> Result<JsValue, JsValue> {
             "mount() cannot run while meterwall is deciding (from a meterwall:before-lock or meterwall:error listener); call it after the event",
         ));
     }
+    let ticket = MOUNTS.with(|n| {
+        n.set(n.get().wrapping_add(1));
+        n.get()
+    });
     unmount();
-    let mut p = prepare(&doc, &page, &calls)?;
+    let mut p = match prepare(&doc, &page, &calls) {
+        Ok(p) => p,
+        Err(e) => {
+            decided();
+            return Err(e);
+        }
+    };
     let token = p.config.token.clone().or_else(|| p.record.token.clone());
     let key = p.config.public_key.as_ref().map(value_to_js);
     if let (Some(token), Some(key), false) = (token, key, p.config.subscriber) {
         // The subscriber's entitlement is checked before anything is decided, so a subscriber
         // never sees the wall flash; WebCrypto answers within milliseconds.
+        let (promise, done) = wait();
         token::verify_now(
             token,
             &key,
             Box::new(move |token, verified| {
                 let _active = Active::enter();
+                // Another mount began while the token was checked (a single-page app's next
+                // article): this page view is no longer the page's.
+                if MOUNTS.with(|n| n.get()) != ticket {
+                    return resolve(done, &JsValue::NULL);
+                }
+                // Decided from here on: an error listener cannot mount meanwhile.
+                DECIDING.with(|d| d.set(true));
                 p.read_now = false;
                 let rejected = match verified {
                     Ok(()) => {
@@ -136,7 +209,7 @@ pub fn mount_with(page: JsValue, calls: JsValue) -> Result<JsValue, JsValue> {
                         Some(token)
                     }
                 };
-                finish(&doc, p);
+                let decision = finish(&doc, p);
                 // A kept token that fails its check (expired, another key) is forgotten, here
                 // and in storage, so later pages do not check it again.
                 if let Some(bad) = rejected {
@@ -146,11 +219,15 @@ pub fn mount_with(page: JsValue, calls: JsValue) -> Result<JsValue, JsValue> {
                         }
                     });
                 }
+                resolve(done, &decision);
+                decided();
             }),
         );
-        return Ok(JsValue::NULL);
+        return Ok(promise);
     }
-    Ok(finish(&doc, p))
+    let decision = finish(&doc, p);
+    decided();
+    Ok(decision)
 }
 
 /// Everything a page view needs before the meter decides.
@@ -556,11 +633,13 @@ impl Mounted {
     }
 
     /// Runs one step of the meter (decide, register, unlock) for this page at the current
-    /// time, keeps its record and decision, and saves.
+    /// time, on the record as every tab has left it (another tab may have spent an article
+    /// since), keeps its record and decision, and saves.
     fn step(
         &mut self,
         step: fn(&mut Record, &Config, &View, i64, &dyn crate::period::Calendar) -> Decision,
     ) -> Decision {
+        self.merge_stored();
         let mut record = self.record.clone();
         let decision = step(
             &mut record,
@@ -571,24 +650,51 @@ impl Mounted {
         );
         self.record = record;
         self.decision = decision;
-        self.persist();
+        self.save();
         decision
     }
 
-    /// The reader's email was accepted: registered from now on, this article is theirs.
-    pub(crate) fn registered(&mut self) {
-        let decision = self.step(meter::register);
-        if let Some(first) = open_up(self) {
-            gate::focus(&first);
+    /// Makes the page show the decision after a change from wall `was`: the article opened
+    /// (focus on its first restored block when `focus`), the wall shown, or one wall replaced
+    /// by another (registered elsewhere, now in `choose` mode; the last article spent in
+    /// another tab).
+    fn show(&mut self, was: Option<Wall>, focus: bool) {
+        if was == self.decision.wall {
+            return;
         }
-        emit("register", &detail(&decision));
+        if was.is_some() {
+            let first = open_up(self);
+            if let (Some(first), true, None) = (first, focus, self.decision.wall) {
+                gate::focus(&first);
+            }
+        }
+        if self.decision.wall.is_some() {
+            if let Some(doc) = document() {
+                apply(&doc, self);
+            }
+        }
+    }
+
+    /// The reader's email was accepted: registered from now on, and this article is theirs
+    /// (unless they had registered in another tab meanwhile and spent their articles).
+    pub(crate) fn registered(&mut self) {
+        let was = self.decision.wall;
+        self.merge_stored();
+        // Already told (`changed_elsewhere`) if another tab registered the reader and this page
+        // opened.
+        let told = was.is_none() && self.record.registered_min.is_some();
+        let decision = self.step(meter::register);
+        self.show(was, true);
+        if !told {
+            emit("register", &detail(&decision));
+        }
     }
 
     /// Another tab changed the meter: decide this page again with its record, and lift the wall
     /// if the reader may now read (registered or subscribed there).
     fn changed_elsewhere(&mut self) {
         let Some(storage) = &self.storage else { return };
-        let (mut record, problem) = store::load(storage);
+        let (record, problem) = store::load(storage);
         if problem.is_some() || self.decision.wall.is_none() {
             return;
         }
@@ -600,21 +706,35 @@ impl Mounted {
                 token,
                 &key,
                 Box::new(move |token, verified| {
-                    if verified.is_ok() {
-                        with_mounted(|m| {
-                            if m.generation == generation {
-                                m.record.token = Some(token);
-                                m.resubscribe(true);
-                            }
-                        });
-                    }
+                    with_mounted(|m| {
+                        if m.generation != generation {
+                            return;
+                        }
+                        if verified.is_ok() {
+                            m.record.token = Some(token);
+                            m.resubscribe(true);
+                        } else {
+                            // Not a subscriber here (that tab's mount reports the token); a
+                            // registration there still counts.
+                            m.registered_elsewhere();
+                        }
+                    });
                 }),
             );
             return;
         }
-        if record.registered_min.is_none() {
+        self.registered_elsewhere();
+    }
+
+    /// Another tab may have registered the reader (or, registered, unlocked this article, or
+    /// spent the last one): decide this page again on the record every tab has left.
+    fn registered_elsewhere(&mut self) {
+        let Some(storage) = &self.storage else { return };
+        let (mut record, problem) = store::load(storage);
+        if problem.is_some() || self.decision.wall.is_none() || record.registered_min.is_none() {
             return;
         }
+        record.merge(&self.record);
         let decision = meter::decide(
             &mut record,
             &self.config,
@@ -622,13 +742,22 @@ impl Mounted {
             js_sys::Date::now() as i64,
             &self.calendar,
         );
-        if decision.wall.is_none() {
-            self.record = record;
-            self.decision = decision;
-            self.persist();
-            let _ = open_up(self);
-            emit("register", &detail(&decision));
+        let was = self.decision.wall;
+        if decision.wall == was {
+            return;
         }
+        // Registered there (or, already registered, this article unlocked there).
+        let newly = self.record.registered_min.is_none();
+        self.record = record;
+        self.decision = decision;
+        self.persist();
+        self.show(was, false);
+        let event = match (newly, decision.wall) {
+            (true, _) => "register",
+            (false, None) => "unlock",
+            (false, Some(_)) => "view",
+        };
+        emit(event, &detail(&decision));
     }
 
     /// Forgets the subscriber token here and in storage (a merge would otherwise bring it back).
@@ -646,27 +775,17 @@ impl Mounted {
         // `view` first, as on every page view: held, it fires before the `lock` of `apply`.
         let d = detail(&decision);
         emit("view", &d);
-        match (was, decision.wall) {
-            (Some(_), None) => {
-                let _ = open_up(self);
-            }
-            (None, Some(_)) => {
-                if let Some(doc) = document() {
-                    apply(&doc, self);
-                }
-            }
-            _ => {}
-        }
+        self.show(was, false);
         d
     }
 
-    /// A registered reader in `choose` mode spends one article here.
+    /// A registered reader in `choose` mode spends one article here (if another tab has spent
+    /// the last one meanwhile, the subscribe wall replaces the button).
     pub(crate) fn unlock(&mut self) {
+        let was = self.decision.wall;
         let decision = self.step(meter::unlock);
+        self.show(was, true);
         if decision.wall.is_none() {
-            if let Some(first) = open_up(self) {
-                gate::focus(&first);
-            }
             emit("unlock", &detail(&decision));
         }
     }
