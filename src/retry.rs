@@ -49,8 +49,9 @@ pub const MAX_WAIT_MS: u32 = 30_000;
 
 /// How long to wait before attempt `attempt + 1`, after `attempt` failed (1-based):
 /// exponential backoff from `base_ms` with "equal jitter" (half fixed, half random, so clients
-/// that failed together do not retry together), or the server's `Retry-After` when it gave one.
-/// `None` when the wait would exceed [`MAX_WAIT_MS`]. `random` is in `[0, 1)`.
+/// that failed together do not retry together), at most [`MAX_WAIT_MS`], or the server's
+/// `Retry-After` when it gave one. `None` when the server asks for longer than
+/// [`MAX_WAIT_MS`]. `random` is in `[0, 1)`.
 ///
 /// # Examples
 ///
@@ -60,6 +61,8 @@ pub const MAX_WAIT_MS: u32 = 30_000;
 /// assert_eq!(delay_ms(3, 1000, 0.999, None), Some(3998));
 /// assert_eq!(delay_ms(1, 1000, 0.5, Some(2000)), Some(2000));
 /// assert_eq!(delay_ms(1, 1000, 0.5, Some(120_000)), None);
+/// // The backoff itself stops growing at 30 s: every configured attempt is made.
+/// assert_eq!(delay_ms(9, 1000, 0.0, None), Some(30_000));
 /// ```
 pub fn delay_ms(attempt: u32, base_ms: u32, random: f64, retry_after: Option<u32>) -> Option<u32> {
     let wait = match retry_after {
@@ -67,7 +70,8 @@ pub fn delay_ms(attempt: u32, base_ms: u32, random: f64, retry_after: Option<u32
         None => {
             let ceiling = base_ms.saturating_mul(1u32 << attempt.clamp(1, 16).saturating_sub(1));
             let half = ceiling / 2;
-            half + (f64::from(ceiling - half) * random.clamp(0.0, 0.999_999)) as u32
+            let wait = half + (f64::from(ceiling - half) * random.clamp(0.0, 0.999_999)) as u32;
+            return Some(wait.min(MAX_WAIT_MS));
         }
     };
     (wait <= MAX_WAIT_MS).then_some(wait)
@@ -169,7 +173,10 @@ mod tests {
             assert_eq!(low, ceiling / 2);
             assert!(high < ceiling && high >= ceiling - 1);
         }
-        assert_eq!(delay_ms(10, 1000, 0.0, None), None, "past the longest wait");
+        // Capped, never given up on: the tenth attempt of ten still goes out.
+        assert_eq!(delay_ms(6, 1000, 0.999_999, None), Some(30_000));
+        assert_eq!(delay_ms(9, 30_000, 0.5, None), Some(30_000));
+        assert_eq!(delay_ms(1, 30_000, 0.999_999, None), Some(29_999));
         assert_eq!(delay_ms(40, 0, 0.5, None), Some(0));
     }
 

@@ -844,9 +844,19 @@ async fn too_many_requests_waits_for_retry_after() {
 async fn a_server_error_then_success_registers_once() {
     wall_with(FAST);
     script_fetch("[{status: 500}, {status: 503}, {status: 200}]");
+    let counter = event_counter("meterwall:error");
+    let errors = count("meterwall:error");
     submit_email("reader@example.com");
     wait_for_state("open").await;
     assert_eq!(sent().length(), 3);
+    assert_eq!(
+        count("meterwall:error"),
+        errors + 1.0,
+        "the server error, said once"
+    );
+    doc()
+        .remove_event_listener_with_callback("meterwall:error", &counter)
+        .unwrap();
     assert_eq!(sent_key(0), sent_key(2));
     assert_eq!(
         field(&meterwall::why(), "tier").as_string().as_deref(),
@@ -871,10 +881,20 @@ async fn a_refusal_is_not_retried_and_its_message_is_text() {
 async fn when_every_attempt_fails_the_address_is_kept_to_try_again() {
     wall_with(",\"retryDelayMs\":10,\"timeoutMs\":300,\"maxAttempts\":3");
     script_fetch("[{error: true}]");
+    let counter = event_counter("meterwall:error");
+    let errors = count("meterwall:error");
     submit_email("reader@example.com");
     wait_for_status("We couldn't reach the server. Please check your connection and try again.")
         .await;
     assert_eq!(sent().length(), 3);
+    assert_eq!(
+        count("meterwall:error"),
+        errors + 1.0,
+        "the publisher is told once"
+    );
+    doc()
+        .remove_event_listener_with_callback("meterwall:error", &counter)
+        .unwrap();
     assert_eq!(gate_value(), "reader@example.com");
     assert!(session()
         .get_item(PENDING)
@@ -1029,6 +1049,91 @@ async fn a_registration_in_another_tab_lifts_the_wall_here() {
         field(&meterwall::why(), "tier").as_string().as_deref(),
         Some("registered")
     );
+    clean();
+}
+
+#[wasm_bindgen_test]
+async fn a_registration_in_another_tab_in_choose_mode_offers_the_unlock_button() {
+    wall_with(",\"retryDelayMs\":10,\"registered\":{\"mode\":\"choose\",\"limit\":3}");
+    sleep(400).await;
+    storage().set_item(STORAGE_KEY, "1-0.0.1.").unwrap();
+    Function::new_no_args(
+        "window.dispatchEvent(new StorageEvent('storage', {key: 'meterwall:v1'}));",
+    )
+    .call0(&JsValue::NULL)
+    .unwrap();
+    // Registered now, the reader is offered an article of their choice, not the email form.
+    assert_eq!(
+        field(&meterwall::why(), "wall").as_string().as_deref(),
+        Some("unlock")
+    );
+    let root = prompt().unwrap().shadow_root().unwrap();
+    assert!(root.query_selector("button.unlock").unwrap().is_some());
+    assert!(root.query_selector("form").unwrap().is_none());
+    assert!(!page_text().contains(SECRET));
+    clean();
+}
+
+#[wasm_bindgen_test]
+fn an_article_spent_in_another_tab_turns_the_unlock_button_into_the_subscribe_wall() {
+    const ONE: &str = ",\"limit\":0,\"registered\":{\"mode\":\"choose\",\"limit\":1}";
+    registered_reader();
+    let before = storage().get_item(STORAGE_KEY).unwrap().unwrap();
+    // Another tab spends the reader's one article on another page.
+    fixture("ot1");
+    meterwall::mount(config(ONE)).unwrap();
+    shadow("button.unlock")
+        .unchecked_ref::<HtmlElement>()
+        .click();
+    let spent = storage().get_item(STORAGE_KEY).unwrap().unwrap();
+    // This tab had read the record before that, and offers the same article.
+    storage().set_item(STORAGE_KEY, &before).unwrap();
+    fixture("ot2");
+    meterwall::mount(config(ONE)).unwrap();
+    storage().set_item(STORAGE_KEY, &spent).unwrap();
+    let counter = event_counter("meterwall:unlock");
+    let unlocks = count("meterwall:unlock");
+    shadow("button.unlock")
+        .unchecked_ref::<HtmlElement>()
+        .click();
+    assert_eq!(
+        field(&meterwall::why(), "wall").as_string().as_deref(),
+        Some("subscribe")
+    );
+    let root = prompt().unwrap().shadow_root().unwrap();
+    assert!(root.query_selector("a.cta").unwrap().is_some());
+    assert!(root.query_selector("button.unlock").unwrap().is_none());
+    assert!(!page_text().contains(SECRET));
+    assert_eq!(count("meterwall:unlock"), unlocks, "nothing was unlocked");
+    doc()
+        .remove_event_listener_with_callback("meterwall:unlock", &counter)
+        .unwrap();
+    clean();
+}
+
+#[wasm_bindgen_test]
+async fn an_answer_after_the_next_article_mounted_still_registers_the_reader() {
+    const SLOW: &str = ",\"retryDelayMs\":300,\"timeoutMs\":300";
+    wall_with(SLOW);
+    script_fetch("[{status: 503}, {status: 200}]");
+    submit_email("reader@example.com");
+    // A single-page app moves on to another walled article before the retry is answered.
+    fixture("r5");
+    meterwall::mount(config(SLOW)).unwrap();
+    assert!(prompt().is_some());
+    wait_for_state("open").await;
+    assert_eq!(
+        field(&meterwall::why(), "tier").as_string().as_deref(),
+        Some("registered")
+    );
+    // The next article's prompt may have taken the pending submission up too: however many
+    // requests went out by the time the retry is done, they are one submission.
+    sleep(400).await;
+    assert!(sent().length() >= 2);
+    for i in 1..sent().length() {
+        assert_eq!(sent_key(i), sent_key(0));
+    }
+    assert!(session().get_item(PENDING).unwrap().is_none());
     clean();
 }
 

@@ -97,6 +97,13 @@ fn save_pending(p: &Pending) {
     }
 }
 
+/// Forgets submission `key` once it is settled, unless the reader has made another since.
+fn settled_pending(key: &str) {
+    if load_pending().is_some_and(|p| p.key == key) {
+        clear_pending();
+    }
+}
+
 /// Forgets the submission everywhere it was kept.
 pub fn clear_pending() {
     if let Some(s) = session() {
@@ -189,6 +196,8 @@ fn submit() {
 /// What one submission needs from the mounted page.
 struct Attempt {
     host: Element,
+    /// The submission's idempotency key.
+    key: String,
     endpoint: String,
     body: String,
     generation: u32,
@@ -224,6 +233,7 @@ fn prepare(p: &Pending) -> Option<Attempt> {
         let copy = &m.config.copy;
         Some(Attempt {
             host,
+            key: p.key.clone(),
             endpoint: m.config.endpoint.clone(),
             body,
             generation: m.generation,
@@ -263,12 +273,15 @@ fn attempt(a: Rc<Attempt>, n: u32) {
                 Outcome::Refused => {
                     // The server's own sentence, shown as text; this submission will not be sent
                     // again.
-                    clear_pending();
+                    settled_pending(&a.key);
+                    if status.is_some_and(|s| s == 404 || s == 405) {
+                        report("the signup endpoint was not found (HTTP 404 or 405): check the endpoint setting");
+                    }
                     let message = message.unwrap_or_else(|| a.failed.clone());
                     settle(&a, Err(message));
                 }
                 Outcome::Retry { after_ms } => {
-                    if status.is_some_and(|s| s >= 500) {
+                    if n == 1 && status.is_some_and(|s| s >= 500) {
                         report("the signup endpoint answered with a server error; retrying");
                     }
                     let wait = delay_ms(n, a.retry_delay_ms, js_sys::Math::random(), after_ms);
@@ -277,6 +290,8 @@ fn attempt(a: Rc<Attempt>, n: u32) {
                             after(ms, Box::new(move || attempt(a, n + 1)));
                         }
                         _ => {
+                            // Still pending: a reload or the reader's next try sends it again.
+                            report("the signup could not be sent (no answer, or the endpoint kept failing): the reader was asked to try again");
                             let message = message.unwrap_or_else(|| a.failed.clone());
                             settle(&a, Err(message));
                         }
@@ -290,19 +305,21 @@ fn attempt(a: Rc<Attempt>, n: u32) {
 /// The submission's outcome, shown in the prompt that sent it. `Err` is the sentence for the
 /// reader.
 fn settle(a: &Attempt, result: Result<(), String>) {
-    // The page may have mounted another article meanwhile (a single-page app): this answer
-    // belongs to the prompt that sent it, and to no other.
-    if with_mounted(|m| m.generation) != Some(a.generation) {
+    let ours = with_mounted(|m| m.generation) == Some(a.generation);
+    if result.is_ok() {
+        // The reader is registered, whichever article the page shows by now (a single-page
+        // app may have mounted another meanwhile).
+        settled_pending(&a.key);
+        with_mounted(|m| m.registered());
+    }
+    // What the prompt says belongs to the prompt that sent it, and to no other.
+    if !ours {
         return;
     }
     SENDING.with(|s| s.set(false));
     busy(&a.host, false);
-    match result {
-        Ok(()) => {
-            clear_pending();
-            with_mounted(|m| m.registered());
-        }
-        Err(message) => gate::say(&a.host, &message, false),
+    if let Err(message) = result {
+        gate::say(&a.host, &message, false);
     }
 }
 
