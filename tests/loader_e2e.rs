@@ -1378,6 +1378,187 @@ async fn first_article_case<S, Fut>(
     .await;
 }
 
+// 7b. The loader where pages and browsers differ: pasted twice, WebAssembly turned off, a
+// `dataLayer` asked for after the loader ran, and commands queued while the decision waits for a
+// kept subscriber token's check.
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn e2e_chrome_loader_edge_cases() {
+    loader_edges(Browser::Chrome).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn e2e_firefox_loader_edge_cases() {
+    loader_edges(Browser::Firefox).await;
+}
+
+/// Counts the widget's `ready` and `view` events and collects its errors.
+const COUNTS: &str = r#"window.__counts = { ready: 0, view: 0 }; window.__errors = [];
+document.addEventListener("meterwall:ready", function () { window.__counts.ready++; });
+document.addEventListener("meterwall:view", function () { window.__counts.view++; });
+document.addEventListener("meterwall:error", function (e) { window.__errors.push(e.detail.message); });"#;
+
+/// As a browser without WebAssembly (a lockdown mode, a security policy) has it.
+const NO_WASM: &str = "delete window.WebAssembly;";
+
+/// `dataLayer: true` pushed once the loader has run (see `PUSHES` for the `load` listener).
+const LATE_DATA_LAYER: &str = r#"window.meterwall = window.meterwall || [];
+document.addEventListener("load", function late(e) {
+  if (!(e.target instanceof HTMLScriptElement) || !/\/meterwall\.js$/.test(e.target.src)) return;
+  document.removeEventListener("load", late, true);
+  meterwall.push(["config", { dataLayer: true }]);
+}, true);"#;
+
+/// A subscriber token that has expired, with its public key (from an earlier page), in the
+/// config; the publisher's own login then says the reader subscribes, and a function reads the
+/// decision: both queued before the widget loads.
+const WAITING_TOKEN: &str = r#"window.meterwall = window.meterwall || [];
+meterwall.push(["config", {
+  limit: 0,
+  publicKey: JSON.parse(localStorage.getItem("test:jwk")),
+  token: localStorage.getItem("test:token"),
+}]);
+meterwall.push(["setSubscriber", true]);
+meterwall.push(function (api) { window.__why = api.why(); });"#;
+
+/// Makes a P-256 key and a token that expired an hour ago, kept for the next page.
+const MAKE_EXPIRED_TOKEN: &str = r#"return (async function () {
+  const pair = await crypto.subtle.generateKey({ name: "ECDSA", namedCurve: "P-256" }, true, ["sign", "verify"]);
+  const jwk = await crypto.subtle.exportKey("jwk", pair.publicKey);
+  const b64 = (bytes) => btoa(String.fromCharCode(...new Uint8Array(bytes)))
+    .replace(/\+/g, "-").replace(/\//g, "_").replace(/=+$/, "");
+  const part = (o) => b64(new TextEncoder().encode(JSON.stringify(o)));
+  const input = part({ alg: "ES256", typ: "JWT" }) + "." + part({ sub: "r", exp: Math.floor(Date.now() / 1000) - 3600 });
+  const sig = await crypto.subtle.sign({ name: "ECDSA", hash: "SHA-256" }, pair.privateKey, new TextEncoder().encode(input));
+  localStorage.setItem("test:jwk", JSON.stringify({ kty: jwk.kty, crv: jwk.crv, x: jwk.x, y: jwk.y }));
+  localStorage.setItem("test:token", input + "." + b64(sig));
+  return true;
+})();"#;
+
+async fn loader_edges(browser: Browser) {
+    let www = common::www();
+    let article = first_articles(&www.join("articles"), 1).remove(0);
+    let site = copy_site(&www);
+    let loader = {
+        let page = Page::of(&www, &article);
+        let (start, end) = page.tag_with(LOADER_SRC);
+        page.html[start..=end].to_owned() + "</script>"
+    };
+    let twice = Page::of(&www, &article)
+        .head_first(&script(COUNTS))
+        .before_loader(&loader)
+        .write(site.path(), "twice");
+    let no_wasm = Page::of(&www, &article)
+        .head_first(&format!("{}\n{}", script(COUNTS), script(NO_WASM)))
+        .write(site.path(), "no-wasm");
+    let late_layer = Page::of(&www, &article)
+        .head_first(&script(LATE_DATA_LAYER))
+        .write(site.path(), "late-data-layer");
+    let waiting = Page::of(&www, &article)
+        .head_first(&format!("{}\n{}", script(COUNTS), script(WAITING_TOKEN)))
+        .write(site.path(), "waiting-token");
+    run_case(
+        browser,
+        "loader edge cases",
+        &Settings::default(),
+        site.path(),
+        |client, url| edge_steps(client, url, [twice, no_wasm, late_layer, waiting]),
+    )
+    .await;
+}
+
+async fn edge_steps(client: Client, site: String, pages: [Article; 4]) {
+    let [twice, no_wasm, late_layer, waiting] = pages;
+    // Pasted twice: one widget, one decision, one `ready`.
+    open(&client, &site, &twice.path).await;
+    assert_eq!(decided(&client, &twice.path).await, "open");
+    until(
+        &client,
+        "meterwall:ready",
+        "return window.__counts.ready > 0 ? true : null;",
+    )
+    .await;
+    tokio::time::sleep(QUIET).await;
+    let counts = js(&client, "return window.__counts;").await;
+    assert_eq!(
+        counts,
+        json!({ "ready": 1, "view": 1 }),
+        "{}: the loader pasted twice runs once",
+        twice.path
+    );
+    let loaders = js(
+        &client,
+        "return document.querySelectorAll('script[src=\"/dist/meterwall.js\"]').length;",
+    )
+    .await;
+    assert_eq!(
+        loaders,
+        json!(2),
+        "{}: the page has two loader tags",
+        twice.path
+    );
+
+    // WebAssembly turned off: said at once, and the article stays whole.
+    open(&client, &site, &no_wasm.path).await;
+    let said = until(
+        &client,
+        "an error without WebAssembly",
+        "return window.__errors.length ? window.__errors : null;",
+    )
+    .await;
+    assert!(
+        said[0]
+            .as_str()
+            .is_some_and(|m| m.contains("WebAssembly is unavailable")),
+        "{}: {said}",
+        no_wasm.path
+    );
+    assert_whole(&client, &no_wasm).await;
+    assert_no_prompt(&client, &no_wasm.path).await;
+
+    // dataLayer asked for by a command pushed after the loader ran.
+    open(&client, &site, &late_layer.path).await;
+    decided(&client, &late_layer.path).await;
+    let layer = until(
+        &client,
+        "meterwall.view in window.dataLayer",
+        "const layer = window.dataLayer;
+         return Array.isArray(layer) && layer.some((e) => e.event === 'meterwall.view') ? layer : null;",
+    )
+    .await;
+    eprintln!("[loader_e2e] {}: dataLayer {layer}", late_layer.path);
+
+    // Queued commands wait for a decision that waits for a token's check.
+    assert_eq!(js(&client, MAKE_EXPIRED_TOKEN).await, json!(true));
+    open(&client, &site, &waiting.path).await;
+    let why = until(
+        &client,
+        "the queued function",
+        "return window.__why === undefined ? null : window.__why;",
+    )
+    .await;
+    assert_eq!(
+        why["tier"],
+        json!("subscriber"),
+        "{}: setSubscriber, queued before the widget loaded, took effect before the queued \
+         function read the decision: {why}",
+        waiting.path
+    );
+    assert_eq!(decided(&client, &waiting.path).await, "open");
+    let errors = errors(&client, "__errors").await;
+    assert!(
+        errors.iter().any(|e| e.contains("expired")),
+        "{}: the expired token is reported: {errors:?}",
+        waiting.path
+    );
+    assert_eq!(
+        js(&client, "return window.__counts.ready;").await,
+        json!(1),
+        "{}",
+        waiting.path
+    );
+}
+
 // 8. The one-request build (`meterwall.inline.js`).
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

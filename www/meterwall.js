@@ -9,7 +9,10 @@
   // so the loader, a classic script, reads it synchronously here.
   var script = d.currentScript;
   var queue = (w.meterwall = w.meterwall || []);
-  if (queue.version) return; // pasted twice: the first copy runs the page
+  // Pasted twice (or the one-request build beside the default one): the first copy runs the page.
+  // It marks the queue at once, as two async copies can both run before either has loaded.
+  if (queue.version || queue.loading) return;
+  queue.loading = true;
   var NAMES = ["ready", "view", "lock", "seen", "register", "unlock", "subscribe-click", "login-click", "error", "before-lock"];
 
   function emit(name, detail) {
@@ -70,24 +73,28 @@
   page.push(attrs);
 
 
-  // Events to window.dataLayer for tag managers, when the config asks (dataLayer: true).
-  function wantsDataLayer() {
-    var all = page.slice();
-    for (var q = 0; q < queue.length; q++) if (queue[q] && queue[q][0] === "config") all.push(queue[q][1]);
-    var on = false;
-    for (var j = 0; j < all.length; j++) {
-      var v = all[j] && all[j].dataLayer;
-      if (v !== undefined) on = v === true || v === "true" || v === "";
+  // Events to window.dataLayer for tag managers, while the config asks (dataLayer: true), as set
+  // by the config layers the loader holds (`layers`, later ones winning).
+  var toDataLayer = false;
+  var listening = false;
+  function dataLayer(layers) {
+    toDataLayer = false;
+    for (var j = 0; j < layers.length; j++) {
+      var v = layers[j] && layers[j].dataLayer;
+      if (v !== undefined) toDataLayer = v === true || v === "true" || v === "";
     }
-    return on;
-  }
-  if (wantsDataLayer()) {
+    if (!toDataLayer || listening) return;
+    listening = true;
     NAMES.forEach(function (name) {
       d.addEventListener("meterwall:" + name, function (e) {
-        (w.dataLayer = w.dataLayer || []).push({ event: "meterwall." + name, meterwall: e.detail });
+        if (toDataLayer) (w.dataLayer = w.dataLayer || []).push({ event: "meterwall." + name, meterwall: e.detail });
       });
     });
   }
+  // From the start: a widget that cannot load says so there too.
+  var early = page.slice();
+  for (var q = 0; q < queue.length; q++) if (queue[q] && queue[q][0] === "config") early.push(queue[q][1]);
+  dataLayer(early);
 
   // Runs one queued command; a publisher's function that throws is reported and the queue goes on.
   function run(api, item) {
@@ -111,7 +118,9 @@
     var api = {
       version: 1,
       mount: function (config) {
-        return m.mountWith(page, config === undefined ? calls : calls.concat([config]));
+        var layers = config === undefined ? calls : calls.concat([config]);
+        dataLayer(page.concat(layers));
+        return m.mountWith(page, layers);
       },
       why: m.why,
       state: m.state,
@@ -144,15 +153,26 @@
       else rest.push(item);
     }
     w.meterwall = api;
+    var decided = null;
     try {
-      api.mount();
+      decided = api.mount();
     } catch (e) {
       // mount has logged the cause and fired meterwall:error; the article stays as the policy says.
       d.documentElement.classList.remove("meterwall-pending");
     }
-    for (var j = 0; j < rest.length; j++) run(api, rest[j]);
-    emit("ready", { version: 1 });
-    work(began);
+    function ready() {
+      for (var j = 0; j < rest.length; j++) run(api, rest[j]);
+      emit("ready", { version: 1 });
+    }
+    if (decided && typeof decided.then === "function") {
+      // The decision waits (a kept subscriber token being checked, a prerendered page not yet
+      // shown): the queued commands run after it, as they would have.
+      work(began);
+      decided.then(ready, ready);
+    } else {
+      ready();
+      work(began);
+    }
   }
 
   // A 404, a wrong MIME type, an integrity mismatch, or a CSP without 'wasm-unsafe-eval'.
@@ -170,6 +190,8 @@
     } catch (e) {
       // User Timing missing: nothing is marked.
     }
+    // Turned off by the browser (a lockdown or strict security mode) or by policy.
+    if (typeof WebAssembly !== "object") return broken(new Error("WebAssembly is unavailable in this browser"));
     if (inline) {
       var m;
       var compiling = performance.now();
