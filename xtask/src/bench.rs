@@ -24,7 +24,7 @@
 use std::fs;
 use std::io::{BufRead, BufReader};
 use std::net::TcpListener;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
@@ -489,9 +489,10 @@ impl Run {
 /// case expects (a benchmark of a broken page measures nothing).
 pub fn bench(root: &Path) -> Result<()> {
     let started = Instant::now();
+    // Browsers first: without them the run stops, better before the build than after it.
+    let browsers = provision::browsers()?;
     let tools = provision::tools(root)?;
     build::build(root, &tools, None)?;
-    let browsers = provision::browsers()?;
 
     let scratch = std::env::temp_dir().join(format!("meterwall-bench-{}", std::process::id()));
     let outcome = (|| {
@@ -1154,8 +1155,9 @@ impl Server {
             "-p",
             "meterwall-server",
         ]))?;
+        // A relative CARGO_TARGET_DIR is relative to where the build above ran: the workspace.
         let target = std::env::var_os("CARGO_TARGET_DIR")
-            .map(PathBuf::from)
+            .map(|dir| root.join(dir))
             .unwrap_or_else(|| root.join("target"));
         let program = target.join("debug").join("meterwall-server");
         let mut command = Command::new(&program);

@@ -1,5 +1,6 @@
-//! Provisioning: make sure the wasm target, wasm-bindgen, wasm-opt and (for tests) the browsers and
-//! their drivers are present, installing what is missing. Quick when everything is there.
+//! Provisioning: make sure the wasm target, wasm-bindgen, wasm-opt (and Node.js to run it) and, for
+//! tests, rustfmt, clippy, the browsers and their drivers are present, installing what is missing.
+//! Quick when everything is there.
 
 use std::fs;
 use std::path::{Path, PathBuf};
@@ -48,8 +49,10 @@ pub struct Browsers {
 /// When something cannot be installed; the error names it and the fix.
 pub fn tools(root: &Path) -> Result<Tools> {
     wasm_target()?;
-    let (wasm_bindgen, wasm_bindgen_test_runner, version) = wasm_bindgen(root)?;
+    // wasm-opt first: it may stop for Node.js, which is better said before wasm-bindgen-cli
+    // compiles for minutes.
     let wasm_opt = wasm_opt(root)?;
+    let (wasm_bindgen, wasm_bindgen_test_runner, version) = wasm_bindgen(root)?;
     shell::announce(&format!(
         "tools: {WASM_TARGET}, wasm-bindgen {version}, wasm-opt (binaryen {BINARYEN_VERSION}), terser {TERSER_VERSION}"
     ));
@@ -127,36 +130,12 @@ fn find_at_version(name: &str, version: &str) -> Option<PathBuf> {
 
 /// wasm-opt from the npm package `binaryen`, installed under `<root>/tools`. It is a Node.js script.
 fn wasm_opt(root: &Path) -> Result<PathBuf> {
-    let tools = root.join("tools");
-    let wasm_opt = tools.join("node_modules/.bin/wasm-opt");
-    let version_of = |package: &str| {
-        fs::read_to_string(
-            tools
-                .join("node_modules")
-                .join(package)
-                .join("package.json"),
-        )
-        .ok()
-        .and_then(|text| json_string_field(&text, "version"))
-    };
-    let require = |tool: &str| match shell::which(tool) {
-        Some(_) => Ok(()),
-        None => Err(Error::missing(
-            format!("{tool} (Node.js runs binaryen's wasm-opt)"),
-            "apt-get install nodejs npm",
-        )),
-    };
-    // The npm package's wasm-opt is a Node.js script: without node it cannot run.
-    require("node")?;
-    if wasm_opt.exists()
-        && version_of("binaryen").as_deref() == Some(BINARYEN_VERSION)
-        && version_of("axe-core").as_deref() == Some(AXE_VERSION)
-        && version_of("typescript").as_deref() == Some(TYPESCRIPT_VERSION)
-        && version_of("terser").as_deref() == Some(TERSER_VERSION)
-    {
+    let wasm_opt = root.join("tools/node_modules/.bin/wasm-opt");
+    let current = npm_packages_current(root);
+    install_missing(node_needs(current))?;
+    if current {
         return Ok(wasm_opt);
     }
-    require("npm")?;
     // All packages in one command: a later `--no-save` install would prune the others.
     let package = format!("binaryen@{BINARYEN_VERSION}");
     let axe = format!("axe-core@{AXE_VERSION}");
@@ -180,6 +159,72 @@ fn wasm_opt(root: &Path) -> Result<PathBuf> {
     Ok(wasm_opt)
 }
 
+/// Whether `<root>/tools` holds wasm-opt and every npm package at its pinned version.
+fn npm_packages_current(root: &Path) -> bool {
+    let modules = root.join("tools/node_modules");
+    let version_of = |package: &str| {
+        fs::read_to_string(modules.join(package).join("package.json"))
+            .ok()
+            .and_then(|text| json_string_field(&text, "version"))
+    };
+    modules.join(".bin/wasm-opt").exists()
+        && version_of("binaryen").as_deref() == Some(BINARYEN_VERSION)
+        && version_of("axe-core").as_deref() == Some(AXE_VERSION)
+        && version_of("typescript").as_deref() == Some(TYPESCRIPT_VERSION)
+        && version_of("terser").as_deref() == Some(TERSER_VERSION)
+}
+
+/// Node.js always: the npm packages' wasm-opt and terser are Node.js scripts. npm only when the
+/// packages in `tools/` are not all at their pinned versions.
+fn node_needs(npm_packages_current: bool) -> Vec<&'static Need> {
+    if npm_packages_current {
+        vec![&NODE]
+    } else {
+        vec![&NODE, &NPM]
+    }
+}
+
+/// The Debian packages `cargo xtask test` needs (Node.js, npm, the browsers and ChromeDriver), all
+/// in one `apt-get`: a run that has to stop for them stops before it compiles anything.
+///
+/// # Errors
+///
+/// When a package is missing and cannot be installed here; the error names the command to run.
+pub fn test_packages(root: &Path) -> Result<()> {
+    let mut needs = node_needs(npm_packages_current(root));
+    needs.extend(&BROWSER_NEEDS);
+    install_missing(needs)
+}
+
+/// rustfmt and clippy, which a `--profile minimal` toolchain lacks. rustup's proxy runs us with
+/// RUSTUP_TOOLCHAIN set, so these are the components of the toolchain `cargo fmt` and `cargo clippy`
+/// then run with.
+///
+/// # Errors
+///
+/// When rustup cannot add them.
+pub fn lint_components() -> Result<()> {
+    let installed =
+        shell::probe_all("rustup", &["component", "list", "--installed"]).ok_or_else(|| {
+            Error::missing(
+                "rustup (to add the rustfmt and clippy components)",
+                "install Rust with rustup, or add rustfmt and clippy to your toolchain by hand",
+            )
+        })?;
+    let missing: Vec<&str> = ["rustfmt", "clippy"]
+        .into_iter()
+        .filter(|component| !has_component(&installed, component))
+        .collect();
+    if !missing.is_empty() {
+        shell::run(
+            Command::new("rustup")
+                .args(["component", "add"])
+                .args(&missing),
+        )?;
+    }
+    Ok(())
+}
+
 /// twiggy, the wasm size profiler, for `cargo xtask size`.
 ///
 /// # Errors
@@ -201,7 +246,7 @@ pub fn twiggy() -> Result<PathBuf> {
 /// The nightly toolchain (minimal profile), installed with rustup when missing.
 fn nightly() -> Result<()> {
     let toolchains = shell::probe_all("rustup", &["toolchain", "list"]).unwrap_or_default();
-    if !toolchains.lines().any(|line| line.starts_with("nightly")) {
+    if !has_plain_nightly(&toolchains) {
         shell::run(Command::new("rustup").args([
             "toolchain",
             "install",
@@ -274,14 +319,32 @@ pub fn debian_wasm_opt() -> Result<PathBuf> {
     Ok(path)
 }
 
-/// A browser or driver: the binaries that may provide it and the Debian package that does.
+/// A program from the system: the binaries that may provide it and the Debian package that does.
 struct Need {
     what: &'static str,
     binaries: &'static [&'static str],
     debian_package: &'static str,
 }
 
-const DEBIAN_NEEDS: [Need; 3] = [
+impl Need {
+    fn is_missing(&self) -> bool {
+        self.binaries.iter().all(|bin| shell::which(bin).is_none())
+    }
+}
+
+static NODE: Need = Need {
+    what: "Node.js (runs binaryen's wasm-opt and terser)",
+    binaries: &["node"],
+    debian_package: "nodejs",
+};
+
+static NPM: Need = Need {
+    what: "npm (installs binaryen, terser, axe-core and TypeScript into tools/)",
+    binaries: &["npm"],
+    debian_package: "npm",
+};
+
+const BROWSER_NEEDS: [Need; 3] = [
     Need {
         what: "Chromium",
         binaries: &["chromium"],
@@ -306,13 +369,7 @@ const DEBIAN_NEEDS: [Need; 3] = [
 ///
 /// When a package cannot be installed (with the command to run), or a binary does not run.
 pub fn browsers() -> Result<Browsers> {
-    let missing: Vec<&Need> = DEBIAN_NEEDS
-        .iter()
-        .filter(|need| need.binaries.iter().all(|bin| shell::which(bin).is_none()))
-        .collect();
-    if !missing.is_empty() {
-        apt_install(&missing)?;
-    }
+    install_missing(&BROWSER_NEEDS)?;
     if shell::find("geckodriver").is_none() {
         // Mozilla ships geckodriver as a crate; Debian 12 does not package it.
         shell::run(shell::cargo().args(["install", "geckodriver"]))?;
@@ -364,32 +421,119 @@ fn runs(path: Option<PathBuf>) -> Option<(PathBuf, String)> {
     Some((path, version))
 }
 
-/// Installs Debian packages when we may (root on a Debian or Ubuntu machine); otherwise fails with
-/// the command to run.
-fn apt_install(missing: &[&Need]) -> Result<()> {
-    let packages: Vec<&str> = missing.iter().map(|need| need.debian_package).collect();
-    let command = format!(
-        "apt-get install -y --no-install-recommends {}",
-        packages.join(" ")
-    );
-    let names: Vec<&str> = missing.iter().map(|need| need.what).collect();
-    let is_root = shell::probe("id", &["-u"]).as_deref() == Some("0");
-    if !is_root || shell::which("apt-get").is_none() {
-        let sudo = if is_root { "" } else { "sudo " };
-        return Err(Error::missing(names.join(", "), format!("{sudo}{command}")));
+/// Installs the Debian packages of the needs whose binaries are not on PATH.
+fn install_missing<'a>(needs: impl IntoIterator<Item = &'a Need>) -> Result<()> {
+    let missing: Vec<&Need> = needs.into_iter().filter(|need| need.is_missing()).collect();
+    if missing.is_empty() {
+        return Ok(());
     }
-    println!(
-        "    installing Debian packages for {}: {}",
-        names.join(", "),
-        packages.join(" ")
-    );
+    apt_install(&missing)
+}
+
+/// Installs Debian packages when we may (root on Debian or a derivative that uses Debian's
+/// packages); otherwise fails with the command to run, or on other systems with what to install.
+fn apt_install(missing: &[&Need]) -> Result<()> {
+    let package_list: Vec<&str> = missing.iter().map(|need| need.debian_package).collect();
+    let packages = package_list.join(" ");
+    let names = missing
+        .iter()
+        .map(|need| need.what)
+        .collect::<Vec<_>>()
+        .join(", ");
+    let os_release = ["/etc/os-release", "/usr/lib/os-release"]
+        .into_iter()
+        .find_map(|path| fs::read_to_string(path).ok())
+        .unwrap_or_default();
+    if !is_debian(&os_release) || shell::which("apt-get").is_none() {
+        // Ubuntu has no firefox-esr and ships Chromium as a snap; other systems name their
+        // packages differently. So say which programs, not which packages.
+        let binaries = missing
+            .iter()
+            .map(|need| {
+                need.binaries
+                    .iter()
+                    .map(|bin| format!("`{bin}`"))
+                    .collect::<Vec<_>>()
+                    .join(" or ")
+            })
+            .collect::<Vec<_>>()
+            .join(", ");
+        return Err(Error::missing(
+            names,
+            format!(
+                "install with this system's package manager so that PATH has {binaries} \
+                 (xtask installs them itself only as root on Debian, where the packages are: \
+                 {packages})"
+            ),
+        ));
+    }
+    let is_root = shell::probe("id", &["-u"]).as_deref() == Some("0");
+    if !is_root {
+        return Err(Error::missing(
+            names,
+            format!(
+                "sudo apt-get update && sudo apt-get install -y --no-install-recommends {packages}"
+            ),
+        ));
+    }
+    println!("    installing Debian packages for {names}: {packages}");
     shell::run(Command::new("apt-get").arg("update"))?;
     shell::run(
         Command::new("apt-get")
             .env("DEBIAN_FRONTEND", "noninteractive")
             .args(["install", "-y", "--no-install-recommends"])
-            .args(&packages),
+            .args(&package_list),
     )
+}
+
+/// Whether an /etc/os-release describes Debian or a derivative that installs Debian's own
+/// packages (`ID_LIKE=debian`), but not Ubuntu or its derivatives (`ID_LIKE="ubuntu debian"`),
+/// whose archive has no `firefox-esr` and whose `chromium` is a snap.
+fn is_debian(os_release: &str) -> bool {
+    let mut ids = Vec::new();
+    for line in os_release.lines() {
+        let Some((key, value)) = line.trim().split_once('=') else {
+            continue;
+        };
+        if key == "ID" || key == "ID_LIKE" {
+            let value = value.trim().trim_matches(|c| c == '"' || c == '\'');
+            ids.extend(value.split_whitespace().map(str::to_owned));
+        }
+    }
+    ids.iter().any(|id| id == "debian") && !ids.iter().any(|id| id == "ubuntu")
+}
+
+/// Whether `rustup toolchain list` shows the plain `nightly` toolchain, the one `cargo +nightly`
+/// runs (`nightly-x86_64-unknown-linux-gnu`), not only a dated one
+/// (`nightly-2025-01-01-x86_64-unknown-linux-gnu`).
+fn has_plain_nightly(toolchain_list: &str) -> bool {
+    toolchain_list
+        .lines()
+        .filter_map(|line| line.split_whitespace().next())
+        .filter_map(|name| name.strip_prefix("nightly-"))
+        .any(|host| !host.is_empty() && !starts_with_date(host))
+}
+
+/// Whether `text` starts with a `YYYY-MM-DD` date.
+fn starts_with_date(text: &str) -> bool {
+    let bytes = text.as_bytes();
+    bytes.len() >= 10
+        && bytes[..10].iter().enumerate().all(|(i, byte)| match i {
+            4 | 7 => *byte == b'-',
+            _ => byte.is_ascii_digit(),
+        })
+}
+
+/// Whether `rustup component list --installed` lists `component`, which it names with the host
+/// (`rustfmt-x86_64-unknown-linux-gnu`) or, for host-independent ones, alone (`rust-src`). For a
+/// component whose name, plus `-`, starts no other's: `rustfmt` and `clippy`, not `rust`.
+fn has_component(component_list: &str, component: &str) -> bool {
+    component_list.lines().map(str::trim).any(|line| {
+        line == component
+            || line
+                .strip_prefix(component)
+                .is_some_and(|rest| rest.starts_with('-'))
+    })
 }
 
 /// Every version of package `name` in a Cargo.lock.
@@ -486,5 +630,71 @@ version = "0.2.130"
             Some(156)
         );
         assert_eq!(major("no digits here"), None);
+    }
+
+    #[test]
+    fn recognises_debian_but_not_ubuntu() {
+        let debian = "PRETTY_NAME=\"Debian GNU/Linux 12 (bookworm)\"\nNAME=\"Debian GNU/Linux\"\n\
+                      VERSION_ID=\"12\"\nID=debian\nHOME_URL=\"https://www.debian.org/\"\n";
+        assert!(is_debian(debian));
+        // A derivative on Debian's archive.
+        assert!(is_debian("ID=kali\nID_LIKE=debian\n"));
+        assert!(!is_debian(
+            "NAME=\"Ubuntu\"\nVERSION_ID=\"24.04\"\nID=ubuntu\nID_LIKE=debian\n"
+        ));
+        assert!(!is_debian("ID=linuxmint\nID_LIKE=\"ubuntu debian\"\n"));
+        assert!(!is_debian("ID=fedora\nVERSION_ID=41\n"));
+        assert!(!is_debian("ID='arch'\n"));
+        assert!(!is_debian(""));
+        // Only the ID keys count.
+        assert!(!is_debian(
+            "ID=fedora\nHOME_URL=debian\nVERSION_CODENAME=debian\n"
+        ));
+    }
+
+    #[test]
+    fn finds_only_the_plain_nightly_toolchain() {
+        let plain = "stable-x86_64-unknown-linux-gnu (active, default)\n\
+                     nightly-x86_64-unknown-linux-gnu\n\
+                     1.95.0-x86_64-unknown-linux-gnu\n";
+        assert!(has_plain_nightly(plain));
+        assert!(has_plain_nightly(
+            "nightly-aarch64-apple-darwin (default)\n"
+        ));
+        let dated = "stable-x86_64-unknown-linux-gnu (default)\n\
+                     nightly-2025-01-01-x86_64-unknown-linux-gnu\n";
+        assert!(!has_plain_nightly(dated));
+        assert!(!has_plain_nightly(
+            "stable-x86_64-unknown-linux-gnu (default)\n"
+        ));
+        assert!(!has_plain_nightly("no installed toolchains\n"));
+        assert!(!has_plain_nightly(""));
+    }
+
+    #[test]
+    fn finds_installed_components() {
+        let list = "cargo-x86_64-unknown-linux-gnu\n\
+                    clippy-x86_64-unknown-linux-gnu\n\
+                    rust-src\n\
+                    rust-std-wasm32-unknown-unknown\n\
+                    rustc-x86_64-unknown-linux-gnu\n";
+        assert!(has_component(list, "clippy"));
+        assert!(has_component(list, "rust-src"));
+        assert!(!has_component(list, "rustfmt"));
+        assert!(!has_component(list, "rust-docs"));
+        assert!(!has_component(
+            "clippy-preview-x86_64-unknown-linux-gnu\n",
+            "rustfmt"
+        ));
+        assert!(!has_component("", "clippy"));
+    }
+
+    #[test]
+    fn asks_for_npm_only_when_the_npm_packages_need_installing() {
+        let packages = |needs: Vec<&Need>| -> Vec<&str> {
+            needs.iter().map(|need| need.debian_package).collect()
+        };
+        assert_eq!(packages(node_needs(true)), ["nodejs"]);
+        assert_eq!(packages(node_needs(false)), ["nodejs", "npm"]);
     }
 }

@@ -95,9 +95,15 @@ pub fn test(root: &Path) -> Result<()> {
 }
 
 fn run_steps(root: &Path, report: &mut Report) -> Result<()> {
+    // What may stop for a command to run by hand (system packages) comes first, what compiles for
+    // minutes (wasm-bindgen-cli, cargo-fuzz) last.
     let (tools, browsers) = report.step("provision", || {
+        provision::test_packages(root)?;
+        provision::lint_components()?;
+        let browsers = provision::browsers()?;
+        let tools = provision::tools(root)?;
         provision::fuzz()?;
-        Ok((provision::tools(root)?, provision::browsers()?))
+        Ok((tools, browsers))
     })?;
 
     report.step("fmt", || {
