@@ -4,7 +4,7 @@
 //! JS objects), so the shapes publishers write and read are declared here by hand, from the
 //! README's Configuration table, "The wall" (copy names) and "Events and API".
 //! `tests/types.rs` compiles publisher code against them with `tsc --strict`, and checks that
-//! wrong configs are rejected.
+//! wrong configs, calls and event reads are rejected.
 
 use wasm_bindgen::prelude::*;
 
@@ -139,27 +139,61 @@ export interface MeterwallDecision {
     remaining: number;
 }
 
-/** The `detail` of every `meterwall:*` event. It never carries the email. */
-export type MeterwallEventDetail = MeterwallDecision & {
+/** The `detail` of the events about a decision: the decision, versioned. */
+export interface MeterwallDecisionDetail extends MeterwallDecision {
     version: 1;
-    /** On `meterwall:lock`: the wall shown. */
+    /** The wall's name when `wall` is not `null` (the same value); absent when the article is readable. */
     wallType?: "register" | "unlock" | "subscribe";
-    /** On `meterwall:error`: the cause and the fix. */
-    message?: string;
-};
+}
+
+/** The `detail` of `meterwall:before-lock` and `meterwall:lock`: a decision with a wall. */
+export interface MeterwallLockDetail extends MeterwallDecisionDetail {
+    wall: "register" | "unlock" | "subscribe";
+    wallType: "register" | "unlock" | "subscribe";
+}
+
+/** The `detail` of `meterwall:error`. */
+export interface MeterwallErrorDetail {
+    version: 1;
+    /** What failed, and how to fix it. */
+    message: string;
+}
+
+/** The `detail` of `meterwall:ready`. */
+export interface MeterwallReadyDetail {
+    version: 1;
+}
+
+/** Each `meterwall:<name>` event's `detail`, by name. No event ever carries the email. */
+export interface MeterwallEventDetails {
+    /** The loader has loaded the widget and run the queue. */
+    ready: MeterwallReadyDetail;
+    /** Every decision (each page view, and each change by the API). */
+    view: MeterwallDecisionDetail;
+    /** Before a wall is shown; cancellable with `preventDefault()`. */
+    "before-lock": MeterwallLockDetail;
+    /** A wall is shown. */
+    lock: MeterwallLockDetail;
+    /** The prompt entered the viewport, once. */
+    seen: MeterwallDecisionDetail;
+    /** The reader registered (here or in another tab). */
+    register: MeterwallDecisionDetail;
+    /** A registered reader unlocked this article. */
+    unlock: MeterwallDecisionDetail;
+    /** The prompt's "Subscribe" link was clicked; `null` if meterwall has stopped after an internal error. */
+    "subscribe-click": MeterwallDecisionDetail | null;
+    /** The prompt's "Log in" link was clicked; `null` if meterwall has stopped after an internal error. */
+    "login-click": MeterwallDecisionDetail | null;
+    /** Something failed. */
+    error: MeterwallErrorDetail;
+}
 
 /** The events meterwall fires on `document`, as `meterwall:<name>`. */
-export type MeterwallEventName =
-    | "ready"
-    | "view"
-    | "lock"
-    | "seen"
-    | "register"
-    | "unlock"
-    | "subscribe-click"
-    | "login-click"
-    | "error"
-    | "before-lock";
+export type MeterwallEventName = keyof MeterwallEventDetails;
+
+/** The `detail` of `meterwall:<N>`; without `N`, of any of them (tell them apart before reading). */
+export type MeterwallEventDetail<N extends MeterwallEventName = MeterwallEventName> =
+    MeterwallEventDetails[N];
 
 /** What meterwall keeps about this reader: no URL, no email, nothing personal. */
 export interface MeterwallState {
@@ -183,8 +217,17 @@ export type MeterwallQueue = MeterwallCommand[];
 /** `window.meterwall` once the widget has loaded. */
 export interface MeterwallApi {
     version: 1;
-    /** Decides again (a single-page app's next article), with `config` as the last layer. */
-    mount(config?: MeterwallConfig): MeterwallDecision | null;
+    /**
+     * Decides again (a single-page app's next article), with `config` as the last layer. The
+     * decision, or a promise of it when it has to wait (a kept subscriber token being checked, a
+     * prerendered page not yet shown), which gives `null` if another mount replaced this one
+     * first.
+     *
+     * Throws when refused (called from a `meterwall:before-lock` or `meterwall:error` listener)
+     * and when it cannot decide (an invalid config, no article element); the cause is also logged
+     * and fired as `meterwall:error`.
+     */
+    mount(config?: MeterwallConfig): MeterwallDecision | Promise<MeterwallDecision | null> | null;
     /** The last decision and its reasons, or `null` before `mount`. */
     why(): MeterwallDecision | null;
     /** What the meter keeps about this reader, or `null` before `mount`. */
@@ -196,7 +239,7 @@ export interface MeterwallApi {
     /** Verifies a subscriber entitlement (or drops it with `null`), then decides again. */
     setToken(token: string | null): Promise<MeterwallDecision | null>;
     /** Calls `fn` with the detail of every `meterwall:<name>` event. */
-    on(name: MeterwallEventName, fn: (detail: MeterwallEventDetail) => void): void;
+    on<N extends MeterwallEventName>(name: N, fn: (detail: MeterwallEventDetail<N>) => void): void;
     /** Runs a command now, as the queue does. */
     push(command: MeterwallCommand): unknown;
     /** Adds a config layer for later mounts. */
@@ -211,16 +254,16 @@ declare global {
         dataLayer?: unknown[];
     }
     interface DocumentEventMap {
-        "meterwall:ready": CustomEvent<MeterwallEventDetail>;
-        "meterwall:view": CustomEvent<MeterwallEventDetail>;
-        "meterwall:lock": CustomEvent<MeterwallEventDetail>;
-        "meterwall:seen": CustomEvent<MeterwallEventDetail>;
-        "meterwall:register": CustomEvent<MeterwallEventDetail>;
-        "meterwall:unlock": CustomEvent<MeterwallEventDetail>;
-        "meterwall:subscribe-click": CustomEvent<MeterwallEventDetail>;
-        "meterwall:login-click": CustomEvent<MeterwallEventDetail>;
-        "meterwall:error": CustomEvent<MeterwallEventDetail>;
-        "meterwall:before-lock": CustomEvent<MeterwallEventDetail>;
+        "meterwall:ready": CustomEvent<MeterwallEventDetail<"ready">>;
+        "meterwall:view": CustomEvent<MeterwallEventDetail<"view">>;
+        "meterwall:lock": CustomEvent<MeterwallEventDetail<"lock">>;
+        "meterwall:seen": CustomEvent<MeterwallEventDetail<"seen">>;
+        "meterwall:register": CustomEvent<MeterwallEventDetail<"register">>;
+        "meterwall:unlock": CustomEvent<MeterwallEventDetail<"unlock">>;
+        "meterwall:subscribe-click": CustomEvent<MeterwallEventDetail<"subscribe-click">>;
+        "meterwall:login-click": CustomEvent<MeterwallEventDetail<"login-click">>;
+        "meterwall:error": CustomEvent<MeterwallEventDetail<"error">>;
+        "meterwall:before-lock": CustomEvent<MeterwallEventDetail<"before-lock">>;
     }
 }
 "#;

@@ -112,11 +112,11 @@ function afterLoad(): void {
         console.log(`${decision.tier} reader, wall: ${decision.wall}`);
     }
 
-    const names: MeterwallEventName[] = ["register", "unlock", "subscribe-click", "login-click"];
+    const names = ["register", "unlock", "subscribe-click", "login-click"] as const;
     for (const name of names) {
-        api.on(name, (detail: MeterwallEventDetail) => {
+        api.on(name, (detail: MeterwallEventDetail<typeof name>) => {
             window.dataLayer = window.dataLayer || [];
-            window.dataLayer.push({ event: `meterwall_${name}`, used: detail.used });
+            window.dataLayer.push({ event: `meterwall_${name}`, used: detail?.used });
         });
     }
     api.on("before-lock", (detail) => console.log(detail.wallType));
@@ -128,7 +128,9 @@ function afterLoad(): void {
 
     // A single-page app's next article.
     const next = api.mount({ ...everyKey, articleId: "the-next-story", section: "sport" });
-    if (next && next.wall === null) console.log("open");
+    void Promise.resolve(next).then((d) => {
+        if (d && d.wall === null) console.log("open");
+    });
     api.mount();
     api.config(premium);
     api.config(free);
