@@ -995,6 +995,11 @@ async fn a_reload_while_pending_keeps_the_address_and_sends_it_once() {
     let consent: HtmlInputElement = shadow("#mw-newsletter").unchecked_into();
     assert!(consent.checked(), "the reader's own choice, restored");
     assert_eq!(sent().length(), 0, "offline: nothing sent yet");
+    assert_eq!(
+        shadow("[role=status]").text_content().as_deref(),
+        Some("You're offline. We'll send your email address as soon as you're back online."),
+        "the reader is told why it waits"
+    );
     set_online(true);
     Function::new_no_args("window.dispatchEvent(new Event('online'));")
         .call0(&JsValue::NULL)

@@ -131,6 +131,12 @@ pub(super) fn restore_pending(host: &Element) {
             check.set_checked(p.newsletter);
         }
     }
+    if !online() {
+        // It goes out when the connection is back (`listen`); the reader is told why it waits.
+        if let Some(offline) = with_mounted(|m| m.config.copy.text(Text::Offline).to_owned()) {
+            gate::say(host, &offline, false);
+        }
+    }
     resume();
 }
 
