@@ -494,7 +494,12 @@ impl Config {
             c.article_id = optional_string(v, "articleId")?;
         }
         if let Some(v) = root.get("pageType") {
-            c.page_type = match string(v, "pageType", PAGE_EXPECTED)? {
+            // A CMS may write `Premium`: the spelling is forgiven, not the word.
+            c.page_type = match string(v, "pageType", PAGE_EXPECTED)?
+                .trim()
+                .to_ascii_lowercase()
+                .as_str()
+            {
                 "metered" => PageType::Metered,
                 "free" => PageType::Free,
                 "premium" => PageType::Premium,
@@ -543,6 +548,15 @@ impl Config {
                 expected: "limit, registered.limit and the section limits to add up to at most 149",
                 found: int_text(total as i64),
             }));
+        }
+        // The built-in registration text makes the reference offer, in every language.
+        let own_lead = c
+            .copy
+            .overrides
+            .iter()
+            .any(|(t, _)| *t == Text::RegisterLead);
+        if !own_lead && (c.registered_limit != 3 || c.period != Period::Month) {
+            warnings.push("the built-in registration text promises three articles each month: with another registered.limit or period, set copy.registerLead to what readers get".into());
         }
         Ok(())
     }
@@ -972,11 +986,41 @@ mod tests {
     }
 
     #[test]
+    fn the_reference_offer_warns_when_the_config_offers_something_else() {
+        let warned = |v: &Value| {
+            let (_, warnings) = Config::from_value(v).unwrap();
+            warnings.iter().any(|w| w.contains("copy.registerLead"))
+        };
+        assert!(!warned(&map(&[])), "the defaults are the reference offer");
+        assert!(warned(&map(&[("registered", map(&[("limit", s("5"))]))])));
+        assert!(warned(&map(&[("period", s("week"))])));
+        let own = map(&[
+            ("period", s("week")),
+            (
+                "copy",
+                map(&[("registerLead", s("Two more articles a week."))]),
+            ),
+        ]);
+        assert!(
+            !warned(&own),
+            "the publisher's own text says what it offers"
+        );
+    }
+
+    #[test]
     fn period_and_page_type_spellings() {
         let v = map(&[("period", s("rolling:30")), ("pageType", s("premium"))]);
         let (c, _) = Config::from_value(&v).unwrap();
         assert_eq!(c.period, Period::Rolling { days: 30 });
         assert_eq!(c.page_type, PageType::Premium);
+        let (c, _) = Config::from_value(&map(&[("pageType", s(" Free "))])).unwrap();
+        assert_eq!(c.page_type, PageType::Free, "a CMS's capitals and spaces");
+        assert_eq!(
+            Config::from_value(&map(&[("pageType", s("paid"))]))
+                .unwrap_err()
+                .path,
+            "pageType"
+        );
         assert_eq!(
             Config::from_value(&map(&[("period", s("fortnight"))]))
                 .unwrap_err()

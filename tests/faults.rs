@@ -295,7 +295,8 @@ async fn a_prerendered_page_counts_nothing_until_shown() {
     js("Object.defineProperty(document, 'prerendering', {configurable: true, get: function () { return window.__prerendering; }}); window.__prerendering = true;");
     fixture("pre");
     let d = meterwall::mount(config(",\"limit\":0")).unwrap();
-    assert!(d.is_null(), "no decision while prerendering");
+    // No decision while prerendering: a promise of the one to come.
+    let decided = d.dyn_into::<js_sys::Promise>().expect("a promise");
     assert!(
         storage().get_item(STORAGE_KEY).unwrap().is_none(),
         "nothing counted"
@@ -307,6 +308,15 @@ async fn a_prerendered_page_counts_nothing_until_shown() {
     js("delete document.prerendering;");
     assert!(prompt().is_some(), "decided once shown");
     assert!(storage().get_item(STORAGE_KEY).unwrap().is_some());
+    let d = wasm_bindgen_futures::JsFuture::from(decided).await.unwrap();
+    assert_eq!(
+        js_sys::Reflect::get(&d, &"wall".into())
+            .unwrap()
+            .as_string()
+            .as_deref(),
+        Some("register"),
+        "the promise gives the decision made once shown"
+    );
     clean();
 }
 

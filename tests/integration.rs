@@ -439,6 +439,25 @@ fn config_errors_name_the_path_and_what_was_expected() {
         prompt().is_some() && !page_text().contains(SECRET),
         "fails closed"
     );
+    // Its form has no listener: a submission must go nowhere, not to the page's URL.
+    let form = prompt()
+        .unwrap()
+        .shadow_root()
+        .unwrap()
+        .query_selector("form")
+        .unwrap()
+        .unwrap();
+    assert_eq!(form.get_attribute("method").as_deref(), Some("dialog"));
+    // The config fixed, the next mount puts the article back first: one decision, no
+    // leftover wall.
+    meterwall::mount(config(",\"limit\":50")).unwrap();
+    assert!(prompt().is_none() && page_text().contains(SECRET));
+    let blocks = doc()
+        .get_element_by_id("fixture")
+        .unwrap()
+        .children()
+        .length();
+    assert_eq!(blocks, 5, "the article exactly as it was");
     clean();
 }
 

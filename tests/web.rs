@@ -523,6 +523,103 @@ async fn elements_marked_to_keep_stay_and_everything_returns_in_order() {
 }
 
 #[wasm_bindgen_test]
+fn an_article_whose_text_is_in_a_wrapper_is_gated_inside_it() {
+    clean();
+    let body = fixture("w1");
+    // A CMS's usual markup: a header, then one element holding the paragraphs.
+    body.set_inner_html(&format!(
+        "<header><h1>The headline</h1></header><div class=\"rich-text\"><p>First paragraph.</p>\
+         <p>Second paragraph.</p><p id=\"third\">{SECRET}</p><p>Fourth.</p><p>Fifth.</p></div>"
+    ));
+    let original = body.inner_html();
+    meterwall::mount(config(",\"limit\":0")).unwrap();
+    assert!(
+        !page_text().contains(SECRET),
+        "the text after the teaser is gone"
+    );
+    let wrapper = body.query_selector(".rich-text").unwrap().unwrap();
+    assert_eq!(
+        wrapper.children().length(),
+        3,
+        "two paragraphs, then the prompt"
+    );
+    assert!(wrapper
+        .children()
+        .item(2)
+        .unwrap()
+        .has_attribute("data-meterwall-prompt"));
+    assert!(page_text().contains("The headline"));
+    meterwall::set_subscriber(true);
+    assert_eq!(body.inner_html(), original, "every node back in its place");
+    clean();
+}
+
+#[wasm_bindgen_test]
+fn empty_article_attributes_are_not_given() {
+    clean();
+    // A template with nothing to fill in: the page's config stands.
+    let body = fixture("ea1");
+    body.set_attribute("data-meterwall-type", "").unwrap();
+    body.set_attribute("data-meterwall-section", " ").unwrap();
+    let d = meterwall::mount(config(",\"limit\":0,\"pageType\":\"metered\"")).unwrap();
+    assert_eq!(field(&d, "wall").as_string().as_deref(), Some("register"));
+    clean();
+}
+
+#[wasm_bindgen_test]
+fn scripts_and_styles_are_not_teaser_blocks() {
+    clean();
+    let body = fixture("sc1");
+    body.set_inner_html(&format!(
+        "<script type=\"application/ld+json\">{{}}</script><style>p {{}}</style>\
+         <p>First paragraph.</p><p>Second paragraph.</p><p id=\"third\">{SECRET}</p>"
+    ));
+    meterwall::mount(config(",\"limit\":0")).unwrap();
+    let text = page_text();
+    assert!(text.contains("First paragraph.") && text.contains("Second paragraph."));
+    assert!(!text.contains(SECRET));
+    clean();
+}
+
+#[wasm_bindgen_test]
+fn an_invalid_keep_selector_is_reported_and_keeps_nothing() {
+    clean();
+    let counter = event_counter("meterwall:error");
+    let errors = count("meterwall:error");
+    fixture("ks1");
+    meterwall::mount(config(",\"limit\":0,\"keep\":\".ad,\"")).unwrap();
+    assert!(!page_text().contains(SECRET));
+    assert_eq!(count("meterwall:error"), errors + 1.0, "said once");
+    doc()
+        .remove_event_listener_with_callback("meterwall:error", &counter)
+        .unwrap();
+    clean();
+}
+
+#[wasm_bindgen_test]
+fn a_kept_element_the_page_replaced_meanwhile_loses_no_text() {
+    clean();
+    let body = fixture("kr1");
+    body.set_inner_html(&format!(
+        "<p>First paragraph.</p><p>Second paragraph.</p><p id=\"third\">{SECRET}</p>\
+         <div class=\"ad\" id=\"slot\">An advertisement</div><p>Last words.</p>"
+    ));
+    meterwall::mount(config(",\"limit\":0,\"keep\":\".ad\"")).unwrap();
+    // The ad's own script swaps its slot while the wall is up.
+    let slot = doc().get_element_by_id("slot").unwrap();
+    let fresh = doc().create_element("div").unwrap();
+    fresh.set_text_content(Some("Another advertisement"));
+    slot.replace_with_with_node_1(&fresh).unwrap();
+    meterwall::set_subscriber(true);
+    let text = page_text();
+    assert!(
+        text.contains(SECRET) && text.contains("Last words."),
+        "{text}"
+    );
+    clean();
+}
+
+#[wasm_bindgen_test]
 fn teaser_can_be_a_percentage_of_the_blocks() {
     clean();
     fixture("t1");
@@ -684,6 +781,49 @@ fn the_page_language_picks_the_copy_and_its_plural_forms() {
         );
     }
     html.set_attribute("lang", "en").unwrap();
+    clean();
+}
+
+#[wasm_bindgen_test]
+fn an_article_marked_right_to_left_gets_a_right_to_left_prompt() {
+    clean();
+    let body = fixture("rt1");
+    body.set_attribute("dir", "rtl").unwrap();
+    meterwall::mount(config(",\"limit\":0")).unwrap();
+    assert_eq!(
+        prompt().unwrap().get_attribute("dir").as_deref(),
+        Some("rtl")
+    );
+    clean();
+}
+
+#[wasm_bindgen_test]
+fn the_prompt_says_the_language_its_text_is_in() {
+    clean();
+    fixture("lg1");
+    // Italian, which has no built-in copy: the English text says it is English.
+    meterwall::mount(config(",\"limit\":0,\"locale\":\"it\"")).unwrap();
+    assert_eq!(
+        prompt().unwrap().get_attribute("lang").as_deref(),
+        Some("en")
+    );
+    // With the publisher's Italian text, the prompt is Italian; a built-in language keeps
+    // its region.
+    fixture("lg2");
+    meterwall::mount(config(
+        ",\"limit\":0,\"locale\":\"it\",\"copy\":{\"registerHeading\":\"Continua a leggere\"}",
+    ))
+    .unwrap();
+    assert_eq!(
+        prompt().unwrap().get_attribute("lang").as_deref(),
+        Some("it")
+    );
+    fixture("lg3");
+    meterwall::mount(config(",\"limit\":0,\"locale\":\"fr-CA\"")).unwrap();
+    assert_eq!(
+        prompt().unwrap().get_attribute("lang").as_deref(),
+        Some("fr-CA")
+    );
     clean();
 }
 
@@ -1110,6 +1250,11 @@ fn an_article_spent_in_another_tab_turns_the_unlock_button_into_the_subscribe_wa
     assert!(root.query_selector("button.unlock").unwrap().is_none());
     assert!(!page_text().contains(SECRET));
     assert_eq!(count("meterwall:unlock"), unlocks, "nothing was unlocked");
+    assert_eq!(
+        root.active_element().map(|e| e.tag_name()).as_deref(),
+        Some("H2"),
+        "focus on the new wall's heading, not lost with the button"
+    );
     doc()
         .remove_event_listener_with_callback("meterwall:unlock", &counter)
         .unwrap();

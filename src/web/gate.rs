@@ -13,79 +13,137 @@ const STYLE: &str = include_str!(concat!(env!("OUT_DIR"), "/prompt.min.css"));
 /// What the wall took out of the article, to be put back exactly.
 #[derive(Default)]
 pub struct Removed {
+    /// The element the nodes were taken from: the article element, or the wrapper inside it
+    /// that holds the blocks.
+    parent: Option<Element>,
     /// Each removed node with the kept node it stood before (`None`: the end of the article).
     nodes: Vec<(Node, Option<Node>)>,
     /// Where the prompt goes: right after the teaser.
     pub anchor: Option<Node>,
 }
 
-fn kept(node: &Node, keep: &str) -> bool {
-    node.dyn_ref::<Element>()
-        .is_some_and(|e| e.matches(keep).unwrap_or(false))
+/// `config.keep` if the browser takes it as a selector (the config checks it as text only);
+/// otherwise nothing is kept, and the publisher is told.
+fn keep_selector<'a>(body: &Element, config: &'a Config) -> Option<&'a str> {
+    if body.matches(&config.keep).is_ok() {
+        return Some(&config.keep);
+    }
+    let mut m = String::from("keep: \"");
+    m.push_str(&config.keep);
+    m.push_str(
+        "\" is not a valid CSS selector, so nothing is kept; use one like \".related, .ad\"",
+    );
+    super::report(&m);
+    None
 }
 
-/// Removes every node of `body` after the teaser, except elements matching `config.keep`,
-/// returning them in order with their places, so the very same nodes (and their listeners) can
-/// be put back. Everything is measured before anything is removed, so the page is never left
-/// half-gated.
+/// A child of the article: whether `keep` matches it, and whether it is a block of text the
+/// teaser counts (an element, not a script, style or other element that shows nothing).
+fn classify(node: &Node, keep: Option<&str>) -> (bool, bool) {
+    let Some(e) = node.dyn_ref::<Element>() else {
+        return (false, false);
+    };
+    let kept = keep.is_some_and(|k| e.matches(k).unwrap_or(false));
+    let shows = !matches!(
+        e.local_name().as_str(),
+        "script" | "style" | "template" | "noscript" | "link" | "meta" | "br"
+    );
+    (kept, !kept && shows)
+}
+
+/// The element whose children are the article's blocks: the article element itself, or, when
+/// the teaser would keep all of its blocks (a header and one wrapper holding the text, say),
+/// the child among them with the most elements, and so on down.
+fn holder(body: &Element, config: &Config, keep: Option<&str>) -> Element {
+    let mut at = body.clone();
+    // A few levels at most: the text is not buried deeper in real markup.
+    for _ in 0..4 {
+        let children = at.child_nodes();
+        let blocks: Vec<Element> = (0..children.length())
+            .filter_map(|i| children.item(i))
+            .filter(|n| classify(n, keep).1)
+            .filter_map(|n| n.dyn_into::<Element>().ok())
+            .collect();
+        if blocks.len() > config.teaser.keep(blocks.len()) {
+            break;
+        }
+        match blocks.into_iter().max_by_key(Element::child_element_count) {
+            Some(inner) if inner.child_element_count() > 1 => at = inner,
+            _ => break,
+        }
+    }
+    at
+}
+
+/// Removes every node of the article after the teaser, except elements matching
+/// `config.keep`, returning them in order with their places, so the very same nodes (and their
+/// listeners) can be put back. Everything is measured before anything is removed, so the page
+/// is never left half-gated.
 fn remove_after_teaser(body: &Element, config: &Config) -> Removed {
-    let children = body.child_nodes();
-    let nodes: Vec<(Node, bool)> = (0..children.length())
+    let keep = keep_selector(body, config);
+    let parent = holder(body, config, keep);
+    let children = parent.child_nodes();
+    let nodes: Vec<(Node, (bool, bool))> = (0..children.length())
         .filter_map(|i| children.item(i))
         .map(|n| {
-            let keep = kept(&n, &config.keep);
-            (n, keep)
+            let class = classify(&n, keep);
+            (n, class)
         })
         .collect();
-    let is_block = |(n, keep): &(Node, bool)| !keep && n.node_type() == Node::ELEMENT_NODE;
     let teaser = config
         .teaser
-        .keep(nodes.iter().filter(|n| is_block(n)).count());
+        .keep(nodes.iter().filter(|(_, (_, block))| *block).count());
     // The index after the teaser's last block.
     let mut start = 0;
     let mut seen = 0;
     while seen < teaser && start < nodes.len() {
-        if is_block(&nodes[start]) {
+        if nodes[start].1 .1 {
             seen += 1;
         }
         start += 1;
     }
     let mut removed = Removed::default();
-    for (i, (node, keep)) in nodes.iter().enumerate().skip(start) {
+    for (i, (node, (keep, _))) in nodes.iter().enumerate().skip(start) {
         if *keep {
             continue;
         }
         let place = nodes
             .iter()
             .skip(i + 1)
-            .find(|(_, k)| *k)
+            .find(|(_, (k, _))| *k)
             .map(|(n, _)| n.clone());
         removed.nodes.push((node.clone(), place));
     }
     for (node, _) in &removed.nodes {
-        // Cannot fail: each node is a child of `body`, collected just above.
-        let _ = body.remove_child(node);
+        // Cannot fail: each node is a child of `parent`, collected just above.
+        let _ = parent.remove_child(node);
     }
     // Insert before whatever now follows the teaser's last node (a kept element, or nothing:
     // the end); with no teaser at all, before the first node.
     removed.anchor = match start.checked_sub(1).and_then(|i| nodes.get(i)) {
         Some((last, _)) => last.next_sibling(),
-        None => body.first_child(),
+        None => parent.first_child(),
     };
+    removed.parent = Some(parent);
     removed
 }
 
-/// Puts removed nodes back in their places, in their order; returns the first element among
-/// them (where focus goes: a text node cannot take it).
+/// Puts removed nodes back in their places, in their order; returns the first block among them
+/// (where focus goes: a text node, a script or a style cannot take it). A kept node that the page has moved or
+/// replaced meanwhile (an ad slot's script) is no place to insert before: what stood there goes
+/// at the end rather than being lost.
 pub fn restore(body: &Element, removed: Removed) -> Option<Node> {
+    let parent = removed.parent.unwrap_or_else(|| body.clone());
     for (node, place) in &removed.nodes {
-        let _ = body.insert_before(node, place.as_ref());
+        if parent.insert_before(node, place.as_ref()).is_err() {
+            let _ = parent.append_child(node);
+        }
     }
     removed
         .nodes
         .into_iter()
         .map(|(n, _)| n)
-        .find(|n| n.node_type() == Node::ELEMENT_NODE)
+        .find(|n| classify(n, None).1)
 }
 
 /// What the prompt needs beyond the config.
@@ -109,13 +167,31 @@ pub fn gate(
 ) -> Option<(Element, Removed)> {
     let host = build_prompt(doc, wall, config, text)?;
     let removed = remove_after_teaser(body, config);
+    let parent = removed.parent.clone().unwrap_or_else(|| body.clone());
     // Before the first node after the teaser, so the prompt follows it in reading and tab order.
-    match body.insert_before(&host, removed.anchor.as_ref()) {
+    match parent.insert_before(&host, removed.anchor.as_ref()) {
         Ok(_) => Some((host, removed)),
         Err(_) => {
             restore(body, removed);
             None
         }
+    }
+}
+
+/// The prompt's language: the configured locale as given (`fr-CA`, or a language without
+/// built-in copy that the publisher's copy is written in), else the built-in copy's.
+fn lang(config: &Config) -> &str {
+    let Some(tag) = config.locale.as_deref().filter(|t| !t.is_empty()) else {
+        return config.copy.lang.tag();
+    };
+    let primary = tag.split(['-', '_']).next().unwrap_or("");
+    let built_in = ["en", "fr", "de", "es"]
+        .iter()
+        .any(|l| primary.eq_ignore_ascii_case(l));
+    if built_in || !config.copy.overrides.is_empty() {
+        tag
+    } else {
+        config.copy.lang.tag()
     }
 }
 
@@ -129,7 +205,7 @@ fn build_prompt(doc: &Document, wall: Wall, config: &Config, text: &PromptText) 
             ("data-meterwall-prompt", ""),
             ("data-wall", wall.name()),
             ("dir", &text.dir),
-            ("lang", config.copy.lang.tag()),
+            ("lang", lang(config)),
         ],
     )?;
     let root = host
@@ -218,7 +294,15 @@ fn build(
             // The widget validates and reports through the live region itself.
             attrs(
                 &form,
-                &[("novalidate", ""), ("class", "form"), ("part", "form")],
+                // `dialog`: outside a dialog, a submission the widget does not take (its listener
+                // gone, or never there: the wall of an unreadable config) goes nowhere, rather
+                // than to the page's URL with the address in its query.
+                &[
+                    ("novalidate", ""),
+                    ("method", "dialog"),
+                    ("class", "form"),
+                    ("part", "form"),
+                ],
             )?;
             let label = el(doc, &form, "label", copy.text(Text::EmailLabel))?;
             attrs(&label, &[("for", "mw-email"), ("part", "label")])?;

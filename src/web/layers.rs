@@ -51,7 +51,8 @@ pub(super) fn config_layers(input: &JsValue) -> Result<Value, String> {
     })
 }
 
-/// The article element's own attributes, which win over the script's config.
+/// The article element's own attributes, which win over the script's config; empty ones are
+/// left out.
 pub(super) fn element_layer(body: &Element) -> Value {
     let mut entries = Vec::new();
     for (attr, key) in [
@@ -59,7 +60,8 @@ pub(super) fn element_layer(body: &Element) -> Value {
         ("data-meterwall-type", "pageType"),
         ("data-meterwall-section", "section"),
     ] {
-        if let Some(v) = body.get_attribute(attr) {
+        // An empty attribute (a template with nothing to fill in) is not given.
+        if let Some(v) = body.get_attribute(attr).filter(|v| !v.trim().is_empty()) {
             entries.push((key.into(), Value::Str(v)));
         }
     }

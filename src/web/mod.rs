@@ -73,6 +73,9 @@ thread_local! {
     /// While the latest mount waits to decide (a prerendered page not yet shown, a kept token
     /// being checked), the API calls made meanwhile, to run in order once it has decided.
     static WAITING: RefCell<Option<Vec<Call>>> = const { RefCell::new(None) };
+    /// The wall of an unreadable config (`onError: "closed"`): the article, its prompt and what
+    /// was removed, until the next mount.
+    static CLOSED: std::cell::Cell<Option<(Element, Element, gate::Removed)>> = const { std::cell::Cell::new(None) };
 }
 
 /// An API call that waits for the page's decision.
@@ -464,19 +467,25 @@ fn fail(message: &str) -> JsValue {
     JsValue::from_str(&text)
 }
 
-/// `onError: "closed"` with a config that cannot be read: the wall with the default config.
+/// `onError: "closed"` with a config that cannot be read: the wall with the default config,
+/// kept so that the next `mount()` (a fixed config, a single-page app's next article) puts the
+/// article back first.
 fn close_on_error(doc: &Document, body: &Element, config: &Config) {
-    let text = prompt_text(doc, config, &Decision::closed());
-    if gate::gate(doc, body, Wall::Register, config, &text).is_some() {
+    let text = prompt_text(body, config, &Decision::closed());
+    if let Some((host, removed)) = gate::gate(doc, body, Wall::Register, config, &text) {
         let _ = body.set_attribute("data-meterwall-state", "locked");
+        CLOSED.with(|c| c.set(Some((body.clone(), host, removed))));
     }
 }
 
-fn prompt_text(doc: &Document, config: &Config, d: &Decision) -> gate::PromptText {
+fn prompt_text(body: &Element, config: &Config, d: &Decision) -> gate::PromptText {
     let plural = config.copy.lang.plural(d.remaining);
-    // The prompt's own `all: initial` resets direction, so it takes the page's explicitly.
-    let dir = doc
-        .document_element()
+    // The prompt states its direction: the article's, as its nearest `dir` says (the page's
+    // `<html>`, its `<body>`, or the article itself).
+    let dir = body
+        .closest("[dir]")
+        .ok()
+        .flatten()
         .and_then(|e| e.get_attribute("dir"))
         .filter(|d| d.eq_ignore_ascii_case("rtl"))
         .map_or("ltr", |_| "rtl");
@@ -501,7 +510,7 @@ fn apply(doc: &Document, m: &mut Mounted) {
         let _ = m.body.set_attribute("data-meterwall-state", "publisher");
         return;
     }
-    let text = prompt_text(doc, &m.config, &m.decision);
+    let text = prompt_text(&m.body, &m.config, &m.decision);
     let Some((host, removed)) = gate::gate(doc, &m.body, wall, &m.config, &text) else {
         // The page is exactly as it was: readable, whatever the decision.
         report("could not show the prompt (the page refused a change to its DOM); the article stays readable");
@@ -572,6 +581,11 @@ fn open_up(m: &mut Mounted) -> Option<Node> {
 }
 
 fn unmount() {
+    if let Some((body, host, removed)) = CLOSED.with(|c| c.take()) {
+        host.remove();
+        gate::restore(&body, removed);
+        let _ = body.remove_attribute("data-meterwall-state");
+    }
     MOUNTED.with(|cell| {
         if let Some(mut m) = cell.borrow_mut().take() {
             let _ = open_up(&mut m);
@@ -671,6 +685,15 @@ impl Mounted {
         if self.decision.wall.is_some() {
             if let Some(doc) = document() {
                 apply(&doc, self);
+            }
+            // The reader's button went with the old wall: focus goes to the new one's heading,
+            // which says what happened.
+            if let (true, Some(_), Some(title)) = (
+                focus,
+                was,
+                self.host.as_ref().and_then(|h| gate::find(h, "mw-title")),
+            ) {
+                gate::focus(&title);
             }
         }
     }
