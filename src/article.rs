@@ -55,8 +55,8 @@ const fn fnv_feed(mut hash: u32, bytes: &[u8]) -> u32 {
 /// - the scheme is dropped (http and https of one page are one article), the host lower-cased,
 ///   userinfo dropped, and a default port (`:80` or `:443`, whichever the scheme) removed;
 /// - the fragment is dropped, and the query too, except parameters named in `keep_params`
-///   (matched exactly, kept in the order they appear, as `name=value` joined by `&`); a
-///   parameter named `amp` is always dropped;
+///   (matched exactly; the first of each, in `keep_params`' order, whatever the URL's order,
+///   as `name=value` joined by `&`); a parameter named `amp` is always dropped;
 /// - trailing slashes are folded (`/a/b/` is `/a/b`; an empty path is the root `/`), and so are
 ///   AMP variants: a trailing `/amp` segment and a leading `/amp/` segment. Path case is kept.
 ///
@@ -110,11 +110,18 @@ pub fn normalise_url(url: &str, keep_params: &[&str]) -> Option<String> {
     }
     out.push_str(if path.is_empty() { "/" } else { path });
     let mut separator = '?';
-    for param in query.split('&') {
-        let (name, value) = param.split_once('=').unwrap_or((param, ""));
-        if name.is_empty() || name == "amp" || !keep_params.contains(&name) {
+    // In `keep_params`' order, the first of each: `?id=7&page=2` and `?page=2&id=7&id=7` are
+    // one article.
+    for &name in keep_params {
+        if name.is_empty() || name == "amp" {
             continue;
         }
+        let Some(value) = query.split('&').find_map(|param| {
+            let (n, v) = param.split_once('=').unwrap_or((param, ""));
+            (n == name).then_some(v)
+        }) else {
+            continue;
+        };
         out.push(separator);
         out.push_str(name);
         out.push('=');
@@ -360,10 +367,19 @@ mod tests {
     }
 
     #[test]
-    fn kept_params_keep_their_order_and_shape() {
+    fn kept_params_take_the_configured_order_and_shape() {
         assert_eq!(
             norm("https://example.com/a?id=7&&page&page=2").as_deref(),
-            Some("example.com/a?id=7&page=&page=2"),
+            norm("https://example.com/a?page=&id=7").as_deref(),
+        );
+        assert_eq!(
+            norm("https://example.com/a?page=2&x=1&id=7").as_deref(),
+            norm("https://example.com/a?id=7&page=2&page=3").as_deref(),
+            "one article, whatever the order or repeats"
+        );
+        assert_eq!(
+            norm("https://example.com/a?id=7&page=2").as_deref(),
+            Some("example.com/a?page=2&id=7")
         );
         // Names match exactly: no case folding, no prefix matching.
         assert_eq!(

@@ -28,10 +28,15 @@ pub enum Value {
 }
 
 impl Value {
-    /// The value under `key` of an object.
+    /// The value under `key` of an object; `null` is "not given", like a missing key.
     pub fn get(&self, key: &str) -> Option<&Value> {
         match self {
-            Value::Map(entries) => entries.iter().rev().find(|(k, _)| k == key).map(|(_, v)| v),
+            Value::Map(entries) => entries
+                .iter()
+                .rev()
+                .find(|(k, _)| k == key)
+                .map(|(_, v)| v)
+                .filter(|v| !matches!(v, Value::Null)),
             _ => None,
         }
     }
@@ -1005,6 +1010,18 @@ mod tests {
             !warned(&own),
             "the publisher's own text says what it offers"
         );
+    }
+
+    #[test]
+    fn null_is_not_given_even_where_no_layer_set_the_key() {
+        let v = map(&[
+            ("limit", Value::Null),
+            ("registered", map(&[("limit", Value::Null)])),
+            ("period", Value::Null),
+            ("subscribeUrl", Value::Null),
+        ]);
+        let (c, _) = Config::from_value(&v).unwrap();
+        assert_eq!(c, Config::default());
     }
 
     #[test]

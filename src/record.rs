@@ -41,8 +41,10 @@ pub const HINT_KEY: &str = "meterwall:next";
 pub const HINT_WALL: &str = "wall";
 /// Values longer than this are rejected before parsing.
 pub const MAX_STORED: usize = 16 * 1024;
-/// The longest entitlement token kept; with the entries it keeps a record under 2 KB.
-pub const MAX_TOKEN: usize = 400;
+/// The longest entitlement token kept: as long as any the token check accepts
+/// ([`crate::token::MAX_TOKEN_LEN`]), so a verified token is never silently dropped. With the
+/// entries it keeps a record under 6 KB.
+pub const MAX_TOKEN: usize = crate::token::MAX_TOKEN_LEN;
 /// The oldest age an entry can record, in minutes (2^21 - 1, about four years).
 pub const MAX_AGE_MIN: i64 = (1 << 21) - 1;
 
@@ -126,8 +128,14 @@ fn read_b36(text: &str) -> Option<i64> {
         Some(rest) => (true, rest),
         None => (false, text),
     };
-    // 12 base-36 digits hold any minute count or bucket we can meet; more is not ours.
-    if digits.is_empty() || digits.len() > 12 {
+    // 12 base-36 digits hold any minute count or bucket we can meet; more is not ours, and
+    // neither is a sign or a capital that the parser would take (`+a`, `--1`, `A`).
+    if digits.is_empty()
+        || digits.len() > 12
+        || !digits
+            .bytes()
+            .all(|b| b.is_ascii_digit() || b.is_ascii_lowercase())
+    {
         return None;
     }
     let n = i64::from_str_radix(digits, 36).ok()?;
@@ -242,6 +250,14 @@ pub fn decode(stored: &str) -> Result<Record, RecordError> {
         })
         .collect::<Option<Vec<_>>>()
         .ok_or(malformed)?;
+    // Each article once: we never write one twice, and a duplicate would count twice.
+    if entries
+        .iter()
+        .enumerate()
+        .any(|(i, e)| entries[..i].iter().any(|f| f.key == e.key))
+    {
+        return Err(malformed);
+    }
     Ok(Record {
         period_tag: tag,
         bucket,
@@ -349,7 +365,7 @@ mod tests {
     }
 
     #[test]
-    fn a_full_record_stays_under_two_kilobytes() {
+    fn a_full_record_stays_under_six_kilobytes() {
         let mut r = sample();
         r.entries = (0..MAX_ENTRIES as u32)
             .map(|k| Entry {
@@ -361,8 +377,26 @@ mod tests {
         r.latest_min = i64::MAX / 2;
         r.registered_min = Some(i64::MIN / 2);
         assert!(encode(&r).len() < 1_600, "{}", encode(&r).len());
-        r.token = Some("t".repeat(MAX_TOKEN));
-        assert!(encode(&r).len() < 2_048, "{}", encode(&r).len());
+        r.token = Some("t".repeat(crate::token::MAX_TOKEN_LEN));
+        assert!(encode(&r).len() < 6_144, "{}", encode(&r).len());
+        assert!(
+            encode(&r).len() < MAX_STORED,
+            "read back, never refused as too large"
+        );
+        assert_eq!(decode(&encode(&r)).unwrap().token, r.token, "kept whole");
+    }
+
+    #[test]
+    fn signs_capitals_and_duplicate_articles_are_not_ours() {
+        for text in [
+            "1m+a.+0..",
+            "1mA.0..",
+            "1m--1.0..",
+            "1m0.0..AAAAAAAAAAAAAAAAAAAA",
+        ] {
+            assert_eq!(decode(text), Err(RecordError::Malformed), "{text}");
+        }
+        assert!(decode("1m0.0..AAAAAAAAAA").is_ok(), "one entry is fine");
     }
 
     #[test]
