@@ -741,6 +741,9 @@ fn sections(v: &Value) -> Checked<Vec<Section>> {
             }),
         }
     }
+    // The record names a section by its place in this list: in name order, pages that list the
+    // same sections in another order agree.
+    out.sort_by(|a, b| a.name.cmp(&b.name));
     Ok(out)
 }
 
@@ -966,6 +969,22 @@ mod tests {
                 name: "opinion".into(),
                 limit: 2
             }]
+        );
+        // In name order, whatever the order given: the record names sections by place.
+        let two = |first: &str, second: &str| {
+            let v = map(&[("sections", map(&[(first, s("1")), (second, s("2"))]))]);
+            Config::from_value(&v).unwrap().0.sections
+        };
+        assert_eq!(two("sport", "opinion")[0].name, "opinion");
+        assert_eq!(
+            two("sport", "opinion")
+                .iter()
+                .map(|s| &s.name)
+                .collect::<Vec<_>>(),
+            two("opinion", "sport")
+                .iter()
+                .map(|s| &s.name)
+                .collect::<Vec<_>>()
         );
         let five = map(&[
             ("a", s("1")),
