@@ -78,7 +78,9 @@ pub fn delay_ms(attempt: u32, base_ms: u32, random: f64, retry_after: Option<u32
 }
 
 /// A submission kept in sessionStorage (never localStorage) until the server accepts it, so a
-/// reload or a lost connection loses nothing: `1|<newsletter 0 or 1>|<idempotency key>|<email>`.
+/// reload or a lost connection loses nothing:
+/// `2|<newsletter 0 or 1>|<elapsed ms>|<idempotency key>|<email>` (and the older
+/// `1|<newsletter>|<key>|<email>`, read without the time).
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Pending {
     /// The address as validated.
@@ -87,12 +89,20 @@ pub struct Pending {
     pub newsletter: bool,
     /// Names this submission to the server across retries and reloads.
     pub key: String,
+    /// How long the reader took, from the prompt's appearance to the submit (the server's
+    /// check against bots); kept, so that a resend after a reload, moments after the new
+    /// prompt appeared, still tells the reader's time.
+    pub elapsed_ms: Option<u32>,
 }
 
 impl Pending {
     /// The stored form.
     pub fn encode(&self) -> String {
-        let mut out = String::from(if self.newsletter { "1|1|" } else { "1|0|" });
+        let mut out = String::from(if self.newsletter { "2|1|" } else { "2|0|" });
+        if let Some(ms) = self.elapsed_ms {
+            out.push_str(&crate::config::int_text(ms.into()));
+        }
+        out.push('|');
         out.push_str(&self.key);
         out.push('|');
         out.push_str(&self.email);
@@ -105,19 +115,33 @@ impl Pending {
     ///
     /// ```
     /// use meterwall::retry::Pending;
-    /// let p = Pending { email: "a|b@example.com".into(), newsletter: true, key: "k1".into() };
+    /// let p = Pending {
+    ///     email: "a|b@example.com".into(),
+    ///     newsletter: true,
+    ///     key: "k1".into(),
+    ///     elapsed_ms: Some(5200),
+    /// };
     /// assert_eq!(Pending::decode(&p.encode()), Some(p));
+    /// assert_eq!(Pending::decode("1|0|k1|a@b.c").unwrap().elapsed_ms, None);
     /// assert_eq!(Pending::decode("junk"), None);
     /// ```
     pub fn decode(text: &str) -> Option<Pending> {
-        let mut parts = text.splitn(4, '|');
-        if parts.next()? != "1" {
-            return None;
-        }
+        let (version, rest) = text.split_once('|')?;
+        let timed = match version {
+            "1" => false,
+            "2" => true,
+            _ => return None,
+        };
+        let mut parts = rest.splitn(if timed { 4 } else { 3 }, '|');
         let newsletter = match parts.next()? {
             "1" => true,
             "0" => false,
             _ => return None,
+        };
+        let elapsed_ms = match timed.then(|| parts.next()) {
+            None | Some(Some("")) => None,
+            Some(Some(ms)) => Some(crate::config::int_value(ms)?),
+            Some(None) => return None,
         };
         let key = parts.next()?;
         let email = parts.next()?;
@@ -127,6 +151,7 @@ impl Pending {
             email: email.into(),
             newsletter,
             key: key.into(),
+            elapsed_ms,
         })
     }
 }
@@ -182,15 +207,23 @@ mod tests {
 
     #[test]
     fn pending_submissions_round_trip_and_reject_junk() {
-        let p = Pending {
+        let mut p = Pending {
             email: "reader@example.com".into(),
             newsletter: false,
             key: "abc123".into(),
+            elapsed_ms: Some(7_300),
         };
-        assert_eq!(Pending::decode(&p.encode()), Some(p));
+        assert_eq!(p.encode(), "2|0|7300|abc123|reader@example.com");
+        assert_eq!(Pending::decode(&p.encode()), Some(p.clone()));
+        p.elapsed_ms = None;
+        assert_eq!(Pending::decode(&p.encode()), Some(p.clone()));
+        // What an earlier version kept: read, without the time.
+        assert_eq!(Pending::decode("1|0|abc123|reader@example.com"), Some(p));
         for junk in [
             "",
             "2|0|k|a@b.c",
+            "2|0|-5|k|a@b.c",
+            "3|0|1|k|a@b.c",
             "1|x|k|a@b.c",
             "1|0||a@b.c",
             "1|0|k|not an email",

@@ -1115,9 +1115,10 @@ async fn offline_submissions_go_out_once_when_the_browser_is_back_online() {
 #[wasm_bindgen_test]
 async fn a_reload_while_pending_keeps_the_address_and_sends_it_once() {
     wall_with(FAST);
-    // What an earlier load of this page left behind: a submission that never got an answer.
+    // What an earlier load of this page left behind: a submission that never got an answer,
+    // made 4.3 s after that page's prompt appeared.
     session()
-        .set_item(PENDING, "1|1|pendingkey123|reader@example.com")
+        .set_item(PENDING, "2|1|4321|pendingkey123|reader@example.com")
         .unwrap();
     script_fetch("[{status: 200}]");
     set_online(false);
@@ -1147,6 +1148,10 @@ async fn a_reload_while_pending_keeps_the_address_and_sends_it_once() {
     wait_for_state("open").await;
     assert_eq!(sent().length(), 1);
     assert_eq!(sent_key(0), "pendingkey123");
+    // The reader's own time, not this prompt's few milliseconds: the service refuses forms
+    // sent faster than a person types.
+    let body = JSON::parse(&field(&sent().get(0), "body").as_string().unwrap()).unwrap();
+    assert_eq!(field(&body, "elapsedMs").as_f64(), Some(4321.0));
     assert!(session().get_item(PENDING).unwrap().is_none());
 }
 

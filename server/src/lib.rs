@@ -16,7 +16,7 @@
 //! The widget posts `application/json`:
 //!
 //! ```json
-//! {"email": "ann@example.com", "newsletter": true, "article": "/articles/tides.html",
+//! {"email": "ann@example.com", "newsletter": true, "article": "3f2a9c01",
 //!  "locale": "en-GB", "idempotencyKey": "6f1c…", "website": "", "elapsedMs": 5210}
 //! ```
 //!
@@ -67,7 +67,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use axum::extract::{DefaultBodyLimit, State};
-use axum::http::header::{CACHE_CONTROL, CONTENT_TYPE};
+use axum::http::header::{CACHE_CONTROL, CONTENT_TYPE, RETRY_AFTER};
 use axum::http::{HeaderValue, Method, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
@@ -278,6 +278,9 @@ fn cors(allowed_origins: &[String]) -> CorsLayer {
         .allow_origin(AllowOrigin::list(origins))
         .allow_methods([Method::POST])
         .allow_headers([CONTENT_TYPE])
+        // Not a CORS-safelisted response header: without this, a widget on another origin
+        // reads no `Retry-After` and retries on its own schedule into the rate limit.
+        .expose_headers([RETRY_AFTER])
         .max_age(Duration::from_secs(24 * 60 * 60))
 }
 

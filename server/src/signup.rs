@@ -53,7 +53,8 @@ struct Form {
     locale: String,
     #[serde(default)]
     idempotency_key: String,
-    /// The honeypot: a field hidden from people, so only a form-filling bot puts anything in it.
+    /// The honeypot: the widget always sends it empty, so only a script posting its own guess at
+    /// the fields fills it.
     #[serde(default)]
     website: String,
     /// Milliseconds between the prompt's render and submit, as measured by the widget.

@@ -109,8 +109,11 @@ impl Store {
         if let Some(key) = key {
             let replay = transaction
                 .query_row(
-                    "SELECT status, body FROM idempotency WHERE key = ?1",
-                    [key],
+                    // Only within the retention: the purge runs at start-up, and a key older
+                    // than a day names no retry of ours.
+                    "SELECT status, body FROM idempotency WHERE key = ?1
+                     AND created_at >= strftime('%Y-%m-%dT%H:%M:%fZ', 'now', ?2)",
+                    [key, IDEMPOTENCY_RETENTION],
                     |row| {
                         Ok(Answer {
                             status: row.get(0)?,
@@ -139,7 +142,8 @@ impl Store {
         };
         if let Some(key) = key {
             transaction.execute(
-                "INSERT INTO idempotency (key, status, body) VALUES (?1, ?2, ?3)",
+                // REPLACE: a key past its day (looked up as unknown above) gives way.
+                "INSERT OR REPLACE INTO idempotency (key, status, body) VALUES (?1, ?2, ?3)",
                 params![key, answer.status, answer.body],
             )?;
         }
@@ -259,5 +263,22 @@ mod tests {
         let replay = store.sign_up(&signup("b@example.com"), Some("k1")).unwrap();
         assert_eq!(replay.body, ACCEPTED_BODY);
         assert_eq!(count(&store), 1);
+    }
+
+    #[test]
+    fn a_key_older_than_a_day_names_no_retry() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = Store::open(&dir.path().join("db.sqlite")).unwrap();
+        store.sign_up(&signup("a@example.com"), Some("k1")).unwrap();
+        // The server has run for two days since: no restart has purged the key.
+        store
+            .lock()
+            .execute(
+                "UPDATE idempotency SET created_at = strftime('%Y-%m-%dT%H:%M:%fZ', 'now', '-2 days')",
+                [],
+            )
+            .unwrap();
+        store.sign_up(&signup("b@example.com"), Some("k1")).unwrap();
+        assert_eq!(count(&store), 2, "a new submission, stored");
     }
 }

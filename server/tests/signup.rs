@@ -78,6 +78,16 @@ async fn allow_listed_origin_may_sign_up_cross_origin() {
         response.headers()["access-control-allow-origin"],
         "https://www.news.example"
     );
+    // The widget there reads Retry-After, which CORS hides unless the answer exposes it.
+    assert!(
+        response.headers()["access-control-expose-headers"]
+            .to_str()
+            .unwrap()
+            .to_ascii_lowercase()
+            .contains("retry-after"),
+        "{:?}",
+        response.headers()
+    );
     assert_eq!(server.stored_emails(), ["a@example.com"]);
 }
 

@@ -181,15 +181,20 @@ fn submit() {
             }
         };
         let newsletter = gate::newsletter(&host);
-        // The same submission keeps its key; a changed address or choice is a new one.
-        let key = load_pending()
+        // The same submission keeps its key and its time; a changed address or choice is a new
+        // one.
+        let elapsed = (js_sys::Date::now() - m.shown_at).max(0.0) as u32;
+        let (key, elapsed_ms) = load_pending()
             .filter(|p| p.email == address && p.newsletter == newsletter)
-            .map(|p| p.key)
-            .unwrap_or_else(idempotency_key);
+            .map_or_else(
+                || (idempotency_key(), Some(elapsed)),
+                |p| (p.key, p.elapsed_ms.or(Some(elapsed))),
+            );
         Some(Pending {
             email: address,
             newsletter,
             key,
+            elapsed_ms,
         })
     })
     .flatten() else {
@@ -223,7 +228,11 @@ fn prepare(p: &Pending) -> Option<Attempt> {
         for shift in (0..8).rev() {
             article.push(b"0123456789abcdef"[((m.key.0 >> (shift * 4)) & 15) as usize] as char);
         }
-        let elapsed = js_sys::Date::now() - m.shown_at;
+        // The reader's own time, from the submission (a resend after a reload comes moments
+        // after this prompt appeared).
+        let elapsed = p
+            .elapsed_ms
+            .map_or_else(|| (js_sys::Date::now() - m.shown_at).floor(), f64::from);
         for (name, value) in [
             ("email", JsValue::from_str(&p.email)),
             ("newsletter", JsValue::from_bool(p.newsletter)),
@@ -231,7 +240,7 @@ fn prepare(p: &Pending) -> Option<Attempt> {
             ("locale", JsValue::from_str(m.config.copy.lang.tag())),
             ("idempotencyKey", JsValue::from_str(&p.key)),
             ("website", JsValue::from_str("")),
-            ("elapsedMs", JsValue::from_f64(elapsed.floor())),
+            ("elapsedMs", JsValue::from_f64(elapsed)),
         ] {
             let _ = js_sys::Reflect::set(&body, &name.into(), &value);
         }
