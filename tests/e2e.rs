@@ -5,7 +5,8 @@
 //! repository's `www/` and a fresh SQLite file, starts a WebDriver (chromedriver or geckodriver)
 //! on a free port with a fresh browser profile, and reads like a person would: three free
 //! articles, the wall on the fourth, a free article again, then a signup that opens the wall and
-//! lands in the database.
+//! lands in the database. A second journey logs in as a subscriber from the wall's link: the demo
+//! login's signed token, checked by the widget, opens that article and the next.
 //!
 //! Needs the built widget (`cargo xtask build`) and the browsers with their drivers
 //! (`cargo xtask test` installs them). Whatever is missing fails the test, naming the fix.
@@ -82,6 +83,100 @@ async fn reader_journey(browser: Browser) {
         browser.name(),
         started.elapsed().as_secs_f64()
     );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn e2e_chrome_subscriber_logs_in_from_the_wall() {
+    subscriber_journey(Browser::Chrome).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn e2e_firefox_subscriber_logs_in_from_the_wall() {
+    subscriber_journey(Browser::Firefox).await;
+}
+
+async fn subscriber_journey(browser: Browser) {
+    let _turn = ONE_BROWSER_AT_A_TIME.lock().await;
+    let www = common::www();
+    let articles = common::first_articles(&www.join("articles"), 5);
+    let binaries = Binaries::locate(browser);
+    let site = Site::start(&www).await;
+    let driver = Driver::start(browser, binaries).await;
+    let client = driver.connect().await;
+    in_session(
+        browser,
+        &client,
+        JOURNEY_LIMIT,
+        "subscriber journey",
+        log_in_from_the_wall(client.clone(), site.url.clone(), articles),
+    )
+    .await;
+    drop(driver);
+    site.stop();
+}
+
+async fn log_in_from_the_wall(client: Client, site: String, articles: Vec<Article>) {
+    let url = |article: &Article| format!("{site}{}", article.path);
+    for article in &articles[..3] {
+        client.goto(&url(article)).await.expect("open the article");
+        assert_eq!(decided_state(&client, article).await, "open");
+    }
+    let fourth = &articles[3];
+    client.goto(&url(fourth)).await.expect("open the fourth");
+    assert_eq!(decided_state(&client, fourth).await, "locked");
+    // "Already a subscriber? Log in here."
+    client
+        .find(Locator::Css(".article-body [data-meterwall-prompt]"))
+        .await
+        .expect("the prompt")
+        .shadow_root()
+        .await
+        .expect("its shadow root")
+        .find(Locator::Css("a[href$='/login.html']"))
+        .await
+        .expect("the login link")
+        .click()
+        .await
+        .expect("follow the login link");
+    let field = |id: &'static str| client.find(Locator::Id(id));
+    field("login-email")
+        .await
+        .expect("the login page's email field")
+        .send_keys("subscriber@example.com")
+        .await
+        .unwrap();
+    field("login-password")
+        .await
+        .unwrap()
+        .send_keys("a password")
+        .await
+        .unwrap();
+    client
+        .find(Locator::Css("#login-form button[type=submit]"))
+        .await
+        .unwrap()
+        .click()
+        .await
+        .expect("log in");
+    // Back on the article, which the token now opens.
+    let back = common::until(
+        &client,
+        "the article again after the login",
+        &format!(
+            "return location.pathname === {:?} && window.meterwall && window.meterwall.why
+                 && window.meterwall.why() ? window.meterwall.why() : null;",
+            fourth.path
+        ),
+    )
+    .await;
+    assert_eq!(back["tier"], "subscriber", "{back}");
+    assert_eq!(decided_state(&client, fourth).await, "open");
+    assert!(page_text(&client).await.contains(&fourth.paragraphs[2]));
+    // The next article too: the widget checks the kept token on every page.
+    let fifth = &articles[4];
+    client.goto(&url(fifth)).await.expect("open the fifth");
+    assert_eq!(decided_state(&client, fifth).await, "open");
+    assert_no_prompt(&client, fifth).await;
 }
 
 /// What the reader does and sees.

@@ -9,6 +9,7 @@
 //! | --- | --- |
 //! | `GET /healthz` | `200 {"status":"ok"}` when the database answers, else `503 {"status":"unavailable"}` |
 //! | `POST /api/signup` | `200 {"ok":true}`, or `{"error": "<a sentence for the reader>"}` with the status below |
+//! | `POST /api/login` | with [`Options::demo_login`] only: `200 {"token": "<ES256 JWS>"}` for any address and password (see `login.rs`) |
 //! | anything else | a file under [`Options::root`] (`.wasm` as `application/wasm`, `.js` as `text/javascript`) |
 //!
 //! # The signup request
@@ -54,6 +55,7 @@
 //! proxy's address, so limit there instead (or raise `--rate-per-minute`). If the proxy rewrites
 //! `Host`, list the public origin with `--allow-origin https://news.example`.
 
+mod login;
 mod origin;
 mod rate;
 mod signup;
@@ -74,6 +76,7 @@ use axum::routing::{get, post};
 use axum::{Json, Router};
 use tower_http::cors::{AllowOrigin, CorsLayer};
 
+pub use crate::login::DEMO_PUBLIC_JWK;
 use crate::signup::Signups;
 use crate::store::Store;
 
@@ -93,6 +96,9 @@ pub struct Options {
     pub rate_per_minute: u32,
     /// Largest signup body accepted, in bytes. Default 4096.
     pub max_body_bytes: usize,
+    /// Serves the demo site's `POST /api/login`, which gives anyone a subscriber token signed
+    /// with the demo's public key pair. Never for a real site. Default off.
+    pub demo_login: bool,
 }
 
 impl Default for Options {
@@ -104,6 +110,7 @@ impl Default for Options {
             min_submit_ms: 1000,
             rate_per_minute: 10,
             max_body_bytes: 4096,
+            demo_login: false,
         }
     }
 }
@@ -262,10 +269,18 @@ pub fn app(opts: Options) -> Result<Router, Error> {
         allowed_origins,
         min_submit_ms: opts.min_submit_ms,
     }));
-    let health = Router::new()
-        .route("/healthz", get(healthz))
-        .with_state(store);
-    Ok(site::serve(&opts.root, signups.merge(health)))
+    let mut api = signups.merge(
+        Router::new()
+            .route("/healthz", get(healthz))
+            .with_state(store),
+    );
+    if opts.demo_login {
+        api = api.route(
+            "/api/login",
+            post(login::log_in).layer(DefaultBodyLimit::max(opts.max_body_bytes)),
+        );
+    }
+    Ok(site::serve(&opts.root, api))
 }
 
 /// Lets pages on the allow-listed origins post JSON signups and read the answers.

@@ -30,6 +30,9 @@ OPTIONS (each flag overrides its environment variable):
                                                         [env METERWALL_RATE_PER_MINUTE, default 10]
     --max-body-bytes <N>       Largest signup request body
                                                         [env METERWALL_MAX_BODY_BYTES, default 4096]
+    --demo-login               Serve the demo site's POST /api/login, which gives anyone a
+                               subscriber token signed with the demo's published key. Never
+                               for a real site.
     -h, --help                 Print this help
     -V, --version              Print the version
 
@@ -171,6 +174,7 @@ fn parse(
     let mut min_submit_ms = None;
     let mut rate_per_minute = None;
     let mut max_body_bytes = None;
+    let mut demo_login = false;
 
     let mut parser = lexopt::Parser::from_args(args);
     while let Some(arg) = parser.next()? {
@@ -185,6 +189,7 @@ fn parse(
             Long("min-submit-ms") => min_submit_ms = Some(parser.value()?.parse()?),
             Long("rate-per-minute") => rate_per_minute = Some(parser.value()?.parse()?),
             Long("max-body-bytes") => max_body_bytes = Some(parser.value()?.parse()?),
+            Long("demo-login") => demo_login = true,
             _ => return Err(arg.unexpected()),
         }
     }
@@ -232,6 +237,7 @@ fn parse(
                 "METERWALL_MAX_BODY_BYTES",
                 defaults.max_body_bytes,
             )?,
+            demo_login,
         },
     })
 }
@@ -279,6 +285,12 @@ mod tests {
             } => (host, port, options),
             other => panic!("expected Serve, got {other:?}"),
         }
+    }
+
+    #[test]
+    fn the_demo_login_is_off_unless_asked_for() {
+        assert!(!serve(&[], &[]).2.demo_login);
+        assert!(serve(&["--demo-login"], &[]).2.demo_login);
     }
 
     #[test]

@@ -95,6 +95,8 @@ impl Site {
             db: db.clone(),
             // Small, so the rule runs but the test does not wait a human's second.
             min_submit_ms: 50,
+            // The demo site's login page, as `cargo xtask demo` serves it.
+            demo_login: true,
             ..meterwall_server::Options::default()
         };
         let server = AbortOnDrop(tokio::spawn(async move {

@@ -128,6 +128,8 @@ fn demo(root: &Path, rest: &[String]) -> Result<()> {
         &port,
         "--root",
         "www",
+        // The demo site's login page gets its subscriber token here.
+        "--demo-login",
     ]);
     shell::run(&mut server)
 }
