@@ -733,17 +733,23 @@ fn sections(v: &Value) -> Checked<Vec<Section>> {
         let mut path = String::from("sections.");
         path.push_str(name);
         let limit = small_int(limit, &path, 100, WHOLE_0_100)?;
+        // The record names a section by its place in this list: kept in name order, pages that
+        // list the same sections in another order agree. (Inserted in place: a slice sort would
+        // link 4 KB of sorting code for at most four names.)
         match out.iter_mut().find(|s| s.name == *name) {
             Some(existing) => existing.limit = limit,
-            None => out.push(Section {
-                name: name.clone(),
-                limit,
-            }),
+            None => {
+                let at = out.iter().position(|s| s.name > *name).unwrap_or(out.len());
+                out.insert(
+                    at,
+                    Section {
+                        name: name.clone(),
+                        limit,
+                    },
+                );
+            }
         }
     }
-    // The record names a section by its place in this list: in name order, pages that list the
-    // same sections in another order agree.
-    out.sort_by(|a, b| a.name.cmp(&b.name));
     Ok(out)
 }
 

@@ -254,7 +254,7 @@ pub fn decode(stored: &str) -> Result<Record, RecordError> {
     if entries
         .iter()
         .enumerate()
-        .any(|(i, e)| entries[..i].iter().any(|f| f.key == e.key))
+        .any(|(i, e)| entries.iter().take(i).any(|f| f.key == e.key))
     {
         return Err(malformed);
     }
