@@ -1181,18 +1181,23 @@ async fn another_address_typed_before_the_pending_one_came_back_wins() {
     assert!(prompt().is_some());
 }
 
+/// Another tab saves `record` under the meter's key: this tab hears the `storage` event.
+fn another_tab_saves(record: &str) {
+    storage().set_item(STORAGE_KEY, record).unwrap();
+    Function::new_no_args(
+        "window.dispatchEvent(new StorageEvent('storage', {key: 'meterwall:v1'}));",
+    )
+    .call0(&JsValue::NULL)
+    .unwrap();
+}
+
 #[wasm_bindgen_test]
 async fn a_registration_in_another_tab_lifts_the_wall_here() {
     wall_with(FAST);
     // The listener is in place once the prompt has painted.
     sleep(400).await;
     // The other tab registers: it writes the record, and this tab hears a storage event.
-    storage().set_item(STORAGE_KEY, "1-0.0.1.").unwrap();
-    Function::new_no_args(
-        "window.dispatchEvent(new StorageEvent('storage', {key: 'meterwall:v1'}));",
-    )
-    .call0(&JsValue::NULL)
-    .unwrap();
+    another_tab_saves("1-0.0.1.");
     wait_for_state("open").await;
     assert!(page_text().contains(SECRET));
     assert_eq!(
@@ -1206,12 +1211,7 @@ async fn a_registration_in_another_tab_lifts_the_wall_here() {
 async fn a_registration_in_another_tab_in_choose_mode_offers_the_unlock_button() {
     wall_with(",\"retryDelayMs\":10,\"registered\":{\"mode\":\"choose\",\"limit\":3}");
     sleep(400).await;
-    storage().set_item(STORAGE_KEY, "1-0.0.1.").unwrap();
-    Function::new_no_args(
-        "window.dispatchEvent(new StorageEvent('storage', {key: 'meterwall:v1'}));",
-    )
-    .call0(&JsValue::NULL)
-    .unwrap();
+    another_tab_saves("1-0.0.1.");
     // Registered now, the reader is offered an article of their choice, not the email form.
     assert_eq!(
         field(&meterwall::why(), "wall").as_string().as_deref(),
