@@ -315,6 +315,30 @@ impl Calendar for Utc {
     }
 }
 
+/// Moves `noon_utc`, noon UTC of some date, to an instant on that same date in `calendar`'s zone:
+/// half a day earlier or later for a zone more than 12 hours from UTC (noon UTC of 31 March is
+/// already 1 April at UTC+13).
+///
+/// # Examples
+///
+/// ```
+/// use meterwall::period::{days_from_civil, on_local_date, Calendar, CivilDate, FixedOffset};
+/// let day = CivilDate { year: 2026, month: 3, day: 31 };
+/// let noon = days_from_civil(day) * 86_400_000 + 43_200_000;
+/// for minutes in [-720, -300, 0, 60, 780, 840] {
+///     let zone = FixedOffset { minutes };
+///     assert_eq!(zone.date_at(on_local_date(noon, &zone)), day, "UTC{minutes:+} min");
+/// }
+/// ```
+pub fn on_local_date(noon_utc: i64, calendar: &dyn Calendar) -> i64 {
+    let wanted = Utc.date_at(noon_utc);
+    match calendar.date_at(noon_utc).cmp(&wanted) {
+        core::cmp::Ordering::Greater => noon_utc - 43_200_000,
+        core::cmp::Ordering::Less => noon_utc + 43_200_000,
+        core::cmp::Ordering::Equal => noon_utc,
+    }
+}
+
 /// A zone that is always `minutes` ahead of UTC (negative for west of Greenwich).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct FixedOffset {

@@ -372,7 +372,8 @@ fn finish(doc: &Document, p: Prepared) -> JsValue {
             record = Record::default();
         }
         preview::Mode::Simulate { views, now_ms } => {
-            now = now_ms.unwrap_or(now);
+            // `now=` names a date in the configured zone, not in UTC.
+            now = now_ms.map_or(now, |ms| crate::period::on_local_date(ms, &calendar));
             record = meter::simulate(&config, views, now, &calendar);
             saving = false;
         }
