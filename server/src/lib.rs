@@ -34,11 +34,12 @@
 //! | the honeypot field `website` is not empty | 403 |
 //! | `elapsedMs` below [`Options::min_submit_ms`] | 403 |
 //! | the address fails `meterwall::email::validate` (the widget's own rule) | 400, with that rule's sentence |
+//! | the `idempotencyKey` was used with another address or newsletter choice | 422 |
 //!
 //! An accepted address is stored once: trimmed, its domain lower-cased, unique without regard to
 //! case. Signing up again gets the same `200 {"ok":true}`, so the answer never tells anyone whether
 //! an address is registered. A repeated `idempotencyKey` (kept for a day) gets its first answer back
-//! verbatim and writes nothing.
+//! verbatim and writes nothing, if it comes with the same address and newsletter choice.
 //!
 //! Pages on an allow-listed origin get CORS answers (preflight included), so a widget served from
 //! `https://www.news.example` can post to a signup service on another host and read its answer.

@@ -11,10 +11,21 @@ use crate::Error;
 /// The schema, in order. Migration N (1-based) has been applied when `PRAGMA user_version >= N`;
 /// each runs in its own transaction together with the bump of `user_version`, so a crash mid-way
 /// leaves the file at the previous version. Never edit a shipped file: add the next one.
-const MIGRATIONS: &[(&str, &str)] = &[(
-    "0001_signups.sql",
-    include_str!("../migrations/0001_signups.sql"),
-)];
+const MIGRATIONS: &[(&str, &str)] = &[
+    (
+        "0001_signups.sql",
+        include_str!("../migrations/0001_signups.sql"),
+    ),
+    (
+        "0002_idempotency_submission.sql",
+        include_str!("../migrations/0002_idempotency_submission.sql"),
+    ),
+];
+
+/// The sentence for a key sent again with another address or choice (the widget never does:
+/// another submission gets another key).
+const KEY_REUSED: &str =
+    "This form was already sent with another address or choice. Please reload the page and try again.";
 
 /// How long an idempotency key is remembered. The widget retries within seconds; a day is ample.
 const IDEMPOTENCY_RETENTION: &str = "-1 day";
@@ -98,7 +109,9 @@ impl Store {
 
     /// Records a signup, once per address and once per idempotency key.
     ///
-    /// A key seen before returns its first answer verbatim and writes nothing. An address already
+    /// A key seen before returns its first answer verbatim and writes nothing; sent with another
+    /// address or newsletter choice, it is refused (422) rather than answered for a submission
+    /// it did not carry. An address already
     /// stored is left as it is (`ON CONFLICT DO NOTHING`) and gets the same answer as a new one.
     /// The lookup and both inserts are one transaction, so concurrent retries cannot both insert.
     pub(crate) fn sign_up(&self, signup: &Signup, key: Option<&str>) -> rusqlite::Result<Answer> {
@@ -106,24 +119,35 @@ impl Store {
         // IMMEDIATE takes the write lock up front, so a second process on the same file waits
         // (busy_timeout) instead of failing half-way with SQLITE_BUSY on upgrade.
         let transaction = connection.transaction_with_behavior(TransactionBehavior::Immediate)?;
+        let submission = format!("{}|{}", signup.email, u8::from(signup.newsletter));
         if let Some(key) = key {
             let replay = transaction
                 .query_row(
                     // Only within the retention: the purge runs at start-up, and a key older
                     // than a day names no retry of ours.
-                    "SELECT status, body FROM idempotency WHERE key = ?1
+                    "SELECT status, body, submission FROM idempotency WHERE key = ?1
                      AND created_at >= strftime('%Y-%m-%dT%H:%M:%fZ', 'now', ?2)",
                     [key, IDEMPOTENCY_RETENTION],
                     |row| {
-                        Ok(Answer {
-                            status: row.get(0)?,
-                            body: row.get(1)?,
-                        })
+                        Ok((
+                            Answer {
+                                status: row.get(0)?,
+                                body: row.get(1)?,
+                            },
+                            row.get::<_, Option<String>>(2)?,
+                        ))
                     },
                 )
                 .optional()?;
-            if let Some(answer) = replay {
-                return Ok(answer);
+            match replay {
+                Some((_, Some(first))) if !first.eq_ignore_ascii_case(&submission) => {
+                    return Ok(Answer {
+                        status: 422,
+                        body: serde_json::json!({ "error": KEY_REUSED }).to_string(),
+                    });
+                }
+                Some((answer, _)) => return Ok(answer),
+                None => {}
             }
         }
         transaction.execute(
@@ -143,8 +167,9 @@ impl Store {
         if let Some(key) = key {
             transaction.execute(
                 // REPLACE: a key past its day (looked up as unknown above) gives way.
-                "INSERT OR REPLACE INTO idempotency (key, status, body) VALUES (?1, ?2, ?3)",
-                params![key, answer.status, answer.body],
+                "INSERT OR REPLACE INTO idempotency (key, status, body, submission)
+                 VALUES (?1, ?2, ?3, ?4)",
+                params![key, answer.status, answer.body, submission],
             )?;
         }
         transaction.commit()?;
@@ -260,9 +285,24 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let store = Store::open(&dir.path().join("db.sqlite")).unwrap();
         store.sign_up(&signup("a@example.com"), Some("k1")).unwrap();
-        let replay = store.sign_up(&signup("b@example.com"), Some("k1")).unwrap();
+        let replay = store.sign_up(&signup("a@example.com"), Some("k1")).unwrap();
         assert_eq!(replay.body, ACCEPTED_BODY);
         assert_eq!(count(&store), 1);
+    }
+
+    #[test]
+    fn a_key_answers_only_for_the_submission_it_came_with() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = Store::open(&dir.path().join("db.sqlite")).unwrap();
+        store.sign_up(&signup("a@example.com"), Some("k1")).unwrap();
+        let again = store.sign_up(&signup("A@example.com"), Some("k1")).unwrap();
+        assert_eq!(again.status, 200, "the same submission: its answer again");
+        let other = store.sign_up(&signup("b@example.com"), Some("k1")).unwrap();
+        assert_eq!(other.status, 422);
+        let mut choice = signup("a@example.com");
+        choice.newsletter = true;
+        assert_eq!(store.sign_up(&choice, Some("k1")).unwrap().status, 422);
+        assert_eq!(count(&store), 1, "neither stored");
     }
 
     #[test]

@@ -244,12 +244,13 @@ async fn idempotent_retry_returns_the_first_answer_without_a_second_insert() {
     assert_eq!(retry.status(), StatusCode::OK);
     assert_eq!(retry.bytes().await.unwrap(), first);
 
-    // The same key with another address: the first answer again, and nothing written.
+    // The same key with another address: refused with a sentence, and nothing written; the key
+    // answers only for the submission it came with.
     let mut reused = form("b@example.com");
     reused["idempotencyKey"] = body["idempotencyKey"].clone();
-    let replay = server.sign_up(&reused).await;
-    assert_eq!(replay.status(), StatusCode::OK);
-    assert_eq!(replay.bytes().await.unwrap(), first);
+    let refused = server.sign_up(&reused).await;
+    assert_eq!(refused.status(), StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(error_of(refused).await.contains("reload the page"));
     assert_eq!(server.stored_emails(), ["a@example.com"]);
 }
 
