@@ -567,6 +567,27 @@ fn empty_article_attributes_are_not_given() {
 }
 
 #[wasm_bindgen_test]
+fn the_wall_goes_down_only_into_the_block_that_holds_the_text() {
+    clean();
+    let body = fixture("w2");
+    // A header with more elements than the short text beside it: the wall stays out of it.
+    body.set_inner_html(
+        "<header><h1>The headline</h1><p>A standfirst.</p><time>Today</time></header>\
+         <div class=\"rich-text\"><p>A first paragraph of real length, the article itself.</p>\
+         <p>A second paragraph, and that is all.</p></div>",
+    );
+    meterwall::mount(config(",\"limit\":0")).unwrap();
+    let header = body.query_selector("header").unwrap().unwrap();
+    assert_eq!(
+        header.children().length(),
+        3,
+        "nothing taken from the header"
+    );
+    assert!(prompt().unwrap().parent_element().unwrap() == body);
+    clean();
+}
+
+#[wasm_bindgen_test]
 fn scripts_and_styles_are_not_teaser_blocks() {
     clean();
     let body = fixture("sc1");
@@ -1281,6 +1302,13 @@ async fn an_answer_after_the_next_article_mounted_still_registers_the_reader() {
         field(&meterwall::why(), "tier").as_string().as_deref(),
         Some("registered")
     );
+    // The reader did nothing on this page: focus stays where it was.
+    let active = doc().active_element();
+    assert!(
+        active.is_none() || active == doc().body().map(|b| b.unchecked_into::<Element>()),
+        "focus moved to {:?}",
+        active.map(|e| e.tag_name())
+    );
     // The next article's prompt may have taken the pending submission up too: however many
     // requests went out by the time the retry is done, they are one submission.
     sleep(400).await;
@@ -1289,6 +1317,23 @@ async fn an_answer_after_the_next_article_mounted_still_registers_the_reader() {
         assert_eq!(sent_key(i), sent_key(0));
     }
     assert!(session().get_item(PENDING).unwrap().is_none());
+    clean();
+}
+
+#[wasm_bindgen_test]
+async fn an_answer_with_no_page_mounted_keeps_the_submission_pending() {
+    const SLOW: &str = ",\"retryDelayMs\":300,\"timeoutMs\":300";
+    wall_with(SLOW);
+    script_fetch("[{status: 503}, {status: 200}]");
+    submit_email("reader@example.com");
+    // A single-page app moves to a route without an article: that mount fails.
+    doc().get_element_by_id("fixture").unwrap().remove();
+    assert!(meterwall::mount(config(SLOW)).is_err());
+    sleep(700).await;
+    assert_eq!(sent().length(), 2, "the retry was answered");
+    // Nowhere to record the registration: kept, so the next prompt sends it again.
+    assert!(session().get_item(PENDING).unwrap().is_some());
+    session().remove_item(PENDING).unwrap();
     clean();
 }
 

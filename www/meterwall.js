@@ -91,10 +91,8 @@
       });
     });
   }
-  // From the start: a widget that cannot load says so there too.
-  var early = page.slice();
-  for (var q = 0; q < queue.length; q++) if (queue[q] && queue[q][0] === "config") early.push(queue[q][1]);
-  dataLayer(early);
+  // From the start, as the page's own config says: a widget that cannot load says so there too.
+  dataLayer(page);
 
   // Runs one queued command; a publisher's function that throws is reported and the queue goes on.
   function run(api, item) {
@@ -115,6 +113,10 @@
       return;
     }
     var began = performance.now();
+    // While the first decision waits, commands pushed meanwhile join the queued ones (`rest`),
+    // so that all run after it in the order they were made.
+    var holding = false;
+    var rest = [];
     var api = {
       version: 1,
       mount: function (config) {
@@ -133,6 +135,7 @@
         });
       },
       push: function (item) {
+        if (holding && !(item && (item[0] === "on" || item[0] === "config"))) return void rest.push(item);
         if (typeof item === "function") return item(api);
         var fn = item && api[item[0]];
         if (typeof fn !== "function") return fail("unknown command " + JSON.stringify(item && item[0]));
@@ -145,7 +148,6 @@
     // Everything pushed until now, including after this script ran: queued config and event
     // subscriptions take effect before the first decision; every other command runs after it,
     // in order.
-    var rest = [];
     for (var i = 0; i < queue.length; i++) {
       var item = queue[i];
       if (item && item[0] === "config") calls.push(item[1]);
@@ -161,12 +163,14 @@
       d.documentElement.classList.remove("meterwall-pending");
     }
     function ready() {
+      holding = false;
       for (var j = 0; j < rest.length; j++) run(api, rest[j]);
       emit("ready", { version: 1 });
     }
     if (decided && typeof decided.then === "function") {
       // The decision waits (a kept subscriber token being checked, a prerendered page not yet
       // shown): the queued commands run after it, as they would have.
+      holding = true;
       work(began);
       decided.then(ready, ready);
     } else {

@@ -68,6 +68,11 @@ pub fn set_subscriber(on: bool) -> JsValue {
 pub fn set_token(mut token: Option<String>) -> js_sys::Promise {
     // The executor runs once, at once: it takes the token.
     js_sys::Promise::new(&mut |resolve, reject| {
+        // Refused at once after an internal error: a decision to wait for may never come.
+        if let Err(e) = check_poisoned() {
+            let _ = reject.call1(&JsValue::NULL, &e);
+            return;
+        }
         let token = token.take();
         when_decided(Box::new(move || keep_token(token, resolve, reject)));
     })

@@ -52,25 +52,35 @@ fn classify(node: &Node, keep: Option<&str>) -> (bool, bool) {
 }
 
 /// The element whose children are the article's blocks: the article element itself, or, when
-/// the teaser would keep all of its blocks (a header and one wrapper holding the text, say),
-/// the child among them with the most elements, and so on down.
+/// the teaser would keep all of its blocks (a header, then one wrapper holding the text, say),
+/// the block with the most text, if it has more blocks than the teaser keeps, and so on down.
 fn holder(body: &Element, config: &Config, keep: Option<&str>) -> Element {
-    let mut at = body.clone();
-    // A few levels at most: the text is not buried deeper in real markup.
-    for _ in 0..4 {
+    let blocks = |at: &Element| -> Vec<Element> {
         let children = at.child_nodes();
-        let blocks: Vec<Element> = (0..children.length())
+        (0..children.length())
             .filter_map(|i| children.item(i))
             .filter(|n| classify(n, keep).1)
             .filter_map(|n| n.dyn_into::<Element>().ok())
-            .collect();
-        if blocks.len() > config.teaser.keep(blocks.len()) {
+            .collect()
+    };
+    let mut at = body.clone();
+    // A few levels at most: the text is not buried deeper in real markup.
+    for _ in 0..4 {
+        let here = blocks(&at);
+        if here.len() > config.teaser.keep(here.len()) {
             break;
         }
-        match blocks.into_iter().max_by_key(Element::child_element_count) {
-            Some(inner) if inner.child_element_count() > 1 => at = inner,
-            _ => break,
+        let text = |e: &Element| e.text_content().map_or(0, |t| t.len());
+        let Some(inner) = here.into_iter().max_by_key(text) else {
+            break;
+        };
+        // Only into an element that has something to remove itself (not a paragraph whose
+        // links would take the wall inside it).
+        let inner_blocks = blocks(&inner).len();
+        if inner_blocks <= config.teaser.keep(inner_blocks) {
+            break;
         }
+        at = inner;
     }
     at
 }

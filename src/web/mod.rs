@@ -223,7 +223,11 @@ pub fn mount_with(page: JsValue, calls: JsValue) -> Result<JsValue, JsValue> {
                     });
                 }
                 resolve(done, &decision);
-                decided();
+                // A listener of this view may have mounted another page, which now waits in
+                // turn: the calls held for a decision are that page's.
+                if MOUNTS.with(|n| n.get()) == ticket {
+                    decided();
+                }
             }),
         );
         return Ok(promise);
@@ -701,17 +705,19 @@ impl Mounted {
 
     /// The reader's email was accepted: registered from now on, and this article is theirs
     /// (unless they had registered in another tab meanwhile and spent their articles).
-    pub(crate) fn registered(&mut self) {
+    /// `focus`: the reader submitted on this page (not on one a single-page app has left).
+    pub(crate) fn registered(&mut self, focus: bool) {
         let was = self.decision.wall;
         self.merge_stored();
         // Already told (`changed_elsewhere`) if another tab registered the reader and this page
         // opened.
         let told = was.is_none() && self.record.registered_min.is_some();
         let decision = self.step(meter::register);
-        self.show(was, true);
+        // Held, before the `lock` of a wall that `show` may put up: events in the order of a view.
         if !told {
             emit("register", &detail(&decision));
         }
+        self.show(was, focus);
     }
 
     /// Another tab changed the meter: decide this page again with its record, and lift the wall
@@ -775,13 +781,13 @@ impl Mounted {
         self.record = record;
         self.decision = decision;
         self.persist();
-        self.show(was, false);
         let event = match (newly, decision.wall) {
             (true, _) => "register",
             (false, None) => "unlock",
             (false, Some(_)) => "view",
         };
         emit(event, &detail(&decision));
+        self.show(was, false);
     }
 
     /// Forgets the subscriber token here and in storage (a merge would otherwise bring it back).
@@ -808,10 +814,17 @@ impl Mounted {
     pub(crate) fn unlock(&mut self) {
         let was = self.decision.wall;
         let decision = self.step(meter::unlock);
+        // Unlocked, or (the last article spent in another tab) decided again: `view` before the
+        // new wall's `lock`.
+        emit(
+            if decision.wall.is_none() {
+                "unlock"
+            } else {
+                "view"
+            },
+            &detail(&decision),
+        );
         self.show(was, true);
-        if decision.wall.is_none() {
-            emit("unlock", &detail(&decision));
-        }
     }
 }
 

@@ -48,7 +48,7 @@ pub fn listen(host: &Element, wall: Wall) -> Vec<Listener> {
     let mut listeners = vec![handler];
     if wall == Wall::Register {
         // Back online: a submission that could not go out goes out now, once.
-        let online = listener(|_| resume());
+        let online = listener(|_| resume(true));
         if let Some(w) = web_sys::window() {
             let _ = w.add_event_listener_with_callback("online", online.as_ref().unchecked_ref());
         }
@@ -137,7 +137,8 @@ pub(super) fn restore_pending(host: &Element) {
             gate::say(host, &offline, false);
         }
     }
-    resume();
+    // Sent again without the reader acting on this page: focus stays where it is.
+    resume(false);
 }
 
 fn online() -> bool {
@@ -145,12 +146,13 @@ fn online() -> bool {
 }
 
 /// Sends the pending submission, if any and if online.
-fn resume() {
+/// `by_reader`: the reader's own action on this page led here (its focus may follow the answer).
+fn resume(by_reader: bool) {
     if SENDING.with(|s| s.get()) || !online() {
         return;
     }
     if let Some(p) = load_pending() {
-        send(p);
+        send(p, by_reader);
     }
 }
 
@@ -201,12 +203,14 @@ fn submit() {
         return;
     };
     save_pending(&pending);
-    send(pending);
+    send(pending, true);
 }
 
 /// What one submission needs from the mounted page.
 struct Attempt {
     host: Element,
+    /// Whether the reader submitted on this page (else a reload's or another page's resend).
+    by_reader: bool,
     /// The submission's idempotency key.
     key: String,
     endpoint: String,
@@ -248,6 +252,7 @@ fn prepare(p: &Pending) -> Option<Attempt> {
         let copy = &m.config.copy;
         Some(Attempt {
             host,
+            by_reader: false,
             key: p.key.clone(),
             endpoint: m.config.endpoint.clone(),
             body,
@@ -263,8 +268,9 @@ fn prepare(p: &Pending) -> Option<Attempt> {
     .flatten()
 }
 
-fn send(p: Pending) {
-    let Some(a) = prepare(&p) else { return };
+fn send(p: Pending, by_reader: bool) {
+    let Some(mut a) = prepare(&p) else { return };
+    a.by_reader = by_reader;
     SENDING.with(|s| s.set(true));
     busy(&a.host, true);
     gate::say(&a.host, &a.sending, false);
@@ -323,9 +329,13 @@ fn settle(a: &Attempt, result: Result<(), String>) {
     let ours = with_mounted(|m| m.generation) == Some(a.generation);
     if result.is_ok() {
         // The reader is registered, whichever article the page shows by now (a single-page
-        // app may have mounted another meanwhile).
-        settled_pending(&a.key);
-        with_mounted(|m| m.registered());
+        // app may have mounted another meanwhile); the reader's focus moves only on the page
+        // they submitted on. With no page to record it on (a mount that failed or still
+        // waits), the submission stays pending: the next prompt sends it again, and the
+        // service answers its key as before.
+        if with_mounted(|m| m.registered(ours && a.by_reader)).is_some() {
+            settled_pending(&a.key);
+        }
     }
     // What the prompt says belongs to the prompt that sent it, and to no other.
     if !ours {
