@@ -53,36 +53,53 @@ fn classify(node: &Node, keep: Option<&str>) -> (bool, bool) {
 
 /// The element whose children are the article's blocks: the article element itself, or, when
 /// the teaser would keep all of its blocks (a header, then one wrapper holding the text, say),
-/// the block with the most text, if it has more blocks than the teaser keeps, and so on down.
-fn holder(body: &Element, config: &Config, keep: Option<&str>) -> Element {
-    let blocks = |at: &Element| -> Vec<Element> {
-        let children = at.child_nodes();
-        (0..children.length())
-            .filter_map(|i| children.item(i))
-            .filter(|n| classify(n, keep).1)
-            .filter_map(|n| n.dyn_into::<Element>().ok())
-            .collect()
-    };
+/// the block with the most text, if it has more blocks than the teaser keeps, and so on down;
+/// with its child nodes, each classified once.
+fn holder(body: &Element, config: &Config, keep: Option<&str>) -> (Element, Vec<Child>) {
+    let blocks = |nodes: &[Child]| nodes.iter().filter(|(_, (_, block))| *block).count();
     let mut at = body.clone();
+    let mut nodes = children(&at, keep);
     // A few levels at most: the text is not buried deeper in real markup.
     for _ in 0..4 {
-        let here = blocks(&at);
-        if here.len() > config.teaser.keep(here.len()) {
+        let here = blocks(&nodes);
+        if here > config.teaser.keep(here) {
             break;
         }
         let text = |e: &Element| e.text_content().map_or(0, |t| t.len());
-        let Some(inner) = here.into_iter().max_by_key(text) else {
+        let Some(inner) = nodes
+            .iter()
+            .filter(|(_, (_, block))| *block)
+            .filter_map(|(n, _)| n.dyn_ref::<Element>().cloned())
+            .max_by_key(text)
+        else {
             break;
         };
         // Only into an element that has something to remove itself (not a paragraph whose
         // links would take the wall inside it).
-        let inner_blocks = blocks(&inner).len();
+        let inner_nodes = children(&inner, keep);
+        let inner_blocks = blocks(&inner_nodes);
         if inner_blocks <= config.teaser.keep(inner_blocks) {
             break;
         }
         at = inner;
+        nodes = inner_nodes;
     }
-    at
+    (at, nodes)
+}
+
+/// A child node of the article, with what [`classify`] says of it.
+type Child = (Node, (bool, bool));
+
+/// The child nodes of `at`, each classified once.
+fn children(at: &Element, keep: Option<&str>) -> Vec<Child> {
+    let list = at.child_nodes();
+    (0..list.length())
+        .filter_map(|i| list.item(i))
+        .map(|n| {
+            let class = classify(&n, keep);
+            (n, class)
+        })
+        .collect()
 }
 
 /// Removes every node of the article after the teaser, except elements matching
@@ -91,15 +108,7 @@ fn holder(body: &Element, config: &Config, keep: Option<&str>) -> Element {
 /// is never left half-gated.
 fn remove_after_teaser(body: &Element, config: &Config) -> Removed {
     let keep = keep_selector(body, config);
-    let parent = holder(body, config, keep);
-    let children = parent.child_nodes();
-    let nodes: Vec<(Node, (bool, bool))> = (0..children.length())
-        .filter_map(|i| children.item(i))
-        .map(|n| {
-            let class = classify(&n, keep);
-            (n, class)
-        })
-        .collect();
+    let (parent, nodes) = holder(body, config, keep);
     let teaser = config
         .teaser
         .keep(nodes.iter().filter(|(_, (_, block))| *block).count());

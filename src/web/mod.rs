@@ -81,6 +81,9 @@ thread_local! {
 /// An API call that waits for the page's decision.
 type Call = Box<dyn FnOnce()>;
 
+/// One step of the meter (decide, register, unlock), as [`Mounted::step`] runs it.
+type Step = fn(&mut Record, &Config, &View, i64, &dyn crate::period::Calendar) -> Decision;
+
 /// A mount that has to wait before it decides: API calls wait with it, and it answers with a
 /// promise of its decision (`null` if another mount replaced it first).
 fn wait() -> (JsValue, Option<js_sys::Function>) {
@@ -654,12 +657,14 @@ impl Mounted {
     /// Runs one step of the meter (decide, register, unlock) for this page at the current
     /// time, on the record as every tab has left it (another tab may have spent an article
     /// since), keeps its record and decision, and saves.
-    fn step(
-        &mut self,
-        step: fn(&mut Record, &Config, &View, i64, &dyn crate::period::Calendar) -> Decision,
-    ) -> Decision {
+    fn step(&mut self, step: Step) -> Decision {
         self.merge_stored();
-        let mut record = self.record.clone();
+        self.step_merged(step)
+    }
+
+    /// [`Self::step`] on a record that has just been merged.
+    fn step_merged(&mut self, step: Step) -> Decision {
+        let mut record = std::mem::take(&mut self.record);
         let decision = step(
             &mut record,
             &self.config,
@@ -712,7 +717,7 @@ impl Mounted {
         // Already told (`changed_elsewhere`) if another tab registered the reader and this page
         // opened.
         let told = was.is_none() && self.record.registered_min.is_some();
-        let decision = self.step(meter::register);
+        let decision = self.step_merged(meter::register);
         // Held, before the `lock` of a wall that `show` may put up: events in the order of a view.
         if !told {
             emit("register", &detail(&decision));

@@ -224,7 +224,7 @@ struct Attempt {
     offline: String,
 }
 
-fn prepare(p: &Pending) -> Option<Attempt> {
+fn prepare(p: &Pending, by_reader: bool) -> Option<Attempt> {
     with_mounted(|m| {
         let host = m.host.clone()?;
         let body = js_sys::Object::new();
@@ -252,7 +252,7 @@ fn prepare(p: &Pending) -> Option<Attempt> {
         let copy = &m.config.copy;
         Some(Attempt {
             host,
-            by_reader: false,
+            by_reader,
             key: p.key.clone(),
             endpoint: m.config.endpoint.clone(),
             body,
@@ -269,8 +269,9 @@ fn prepare(p: &Pending) -> Option<Attempt> {
 }
 
 fn send(p: Pending, by_reader: bool) {
-    let Some(mut a) = prepare(&p) else { return };
-    a.by_reader = by_reader;
+    let Some(a) = prepare(&p, by_reader) else {
+        return;
+    };
     SENDING.with(|s| s.set(true));
     busy(&a.host, true);
     gate::say(&a.host, &a.sending, false);
