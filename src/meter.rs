@@ -264,7 +264,9 @@ impl Record {
 
     /// Folds in what another tab saved since this one read the record, so that two tabs never
     /// overwrite each other's views: the later period wins; within one period the articles are
-    /// the union of both; time is the later of both, registration the earlier.
+    /// the union of both; time is the later of both, registration the earlier; the token is this
+    /// record's, else the other's (the shell first lets storage decide for a token its page has
+    /// not changed, so that a logout in another tab holds).
     ///
     /// # Examples
     ///

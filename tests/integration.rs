@@ -832,6 +832,40 @@ async fn set_token_lifts_the_wall_and_null_forgets_it() {
 }
 
 #[wasm_bindgen_test]
+async fn a_logout_in_another_tab_is_not_undone_by_this_one() {
+    clean();
+    let (jwk, token) = key_and_token(3600).await;
+    fixture("lo1");
+    meterwall::mount(token_config(&jwk, None)).unwrap();
+    keep_token(token.clone());
+    // This page reads the kept token: a subscriber here.
+    fixture("lo2");
+    let d = meterwall::mount(token_config(&jwk, None)).unwrap();
+    let d = JsFuture::from(d.dyn_into::<Promise>().unwrap())
+        .await
+        .unwrap();
+    assert_eq!(field(&d, "tier").as_string().as_deref(), Some("subscriber"));
+    // Another tab logs out (`setToken(null)` there): the shared record has no token.
+    let mut record = decode(&storage().get_item(STORAGE_KEY).unwrap().unwrap()).unwrap();
+    record.token = None;
+    storage()
+        .set_item(STORAGE_KEY, &meterwall::record::encode(&record))
+        .unwrap();
+    // This page saves again (its reader's next step); the token it read stays gone.
+    meterwall::set_subscriber(false);
+    let record = decode(&storage().get_item(STORAGE_KEY).unwrap().unwrap()).unwrap();
+    assert!(record.token.is_none(), "the logout stands");
+    // A token set on this page since stands too, whatever the other tab last saved.
+    JsFuture::from(meterwall::set_token(Some(token.clone())))
+        .await
+        .unwrap();
+    meterwall::set_subscriber(false);
+    let record = decode(&storage().get_item(STORAGE_KEY).unwrap().unwrap()).unwrap();
+    assert_eq!(record.token.as_deref(), Some(token.as_str()));
+    clean();
+}
+
+#[wasm_bindgen_test]
 async fn a_subscription_in_another_tab_lifts_the_wall_here() {
     clean();
     let (jwk, token) = key_and_token(3600).await;

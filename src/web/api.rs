@@ -114,6 +114,7 @@ fn keep_token(token: Option<String>, resolve: js_sys::Function, reject: js_sys::
             Ok(()) => {
                 let d = with_mounted(|m| {
                     m.record.token = Some(token);
+                    m.token_here = true;
                     m.persist();
                     m.resubscribe(true)
                 });

@@ -43,6 +43,9 @@ pub(crate) struct Mounted {
     storage: Option<Storage>,
     /// The record as last decided; also the in-memory meter when storage is unavailable.
     record: Record,
+    /// Whether this page set the record's token since it last saved. Otherwise the token
+    /// follows storage: one gone from there was removed by another tab (a logout there).
+    token_here: bool,
     decision: Decision,
     /// When the prompt was rendered (ms since the epoch), sent with the signup.
     shown_at: f64,
@@ -207,6 +210,7 @@ pub fn mount_with(page: JsValue, calls: JsValue) -> Result<JsValue, JsValue> {
                 let rejected = match verified {
                     Ok(()) => {
                         p.subscriber = true;
+                        p.token_here = p.config.token.is_some();
                         p.record.token = Some(token);
                         None
                     }
@@ -249,6 +253,8 @@ struct Prepared {
     calendar: ZoneCalendar,
     storage: Option<Storage>,
     record: Record,
+    /// Whether the record's token is the config's, just verified, rather than the stored one.
+    token_here: bool,
     subscriber: bool,
     /// Whether the record was read in the task that decides (false after awaiting a token).
     read_now: bool,
@@ -333,6 +339,7 @@ fn prepare(doc: &Document, page: &JsValue, calls: &JsValue) -> Result<Prepared, 
         calendar,
         storage: if storage_ok { storage } else { None },
         record,
+        token_here: false,
         subscriber,
         read_now: true,
     })
@@ -351,6 +358,7 @@ fn finish(doc: &Document, p: Prepared) -> JsValue {
         calendar,
         storage,
         mut record,
+        token_here,
         subscriber,
         read_now,
     } = p;
@@ -417,6 +425,7 @@ fn finish(doc: &Document, p: Prepared) -> JsValue {
         host: None,
         storage: if saving { storage } else { None },
         record,
+        token_here,
         decision,
         shown_at: 0.0,
         listeners: Vec::new(),
@@ -624,7 +633,8 @@ impl Mounted {
     }
 
     /// Saves the record as it is.
-    fn save(&self) {
+    fn save(&mut self) {
+        self.token_here = false;
         if let Some(s) = &self.storage {
             let next_free = meter::next_is_free(
                 &self.record,
@@ -639,10 +649,14 @@ impl Mounted {
         }
     }
 
-    /// Folds in whatever another tab saved since this one read the record.
+    /// Folds in whatever another tab saved since this one read the record. The token is
+    /// storage's unless this page has set one since it last saved.
     fn merge_stored(&mut self) {
         if let Some(s) = &self.storage {
-            if let (stored, None) = store::load(s) {
+            if let (mut stored, None) = store::load(s) {
+                if !self.token_here {
+                    self.record.token = stored.token.take();
+                }
                 self.record.merge(&stored);
             }
         }
@@ -768,6 +782,9 @@ impl Mounted {
         let (mut record, problem) = store::load(storage);
         if problem.is_some() || self.decision.wall.is_none() || record.registered_min.is_none() {
             return;
+        }
+        if !self.token_here {
+            self.record.token = record.token.clone();
         }
         record.merge(&self.record);
         let decision = meter::decide(
