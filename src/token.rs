@@ -4,7 +4,8 @@
 //! whose payload is a JSON object with `exp` and optionally `nbf` (RFC 7519 §4.1.4, §4.1.5). This
 //! module splits and decodes the token and checks its algorithm and times; the browser shell
 //! (`web::token`) parses the JSON and checks the signature with WebCrypto, between these steps:
-//! [`split`] -> [`check_alg`] -> [`check_jwk`] -> signature -> [`check_times`].
+//! [`split`] -> [`check_alg`] -> [`check_crit`] -> [`check_jwk`] -> signature ->
+//! [`check_times`].
 
 /// Longer tokens are refused unread: an entitlement needs a few hundred characters, and the cap
 /// bounds the work a hostile cookie or URL can ask of the reader's browser.
@@ -44,6 +45,8 @@ pub enum TokenError {
     Malformed,
     /// The header's `alg` is anything but exactly `"ES256"`, including `"none"`.
     UnsupportedAlgorithm,
+    /// The header lists critical extensions (`crit`), none of which the widget understands.
+    UnsupportedCritical,
     /// The signature does not verify with the publisher's public key.
     BadSignature,
     /// `exp` has passed, by more than the leeway.
@@ -64,6 +67,7 @@ impl TokenError {
         match self {
             TokenError::Malformed => "the subscriber token is not a compact ES256 JWS (three base64url parts, a JSON header and payload with a numeric exp, a 64-byte signature, 4096 characters at most); the publisher's login must issue a well-formed token",
             TokenError::UnsupportedAlgorithm => "the subscriber token is not signed with ES256 (its header's alg must be \"ES256\"); the publisher's login must sign with ECDSA P-256 and SHA-256",
+            TokenError::UnsupportedCritical => "the subscriber token's header has a crit member, whose extensions meterwall does not support; the publisher's login must issue tokens without crit",
             TokenError::BadSignature => "the subscriber token's signature does not match the publisher's public key; check that the widget is configured with the public half of the key the login signs with",
             TokenError::Expired => "the subscriber token has expired; the publisher's login must issue a new one",
             TokenError::NotYetValid => "the subscriber token is not valid yet (its nbf is in the future); check the clock of the server that issues it",
@@ -206,6 +210,29 @@ pub fn check_alg(alg: Option<&str>) -> Result<(), TokenError> {
     match alg {
         Some(ALG) => Ok(()),
         _ => Err(TokenError::UnsupportedAlgorithm),
+    }
+}
+
+/// Refuses a header with a `crit` member: the extensions it lists must be understood for the
+/// token to be valid (RFC 7515 §4.1.11), and the widget understands none. Its mere presence is
+/// enough, whatever its value (an empty list is itself invalid).
+///
+/// # Errors
+///
+/// [`TokenError::UnsupportedCritical`] when `crit` is present.
+///
+/// # Examples
+///
+/// ```
+/// use meterwall::token::{check_crit, TokenError};
+/// assert_eq!(check_crit(false), Ok(()));
+/// assert_eq!(check_crit(true), Err(TokenError::UnsupportedCritical));
+/// ```
+pub fn check_crit(present: bool) -> Result<(), TokenError> {
+    if present {
+        Err(TokenError::UnsupportedCritical)
+    } else {
+        Ok(())
     }
 }
 
@@ -616,6 +643,7 @@ mod tests {
         let all = [
             TokenError::Malformed,
             TokenError::UnsupportedAlgorithm,
+            TokenError::UnsupportedCritical,
             TokenError::BadSignature,
             TokenError::Expired,
             TokenError::NotYetValid,

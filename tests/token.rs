@@ -287,6 +287,28 @@ async fn only_es256_is_accepted() {
 }
 
 #[wasm_bindgen_test]
+async fn a_header_with_critical_extensions_is_refused() {
+    let keys = pair().await;
+    let payload = claims(now_s() + 3600);
+    for header in [
+        r#"{"alg":"ES256","crit":["exp"],"exp":1}"#,
+        r#"{"alg":"ES256","b64":false,"crit":["b64"]}"#,
+        r#"{"alg":"ES256","crit":[]}"#,
+    ] {
+        // Signed with the right key: only the extensions make it invalid (RFC 7515 §4.1.11).
+        let token = sign(&keys, header, &payload).await;
+        assert_eq!(
+            outcome(&token, &keys.jwk).await,
+            refused(TokenError::UnsupportedCritical),
+            "{header}"
+        );
+    }
+    // Other members a login may add (a key id) are not critical.
+    let token = sign(&keys, r#"{"alg":"ES256","kid":"2026-11"}"#, &payload).await;
+    assert_eq!(outcome(&token, &keys.jwk).await, Ok(()));
+}
+
+#[wasm_bindgen_test]
 async fn garbage_is_malformed() {
     let keys = pair().await;
     let malformed = refused(TokenError::Malformed);

@@ -84,6 +84,7 @@ fn start(token: &str, jwk: &JsValue) -> Result<Started, TokenError> {
     let header = parse(&parts.header)?;
     let alg = Reflect::get(&header, &"alg".into()).map_err(|_| TokenError::Malformed)?;
     token::check_alg(alg.as_string().as_deref())?;
+    token::check_crit(Reflect::has(&header, &"crit".into()).unwrap_or(true))?;
     let subtle = subtle().ok_or(TokenError::CryptoUnavailable)?;
     let import = import(&subtle, jwk)?;
     Ok(Started {
