@@ -177,6 +177,27 @@ async fn log_in_from_the_wall(client: Client, site: String, articles: Vec<Articl
     client.goto(&url(fifth)).await.expect("open the fifth");
     assert_eq!(decided_state(&client, fifth).await, "open");
     assert_no_prompt(&client, fifth).await;
+    // An expired pass left in the site's storage is dropped by its sign-in script rather than
+    // handed to the widget: a page's token comes before the one the widget keeps, so the widget
+    // would refuse it on every page and wall the subscriber.
+    let expired = "eyJhbGciOiJFUzI1NiJ9.eyJleHAiOjF9.c2lnbmF0dXJl";
+    client
+        .execute(
+            "localStorage.setItem('sextant:token', arguments[0]);",
+            vec![expired.into()],
+        )
+        .await
+        .expect("keep an expired pass");
+    client
+        .goto(&url(fifth))
+        .await
+        .expect("open the fifth again");
+    assert_eq!(decided_state(&client, fifth).await, "open");
+    let left = client
+        .execute("return localStorage.getItem('sextant:token');", vec![])
+        .await
+        .expect("read the site's pass");
+    assert!(left.is_null(), "the expired pass is still there: {left}");
 }
 
 /// What the reader does and sees.
