@@ -177,6 +177,14 @@ async fn log_in_from_the_wall(client: Client, site: String, articles: Vec<Articl
     client.goto(&url(fifth)).await.expect("open the fifth");
     assert_eq!(decided_state(&client, fifth).await, "open");
     assert_no_prompt(&client, fifth).await;
+    let kept = client
+        .execute("return localStorage.getItem('sextant:token');", vec![])
+        .await
+        .expect("read the site's pass");
+    assert!(
+        kept.is_string(),
+        "the valid pass stays with the site: {kept}"
+    );
     // An expired pass left in the site's storage is dropped by its sign-in script rather than
     // handed to the widget: a page's token comes before the one the widget keeps, so the widget
     // would refuse it on every page and wall the subscriber.

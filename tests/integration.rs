@@ -866,6 +866,28 @@ async fn a_logout_in_another_tab_is_not_undone_by_this_one() {
 }
 
 #[wasm_bindgen_test]
+async fn a_token_set_while_storage_is_full_is_saved_once_it_can_be() {
+    clean();
+    let (jwk, token) = key_and_token(3600).await;
+    fixture("sf");
+    meterwall::mount(token_config(&jwk, None)).unwrap();
+    js("window.__setItem = Storage.prototype.setItem;
+        Storage.prototype.setItem = function () { throw new DOMException('full', 'QuotaExceededError'); };");
+    let kept = JsFuture::from(meterwall::set_token(Some(token.clone()))).await;
+    js("Storage.prototype.setItem = window.__setItem;");
+    assert_eq!(
+        field(&kept.unwrap(), "tier").as_string().as_deref(),
+        Some("subscriber")
+    );
+    // Storage takes writes again: the page's next save keeps the token it could not save before,
+    // rather than taking storage's word (no token) for it.
+    meterwall::set_subscriber(false);
+    let record = decode(&storage().get_item(STORAGE_KEY).unwrap().unwrap()).unwrap();
+    assert_eq!(record.token.as_deref(), Some(token.as_str()));
+    clean();
+}
+
+#[wasm_bindgen_test]
 async fn a_subscription_in_another_tab_lifts_the_wall_here() {
     clean();
     let (jwk, token) = key_and_token(3600).await;

@@ -634,7 +634,6 @@ impl Mounted {
 
     /// Saves the record as it is.
     fn save(&mut self) {
-        self.token_here = false;
         if let Some(s) = &self.storage {
             let next_free = meter::next_is_free(
                 &self.record,
@@ -644,9 +643,11 @@ impl Mounted {
                 &self.calendar,
             );
             if let Err(p) = store::save(s, &self.record, next_free) {
-                report_store(&p, self.config.on_storage_unavailable);
+                // Not saved: a token set here still stands over what storage holds.
+                return report_store(&p, self.config.on_storage_unavailable);
             }
         }
+        self.token_here = false;
     }
 
     /// Folds in whatever another tab saved since this one read the record. The token is
@@ -782,9 +783,6 @@ impl Mounted {
         let (mut record, problem) = store::load(storage);
         if problem.is_some() || self.decision.wall.is_none() || record.registered_min.is_none() {
             return;
-        }
-        if !self.token_here {
-            self.record.token = record.token.clone();
         }
         record.merge(&self.record);
         let decision = meter::decide(
