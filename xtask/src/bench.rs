@@ -374,6 +374,13 @@ struct Sample {
     /// The widget's own main-thread time (the `meterwall:work` measures: the loader's, and the
     /// widget's own after the first paint).
     work: Option<f64>,
+    /// Of `work`: the loader's step that readies the wasm (decoded, compiled and instantiated in
+    /// the one-request build; instantiated with the three files, compiled off the main thread).
+    load: Option<f64>,
+    /// Of `work`: the mount, from the config read to the wall applied (or not).
+    mount: Option<f64>,
+    /// Of `work`: the widget's step after the wall's first paint.
+    after_paint: Option<f64>,
     lcp: Option<f64>,
     cls: Option<f64>,
     long_task_ms: Option<f64>,
@@ -435,6 +442,9 @@ struct Figures {
     cached: (usize, usize),
     decision: Option<Summary>,
     work: Option<Summary>,
+    load: Option<Summary>,
+    mount: Option<Summary>,
+    after_paint: Option<Summary>,
     lcp: Option<Summary>,
     cls: Option<Summary>,
     long_task_ms: Option<Summary>,
@@ -452,6 +462,9 @@ impl Figures {
             ),
             decision: pick(|s| s.decision),
             work: pick(|s| s.work),
+            load: pick(|s| s.load),
+            mount: pick(|s| s.mount),
+            after_paint: pick(|s| s.after_paint),
             lcp: pick(|s| s.lcp),
             cls: pick(|s| s.cls),
             long_task_ms: pick(|s| s.long_task_ms),
@@ -860,12 +873,21 @@ function collect() {
     // (Chrome reports 0 for some scripts, fetched or not).
     const files = performance.getEntriesByType("resource").filter((r) => /\/dist\/meterwall|\/bench\/baseline\.js/.test(r.name));
     const fromCache = (r) => r.transferSize < 1024;
+    // The widget's main-thread steps: the loader readying the wasm, then the mount (both before
+    // the decision), then, with a wall, the widget's step after its first paint.
+    const works = expectDecision ? performance.getEntriesByName("meterwall:work") : [];
+    const painted = performance.getEntriesByName("meterwall:painted")[0];
+    const after = works.filter((m) => painted && m.startTime >= painted.startTime);
+    const before = works.filter((m) => !after.includes(m));
     memory.then((wasmMemory) => done({
       wasmMemory,
       cached: files.length ? files.every(fromCache) : null,
       state: body && body.getAttribute("data-meterwall-state"),
       decision: measure ? measure.duration : null,
-      work: expectDecision ? performance.getEntriesByName("meterwall:work").reduce((sum, m) => sum + m.duration, 0) : null,
+      work: expectDecision ? works.reduce((sum, m) => sum + m.duration, 0) : null,
+      load: before.length === 2 ? before[0].duration : null,
+      mount: before.length === 2 ? before[1].duration : null,
+      afterPaint: after.length ? after.reduce((sum, m) => sum + m.duration, 0) : null,
       lcp: lcp && lcp.length ? lcp[lcp.length - 1].startTime : null,
       cls: shifts ? shifts.filter((s) => !s.hadRecentInput).reduce((sum, s) => sum + s.value, 0) : null,
       longTaskMs: tasks ? tasks.reduce((sum, t) => sum + t.duration, 0) : null,
@@ -937,6 +959,9 @@ async fn load(
         cached: figures["cached"].as_bool(),
         decision: figures["decision"].as_f64(),
         work: figures["work"].as_f64(),
+        load: figures["load"].as_f64(),
+        mount: figures["mount"].as_f64(),
+        after_paint: figures["afterPaint"].as_f64(),
         lcp: figures["lcp"].as_f64(),
         cls: figures["cls"].as_f64(),
         long_task_ms: figures["longTaskMs"].as_f64(),
@@ -1027,6 +1052,35 @@ fn report(root: &Path, runs: &[Run], took: Duration) -> Result<()> {
     );
     print!("{table}");
 
+    let mut steps = String::from(
+        "| case | browser | readying the wasm, ms | mount, ms | after the first paint, ms |\n\
+         | --- | --- | --- | --- | --- |\n",
+    );
+    for (index, case) in CASES.iter().enumerate() {
+        for run in runs {
+            let f = &run.figures[index];
+            if f.load.is_none() && f.mount.is_none() {
+                continue;
+            }
+            steps.push_str(&format!(
+                "| {} | {} {} | {} | {} | {} |\n",
+                case.label,
+                run.browser.name(),
+                major(&run.version),
+                Summary::cell(&f.load, 2),
+                Summary::cell(&f.mount, 2),
+                Summary::cell(&f.after_paint, 2),
+            ));
+        }
+    }
+    println!(
+        "\nthe widget's main-thread time by step (median (min–max)): readying the wasm is \
+         decoding, compiling and instantiating it in the one-request build, instantiating it with \
+         the three files (compiled off the main thread); the mount reads the config, decides and \
+         gates; a wall's step after its first paint listens to other tabs and watches the prompt:\n"
+    );
+    print!("{steps}");
+
     println!("\nwasm linear memory after the decision (KiB, median (min–max); it never shrinks):");
     for (index, case) in CASES.iter().enumerate() {
         for run in runs {
@@ -1109,6 +1163,9 @@ fn report(root: &Path, runs: &[Run], took: Duration) -> Result<()> {
                     "browser": run.browser.name(),
                     "decisionMs": Summary::json(&f.decision),
                     "widgetMainThreadMs": Summary::json(&f.work),
+                    "readyingWasmMs": Summary::json(&f.load),
+                    "mountMs": Summary::json(&f.mount),
+                    "afterPaintMs": Summary::json(&f.after_paint),
                     "lcpMs": Summary::json(&f.lcp),
                     "cls": Summary::json(&f.cls),
                     "longTaskMs": Summary::json(&f.long_task_ms),
@@ -1121,6 +1178,7 @@ fn report(root: &Path, runs: &[Run], took: Duration) -> Result<()> {
         "ratios": ratios,
         "journeyMemoryBytes": runs.iter().map(|run| json!({ "browser": run.browser.name(), "bytes": run.journey_memory })).collect::<Vec<_>>(),
         "markdown": table,
+        "stepsMarkdown": steps,
     });
     let dir = root.join("target").join("bench");
     fs::create_dir_all(&dir).map_err(|error| Error::io(&dir, error))?;
