@@ -18,11 +18,22 @@
 //! An entry is 6 base64url characters of the article's 32-bit key, then 4 characters holding
 //! 3 bits of allowance and 21 bits of age in minutes before "latest" (ages beyond about four
 //! years are kept as four years: only rolling periods, at most 366 days, read them).
-//! Limits are validated so a record holds at most [`MAX_ENTRIES`] entries: under 1,600
+//! Allowance codes: 0 the shared allowance, 1 the registered one, 2 the article registered on,
+//! 3 to 6 a section by its place among the configured sections in name order.
+//!
+//! Version 2 is version 1 but for sections, and is written only when an entry is charged to a
+//! section, so a tab still running an older meterwall reads every other record. Code 3 is a
+//! section by its id ([`crate::meter::section_id`] of its name), whose 24 bits follow as 4 more
+//! characters: a section keeps its count when others are added or removed. Codes 4 to 7 are
+//! version 1's places, read from a record of either version that another tab has merged.
+//!
+//! Limits are validated so a record holds at most [`MAX_ENTRIES`] entries: under 2,200
 //! characters however long the reader's history.
 //!
-//! Migration rule: a value of another version, or anything that does not parse, is replaced by
-//! a fresh record (the reader's allowance starts again); the cause is reported, never thrown.
+//! Migration rule: version 1 records are read as they are, their section places given ids by the
+//! config the next time the meter decides. A value of another version, or anything that does not
+//! parse, is replaced by a fresh record (the reader's allowance starts again); the cause is
+//! reported, never thrown.
 
 use crate::article::ArticleKey;
 use crate::config::MAX_ENTRIES;
@@ -43,13 +54,14 @@ pub const HINT_WALL: &str = "wall";
 pub const MAX_STORED: usize = 16 * 1024;
 /// The longest entitlement token kept: as long as any the token check accepts
 /// ([`crate::token::MAX_TOKEN_LEN`]), so a verified token is never silently dropped. With the
-/// entries it keeps a record under 6 KB.
+/// entries it keeps a record under 6.5 KB.
 pub const MAX_TOKEN: usize = crate::token::MAX_TOKEN_LEN;
 /// The oldest age an entry can record, in minutes (2^21 - 1, about four years).
 pub const MAX_AGE_MIN: i64 = (1 << 21) - 1;
 
-const VERSION: u8 = b'1';
 const ENTRY_LEN: usize = 10;
+/// The characters of a section id after a version 2 entry.
+const ID_LEN: usize = 4;
 const B64: &[u8; 64] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
 
 /// Why a stored value could not be read. The widget starts a fresh record either way.
@@ -73,21 +85,26 @@ impl core::fmt::Display for RecordError {
     }
 }
 
-fn alw_code(a: Allowance) -> u32 {
+/// The allowance's code in a record of version 1 (`v2` false) or 2.
+fn alw_code(a: Allowance, v2: bool) -> u32 {
     match a {
         Allowance::Free => 0,
         Allowance::Registered => 1,
         Allowance::Gift => 2,
-        Allowance::Section(i) => 3 + (i as u32 & 3),
+        Allowance::Section(_) => 3,
+        Allowance::SectionAt(i) => (i as u32 & 3) + 3 + u32::from(v2),
     }
 }
 
-fn alw_from(code: u32) -> Option<Allowance> {
-    Some(match code {
-        0 => Allowance::Free,
-        1 => Allowance::Registered,
-        2 => Allowance::Gift,
-        3..=6 => Allowance::Section((code - 3) as u8),
+/// The allowance of `code`, and whether a section id follows.
+fn alw_from(code: u32, v2: bool) -> Option<(Allowance, bool)> {
+    Some(match (code, v2) {
+        (0, _) => (Allowance::Free, false),
+        (1, _) => (Allowance::Registered, false),
+        (2, _) => (Allowance::Gift, false),
+        (3, true) => (Allowance::Section(0), true),
+        (3..=6, false) => (Allowance::SectionAt((code - 3) as u8), false),
+        (4..=7, true) => (Allowance::SectionAt((code - 4) as u8), false),
         _ => return None,
     })
 }
@@ -154,8 +171,12 @@ fn read_b36(text: &str) -> Option<i64> {
 /// assert_eq!(decode(&encode(&fresh)), Ok(fresh));
 /// ```
 pub fn encode(record: &Record) -> String {
-    let mut out = String::with_capacity(48 + record.entries.len() * ENTRY_LEN);
-    out.push(VERSION as char);
+    let mut out = String::with_capacity(48 + record.entries.len() * (ENTRY_LEN + ID_LEN));
+    let v2 = record
+        .entries
+        .iter()
+        .any(|e| matches!(e.allowance, Allowance::Section(_)));
+    out.push(if v2 { '2' } else { '1' });
     out.push(match record.period_tag {
         0 => '-',
         t => t as char,
@@ -171,7 +192,10 @@ pub fn encode(record: &Record) -> String {
     for e in record.entries.iter().take(MAX_ENTRIES) {
         push_b64(&mut out, e.key.0 as u64, 6);
         let age = (record.latest_min - e.at_min).clamp(0, MAX_AGE_MIN) as u64;
-        push_b64(&mut out, (alw_code(e.allowance) as u64) << 21 | age, 4);
+        push_b64(&mut out, (alw_code(e.allowance, v2) as u64) << 21 | age, 4);
+        if let Allowance::Section(id) = e.allowance {
+            push_b64(&mut out, u64::from(id & 0xFF_FFFF), ID_LEN as u32);
+        }
     }
     if let Some(token) = record.token.as_deref().filter(|t| token_ok(t)) {
         out.push('~');
@@ -201,18 +225,19 @@ pub fn token_ok(token: &str) -> bool {
 /// ```
 /// use meterwall::record::{decode, RecordError};
 /// assert_eq!(decode("{"), Err(RecordError::Malformed));
-/// assert_eq!(decode("2m0.0.."), Err(RecordError::OtherVersion));
+/// assert_eq!(decode("3m0.0.."), Err(RecordError::OtherVersion));
 /// ```
 pub fn decode(stored: &str) -> Result<Record, RecordError> {
     if stored.len() > MAX_STORED {
         return Err(RecordError::TooLarge);
     }
     let bytes = stored.as_bytes();
-    match bytes.first() {
-        Some(&VERSION) => {}
+    let v2 = match bytes.first() {
+        Some(b'1') => false,
+        Some(b'2') => true,
         Some(b'0'..=b'9') => return Err(RecordError::OtherVersion),
         _ => return Err(RecordError::Malformed),
-    }
+    };
     let malformed = RecordError::Malformed;
     let tag = match bytes.get(1) {
         Some(b'-') => 0,
@@ -232,24 +257,7 @@ pub fn decode(stored: &str) -> Result<Record, RecordError> {
         Some(_) => return Err(malformed),
         None => (field, None),
     };
-    let body = body.as_bytes();
-    if body.len() % ENTRY_LEN != 0 || body.len() / ENTRY_LEN > MAX_ENTRIES {
-        return Err(malformed);
-    }
-    let entries = body
-        .chunks(ENTRY_LEN)
-        .map(|chunk| {
-            let (key, packed) = chunk.split_at_checked(6)?;
-            let key = read_b64(key).filter(|&k| k <= u32::MAX as u64)?;
-            let packed = read_b64(packed)?;
-            Some(Entry {
-                key: ArticleKey(key as u32),
-                allowance: alw_from((packed >> 21) as u32)?,
-                at_min: latest_min - (packed & MAX_AGE_MIN as u64) as i64,
-            })
-        })
-        .collect::<Option<Vec<_>>>()
-        .ok_or(malformed)?;
+    let entries = read_entries(body.as_bytes(), latest_min, v2).ok_or(malformed)?;
     // Each article once: we never write one twice, and a duplicate would count twice.
     if entries
         .iter()
@@ -266,6 +274,33 @@ pub fn decode(stored: &str) -> Result<Record, RecordError> {
         entries,
         token,
     })
+}
+
+/// The entries of a record's body, each read in turn (a version 2 section entry is longer).
+fn read_entries(mut body: &[u8], latest_min: i64, v2: bool) -> Option<Vec<Entry>> {
+    let mut entries = Vec::new();
+    while !body.is_empty() {
+        if entries.len() == MAX_ENTRIES {
+            return None;
+        }
+        let (key, rest) = body.split_at_checked(6)?;
+        let (packed, rest) = rest.split_at_checked(4)?;
+        let key = read_b64(key).filter(|&k| k <= u32::MAX as u64)?;
+        let packed = read_b64(packed)?;
+        let (mut allowance, with_id) = alw_from((packed >> 21) as u32, v2)?;
+        body = rest;
+        if with_id {
+            let (id, rest) = body.split_at_checked(ID_LEN)?;
+            allowance = Allowance::Section(read_b64(id)? as u32);
+            body = rest;
+        }
+        entries.push(Entry {
+            key: ArticleKey(key as u32),
+            allowance,
+            at_min: latest_min - (packed & MAX_AGE_MIN as u64) as i64,
+        });
+    }
+    Some(entries)
 }
 
 #[cfg(test)]
@@ -384,6 +419,53 @@ mod tests {
             "read back, never refused as too large"
         );
         assert_eq!(decode(&encode(&r)).unwrap().token, r.token, "kept whole");
+        // Every entry in a section: version 2, four characters more each.
+        for e in &mut r.entries {
+            e.allowance = Allowance::Section(0xFF_FFFF);
+        }
+        r.token = None;
+        assert!(encode(&r).len() < 2_200, "{}", encode(&r).len());
+        r.token = Some("t".repeat(crate::token::MAX_TOKEN_LEN));
+        assert!(encode(&r).len() < 6_656, "{}", encode(&r).len());
+        let back = decode(&encode(&r)).unwrap();
+        assert_eq!((back.entries.len(), back.token), (MAX_ENTRIES, r.token));
+    }
+
+    #[test]
+    fn sections_by_id_are_version_2_and_places_stay_version_1() {
+        let entry = |allowance| Entry {
+            key: ArticleKey(1),
+            allowance,
+            at_min: 0,
+        };
+        let mut r = Record {
+            entries: vec![entry(Allowance::SectionAt(2))],
+            ..Record::default()
+        };
+        // A version 1 record is written as version 1 wrote it: code 5, the third place.
+        let v1 = encode(&r);
+        assert_eq!(v1, "1-0.0..AAAAABoAAA");
+        assert_eq!(decode(&v1), Ok(r.clone()));
+        r.entries.push(Entry {
+            key: ArticleKey(2),
+            ..entry(Allowance::Section(0x12_3456))
+        });
+        let v2 = encode(&r);
+        // The place becomes code 6 in version 2; the id follows code 3.
+        assert_eq!(v2, "2-0.0..AAAAABwAAAAAAAACYAAAEjRW");
+        assert_eq!(decode(&v2), Ok(r));
+        for bad in [
+            "2-0.0..AAAAACYAAA",     // code 3 without its id
+            "2-0.0..AAAAACYAAAEjR",  // an id cut short
+            "2-0.0..AAAAACYAAAE#RW", // not base64url
+        ] {
+            assert_eq!(decode(bad), Err(RecordError::Malformed), "{bad}");
+        }
+        assert_eq!(
+            decode("1-0.0..AAAAABYAAA").unwrap().entries[0].allowance,
+            Allowance::SectionAt(0),
+            "code 3 is the first place in version 1"
+        );
     }
 
     #[test]
