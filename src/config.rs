@@ -733,9 +733,9 @@ fn sections(v: &Value) -> Checked<Vec<Section>> {
         let mut path = String::from("sections.");
         path.push_str(name);
         let limit = small_int(limit, &path, 100, WHOLE_0_100)?;
-        // The record names a section by its place in this list: kept in name order, pages that
-        // list the same sections in another order agree. (Inserted in place: a slice sort would
-        // link 4 KB of sorting code for at most four names.)
+        // Kept in name order: records of version 1 name a section by its place in this list, and
+        // are read by that order. (Inserted in place: a slice sort would link 4 KB of sorting
+        // code for at most four names.)
         match out.iter_mut().find(|s| s.name == *name) {
             Some(existing) => existing.limit = limit,
             None => {
@@ -976,7 +976,7 @@ mod tests {
                 limit: 2
             }]
         );
-        // In name order, whatever the order given: the record names sections by place.
+        // In name order, whatever the order given: version 1 records name sections by place.
         let two = |first: &str, second: &str| {
             let v = map(&[("sections", map(&[(first, s("1")), (second, s("2"))]))]);
             Config::from_value(&v).unwrap().0.sections

@@ -23,8 +23,8 @@ use crate::period::{Calendar, Period};
 pub enum Allowance {
     /// The shared anonymous allowance (`limit`).
     Free,
-    /// A section's own allowance, by the section's id ([`section_id`] of its name): a section
-    /// keeps its count when others are added or removed.
+    /// A section's own allowance, by the section's id ([`section_id`] of its name, 24 bits: the
+    /// record keeps no more): a section keeps its count when others are added or removed.
     Section(u32),
     /// A section's allowance as records of version 1 name it: its place among the sections in
     /// name order. It becomes that section's id the next time the meter decides.
@@ -353,9 +353,27 @@ impl Record {
         self.entries.iter().any(|e| e.key == key)
     }
 
-    fn charge(&mut self, key: ArticleKey, allowance: Allowance, at_min: i64) {
-        // Validated config keeps every allowance within MAX_ENTRIES; this guard keeps the record
-        // bounded even if the core is driven with unchecked limits.
+    fn charge(&mut self, key: ArticleKey, allowance: Allowance, at_min: i64, config: &Config) {
+        // Validated config keeps every allowance within MAX_ENTRIES, but the articles of a
+        // section since removed from the config (or renamed) stay and count for nothing: a full
+        // record makes room by forgetting the oldest of those, then of the articles charged to
+        // no allowance. The guard keeps the record bounded even if the core is driven with
+        // unchecked limits.
+        if self.entries.len() >= MAX_ENTRIES {
+            let counts_for_none = |a: Allowance| match a {
+                Allowance::Section(id) => {
+                    !config.sections.iter().any(|s| section_id(&s.name) == id)
+                }
+                Allowance::SectionAt(_) | Allowance::Gift => true,
+                _ => false,
+            };
+            let oldest = (0..self.entries.len())
+                .filter(|&i| counts_for_none(self.entries[i].allowance))
+                .min_by_key(|&i| self.entries[i].at_min);
+            if let Some(i) = oldest {
+                self.entries.remove(i);
+            }
+        }
         if self.entries.len() < MAX_ENTRIES {
             self.entries.push(Entry {
                 key,
@@ -470,7 +488,7 @@ pub fn decide(
         );
     }
     if first_used < first_limit {
-        record.charge(view.key, first, now_min);
+        record.charge(view.key, first, now_min, config);
         return decision(
             None,
             Reason::Counted,
@@ -512,7 +530,7 @@ pub fn decide(
             limit,
         ),
         Mode::Auto => {
-            record.charge(view.key, Allowance::Registered, now_min);
+            record.charge(view.key, Allowance::Registered, now_min, config);
             decision(None, Reason::Counted, tier, true, used + 1, limit)
         }
     }
@@ -616,7 +634,7 @@ pub fn unlock(
     if d.wall != Some(Wall::Unlock) {
         return d;
     }
-    record.charge(view.key, Allowance::Registered, record.latest_min);
+    record.charge(view.key, Allowance::Registered, record.latest_min, config);
     decision(None, Reason::Counted, d.tier, true, d.used + 1, d.limit)
 }
 
@@ -649,7 +667,7 @@ pub fn register(
     if record.registered_min.is_none() {
         record.registered_min = Some(now_min);
         if view.page == PageType::Metered && !record.opened(view.key) {
-            record.charge(view.key, Allowance::Gift, now_min);
+            record.charge(view.key, Allowance::Gift, now_min, config);
         }
     }
     let d = decide(record, config, view, now_ms, calendar);
@@ -1050,6 +1068,35 @@ mod tests {
         );
         let d = decide(&mut r, &after, &in_section("analysis", 4), NOW, &Utc);
         assert_eq!((d.wall, d.used), (None, 1), "analysis is untouched");
+    }
+
+    #[test]
+    fn a_full_record_makes_room_from_a_removed_section() {
+        let with = |name: &str| Config {
+            sections: vec![Section {
+                name: name.into(),
+                limit: 100,
+            }],
+            ..Config::default()
+        };
+        let (before, after) = (with("opinion"), with("analysis"));
+        let in_section = |name, n| View {
+            section: Some(name),
+            ..view(n)
+        };
+        let mut r = Record::default();
+        for n in 0..100 {
+            decide(&mut r, &before, &in_section("opinion", n), NOW, &Utc);
+        }
+        // Renamed mid-period: the opinion articles stay, counting for nothing, and fill the
+        // record after 50 analysis articles; the other 50 still count, then the wall.
+        for n in 100..200 {
+            let d = decide(&mut r, &after, &in_section("analysis", n), NOW, &Utc);
+            assert_eq!((d.wall, d.used), (None, (n - 99) as u8), "article {n}");
+        }
+        assert!(r.entries.len() <= MAX_ENTRIES);
+        let d = decide(&mut r, &after, &in_section("analysis", 200), NOW, &Utc);
+        assert_eq!(d.wall, Some(Wall::Register));
     }
 
     #[test]

@@ -31,9 +31,10 @@
 //! characters however long the reader's history.
 //!
 //! Migration rule: version 1 records are read as they are, their section places given ids by the
-//! config the next time the meter decides. A value of another version, or anything that does not
-//! parse, is replaced by a fresh record (the reader's allowance starts again); the cause is
-//! reported, never thrown.
+//! config the next time the meter decides. A value of a newer version (3 to 9) is read as a fresh
+//! record and never saved over (the shell decides that page view without saving), so a rollback
+//! finds it intact. Anything else that does not parse is replaced by a fresh record (the reader's
+//! allowance starts again). The cause is reported, never thrown.
 
 use crate::article::ArticleKey;
 use crate::config::MAX_ENTRIES;
@@ -69,8 +70,12 @@ const B64: &[u8; 64] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz012
 pub enum RecordError {
     /// Longer than [`MAX_STORED`].
     TooLarge,
-    /// Written by a different version of meterwall.
+    /// Written by an older, unknown version of meterwall.
     OtherVersion,
+    /// Written by a newer version of meterwall (format 3 to 9): read as a fresh meter, and never
+    /// saved over, so that the version which wrote it (after a rollback, or on pages still
+    /// serving it) finds it intact.
+    NewerVersion,
     /// Not a meterwall record at all, or cut short.
     Malformed,
 }
@@ -80,6 +85,7 @@ impl core::fmt::Display for RecordError {
         f.write_str(match self {
             RecordError::TooLarge => "the stored meter is larger than 16 KB, so it is not ours",
             RecordError::OtherVersion => "the stored meter was written by another version",
+            RecordError::NewerVersion => "the stored meter was written by a newer version of meterwall, so this page counts without saving over it (serve every page the same version)",
             RecordError::Malformed => "the stored meter is not a meterwall record or is cut short",
         })
     }
@@ -225,7 +231,7 @@ pub fn token_ok(token: &str) -> bool {
 /// ```
 /// use meterwall::record::{decode, RecordError};
 /// assert_eq!(decode("{"), Err(RecordError::Malformed));
-/// assert_eq!(decode("3m0.0.."), Err(RecordError::OtherVersion));
+/// assert_eq!(decode("3m0.0.."), Err(RecordError::NewerVersion));
 /// ```
 pub fn decode(stored: &str) -> Result<Record, RecordError> {
     if stored.len() > MAX_STORED {
@@ -235,7 +241,8 @@ pub fn decode(stored: &str) -> Result<Record, RecordError> {
     let v2 = match bytes.first() {
         Some(b'1') => false,
         Some(b'2') => true,
-        Some(b'0'..=b'9') => return Err(RecordError::OtherVersion),
+        Some(b'3'..=b'9') => return Err(RecordError::NewerVersion),
+        Some(b'0') => return Err(RecordError::OtherVersion),
         _ => return Err(RecordError::Malformed),
     };
     let malformed = RecordError::Malformed;
@@ -382,7 +389,8 @@ mod tests {
     #[test]
     fn another_version_is_reported_as_such() {
         assert_eq!(decode("0m0.0.."), Err(RecordError::OtherVersion));
-        assert_eq!(decode("9anything"), Err(RecordError::OtherVersion));
+        assert_eq!(decode("3m0.0.."), Err(RecordError::NewerVersion));
+        assert_eq!(decode("9anything"), Err(RecordError::NewerVersion));
     }
 
     #[test]

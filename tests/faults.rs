@@ -208,6 +208,31 @@ fn garbage_under_our_key_starts_a_fresh_meter() {
 }
 
 #[wasm_bindgen_test]
+fn a_newer_version_s_record_is_read_as_fresh_and_never_saved_over() {
+    // What a later meterwall might write; this one cannot read it, and a rollback to that
+    // version must find the reader's meter (registration, token) as it was.
+    let newer = "3m0.0.x.whatever a later format holds";
+    watch_errors();
+    storage().set_item(STORAGE_KEY, newer).unwrap();
+    let d = mount("newer");
+    assert_eq!(
+        field(&d, "counted"),
+        JsValue::TRUE,
+        "decided on a fresh meter"
+    );
+    assert!(readable());
+    let (n, message) = errors();
+    assert_eq!(n, 1.0, "reported once");
+    assert!(message.contains("newer version"), "{message}");
+    assert_eq!(
+        storage().get_item(STORAGE_KEY).unwrap().as_deref(),
+        Some(newer),
+        "left as it was"
+    );
+    clean();
+}
+
+#[wasm_bindgen_test]
 fn negative_times_and_periods_are_rolled_into_the_present() {
     // Well-formed but impossible: a period and a last visit before 1970. The meter moves to now.
     storage().set_item(STORAGE_KEY, "1m-5.-3..").unwrap();

@@ -256,6 +256,8 @@ struct Prepared {
     /// Whether the record's token is the config's, just verified, rather than the stored one.
     token_here: bool,
     subscriber: bool,
+    /// Whether storage holds a newer version's record, which this page must not save over.
+    read_only: bool,
     /// Whether the record was read in the task that decides (false after awaiting a token).
     read_now: bool,
 }
@@ -327,6 +329,13 @@ fn prepare(doc: &Document, page: &JsValue, calls: &JsValue) -> Result<Prepared, 
         None => (Record::default(), Some(StoreError::Unavailable)),
     };
     let storage_ok = !matches!(problem, Some(StoreError::Unavailable));
+    // A newer version's record is left for that version: this view is decided without saving.
+    let read_only = matches!(
+        problem,
+        Some(StoreError::Unreadable(
+            crate::record::RecordError::NewerVersion
+        ))
+    );
     if let Some(p) = problem {
         report_store(&p, config.on_storage_unavailable);
     }
@@ -341,6 +350,7 @@ fn prepare(doc: &Document, page: &JsValue, calls: &JsValue) -> Result<Prepared, 
         record,
         token_here: false,
         subscriber,
+        read_only,
         read_now: true,
     })
 }
@@ -360,6 +370,7 @@ fn finish(doc: &Document, p: Prepared) -> JsValue {
         mut record,
         token_here,
         subscriber,
+        read_only,
         read_now,
     } = p;
     let search = web_sys::window()
@@ -378,7 +389,7 @@ fn finish(doc: &Document, p: Prepared) -> JsValue {
     };
     let mut now = js_sys::Date::now() as i64;
     // Previews decide on a copy of the meter and never save it.
-    let mut saving = storage.is_some();
+    let mut saving = storage.is_some() && !read_only;
     match mode {
         preview::Mode::Reset => {
             if let Some(s) = &storage {
