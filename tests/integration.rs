@@ -505,7 +505,7 @@ fn preview_parameters_show_any_state_and_save_nothing() {
     set_search("?meterwall=reset");
     fixture("pv5");
     meterwall::mount(config(preview)).unwrap();
-    let record = decode(&storage().get_item(STORAGE_KEY).unwrap().unwrap()).unwrap();
+    let record = stored();
     assert_eq!(record.entries.len(), 1, "forgotten, then this view");
     set_search("?meterwall=off");
     fixture("pv6");
@@ -652,7 +652,7 @@ async fn a_valid_token_makes_a_subscriber_on_this_and_later_pages() {
         field(&meterwall::why(), "tier").as_string().as_deref(),
         Some("subscriber")
     );
-    let record = decode(&storage().get_item(STORAGE_KEY).unwrap().unwrap()).unwrap();
+    let record = stored();
     assert_eq!(
         record.token.as_deref(),
         Some(token.as_str()),
@@ -712,7 +712,7 @@ async fn a_kept_token_that_fails_its_check_is_forgotten() {
     meterwall::mount(token_config(&jwk, None)).unwrap();
     assert_eq!(settled().await, "locked");
     assert!(last_error().contains("expired"), "{}", last_error());
-    let kept = decode(&storage().get_item(STORAGE_KEY).unwrap().unwrap()).unwrap();
+    let kept = stored();
     assert!(
         kept.token.is_none(),
         "the expired token is gone from storage"
@@ -787,14 +787,19 @@ fn reset_forgets_the_meter_in_this_page_too() {
     assert_eq!(field(&meterwall::state(), "articles").as_f64(), Some(0.0));
     // The next save (deciding this page again) does not bring the old meter back.
     meterwall::set_subscriber(false);
-    let record = decode(&storage().get_item(STORAGE_KEY).unwrap().unwrap()).unwrap();
+    let record = stored();
     assert_eq!(record.entries.len(), 1, "only this page, counted again");
     clean();
 }
 
+/// The record in storage, as the next page would read it.
+fn stored() -> meterwall::meter::Record {
+    decode(&storage().get_item(STORAGE_KEY).unwrap().unwrap()).unwrap()
+}
+
 /// What an earlier page or another tab left behind: `token` kept in the stored record.
 fn keep_token(token: String) {
-    let mut record = decode(&storage().get_item(STORAGE_KEY).unwrap().unwrap()).unwrap();
+    let mut record = stored();
     record.token = Some(token);
     storage()
         .set_item(STORAGE_KEY, &meterwall::record::encode(&record))
@@ -824,7 +829,7 @@ async fn set_token_lifts_the_wall_and_null_forgets_it() {
     assert_eq!(field(&d, "tier").as_string().as_deref(), Some("subscriber"));
     assert!(prompt().is_none() && page_text().contains(SECRET));
     JsFuture::from(meterwall::set_token(None)).await.unwrap();
-    let record = decode(&storage().get_item(STORAGE_KEY).unwrap().unwrap()).unwrap();
+    let record = stored();
     assert!(record.token.is_none());
     let refused = JsFuture::from(meterwall::set_token(Some("not.a.token".into()))).await;
     assert!(refused.is_err());
@@ -846,21 +851,21 @@ async fn a_logout_in_another_tab_is_not_undone_by_this_one() {
         .unwrap();
     assert_eq!(field(&d, "tier").as_string().as_deref(), Some("subscriber"));
     // Another tab logs out (`setToken(null)` there): the shared record has no token.
-    let mut record = decode(&storage().get_item(STORAGE_KEY).unwrap().unwrap()).unwrap();
+    let mut record = stored();
     record.token = None;
     storage()
         .set_item(STORAGE_KEY, &meterwall::record::encode(&record))
         .unwrap();
     // This page saves again (its reader's next step); the token it read stays gone.
     meterwall::set_subscriber(false);
-    let record = decode(&storage().get_item(STORAGE_KEY).unwrap().unwrap()).unwrap();
+    let record = stored();
     assert!(record.token.is_none(), "the logout stands");
     // A token set on this page since stands too, whatever the other tab last saved.
     JsFuture::from(meterwall::set_token(Some(token.clone())))
         .await
         .unwrap();
     meterwall::set_subscriber(false);
-    let record = decode(&storage().get_item(STORAGE_KEY).unwrap().unwrap()).unwrap();
+    let record = stored();
     assert_eq!(record.token.as_deref(), Some(token.as_str()));
     clean();
 }
@@ -882,7 +887,7 @@ async fn a_token_set_while_storage_is_full_is_saved_once_it_can_be() {
     // Storage takes writes again: the page's next save keeps the token it could not save before,
     // rather than taking storage's word (no token) for it.
     meterwall::set_subscriber(false);
-    let record = decode(&storage().get_item(STORAGE_KEY).unwrap().unwrap()).unwrap();
+    let record = stored();
     assert_eq!(record.token.as_deref(), Some(token.as_str()));
     clean();
 }
