@@ -233,6 +233,32 @@ fn a_newer_version_s_record_is_read_as_fresh_and_never_saved_over() {
 }
 
 #[wasm_bindgen_test]
+fn a_section_keeps_its_count_when_the_publisher_adds_one() {
+    clean();
+    let page = |id: &str, sections: &str, section: &str| {
+        fixture(id);
+        meterwall::mount(config(&format!(
+            ",\"sections\":{{{sections}}},\"section\":\"{section}\""
+        )))
+        .unwrap()
+    };
+    let opinion_only = "\"opinion\":1";
+    assert_eq!(
+        field(&page("s1", opinion_only, "opinion"), "wall"),
+        JsValue::NULL
+    );
+    // Stored with the section's id: version 2.
+    let stored = storage().get_item(STORAGE_KEY).unwrap().unwrap();
+    assert!(stored.starts_with('2'), "{stored}");
+    // The publisher adds a section that sorts first; opinion's article stays opinion's.
+    let both = "\"analysis\":1,\"opinion\":1";
+    let d = page("s2", both, "opinion");
+    assert_eq!(field(&d, "wall").as_string().as_deref(), Some("register"));
+    assert_eq!(field(&page("s3", both, "analysis"), "wall"), JsValue::NULL);
+    clean();
+}
+
+#[wasm_bindgen_test]
 fn negative_times_and_periods_are_rolled_into_the_present() {
     // Well-formed but impossible: a period and a last visit before 1970. The meter moves to now.
     storage().set_item(STORAGE_KEY, "1m-5.-3..").unwrap();
