@@ -96,23 +96,17 @@ async fn e2e_firefox_subscriber_logs_in_from_the_wall() {
 }
 
 async fn subscriber_journey(browser: Browser) {
-    let _turn = ONE_BROWSER_AT_A_TIME.lock().await;
     let www = common::www();
     let articles = common::first_articles(&www.join("articles"), 5);
-    let binaries = Binaries::locate(browser);
-    let site = Site::start(&www).await;
-    let driver = Driver::start(browser, binaries).await;
-    let client = driver.connect().await;
-    in_session(
+    common::run_case_within(
         browser,
-        &client,
-        JOURNEY_LIMIT,
         "subscriber journey",
-        log_in_from_the_wall(client.clone(), site.url.clone(), articles),
+        &common::Settings::default(),
+        &www,
+        JOURNEY_LIMIT,
+        |client, site| log_in_from_the_wall(client, site, articles),
     )
     .await;
-    drop(driver);
-    site.stop();
 }
 
 async fn log_in_from_the_wall(client: Client, site: String, articles: Vec<Article>) {
@@ -177,10 +171,7 @@ async fn log_in_from_the_wall(client: Client, site: String, articles: Vec<Articl
     client.goto(&url(fifth)).await.expect("open the fifth");
     assert_eq!(decided_state(&client, fifth).await, "open");
     assert_no_prompt(&client, fifth).await;
-    let kept = client
-        .execute("return localStorage.getItem('sextant:token');", vec![])
-        .await
-        .expect("read the site's pass");
+    let kept = common::js(&client, "return localStorage.getItem('sextant:token');").await;
     assert!(
         kept.is_string(),
         "the valid pass stays with the site: {kept}"
@@ -201,10 +192,7 @@ async fn log_in_from_the_wall(client: Client, site: String, articles: Vec<Articl
         .await
         .expect("open the fifth again");
     assert_eq!(decided_state(&client, fifth).await, "open");
-    let left = client
-        .execute("return localStorage.getItem('sextant:token');", vec![])
-        .await
-        .expect("read the site's pass");
+    let left = common::js(&client, "return localStorage.getItem('sextant:token');").await;
     assert!(left.is_null(), "the expired pass is still there: {left}");
 }
 

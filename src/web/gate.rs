@@ -56,7 +56,6 @@ fn classify(node: &Node, keep: Option<&str>) -> (bool, bool) {
 /// the block with the most text, if it has more blocks than the teaser keeps, and so on down;
 /// with its child nodes, each classified once.
 fn holder(body: &Element, config: &Config, keep: Option<&str>) -> (Element, Vec<Child>) {
-    let blocks = |nodes: &[Child]| nodes.iter().filter(|(_, (_, block))| *block).count();
     let mut at = body.clone();
     let mut nodes = children(&at, keep);
     // A few levels at most: the text is not buried deeper in real markup.
@@ -90,6 +89,11 @@ fn holder(body: &Element, config: &Config, keep: Option<&str>) -> (Element, Vec<
 /// A child node of the article, with what [`classify`] says of it.
 type Child = (Node, (bool, bool));
 
+/// How many of `nodes` are blocks the teaser counts.
+fn blocks(nodes: &[Child]) -> usize {
+    nodes.iter().filter(|(_, (_, block))| *block).count()
+}
+
 /// The child nodes of `at`, each classified once.
 fn children(at: &Element, keep: Option<&str>) -> Vec<Child> {
     let list = at.child_nodes();
@@ -109,9 +113,7 @@ fn children(at: &Element, keep: Option<&str>) -> Vec<Child> {
 fn remove_after_teaser(body: &Element, config: &Config) -> Removed {
     let keep = keep_selector(body, config);
     let (parent, nodes) = holder(body, config, keep);
-    let teaser = config
-        .teaser
-        .keep(nodes.iter().filter(|(_, (_, block))| *block).count());
+    let teaser = config.teaser.keep(blocks(&nodes));
     // The index after the teaser's last block.
     let mut start = 0;
     let mut seen = 0;
@@ -148,9 +150,9 @@ fn remove_after_teaser(body: &Element, config: &Config) -> Removed {
 }
 
 /// Puts removed nodes back in their places, in their order; returns the first block among them
-/// (where focus goes: a text node, a script or a style cannot take it). A kept node that the page has moved or
-/// replaced meanwhile (an ad slot's script) is no place to insert before: what stood there goes
-/// at the end rather than being lost.
+/// (where focus goes: a text node, a script or a style cannot take it). A kept node that the page
+/// has moved or replaced meanwhile (an ad slot's script) is no place to insert before: what stood
+/// there goes at the end rather than being lost.
 pub fn restore(body: &Element, removed: Removed) -> Option<Node> {
     let parent = removed.parent.unwrap_or_else(|| body.clone());
     for (node, place) in &removed.nodes {

@@ -405,6 +405,21 @@ pub async fn run_case<F, Fut>(
     F: FnOnce(Client, String) -> Fut,
     Fut: Future<Output = ()> + Send + 'static,
 {
+    run_case_within(browser, what, settings, root, CASE_LIMIT, steps).await;
+}
+
+/// [`run_case`] for a case that may take up to `limit` (a journey of many pages).
+pub async fn run_case_within<F, Fut>(
+    browser: Browser,
+    what: &str,
+    settings: &Settings,
+    root: &Path,
+    limit: Duration,
+    steps: F,
+) where
+    F: FnOnce(Client, String) -> Fut,
+    Fut: Future<Output = ()> + Send + 'static,
+{
     let _turn = ONE_BROWSER_AT_A_TIME.lock().await;
     let started = Instant::now();
     // Every binary is looked up before anything starts, so a missing one fails at once and alone.
@@ -415,7 +430,7 @@ pub async fn run_case<F, Fut>(
     in_session(
         browser,
         &client,
-        CASE_LIMIT,
+        limit,
         what,
         steps(client.clone(), site.url.clone()),
     )

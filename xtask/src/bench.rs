@@ -1027,52 +1027,37 @@ fn report(root: &Path, runs: &[Run], took: Duration) -> Result<()> {
     }
 
     println!();
-    let mut table = String::from(
-        "| case | browser | time to decision, ms | widget main thread, ms | LCP, ms | CLS | long tasks, ms |\n\
-         | --- | --- | --- | --- | --- | --- | --- |\n",
-    );
-    for (index, case) in CASES.iter().enumerate() {
-        for run in runs {
-            let f = &run.figures[index];
-            table.push_str(&format!(
-                "| {} | {} {} | {} | {} | {} | {} | {} |\n",
-                case.label,
-                run.browser.name(),
-                major(&run.version),
+    let table = markdown(
+        runs,
+        "time to decision, ms | widget main thread, ms | LCP, ms | CLS | long tasks, ms",
+        |f| {
+            Some(vec![
                 Summary::cell(&f.decision, 1),
                 Summary::cell(&f.work, 1),
                 Summary::cell(&f.lcp, 0),
                 Summary::cell(&f.cls, 3),
                 Summary::cell(&f.long_task_ms, 0),
-            ));
-        }
-    }
+            ])
+        },
+    );
     println!(
         "median (min–max) of {LOADS} loads per case and browser (cold unless the case says warm):\n"
     );
     print!("{table}");
 
-    let mut steps = String::from(
-        "| case | browser | readying the wasm, ms | mount, ms | after the first paint, ms |\n\
-         | --- | --- | --- | --- | --- |\n",
+    let steps = markdown(
+        runs,
+        "readying the wasm, ms | mount, ms | after the first paint, ms",
+        |f| {
+            (f.load.is_some() || f.mount.is_some()).then(|| {
+                vec![
+                    Summary::cell(&f.load, 2),
+                    Summary::cell(&f.mount, 2),
+                    Summary::cell(&f.after_paint, 2),
+                ]
+            })
+        },
     );
-    for (index, case) in CASES.iter().enumerate() {
-        for run in runs {
-            let f = &run.figures[index];
-            if f.load.is_none() && f.mount.is_none() {
-                continue;
-            }
-            steps.push_str(&format!(
-                "| {} | {} {} | {} | {} | {} |\n",
-                case.label,
-                run.browser.name(),
-                major(&run.version),
-                Summary::cell(&f.load, 2),
-                Summary::cell(&f.mount, 2),
-                Summary::cell(&f.after_paint, 2),
-            ));
-        }
-    }
     println!(
         "\nthe widget's main-thread time by step (median (min–max)): readying the wasm is \
          decoding, compiling and instantiating it in the one-request build, instantiating it with \
@@ -1191,6 +1176,35 @@ fn report(root: &Path, runs: &[Run], took: Duration) -> Result<()> {
         took.as_secs()
     );
     Ok(())
+}
+
+/// A Markdown table of every case in every browser: `columns` (separated by ` | `) after the
+/// case and the browser, filled by `cells`; a case and browser without cells has no row.
+fn markdown(
+    runs: &[Run],
+    columns: &str,
+    cells: impl Fn(&Figures) -> Option<Vec<String>>,
+) -> String {
+    let count = columns.split(" | ").count() + 2;
+    let mut table = format!(
+        "| case | browser | {columns} |\n|{}\n",
+        " --- |".repeat(count)
+    );
+    for (index, case) in CASES.iter().enumerate() {
+        for run in runs {
+            let Some(cells) = cells(&run.figures[index]) else {
+                continue;
+            };
+            table.push_str(&format!(
+                "| {} | {} {} | {} |\n",
+                case.label,
+                run.browser.name(),
+                major(&run.version),
+                cells.join(" | ")
+            ));
+        }
+    }
+    table
 }
 
 /// `145.0.7632.0` as `145`.
@@ -1401,7 +1415,15 @@ fn copy_file(from: &Path, to: &Path) -> Result<()> {
 
 #[cfg(test)]
 mod tests {
-    use super::Summary;
+    use super::{markdown, Summary};
+
+    #[test]
+    fn a_table_has_a_header_for_its_columns() {
+        assert_eq!(
+            markdown(&[], "a, ms | b", |_| None),
+            "| case | browser | a, ms | b |\n| --- | --- | --- | --- |\n"
+        );
+    }
 
     #[test]
     fn summary_of_an_even_and_an_odd_count() {

@@ -65,15 +65,26 @@ pub fn tools(root: &Path) -> Result<Tools> {
 }
 
 fn wasm_target() -> Result<()> {
-    let installed =
-        shell::probe_all("rustup", &["target", "list", "--installed"]).ok_or_else(|| {
-            Error::missing(
-                "rustup (to add the wasm32-unknown-unknown target)",
-                "install Rust with rustup, or add the target to your toolchain by hand",
-            )
-        })?;
-    if !installed.lines().any(|line| line.trim() == WASM_TARGET) {
-        shell::run(Command::new("rustup").args(["target", "add", WASM_TARGET]))?;
+    rustup_add(
+        "target",
+        &[WASM_TARGET],
+        "rustup (to add the wasm32-unknown-unknown target)",
+        "install Rust with rustup, or add the target to your toolchain by hand",
+    )
+}
+
+/// Adds to the toolchain the rustup `kind`s (`target`, `component`) of `wanted` it lacks; `what`
+/// and `fix` name rustup itself when it is missing.
+fn rustup_add(kind: &str, wanted: &[&str], what: &str, fix: &str) -> Result<()> {
+    let installed = shell::probe_all("rustup", &[kind, "list", "--installed"])
+        .ok_or_else(|| Error::missing(what, fix))?;
+    let missing: Vec<&str> = wanted
+        .iter()
+        .copied()
+        .filter(|name| !has_component(&installed, name))
+        .collect();
+    if !missing.is_empty() {
+        shell::run(Command::new("rustup").args([kind, "add"]).args(&missing))?;
     }
     Ok(())
 }
@@ -204,25 +215,12 @@ pub fn test_packages(root: &Path) -> Result<()> {
 ///
 /// When rustup cannot add them.
 pub fn lint_components() -> Result<()> {
-    let installed =
-        shell::probe_all("rustup", &["component", "list", "--installed"]).ok_or_else(|| {
-            Error::missing(
-                "rustup (to add the rustfmt and clippy components)",
-                "install Rust with rustup, or add rustfmt and clippy to your toolchain by hand",
-            )
-        })?;
-    let missing: Vec<&str> = ["rustfmt", "clippy"]
-        .into_iter()
-        .filter(|component| !has_component(&installed, component))
-        .collect();
-    if !missing.is_empty() {
-        shell::run(
-            Command::new("rustup")
-                .args(["component", "add"])
-                .args(&missing),
-        )?;
-    }
-    Ok(())
+    rustup_add(
+        "component",
+        &["rustfmt", "clippy"],
+        "rustup (to add the rustfmt and clippy components)",
+        "install Rust with rustup, or add rustfmt and clippy to your toolchain by hand",
+    )
 }
 
 /// twiggy, the wasm size profiler, for `cargo xtask size`.
@@ -526,7 +524,8 @@ fn starts_with_date(text: &str) -> bool {
 
 /// Whether `rustup component list --installed` lists `component`, which it names with the host
 /// (`rustfmt-x86_64-unknown-linux-gnu`) or, for host-independent ones, alone (`rust-src`). For a
-/// component whose name, plus `-`, starts no other's: `rustfmt` and `clippy`, not `rust`.
+/// component whose name, plus `-`, starts no other's: `rustfmt` and `clippy`, not `rust`. Targets
+/// (`rustup target list --installed`) are listed alone, and no target name extends another's.
 fn has_component(component_list: &str, component: &str) -> bool {
     component_list.lines().map(str::trim).any(|line| {
         line == component
