@@ -721,6 +721,39 @@ async fn a_kept_token_that_fails_its_check_is_forgotten() {
 }
 
 #[wasm_bindgen_test]
+async fn a_refused_page_token_falls_back_to_the_kept_one() {
+    clean();
+    watch_error();
+    let (jwk, valid) = key_and_token(3600).await;
+    let (_, forged) = key_and_token(3600).await;
+    fixture("tb1");
+    meterwall::mount(token_config(&jwk, None)).unwrap();
+    // An earlier login kept a valid token; this page passes a stale one of its own.
+    keep_token(valid.clone());
+    fixture("tb2");
+    meterwall::mount(token_config(&jwk, Some(&forged))).unwrap();
+    assert_eq!(settled().await, "open", "the kept token still proves it");
+    assert!(
+        last_error().contains("signature"),
+        "the page's token is reported: {}",
+        last_error()
+    );
+    assert_eq!(
+        stored().token.as_deref(),
+        Some(valid.as_str()),
+        "kept as it was"
+    );
+    // Both refused: the wall stands and the kept one is forgotten.
+    let (_, other) = key_and_token(3600).await;
+    keep_token(other);
+    fixture("tb3");
+    meterwall::mount(token_config(&jwk, Some(&forged))).unwrap();
+    assert_eq!(settled().await, "locked");
+    assert!(stored().token.is_none(), "the refused kept token is gone");
+    clean();
+}
+
+#[wasm_bindgen_test]
 async fn calls_made_while_a_kept_token_is_checked_wait_for_the_decision() {
     clean();
     let (jwk, expired) = key_and_token(-3600).await;

@@ -181,67 +181,94 @@ pub fn mount_with(page: JsValue, calls: JsValue) -> Result<JsValue, JsValue> {
         n.get()
     });
     unmount();
-    let mut p = match prepare(&doc, &page, &calls) {
+    let p = match prepare(&doc, &page, &calls) {
         Ok(p) => p,
         Err(e) => {
             decided();
             return Err(e);
         }
     };
-    let token = p.config.token.clone().or_else(|| p.record.token.clone());
     let key = p.config.public_key.as_ref().map(value_to_js);
-    if let (Some(token), Some(key), false) = (token, key, p.config.subscriber) {
-        // The subscriber's entitlement is checked before anything is decided, so a subscriber
-        // never sees the wall flash; WebCrypto answers within milliseconds.
-        let (promise, done) = wait();
-        token::verify_now(
-            token,
-            &key,
-            Box::new(move |token, verified| {
-                let _active = Active::enter();
-                // Another mount began while the token was checked (a single-page app's next
-                // article): this page view is no longer the page's.
-                if MOUNTS.with(|n| n.get()) != ticket {
-                    return resolve(done, &JsValue::NULL);
-                }
-                // Decided from here on: an error listener cannot mount meanwhile.
-                DECIDING.with(|d| d.set(true));
-                p.read_now = false;
-                let rejected = match verified {
-                    Ok(()) => {
-                        p.subscriber = true;
-                        p.token_here = p.config.token.is_some();
-                        p.record.token = Some(token);
-                        None
-                    }
-                    Err(e) => {
-                        report(&e.to_string());
-                        Some(token)
-                    }
-                };
-                let decision = finish(&doc, p);
-                // A kept token that fails its check (expired, another key) is forgotten, here
-                // and in storage, so later pages do not check it again.
-                if let Some(bad) = rejected {
-                    with_mounted(|m| {
-                        if m.record.token.as_deref() == Some(bad.as_str()) {
-                            m.forget_token();
-                        }
-                    });
-                }
-                resolve(done, &decision);
-                // A listener of this view may have mounted another page, which now waits in
-                // turn: the calls held for a decision are that page's.
-                if MOUNTS.with(|n| n.get()) == ticket {
-                    decided();
-                }
-            }),
-        );
-        return Ok(promise);
+    if let (Some(key), false) = (key, p.config.subscriber) {
+        // The page's token first; if it is refused (a stale one from the page's own cookie, say),
+        // the one kept from an earlier login, which may still hold.
+        let kept = p.record.token.clone();
+        let (first, then) = match p.config.token.clone() {
+            Some(page) => (Some(page), kept),
+            None => (kept, None),
+        };
+        if let Some(token) = first {
+            // The subscriber's entitlement is checked before anything is decided, so a subscriber
+            // never sees the wall flash; WebCrypto answers within milliseconds.
+            let (promise, done) = wait();
+            check(doc, p, key, token, then, ticket, done);
+            return Ok(promise);
+        }
     }
     let decision = finish(&doc, p);
     decided();
     Ok(decision)
+}
+
+/// Checks `token` for the waiting mount `ticket`, then decides the page; a refused page token
+/// is followed by a check of `kept`, the stored one, if it is another.
+fn check(
+    doc: Document,
+    mut p: Prepared,
+    key: JsValue,
+    token: String,
+    kept: Option<String>,
+    ticket: u32,
+    done: Option<js_sys::Function>,
+) {
+    let key_here = key.clone();
+    token::verify_now(
+        token,
+        &key_here,
+        Box::new(move |token, verified| {
+            let _active = Active::enter();
+            // Another mount began while the token was checked (a single-page app's next
+            // article): this page view is no longer the page's.
+            if MOUNTS.with(|n| n.get()) != ticket {
+                return resolve(done, &JsValue::NULL);
+            }
+            // Decided from here on: an error listener cannot mount meanwhile.
+            DECIDING.with(|d| d.set(true));
+            p.read_now = false;
+            let rejected = match verified {
+                Ok(()) => {
+                    p.subscriber = true;
+                    p.token_here = p.config.token.as_deref() == Some(token.as_str());
+                    p.record.token = Some(token);
+                    None
+                }
+                Err(e) => {
+                    report(&e.to_string());
+                    if let Some(kept) = kept.filter(|k| *k != token) {
+                        DECIDING.with(|d| d.set(false));
+                        return check(doc, p, key, kept, None, ticket, done);
+                    }
+                    Some(token)
+                }
+            };
+            let decision = finish(&doc, p);
+            // A kept token that fails its check (expired, another key) is forgotten, here
+            // and in storage, so later pages do not check it again.
+            if let Some(bad) = rejected {
+                with_mounted(|m| {
+                    if m.record.token.as_deref() == Some(bad.as_str()) {
+                        m.forget_token();
+                    }
+                });
+            }
+            resolve(done, &decision);
+            // A listener of this view may have mounted another page, which now waits in
+            // turn: the calls held for a decision are that page's.
+            if MOUNTS.with(|n| n.get()) == ticket {
+                decided();
+            }
+        }),
+    );
 }
 
 /// Everything a page view needs before the meter decides.
