@@ -219,7 +219,7 @@ document.addEventListener(\"meterwall:error\", function (e) { window.__errors.pu
 
 async fn config_precedence(browser: Browser) {
     let www = common::www();
-    let articles = first_articles(&www.join("articles"), 5);
+    let articles = first_articles(&www.join("articles"), 6);
     let site = copy_site(&www);
     // Every config source at once; the element says `free`.
     let layered = |article: &Article, queued: &str| {
@@ -240,19 +240,46 @@ async fn config_precedence(browser: Browser) {
         .head_first(&script(ERRORS))
         .before_loader(BROKEN_BLOCK)
         .write(site.path(), "config-broken");
+    // The block after a blocking loader: not parsed yet when the loader runs.
+    let late = Page::of(&www, &articles[5])
+        .head_first(&script(ERRORS))
+        .body_last(LATE_BLOCK)
+        .blocking()
+        .write(site.path(), "config-late");
     let demo = articles[..2].to_vec();
     run_case(
         browser,
         "config precedence",
         &Settings::default(),
         site.path(),
-        |client, url| config_steps(client, url, demo, [free, metered, broken]),
+        |client, url| config_steps(client, url, demo, [free, metered, broken, late]),
     )
     .await;
 }
 
-async fn config_steps(client: Client, site: String, demo: Vec<Article>, pages: [Article; 3]) {
-    let [free, metered, broken] = pages;
+/// A page config that only the JSON block sets.
+const LATE_BLOCK: &str =
+    r#"<script type="application/json" id="meterwall-config">{"pageType": "free"}</script>"#;
+
+async fn config_steps(client: Client, site: String, demo: Vec<Article>, pages: [Article; 4]) {
+    let [free, metered, broken, late] = pages;
+
+    // A block the parser reaches after the loader has run still counts.
+    open(&client, &site, &late.path).await;
+    assert_eq!(decided(&client, &late.path).await, "open");
+    let why = decision(&client).await;
+    assert_eq!(
+        why["reason"],
+        json!("freePage"),
+        "{}: the JSON block after the loader sets pageType",
+        late.path
+    );
+    assert_eq!(
+        errors(&client, "__errors").await,
+        Vec::<String>::new(),
+        "{}",
+        late.path
+    );
 
     // The element's `free` beats the JSON block's `metered`; data-limit="2" beats its 5.
     open(&client, &site, &free.path).await;
@@ -355,7 +382,13 @@ async fn data_layer(browser: Browser) {
     let www = common::www();
     let articles = first_articles(&www.join("articles"), 4);
     let site = copy_site(&www);
+    // A later layer's `null` means "not given" (a CMS template with nothing to fill in): the
+    // script tag's `true` stands.
     let page = Page::of(&www, &articles[3])
+        .head_first(&script(
+            "window.meterwall = window.meterwall || [];\n\
+             meterwall.push([\"config\", { dataLayer: null }]);",
+        ))
         .loader_attr("data-data-layer", "true")
         .write(site.path(), "data-layer");
     let demo = articles[..3].to_vec();
@@ -617,9 +650,14 @@ async fn integrity_steps(client: Client, site: String, mismatch: Article, matchi
 /// `page` with a loader tag that checks the wasm against `digest`, and [`ERRORS`] first in
 /// `<head>`.
 fn checking_wasm(page: Page, digest: &str) -> Page {
-    page.head_first(&script(ERRORS))
+    page.head_first(&script(&format!("{ERRORS}\n{HEARD}")))
         .loader_attr("data-wasm-integrity", digest)
 }
+
+/// A queued `on` listener that collects the `error` events it hears.
+const HEARD: &str = "window.__heard = [];
+window.meterwall = window.meterwall || [];
+meterwall.push([\"on\", \"error\", function (detail) { window.__heard.push(detail.message); }]);";
 
 /// A well-formed digest of other bytes than the site's wasm: a malformed one would be ignored,
 /// not refused (https://w3c.github.io/webappsec-subresource-integrity/#parse-metadata).
@@ -654,6 +692,12 @@ async fn refused_wasm(client: &Client, site: &str, page: &Article) -> String {
         all.len(),
         1,
         "{}: one failure, one error: {all:?}",
+        page.path
+    );
+    assert_eq!(
+        errors(client, "__heard").await,
+        all,
+        "{}: a listener queued with [\"on\", \"error\", …] hears the loader's own error",
         page.path
     );
     error.as_str().unwrap_or_default().to_owned()
@@ -1728,6 +1772,16 @@ impl Page {
         self
     }
 
+    /// `markup` last in `<body>`.
+    fn body_last(mut self, markup: &str) -> Self {
+        let at = self
+            .html
+            .rfind("</body>")
+            .unwrap_or_else(|| panic!("{}: no </body>", self.article.path));
+        self.html.insert_str(at, &format!("{markup}\n"));
+        self
+    }
+
     /// Sets an attribute of the loader's script tag.
     fn loader_attr(self, name: &str, value: &str) -> Self {
         let tag = self.tag_with(LOADER_SRC);
@@ -1774,9 +1828,14 @@ impl Page {
         self
     }
 
-    /// Makes the one-request script tag blocking (no `async`).
+    /// Makes the loader's script tag (either build's) blocking (no `async`).
     fn blocking(mut self) -> Self {
-        let marker = "src=\"/dist/meterwall.inline.js\"";
+        let inline = "src=\"/dist/meterwall.inline.js\"";
+        let marker = if self.html.contains(inline) {
+            inline
+        } else {
+            LOADER_SRC
+        };
         let (start, end) = self.tag_with(marker);
         let tag = self.html[start..end].replacen("<script async ", "<script ", 1);
         assert!(

@@ -31,6 +31,25 @@
       // User Timing Level 3 missing: nothing is measured, nothing else changes.
     }
   }
+  // A listener for a meterwall event, as `on` commands add them: queued ones are added at once,
+  // so that they hear the loader's own errors too (a JSON block that does not parse, a wasm that
+  // cannot load).
+  function on(name, fn) {
+    d.addEventListener("meterwall:" + name, function (e) {
+      fn(e.detail);
+    });
+  }
+  // What is pushed before the widget runs: queued config and event subscriptions take effect
+  // before the first decision; every other command runs after it, in order (`rest`).
+  var calls = [];
+  var rest = [];
+  function take(item) {
+    if (item && item[0] === "config") calls.push(item[1]);
+    else if (item && item[0] === "on") on(item[1], item[2]);
+    else rest.push(item);
+  }
+  for (var q = 0; q < queue.length; q++) take(queue[q]);
+  var taken = queue.length;
   function fail(message) {
     // The widget will not decide: the article stays as it is, readable, and the anti-flicker
     // snippet, if any, lets it show.
@@ -49,15 +68,20 @@
   // (page config), then the article element's attributes (read by the widget), then queued
   // ["config", {...}] commands.
   var page = [];
-  var calls = [];
-  var block = d.getElementById("meterwall-config");
-  if (block) {
-    try {
-      page.push(JSON.parse(block.textContent));
-    } catch (e) {
-      report("the JSON in <script id=\"meterwall-config\"> does not parse (" + e.message + "); it is ignored");
+  // Read again once the document is parsed if it is not there yet: a block after this script (in
+  // the body, say) has not been parsed when an async or a plain script tag runs.
+  var block;
+  function readBlock() {
+    block = d.getElementById("meterwall-config");
+    if (block) {
+      try {
+        page.unshift(JSON.parse(block.textContent));
+      } catch (e) {
+        report("the JSON in <script id=\"meterwall-config\"> does not parse (" + e.message + "); it is ignored");
+      }
     }
   }
+  readBlock();
   var attrs = {};
   for (var key in data) {
     if (key === "wasmIntegrity") continue;
@@ -72,7 +96,6 @@
   }
   page.push(attrs);
 
-
   // Events to window.dataLayer for tag managers, while the config asks (dataLayer: true), as set
   // by the config layers the loader holds (`layers`, later ones winning).
   var toDataLayer = false;
@@ -81,7 +104,8 @@
     toDataLayer = false;
     for (var j = 0; j < layers.length; j++) {
       var v = layers[j] && layers[j].dataLayer;
-      if (v !== undefined) toDataLayer = v === true || v === "true" || v === "";
+      // `null` means "not given", as in the widget's merge.
+      if (v != null) toDataLayer = v === true || v === "true" || v === "";
     }
     if (!toDataLayer || listening) return;
     listening = true;
@@ -91,8 +115,9 @@
       });
     });
   }
-  // From the start, as the page's own config says: a widget that cannot load says so there too.
-  dataLayer(page);
+  // From the start, as the page's own config and the queued config say: a widget that cannot load
+  // says so there too.
+  dataLayer(page.concat(calls));
 
   // Runs one queued command; a publisher's function that throws is reported and the queue goes on.
   function run(api, item) {
@@ -113,10 +138,10 @@
       return;
     }
     var began = performance.now();
+    if (!block) readBlock();
     // While the first decision waits, commands pushed meanwhile join the queued ones (`rest`),
     // so that all run after it in the order they were made.
     var holding = false;
-    var rest = [];
     var api = {
       version: 1,
       mount: function (config) {
@@ -129,11 +154,7 @@
       reset: m.reset,
       setSubscriber: m.setSubscriber,
       setToken: m.setToken,
-      on: function (name, fn) {
-        d.addEventListener("meterwall:" + name, function (e) {
-          fn(e.detail);
-        });
-      },
+      on: on,
       push: function (item) {
         if (holding && !(item && (item[0] === "on" || item[0] === "config"))) return void rest.push(item);
         if (typeof item === "function") return item(api);
@@ -145,15 +166,8 @@
         calls.push(layer);
       }
     };
-    // Everything pushed until now, including after this script ran: queued config and event
-    // subscriptions take effect before the first decision; every other command runs after it,
-    // in order.
-    for (var i = 0; i < queue.length; i++) {
-      var item = queue[i];
-      if (item && item[0] === "config") calls.push(item[1]);
-      else if (item && item[0] === "on") run(api, item);
-      else rest.push(item);
-    }
+    // And what was pushed since this script ran.
+    for (var i = taken; i < queue.length; i++) take(queue[i]);
     w.meterwall = api;
     var decided = null;
     try {
