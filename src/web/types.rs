@@ -46,8 +46,8 @@ export type MeterwallText =
 
 /**
  * meterwall's configuration. Every key is optional; layers (the JSON block, the script tag's
- * `data-*` attributes, queued `["config", {…}]` commands, the article element's attributes)
- * are merged key by key, later ones winning. Numbers may be given as strings, as data
+ * `data-*` attributes, the article element's attributes, queued `["config", {…}]` commands and
+ * `mount(config)`) are merged key by key, later ones winning. Numbers may be given as strings, as data
  * attributes give them.
  */
 export interface MeterwallConfig {
@@ -126,7 +126,8 @@ export interface MeterwallDecision {
         | "alreadyOpened"
         | "counted"
         | "mayUnlock"
-        | "allowanceSpent";
+        | "allowanceSpent"
+        | "preview";
     /** Who the meter takes the reader for. */
     tier: "anonymous" | "registered" | "subscriber";
     /** Whether this view was counted against the allowance. */

@@ -111,6 +111,8 @@ function afterLoad(): void {
     if (decision?.reason === "allowanceSpent") {
         console.log(`${decision.tier} reader, wall: ${decision.wall}`);
     }
+    // An editor's preview (`?meterwall=wall` or `off`) has a reason of its own.
+    if (decision?.reason === "preview") console.log("a preview, nothing counted");
 
     const names = ["register", "unlock", "subscribe-click", "login-click"] as const;
     for (const name of names) {
