@@ -15,7 +15,7 @@
 //!   a clock set forward rolls the period forward (an accepted limit of any client-side meter).
 
 use crate::article::ArticleKey;
-use crate::config::{Config, Mode, PageType, MAX_ENTRIES};
+use crate::config::{Config, FailPolicy, Mode, PageType, MAX_ENTRIES};
 use crate::period::{Calendar, Period};
 
 /// Which allowance an opened article was charged to.
@@ -562,6 +562,43 @@ pub fn simulate(config: &Config, views: u8, now_ms: i64, calendar: &dyn Calendar
     record
 }
 
+/// A decision made without storage (blocked by the browser): the meter cannot count, so
+/// `onStorageUnavailable` decides metered articles, `open` (the default) opening them and `closed`
+/// walling them, uncounted. Subscribers, free pages and premium pages are decided as ever.
+///
+/// # Examples
+///
+/// ```
+/// use meterwall::config::{Config, FailPolicy};
+/// use meterwall::meter::{decide, without_storage, Reason, Record, View, Wall};
+/// use meterwall::article::ArticleKey;
+/// use meterwall::config::PageType;
+/// use meterwall::period::Utc;
+/// let closed = Config { on_storage_unavailable: FailPolicy::Closed, ..Config::default() };
+/// let view = |subscriber| View { key: ArticleKey(1), page: PageType::Metered, section: None, subscriber };
+/// let d = without_storage(decide(&mut Record::default(), &closed, &view(false), 0, &Utc), &closed);
+/// assert_eq!((d.wall, d.counted), (Some(Wall::Register), false));
+/// let d = without_storage(decide(&mut Record::default(), &closed, &view(true), 0, &Utc), &closed);
+/// assert_eq!((d.wall, d.reason), (None, Reason::Subscriber));
+/// ```
+pub fn without_storage(mut decision: Decision, config: &Config) -> Decision {
+    let metered = !matches!(
+        decision.reason,
+        Reason::Subscriber | Reason::FreePage | Reason::PremiumPage | Reason::Preview
+    );
+    if metered {
+        match config.on_storage_unavailable {
+            FailPolicy::Open => decision.wall = None,
+            FailPolicy::Closed if decision.wall.is_none() => {
+                decision.wall = Some(Wall::Register);
+                decision.counted = false;
+            }
+            FailPolicy::Closed => {}
+        }
+    }
+    decision
+}
+
 /// Whether the next new metered article this reader opens, in whichever section, will be open:
 /// the hint the anti-flicker snippet reads on the next page, before anything else runs, to
 /// decide whether to hide the article until the widget has decided. `false` means "may be
@@ -729,6 +766,36 @@ mod tests {
         assert_eq!(Wall::Unlock.name(), "unlock");
         assert_eq!(Wall::Register.name(), "register");
         assert_eq!(Tier::Subscriber.name(), "subscriber");
+    }
+
+    #[test]
+    fn without_storage_the_policy_decides_metered_pages_only() {
+        let policy = |on: FailPolicy, limit: u8, page: PageType| {
+            let config = Config {
+                on_storage_unavailable: on,
+                ..cfg(limit)
+            };
+            let v = View { page, ..view(1) };
+            without_storage(
+                decide(&mut Record::default(), &config, &v, 0, &Utc),
+                &config,
+            )
+        };
+        // Open: a spent allowance opens; a premium page stays walled.
+        let d = policy(FailPolicy::Open, 0, PageType::Metered);
+        assert_eq!((d.wall, d.reason), (None, Reason::AllowanceSpent));
+        let d = policy(FailPolicy::Open, 3, PageType::Premium);
+        assert_eq!(d.wall, Some(Wall::Subscribe));
+        // Closed: an article the allowance would open is walled and not counted; a free page is
+        // open; a wall already decided stays as it is.
+        let d = policy(FailPolicy::Closed, 3, PageType::Metered);
+        assert_eq!((d.wall, d.counted), (Some(Wall::Register), false));
+        assert_eq!(policy(FailPolicy::Closed, 3, PageType::Free).wall, None);
+        let d = policy(FailPolicy::Closed, 0, PageType::Metered);
+        assert_eq!(
+            (d.wall, d.reason),
+            (Some(Wall::Register), Reason::AllowanceSpent)
+        );
     }
 
     fn view(n: u32) -> View<'static> {

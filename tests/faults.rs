@@ -65,16 +65,13 @@ fn readable() -> bool {
 fn storage_getter_throws() {
     clean();
     watch_errors();
-    // What a browser that blocks site data does: the localStorage getter itself throws.
-    // Window's attributes live on the window itself ([Global]), so keep the original to put back.
-    js("window.__localStorage = Object.getOwnPropertyDescriptor(window, 'localStorage');
-        Object.defineProperty(window, 'localStorage', {configurable: true, get: function () { throw new DOMException('blocked', 'SecurityError'); }});");
+    block_storage();
     fixture("g1");
     let open = meterwall::mount(config(",\"limit\":0"));
     fixture("g2");
     let closed = meterwall::mount(config(",\"limit\":0,\"onStorageUnavailable\":\"closed\""));
     let walled = prompt().is_some();
-    js("if (window.__localStorage) Object.defineProperty(window, 'localStorage', window.__localStorage); else delete window.localStorage;");
+    unblock_storage();
     assert!(open.is_ok() && closed.is_ok());
     assert_eq!(
         field(&open.unwrap(), "wall"),
@@ -86,6 +83,64 @@ fn storage_getter_throws() {
     assert!(n >= 2.0);
     assert!(message.contains("localStorage is unavailable"), "{message}");
     assert!(storage().get_item(STORAGE_KEY).unwrap().is_none());
+}
+
+/// Makes the localStorage getter throw, as a browser that blocks site data does; `unblock_storage`
+/// puts it back.
+fn block_storage() {
+    // Window's attributes live on the window itself ([Global]), so keep the original to put back.
+    js("window.__localStorage = Object.getOwnPropertyDescriptor(window, 'localStorage');
+        Object.defineProperty(window, 'localStorage', {configurable: true, get: function () { throw new DOMException('blocked', 'SecurityError'); }});");
+}
+
+fn unblock_storage() {
+    js("if (window.__localStorage) Object.defineProperty(window, 'localStorage', window.__localStorage); else delete window.localStorage;");
+}
+
+#[wasm_bindgen_test]
+fn the_storage_policy_decides_metered_pages_only_and_every_later_decision() {
+    clean();
+    block_storage();
+    // `closed`: a metered article is walled, not counted (nothing can be), and stays walled when
+    // the publisher's own check says the reader does not subscribe.
+    fixture("p1");
+    let d = meterwall::mount(config(",\"onStorageUnavailable\":\"closed\"")).unwrap();
+    let first = (field(&d, "wall"), field(&d, "counted"));
+    let again = field(&meterwall::set_subscriber(false), "wall");
+    let walled = prompt().is_some();
+    // A subscriber and a free page are never walled.
+    fixture("p2");
+    let subscriber = meterwall::mount(config(
+        ",\"onStorageUnavailable\":\"closed\",\"subscriber\":true",
+    ))
+    .unwrap();
+    fixture("p3");
+    let free = meterwall::mount(config(
+        ",\"onStorageUnavailable\":\"closed\",\"pageType\":\"free\"",
+    ))
+    .unwrap();
+    let free_open = readable();
+    // `open` (the default): a spent allowance does not wall, then or later.
+    fixture("p4");
+    meterwall::mount(config(",\"limit\":0")).unwrap();
+    let later = field(&meterwall::set_subscriber(false), "wall");
+    let still_open = readable();
+    unblock_storage();
+    assert_eq!(
+        first,
+        ("register".into(), JsValue::FALSE),
+        "walled, uncounted"
+    );
+    assert_eq!(
+        again, "register",
+        "setSubscriber(false) keeps the policy's wall"
+    );
+    assert!(walled);
+    assert_eq!(field(&subscriber, "wall"), JsValue::NULL, "a subscriber");
+    assert_eq!(field(&free, "wall"), JsValue::NULL, "a free page");
+    assert!(free_open);
+    assert_eq!(later, JsValue::NULL, "open stays open");
+    assert!(still_open);
 }
 
 #[wasm_bindgen_test]

@@ -24,7 +24,7 @@ use layers::*;
 use panic::*;
 
 use crate::article::article_key;
-use crate::config::{Config, FailPolicy, PageType, Value};
+use crate::config::{Config, FailPolicy, Value};
 use crate::meter::{self, Decision, Record, View, Wall};
 use intl::ZoneCalendar;
 use std::cell::RefCell;
@@ -57,6 +57,8 @@ pub(crate) struct Mounted {
     storage_listener: Option<Listener>,
     /// Whether this reader subscribes: config, `setSubscriber`, or a verified token.
     subscriber: bool,
+    /// Whether storage is blocked, so that `onStorageUnavailable` decides metered articles.
+    blocked: bool,
     /// The reader's calendar (an `Intl.DateTimeFormat` for the configured zone), made once.
     calendar: ZoneCalendar,
     /// Watches the prompt come into view.
@@ -438,15 +440,10 @@ fn finish(doc: &Document, p: Prepared) -> JsValue {
         preview::Mode::Off => Decision::preview(None),
         _ => meter::decide(&mut record, &config, &view, now, &calendar),
     };
-    if storage.is_none() && mode == preview::Mode::None {
-        if config.on_storage_unavailable == FailPolicy::Open
-            && config.page_type != PageType::Premium
-        {
-            // Without storage the meter cannot count, so the policy decides: open by default.
-            decision.wall = None;
-        } else if decision.wall.is_none() && config.on_storage_unavailable == FailPolicy::Closed {
-            decision.wall = Some(Wall::Register);
-        }
+    // Without storage the meter cannot count, so the policy decides: open by default.
+    let blocked = storage.is_none() && mode == preview::Mode::None;
+    if blocked {
+        decision = meter::without_storage(decision, &config);
     }
     if mode != preview::Mode::None {
         let mut lines = preview::explain(&decision, &config, source, mode);
@@ -473,6 +470,7 @@ fn finish(doc: &Document, p: Prepared) -> JsValue {
         }),
         storage_listener: None,
         subscriber,
+        blocked,
         observer: None,
         seen: false,
         calendar,
@@ -725,6 +723,13 @@ impl Mounted {
             js_sys::Date::now() as i64,
             &self.calendar,
         );
+        // Every later decision follows the storage policy too, or `setSubscriber(false)`
+        // would open a page that policy keeps closed.
+        let decision = if self.blocked {
+            meter::without_storage(decision, &self.config)
+        } else {
+            decision
+        };
         self.record = record;
         self.decision = decision;
         self.save();
