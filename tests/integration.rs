@@ -812,6 +812,25 @@ async fn a_second_mount_while_a_token_is_checked_replaces_the_first() {
 }
 
 #[wasm_bindgen_test]
+fn a_single_page_app_that_reuses_the_article_element_gets_only_its_next_article() {
+    clean();
+    let body = fixture("sp1");
+    meterwall::mount(config(",\"limit\":0")).unwrap();
+    assert!(prompt().is_some());
+    // The app renders its next article into the same element, then mounts again.
+    body.set_attribute("data-meterwall-id", "sp2").unwrap();
+    body.set_inner_html("<p>Next one.</p><p>Next two.</p><p>Next three.</p>");
+    meterwall::mount(config(",\"pageType\":\"free\"")).unwrap();
+    let text = body.text_content().unwrap_or_default();
+    assert!(
+        !text.contains(SECRET),
+        "the previous article's removed blocks stay out: {text}"
+    );
+    assert_eq!(text, "Next one.Next two.Next three.");
+    clean();
+}
+
+#[wasm_bindgen_test]
 fn reset_forgets_the_meter_in_this_page_too() {
     clean();
     mount("rs1");

@@ -635,12 +635,20 @@ fn open_up(m: &mut Mounted) -> Option<Node> {
 
 fn unmount() {
     if let Some((body, host, removed)) = CLOSED.with(|c| c.take()) {
-        host.remove();
-        gate::restore(&body, removed);
+        // As below: restored only into the page it was taken from.
+        if host.is_connected() {
+            host.remove();
+            gate::restore(&body, removed);
+        }
         let _ = body.remove_attribute("data-meterwall-state");
     }
     MOUNTED.with(|cell| {
         if let Some(mut m) = cell.borrow_mut().take() {
+            // A single-page app that reused the article element has replaced the walled page
+            // (the prompt went with it): what the wall removed belongs to that page, not this one.
+            if m.host.as_ref().is_some_and(|h| !h.is_connected()) {
+                m.removed = gate::Removed::default();
+            }
             let _ = open_up(&mut m);
         }
     });
