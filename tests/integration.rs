@@ -923,6 +923,34 @@ async fn a_logout_in_another_tab_is_not_undone_by_this_one() {
 }
 
 #[wasm_bindgen_test]
+async fn a_token_checked_while_the_next_page_decides_is_kept_by_that_page() {
+    clean();
+    let (jwk, valid) = key_and_token(3600).await;
+    let (_, forged) = key_and_token(3600).await;
+    fixture("tn1");
+    meterwall::mount(token_config(&jwk, None)).unwrap();
+    // The login's token is being checked when the app mounts its next article, which has a
+    // token of its own to check (a stale one, refused).
+    let set = meterwall::set_token(Some(valid.clone()));
+    fixture("tn2");
+    let next = meterwall::mount(token_config(&jwk, Some(&forged))).unwrap();
+    let next = JsFuture::from(next.dyn_into::<Promise>().unwrap())
+        .await
+        .unwrap();
+    assert_eq!(
+        wall_of(&next).as_deref(),
+        Some("register"),
+        "its own decision"
+    );
+    let d = JsFuture::from(set).await.expect("setToken resolves");
+    assert!(!d.is_null(), "to the next page's decision, not null");
+    assert_eq!(field(&d, "tier").as_string().as_deref(), Some("subscriber"));
+    assert!(prompt().is_none() && page_text().contains(SECRET));
+    assert_eq!(stored().token.as_deref(), Some(valid.as_str()), "kept");
+    clean();
+}
+
+#[wasm_bindgen_test]
 async fn a_token_set_while_storage_is_full_is_saved_once_it_can_be() {
     clean();
     let (jwk, token) = key_and_token(3600).await;

@@ -99,8 +99,7 @@ fn keep_token(token: Option<String>, resolve: js_sys::Function, reject: js_sys::
             return;
         }
         None => {
-            let e = fail("setToken: no page is mounted (mount() failed or has not run yet)");
-            let _ = reject.call1(&JsValue::NULL, &e);
+            let _ = reject.call1(&JsValue::NULL, &fail(NOT_MOUNTED));
             return;
         }
     };
@@ -111,18 +110,25 @@ fn keep_token(token: Option<String>, resolve: js_sys::Function, reject: js_sys::
             Err(e) => {
                 let _ = reject.call1(&JsValue::NULL, &fail(&e.to_string()));
             }
-            Ok(()) => {
+            // Kept by the page mounted then: a single-page app's next page may be deciding
+            // meanwhile (checking a token of its own), and this one is kept once it has.
+            Ok(()) => when_decided(Box::new(move || {
                 let d = with_mounted(|m| {
                     m.record.token = Some(token);
                     m.token_here = true;
                     m.persist();
                     m.resubscribe(true)
                 });
-                let _ = resolve.call1(&JsValue::NULL, &d.unwrap_or(JsValue::NULL));
-            }
+                let _ = match d {
+                    Some(d) => resolve.call1(&JsValue::NULL, &d),
+                    None => reject.call1(&JsValue::NULL, &fail(NOT_MOUNTED)),
+                };
+            })),
         }),
     );
 }
+
+const NOT_MOUNTED: &str = "setToken: no page is mounted (mount() failed or has not run yet)";
 
 /// The last decision, or `null`.
 pub fn why() -> JsValue {
