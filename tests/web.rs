@@ -1288,6 +1288,86 @@ fn an_article_spent_in_another_tab_turns_the_unlock_button_into_the_subscribe_wa
 }
 
 #[wasm_bindgen_test]
+async fn an_article_unlocked_in_another_tab_updates_the_count_here_and_unlocks_it_there() {
+    const THREE: &str = ",\"limit\":0,\"registered\":{\"mode\":\"choose\",\"limit\":3}";
+    registered_reader();
+    let before = storage().get_item(STORAGE_KEY).unwrap().unwrap();
+    // Another tab unlocks one article, then this one.
+    fixture("ou1");
+    meterwall::mount(config(THREE)).unwrap();
+    shadow("button.unlock")
+        .unchecked_ref::<HtmlElement>()
+        .click();
+    let one = storage().get_item(STORAGE_KEY).unwrap().unwrap();
+    fixture("ou2");
+    meterwall::mount(config(THREE)).unwrap();
+    shadow("button.unlock")
+        .unchecked_ref::<HtmlElement>()
+        .click();
+    let both = storage().get_item(STORAGE_KEY).unwrap().unwrap();
+    // This tab had read the record before either, on the second article.
+    storage().set_item(STORAGE_KEY, &before).unwrap();
+    fixture("ou2");
+    meterwall::mount(config(THREE)).unwrap();
+    let label = || shadow("button.unlock").text_content().unwrap_or_default();
+    assert!(label().contains("3 of 3"), "{}", label());
+    // The `storage` listener is in place once the prompt has painted.
+    sleep(400).await;
+    another_tab_saves(&one);
+    assert_eq!(field(&meterwall::why(), "remaining").as_f64(), Some(2.0));
+    assert!(label().contains("2 of 3"), "the count follows: {}", label());
+    let counter = event_counter("meterwall:unlock");
+    let unlocks = count("meterwall:unlock");
+    another_tab_saves(&both);
+    assert!(page_text().contains(SECRET), "this article, unlocked there");
+    assert_eq!(count("meterwall:unlock"), unlocks + 1.0);
+    doc()
+        .remove_event_listener_with_callback("meterwall:unlock", &counter)
+        .unwrap();
+    clean();
+}
+
+#[wasm_bindgen_test]
+async fn a_new_period_seen_through_another_tab_opens_the_page_as_a_view_not_an_unlock() {
+    const ONE: &str = ",\"limit\":0,\"registered\":{\"limit\":1}";
+    registered_reader();
+    mount_with_config("np1", ONE);
+    mount_with_config("np2", ONE);
+    assert!(prompt().is_some(), "the registered allowance is spent");
+    sleep(400).await;
+    let views = event_counter("meterwall:view");
+    let unlocks = event_counter("meterwall:unlock");
+    let (v, u) = (count("meterwall:view"), count("meterwall:unlock"));
+    // Forty days on, another tab saves: the new month's allowance opens this article.
+    js("window.__now = Date.now; Date.now = function () { return window.__now() + 40 * 864e5; };");
+    let stored = storage().get_item(STORAGE_KEY).unwrap().unwrap();
+    another_tab_saves(&stored);
+    js("Date.now = window.__now;");
+    assert!(page_text().contains(SECRET));
+    assert_eq!(
+        field(&meterwall::why(), "reason").as_string().as_deref(),
+        Some("counted")
+    );
+    assert_eq!(
+        (count("meterwall:view"), count("meterwall:unlock")),
+        (v + 1.0, u)
+    );
+    for (name, f) in [("meterwall:view", views), ("meterwall:unlock", unlocks)] {
+        doc().remove_event_listener_with_callback(name, &f).unwrap();
+    }
+    clean();
+}
+
+fn js(source: &str) {
+    Function::new_no_args(source).call0(&JsValue::NULL).unwrap();
+}
+
+fn mount_with_config(id: &str, extra: &str) {
+    fixture(id);
+    meterwall::mount(config(extra)).unwrap();
+}
+
+#[wasm_bindgen_test]
 async fn an_answer_after_the_next_article_mounted_still_registers_the_reader() {
     const SLOW: &str = ",\"retryDelayMs\":300,\"timeoutMs\":300";
     wall_with(SLOW);

@@ -428,6 +428,11 @@ pub fn find(host: &Element, id: &str) -> Option<Element> {
     host.shadow_root()?.get_element_by_id(id)
 }
 
+/// The prompt's first element that `selector` matches.
+pub fn find_in(host: &Element, selector: &str) -> Option<Element> {
+    host.shadow_root()?.query_selector(selector).ok()?
+}
+
 /// Sets the live region's message; `invalid` marks the email field as the cause.
 pub fn say(host: &Element, message: &str, invalid: bool) {
     if let Some(status) = find(host, "mw-status") {

@@ -845,6 +845,21 @@ impl Mounted {
         );
         let was = self.decision.wall;
         if decision.wall == was {
+            // The same wall, but in `choose` mode another tab may have spent an article: the
+            // button's count and `why()` follow.
+            if decision.remaining != self.decision.remaining {
+                self.record = record;
+                self.decision = decision;
+                self.persist();
+                let button = self
+                    .host
+                    .as_ref()
+                    .and_then(|h| gate::find_in(h, "button.unlock"));
+                if let Some(button) = button {
+                    let text = prompt_text(&self.body, &self.config, &decision);
+                    button.set_text_content(Some(&text.unlock));
+                }
+            }
             return;
         }
         // Registered there (or, already registered, this article unlocked there).
@@ -852,10 +867,12 @@ impl Mounted {
         self.record = record;
         self.decision = decision;
         self.persist();
-        let event = match (newly, decision.wall) {
+        let event = match (newly, decision.reason) {
             (true, _) => "register",
-            (false, None) => "unlock",
-            (false, Some(_)) => "view",
+            // Opened because that tab opened this very article; a new period opening it is a
+            // view like any other.
+            (false, meter::Reason::AlreadyOpened) => "unlock",
+            _ => "view",
         };
         emit(event, &detail(&decision));
         self.show(was, false);
