@@ -202,7 +202,7 @@ impl Decision {
     /// The wall shown when a failure and `onError: "closed"` decide, not the meter.
     pub fn closed() -> Decision {
         decision(
-            Some(Wall::Register),
+            Some(Wall::Subscribe),
             Reason::AllowanceSpent,
             Tier::Anonymous,
             false,

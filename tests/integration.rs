@@ -430,24 +430,47 @@ fn config_errors_name_the_path_and_what_was_expected() {
         err.contains("config must be an object or a list of objects"),
         "{err}"
     );
-    // onError: closed walls the page when the config is bad.
-    let layers =
-        JSON::parse("[{\"selector\":\"#fixture\",\"onError\":\"closed\",\"limit\":\"x\"}]")
-            .unwrap();
-    assert!(meterwall::mount(layers).is_err());
+    // onError: closed walls the page when the config is bad, and says so.
+    let layers = JSON::parse(
+        "[{\"selector\":\"#fixture\",\"onError\":\"closed\",\"limit\":\"x\",\
+         \"locale\":\"fr\",\"subscribeUrl\":\"/abonnement\",\"loginUrl\":\"javascript:x\"}]",
+    )
+    .unwrap();
+    let err = meterwall::mount(layers).unwrap_err().as_string().unwrap();
+    assert!(err.contains("stays walled"), "{err}");
     assert!(
         prompt().is_some() && !page_text().contains(SECRET),
         "fails closed"
     );
-    // Its form has no listener: a submission must go nowhere, not to the page's URL.
-    let form = prompt()
-        .unwrap()
-        .shadow_root()
-        .unwrap()
-        .query_selector("form")
-        .unwrap()
-        .unwrap();
-    assert_eq!(form.get_attribute("method").as_deref(), Some("dialog"));
+    // The subscribe wall, whose links work without a meter (a registration form would go
+    // nowhere), with what of the config can be read: its language and its valid links.
+    let root = prompt().unwrap().shadow_root().unwrap();
+    assert!(root.query_selector("form").unwrap().is_none());
+    let href = |selector: &str| {
+        root.query_selector(selector)
+            .unwrap()
+            .and_then(|a| a.get_attribute("href"))
+    };
+    assert_eq!(href("a.cta").as_deref(), Some("/abonnement"));
+    assert_eq!(
+        href("a.login").as_deref(),
+        Some("/login"),
+        "not javascript:"
+    );
+    assert_eq!(
+        prompt().unwrap().get_attribute("lang").as_deref(),
+        Some("fr")
+    );
+    // A time zone the browser does not know is a failure like any other.
+    meterwall::mount(config(",\"limit\":50")).unwrap();
+    let err = meterwall::mount(config(
+        ",\"onError\":\"closed\",\"timeZone\":\"Europe/Pari\"",
+    ))
+    .unwrap_err()
+    .as_string()
+    .unwrap();
+    assert!(err.contains("does not know the zone"), "{err}");
+    assert!(prompt().is_some(), "walled, as onError says");
     // The config fixed, the next mount puts the article back first: one decision, no
     // leftover wall.
     meterwall::mount(config(",\"limit\":50")).unwrap();

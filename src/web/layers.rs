@@ -112,10 +112,13 @@ pub(super) fn config_policy(merged: &Value) -> FailPolicy {
     }
 }
 
-pub(super) fn config_message(e: &crate::config::ConfigError) -> String {
+pub(super) fn config_message(e: &crate::config::ConfigError, policy: FailPolicy) -> String {
     let mut m = String::from("invalid config: ");
     m.push_str(&e.to_string());
-    m.push_str(". The article stays readable until it is fixed.");
+    m.push_str(match policy {
+        FailPolicy::Open => ". The article stays readable until it is fixed.",
+        FailPolicy::Closed => ". The article stays walled (onError: \"closed\") until it is fixed.",
+    });
     m
 }
 

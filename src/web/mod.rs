@@ -305,16 +305,17 @@ fn prepare(doc: &Document, page: &JsValue, calls: &JsValue) -> Result<Prepared, 
     let (config, _) = Config::from_value(&first).map_err(|e| {
         // The config cannot be read; with `onError: "closed"` the article is gated anyway, found
         // through the selector as given (or the default).
-        if config_policy(&first) == FailPolicy::Closed {
+        let policy = config_policy(&first);
+        if policy == FailPolicy::Closed {
             let selector = match first.get("selector") {
                 Some(Value::Str(s)) => s.clone(),
                 _ => Config::default().selector,
             };
             if let Ok(Some(body)) = doc.query_selector(&selector) {
-                close_on_error(doc, &body, &Config::default());
+                close_on_error(doc, &body, &lenient(&first));
             }
         }
-        fail(&config_message(&e))
+        fail(&config_message(&e, policy))
     })?;
     let body = match doc.query_selector(&config.selector) {
         Ok(Some(body)) => body,
@@ -324,9 +325,10 @@ fn prepare(doc: &Document, page: &JsValue, calls: &JsValue) -> Result<Prepared, 
     merged.merge(&element_layer(&body));
     merged.merge(&calls);
     let (config, warnings) = Config::from_value(&merged).map_err(|e| {
-        let message = config_message(&e);
-        if config_policy(&merged) == FailPolicy::Closed {
-            close_on_error(doc, &body, &Config::default());
+        let policy = config_policy(&merged);
+        let message = config_message(&e, policy);
+        if policy == FailPolicy::Closed {
+            close_on_error(doc, &body, &lenient(&merged));
         }
         fail(&message)
     })?;
@@ -344,13 +346,13 @@ fn prepare(doc: &Document, page: &JsValue, calls: &JsValue) -> Result<Prepared, 
         &location,
         &keep,
     ) else {
-        return Err(fail("this page has no article id and no http(s) URL: add data-meterwall-id to the article element"));
+        return Err(failed(doc, &body, &config, "this page has no article id and no http(s) URL: add data-meterwall-id to the article element"));
     };
     let Some(calendar) = ZoneCalendar::new(&config.time_zone) else {
         let mut m = String::from("timeZone: the browser does not know the zone \"");
         m.push_str(&config.time_zone);
         m.push_str("\"; use an IANA name such as \"Europe/Paris\"");
-        return Err(fail(&m));
+        return Err(failed(doc, &body, &config, &m));
     };
     let storage = store::probe();
     let (record, problem) = match &storage {
@@ -520,12 +522,40 @@ fn fail(message: &str) -> JsValue {
     JsValue::from_str(&text)
 }
 
-/// `onError: "closed"` with a config that cannot be read: the wall with the default config,
-/// kept so that the next `mount()` (a fixed config, a single-page app's next article) puts the
-/// article back first.
+/// A page that cannot be decided (its article has no key, its zone is unknown): reported, and with
+/// `onError: "closed"` walled.
+fn failed(doc: &Document, body: &Element, config: &Config, message: &str) -> JsValue {
+    if config.on_error == FailPolicy::Closed {
+        close_on_error(doc, body, config);
+    }
+    fail(message)
+}
+
+/// What the wall of an unreadable config can still use: every key but the ones it cannot read
+/// (its language, copy and links, most usefully).
+fn lenient(merged: &Value) -> Config {
+    let mut value = merged.clone();
+    // Each failure takes out the key it names (`copy.submit`: all of `copy`), a few at most.
+    for _ in 0..8 {
+        match Config::from_value(&value) {
+            Ok((config, _)) => return config,
+            Err(e) => {
+                if let Value::Map(entries) = &mut value {
+                    let key = e.path.split('.').next().unwrap_or_default();
+                    entries.retain(|(k, _)| k != key);
+                }
+            }
+        }
+    }
+    Config::default()
+}
+
+/// `onError: "closed"` and a page that cannot be decided: the subscribe wall (its links work
+/// without the meter, where a registration form could not), kept so that the next `mount()` (a
+/// fixed config, a single-page app's next article) puts the article back first.
 fn close_on_error(doc: &Document, body: &Element, config: &Config) {
     let text = prompt_text(body, config, &Decision::closed());
-    if let Some((host, removed)) = gate::gate(doc, body, Wall::Register, config, &text) {
+    if let Some((host, removed)) = gate::gate(doc, body, Wall::Subscribe, config, &text) {
         let _ = body.set_attribute("data-meterwall-state", "locked");
         CLOSED.with(|c| c.set(Some((body.clone(), host, removed))));
     }
