@@ -144,6 +144,32 @@ fn the_storage_policy_decides_metered_pages_only_and_every_later_decision() {
 }
 
 #[wasm_bindgen_test]
+async fn a_reader_who_registers_with_storage_blocked_reads_the_article() {
+    clean();
+    block_storage();
+    fixture("p5");
+    meterwall::mount(config(
+        ",\"onStorageUnavailable\":\"closed\",\"retryDelayMs\":10",
+    ))
+    .unwrap();
+    let walled = prompt().is_some();
+    stub_fetch(200, "{\"ok\":true}");
+    submit_email("reader@example.com");
+    // Registered, the reader gets this article: the policy decides the meter, not the reader's
+    // own registration.
+    for _ in 0..100 {
+        if prompt().is_none() {
+            break;
+        }
+        sleep(20).await;
+    }
+    let open = readable();
+    unblock_storage();
+    assert!(walled, "closed: the wall");
+    assert!(open, "the article, once registered");
+}
+
+#[wasm_bindgen_test]
 fn set_item_throws_quota_exceeded() {
     clean();
     watch_errors();

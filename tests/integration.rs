@@ -471,6 +471,27 @@ fn config_errors_name_the_path_and_what_was_expected() {
     .unwrap();
     assert!(err.contains("does not know the zone"), "{err}");
     assert!(prompt().is_some(), "walled, as onError says");
+    // Not a subscriber's page, nor a free one.
+    for exempt in ["\"subscriber\":true", "\"pageType\":\"free\""] {
+        let zone = format!(",\"onError\":\"closed\",\"timeZone\":\"Europe/Pari\",{exempt}");
+        assert!(meterwall::mount(config(&zone)).is_err());
+        assert!(
+            prompt().is_none() && page_text().contains(SECRET),
+            "{exempt}"
+        );
+    }
+    // Limits that add up to too much: the rest of the config still gives the wall its words.
+    let layers = JSON::parse(
+        "[{\"selector\":\"#fixture\",\"onError\":\"closed\",\"locale\":\"fr\",\
+         \"registered\":{\"limit\":100},\"sections\":{\"a\":50}}]",
+    )
+    .unwrap();
+    let err = meterwall::mount(layers).unwrap_err().as_string().unwrap();
+    assert!(err.contains("add up to at most 149"), "{err}");
+    assert_eq!(
+        prompt().unwrap().get_attribute("lang").as_deref(),
+        Some("fr")
+    );
     // The config fixed, the next mount puts the article back first: one decision, no
     // leftover wall.
     meterwall::mount(config(",\"limit\":50")).unwrap();
@@ -740,6 +761,15 @@ async fn a_kept_token_that_fails_its_check_is_forgotten() {
         kept.token.is_none(),
         "the expired token is gone from storage"
     );
+    // A page whose key cannot be used (a publisher's mistake) cannot judge the token: it stays.
+    let (_, valid) = key_and_token(3600).await;
+    keep_token(valid.clone());
+    let bad_key = JSON::parse(r#"{"kty":"EC","crv":"P-256","x":"AA","y":"AA"}"#).unwrap();
+    fixture("tf3");
+    meterwall::mount(token_config(&bad_key, None)).unwrap();
+    assert_eq!(settled().await, "locked");
+    assert!(last_error().contains("public key"), "{}", last_error());
+    assert_eq!(stored().token.as_deref(), Some(valid.as_str()), "kept");
     clean();
 }
 
@@ -850,6 +880,15 @@ fn a_single_page_app_that_reuses_the_article_element_gets_only_its_next_article(
         "the previous article's removed blocks stay out: {text}"
     );
     assert_eq!(text, "Next one.Next two.Next three.");
+    // An app that only takes the walled element out of the page, to show it again later, gets
+    // its blocks back into it.
+    let kept = fixture("sp3");
+    meterwall::mount(config(",\"limit\":0")).unwrap();
+    assert!(!kept.text_content().unwrap_or_default().contains(SECRET));
+    fixture("sp4");
+    meterwall::mount(config(",\"pageType\":\"free\"")).unwrap();
+    assert!(kept.parent_node().is_none(), "detached by the next fixture");
+    assert!(kept.text_content().unwrap_or_default().contains(SECRET));
     clean();
 }
 

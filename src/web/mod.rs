@@ -246,11 +246,18 @@ fn check(
                 }
                 Err(e) => {
                     report(&e.to_string());
-                    if let Some(kept) = kept.filter(|k| *k != token) {
+                    // The page's key or the browser, not the token: a kept token would fail
+                    // alike, and is kept for a page that can check it.
+                    let token_fault = !matches!(
+                        e,
+                        crate::token::TokenError::BadKey
+                            | crate::token::TokenError::CryptoUnavailable
+                    );
+                    if let Some(kept) = kept.filter(|k| *k != token && token_fault) {
                         DECIDING.with(|d| d.set(false));
                         return check(doc, p, key, kept, None, ticket, done);
                     }
-                    Some(token)
+                    token_fault.then_some(token)
                 }
             };
             let decision = finish(&doc, p);
@@ -523,9 +530,10 @@ fn fail(message: &str) -> JsValue {
 }
 
 /// A page that cannot be decided (its article has no key, its zone is unknown): reported, and with
-/// `onError: "closed"` walled.
+/// `onError: "closed"` walled, unless the config says the reader subscribes or the page is free.
 fn failed(doc: &Document, body: &Element, config: &Config, message: &str) -> JsValue {
-    if config.on_error == FailPolicy::Closed {
+    let exempt = config.subscriber || config.page_type == crate::config::PageType::Free;
+    if config.on_error == FailPolicy::Closed && !exempt {
         close_on_error(doc, body, config);
     }
     fail(message)
@@ -542,7 +550,10 @@ fn lenient(merged: &Value) -> Config {
             Err(e) => {
                 if let Value::Map(entries) = &mut value {
                     let key = e.path.split('.').next().unwrap_or_default();
-                    entries.retain(|(k, _)| k != key);
+                    // The one error under `limit` that is not its value is the limits' total, which
+                    // `registered` and `sections` add to.
+                    let limits = |k: &str| key == "limit" && matches!(k, "registered" | "sections");
+                    entries.retain(|(k, _)| k != key && !limits(k));
                 }
             }
         }
@@ -666,7 +677,7 @@ fn open_up(m: &mut Mounted) -> Option<Node> {
 fn unmount() {
     if let Some((body, host, removed)) = CLOSED.with(|c| c.take()) {
         // As below: restored only into the page it was taken from.
-        if host.is_connected() {
+        if host.parent_node().is_some() {
             host.remove();
             gate::restore(&body, removed);
         }
@@ -676,7 +687,9 @@ fn unmount() {
         if let Some(mut m) = cell.borrow_mut().take() {
             // A single-page app that reused the article element has replaced the walled page
             // (the prompt went with it): what the wall removed belongs to that page, not this one.
-            if m.host.as_ref().is_some_and(|h| !h.is_connected()) {
+            // (An app that only detached the element, to show it again later, left the prompt in
+            // it: that page gets its blocks back.)
+            if m.host.as_ref().is_some_and(|h| h.parent_node().is_none()) {
                 m.removed = gate::Removed::default();
             }
             let _ = open_up(&mut m);
@@ -761,13 +774,6 @@ impl Mounted {
             js_sys::Date::now() as i64,
             &self.calendar,
         );
-        // Every later decision follows the storage policy too, or `setSubscriber(false)`
-        // would open a page that policy keeps closed.
-        let decision = if self.blocked {
-            meter::without_storage(decision, &self.config)
-        } else {
-            decision
-        };
         self.record = record;
         self.decision = decision;
         self.save();
@@ -919,7 +925,14 @@ impl Mounted {
     fn resubscribe(&mut self, on: bool) -> JsValue {
         self.subscriber = on;
         let was = self.decision.wall;
-        let decision = self.step(meter::decide);
+        let mut decision = self.step(meter::decide);
+        // Deciding again follows the storage policy too, or `setSubscriber(false)` would open a
+        // page that policy keeps closed. (A registration or an unlock is the reader's own: it
+        // opens the article, as it would with storage.)
+        if self.blocked {
+            decision = meter::without_storage(decision, &self.config);
+            self.decision = decision;
+        }
         // `view` first, as on every page view: held, it fires before the `lock` of `apply`.
         let d = detail(&decision);
         emit("view", &d);
