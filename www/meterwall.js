@@ -77,7 +77,10 @@
       try {
         page.unshift(JSON.parse(block.textContent));
       } catch (e) {
-        report("the JSON in <script id=\"meterwall-config\"> does not parse (" + e.message + "); it is ignored");
+        // Still arriving (an async script can run while the parser is inside the block): read
+        // again once the page is parsed.
+        if (d.readyState === "loading") block = null;
+        else report("the JSON in <script id=\"meterwall-config\"> does not parse (" + e.message + "); it is ignored");
       }
     }
   }
