@@ -819,23 +819,24 @@ fn unknown_keys(map: &Value, prefix: &str, known: &'static str, warnings: &mut V
 
 /// The known key closest to `key` by edit distance, if it is close enough to be a typo.
 fn nearest(key: &str, known: &'static str) -> Option<&'static str> {
-    let lower = key.to_ascii_lowercase();
     crate::list_items(known)
-        .map(|k| (edit_distance(&lower, &k.to_ascii_lowercase()), k))
+        .map(|k| (edit_distance(key, k), k))
         .filter(|(d, k)| *d <= 2.max(k.len() / 3))
         .min_by_key(|(d, _)| *d)
         .map(|(_, k)| k)
 }
 
+/// Levenshtein distance over bytes, ASCII letters compared without case (known keys are ASCII;
+/// a non-ASCII character in a typo counts as one edit per byte, which only makes it less near).
 fn edit_distance(a: &str, b: &str) -> usize {
-    let b: Vec<char> = b.chars().collect();
+    let b = b.as_bytes();
     let mut row: Vec<usize> = (0..=b.len()).collect();
-    for (i, ca) in a.chars().enumerate() {
+    for (i, ca) in a.bytes().enumerate() {
         let mut diag = row[0];
         row[0] = i + 1;
         for (j, cb) in b.iter().enumerate() {
             let above = row[j + 1];
-            row[j + 1] = (diag + usize::from(ca != *cb))
+            row[j + 1] = (diag + usize::from(!ca.eq_ignore_ascii_case(cb)))
                 .min(above + 1)
                 .min(row[j] + 1);
             diag = above;
@@ -929,6 +930,15 @@ mod tests {
         );
         let (_, w) = Config::from_value(&map(&[("zzzzzzzz", Value::Null)])).unwrap();
         assert_eq!(w, vec!["unknown config key \"zzzzzzzz\"".to_string()]);
+        // A key in another case (a data attribute's, say) is near the right one.
+        let (_, w) = Config::from_value(&map(&[("SubscribeURL", s("/s"))])).unwrap();
+        assert_eq!(
+            w,
+            vec![
+                "unknown config key \"SubscribeURL\" (did you mean \"subscribeUrl\"?)".to_string()
+            ]
+        );
+        assert_eq!(edit_distance("límit", "limit"), 2, "bytes, not characters");
     }
 
     #[test]

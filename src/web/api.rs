@@ -9,11 +9,20 @@ pub fn state() -> JsValue {
     if check_poisoned().is_err() {
         return JsValue::NULL;
     }
-    let Some(record) = with_mounted(|m| m.record.clone()) else {
+    // What it shows, not a copy of the whole record.
+    let Some((tag, articles, registered_min, latest_min)) = with_mounted(|m| {
+        let r = &m.record;
+        (
+            r.period_tag,
+            r.entries.len(),
+            r.registered_min,
+            r.latest_min,
+        )
+    }) else {
         return JsValue::NULL;
     };
     let o = js_sys::Object::new();
-    let period = match record.period_tag {
+    let period = match tag {
         b'm' => "month",
         b'w' => "week",
         b'd' => "day",
@@ -21,9 +30,8 @@ pub fn state() -> JsValue {
         b'l' => "lifetime",
         _ => "",
     };
-    let registered = record
-        .registered_min
-        .map_or(JsValue::NULL, |m| JsValue::from_f64((m * 60_000) as f64));
+    let registered =
+        registered_min.map_or(JsValue::NULL, |m| JsValue::from_f64((m * 60_000) as f64));
     for (key, value) in [
         ("version", JsValue::from_f64(1.0)),
         (
@@ -34,11 +42,11 @@ pub fn state() -> JsValue {
                 period.into()
             },
         ),
-        ("articles", JsValue::from_f64(record.entries.len() as f64)),
+        ("articles", JsValue::from_f64(articles as f64)),
         ("registeredAt", registered),
         (
             "latestSeen",
-            JsValue::from_f64((record.latest_min * 60_000) as f64),
+            JsValue::from_f64((latest_min * 60_000) as f64),
         ),
     ] {
         let _ = js_sys::Reflect::set(&o, &key.into(), &value);
