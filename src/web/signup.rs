@@ -222,6 +222,9 @@ struct Attempt {
     sending: String,
     failed: String,
     offline: String,
+    /// Whether a server error (5xx) has been reported for this submission: once, whichever
+    /// attempt meets it first.
+    reported: std::cell::Cell<bool>,
 }
 
 fn prepare(p: &Pending, by_reader: bool) -> Option<Attempt> {
@@ -263,6 +266,7 @@ fn prepare(p: &Pending, by_reader: bool) -> Option<Attempt> {
             sending: copy.text(Text::Sending).into(),
             failed: copy.text(Text::SendFailed).into(),
             offline: copy.text(Text::Offline).into(),
+            reported: std::cell::Cell::new(false),
         })
     })
     .flatten()
@@ -303,7 +307,7 @@ fn attempt(a: Rc<Attempt>, n: u32) {
                     settle(&a, Err(message));
                 }
                 Outcome::Retry { after_ms } => {
-                    if n == 1 && status.is_some_and(|s| s >= 500) {
+                    if status.is_some_and(|s| s >= 500) && !a.reported.replace(true) {
                         report("the signup endpoint answered with a server error; retrying");
                     }
                     let wait = delay_ms(n, a.retry_delay_ms, js_sys::Math::random(), after_ms);
