@@ -25,7 +25,7 @@
 //!
 //! | check | refused with |
 //! | --- | --- |
-//! | more than [`Options::rate_per_minute`] signups from one IP address (burst of the same size) | 429 and `Retry-After: <seconds>` |
+//! | more than [`Options::rate_per_minute`] signups from one client (an IPv4 address, or an IPv6 /64 network; burst of the same size) | 429 and `Retry-After: <seconds>` |
 //! | `Origin` is neither this site (equal to `Host`) nor on [`Options::allowed_origins`]; no `Origin` | 403 |
 //! | `Sec-Fetch-Site: cross-site` from an origin not on the allow-list | 403 |
 //! | `Content-Type` is not `application/json` | 415 |
@@ -35,6 +35,8 @@
 //! | `elapsedMs` below [`Options::min_submit_ms`] | 403 |
 //! | the address fails `meterwall::email::validate` (the widget's own rule) | 400, with that rule's sentence |
 //! | the `idempotencyKey` was used with another address or newsletter choice | 422 |
+//!
+//! A body that takes longer than [`Options::request_timeout`] to arrive is answered 408.
 //!
 //! An accepted address is stored once: trimmed, its domain lower-cased, unique without regard to
 //! case. Signing up again gets the same `200 {"ok":true}`, so the answer never tells anyone whether
@@ -76,6 +78,7 @@ use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use axum::{Json, Router};
 use tower_http::cors::{AllowOrigin, CorsLayer};
+use tower_http::timeout::TimeoutLayer;
 
 pub use crate::login::DEMO_PUBLIC_JWK;
 use crate::signup::Signups;
@@ -93,10 +96,16 @@ pub struct Options {
     pub allowed_origins: Vec<String>,
     /// Fewest milliseconds between the prompt's render and submit; faster is a bot. Default 1000.
     pub min_submit_ms: u64,
-    /// Signups per minute from one IP address, also the burst size. Default 10.
+    /// Signups per minute from one client (an IPv4 address, or an IPv6 /64 network), also the
+    /// burst size. Default 10.
     pub rate_per_minute: u32,
     /// Largest signup body accepted, in bytes. Default 4096.
     pub max_body_bytes: usize,
+    /// How long a signup (or demo login) may take once its headers are in, its body included;
+    /// a slower one is answered 408 and its connection closed, so a client that trickles its
+    /// body cannot hold the service's sockets. Default 10 s. (A client slow to send its headers
+    /// is a reverse proxy's to cut off: put one in front of the service on the open internet.)
+    pub request_timeout: Duration,
     /// Serves the demo site's `POST /api/login`, which gives anyone a subscriber token signed
     /// with the demo's public key pair. Never for a real site. Default off.
     pub demo_login: bool,
@@ -111,6 +120,7 @@ impl Default for Options {
             min_submit_ms: 1000,
             rate_per_minute: 10,
             max_body_bytes: 4096,
+            request_timeout: Duration::from_secs(10),
             demo_login: false,
         }
     }
@@ -158,7 +168,8 @@ impl fmt::Display for Error {
             Self::Origin { entry } => write!(
                 f,
                 "--allow-origin {entry:?} is not an origin: give the scheme and host as the browser \
-                 sends them, such as https://www.news.example (no path)"
+                 sends them, such as https://www.news.example (no path; a host that is not ASCII \
+                 in punycode, such as https://xn--socit-esab.example)"
             ),
             Self::ZeroRate => f.write_str("--rate-per-minute must be at least 1"),
             Self::Database { path, source } => write!(
@@ -255,9 +266,11 @@ pub fn app(opts: Options) -> Result<Router, Error> {
         "meterwall-server ready"
     );
 
+    let timeout = TimeoutLayer::with_status_code(StatusCode::REQUEST_TIMEOUT, opts.request_timeout);
     let signups = Router::new()
         .route("/api/signup", post(signup::sign_up))
-        .route_layer(DefaultBodyLimit::max(opts.max_body_bytes));
+        .route_layer(DefaultBodyLimit::max(opts.max_body_bytes))
+        .route_layer(timeout);
     // Layered over the route, so a flood is refused before any header or body is looked at.
     let mut signups = rate::limit(signups, opts.rate_per_minute)?;
     if !allowed_origins.is_empty() {
@@ -276,9 +289,11 @@ pub fn app(opts: Options) -> Result<Router, Error> {
             .with_state(store),
     );
     if opts.demo_login {
-        api = api.route(
-            "/api/login",
-            post(login::log_in).layer(DefaultBodyLimit::max(opts.max_body_bytes)),
+        api = api.merge(
+            Router::new()
+                .route("/api/login", post(login::log_in))
+                .route_layer(DefaultBodyLimit::max(opts.max_body_bytes))
+                .route_layer(timeout),
         );
     }
     Ok(site::serve(&opts.root, api))

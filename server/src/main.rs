@@ -237,6 +237,7 @@ fn parse(
                 "METERWALL_MAX_BODY_BYTES",
                 defaults.max_body_bytes,
             )?,
+            request_timeout: defaults.request_timeout,
             demo_login,
         },
     })

@@ -57,16 +57,23 @@ pub(crate) fn check(headers: &HeaderMap, allowed: &[String]) -> Result<(), Refus
 }
 
 /// An allow-list entry in the form browsers send `Origin`: `http(s)://host[:port]`, lower case,
-/// no trailing slash. `None` if it is not an origin (a path, a query, another scheme, spaces).
+/// no trailing slash, no default port (browsers leave `:443` and `:80` out). `None` if it is not
+/// an origin (a path, a query, another scheme, spaces) or its host is not ASCII (browsers send
+/// such a host in punycode, which the entry must then be written in).
 pub(crate) fn normalize(entry: &str) -> Option<String> {
     let origin = entry.trim().trim_end_matches('/').to_ascii_lowercase();
-    let authority = origin
-        .strip_prefix("https://")
-        .or_else(|| origin.strip_prefix("http://"))?;
+    let (scheme, authority) = origin.split_once("://")?;
+    let default_port = match scheme {
+        "https" => ":443",
+        "http" => ":80",
+        _ => return None,
+    };
+    let authority = authority.strip_suffix(default_port).unwrap_or(authority);
     let valid = !authority.is_empty()
+        && authority.is_ascii()
         && !authority.contains(['/', '?', '#', '@'])
         && !authority.chars().any(char::is_whitespace);
-    valid.then_some(origin)
+    valid.then(|| format!("{scheme}://{authority}"))
 }
 
 /// `origin` is `scheme://host[:port]`; the page is this site when `host[:port]` is the `Host` it asked.
@@ -160,6 +167,29 @@ mod tests {
         assert_eq!(normalize("news.example"), None);
         assert_eq!(normalize("ftp://news.example"), None);
         assert_eq!(normalize("https://"), None);
+        // Browsers leave the default port out of `Origin`, so an entry that names it would
+        // never match.
+        assert_eq!(
+            normalize("https://www.news.example:443").as_deref(),
+            Some("https://www.news.example")
+        );
+        assert_eq!(
+            normalize("http://news.example:80/").as_deref(),
+            Some("http://news.example")
+        );
+        assert_eq!(
+            normalize("http://news.example:8080").as_deref(),
+            Some("http://news.example:8080")
+        );
+        assert_eq!(
+            normalize("https://nouvelles.exemple.fr").as_deref(),
+            Some("https://nouvelles.exemple.fr")
+        );
+        assert_eq!(
+            normalize("https://société.example"),
+            None,
+            "punycode, as browsers send it"
+        );
     }
 
     #[test]

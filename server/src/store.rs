@@ -111,15 +111,22 @@ impl Store {
     ///
     /// A key seen before returns its first answer verbatim and writes nothing; sent with another
     /// address or newsletter choice, it is refused (422) rather than answered for a submission
-    /// it did not carry. An address already
-    /// stored is left as it is (`ON CONFLICT DO NOTHING`) and gets the same answer as a new one.
-    /// The lookup and both inserts are one transaction, so concurrent retries cannot both insert.
+    /// it did not carry. An address already stored gets the same answer as a new one and keeps
+    /// its row, but for a newsletter opt-in, which is recorded (a reader who registers again, on
+    /// another device, and ticks the box); an opt-out is not taken from a signup form, which
+    /// anyone can fill in with any address. The lookup and the writes are one transaction, so
+    /// concurrent retries cannot both insert. Keys past their day are purged on the way.
     pub(crate) fn sign_up(&self, signup: &Signup, key: Option<&str>) -> rusqlite::Result<Answer> {
         let mut connection = self.lock();
         // IMMEDIATE takes the write lock up front, so a second process on the same file waits
         // (busy_timeout) instead of failing half-way with SQLITE_BUSY on upgrade.
         let transaction = connection.transaction_with_behavior(TransactionBehavior::Immediate)?;
         let submission = format!("{}|{}", signup.email, u8::from(signup.newsletter));
+        // Kept for a day, not for as long as the server runs.
+        transaction.execute(
+            "DELETE FROM idempotency WHERE created_at < strftime('%Y-%m-%dT%H:%M:%fZ', 'now', ?1)",
+            [IDEMPOTENCY_RETENTION],
+        )?;
         if let Some(key) = key {
             let replay = transaction
                 .query_row(
@@ -152,7 +159,7 @@ impl Store {
         }
         transaction.execute(
             "INSERT INTO signups (email, newsletter, article, locale) VALUES (?1, ?2, ?3, ?4)
-             ON CONFLICT DO NOTHING",
+             ON CONFLICT (email) DO UPDATE SET newsletter = 1 WHERE excluded.newsletter = 1",
             params![
                 signup.email,
                 signup.newsletter,
@@ -303,6 +310,49 @@ mod tests {
         choice.newsletter = true;
         assert_eq!(store.sign_up(&choice, Some("k1")).unwrap().status, 422);
         assert_eq!(count(&store), 1, "neither stored");
+    }
+
+    #[test]
+    fn a_newsletter_opt_in_is_recorded_for_a_known_address_and_an_opt_out_is_not() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = Store::open(&dir.path().join("db.sqlite")).unwrap();
+        let newsletter = |store: &Store| -> i64 {
+            store
+                .lock()
+                .query_row("SELECT newsletter FROM signups", [], |row| row.get(0))
+                .unwrap()
+        };
+        store.sign_up(&signup("a@example.com"), Some("k1")).unwrap();
+        let mut ticked = signup("A@example.com");
+        ticked.newsletter = true;
+        assert_eq!(store.sign_up(&ticked, Some("k2")).unwrap().status, 200);
+        assert_eq!((count(&store), newsletter(&store)), (1, 1), "opted in");
+        store.sign_up(&signup("a@example.com"), Some("k3")).unwrap();
+        assert_eq!(newsletter(&store), 1, "not opted out by a form");
+    }
+
+    #[test]
+    fn keys_past_their_day_are_purged_while_the_server_runs() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = Store::open(&dir.path().join("db.sqlite")).unwrap();
+        store.sign_up(&signup("a@example.com"), Some("k1")).unwrap();
+        store
+            .lock()
+            .execute(
+                "UPDATE idempotency SET created_at = strftime('%Y-%m-%dT%H:%M:%fZ', 'now', '-2 days')",
+                [],
+            )
+            .unwrap();
+        store.sign_up(&signup("b@example.com"), Some("k2")).unwrap();
+        let keys: Vec<String> = store
+            .lock()
+            .prepare("SELECT key FROM idempotency")
+            .unwrap()
+            .query_map([], |row| row.get(0))
+            .unwrap()
+            .collect::<Result<_, _>>()
+            .unwrap();
+        assert_eq!(keys, ["k2"]);
     }
 
     #[test]

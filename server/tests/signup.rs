@@ -151,6 +151,32 @@ async fn body_larger_than_the_limit_is_refused() {
 }
 
 #[tokio::test]
+async fn a_body_that_trickles_in_is_cut_off() {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let server =
+        Server::start(|options| options.request_timeout = std::time::Duration::from_millis(300))
+            .await;
+    let address = server.base.trim_start_matches("http://");
+    let mut stream = tokio::net::TcpStream::connect(address).await.unwrap();
+    let head = format!(
+        "POST /api/signup HTTP/1.1\r\nHost: {address}\r\nOrigin: {}\r\n\
+         Content-Type: application/json\r\nContent-Length: 100\r\n\r\n{{\"email\":",
+        server.base
+    );
+    stream.write_all(head.as_bytes()).await.unwrap();
+    // The rest of the body never comes: the server answers 408 and closes, rather than wait.
+    let mut answer = String::new();
+    let read = tokio::time::timeout(
+        std::time::Duration::from_secs(5),
+        stream.read_to_string(&mut answer),
+    )
+    .await;
+    assert!(read.is_ok(), "still waiting after 5 s: {answer:?}");
+    assert!(answer.starts_with("HTTP/1.1 408"), "{answer}");
+    assert!(server.stored_emails().is_empty());
+}
+
+#[tokio::test]
 async fn rate_limit_answers_429_with_retry_after() {
     let server = Server::start(|options| options.rate_per_minute = 2).await;
     for email in ["a@example.com", "b@example.com"] {
