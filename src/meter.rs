@@ -36,7 +36,7 @@ pub enum Allowance {
 }
 
 /// A section's id in the record: 24 bits of FNV-1a over its name. Two sections whose names share
-/// an id (for two sections, about one chance in eight million) would share a count.
+/// an id (for two sections, about one chance in 17 million) would share a count.
 ///
 /// # Examples
 ///
@@ -262,7 +262,10 @@ impl Record {
                 period.bucket(calendar.date_at(now_min * MS_PER_MIN)),
             ),
         };
-        if self.period_tag != tag || self.bucket != bucket {
+        // Only forward: a calendar that puts the same moment in an earlier period (the publisher
+        // changed `timeZone`, or pages of one site disagree on it) keeps the later one, and its
+        // articles, rather than opening a new allowance each time the zones alternate.
+        if self.period_tag != tag || self.bucket < bucket {
             self.entries.clear();
             self.period_tag = tag;
             self.bucket = bucket;
@@ -795,6 +798,31 @@ mod tests {
         assert_eq!(
             (d.wall, d.reason),
             (Some(Wall::Register), Reason::AllowanceSpent)
+        );
+    }
+
+    #[test]
+    fn a_zone_that_puts_now_in_an_earlier_period_never_reopens_the_allowance() {
+        use crate::period::FixedOffset;
+        let config = cfg(1);
+        // 2026-11-30T23:00Z: already December 1 an hour east, still November 30 in UTC.
+        let now = 1_796_079_600_000;
+        let east = FixedOffset { minutes: 60 };
+        let mut record = Record::default();
+        assert_eq!(
+            decide(&mut record, &config, &view(1), now, &east).wall,
+            None
+        );
+        // Pages that still say UTC, then east again, then UTC: one allowance, not one per switch.
+        let walls: Vec<Option<Wall>> = [(2, &Utc as &dyn Calendar), (3, &east), (4, &Utc)]
+            .into_iter()
+            .map(|(n, zone)| decide(&mut record, &config, &view(n), now + 60_000, zone).wall)
+            .collect();
+        assert_eq!(walls, [Some(Wall::Register); 3]);
+        assert_eq!(
+            record.entries.len(),
+            1,
+            "the article read in December, kept"
         );
     }
 
