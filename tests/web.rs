@@ -1002,6 +1002,20 @@ async fn too_many_requests_waits_for_retry_after() {
 }
 
 #[wasm_bindgen_test]
+async fn an_address_pasted_with_no_break_spaces_is_taken() {
+    wall_with(FAST);
+    script_fetch("[{status: 200}]");
+    // What a paste from a formatted page can bring along, and what the browser does not strip.
+    submit_email("\u{a0}reader@example.com\u{3000}");
+    wait_for_state("open").await;
+    let body = JSON::parse(&field(&sent().get(0), "body").as_string().unwrap()).unwrap();
+    assert_eq!(
+        field(&body, "email").as_string().as_deref(),
+        Some("reader@example.com")
+    );
+}
+
+#[wasm_bindgen_test]
 async fn a_server_error_then_success_registers_once() {
     wall_with(FAST);
     // The first attempt times out: the server errors after it are said all the same, once.

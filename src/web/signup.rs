@@ -165,11 +165,15 @@ fn submit() {
         let typed = gate::email_value(&host)?;
         // Our rule (the WHATWG one, with length caps) says what is wrong; the browser's own
         // constraint validation must agree too.
-        let browser_ok = gate::find(&host, "mw-email")
-            .and_then(|e| e.dyn_into::<HtmlInputElement>().ok())
-            .is_none_or(|i| i.check_validity());
+        let input =
+            gate::find(&host, "mw-email").and_then(|e| e.dyn_into::<HtmlInputElement>().ok());
         let checked = email::validate(&typed).and_then(|a| {
-            if browser_ok {
+            // The browser strips only ASCII spaces from the field: a no-break space that came
+            // with a paste is taken off first, so that its check sees what ours did.
+            if let (Some(i), true) = (&input, a.len() != typed.len()) {
+                i.set_value(a);
+            }
+            if input.as_ref().is_none_or(|i| i.check_validity()) {
                 Ok(a)
             } else {
                 Err(email::EmailError::Invalid)
