@@ -555,6 +555,39 @@ fn an_article_whose_text_is_in_a_wrapper_is_gated_inside_it() {
 }
 
 #[wasm_bindgen_test]
+fn an_article_wrapped_twice_is_gated_inside_the_inner_wrapper() {
+    clean();
+    let body = fixture("w3");
+    body.set_inner_html(&format!(
+        "<div class=\"content\"><div class=\"rich-text\"><p>First paragraph.</p>\
+         <p>Second paragraph.</p><p id=\"third\">{SECRET}</p><p>Fourth.</p></div></div>"
+    ));
+    let original = body.inner_html();
+    meterwall::mount(config(",\"limit\":0")).unwrap();
+    assert!(!page_text().contains(SECRET), "not the whole article");
+    let inner = body.query_selector(".rich-text").unwrap().unwrap();
+    assert!(prompt().unwrap().parent_element().unwrap() == inner);
+    meterwall::set_subscriber(true);
+    assert_eq!(body.inner_html(), original);
+    clean();
+}
+
+#[wasm_bindgen_test]
+fn a_short_article_is_never_cut_inside_a_paragraph() {
+    clean();
+    let body = fixture("w4");
+    // Two paragraphs, the longer with three links: the teaser of two keeps both, whole.
+    body.set_inner_html(
+        "<p>A short brief.</p><p>With <a href=\"/a\">one</a>, <a href=\"/b\">two</a> and \
+         <a href=\"/c\">three</a> links, and the end of its sentence.</p>",
+    );
+    meterwall::mount(config(",\"limit\":0")).unwrap();
+    assert!(page_text().contains("and the end of its sentence."));
+    assert!(prompt().unwrap().parent_element().unwrap() == body);
+    clean();
+}
+
+#[wasm_bindgen_test]
 fn empty_article_attributes_are_not_given() {
     clean();
     // A template with nothing to fill in: the page's config stands.

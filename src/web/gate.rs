@@ -53,16 +53,18 @@ fn classify(node: &Node, keep: Option<&str>) -> (bool, bool) {
 
 /// The element whose children are the article's blocks: the article element itself, or, when
 /// the teaser would keep all of its blocks (a header, then one wrapper holding the text, say),
-/// the block with the most text, if it has more blocks than the teaser keeps, and so on down;
-/// with its child nodes, each classified once.
+/// the wrapper with the most text, and so on down (four levels at most) to the first level that
+/// has blocks after the teaser; with its child nodes, each classified once. Only wrappers are
+/// gone into (`div`, `section`, `article`, `main`), never a paragraph, a list or a heading,
+/// whose links or words would take the wall inside them. With nothing to remove at any level,
+/// the article element.
 fn holder(body: &Element, config: &Config, keep: Option<&str>) -> (Element, Vec<Child>) {
     let mut at = body.clone();
     let mut nodes = children(&at, keep);
-    // A few levels at most: the text is not buried deeper in real markup.
-    for _ in 0..4 {
+    for depth in 0.. {
         let here = blocks(&nodes);
         if here > config.teaser.keep(here) {
-            break;
+            return (at, nodes);
         }
         let text = |e: &Element| e.text_content().map_or(0, |t| t.len());
         let Some(inner) = nodes
@@ -73,17 +75,17 @@ fn holder(body: &Element, config: &Config, keep: Option<&str>) -> (Element, Vec<
         else {
             break;
         };
-        // Only into an element that has something to remove itself (not a paragraph whose
-        // links would take the wall inside it).
-        let inner_nodes = children(&inner, keep);
-        let inner_blocks = blocks(&inner_nodes);
-        if inner_blocks <= config.teaser.keep(inner_blocks) {
+        let wrapper = matches!(
+            inner.local_name().as_str(),
+            "div" | "section" | "article" | "main"
+        );
+        if depth == 4 || !wrapper {
             break;
         }
+        nodes = children(&inner, keep);
         at = inner;
-        nodes = inner_nodes;
     }
-    (at, nodes)
+    (body.clone(), children(body, keep))
 }
 
 /// A child node of the article, with what [`classify`] says of it.
