@@ -1035,6 +1035,28 @@ async fn too_many_requests_waits_for_retry_after() {
 }
 
 #[wasm_bindgen_test]
+async fn submitting_from_the_button_keeps_focus_on_it() {
+    wall_with(FAST);
+    script_fetch("[{status: 400, body: '{\"error\":\"Not this one.\"}'}]");
+    shadow("input[type=email]")
+        .unchecked_into::<HtmlInputElement>()
+        .set_value("reader@example.com");
+    let button: HtmlElement = shadow("button[type=submit]").unchecked_into();
+    button.focus().unwrap();
+    button.click();
+    let root = prompt().unwrap().shadow_root().unwrap();
+    let focused = || root.active_element().map(|e| e.tag_name());
+    assert_eq!(
+        button.get_attribute("aria-disabled").as_deref(),
+        Some("true")
+    );
+    assert_eq!(focused().as_deref(), Some("BUTTON"), "while it sends");
+    wait_for_status("Not this one.").await;
+    assert_eq!(focused().as_deref(), Some("BUTTON"), "after the answer");
+    assert!(!button.has_attribute("aria-disabled"));
+}
+
+#[wasm_bindgen_test]
 async fn an_address_pasted_with_no_break_spaces_is_taken() {
     wall_with(FAST);
     script_fetch("[{status: 200}]");

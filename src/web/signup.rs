@@ -425,10 +425,13 @@ fn busy(host: &Element, on: bool) {
         .and_then(|r| r.query_selector("button[type=submit]").ok().flatten())
         .and_then(|b| b.dyn_into::<HtmlElement>().ok())
     {
+        // `aria-disabled`, not `disabled`: a disabled button loses focus (the reader who pressed
+        // it with the keyboard would start over from the top of the page); a second press is
+        // refused by the one-submission-at-a-time guard instead.
         let _ = if on {
-            button.set_attribute("disabled", "")
+            button.set_attribute("aria-disabled", "true")
         } else {
-            button.remove_attribute("disabled")
+            button.remove_attribute("aria-disabled")
         };
     }
 }
