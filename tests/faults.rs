@@ -144,6 +144,25 @@ fn the_storage_policy_decides_metered_pages_only_and_every_later_decision() {
 }
 
 #[wasm_bindgen_test]
+fn the_debug_preview_shows_the_storage_policy_s_decision() {
+    clean();
+    block_storage();
+    js("history.replaceState(null, '', location.pathname + '?meterwall=debug');");
+    fixture("p6");
+    let d = meterwall::mount(config(
+        ",\"preview\":true,\"onStorageUnavailable\":\"closed\"",
+    ));
+    js("history.replaceState(null, '', location.pathname);");
+    unblock_storage();
+    js("document.querySelectorAll('[data-meterwall-debug]').forEach(function (o) { o.remove(); });");
+    assert_eq!(
+        field(&d.unwrap(), "wall").as_string().as_deref(),
+        Some("register"),
+        "what a reader in this browser gets"
+    );
+}
+
+#[wasm_bindgen_test]
 async fn a_reader_who_registers_with_storage_blocked_reads_the_article() {
     clean();
     block_storage();

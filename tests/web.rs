@@ -843,13 +843,24 @@ fn an_article_marked_right_to_left_gets_a_right_to_left_prompt() {
     clean();
     let body = fixture("rt1");
     body.set_attribute("dir", "rtl").unwrap();
-    meterwall::mount(config(",\"limit\":0")).unwrap();
+    meterwall::mount(config(&format!(",\"limit\":0{HEBREW}"))).unwrap();
     assert_eq!(
         prompt().unwrap().get_attribute("dir").as_deref(),
         Some("rtl")
     );
+    // Without text of the publisher's, the prompt is the built-in English, left to right:
+    // laid out right to left, its punctuation would land at the wrong end.
+    let body = fixture("rt2");
+    body.set_attribute("dir", "rtl").unwrap();
+    meterwall::mount(config(",\"limit\":0,\"locale\":\"he\"")).unwrap();
+    let host = prompt().unwrap();
+    assert_eq!(host.get_attribute("dir").as_deref(), Some("ltr"));
+    assert_eq!(host.get_attribute("lang").as_deref(), Some("en"));
     clean();
 }
+
+/// A right-to-left language's heading, as a publisher of such pages gives it.
+const HEBREW: &str = ",\"locale\":\"he\",\"copy\":{\"registerHeading\":\"המשיכו לקרוא בחינם!\"}";
 
 #[wasm_bindgen_test]
 fn the_prompt_says_the_language_its_text_is_in() {
@@ -887,7 +898,7 @@ fn right_to_left_pages_get_a_right_to_left_prompt() {
     html.set_attribute("dir", "rtl").unwrap();
     clean();
     fixture("r1");
-    meterwall::mount(config(",\"limit\":0")).unwrap();
+    meterwall::mount(config(&format!(",\"limit\":0{HEBREW}"))).unwrap();
     html.remove_attribute("dir").unwrap();
     assert_eq!(
         prompt().unwrap().get_attribute("dir").as_deref(),

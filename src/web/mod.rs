@@ -450,7 +450,12 @@ fn finish(doc: &Document, p: Prepared) -> JsValue {
         _ => meter::decide(&mut record, &config, &view, now, &calendar),
     };
     // Without storage the meter cannot count, so the policy decides: open by default.
-    let blocked = storage.is_none() && mode == preview::Mode::None;
+    // (Also in the previews that show the reader's own decision.)
+    let blocked = storage.is_none()
+        && matches!(
+            mode,
+            preview::Mode::None | preview::Mode::Debug | preview::Mode::Reset
+        );
     if blocked {
         decision = meter::without_storage(decision, &config);
     }
@@ -575,13 +580,14 @@ fn close_on_error(doc: &Document, body: &Element, config: &Config) {
 fn prompt_text(body: &Element, config: &Config, d: &Decision) -> gate::PromptText {
     let plural = config.copy.lang.plural(d.remaining);
     // The prompt states its direction: the article's, as its nearest `dir` says (the page's
-    // `<html>`, its `<body>`, or the article itself).
+    // `<html>`, its `<body>`, or the article itself), when its text is the publisher's; the
+    // built-in copy (English, French, German, Spanish) reads left to right on any page.
     let dir = body
         .closest("[dir]")
         .ok()
         .flatten()
         .and_then(|e| e.get_attribute("dir"))
-        .filter(|d| d.eq_ignore_ascii_case("rtl"))
+        .filter(|d| d.eq_ignore_ascii_case("rtl") && !config.copy.overrides.is_empty())
         .map_or("ltr", |_| "rtl");
     gate::PromptText {
         unlock: config
