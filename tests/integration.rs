@@ -431,12 +431,10 @@ fn config_errors_name_the_path_and_what_was_expected() {
         "{err}"
     );
     // onError: closed walls the page when the config is bad, and says so.
-    let layers = JSON::parse(
+    let err = refused(
         "[{\"selector\":\"#fixture\",\"onError\":\"closed\",\"limit\":\"x\",\
          \"locale\":\"fr\",\"subscribeUrl\":\"/abonnement\",\"loginUrl\":\"javascript:x\"}]",
-    )
-    .unwrap();
-    let err = meterwall::mount(layers).unwrap_err().as_string().unwrap();
+    );
     assert!(err.contains("stays walled"), "{err}");
     assert!(
         prompt().is_some() && !page_text().contains(SECRET),
@@ -481,12 +479,10 @@ fn config_errors_name_the_path_and_what_was_expected() {
         );
     }
     // Limits that add up to too much: the rest of the config still gives the wall its words.
-    let layers = JSON::parse(
+    let err = refused(
         "[{\"selector\":\"#fixture\",\"onError\":\"closed\",\"locale\":\"fr\",\
          \"registered\":{\"limit\":100},\"sections\":{\"a\":50}}]",
-    )
-    .unwrap();
-    let err = meterwall::mount(layers).unwrap_err().as_string().unwrap();
+    );
     assert!(err.contains("add up to at most 149"), "{err}");
     assert_eq!(
         prompt().unwrap().get_attribute("lang").as_deref(),
@@ -503,6 +499,14 @@ fn config_errors_name_the_path_and_what_was_expected() {
         .length();
     assert_eq!(blocks, 5, "the article exactly as it was");
     clean();
+}
+
+/// The error `mount` gives for config `layers` (JSON).
+fn refused(layers: &str) -> String {
+    meterwall::mount(JSON::parse(layers).unwrap())
+        .unwrap_err()
+        .as_string()
+        .unwrap()
 }
 
 #[wasm_bindgen_test]

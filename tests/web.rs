@@ -1326,18 +1326,24 @@ async fn a_registration_in_another_tab_in_choose_mode_offers_the_unlock_button()
     clean();
 }
 
+/// Mounts article `id` with `extra` config, clicks its unlock button and returns the stored
+/// record: what another tab leaves behind when the reader unlocks an article there.
+fn unlock_on(id: &str, extra: &str) -> String {
+    fixture(id);
+    meterwall::mount(config(extra)).unwrap();
+    shadow("button.unlock")
+        .unchecked_ref::<HtmlElement>()
+        .click();
+    storage().get_item(STORAGE_KEY).unwrap().unwrap()
+}
+
 #[wasm_bindgen_test]
 fn an_article_spent_in_another_tab_turns_the_unlock_button_into_the_subscribe_wall() {
     const ONE: &str = ",\"limit\":0,\"registered\":{\"mode\":\"choose\",\"limit\":1}";
     registered_reader();
     let before = storage().get_item(STORAGE_KEY).unwrap().unwrap();
     // Another tab spends the reader's one article on another page.
-    fixture("ot1");
-    meterwall::mount(config(ONE)).unwrap();
-    shadow("button.unlock")
-        .unchecked_ref::<HtmlElement>()
-        .click();
-    let spent = storage().get_item(STORAGE_KEY).unwrap().unwrap();
+    let spent = unlock_on("ot1", ONE);
     // This tab had read the record before that, and offers the same article.
     storage().set_item(STORAGE_KEY, &before).unwrap();
     fixture("ot2");
@@ -1374,18 +1380,8 @@ async fn an_article_unlocked_in_another_tab_updates_the_count_here_and_unlocks_i
     registered_reader();
     let before = storage().get_item(STORAGE_KEY).unwrap().unwrap();
     // Another tab unlocks one article, then this one.
-    fixture("ou1");
-    meterwall::mount(config(THREE)).unwrap();
-    shadow("button.unlock")
-        .unchecked_ref::<HtmlElement>()
-        .click();
-    let one = storage().get_item(STORAGE_KEY).unwrap().unwrap();
-    fixture("ou2");
-    meterwall::mount(config(THREE)).unwrap();
-    shadow("button.unlock")
-        .unchecked_ref::<HtmlElement>()
-        .click();
-    let both = storage().get_item(STORAGE_KEY).unwrap().unwrap();
+    let one = unlock_on("ou1", THREE);
+    let both = unlock_on("ou2", THREE);
     // This tab had read the record before either, on the second article.
     storage().set_item(STORAGE_KEY, &before).unwrap();
     fixture("ou2");
