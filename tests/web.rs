@@ -575,15 +575,54 @@ fn an_article_wrapped_twice_is_gated_inside_the_inner_wrapper() {
 #[wasm_bindgen_test]
 fn a_short_article_is_never_cut_inside_a_paragraph() {
     clean();
-    let body = fixture("w4");
-    // Two paragraphs, the longer with three links: the teaser of two keeps both, whole.
-    body.set_inner_html(
-        "<p>A short brief.</p><p>With <a href=\"/a\">one</a>, <a href=\"/b\">two</a> and \
-         <a href=\"/c\">three</a> links, and the end of its sentence.</p>",
-    );
-    meterwall::mount(config(",\"limit\":0")).unwrap();
-    assert!(page_text().contains("and the end of its sentence."));
-    assert!(prompt().unwrap().parent_element().unwrap() == body);
+    // Two paragraphs, the longer with three links: the teaser of two keeps both, whole; also
+    // when the paragraphs are `div`s inside a wrapper.
+    const LINKS: &str = "With <a href=\"/a\">one</a>, <a href=\"/b\">two</a> and \
+                         <a href=\"/c\">three</a> links, and the end of its sentence.";
+    for (id, markup) in [
+        ("w4", format!("<p>A short brief.</p><p>{LINKS}</p>")),
+        (
+            "w5",
+            format!("<div class=\"rich-text\"><div>A short brief.</div><div>{LINKS}</div></div>"),
+        ),
+    ] {
+        let body = fixture(id);
+        body.set_inner_html(&markup);
+        meterwall::mount(config(",\"limit\":0")).unwrap();
+        assert!(page_text().contains("and the end of its sentence."), "{id}");
+        assert!(prompt().unwrap().parent_element().unwrap() == body, "{id}");
+    }
+    clean();
+}
+
+#[wasm_bindgen_test]
+fn the_wall_goes_into_a_custom_element_or_a_list_that_holds_the_text() {
+    clean();
+    for (id, markup, holder) in [
+        (
+            "w6",
+            format!(
+                "<h1>The headline</h1><article-text><p>First.</p><p>Second.</p>\
+                 <p id=\"third\">{SECRET}</p><p>Fourth.</p></article-text>"
+            ),
+            "article-text",
+        ),
+        (
+            "w7",
+            format!(
+                "<h2>Ten things</h2><ol><li>First.</li><li>Second.</li>\
+                 <li id=\"third\">{SECRET}</li><li>Fourth.</li></ol>"
+            ),
+            "ol",
+        ),
+    ] {
+        let body = fixture(id);
+        body.set_inner_html(&markup);
+        meterwall::mount(config(",\"limit\":0")).unwrap();
+        assert!(!page_text().contains(SECRET), "{id}: not the whole article");
+        let inner = body.query_selector(holder).unwrap().unwrap();
+        assert!(prompt().unwrap().parent_element().unwrap() == inner, "{id}");
+    }
     clean();
 }
 

@@ -37,31 +37,38 @@ fn keep_selector<'a>(body: &Element, config: &'a Config) -> Option<&'a str> {
     None
 }
 
-/// A child of the article: whether `keep` matches it, and whether it is a block of text the
-/// teaser counts (an element, not a script, style or other element that shows nothing).
+/// Elements that are not blocks of the article: those that show nothing, and a run of text's own
+/// markup.
+const NOT_BLOCKS: &str = texts![
+    "script", "style", "template", "noscript", "link", "meta", "br", "wbr", "a", "abbr", "b",
+    "bdi", "bdo", "cite", "code", "data", "dfn", "em", "i", "kbd", "mark", "q", "s", "samp",
+    "small", "span", "strong", "sub", "sup", "time", "u", "var",
+];
+
+/// A child of the article: whether `keep` matches it, and whether it is a block the teaser
+/// counts: an element, but not one that shows nothing (a script, a style) nor a run of text's
+/// own markup (a link, an emphasis), which belongs to the paragraph around it.
 fn classify(node: &Node, keep: Option<&str>) -> (bool, bool) {
     let Some(e) = node.dyn_ref::<Element>() else {
         return (false, false);
     };
     let kept = keep.is_some_and(|k| e.matches(k).unwrap_or(false));
-    let shows = !matches!(
-        e.local_name().as_str(),
-        "script" | "style" | "template" | "noscript" | "link" | "meta" | "br"
-    );
-    (kept, !kept && shows)
+    let name = e.local_name();
+    let block = !crate::list_items(NOT_BLOCKS).any(|n| n == name);
+    (kept, !kept && block)
 }
 
 /// The element whose children are the article's blocks: the article element itself, or, when
 /// the teaser would keep all of its blocks (a header, then one wrapper holding the text, say),
-/// the wrapper with the most text, and so on down (four levels at most) to the first level that
-/// has blocks after the teaser; with its child nodes, each classified once. Only wrappers are
-/// gone into (`div`, `section`, `article`, `main`), never a paragraph, a list or a heading,
-/// whose links or words would take the wall inside them. With nothing to remove at any level,
-/// the article element.
+/// the block with the most text, and so on down (four levels at most) to the first level that
+/// has blocks after the teaser; with its child nodes, each classified once. Only into a block
+/// that holds blocks of its own (a wrapper, a list, a custom element), never into a paragraph or
+/// a heading, whose words and links would take the wall inside them. With nothing to remove at
+/// any level, the article element.
 fn holder(body: &Element, config: &Config, keep: Option<&str>) -> (Element, Vec<Child>) {
     let mut at = body.clone();
     let mut nodes = children(&at, keep);
-    for depth in 0.. {
+    for depth in 0..5 {
         let here = blocks(&nodes);
         if here > config.teaser.keep(here) {
             return (at, nodes);
@@ -75,15 +82,12 @@ fn holder(body: &Element, config: &Config, keep: Option<&str>) -> (Element, Vec<
         else {
             break;
         };
-        let wrapper = matches!(
-            inner.local_name().as_str(),
-            "div" | "section" | "article" | "main"
-        );
-        if depth == 4 || !wrapper {
+        let inner_nodes = children(&inner, keep);
+        if depth == 4 || blocks(&inner_nodes) == 0 {
             break;
         }
-        nodes = children(&inner, keep);
         at = inner;
+        nodes = inner_nodes;
     }
     (body.clone(), children(body, keep))
 }
