@@ -5,8 +5,8 @@
 pub enum Outcome {
     /// 2xx: the reader is registered.
     Accepted,
-    /// A network error, a timeout, 5xx or 429: worth another attempt, after `after_ms` if the
-    /// server said (`Retry-After`).
+    /// A network error, a timeout (ours, or the server's 408), 5xx or 429: worth another
+    /// attempt, after `after_ms` if the server said (`Retry-After`).
     Retry {
         /// The server's `Retry-After`, in ms.
         after_ms: Option<u32>,
@@ -29,7 +29,9 @@ pub enum Outcome {
 pub fn classify(status: Option<u16>, retry_after: Option<&str>) -> Outcome {
     match status {
         Some(200..=299) => Outcome::Accepted,
-        None | Some(429) | Some(500..=599) => Outcome::Retry {
+        // 408: the server gave up waiting for the request (RFC 9110 §15.5.9); the same
+        // submission, sent again with its key, is answered as the first was if it was stored.
+        None | Some(408) | Some(429) | Some(500..=599) => Outcome::Retry {
             after_ms: retry_after.and_then(retry_after_ms),
         },
         Some(_) => Outcome::Refused,
@@ -162,7 +164,7 @@ mod tests {
 
     #[test]
     fn only_network_errors_5xx_and_429_are_retried() {
-        for status in [None, Some(500), Some(502), Some(503), Some(429)] {
+        for status in [None, Some(408), Some(500), Some(502), Some(503), Some(429)] {
             assert!(
                 matches!(classify(status, None), Outcome::Retry { .. }),
                 "{status:?}"
