@@ -539,8 +539,9 @@ pub fn decide(
     }
 }
 
-/// A reader's meter as if they had opened `views` other articles by `now_ms`: what an editor
-/// previews with `?meterwall=simulate&views=N&now=YYYY-MM-DD`. Nothing real is touched.
+/// A reader's meter as if they had opened `views` other articles of `section` (this page's) by
+/// `now_ms`: what an editor previews with `?meterwall=simulate&views=N&now=YYYY-MM-DD`, so that
+/// a section with its own allowance shows its own wall. Nothing real is touched.
 ///
 /// # Examples
 ///
@@ -548,16 +549,22 @@ pub fn decide(
 /// use meterwall::config::Config;
 /// use meterwall::meter::simulate;
 /// use meterwall::period::Utc;
-/// let record = simulate(&Config::default(), 5, 0, &Utc);
+/// let record = simulate(&Config::default(), None, 5, 0, &Utc);
 /// assert_eq!(record.entries.len(), 3); // the free allowance; the rest met the wall
 /// ```
-pub fn simulate(config: &Config, views: u8, now_ms: i64, calendar: &dyn Calendar) -> Record {
+pub fn simulate(
+    config: &Config,
+    section: Option<&str>,
+    views: u8,
+    now_ms: i64,
+    calendar: &dyn Calendar,
+) -> Record {
     let mut record = Record::default();
     for n in 0..views {
         let view = View {
             key: ArticleKey(u32::MAX - u32::from(n)),
             page: PageType::Metered,
-            section: None,
+            section,
             subscriber: false,
         };
         decide(&mut record, config, &view, now_ms, calendar);
@@ -615,9 +622,9 @@ pub fn without_storage(mut decision: Decision, config: &Config) -> Decision {
 /// use meterwall::meter::{next_is_free, simulate};
 /// use meterwall::period::Utc;
 /// let config = Config::default(); // three free articles
-/// assert!(next_is_free(&simulate(&config, 2, 0, &Utc), &config, false, 0, &Utc));
-/// assert!(!next_is_free(&simulate(&config, 3, 0, &Utc), &config, false, 0, &Utc));
-/// assert!(next_is_free(&simulate(&config, 3, 0, &Utc), &config, true, 0, &Utc));
+/// assert!(next_is_free(&simulate(&config, None, 2, 0, &Utc), &config, false, 0, &Utc));
+/// assert!(!next_is_free(&simulate(&config, None, 3, 0, &Utc), &config, false, 0, &Utc));
+/// assert!(next_is_free(&simulate(&config, None, 3, 0, &Utc), &config, true, 0, &Utc));
 /// ```
 pub fn next_is_free(
     record: &Record,
@@ -1091,6 +1098,30 @@ mod tests {
                 .count(),
             1
         );
+    }
+
+    #[test]
+    fn a_simulated_reader_spends_the_allowance_of_the_page_s_section() {
+        let c = Config {
+            limit: 5,
+            sections: vec![Section {
+                name: "opinion".into(),
+                limit: 2,
+            }],
+            ..Config::default()
+        };
+        let op = View {
+            section: Some("opinion"),
+            ..view(1)
+        };
+        // Three opinion pieces read: the section's two are spent, the shared five are not.
+        let mut record = simulate(&c, Some("opinion"), 3, NOW, &Utc);
+        assert_eq!(
+            decide(&mut record, &c, &op, NOW, &Utc).wall,
+            Some(Wall::Register)
+        );
+        let mut record = simulate(&c, Some("opinion"), 3, NOW, &Utc);
+        assert_eq!(decide(&mut record, &c, &view(1), NOW, &Utc).wall, None);
     }
 
     #[test]

@@ -438,7 +438,7 @@ fn finish(doc: &Document, p: Prepared) -> JsValue {
         preview::Mode::Simulate { views, now_ms } => {
             // `now=` names a date in the configured zone, not in UTC.
             now = now_ms.map_or(now, |ms| crate::period::on_local_date(ms, &calendar));
-            record = meter::simulate(&config, views, now, &calendar);
+            record = meter::simulate(&config, view.section, views, now, &calendar);
             saving = false;
         }
         preview::Mode::Wall | preview::Mode::Off => saving = false,
