@@ -61,6 +61,21 @@ pub enum TokenError {
 }
 
 impl TokenError {
+    /// Whether the fault is the token's own (its shape, algorithm, header, signature or times),
+    /// not the page's key or the browser's: only then is the token worth forgetting, or another
+    /// one worth checking instead.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use meterwall::token::TokenError;
+    /// assert!(TokenError::Expired.is_the_token_s());
+    /// assert!(!TokenError::BadKey.is_the_token_s());
+    /// ```
+    pub fn is_the_token_s(&self) -> bool {
+        !matches!(self, TokenError::BadKey | TokenError::CryptoUnavailable)
+    }
+
     /// The sentence `Display` writes, as a `&'static str`: the shell hands it to JS without the
     /// formatting machinery.
     pub fn message(self) -> &'static str {

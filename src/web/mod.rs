@@ -248,11 +248,7 @@ fn check(
                     report(&e.to_string());
                     // The page's key or the browser, not the token: a kept token would fail
                     // alike, and is kept for a page that can check it.
-                    let token_fault = !matches!(
-                        e,
-                        crate::token::TokenError::BadKey
-                            | crate::token::TokenError::CryptoUnavailable
-                    );
+                    let token_fault = e.is_the_token_s();
                     if let Some(kept) = kept.filter(|k| *k != token && token_fault) {
                         DECIDING.with(|d| d.set(false));
                         return check(doc, p, key, kept, None, ticket, done);
@@ -886,22 +882,7 @@ impl Mounted {
             &self.calendar,
         );
         let was = self.decision.wall;
-        if decision.wall == was {
-            // The same wall, but in `choose` mode another tab may have spent an article: the
-            // button's count and `why()` follow.
-            if decision.remaining != self.decision.remaining {
-                self.record = record;
-                self.decision = decision;
-                self.persist();
-                let button = self
-                    .host
-                    .as_ref()
-                    .and_then(|h| gate::find_in(h, "button.unlock"));
-                if let Some(button) = button {
-                    let text = prompt_text(&self.body, &self.config, &decision);
-                    button.set_text_content(Some(&text.unlock));
-                }
-            }
+        if decision.wall == was && decision.remaining == self.decision.remaining {
             return;
         }
         // Registered there (or, already registered, this article unlocked there).
@@ -909,6 +890,19 @@ impl Mounted {
         self.record = record;
         self.decision = decision;
         self.persist();
+        if decision.wall == was {
+            // The same wall, but in `choose` mode another tab has spent an article: the button's
+            // count follows, as `why()` does.
+            let button = self
+                .host
+                .as_ref()
+                .and_then(|h| gate::find_in(h, "button.unlock"));
+            if let Some(button) = button {
+                let text = prompt_text(&self.body, &self.config, &decision);
+                button.set_text_content(Some(&text.unlock));
+            }
+            return;
+        }
         let event = match (newly, decision.reason) {
             (true, _) => "register",
             // Opened because that tab opened this very article; a new period opening it is a

@@ -15,7 +15,7 @@ use crate::retry::{classify, delay_ms, Outcome, Pending};
 use gloo_storage::{SessionStorage, Storage as _};
 use std::rc::Rc;
 use wasm_bindgen::prelude::*;
-use web_sys::{AbortController, Element, HtmlElement, HtmlInputElement, RequestInit, Response};
+use web_sys::{AbortController, Element, HtmlInputElement, RequestInit, Response};
 
 /// The sessionStorage key of a submission not yet accepted.
 pub const PENDING_KEY: &str = "meterwall:pending";
@@ -420,11 +420,7 @@ fn post(a: &Attempt, done: Answer) {
 }
 
 fn busy(host: &Element, on: bool) {
-    if let Some(button) = host
-        .shadow_root()
-        .and_then(|r| r.query_selector("button[type=submit]").ok().flatten())
-        .and_then(|b| b.dyn_into::<HtmlElement>().ok())
-    {
+    if let Some(button) = gate::find_in(host, "button[type=submit]") {
         // `aria-disabled`, not `disabled`: a disabled button loses focus (the reader who pressed
         // it with the keyboard would start over from the top of the page); a second press is
         // refused by the one-submission-at-a-time guard instead.
