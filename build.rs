@@ -28,7 +28,7 @@ fn main() {
 }
 
 /// Removes comments and the whitespace CSS does not need. Conservative: runs of whitespace become
-/// one space, dropped only next to `{ } ; , >`; never inside a value where a space separates
+/// one space, dropped only next to `{ } ; , >`, after `:` and before `!`; never inside a value where a space separates
 /// tokens (`calc(a + b)`, `1px solid`) or before a selector's `:` (`a :focus` differs from
 /// `a:focus`). The stylesheet has no strings or URLs containing these characters.
 fn minify_css(css: &str) -> String {
@@ -51,7 +51,15 @@ fn minify_css(css: &str) -> String {
             continue;
         }
         let tight = |c: char| matches!(c, '{' | '}' | ';' | ',' | '>');
-        if space && !out.is_empty() && !tight(c) && !out.ends_with(tight) {
+        // A space after `:` is never needed (`color: red`, `(min-width: 30em)`), nor one before
+        // `!important`; a space before `:` can be (`a :focus`), so that one stays.
+        if space
+            && !out.is_empty()
+            && !tight(c)
+            && c != '!'
+            && !out.ends_with(tight)
+            && !out.ends_with(':')
+        {
             out.push(' ');
         }
         space = false;
