@@ -29,6 +29,11 @@ const WASM_OPT_FEATURES: [&str; 6] = [
     "--enable-mutable-globals",
 ];
 
+/// The wasm-opt passes the build runs: `-Oz`, then the control flow flattened and rebuilt by
+/// binaryen's relooper (`--flatten --rereloop`) and `-Oz` again, which finds more to fold in the
+/// rebuilt code. `cargo xtask size` prints the module with `-Oz` alone beside it (README "Size").
+pub const PASSES: [&str; 4] = ["-Oz", "--flatten", "--rereloop", "-Oz"];
+
 /// Custom sections no browser reads: function names (kept if Cargo.toml's `strip` is off, which
 /// wasm-bindgen recommends), and the `producers` and `target_features` sections wasm-opt writes.
 const WASM_OPT_STRIP: [&str; 3] = [
@@ -60,7 +65,7 @@ pub fn build(root: &Path, tools: &Tools, opt_level: Option<&str>) -> Result<()> 
 
     let module = dist.join(format!("{OUT_NAME}_bg.wasm"));
     let optimized = dist.join(format!("{OUT_NAME}_bg.wasm.opt"));
-    wasm_opt(root, tools, "-Oz", &module, &optimized)?;
+    wasm_opt(root, tools, &PASSES, &module, &optimized)?;
     fs::rename(&optimized, &module).map_err(|source| Error::io(&module, source))?;
 
     // The glue as readers download it: only the synchronous init, the wasm's names shortened to
@@ -102,7 +107,7 @@ fn inline(root: &Path, tools: &Tools, wasm: &Path, loader: &Path, dist: &Path) -
     bindgen(root, tools, wasm, &work, "no-modules", false)?;
     let module = work.join(format!("{OUT_NAME}_bg.wasm"));
     let optimized = work.join("optimized.wasm");
-    wasm_opt(root, tools, "-Oz", &module, &optimized)?;
+    wasm_opt(root, tools, &PASSES, &module, &optimized)?;
     let glue = work.join(format!("{OUT_NAME}.js"));
     edit(&glue, sync_init_only_bundled)?;
     minify_names(root, tools, &optimized, &glue)?;
@@ -503,13 +508,19 @@ pub fn bindgen(
     shell::run(&mut cmd)
 }
 
-/// wasm-opt `pass` (`-Oz`, `-Os`) from `input` to `output`.
+/// wasm-opt with `passes` (`["-Oz"]`, [`PASSES`]) from `input` to `output`.
 ///
 /// # Errors
 ///
 /// When wasm-opt fails.
-pub fn wasm_opt(root: &Path, tools: &Tools, pass: &str, input: &Path, output: &Path) -> Result<()> {
-    wasm_opt_with(root, &tools.wasm_opt, pass, input, output)
+pub fn wasm_opt(
+    root: &Path,
+    tools: &Tools,
+    passes: &[&str],
+    input: &Path,
+    output: &Path,
+) -> Result<()> {
+    wasm_opt_with(root, &tools.wasm_opt, passes, input, output)
 }
 
 /// [`wasm_opt`] with the wasm-opt at `program` (`cargo xtask size` compares versions).
@@ -520,14 +531,14 @@ pub fn wasm_opt(root: &Path, tools: &Tools, pass: &str, input: &Path, output: &P
 pub fn wasm_opt_with(
     root: &Path,
     program: &Path,
-    pass: &str,
+    passes: &[&str],
     input: &Path,
     output: &Path,
 ) -> Result<()> {
     shell::run(
         Command::new(program)
             .current_dir(root)
-            .arg(pass)
+            .args(passes)
             .args(WASM_OPT_FEATURES)
             .args(WASM_OPT_STRIP)
             .arg(relative(root, input))
@@ -536,7 +547,7 @@ pub fn wasm_opt_with(
     )
 }
 
-/// `wasm-opt -Oz` as the build runs it, imports and exports renamed too, but keeping the
+/// wasm-opt as the build runs it ([`PASSES`]), imports and exports renamed too, but keeping the
 /// function names (`-g`, nothing stripped): the module readers get, for `cargo xtask size` to
 /// say what each part weighs.
 ///
@@ -553,7 +564,8 @@ pub fn wasm_opt_keeping_names(
     shell::capture(
         Command::new(&tools.wasm_opt)
             .current_dir(root)
-            .args(["-Oz", "-g", "--minify-imports-and-exports-and-modules"])
+            .args(PASSES)
+            .args(["-g", "--minify-imports-and-exports-and-modules"])
             .args(WASM_OPT_FEATURES)
             .arg(relative(root, input))
             .arg("-o")

@@ -193,7 +193,7 @@ pub fn size(root: &Path) -> Result<()> {
         })
         .collect();
     shell::announce(
-        "the wasm after wasm-opt -Oz by part (bytes before compression; our modules, then other \
+        "the wasm after wasm-opt as built by part (bytes before compression; our modules, then other \
          crates whole; the names kept for this listing only)",
     );
     print!("{}", parts_table(&by_part(&items, &crate_modules(root)?)));
@@ -214,11 +214,17 @@ pub fn size(root: &Path) -> Result<()> {
             format!("opt-level={level}, no wasm-opt"),
             Sizes::read(&module)?,
         ));
-        for pass in ["-Oz", "-Os"] {
-            let optimized = root.join(&dir).join(format!("{OUT_NAME}_bg{pass}.wasm"));
-            build::wasm_opt(root, &tools, pass, &module, &optimized)?;
+        let passes: [(&str, &[&str]); 3] = [
+            ("-Oz", &["-Oz"]),
+            ("-Os", &["-Os"]),
+            ("-Oz, rereloop, -Oz", &build::PASSES),
+        ];
+        for (name, passes) in passes {
+            let file = format!("{OUT_NAME}_bg{}.wasm", passes.join(""));
+            let optimized = root.join(&dir).join(file);
+            build::wasm_opt(root, &tools, passes, &module, &optimized)?;
             rows.push((
-                format!("opt-level={level}, wasm-opt {pass}"),
+                format!("opt-level={level}, wasm-opt {name}"),
                 Sizes::read(&optimized)?,
             ));
         }
@@ -241,7 +247,7 @@ pub fn size(root: &Path) -> Result<()> {
             let version = shell::probe(&debian, &["--version"]).unwrap_or_default();
             let module = root.join(format!("target/size/opt-z/bindgen/{OUT_NAME}_bg.wasm"));
             let optimized = root.join("target/size/opt-z/debian-Oz.wasm");
-            build::wasm_opt_with(root, &debian, "-Oz", &module, &optimized)?;
+            build::wasm_opt_with(root, &debian, &["-Oz"], &module, &optimized)?;
             rows.push((format!("Debian {version} -Oz"), Sizes::read(&optimized)?));
         }
         Err(error) => println!("    Debian's wasm-opt not measured: {error}"),
@@ -418,7 +424,7 @@ fn bound_and_optimized(
     build::bindgen(root, tools, wasm, &out, "web", false)?;
     let module = out.join(format!("{OUT_NAME}_bg.wasm"));
     let optimized = root.join(dir).join(format!("{OUT_NAME}_bg-Oz.wasm"));
-    build::wasm_opt_with(root, wasm_opt, "-Oz", &module, &optimized)?;
+    build::wasm_opt_with(root, wasm_opt, &["-Oz"], &module, &optimized)?;
     Sizes::read(&optimized)
 }
 
