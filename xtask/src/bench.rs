@@ -3,15 +3,16 @@
 //! Builds the widget, serves a copy of `www/` with one page per case under `/bench/` (made from a
 //! demo article by [`write_case_pages`], beside `bench/pages/blank.html`) from the reference
 //! server on a free port, and loads each case [`LOADS`] times per browser over
-//! WebDriver, the cases taking turns so that drift in the machine's speed spreads over all of
-//! them. Most loads are cold as far as a page can tell: the HTTP cache is off (Chrome
+//! WebDriver, the cases taking turns (in a new order each round) so that drift in the machine's
+//! speed spreads over all of them. Most loads are cold as far as a page can tell: the HTTP cache is off (Chrome
 //! `--disk-cache-size=1`, Firefox's cache prefs), the page URL carries a fresh query string, and
 //! the storage is cleared and the meter state set through JS from a blank page first. One session
 //! per browser, not per load: a new browser per load would take most of the run's time. The
 //! "warm cache" cases run in a second session per browser with the HTTP cache on, as for a reader
 //! who has read an article before (every reader over the limit has): the page is still fetched
-//! afresh, the widget's files come from the cache (revalidated, as the server sends
-//! `Last-Modified` and no `max-age`). Each load records whether the meter's files came from a
+//! afresh, the widget's files come from the cache: the server sends `Last-Modified` and no
+//! `Cache-Control`, so a browser uses a file unasked while it counts as fresh (heuristically, for
+//! a tenth of its age) and revalidates it after that. Each load records whether the meter's files came from a
 //! cache, and the run prints how many did per case: with its disk cache off, Chrome's in-memory
 //! cache can still serve a script that the previous load used.
 //!
@@ -83,7 +84,7 @@ struct Case {
     /// `data-meterwall-state` after the decision; `None`: nothing decides on this page.
     expect: Option<&'static str>,
     /// Measured in a second session with the HTTP cache on: the widget's files come from the
-    /// cache (revalidated), as for any reader who has read an article before.
+    /// cache (fresh or revalidated), as for any reader who has read an article before.
     warm: bool,
 }
 
@@ -371,8 +372,11 @@ struct Sample {
     /// Whether every file of the meter came from the HTTP cache; `None` on a page without one.
     cached: Option<bool>,
     decision: Option<f64>,
+    /// When the decision was made, from the navigation's start: unlike `decision`, this includes
+    /// fetching the page and the meter's script (the one-request build's is 258 KB).
+    decided_at: Option<f64>,
     /// The widget's own main-thread time (the `meterwall:work` measures: the loader's, and the
-    /// widget's own after the first paint).
+    /// widget's own after the first paint); `None` for the baseline, which has none.
     work: Option<f64>,
     /// Of `work`: the loader's step that readies the wasm (decoded, compiled and instantiated in
     /// the one-request build; instantiated with the three files, compiled off the main thread).
@@ -382,6 +386,12 @@ struct Sample {
     /// Of `work`: the widget's step after the wall's first paint.
     after_paint: Option<f64>,
     lcp: Option<f64>,
+    /// Whether the largest paint came at or after the decision (on a page with one): over the
+    /// limit, whether the LCP is of the walled page or of the article before the wall.
+    lcp_after_wall: Option<bool>,
+    /// What the largest paint was: `prompt`, an element's name, or `none` (inside the prompt's
+    /// shadow root, or removed by the wall: the page cannot see either).
+    lcp_element: Option<String>,
     cls: Option<f64>,
     long_task_ms: Option<f64>,
     wasm_memory: Option<f64>,
@@ -395,6 +405,8 @@ struct Summary {
     /// The mean: LCP comes in whole frames (steps of about 4 ms in headless Chrome here), so a
     /// median moves in steps of 8% of a 50 ms paint; the mean resolves finer differences.
     mean: f64,
+    /// Loads that reported the metric.
+    count: usize,
 }
 
 impl Summary {
@@ -414,12 +426,15 @@ impl Summary {
             median,
             max: values[n - 1],
             mean: values.iter().sum::<f64>() / n as f64,
+            count: n,
         })
     }
 
     fn json(summary: &Option<Summary>) -> Value {
         match summary {
-            Some(s) => json!({ "min": s.min, "median": s.median, "max": s.max, "mean": s.mean }),
+            Some(s) => {
+                json!({ "min": s.min, "median": s.median, "max": s.max, "mean": s.mean, "loads": s.count })
+            }
             None => Value::Null,
         }
     }
@@ -441,11 +456,16 @@ struct Figures {
     /// Loads with every file of the meter from the HTTP cache, and loads in all.
     cached: (usize, usize),
     decision: Option<Summary>,
+    decided_at: Option<Summary>,
     work: Option<Summary>,
     load: Option<Summary>,
     mount: Option<Summary>,
     after_paint: Option<Summary>,
     lcp: Option<Summary>,
+    /// Loads whose largest paint came after the wall went up, of those with both.
+    lcp_after_wall: (usize, usize),
+    /// What the largest paint was (see [`Sample::lcp_element`]) and in how many loads.
+    lcp_elements: Vec<(String, usize)>,
     cls: Option<Summary>,
     long_task_ms: Option<Summary>,
     wasm_memory: Option<Summary>,
@@ -461,11 +481,33 @@ impl Figures {
                 samples.len(),
             ),
             decision: pick(|s| s.decision),
+            decided_at: pick(|s| s.decided_at),
             work: pick(|s| s.work),
             load: pick(|s| s.load),
             mount: pick(|s| s.mount),
             after_paint: pick(|s| s.after_paint),
             lcp: pick(|s| s.lcp),
+            lcp_after_wall: (
+                samples
+                    .iter()
+                    .filter(|s| s.lcp_after_wall == Some(true))
+                    .count(),
+                samples
+                    .iter()
+                    .filter(|s| s.lcp_after_wall.is_some())
+                    .count(),
+            ),
+            lcp_elements: {
+                let mut counts: Vec<(String, usize)> = Vec::new();
+                for name in samples.iter().filter_map(|s| s.lcp_element.as_deref()) {
+                    match counts.iter_mut().find(|(seen, _)| seen == name) {
+                        Some((_, n)) => *n += 1,
+                        None => counts.push((name.to_owned(), 1)),
+                    }
+                }
+                counts.sort_by_key(|&(_, n)| std::cmp::Reverse(n));
+                counts
+            },
             cls: pick(|s| s.cls),
             long_task_ms: pick(|s| s.long_task_ms),
             wasm_memory: pick(|s| s.wasm_memory),
@@ -668,11 +710,17 @@ async fn measure(browser: Browser, client: &Client, url: &str, warm: bool) -> Re
     println!("    {} {version}", browser.name());
     let spent = spend_allowance(client, url).await?;
     let mut samples: Vec<Vec<Sample>> = CASES.iter().map(|_| Vec::new()).collect();
+    let mut order: Vec<usize> = (0..CASES.len())
+        .filter(|&i| CASES[i].warm == warm)
+        .collect();
+    let mut seed = nonce() as u64 | 1;
     for round in 0..=LOADS {
-        for (case, samples) in CASES.iter().zip(samples.iter_mut()) {
-            if case.warm != warm {
-                continue;
-            }
+        // A new order each round: a case that shares its files with the one before it (or
+        // follows a heavy one) would otherwise do so in every round.
+        shuffle(&mut order, &mut seed);
+        for &index in &order {
+            let case = &CASES[index];
+            let samples = &mut samples[index];
             let sample = load(client, url, case, &spent, round)
                 .await
                 .map_err(|error| {
@@ -861,6 +909,7 @@ function collect() {
       observer.disconnect();
     }
     const measure = performance.getEntriesByName("meterwall:decision")[0];
+    const decided = performance.getEntriesByName("meterwall:decided")[0];
     const body = document.querySelector(".article-body");
     const lcp = seen["largest-contentful-paint"];
     const shifts = seen["layout-shift"];
@@ -879,16 +928,24 @@ function collect() {
     const painted = performance.getEntriesByName("meterwall:painted")[0];
     const after = works.filter((m) => painted && m.startTime >= painted.startTime);
     const before = works.filter((m) => !after.includes(m));
+    // The largest paint: did it come after the wall went up, and what was it? An element in the
+    // prompt's shadow root is not exposed to the page (null), nor is one the wall removed.
+    const last = lcp && lcp.length ? lcp[lcp.length - 1] : null;
+    const lcpElement = !last ? null : !last.element ? "none"
+      : last.element.closest("[data-meterwall-prompt]") ? "prompt" : last.element.localName;
     memory.then((wasmMemory) => done({
       wasmMemory,
       cached: files.length ? files.every(fromCache) : null,
       state: body && body.getAttribute("data-meterwall-state"),
       decision: measure ? measure.duration : null,
-      work: expectDecision ? works.reduce((sum, m) => sum + m.duration, 0) : null,
+      decidedAt: decided ? decided.startTime : null,
+      work: works.length ? works.reduce((sum, m) => sum + m.duration, 0) : null,
       load: before.length === 2 ? before[0].duration : null,
       mount: before.length === 2 ? before[1].duration : null,
       afterPaint: after.length ? after.reduce((sum, m) => sum + m.duration, 0) : null,
-      lcp: lcp && lcp.length ? lcp[lcp.length - 1].startTime : null,
+      lcp: last ? last.startTime : null,
+      lcpAfterWall: last && decided ? last.startTime >= decided.startTime : null,
+      lcpElement,
       cls: shifts ? shifts.filter((s) => !s.hadRecentInput).reduce((sum, s) => sum + s.value, 0) : null,
       longTaskMs: tasks ? tasks.reduce((sum, t) => sum + t.duration, 0) : null,
     }));
@@ -958,11 +1015,14 @@ async fn load(
     Ok(Sample {
         cached: figures["cached"].as_bool(),
         decision: figures["decision"].as_f64(),
+        decided_at: figures["decidedAt"].as_f64(),
         work: figures["work"].as_f64(),
         load: figures["load"].as_f64(),
         mount: figures["mount"].as_f64(),
         after_paint: figures["afterPaint"].as_f64(),
         lcp: figures["lcp"].as_f64(),
+        lcp_after_wall: figures["lcpAfterWall"].as_bool(),
+        lcp_element: figures["lcpElement"].as_str().map(str::to_owned),
         cls: figures["cls"].as_f64(),
         long_task_ms: figures["longTaskMs"].as_f64(),
         wasm_memory: figures["wasmMemory"].as_f64(),
@@ -981,6 +1041,17 @@ async fn set_storage(client: &Client, url: &str, entries: &str) -> Result<()> {
     )
     .await
     .map(|_| ())
+}
+
+/// Fisher–Yates with xorshift64: the order only needs to differ between rounds, not be
+/// unpredictable.
+fn shuffle(items: &mut [usize], seed: &mut u64) {
+    for i in (1..items.len()).rev() {
+        *seed ^= *seed << 13;
+        *seed ^= *seed >> 7;
+        *seed ^= *seed << 17;
+        items.swap(i, (*seed % (i as u64 + 1)) as usize);
+    }
 }
 
 /// A number that differs on every call: fresh URLs and email addresses.
@@ -1029,10 +1100,12 @@ fn report(root: &Path, runs: &[Run], took: Duration) -> Result<()> {
     println!();
     let table = markdown(
         runs,
-        "time to decision, ms | widget main thread, ms | LCP, ms | CLS | long tasks, ms",
+        "time to decision, ms | decided after navigation start, ms | widget main thread, ms | \
+         LCP, ms | CLS | long tasks, ms",
         |f| {
             Some(vec![
                 Summary::cell(&f.decision, 1),
+                Summary::cell(&f.decided_at, 0),
                 Summary::cell(&f.work, 1),
                 Summary::cell(&f.lcp, 0),
                 Summary::cell(&f.cls, 3),
@@ -1078,6 +1151,55 @@ fn report(root: &Path, runs: &[Run], took: Duration) -> Result<()> {
                     memory.min / 1024.0,
                     memory.max / 1024.0
                 );
+            }
+        }
+    }
+
+    println!(
+        "over the limit, loads whose largest paint (LCP) came after the wall went up, and what it \
+         was (`none`: inside the prompt's shadow root, or removed by the wall):"
+    );
+    for (index, case) in CASES.iter().enumerate() {
+        for run in runs {
+            let f = &run.figures[index];
+            if case.expect == Some("locked") {
+                let elements: Vec<String> = f
+                    .lcp_elements
+                    .iter()
+                    .map(|(name, n)| format!("{name} {n}"))
+                    .collect();
+                println!(
+                    "{:<8} {:<36} {} of {}; {}",
+                    run.browser.name(),
+                    case.label,
+                    f.lcp_after_wall.0,
+                    f.lcp_after_wall.1,
+                    elements.join(", ")
+                );
+            }
+        }
+    }
+
+    // A metric some loads did not report: its figures are of fewer loads than the others'.
+    for (index, case) in CASES.iter().enumerate() {
+        for run in runs {
+            let f = &run.figures[index];
+            let metrics = [
+                ("time to decision", &f.decision),
+                ("LCP", &f.lcp),
+                ("widget main thread", &f.work),
+                ("mount", &f.mount),
+            ];
+            for (name, summary) in metrics {
+                if let Some(summary) = summary.as_ref().filter(|s| s.count < f.cached.1) {
+                    println!(
+                        "{:<8} {:<36} {name}: reported by {} of {} loads",
+                        run.browser.name(),
+                        case.label,
+                        summary.count,
+                        f.cached.1
+                    );
+                }
             }
         }
     }
@@ -1147,11 +1269,14 @@ fn report(root: &Path, runs: &[Run], took: Duration) -> Result<()> {
                 json!({
                     "browser": run.browser.name(),
                     "decisionMs": Summary::json(&f.decision),
+                    "decidedAfterNavigationStartMs": Summary::json(&f.decided_at),
                     "widgetMainThreadMs": Summary::json(&f.work),
                     "readyingWasmMs": Summary::json(&f.load),
                     "mountMs": Summary::json(&f.mount),
                     "afterPaintMs": Summary::json(&f.after_paint),
                     "lcpMs": Summary::json(&f.lcp),
+                    "lcpAfterWall": { "loads": f.lcp_after_wall.0, "of": f.lcp_after_wall.1 },
+                    "lcpElements": f.lcp_elements.iter().map(|(name, n)| json!({ "element": name, "loads": n })).collect::<Vec<_>>(),
                     "cls": Summary::json(&f.cls),
                     "longTaskMs": Summary::json(&f.long_task_ms),
                     "wasmMemoryBytes": Summary::json(&f.wasm_memory),
