@@ -195,8 +195,9 @@ fn node_needs(npm_packages_current: bool) -> Vec<&'static Need> {
     }
 }
 
-/// The Debian packages `cargo xtask test` needs (Node.js, npm, the browsers and ChromeDriver), all
-/// in one `apt-get`: a run that has to stop for them stops before it compiles anything.
+/// The Debian packages `cargo xtask test` needs (Node.js, npm, the browsers and ChromeDriver, a
+/// C++ compiler for the fuzzing run), all in one `apt-get`: a run that has to stop for them stops
+/// before it compiles anything.
 ///
 /// # Errors
 ///
@@ -204,6 +205,7 @@ fn node_needs(npm_packages_current: bool) -> Vec<&'static Need> {
 pub fn test_packages(root: &Path) -> Result<()> {
     let mut needs = node_needs(npm_packages_current(root));
     needs.extend(&BROWSER_NEEDS);
+    needs.push(&CPP);
     install_missing(needs)
 }
 
@@ -263,13 +265,33 @@ fn nightly() -> Result<()> {
 /// When the nightly toolchain or cargo-fuzz cannot be installed.
 pub fn fuzz() -> Result<()> {
     nightly()?;
-    if shell::find("cargo-fuzz").is_none() {
-        shell::run(shell::cargo().args(["install", "cargo-fuzz"]))?;
+    install_missing([&CPP])?;
+    cargo_tool("cargo-fuzz", CARGO_FUZZ_VERSION).map(drop)
+}
+
+/// cargo-fuzz and geckodriver, pinned: a new release (needing a newer rustc or Firefox) changes
+/// nothing here until these do.
+const CARGO_FUZZ_VERSION: &str = "0.13.2";
+const GECKODRIVER_VERSION: &str = "0.37.1";
+
+/// The crate `name`'s binary of the same name at exactly `version`: the one on PATH or in cargo's
+/// bin directory if its `--version` names that version, else `cargo install name --version
+/// version` (which replaces another version there).
+fn cargo_tool(name: &str, version: &str) -> Result<PathBuf> {
+    let at_version = |path: &PathBuf| {
+        shell::probe(path, &["--version"])
+            .is_some_and(|line| line.split_whitespace().any(|word| word == version))
+    };
+    let found = [shell::which(name), shell::cargo_bin(name)];
+    if let Some(path) = found.into_iter().flatten().find(at_version) {
+        return Ok(path);
     }
-    shell::find("cargo-fuzz").map(|_| ()).ok_or_else(|| {
+    shell::run(shell::cargo().args(["install", name, "--version", version]))?;
+    shell::cargo_bin(name).filter(at_version).ok_or_else(|| {
         Error::missing(
-            "cargo-fuzz after `cargo install cargo-fuzz`",
-            "put ~/.cargo/bin on PATH",
+            format!("{name} {version} after `cargo install {name} --version {version}`"),
+            "check CARGO_INSTALL_ROOT and cargo's `install.root`: the build looks in \
+             $CARGO_HOME/bin",
         )
     })
 }
@@ -336,6 +358,12 @@ static NODE: Need = Need {
     debian_package: "nodejs",
 };
 
+static CPP: Need = Need {
+    what: "a C++ compiler (cargo-fuzz builds libFuzzer from its C++ sources)",
+    binaries: &["c++"],
+    debian_package: "g++",
+};
+
 static NPM: Need = Need {
     what: "npm (installs binaryen, terser, axe-core and TypeScript into tools/)",
     binaries: &["npm"],
@@ -368,15 +396,13 @@ const BROWSER_NEEDS: [Need; 3] = [
 /// When a package cannot be installed (with the command to run), or a binary does not run.
 pub fn browsers() -> Result<Browsers> {
     install_missing(&BROWSER_NEEDS)?;
-    if shell::find("geckodriver").is_none() {
-        // Mozilla ships geckodriver as a crate; Debian 12 does not package it.
-        shell::run(shell::cargo().args(["install", "geckodriver"]))?;
-    }
+    // Mozilla ships geckodriver as a crate; Debian 12 does not package it.
+    let geckodriver = cargo_tool("geckodriver", GECKODRIVER_VERSION)?;
 
     let chromium = runs(shell::which("chromium"));
     let chromedriver = runs(shell::which("chromedriver"));
     let firefox = runs(shell::which("firefox-esr").or_else(|| shell::which("firefox")));
-    let geckodriver = runs(shell::find("geckodriver"));
+    let geckodriver = runs(Some(geckodriver));
     let (Some(chromium), Some(chromedriver), Some(firefox), Some(geckodriver)) =
         (&chromium, &chromedriver, &firefox, &geckodriver)
     else {

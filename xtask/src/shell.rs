@@ -81,6 +81,9 @@ pub fn capture(cmd: &mut Command) -> Result<String> {
 /// Announces `cmd` and runs it with stdout and stderr merged into one stream, which is echoed to
 /// our stdout as it comes and returned, so the caller can read what it printed (test counts).
 pub fn tee(mut cmd: Command) -> Result<String> {
+    // Read line by line afterwards: no colour codes before cargo's `Running` and the like, even
+    // where the environment asks cargo for colour.
+    cmd.env("CARGO_TERM_COLOR", "never");
     let command = display(&cmd);
     announce(&command);
     let spawn_error = |source| Error::Spawn {

@@ -166,6 +166,15 @@ fn run_steps(root: &Path, report: &mut Report) -> Result<()> {
         })?;
         report.tiers.push((browser, counts));
     }
+    if let [.., (_, chrome), (_, firefox)] = report.tiers.as_slice() {
+        if chrome.passed != firefox.passed {
+            return Err(Error::Check(format!(
+                "the browser tests ran {} tests in Chrome but {} in Firefox: every browser test \
+                 runs in both (look for a test that only one browser's pass compiled or ran)",
+                chrome.passed, firefox.passed
+            )));
+        }
+    }
 
     let e2e = report.step("end-to-end tests", || {
         let mut cmd = shell::cargo();
@@ -236,7 +245,12 @@ fn browser_tests(root: &Path, tools: &Tools, browsers: &Browsers, browser: &str)
         // Generous: the first test in a cold browser on a busy 2-core machine is slow.
         .env("WASM_BINDGEN_TEST_TIMEOUT", "180")
         .env("WASM_BINDGEN_TEST_DRIVER_TIMEOUT", "60")
-        .env_remove("SAFARIDRIVER");
+        .env_remove("SAFARIDRIVER")
+        // Inherited, these would wait for a person at a visible browser, or run the tests under
+        // Node.js or outside the browser's page.
+        .env_remove("NO_HEADLESS")
+        .env_remove("WASM_BINDGEN_TEST_ONLY_NODE")
+        .env_remove("WASM_BINDGEN_TEST_ONLY_WEB");
     if browser == "Chrome" {
         cmd.env("CHROMEDRIVER", &browsers.chromedriver)
             // The runner takes any driver output on stderr at start-up for a failed start.
