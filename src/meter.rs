@@ -357,23 +357,36 @@ impl Record {
     }
 
     fn charge(&mut self, key: ArticleKey, allowance: Allowance, at_min: i64, config: &Config) {
-        // Validated config keeps every allowance within MAX_ENTRIES, but the articles of a
-        // section since removed from the config (or renamed) stay and count for nothing: a full
-        // record makes room by forgetting the oldest of those, then of the articles charged to
-        // no allowance. The guard keeps the record bounded even if the core is driven with
-        // unchecked limits.
+        // Validated config keeps the allowances' limits within MAX_ENTRIES, but a period can
+        // hold more than its config allows now. A full record makes room by forgetting, oldest
+        // first: an article of a section since removed from the config (or renamed), which
+        // counts for nothing; else one beyond its allowance's limit (a limit lowered during the
+        // period), whose allowance stays spent without it; else the article a reader registered
+        // on. The guard keeps the record bounded even if the core is driven with unchecked
+        // limits.
         if self.entries.len() >= MAX_ENTRIES {
-            let counts_for_none = |a: Allowance| match a {
-                Allowance::Section(id) => {
-                    !config.sections.iter().any(|s| section_id(&s.name) == id)
-                }
-                Allowance::SectionAt(_) | Allowance::Gift => true,
-                _ => false,
+            let limit = |a: Allowance| match a {
+                Allowance::Free => Some(config.limit),
+                Allowance::Registered => Some(config.registered_limit),
+                Allowance::Section(id) => config
+                    .sections
+                    .iter()
+                    .find(|s| section_id(&s.name) == id)
+                    .map(|s| s.limit),
+                Allowance::SectionAt(_) | Allowance::Gift => None,
             };
-            let oldest = (0..self.entries.len())
-                .filter(|&i| counts_for_none(self.entries[i].allowance))
-                .min_by_key(|&i| self.entries[i].at_min);
-            if let Some(i) = oldest {
+            let rank = |a: Allowance| match (a, limit(a)) {
+                (Allowance::Gift, _) => Some(2),
+                (_, None) => Some(0),
+                (_, Some(limit)) => (self.used(a) > limit).then_some(1),
+            };
+            let forget = (0..self.entries.len())
+                .filter_map(|i| {
+                    let e = &self.entries[i];
+                    Some((rank(e.allowance)?, e.at_min, i))
+                })
+                .min();
+            if let Some((_, _, i)) = forget {
                 self.entries.remove(i);
             }
         }
@@ -1223,6 +1236,37 @@ mod tests {
         assert!(r.entries.len() <= MAX_ENTRIES);
         let d = decide(&mut r, &after, &in_section("analysis", 200), NOW, &Utc);
         assert_eq!(d.wall, Some(Wall::Register));
+    }
+
+    #[test]
+    fn a_full_record_under_lowered_limits_forgets_what_is_over_them_and_still_walls() {
+        let limits = |limit, registered_limit| Config {
+            limit,
+            registered_limit,
+            ..Config::default()
+        };
+        let (before, after) = (limits(100, 49), limits(50, 99));
+        let mut r = Record::default();
+        for n in 0..100 {
+            decide(&mut r, &before, &view(n), NOW, &Utc);
+        }
+        register(&mut r, &before, &view(100), NOW, &Utc);
+        for n in 101..150 {
+            decide(&mut r, &before, &view(n), NOW, &Utc);
+        }
+        assert_eq!(r.entries.len(), MAX_ENTRIES);
+        // Mid-period the publisher lowers the free limit and raises the registered one. The
+        // record is full: the free articles beyond the new limit make room, not the article the
+        // reader registered on, and every article counted is kept, up to the wall.
+        for n in 150..200 {
+            let d = decide(&mut r, &after, &view(n), NOW, &Utc);
+            assert_eq!((d.wall, d.used), (None, (n - 100) as u8), "article {n}");
+            assert!(r.opened(ArticleKey(n)), "article {n} is kept");
+        }
+        assert!(r.opened(ArticleKey(100)), "the gift stays");
+        let d = decide(&mut r, &after, &view(200), NOW, &Utc);
+        assert_eq!(d.wall, Some(Wall::Subscribe));
+        assert!(r.entries.len() <= MAX_ENTRIES);
     }
 
     #[test]
