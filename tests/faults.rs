@@ -333,6 +333,38 @@ fn a_newer_version_s_record_is_read_as_fresh_and_never_saved_over() {
 }
 
 #[wasm_bindgen_test]
+fn a_newer_version_s_record_written_after_the_mount_is_not_saved_over_either() {
+    clean();
+    watch_errors();
+    mount("newer-later");
+    assert!(decode(&storage().get_item(STORAGE_KEY).unwrap().unwrap()).is_ok());
+    // A page of a later meterwall, open beside this one, saves its record meanwhile.
+    let newer = "3m0.0.x.whatever a later format holds";
+    storage().set_item(STORAGE_KEY, newer).unwrap();
+    // This page decides again (the publisher's sign-in script says: no subscription).
+    meterwall::set_subscriber(false);
+    let (n, message) = errors();
+    assert_eq!(n, 1.0, "reported once");
+    assert!(message.contains("newer version"), "{message}");
+    assert_eq!(
+        storage().get_item(STORAGE_KEY).unwrap().as_deref(),
+        Some(newer),
+        "left as it was"
+    );
+    // Garbage written meanwhile is replaced by this page's record, and said so.
+    clean();
+    watch_errors();
+    mount("garbage-later");
+    storage().set_item(STORAGE_KEY, "{").unwrap();
+    meterwall::set_subscriber(false);
+    let (n, message) = errors();
+    assert_eq!(n, 1.0, "reported once");
+    assert!(message.contains("replacing the stored meter"), "{message}");
+    assert!(decode(&storage().get_item(STORAGE_KEY).unwrap().unwrap()).is_ok());
+    clean();
+}
+
+#[wasm_bindgen_test]
 fn a_section_keeps_its_count_when_the_publisher_adds_one() {
     clean();
     let page = |id: &str, sections: &str, section: &str| {

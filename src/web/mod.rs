@@ -26,6 +26,7 @@ use panic::*;
 use crate::article::article_key;
 use crate::config::{Config, FailPolicy, Value};
 use crate::meter::{self, Decision, Record, View, Wall};
+use crate::record::RecordError;
 use intl::ZoneCalendar;
 use std::cell::RefCell;
 use store::StoreError;
@@ -366,9 +367,7 @@ fn prepare(doc: &Document, page: &JsValue, calls: &JsValue) -> Result<Prepared, 
     // A newer version's record is left for that version: this view is decided without saving.
     let read_only = matches!(
         problem,
-        Some(StoreError::Unreadable(
-            crate::record::RecordError::NewerVersion
-        ))
+        Some(StoreError::Unreadable(RecordError::NewerVersion))
     );
     if let Some(p) = problem {
         report_store(&p, config.on_storage_unavailable);
@@ -742,13 +741,31 @@ impl Mounted {
     /// Folds in whatever another tab saved since this one read the record. The token is
     /// storage's unless this page has set one since it last saved.
     fn merge_stored(&mut self) {
-        if let Some(s) = &self.storage {
-            if let (mut stored, None) = store::load(s) {
+        let Some(s) = &self.storage else {
+            return;
+        };
+        match store::load(s) {
+            (mut stored, None) => {
                 if !self.token_here {
                     self.record.token = stored.token.take();
                 }
                 self.record.merge(&stored);
             }
+            // A newer version's record, written since this page read its own (a page of that
+            // version, open beside this one): left for that version, as at the mount, so this
+            // page stops saving.
+            (_, Some(p @ StoreError::Unreadable(RecordError::NewerVersion))) => {
+                report_store(&p, self.config.on_storage_unavailable);
+                self.storage = None;
+            }
+            // Anything else unreadable is replaced by this page's record when it saves next.
+            (_, Some(StoreError::Unreadable(e))) => {
+                let mut m = String::from("replacing the stored meter with this page's: ");
+                m.push_str(&e.to_string());
+                report(&m);
+            }
+            // Storage gone since the mount: the save that follows reports it.
+            (_, Some(_)) => {}
         }
     }
 
