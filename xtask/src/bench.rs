@@ -88,11 +88,20 @@ struct Case {
     warm: bool,
 }
 
-const CASES: [Case; 18] = [
+const CASES: [Case; 19] = [
     Case {
         id: "plain",
         label: "no paywall",
         page: "plain.html",
+        state: State::Fresh,
+        expect: None,
+        warm: false,
+    },
+    // What any async script costs the page, before it does anything (`bench/empty.js`).
+    Case {
+        id: "empty_script",
+        label: "an empty async script",
+        page: "empty-script.html",
         state: State::Fresh,
         expect: None,
         warm: false,
@@ -237,7 +246,7 @@ const CASES: [Case; 18] = [
 
 /// The ratios printed and kept: what, numerator case, denominator case, metric ("decision" or
 /// "lcp"; "wall": the numerator's wall painted by, against the denominator's LCP).
-const RATIOS: [(&str, &str, &str, &str); 29] = [
+const RATIOS: [(&str, &str, &str, &str); 30] = [
     (
         "decision: meterwall / baseline, under the limit",
         "meterwall_under",
@@ -319,6 +328,12 @@ const RATIOS: [(&str, &str, &str, &str); 29] = [
     (
         "LCP: one-request + snippet, over / no paywall",
         "inline_over_antiflicker",
+        "plain",
+        "lcp",
+    ),
+    (
+        "LCP: an empty async script / no paywall",
+        "empty_script",
         "plain",
         "lcp",
     ),
@@ -609,10 +624,12 @@ pub fn bench(root: &Path) -> Result<()> {
         let site = scratch.join("site");
         copy_dir(&root.join("www"), &site)?;
         copy_dir(&root.join("bench").join("pages"), &site.join("bench"))?;
-        copy_file(
-            &root.join("bench").join("baseline.js"),
-            &site.join("bench").join("baseline.js"),
-        )?;
+        for script in ["baseline.js", "empty.js"] {
+            copy_file(
+                &root.join("bench").join(script),
+                &site.join("bench").join(script),
+            )?;
+        }
         write_case_pages(root, &site.join("bench"))?;
         let server = Server::start(root, &site, &scratch.join("bench.sqlite"))?;
         shell::announce(&format!(
@@ -1507,8 +1524,8 @@ fn free_port() -> Result<u16> {
 const BENCH_ARTICLE: &str = "www/articles/debt-swaps-and-the-price-of-resilience.html";
 
 /// Writes `plain.html` (no paywall), `meterwall.html` (the embed snippet), `antiflicker.html`
-/// (the README's anti-flicker snippet before it) and `baseline.html` (bench/baseline.js instead)
-/// from [`BENCH_ARTICLE`]. The article's id becomes `bench-article` and its canonical link goes,
+/// (the README's anti-flicker snippet before it), `baseline.html` (bench/baseline.js instead),
+/// `empty-script.html` (bench/empty.js) and the others of [`CASES`] from [`BENCH_ARTICLE`]. The article's id becomes `bench-article` and its canonical link goes,
 /// so every load is the same article whatever the query string.
 fn write_case_pages(root: &Path, dir: &Path) -> Result<()> {
     let path = root.join(BENCH_ARTICLE);
@@ -1560,6 +1577,10 @@ fn write_case_pages(root: &Path, dir: &Path) -> Result<()> {
         (
             "baseline.html",
             "<script async src=\"/bench/baseline.js\"></script>".to_owned(),
+        ),
+        (
+            "empty-script.html",
+            "<script async src=\"/bench/empty.js\"></script>".to_owned(),
         ),
     ] {
         let page = dir.join(name);
