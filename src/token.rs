@@ -53,6 +53,9 @@ pub enum TokenError {
     Expired,
     /// `nbf` is still ahead, by more than the leeway.
     NotYetValid,
+    /// `exp` or `nbf` is after the year 5000: a time in milliseconds where JWT counts seconds
+    /// (RFC 7519 §2, NumericDate). Read as seconds, such an `exp` would never expire.
+    TimeInMilliseconds,
     /// The configured public key is not a P-256 public JWK.
     BadKey,
     /// The browser offers no WebCrypto here: `crypto.subtle` exists only in secure contexts
@@ -86,6 +89,7 @@ impl TokenError {
             TokenError::BadSignature => "the subscriber token's signature does not match the publisher's public key; check that the widget is configured with the public half of the key the login signs with",
             TokenError::Expired => "the subscriber token has expired; the publisher's login must issue a new one",
             TokenError::NotYetValid => "the subscriber token is not valid yet (its nbf is in the future); check the clock of the server that issues it",
+            TokenError::TimeInMilliseconds => "the subscriber token's exp or nbf is after the year 5000, so it counts milliseconds; JWT times count seconds, so the publisher's login must divide them by 1000",
             TokenError::BadKey => "the publisher's public key is not a P-256 public JWK; configure it as {\"kty\":\"EC\",\"crv\":\"P-256\",\"x\":\"...\",\"y\":\"...\"}, without the private \"d\"",
             TokenError::CryptoUnavailable => "this browser cannot check subscriber tokens here because WebCrypto is unavailable (it exists only on https pages); serve the page over https",
         }
@@ -331,6 +335,10 @@ pub fn check_times(
     let exp = exp.filter(|e| e.is_finite()).ok_or(TokenError::Malformed)?;
     if nbf.is_some_and(|n| !n.is_finite()) {
         return Err(TokenError::Malformed);
+    }
+    // 1e11 seconds is in the year 5138; the milliseconds of any date since 1973 are more.
+    if exp > 1e11 || nbf.is_some_and(|n| n > 1e11) {
+        return Err(TokenError::TimeInMilliseconds);
     }
     // In f64 milliseconds: NumericDates may be fractional, and an f64 holds any ms timestamp of
     // the next 285,000 years exactly.
@@ -618,7 +626,16 @@ mod tests {
         assert_eq!(at(NOW_S - 3600.0, 60), Err(TokenError::Expired));
         assert_eq!(at(0.0, 60), Err(TokenError::Expired));
         assert_eq!(at(-1e300, 60), Err(TokenError::Expired));
-        assert_eq!(at(1e300, 60), Ok(()));
+        // Milliseconds where seconds belong would never expire: refused, and said so.
+        assert_eq!(
+            at(NOW_S * 1000.0 + 3_600_000.0, 60),
+            Err(TokenError::TimeInMilliseconds)
+        );
+        assert_eq!(at(1e300, 60), Err(TokenError::TimeInMilliseconds));
+        assert_eq!(at(1e11, 60), Ok(()), "the year 5138 in seconds");
+        let nbf_ms = check_times(Some(NOW_S + 60.0), Some(NOW_S * 1000.0), NOW_MS, 60);
+        assert_eq!(nbf_ms, Err(TokenError::TimeInMilliseconds));
+        assert!(TokenError::TimeInMilliseconds.is_the_token_s());
     }
 
     #[test]
@@ -662,6 +679,7 @@ mod tests {
             TokenError::BadSignature,
             TokenError::Expired,
             TokenError::NotYetValid,
+            TokenError::TimeInMilliseconds,
             TokenError::BadKey,
             TokenError::CryptoUnavailable,
         ];
