@@ -105,10 +105,13 @@ pub fn set_subscriber(on: bool) -> JsValue {
 }
 
 /// Verifies a subscriber entitlement token against the configured `publicKey` and keeps it, so
-/// every later page recognises the subscriber offline; `null` forgets it.
+/// every later page recognises the subscriber offline; `null` forgets it. Anything else (an
+/// `undefined` from a misnamed field, say) is refused rather than taken for a logout.
 #[cfg(target_arch = "wasm32")]
 #[wasm_bindgen(js_name = setToken)]
-pub fn set_token(token: Option<String>) -> js_sys::Promise {
+pub fn set_token(
+    #[wasm_bindgen(unchecked_param_type = "string | null")] token: JsValue,
+) -> js_sys::Promise {
     web::set_token(token)
 }
 

@@ -941,15 +941,17 @@ async fn set_token_lifts_the_wall_and_null_forgets_it() {
     fixture("st1");
     meterwall::mount(token_config(&jwk, None)).unwrap();
     assert!(prompt().is_some());
-    let d = JsFuture::from(meterwall::set_token(Some(token.clone())))
+    let d = JsFuture::from(meterwall::set_token(token.clone().into()))
         .await
         .unwrap();
     assert_eq!(field(&d, "tier").as_string().as_deref(), Some("subscriber"));
     assert!(prompt().is_none() && page_text().contains(SECRET));
-    JsFuture::from(meterwall::set_token(None)).await.unwrap();
+    JsFuture::from(meterwall::set_token(JsValue::NULL))
+        .await
+        .unwrap();
     let record = stored();
     assert!(record.token.is_none());
-    let refused = JsFuture::from(meterwall::set_token(Some("not.a.token".into()))).await;
+    let refused = JsFuture::from(meterwall::set_token("not.a.token".into())).await;
     assert!(refused.is_err());
     clean();
 }
@@ -979,7 +981,7 @@ async fn a_logout_in_another_tab_is_not_undone_by_this_one() {
     let record = stored();
     assert!(record.token.is_none(), "the logout stands");
     // A token set on this page since stands too, whatever the other tab last saved.
-    JsFuture::from(meterwall::set_token(Some(token.clone())))
+    JsFuture::from(meterwall::set_token(token.clone().into()))
         .await
         .unwrap();
     meterwall::set_subscriber(false);
@@ -997,7 +999,7 @@ async fn a_token_checked_while_the_next_page_decides_is_kept_by_that_page() {
     meterwall::mount(token_config(&jwk, None)).unwrap();
     // The login's token is being checked when the app mounts its next article, which has a
     // token of its own to check (a stale one, refused).
-    let set = meterwall::set_token(Some(valid.clone()));
+    let set = meterwall::set_token(valid.clone().into());
     fixture("tn2");
     let next = meterwall::mount(token_config(&jwk, Some(&forged))).unwrap();
     let next = JsFuture::from(next.dyn_into::<Promise>().unwrap())
@@ -1017,6 +1019,58 @@ async fn a_token_checked_while_the_next_page_decides_is_kept_by_that_page() {
 }
 
 #[wasm_bindgen_test]
+async fn the_last_set_token_call_wins_even_while_an_earlier_token_is_checked() {
+    clean();
+    let (jwk, token) = key_and_token(3600).await;
+    fixture("lw");
+    meterwall::mount(token_config(&jwk, None)).unwrap();
+    // A login syncs its session, then logs out at once: the logout comes while the token's
+    // signature is still being checked.
+    let set = meterwall::set_token(token.clone().into());
+    let logout = meterwall::set_token(JsValue::NULL);
+    let d = JsFuture::from(set)
+        .await
+        .expect("the earlier call resolves");
+    assert_ne!(field(&d, "tier").as_string().as_deref(), Some("subscriber"));
+    JsFuture::from(logout).await.unwrap();
+    assert!(prompt().is_some(), "still walled");
+    assert!(stored().token.is_none(), "the logout stands");
+    // A misnamed field (`undefined`) is refused, not taken for a logout.
+    JsFuture::from(meterwall::set_token(token.clone().into()))
+        .await
+        .unwrap();
+    watch_error();
+    let refused = JsFuture::from(meterwall::set_token(JsValue::UNDEFINED)).await;
+    assert!(refused.is_err());
+    assert!(
+        last_error().contains("must be a string"),
+        "{}",
+        last_error()
+    );
+    assert_eq!(
+        stored().token.as_deref(),
+        Some(token.as_str()),
+        "still kept"
+    );
+    assert!(prompt().is_none());
+    clean();
+}
+
+#[wasm_bindgen_test]
+async fn a_config_token_without_a_public_key_is_reported() {
+    clean();
+    let (_, token) = key_and_token(3600).await;
+    watch_error();
+    fixture("nk");
+    let cfg = config(",\"limit\":0");
+    Reflect::set(&cfg, &"token".into(), &token.into()).unwrap();
+    meterwall::mount(cfg).unwrap();
+    assert_eq!(settled().await, "locked");
+    assert!(last_error().contains("no publicKey"), "{}", last_error());
+    clean();
+}
+
+#[wasm_bindgen_test]
 async fn a_token_set_while_storage_is_full_is_saved_once_it_can_be() {
     clean();
     let (jwk, token) = key_and_token(3600).await;
@@ -1024,7 +1078,7 @@ async fn a_token_set_while_storage_is_full_is_saved_once_it_can_be() {
     meterwall::mount(token_config(&jwk, None)).unwrap();
     js("window.__setItem = Storage.prototype.setItem;
         Storage.prototype.setItem = function () { throw new DOMException('full', 'QuotaExceededError'); };");
-    let kept = JsFuture::from(meterwall::set_token(Some(token.clone()))).await;
+    let kept = JsFuture::from(meterwall::set_token(token.clone().into())).await;
     js("Storage.prototype.setItem = window.__setItem;");
     assert_eq!(
         field(&kept.unwrap(), "tier").as_string().as_deref(),

@@ -73,7 +73,8 @@ pub fn set_subscriber(on: bool) -> JsValue {
 /// Verifies and keeps a subscriber entitlement token (or forgets it, with `null`); resolves to
 /// the new decision, or rejects with what is wrong with the token. Made while the page's
 /// decision is still to come, it takes effect after it.
-pub fn set_token(mut token: Option<String>) -> js_sys::Promise {
+pub fn set_token(token: JsValue) -> js_sys::Promise {
+    let mut token = Some(token);
     // The executor runs once, at once: it takes the token.
     js_sys::Promise::new(&mut |resolve, reject| {
         // Refused at once after an internal error: a decision to wait for may never come.
@@ -81,9 +82,24 @@ pub fn set_token(mut token: Option<String>) -> js_sys::Promise {
             let _ = reject.call1(&JsValue::NULL, &e);
             return;
         }
-        let token = token.take();
+        // Only `null` logs out: `undefined` is most likely a login answer's field misnamed.
+        let token = match token.take() {
+            Some(t) if t.is_null() => None,
+            Some(t) if t.is_string() => t.as_string(),
+            _ => {
+                let e = fail("setToken: the token must be a string, or null to log out");
+                let _ = reject.call1(&JsValue::NULL, &e);
+                return;
+            }
+        };
         when_decided(Box::new(move || keep_token(token, resolve, reject)));
     })
+}
+
+thread_local! {
+    /// How many `setToken` calls have taken effect: a token whose check ends after a later call
+    /// (a logout, another token) is not kept, so the last call wins.
+    static SET_TOKEN_CALLS: core::cell::Cell<u32> = const { core::cell::Cell::new(0) };
 }
 
 fn keep_token(token: Option<String>, resolve: js_sys::Function, reject: js_sys::Function) {
@@ -91,6 +107,10 @@ fn keep_token(token: Option<String>, resolve: js_sys::Function, reject: js_sys::
         let _ = reject.call1(&JsValue::NULL, &e);
         return;
     }
+    let call = SET_TOKEN_CALLS.with(|n| {
+        n.set(n.get().wrapping_add(1));
+        n.get()
+    });
     let Some(token) = token else {
         let d = with_mounted(|m| {
             m.forget_token();
@@ -122,6 +142,10 @@ fn keep_token(token: Option<String>, resolve: js_sys::Function, reject: js_sys::
             // meanwhile (checking a token of its own), and this one is kept once it has.
             Ok(()) => when_decided(Box::new(move || {
                 let d = with_mounted(|m| {
+                    if SET_TOKEN_CALLS.with(|n| n.get()) != call {
+                        // Overtaken by a later call: the page stays as that one left it.
+                        return events::detail(&m.decision);
+                    }
                     m.record.token = Some(token);
                     m.token_here = true;
                     m.persist();

@@ -192,6 +192,9 @@ pub fn mount_with(page: JsValue, calls: JsValue) -> Result<JsValue, JsValue> {
         }
     };
     let key = p.config.public_key.as_ref().map(value_to_js);
+    if key.is_none() && p.config.token.is_some() {
+        report("the config gives a subscriber token but no publicKey to verify it with, so the reader is metered; set publicKey (or data-public-key) to the public half of the key the login signs with");
+    }
     if let (Some(key), false) = (key, p.config.subscriber) {
         // The page's token first; if it is refused (a stale one from the page's own cookie, say),
         // the one kept from an earlier login, which may still hold.
