@@ -307,6 +307,18 @@ fn garbage_under_our_key_starts_a_fresh_meter() {
     clean();
 }
 
+/// The newer version's record is in storage as it wrote it, and this page said so, once.
+fn left_for_the_newer_version(newer: &str) {
+    let (n, message) = errors();
+    assert_eq!(n, 1.0, "reported once");
+    assert!(message.contains("newer version"), "{message}");
+    assert_eq!(
+        storage().get_item(STORAGE_KEY).unwrap().as_deref(),
+        Some(newer),
+        "left as it was"
+    );
+}
+
 #[wasm_bindgen_test]
 fn a_newer_version_s_record_is_read_as_fresh_and_never_saved_over() {
     // What a later meterwall might write; this one cannot read it, and a rollback to that
@@ -321,14 +333,7 @@ fn a_newer_version_s_record_is_read_as_fresh_and_never_saved_over() {
         "decided on a fresh meter"
     );
     assert!(readable());
-    let (n, message) = errors();
-    assert_eq!(n, 1.0, "reported once");
-    assert!(message.contains("newer version"), "{message}");
-    assert_eq!(
-        storage().get_item(STORAGE_KEY).unwrap().as_deref(),
-        Some(newer),
-        "left as it was"
-    );
+    left_for_the_newer_version(newer);
     clean();
 }
 
@@ -343,14 +348,7 @@ fn a_newer_version_s_record_written_after_the_mount_is_not_saved_over_either() {
     storage().set_item(STORAGE_KEY, newer).unwrap();
     // This page decides again (the publisher's sign-in script says: no subscription).
     meterwall::set_subscriber(false);
-    let (n, message) = errors();
-    assert_eq!(n, 1.0, "reported once");
-    assert!(message.contains("newer version"), "{message}");
-    assert_eq!(
-        storage().get_item(STORAGE_KEY).unwrap().as_deref(),
-        Some(newer),
-        "left as it was"
-    );
+    left_for_the_newer_version(newer);
     // Garbage written meanwhile is replaced by this page's record, and said so.
     clean();
     watch_errors();
