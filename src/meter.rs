@@ -552,6 +552,25 @@ pub fn decide(
     }
 }
 
+/// Registers the reader, unless they were already, and gives them `article` (charged to no
+/// allowance) if it is a metered one. It need not be the page's: a single-page app may have
+/// moved on before the signup service answered, and the reader registered on the one they read.
+pub fn register_on(
+    record: &mut Record,
+    config: &Config,
+    article: Option<ArticleKey>,
+    now_ms: i64,
+    calendar: &dyn Calendar,
+) {
+    let now_min = record.roll(config.period, now_ms, calendar);
+    if record.registered_min.is_none() {
+        record.registered_min = Some(now_min);
+        if let Some(key) = article.filter(|&key| !record.opened(key)) {
+            record.charge(key, Allowance::Gift, now_min, config);
+        }
+    }
+}
+
 /// A reader's meter as if they had opened `views` other articles of `section` (this page's) by
 /// `now_ms`: what an editor previews with `?meterwall=simulate&views=N&now=YYYY-MM-DD`, so that
 /// a section with its own allowance shows its own wall. Nothing real is touched.
@@ -723,13 +742,8 @@ pub fn register(
     now_ms: i64,
     calendar: &dyn Calendar,
 ) -> Decision {
-    let now_min = record.roll(config.period, now_ms, calendar);
-    if record.registered_min.is_none() {
-        record.registered_min = Some(now_min);
-        if view.page == PageType::Metered && !record.opened(view.key) {
-            record.charge(view.key, Allowance::Gift, now_min, config);
-        }
-    }
+    let article = (view.page == PageType::Metered).then_some(view.key);
+    register_on(record, config, article, now_ms, calendar);
     let d = decide(record, config, view, now_ms, calendar);
     if d.reason == Reason::AlreadyOpened {
         let used = record.used(Allowance::Registered);

@@ -95,14 +95,21 @@ pub struct Pending {
     /// check against bots); kept, so that a resend after a reload, moments after the new
     /// prompt appeared, still tells the reader's time.
     pub elapsed_ms: Option<u32>,
+    /// The article the reader submitted on (its key): theirs once the answer comes, whichever
+    /// page it comes to.
+    pub article: Option<u32>,
 }
 
 impl Pending {
     /// The stored form.
     pub fn encode(&self) -> String {
-        let mut out = String::from(if self.newsletter { "2|1|" } else { "2|0|" });
+        let mut out = String::from(if self.newsletter { "3|1|" } else { "3|0|" });
         if let Some(ms) = self.elapsed_ms {
             out.push_str(&crate::config::int_text(ms.into()));
+        }
+        out.push('|');
+        if let Some(article) = self.article {
+            out.push_str(&crate::config::int_text(article.into()));
         }
         out.push('|');
         out.push_str(&self.key);
@@ -122,6 +129,7 @@ impl Pending {
     ///     newsletter: true,
     ///     key: "k1".into(),
     ///     elapsed_ms: Some(5200),
+    ///     article: Some(48879),
     /// };
     /// assert_eq!(Pending::decode(&p.encode()), Some(p));
     /// assert_eq!(Pending::decode("1|0|k1|a@b.c").unwrap().elapsed_ms, None);
@@ -129,22 +137,26 @@ impl Pending {
     /// ```
     pub fn decode(text: &str) -> Option<Pending> {
         let (version, rest) = text.split_once('|')?;
-        let timed = match version {
-            "1" => false,
-            "2" => true,
+        // Version 1 had no time, version 2 no article.
+        let fields = match version {
+            "1" => 3,
+            "2" => 4,
+            "3" => 5,
             _ => return None,
         };
-        let mut parts = rest.splitn(if timed { 4 } else { 3 }, '|');
+        let mut parts = rest.splitn(fields, '|');
         let newsletter = match parts.next()? {
             "1" => true,
             "0" => false,
             _ => return None,
         };
-        let elapsed_ms = match timed.then(|| parts.next()) {
-            None | Some(Some("")) => None,
-            Some(Some(ms)) => Some(crate::config::int_value(ms)?),
-            Some(None) => return None,
+        let mut number = |present: bool| match present.then(|| parts.next()) {
+            None | Some(Some("")) => Some(None),
+            Some(Some(n)) => crate::config::int_value(n).map(Some),
+            Some(None) => None,
         };
+        let elapsed_ms = number(fields >= 4)?;
+        let article = number(fields == 5)?;
         let key = parts.next()?;
         let email = parts.next()?;
         let valid_key =
@@ -154,6 +166,7 @@ impl Pending {
             newsletter,
             key: key.into(),
             elapsed_ms,
+            article,
         })
     }
 }
@@ -214,18 +227,28 @@ mod tests {
             newsletter: false,
             key: "abc123".into(),
             elapsed_ms: Some(7_300),
+            article: Some(4_294_967_295),
         };
-        assert_eq!(p.encode(), "2|0|7300|abc123|reader@example.com");
+        assert_eq!(p.encode(), "3|0|7300|4294967295|abc123|reader@example.com");
         assert_eq!(Pending::decode(&p.encode()), Some(p.clone()));
+        p.article = None;
+        assert_eq!(Pending::decode(&p.encode()), Some(p.clone()));
+        // What earlier versions kept: read, without the article (and the time).
+        assert_eq!(
+            Pending::decode("2|0|7300|abc123|reader@example.com"),
+            Some(p.clone())
+        );
         p.elapsed_ms = None;
         assert_eq!(Pending::decode(&p.encode()), Some(p.clone()));
-        // What an earlier version kept: read, without the time.
         assert_eq!(Pending::decode("1|0|abc123|reader@example.com"), Some(p));
         for junk in [
             "",
             "2|0|k|a@b.c",
             "2|0|-5|k|a@b.c",
             "3|0|1|k|a@b.c",
+            "3|0|1|-1|k|a@b.c",
+            "3|0|1|4294967296|k|a@b.c",
+            "4|0|1|1|k|a@b.c",
             "1|x|k|a@b.c",
             "1|0||a@b.c",
             "1|0|k|not an email",

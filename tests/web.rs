@@ -1513,6 +1513,14 @@ async fn an_answer_after_the_next_article_mounted_still_registers_the_reader() {
         assert_eq!(sent_key(i), sent_key(0));
     }
     assert!(session().get_item(PENDING).unwrap().is_none());
+    // The article the reader registered on is theirs, though the app had moved on: back on it,
+    // it is open as one already read, not counted against the registered allowance.
+    fixture("r4");
+    meterwall::mount(config(SLOW)).unwrap();
+    assert_eq!(
+        field(&meterwall::why(), "reason").as_string().as_deref(),
+        Some("alreadyOpened")
+    );
     clean();
 }
 

@@ -835,12 +835,21 @@ impl Mounted {
     /// The reader's email was accepted: registered from now on, and this article is theirs
     /// (unless they had registered in another tab meanwhile and spent their articles).
     /// `focus`: the reader submitted on this page (not on one a single-page app has left).
-    pub(crate) fn registered(&mut self, focus: bool) {
+    /// `article`: the one they submitted on, which is theirs whichever the page shows by now.
+    pub(crate) fn registered(&mut self, focus: bool, article: crate::article::ArticleKey) {
         let was = self.decision.wall;
         self.merge_stored();
         // Already told (`changed_elsewhere`) if another tab registered the reader and this page
         // opened.
         let told = was.is_none() && self.record.registered_min.is_some();
+        let now = js_sys::Date::now() as i64;
+        meter::register_on(
+            &mut self.record,
+            &self.config,
+            Some(article),
+            now,
+            &self.calendar,
+        );
         let decision = self.step_merged(meter::register);
         // Held, before the `lock` of a wall that `show` may put up: events in the order of a view.
         if !told {

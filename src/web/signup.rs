@@ -201,6 +201,8 @@ fn submit() {
             newsletter,
             key,
             elapsed_ms,
+            // This page's article, where the reader acts now.
+            article: Some(m.key.0),
         })
     })
     .flatten() else {
@@ -217,6 +219,8 @@ struct Attempt {
     by_reader: bool,
     /// The submission's idempotency key.
     key: String,
+    /// The article the reader submitted on (or a reload's resend was sent from).
+    article: crate::article::ArticleKey,
     endpoint: String,
     body: String,
     generation: u32,
@@ -235,9 +239,12 @@ fn prepare(p: &Pending, by_reader: bool) -> Option<Attempt> {
     with_mounted(|m| {
         let host = m.host.clone()?;
         let body = js_sys::Object::new();
+        // The article the reader submitted on, if this is a resend from another page (after a
+        // reload, or a single-page app's next article).
+        let key = p.article.map_or(m.key, crate::article::ArticleKey);
         let mut article = String::new();
         for shift in (0..8).rev() {
-            article.push(b"0123456789abcdef"[((m.key.0 >> (shift * 4)) & 15) as usize] as char);
+            article.push(b"0123456789abcdef"[((key.0 >> (shift * 4)) & 15) as usize] as char);
         }
         // The reader's own time, from the submission (a resend after a reload comes moments
         // after this prompt appeared).
@@ -261,6 +268,7 @@ fn prepare(p: &Pending, by_reader: bool) -> Option<Attempt> {
             host,
             by_reader,
             key: p.key.clone(),
+            article: key,
             endpoint: m.config.endpoint.clone(),
             body,
             generation: m.generation,
@@ -342,7 +350,7 @@ fn settle(a: &Attempt, result: Result<(), String>) {
         // they submitted on. With no page to record it on (a mount that failed or still
         // waits), the submission stays pending: the next prompt sends it again, and the
         // service answers its key as before.
-        if with_mounted(|m| m.registered(ours && a.by_reader)).is_some() {
+        if with_mounted(|m| m.registered(ours && a.by_reader, a.article)).is_some() {
             settled_pending(&a.key);
         }
     }
