@@ -910,6 +910,20 @@ fn reset_forgets_the_meter_in_this_page_too() {
     clean();
 }
 
+#[wasm_bindgen_test]
+fn a_reset_in_another_tab_is_not_undone_by_this_one() {
+    clean();
+    mount("ro1");
+    mount("ro2");
+    assert_eq!(stored().entries.len(), 2);
+    // Another tab resets the meter (`reset()` or `?meterwall=reset` there): storage has none.
+    storage().remove_item(STORAGE_KEY).unwrap();
+    // This page saves again (its reader's next step): the reset stands.
+    meterwall::set_subscriber(false);
+    assert_eq!(stored().entries.len(), 1, "only this page, counted again");
+    clean();
+}
+
 /// The record in storage, as the next page would read it.
 fn stored() -> meterwall::meter::Record {
     decode(&storage().get_item(STORAGE_KEY).unwrap().unwrap()).unwrap()

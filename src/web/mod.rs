@@ -47,6 +47,9 @@ pub(crate) struct Mounted {
     /// Whether this page set the record's token since it last saved. Otherwise the token
     /// follows storage: one gone from there was removed by another tab (a logout there).
     token_here: bool,
+    /// Whether this page has saved the record: if storage then has none, the meter was reset
+    /// (`reset()` or `?meterwall=reset` in another tab, or the reader cleared the site's data).
+    saved: bool,
     decision: Decision,
     /// When the prompt was rendered (ms since the epoch), sent with the signup.
     shown_at: f64,
@@ -473,6 +476,7 @@ fn finish(doc: &Document, p: Prepared) -> JsValue {
         storage: if saving { storage } else { None },
         record,
         token_here,
+        saved: false,
         decision,
         shown_at: 0.0,
         listeners: Vec::new(),
@@ -737,6 +741,7 @@ impl Mounted {
                 // Not saved: a token set here still stands over what storage holds.
                 return report_store(&p, self.config.on_storage_unavailable);
             }
+            self.saved = true;
         }
         self.token_here = false;
     }
@@ -748,6 +753,12 @@ impl Mounted {
             return;
         };
         match store::load(s) {
+            // Gone since this page saved it: reset elsewhere, so this page forgets its copy too
+            // (its token included) rather than saving the old meter back.
+            (stored, None) if self.saved && !store::present(s) => {
+                self.record = stored;
+                self.token_here = false;
+            }
             (mut stored, None) => {
                 if !self.token_here {
                     self.record.token = stored.token.take();

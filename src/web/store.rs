@@ -70,6 +70,14 @@ pub fn load(storage: &Storage) -> (Record, Option<StoreError>) {
     }
 }
 
+/// Whether storage holds a meter record at all (readable or not).
+pub fn present(storage: &Storage) -> bool {
+    storage
+        .unchecked_ref::<RawStorage>()
+        .get_item(STORAGE_KEY)
+        .is_ok_and(|v| !v.is_null() && !v.is_undefined())
+}
+
 /// Writes the record and the anti-flicker hint under meterwall's two keys; nothing else in
 /// storage is touched. `next_free`: whether the next new article will be open.
 pub fn save(storage: &Storage, record: &Record, next_free: bool) -> Result<(), StoreError> {
