@@ -32,6 +32,12 @@ pub(crate) const SERVER_FAULT: &str =
 /// Longest idempotency key kept; the widget sends a UUID (36 characters).
 const MAX_KEY_CHARS: usize = 128;
 
+/// Longest article reference kept; the widget sends its article key (8 hex digits).
+const MAX_ARTICLE_CHARS: usize = 200;
+
+/// Longest locale kept: a language tag (RFC 5646 §4.4.1 advises 35 characters at most).
+const MAX_LOCALE_CHARS: usize = 35;
+
 /// What the signup route needs from the server's options.
 #[derive(Debug)]
 pub(crate) struct Signups {
@@ -133,8 +139,14 @@ pub(crate) async fn sign_up(State(signups): State<Arc<Signups>>, request: Reques
     let signup = Signup {
         email,
         newsletter: form.newsletter,
-        article: form.article,
-        locale: form.locale,
+        // What only describes the signup is not a reason to refuse a reader: a value that is
+        // not what a widget sends is dropped (and logged), not stored.
+        article: kept(form.article, "article", MAX_ARTICLE_CHARS, |c| {
+            c.is_ascii_graphic()
+        }),
+        locale: kept(form.locale, "locale", MAX_LOCALE_CHARS, |c| {
+            c.is_ascii_alphanumeric() || c == '-'
+        }),
     };
     let store = Arc::clone(&signups.store);
     let article = signup.article.clone();
@@ -158,6 +170,15 @@ pub(crate) async fn sign_up(State(signups): State<Arc<Signups>>, request: Reques
             error(StatusCode::INTERNAL_SERVER_ERROR, SERVER_FAULT)
         }
     }
+}
+
+/// `value` if it has at most `max` characters, each `allowed`; else empty, and logged.
+fn kept(value: String, field: &str, max: usize, allowed: fn(char) -> bool) -> String {
+    if value.chars().count() <= max && value.chars().all(allowed) {
+        return value;
+    }
+    tracing::info!(field, "signup field dropped: not what the widget sends");
+    String::new()
 }
 
 /// `{"error": sentence}` with the given status; never cached, like every API answer.

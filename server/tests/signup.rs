@@ -140,6 +140,21 @@ async fn content_type_other_than_json_is_refused() {
 }
 
 #[tokio::test]
+async fn an_article_or_locale_no_widget_sends_is_dropped_not_refused() {
+    let server = Server::start(|_| {}).await;
+    assert_eq!(
+        server.sign_up(&form("kept@example.com")).await.status(),
+        StatusCode::OK
+    );
+    let mut body = form("dropped@example.com");
+    body["article"] = Value::String("<script>\nalert(1)</script>".to_owned());
+    body["locale"] = Value::String("en".repeat(40));
+    assert_eq!(server.sign_up(&body).await.status(), StatusCode::OK);
+    assert_eq!(server.stored("article"), ["/articles/tides.html", ""]);
+    assert_eq!(server.stored("locale"), ["en-GB", ""]);
+}
+
+#[tokio::test]
 async fn body_larger_than_the_limit_is_refused() {
     let server = Server::start(|options| options.max_body_bytes = 1024).await;
     let mut body = form("a@example.com");

@@ -77,13 +77,18 @@ impl Server {
 
     /// Rows in `signups`, read from the file as another process would.
     pub fn stored_emails(&self) -> Vec<String> {
+        self.stored("email")
+    }
+
+    /// One text column of every row in `signups`, in order.
+    pub fn stored(&self, column: &str) -> Vec<String> {
         let connection = rusqlite::Connection::open_with_flags(
             &self.db,
             rusqlite::OpenFlags::SQLITE_OPEN_READ_ONLY,
         )
         .unwrap();
         let mut query = connection
-            .prepare("SELECT email FROM signups ORDER BY id")
+            .prepare(&format!("SELECT {column} FROM signups ORDER BY id"))
             .unwrap();
         let rows = query.query_map([], |row| row.get(0)).unwrap();
         rows.collect::<Result<_, _>>().unwrap()
