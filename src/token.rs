@@ -53,8 +53,9 @@ pub enum TokenError {
     Expired,
     /// `nbf` is still ahead, by more than the leeway.
     NotYetValid,
-    /// `exp` or `nbf` is after the year 5000: a time in milliseconds where JWT counts seconds
-    /// (RFC 7519 §2, NumericDate). Read as seconds, such an `exp` would never expire.
+    /// `exp` or `nbf` is over 1e11, in seconds the year 5138: a time in milliseconds where JWT
+    /// counts seconds (RFC 7519 §2, NumericDate). Read as seconds, such an `exp` would never
+    /// expire.
     TimeInMilliseconds,
     /// The configured public key is not a P-256 public JWK.
     BadKey,
@@ -89,7 +90,7 @@ impl TokenError {
             TokenError::BadSignature => "the subscriber token's signature does not match the publisher's public key; check that the widget is configured with the public half of the key the login signs with",
             TokenError::Expired => "the subscriber token has expired; the publisher's login must issue a new one",
             TokenError::NotYetValid => "the subscriber token is not valid yet (its nbf is in the future); check the clock of the server that issues it",
-            TokenError::TimeInMilliseconds => "the subscriber token's exp or nbf is after the year 5000, so it counts milliseconds; JWT times count seconds, so the publisher's login must divide them by 1000",
+            TokenError::TimeInMilliseconds => "the subscriber token's exp or nbf is over 100,000,000,000 (in seconds, past the year 5000), so it counts milliseconds; JWT times count seconds, so the publisher's login must divide them by 1000",
             TokenError::BadKey => "the publisher's public key is not a P-256 public JWK; configure it as {\"kty\":\"EC\",\"crv\":\"P-256\",\"x\":\"...\",\"y\":\"...\"}, without the private \"d\"",
             TokenError::CryptoUnavailable => "this browser cannot check subscriber tokens here because WebCrypto is unavailable (it exists only on https pages); serve the page over https",
         }
@@ -309,6 +310,7 @@ pub fn check_jwk(
 /// # Errors
 ///
 /// [`TokenError::Malformed`] when `exp` is missing or either time is not finite,
+/// [`TokenError::TimeInMilliseconds`] when either is over 1e11 (milliseconds, most likely),
 /// [`TokenError::Expired`] past `exp`, [`TokenError::NotYetValid`] before `nbf`.
 ///
 /// # Examples

@@ -924,6 +924,20 @@ fn a_reset_in_another_tab_is_not_undone_by_this_one() {
     clean();
 }
 
+#[wasm_bindgen_test]
+async fn a_token_set_after_a_reset_elsewhere_is_kept() {
+    clean();
+    let (jwk, token) = key_and_token(3600).await;
+    fixture("rt");
+    meterwall::mount(token_config(&jwk, None)).unwrap();
+    storage().remove_item(STORAGE_KEY).unwrap();
+    JsFuture::from(meterwall::set_token(token.clone().into()))
+        .await
+        .unwrap();
+    assert_eq!(stored().token.as_deref(), Some(token.as_str()));
+    clean();
+}
+
 /// The record in storage, as the next page would read it.
 fn stored() -> meterwall::meter::Record {
     decode(&storage().get_item(STORAGE_KEY).unwrap().unwrap()).unwrap()

@@ -48,7 +48,7 @@ pub(crate) struct Mounted {
     /// follows storage: one gone from there was removed by another tab (a logout there).
     token_here: bool,
     /// Whether this page has saved the record: if storage then has none, the meter was reset
-    /// (`reset()` or `?meterwall=reset` in another tab, or the reader cleared the site's data).
+    /// (`reset()` in another tab, or the reader cleared the site's data).
     saved: bool,
     decision: Decision,
     /// When the prompt was rendered (ms since the epoch), sent with the signup.
@@ -195,7 +195,7 @@ pub fn mount_with(page: JsValue, calls: JsValue) -> Result<JsValue, JsValue> {
         }
     };
     let key = p.config.public_key.as_ref().map(value_to_js);
-    if key.is_none() && p.config.token.is_some() {
+    if key.is_none() && p.config.token.is_some() && !p.config.subscriber {
         report("the config gives a subscriber token but no publicKey to verify it with, so the reader is metered; set publicKey (or data-public-key) to the public half of the key the login signs with");
     }
     if let (Some(key), false) = (key, p.config.subscriber) {
@@ -756,8 +756,14 @@ impl Mounted {
             // Gone since this page saved it: reset elsewhere, so this page forgets its copy too
             // (its token included) rather than saving the old meter back.
             (stored, None) if self.saved && !store::present(s) => {
+                // A token this page set since it last saved is newer than the reset: it stays.
+                let token = if self.token_here {
+                    self.record.token.take()
+                } else {
+                    None
+                };
                 self.record = stored;
-                self.token_here = false;
+                self.record.token = token;
             }
             (mut stored, None) => {
                 if !self.token_here {
@@ -768,8 +774,8 @@ impl Mounted {
             // A newer version's record, written since this page read its own (a page of that
             // version, open beside this one): left for that version, as at the mount, so this
             // page stops saving.
-            (_, Some(p @ StoreError::Unreadable(RecordError::NewerVersion))) => {
-                report_store(&p, self.config.on_storage_unavailable);
+            (_, Some(StoreError::Unreadable(e @ RecordError::NewerVersion))) => {
+                report(&e.to_string());
                 self.storage = None;
             }
             // Anything else unreadable is replaced by this page's record when it saves next.

@@ -219,7 +219,8 @@ struct Attempt {
     by_reader: bool,
     /// The submission's idempotency key.
     key: String,
-    /// The article the reader submitted on (or a reload's resend was sent from).
+    /// The article the reader submitted on (for a submission kept by an earlier version, the page
+    /// it is resent from).
     article: crate::article::ArticleKey,
     endpoint: String,
     body: String,
