@@ -436,7 +436,7 @@ struct Sample {
     cached: Option<bool>,
     decision: Option<f64>,
     /// When the decision was made, from the navigation's start: unlike `decision`, this includes
-    /// fetching the page and the meter's script (the one-request build's is 258 KB).
+    /// fetching the page and the meter's script (the one-request build's is 260 KB).
     decided_at: Option<f64>,
     /// Over the limit, when the wall had painted, from the navigation's start: the
     /// `meterwall:painted` mark, taken in a task after the first animation frame that shows the
