@@ -1349,6 +1349,29 @@ async fn a_registration_in_another_tab_lifts_the_wall_here() {
 }
 
 #[wasm_bindgen_test]
+async fn a_submission_waiting_offline_is_dropped_when_another_tab_registers_the_reader() {
+    wall_with(FAST);
+    script_fetch("[{status: 200}]");
+    set_online(false);
+    submit_email("reader@example.com");
+    assert!(session().get_item(PENDING).unwrap().is_some());
+    sleep(400).await;
+    another_tab_saves("1-0.0.1.");
+    wait_for_state("open").await;
+    assert!(
+        session().get_item(PENDING).unwrap().is_none(),
+        "no address left behind"
+    );
+    set_online(true);
+    Function::new_no_args("window.dispatchEvent(new Event('online'));")
+        .call0(&JsValue::NULL)
+        .unwrap();
+    sleep(100).await;
+    assert_eq!(sent().length(), 0, "nothing sent for it");
+    clean();
+}
+
+#[wasm_bindgen_test]
 async fn a_registration_in_another_tab_in_choose_mode_offers_the_unlock_button() {
     wall_with(",\"retryDelayMs\":10,\"registered\":{\"mode\":\"choose\",\"limit\":3}");
     sleep(400).await;

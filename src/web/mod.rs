@@ -933,6 +933,11 @@ impl Mounted {
         }
         // Registered there (or, already registered, this article unlocked there).
         let newly = self.record.registered_min.is_none();
+        if newly {
+            // A submission this tab still holds (offline, say) has nothing left to do, and its
+            // address should not outstay it in the tab's sessionStorage.
+            signup::clear_pending();
+        }
         self.record = record;
         self.decision = decision;
         self.persist();
