@@ -752,17 +752,19 @@ impl Mounted {
         let Some(s) = &self.storage else {
             return;
         };
-        let found = store::read(s);
-        // Gone since this page saved it: reset elsewhere, so this page forgets its copy too
-        // rather than saving the old meter back. A token this page set since it last saved is
-        // newer than the reset: it stays.
-        if found.is_none() && self.saved {
-            let token = self.record.token.take().filter(|_| self.token_here);
-            self.record = Record::default();
-            self.record.token = token;
-            return;
-        }
-        match found.unwrap_or_default() {
+        match store::load(s) {
+            // Gone since this page saved it: reset elsewhere, so this page forgets its copy too
+            // (its token included) rather than saving the old meter back.
+            (stored, None) if self.saved && !store::present(s) => {
+                // A token this page set since it last saved is newer than the reset: it stays.
+                let token = if self.token_here {
+                    self.record.token.take()
+                } else {
+                    None
+                };
+                self.record = stored;
+                self.record.token = token;
+            }
             (mut stored, None) => {
                 if !self.token_here {
                     self.record.token = stored.token.take();
