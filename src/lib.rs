@@ -147,7 +147,7 @@ pub fn verify_token(token: &str, jwk: &JsValue) -> js_sys::Promise {
             jwk,
             Box::new(move |_, verdict| {
                 let _ = match verdict {
-                    Ok(()) => resolve.call0(&JsValue::NULL),
+                    Ok(_) => resolve.call0(&JsValue::NULL),
                     Err(e) => reject.call1(&JsValue::NULL, &e.to_string().into()),
                 };
             }),

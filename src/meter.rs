@@ -683,6 +683,56 @@ pub fn next_is_free(
     })
 }
 
+/// The anti-flicker hint left for the next page ([`crate::record::HINT_KEY`]).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Hint {
+    /// The next new article will be open: no hint is stored.
+    Free,
+    /// The next new article may be walled.
+    Wall,
+    /// Open while a subscriber's token holds, walled from this time on (ms since the epoch):
+    /// the token's `exp` plus the leeway, when a page would refuse it.
+    WallFrom(i64),
+}
+
+/// The hint for the next page: [`next_is_free`], and for a reader who subscribes by a token
+/// only (`token_lapses`, when the token stops holding) and would be walled without it, the time
+/// from which the snippet hides the article again. Without it, the first page after the token
+/// lapsed would paint the full article before the wall.
+///
+/// # Examples
+///
+/// ```
+/// use meterwall::config::Config;
+/// use meterwall::meter::{next_hint, simulate, Hint};
+/// use meterwall::period::Utc;
+/// let config = Config::default(); // three free articles
+/// let spent = simulate(&config, None, 3, 0, &Utc);
+/// assert_eq!(next_hint(&spent, &config, false, None, 0, &Utc), Hint::Wall);
+/// assert_eq!(next_hint(&spent, &config, true, None, 0, &Utc), Hint::Free);
+/// assert_eq!(next_hint(&spent, &config, true, Some(9_000), 0, &Utc), Hint::WallFrom(9_000));
+/// let fresh = simulate(&config, None, 1, 0, &Utc);
+/// assert_eq!(next_hint(&fresh, &config, true, Some(9_000), 0, &Utc), Hint::Free);
+/// ```
+pub fn next_hint(
+    record: &Record,
+    config: &Config,
+    subscriber: bool,
+    token_lapses: Option<i64>,
+    now_ms: i64,
+    calendar: &dyn Calendar,
+) -> Hint {
+    // A subscriber is never walled: what matters is the meter without the subscription.
+    if next_is_free(record, config, false, now_ms, calendar) {
+        return Hint::Free;
+    }
+    match (subscriber, token_lapses) {
+        (false, _) => Hint::Wall,
+        (true, Some(at)) => Hint::WallFrom(at),
+        (true, None) => Hint::Free,
+    }
+}
+
 /// A registered reader in `choose` mode spends one article on this page. Anything else
 /// (not registered, nothing left, not metered) is decided as an ordinary view.
 ///
@@ -933,6 +983,33 @@ mod tests {
         let mut registered = Record::default();
         register(&mut registered, &choose, &view(1), NOW, &Utc);
         assert!(!next_is_free(&registered, &choose, false, NOW, &Utc));
+    }
+
+    #[test]
+    fn a_token_subscriber_over_the_limit_is_hinted_walled_from_the_lapse() {
+        let config = cfg(1);
+        let mut record = Record::default();
+        decide(&mut record, &config, &view(1), NOW, &Utc);
+        let lapses = Some(NOW + DAY);
+        let hint = |subscriber, lapses| next_hint(&record, &config, subscriber, lapses, NOW, &Utc);
+        assert_eq!(hint(false, None), Hint::Wall);
+        assert_eq!(
+            hint(false, lapses),
+            Hint::Wall,
+            "not a subscriber: the token is not held"
+        );
+        assert_eq!(
+            hint(true, None),
+            Hint::Free,
+            "a subscriber by the config or setSubscriber"
+        );
+        assert_eq!(hint(true, lapses), Hint::WallFrom(NOW + DAY));
+        // Under the limit without the token: nothing to hide, whenever it lapses.
+        let fresh = Record::default();
+        assert_eq!(
+            next_hint(&fresh, &config, true, lapses, NOW, &Utc),
+            Hint::Free
+        );
     }
 
     #[test]

@@ -43,13 +43,15 @@ use crate::meter::{Allowance, Entry, Record};
 /// The localStorage key of the record (the other key meterwall writes is [`HINT_KEY`]).
 pub const STORAGE_KEY: &str = "meterwall:v1";
 
-/// The anti-flicker hint, a second key beside the record: `"wall"` while the next new article may
-/// be walled ([`crate::meter::next_is_free`] is false), absent otherwise. The README's snippet
-/// reads it before the page paints; nothing else depends on it, so a stale or edited hint can
-/// only hide an article for the snippet's one second at most.
+/// The anti-flicker hint, a second key beside the record ([`crate::meter::Hint`]): `"wall"` while
+/// the next new article may be walled, the decimal time (ms since the epoch) from which it may be
+/// for a subscriber by token, absent otherwise. The README's snippet reads it before the page
+/// paints and hides the article when it is `"wall"` or a time that has come (`h > Date.now()` is
+/// false for both); nothing else depends on it, so a stale or edited hint can only hide an
+/// article for the snippet's one second at most.
 pub const HINT_KEY: &str = "meterwall:next";
 
-/// The hint's one value.
+/// The hint's value when the next new article may be walled.
 pub const HINT_WALL: &str = "wall";
 /// Values longer than this are rejected before parsing.
 pub const MAX_STORED: usize = 16 * 1024;

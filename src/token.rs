@@ -307,6 +307,10 @@ pub fn check_jwk(
 /// The token is valid while `now < exp + leeway` (RFC 7519 §4.1.4: "before the expiration time")
 /// and from `now >= nbf - leeway` (§4.1.5: "after or equal to").
 ///
+/// A token that holds gives the time (ms since the epoch) from which it no longer does,
+/// `exp + leeway`: the anti-flicker hint tells the next page that a reader over the limit is
+/// walled from then on (see [`crate::meter::next_hint`]).
+///
 /// # Errors
 ///
 /// [`TokenError::Malformed`] when `exp` is missing or either time is not finite,
@@ -318,9 +322,10 @@ pub fn check_jwk(
 /// ```
 /// use meterwall::token::{check_times, TokenError};
 /// let now_ms = 1_700_000_000_000;
-/// assert_eq!(check_times(Some(1_700_000_600.0), None, now_ms, 60), Ok(()));
-/// // Expired 30 s ago: forgiven by the 60 s leeway.
-/// assert_eq!(check_times(Some(1_699_999_970.0), None, now_ms, 60), Ok(()));
+/// // Holds until exp plus the 60 s leeway.
+/// assert_eq!(check_times(Some(1_700_000_600.0), None, now_ms, 60), Ok(1_700_000_660_000));
+/// // Expired 30 s ago: forgiven by the 60 s leeway, for 30 s more.
+/// assert_eq!(check_times(Some(1_699_999_970.0), None, now_ms, 60), Ok(1_700_000_030_000));
 /// assert_eq!(check_times(Some(1_699_999_000.0), None, now_ms, 60), Err(TokenError::Expired));
 /// assert_eq!(
 ///     check_times(Some(1_700_000_600.0), Some(1_700_000_300.0), now_ms, 60),
@@ -333,7 +338,7 @@ pub fn check_times(
     nbf: Option<f64>,
     now_ms: i64,
     leeway_s: i64,
-) -> Result<(), TokenError> {
+) -> Result<i64, TokenError> {
     let exp = exp.filter(|e| e.is_finite()).ok_or(TokenError::Malformed)?;
     if nbf.is_some_and(|n| !n.is_finite()) {
         return Err(TokenError::Malformed);
@@ -346,13 +351,15 @@ pub fn check_times(
     // the next 285,000 years exactly.
     let now = now_ms as f64;
     let leeway = leeway_s.max(0) as f64;
-    if now >= (exp + leeway) * 1000.0 {
+    let lapses = (exp + leeway) * 1000.0;
+    if now >= lapses {
         return Err(TokenError::Expired);
     }
     if nbf.is_some_and(|n| now < (n - leeway) * 1000.0) {
         return Err(TokenError::NotYetValid);
     }
-    Ok(())
+    // The first whole millisecond at which `now >= lapses`; below 1e14 + 60,000, so exact.
+    Ok(lapses.ceil() as i64)
 }
 
 #[cfg(test)]
@@ -387,6 +394,41 @@ mod tests {
 
     const NOW_MS: i64 = 1_700_000_000_000;
     const NOW_S: f64 = 1_700_000_000.0;
+
+    /// Whether the times hold, leaving out until when (`the_lapse_time_is_exp_plus_leeway`).
+    fn times(
+        exp: Option<f64>,
+        nbf: Option<f64>,
+        now_ms: i64,
+        leeway_s: i64,
+    ) -> Result<(), TokenError> {
+        check_times(exp, nbf, now_ms, leeway_s).map(|_| ())
+    }
+
+    #[test]
+    fn the_lapse_time_is_exp_plus_leeway() {
+        assert_eq!(
+            check_times(Some(NOW_S + 600.0), None, NOW_MS, 60),
+            Ok(NOW_MS + 660_000)
+        );
+        assert_eq!(
+            check_times(Some(NOW_S + 600.0), None, NOW_MS, 0),
+            Ok(NOW_MS + 600_000)
+        );
+        // Fractional seconds: the first whole millisecond at which the token is expired.
+        assert_eq!(
+            check_times(Some(NOW_S + 0.0005), None, NOW_MS, 0),
+            Ok(NOW_MS + 1)
+        );
+        assert_eq!(
+            times(Some(NOW_S + 0.0005), None, NOW_MS + 1, 0),
+            Err(TokenError::Expired)
+        );
+        assert_eq!(
+            check_times(Some(NOW_S + 10.0), Some(NOW_S), NOW_MS, -5),
+            Ok(NOW_MS + 10_000)
+        );
+    }
 
     #[test]
     fn decodes_the_rfc_4648_vectors() {
@@ -595,21 +637,18 @@ mod tests {
 
     #[test]
     fn exp_is_required_and_finite() {
+        assert_eq!(times(None, None, NOW_MS, 60), Err(TokenError::Malformed));
         assert_eq!(
-            check_times(None, None, NOW_MS, 60),
-            Err(TokenError::Malformed)
-        );
-        assert_eq!(
-            check_times(None, Some(NOW_S - 10.0), NOW_MS, 60),
+            times(None, Some(NOW_S - 10.0), NOW_MS, 60),
             Err(TokenError::Malformed)
         );
         for bad in [f64::NAN, f64::INFINITY, f64::NEG_INFINITY] {
             assert_eq!(
-                check_times(Some(bad), None, NOW_MS, 60),
+                times(Some(bad), None, NOW_MS, 60),
                 Err(TokenError::Malformed)
             );
             assert_eq!(
-                check_times(Some(NOW_S + 600.0), Some(bad), NOW_MS, 60),
+                times(Some(NOW_S + 600.0), Some(bad), NOW_MS, 60),
                 Err(TokenError::Malformed)
             );
         }
@@ -617,7 +656,7 @@ mod tests {
 
     #[test]
     fn expires_after_exp_plus_leeway() {
-        let at = |exp: f64, leeway| check_times(Some(exp), None, NOW_MS, leeway);
+        let at = |exp: f64, leeway| times(Some(exp), None, NOW_MS, leeway);
         assert_eq!(at(NOW_S + 600.0, 60), Ok(()));
         assert_eq!(at(NOW_S + 0.5, 0), Ok(()));
         // "The current date/time MUST be before the expiration date/time" (RFC 7519 §4.1.4).
@@ -635,7 +674,7 @@ mod tests {
         );
         assert_eq!(at(1e300, 60), Err(TokenError::TimeInMilliseconds));
         assert_eq!(at(1e11, 60), Ok(()), "the year 5138 in seconds");
-        let nbf_ms = check_times(Some(NOW_S + 60.0), Some(NOW_S * 1000.0), NOW_MS, 60);
+        let nbf_ms = times(Some(NOW_S + 60.0), Some(NOW_S * 1000.0), NOW_MS, 60);
         assert_eq!(nbf_ms, Err(TokenError::TimeInMilliseconds));
         assert!(TokenError::TimeInMilliseconds.is_the_token_s());
     }
@@ -643,7 +682,7 @@ mod tests {
     #[test]
     fn not_valid_before_nbf_minus_leeway() {
         let exp = Some(NOW_S + 3600.0);
-        let at = |nbf: f64, leeway| check_times(exp, Some(nbf), NOW_MS, leeway);
+        let at = |nbf: f64, leeway| times(exp, Some(nbf), NOW_MS, leeway);
         assert_eq!(at(NOW_S - 10.0, 60), Ok(()));
         // "On or after" nbf (RFC 7519 §4.1.5).
         assert_eq!(at(NOW_S, 0), Ok(()));
@@ -655,9 +694,9 @@ mod tests {
 
     #[test]
     fn negative_leeway_counts_as_none() {
-        assert_eq!(check_times(Some(NOW_S + 1.0), None, NOW_MS, -3600), Ok(()));
+        assert_eq!(times(Some(NOW_S + 1.0), None, NOW_MS, -3600), Ok(()));
         assert_eq!(
-            check_times(Some(NOW_S + 3600.0), Some(NOW_S), NOW_MS, -3600),
+            times(Some(NOW_S + 3600.0), Some(NOW_S), NOW_MS, -3600),
             Ok(())
         );
     }
@@ -667,7 +706,7 @@ mod tests {
         // A token whose window is wholly in the past or wholly inverted: expiry wins, since a new
         // token is the fix either way.
         assert_eq!(
-            check_times(Some(NOW_S - 600.0), Some(NOW_S + 600.0), NOW_MS, 60),
+            times(Some(NOW_S - 600.0), Some(NOW_S + 600.0), NOW_MS, 60),
             Err(TokenError::Expired)
         );
     }
@@ -704,7 +743,7 @@ mod tests {
     #[cfg(not(target_arch = "wasm32"))]
     mod props {
         use super::super::*;
-        use super::encode;
+        use super::{encode, times};
         use proptest::prelude::*;
 
         proptest! {
@@ -773,7 +812,7 @@ mod tests {
                 now_ms in any::<i64>(),
                 leeway_s in any::<i64>(),
             ) {
-                let _ = check_times(exp, nbf, now_ms, leeway_s);
+                let _ = times(exp, nbf, now_ms, leeway_s);
             }
 
             #[test]
@@ -784,13 +823,13 @@ mod tests {
             ) {
                 let exp = nbf + life;
                 let now_ms = nbf * 1000 + (at * (life * 1000) as f64) as i64;
-                prop_assert_eq!(check_times(Some(exp as f64), Some(nbf as f64), now_ms, 0), Ok(()));
+                prop_assert_eq!(times(Some(exp as f64), Some(nbf as f64), now_ms, 0), Ok(()));
                 prop_assert_eq!(
-                    check_times(Some(exp as f64), Some(nbf as f64), exp * 1000, 0),
+                    times(Some(exp as f64), Some(nbf as f64), exp * 1000, 0),
                     Err(TokenError::Expired)
                 );
                 prop_assert_eq!(
-                    check_times(Some(exp as f64), Some(nbf as f64), nbf * 1000 - 1, 0),
+                    times(Some(exp as f64), Some(nbf as f64), nbf * 1000 - 1, 0),
                     Err(TokenError::NotYetValid)
                 );
             }

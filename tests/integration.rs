@@ -984,6 +984,58 @@ async fn set_token_lifts_the_wall_and_null_forgets_it() {
     clean();
 }
 
+/// The anti-flicker hint as stored: `None` when there is none.
+fn hint() -> Option<String> {
+    storage().get_item(meterwall::record::HINT_KEY).unwrap()
+}
+
+#[wasm_bindgen_test]
+async fn a_token_subscriber_over_the_limit_is_hinted_walled_once_the_token_lapses() {
+    clean();
+    // Whole seconds: the token's exp is the second of now plus an hour.
+    let before = (js_sys::Date::now() / 1000.0).floor() * 1000.0;
+    let (jwk, token) = key_and_token(3600).await;
+    let after = (js_sys::Date::now() / 1000.0).floor() * 1000.0;
+    fixture("th1");
+    let d = meterwall::mount(token_config(&jwk, Some(&token))).unwrap();
+    JsFuture::from(d.dyn_into::<Promise>().unwrap())
+        .await
+        .unwrap();
+    assert_eq!(settled().await, "open");
+    // Open for now, walled (limit 0) from exp plus the 60 s leeway, when a page refuses it.
+    let lapses = |what: &str| {
+        let at: f64 = hint()
+            .and_then(|h| h.parse().ok())
+            .unwrap_or_else(|| panic!("{what}: the hint is {:?}, not a time", hint()));
+        assert!(
+            (before + 3_660_000.0..=after + 3_660_000.0).contains(&at),
+            "{what}: the hint says {at}, not exp + 60 s (from {before} to {after})"
+        );
+    };
+    lapses("a page token");
+    // A later page reading the kept token leaves the same.
+    fixture("th2");
+    let d = meterwall::mount(token_config(&jwk, None)).unwrap();
+    JsFuture::from(d.dyn_into::<Promise>().unwrap())
+        .await
+        .unwrap();
+    lapses("the kept token");
+    // Logged out: walled from the next page on, whatever the time.
+    JsFuture::from(meterwall::set_token(JsValue::NULL))
+        .await
+        .unwrap();
+    assert_eq!(hint().as_deref(), Some("wall"));
+    // setToken leaves the time again.
+    JsFuture::from(meterwall::set_token(token.clone().into()))
+        .await
+        .unwrap();
+    lapses("setToken");
+    // A subscriber by the publisher's word is not a token's: no hint, nothing to hide.
+    meterwall::set_subscriber(true);
+    assert_eq!(hint(), None);
+    clean();
+}
+
 #[wasm_bindgen_test]
 async fn a_logout_in_another_tab_is_not_undone_by_this_one() {
     clean();

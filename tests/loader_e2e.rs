@@ -987,6 +987,37 @@ async fn flicker_steps(browser: Browser, wasm: Wasm, client: Client, site: Strin
                 "{}: a re-read with articles left: the widget takes the hint back",
                 page.path
             );
+            // A subscriber by token over the limit: the hint is the time the token lapses. Still
+            // to come, nothing is hidden and the widget waits for the first paint; come, the
+            // article after the teaser waits for the decision, as with "wall".
+            for (time, lapsed) in [("Date.now() + 3600000", false), ("Date.now() - 1000", true)] {
+                js(
+                    &client,
+                    &format!(
+                        "localStorage.setItem('meterwall:next', String({time})); return null;"
+                    ),
+                )
+                .await;
+                open(&client, &site, &format!("{}?lapsed={lapsed}", page.path)).await;
+                let seen = until(
+                    &client,
+                    "the widget's decision",
+                    "const f = window.__flicker; return f && f.view !== null ? f : null;",
+                )
+                .await;
+                assert_eq!(
+                    !seen["added"].is_null(),
+                    lapsed,
+                    "{}: a token lapsing at {time}: the snippet hid the article? {seen}",
+                    page.path
+                );
+                assert_eq!(
+                    load().await["afterPaint"],
+                    json!(!lapsed),
+                    "{}: a token lapsing at {time}: the widget waited for the first paint?",
+                    page.path
+                );
+            }
         }
         Wasm::Missing => {
             let failed = at("errorAt");
@@ -1394,6 +1425,69 @@ async fn no_paint_steps(client: Client, site: String, page: Article) {
         "{}: the view was counted",
         page.path
     );
+}
+
+// 9b. Without the snippet the loader reads the hint itself: it starts at once when the next
+//     article may be walled ("wall", or the time a subscriber's token lapses, once it has come),
+//     and waits for the first paint otherwise.
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn e2e_chrome_the_loader_starts_at_once_when_the_hint_says_wall() {
+    loader_hint(Browser::Chrome).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn e2e_firefox_the_loader_starts_at_once_when_the_hint_says_wall() {
+    loader_hint(Browser::Firefox).await;
+}
+
+async fn loader_hint(browser: Browser) {
+    let page = |page: Page, _: &Path| page;
+    first_article_case(
+        browser,
+        "the hint, no snippet",
+        "hint",
+        page,
+        loader_hint_steps,
+    )
+    .await;
+}
+
+async fn loader_hint_steps(client: Client, site: String, page: Article) {
+    open(&client, &site, &page.path).await;
+    decided(&client, &page.path).await;
+    let cases = [
+        ("'wall'", false),
+        ("String(Date.now() + 3600000)", true),
+        ("String(Date.now() - 1000)", false),
+        ("null", true),
+    ];
+    for (n, (hint, waits)) in cases.into_iter().enumerate() {
+        js(
+            &client,
+            &format!(
+                "const hint = {hint};
+                 if (hint === null) localStorage.removeItem('meterwall:next');
+                 else localStorage.setItem('meterwall:next', hint);
+                 return null;"
+            ),
+        )
+        .await;
+        open(&client, &site, &format!("{}?hint={n}", page.path)).await;
+        decided(&client, &page.path).await;
+        let after_paint = js(
+            &client,
+            "const load = performance.getEntriesByName('meterwall:load')[0];
+             return load && load.detail ? load.detail.afterPaint : null;",
+        )
+        .await;
+        assert_eq!(
+            after_paint,
+            json!(waits),
+            "{}: with the hint {hint}, the widget waited for the first paint?",
+            page.path
+        );
+    }
 }
 
 // What the cases share.

@@ -67,7 +67,12 @@ pub fn set_subscriber(on: bool) -> JsValue {
         }));
         return JsValue::NULL;
     }
-    with_mounted(|m| m.resubscribe(on)).unwrap_or(JsValue::NULL)
+    with_mounted(|m| {
+        // Said by the publisher: no longer a subscription by token alone, whenever it lapses.
+        m.token_lapses = None;
+        m.resubscribe(on)
+    })
+    .unwrap_or(JsValue::NULL)
 }
 
 /// Verifies and keeps a subscriber entitlement token (or forgets it, with `null`); resolves to
@@ -140,7 +145,7 @@ fn keep_token(token: Option<String>, resolve: js_sys::Function, reject: js_sys::
             }
             // Kept by the page mounted then: a single-page app's next page may be deciding
             // meanwhile (checking a token of its own), and this one is kept once it has.
-            Ok(()) => when_decided(Box::new(move || {
+            Ok(lapses) => when_decided(Box::new(move || {
                 let d = with_mounted(|m| {
                     if SET_TOKEN_CALLS.with(|n| n.get()) != call {
                         // Overtaken by a later call: the page stays as that one left it.
@@ -148,6 +153,7 @@ fn keep_token(token: Option<String>, resolve: js_sys::Function, reject: js_sys::
                     }
                     m.record.token = Some(token);
                     m.token_here = true;
+                    m.token_lapses = Some(lapses);
                     m.persist();
                     m.resubscribe(true)
                 });

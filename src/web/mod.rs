@@ -61,6 +61,9 @@ pub(crate) struct Mounted {
     storage_listener: Option<Listener>,
     /// Whether this reader subscribes: config, `setSubscriber`, or a verified token.
     subscriber: bool,
+    /// When the token this reader subscribes by stops holding (ms since the epoch), if they
+    /// subscribe by a token only: the anti-flicker hint walls the next page from then on.
+    token_lapses: Option<i64>,
     /// Whether storage is blocked, so that `onStorageUnavailable` decides metered articles.
     blocked: bool,
     /// The reader's calendar (an `Intl.DateTimeFormat` for the configured zone), made once.
@@ -245,8 +248,9 @@ fn check(
             DECIDING.with(|d| d.set(true));
             p.read_now = false;
             let rejected = match verified {
-                Ok(()) => {
+                Ok(lapses) => {
                     p.subscriber = true;
+                    p.token_lapses = Some(lapses);
                     p.token_here = p.config.token.as_deref() == Some(token.as_str());
                     p.record.token = Some(token);
                     None
@@ -295,6 +299,8 @@ struct Prepared {
     /// Whether the record's token is the config's, just verified, rather than the stored one.
     token_here: bool,
     subscriber: bool,
+    /// When the verified token stops holding, if the reader subscribes by it.
+    token_lapses: Option<i64>,
     /// Whether storage holds a newer version's record, which this page must not save over.
     read_only: bool,
     /// Whether the record was read in the task that decides (false after awaiting a token).
@@ -389,6 +395,7 @@ fn prepare(doc: &Document, page: &JsValue, calls: &JsValue) -> Result<Prepared, 
         record,
         token_here: false,
         subscriber,
+        token_lapses: None,
         read_only,
         read_now: true,
     })
@@ -409,6 +416,7 @@ fn finish(doc: &Document, p: Prepared) -> JsValue {
         mut record,
         token_here,
         subscriber,
+        token_lapses,
         read_only,
         read_now,
     } = p;
@@ -486,6 +494,7 @@ fn finish(doc: &Document, p: Prepared) -> JsValue {
         }),
         storage_listener: None,
         subscriber,
+        token_lapses,
         blocked,
         observer: None,
         seen: false,
@@ -730,14 +739,15 @@ impl Mounted {
     /// Saves the record as it is.
     fn save(&mut self) {
         if let Some(s) = &self.storage {
-            let next_free = meter::next_is_free(
+            let hint = meter::next_hint(
                 &self.record,
                 &self.config,
                 self.subscriber,
+                self.token_lapses,
                 js_sys::Date::now() as i64,
                 &self.calendar,
             );
-            if let Err(p) = store::save(s, &self.record, next_free) {
+            if let Err(p) = store::save(s, &self.record, hint) {
                 // Not saved: a token set here still stands over what storage holds.
                 return report_store(&p, self.config.on_storage_unavailable);
             }
@@ -895,8 +905,9 @@ impl Mounted {
                         if m.generation != generation {
                             return;
                         }
-                        if verified.is_ok() {
+                        if let Ok(lapses) = verified {
                             m.record.token = Some(token);
+                            m.token_lapses = Some(lapses);
                             m.resubscribe(true);
                         } else {
                             // Not a subscriber here (that tab's mount reports the token); a
@@ -969,6 +980,7 @@ impl Mounted {
     fn forget_token(&mut self) {
         self.merge_stored();
         self.record.token = None;
+        self.token_lapses = None;
         self.save();
     }
 

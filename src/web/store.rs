@@ -4,7 +4,7 @@
 //! gloo-storage's handle throws rather than returning an error in that case, so the probe asks
 //! `Window::local_storage` (which catches) before gloo-storage's raw handle is ever touched.
 
-use crate::meter::Record;
+use crate::meter::{Hint, Record};
 use crate::record::{decode, encode, RecordError, HINT_KEY, HINT_WALL, MAX_STORED, STORAGE_KEY};
 use gloo_storage::{LocalStorage, Storage as _};
 use wasm_bindgen::prelude::*;
@@ -81,16 +81,16 @@ pub fn present(storage: &Storage) -> bool {
 }
 
 /// Writes the record and the anti-flicker hint under meterwall's two keys; nothing else in
-/// storage is touched. `next_free`: whether the next new article will be open.
-pub fn save(storage: &Storage, record: &Record, next_free: bool) -> Result<(), StoreError> {
+/// storage is touched.
+pub fn save(storage: &Storage, record: &Record, hint: Hint) -> Result<(), StoreError> {
     storage
         .set_item(STORAGE_KEY, &encode(record))
         .map_err(|_| StoreError::WriteFailed)?;
     // A hint that cannot be written is only a missed optimisation, never an error.
-    let _ = if next_free {
-        storage.remove_item(HINT_KEY)
-    } else {
-        storage.set_item(HINT_KEY, HINT_WALL)
+    let _ = match hint {
+        Hint::Free => storage.remove_item(HINT_KEY),
+        Hint::Wall => storage.set_item(HINT_KEY, HINT_WALL),
+        Hint::WallFrom(at) => storage.set_item(HINT_KEY, &crate::config::int_text(at)),
     };
     Ok(())
 }

@@ -9,7 +9,7 @@ use web_sys::{CryptoKey, SubtleCrypto};
 
 /// Verifies `token` against the publisher's public JWK (a JsValue object) at the current time,
 /// and gives `done` the token back with the outcome, always in a later microtask: the caller
-/// keeps the token if it holds.
+/// keeps the token if it holds, and learns when it stops holding (ms since the epoch).
 ///
 /// The order matters: the algorithm is checked before any cryptography, and the claims are
 /// read only once the signature has vouched for them, so a forged token is always reported as
@@ -21,12 +21,12 @@ use web_sys::{CryptoKey, SubtleCrypto};
 pub fn verify_now(
     token: String,
     jwk: &JsValue,
-    done: Box<dyn FnOnce(String, Result<(), TokenError>)>,
+    done: Box<dyn FnOnce(String, Result<i64, TokenError>)>,
 ) {
     let now_ms = js_sys::Date::now() as i64;
     // Everything read from the token is copied out here, so the callbacks can take the token.
     let started = start(&token, jwk);
-    let done = move |verdict: Result<(), TokenError>| done(token, verdict);
+    let done = move |verdict: Result<i64, TokenError>| done(token, verdict);
     let Started {
         subtle,
         import,
@@ -96,8 +96,8 @@ fn start(token: &str, jwk: &JsValue) -> Result<Started, TokenError> {
     })
 }
 
-/// The claims' times, once the signature has vouched for them.
-fn claims(payload: &[u8], now_ms: i64) -> Result<(), TokenError> {
+/// The claims' times, once the signature has vouched for them: when the token stops holding.
+fn claims(payload: &[u8], now_ms: i64) -> Result<i64, TokenError> {
     let payload = parse(payload)?;
     let exp = claim(&payload, "exp")?;
     let nbf = claim(&payload, "nbf")?;
