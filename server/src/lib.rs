@@ -223,12 +223,30 @@ impl std::error::Error for Error {
 pub async fn run(listener: tokio::net::TcpListener, opts: Options) -> Result<(), Error> {
     let app = app(opts)?;
     axum::serve(
-        listener,
+        no_delay(listener),
         app.into_make_service_with_connect_info::<SocketAddr>(),
     )
     .await
     .map_err(Error::Serve)
 }
+
+/// `listener`, with Nagle's algorithm off on every connection it accepts: serve this, not the
+/// bare listener.
+///
+/// hyper writes a file's headers before its body. With Nagle's algorithm on, the body then waits
+/// until the client acknowledges the headers, and a browser on a reused connection delays that
+/// acknowledgement (by 40 ms on Linux): every stylesheet, script and wasm file of a page took
+/// 40 ms longer, more than the whole page took to load otherwise.
+pub fn no_delay(listener: tokio::net::TcpListener) -> NoDelay {
+    fn set(tcp: &mut tokio::net::TcpStream) {
+        // A connection where it cannot be set is only slower, never wrong.
+        let _ = tcp.set_nodelay(true);
+    }
+    axum::serve::ListenerExt::tap_io(listener, set)
+}
+
+/// A listener that turns Nagle's algorithm off ([`no_delay`]).
+pub type NoDelay = axum::serve::TapIo<tokio::net::TcpListener, fn(&mut tokio::net::TcpStream)>;
 
 /// The service as a router, with its database opened and migrated.
 ///

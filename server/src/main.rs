@@ -121,7 +121,8 @@ async fn serve(host: String, port: u16, options: Options) -> ExitCode {
     }
     // The rate limit keys on the peer address, which `ConnectInfo` carries.
     let service = app.into_make_service_with_connect_info::<SocketAddr>();
-    let served = axum::serve(listener, service).with_graceful_shutdown(stop_requested());
+    let served = axum::serve(meterwall_server::no_delay(listener), service)
+        .with_graceful_shutdown(stop_requested());
     match served.await {
         Ok(()) => {
             tracing::info!("stopped");

@@ -71,3 +71,18 @@ async fn a_missing_site_directory_is_refused_at_start_up() {
     .unwrap_err();
     assert!(error.to_string().contains("cargo xtask build"), "{error}");
 }
+
+#[tokio::test]
+async fn connections_are_served_without_nagle_s_delay() {
+    use axum::serve::Listener as _;
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let address = listener.local_addr().unwrap();
+    let mut listener = meterwall_server::no_delay(listener);
+    let client = tokio::net::TcpStream::connect(address).await.unwrap();
+    let (served, _) = listener.accept().await;
+    assert!(
+        served.nodelay().unwrap(),
+        "the server's side of a connection must send each write at once"
+    );
+    drop(client);
+}
