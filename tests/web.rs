@@ -555,6 +555,72 @@ fn an_article_whose_text_is_in_a_wrapper_is_gated_inside_it() {
 }
 
 #[wasm_bindgen_test]
+fn the_wall_goes_into_the_wrapper_with_the_text_and_takes_what_follows_it() {
+    clean();
+    const TEXT: &str = "<p>First paragraph.</p><p>Second paragraph.</p>\
+                        <p id=\"third\">Third paragraph, after the teaser.</p><p>Fourth.</p>";
+    const AFTER: &str = "About the author";
+    for (id, markup) in [
+        // Three blocks: gating beside the wrapper would have kept it whole, and the article
+        // with it.
+        (
+            "wt1",
+            format!(
+                "<header><h1>The headline</h1></header><div class=\"rich-text\">{TEXT}</div>\
+                 <div class=\"bio\">{AFTER}</div>"
+            ),
+        ),
+        // Two wrappers: the teaser keeps both, the wall goes into the one with the text.
+        (
+            "wt2",
+            format!("<div class=\"rich-text\">{TEXT}</div><aside class=\"bio\">{AFTER}</aside>"),
+        ),
+    ] {
+        let body = fixture(id);
+        body.set_inner_html(&markup);
+        let original = body.inner_html();
+        meterwall::mount(config(",\"limit\":0")).unwrap();
+        let text = page_text();
+        assert!(
+            !text.contains("after the teaser") && !text.contains(AFTER),
+            "{id}: the text after the teaser and what follows its wrapper are gone: {text}"
+        );
+        let wrapper = body.query_selector(".rich-text").unwrap().unwrap();
+        assert!(
+            prompt().unwrap().parent_element().unwrap() == wrapper,
+            "{id}"
+        );
+        assert_eq!(
+            wrapper.children().length(),
+            3,
+            "{id}: two paragraphs, the prompt"
+        );
+        meterwall::set_subscriber(true);
+        assert_eq!(
+            body.inner_html(),
+            original,
+            "{id}: every node back in its place"
+        );
+    }
+    // A kept element after the wrapper stays where it is.
+    let body = fixture("wt3");
+    body.set_inner_html(&format!(
+        "<h1>The headline</h1><div class=\"rich-text\">{TEXT}</div>\
+         <div class=\"bio\">{AFTER}</div><div class=\"ad\">An advertisement</div>"
+    ));
+    let original = body.inner_html();
+    meterwall::mount(config(",\"limit\":0,\"keep\":\".ad\"")).unwrap();
+    let text = page_text();
+    assert!(
+        !text.contains(AFTER) && text.contains("An advertisement"),
+        "{text}"
+    );
+    meterwall::set_subscriber(true);
+    assert_eq!(body.inner_html(), original);
+    clean();
+}
+
+#[wasm_bindgen_test]
 fn an_article_wrapped_twice_is_gated_inside_the_inner_wrapper() {
     clean();
     let body = fixture("w3");

@@ -13,11 +13,13 @@ const STYLE: &str = include_str!(concat!(env!("OUT_DIR"), "/prompt.min.css"));
 /// What the wall took out of the article, to be put back exactly.
 #[derive(Default)]
 pub struct Removed {
-    /// The element the nodes were taken from: the article element, or the wrapper inside it
-    /// that holds the blocks.
+    /// The element the teaser is in, where the prompt goes: the article element, or the wrapper
+    /// inside it that holds the text.
     parent: Option<Element>,
-    /// Each removed node with the kept node it stood before (`None`: the end of the article).
-    nodes: Vec<(Node, Option<Node>)>,
+    /// Each removed node, with the element it was taken from (`parent`, or one of the elements
+    /// around it when the wall went into a wrapper that had more after it) and the kept node it
+    /// stood before (`None`: the end of that element).
+    nodes: Vec<(Element, Node, Option<Node>)>,
     /// Where the prompt goes: right after the teaser.
     pub anchor: Option<Node>,
 }
@@ -58,39 +60,77 @@ fn classify(node: &Node, keep: Option<&str>) -> (bool, bool) {
     (kept, !kept && block)
 }
 
-/// The element whose children are the article's blocks: the article element itself, or, when
-/// the teaser would keep all of its blocks (a header, then one wrapper holding the text, say),
-/// the block with the most text, and so on down (four levels at most) to the first level that
-/// has blocks after the teaser; with its child nodes, each classified once. Only into a block
-/// that holds blocks of its own (a wrapper, a list, a custom element), never into a paragraph or
-/// a heading, whose words and links would take the wall inside them. With nothing to remove at
-/// any level, the article element.
-fn holder(body: &Element, config: &Config, keep: Option<&str>) -> (Element, Vec<Child>) {
+/// The element whose children are the article's blocks, with its child nodes, each classified
+/// once, and the levels it is inside of: the article element itself, or a block inside it that
+/// holds the text, and so on down (four levels at most).
+///
+/// The wall goes into the block with the most text when the teaser would keep every block of a
+/// level (a header, then one wrapper holding the text), and also when the teaser would keep that
+/// block while it holds more than half of the level's text (a header, the wrapper, then an
+/// author's note): gating beside it would leave the article in it. What follows that block on the
+/// level it was found on goes too (see [`remove_after_teaser`]). Only into a block that holds
+/// blocks of its own (a wrapper, a list, a custom element), never into a paragraph or a heading,
+/// whose words and links would take the wall inside them. With nothing to remove at any level,
+/// the article element.
+fn holder(
+    body: &Element,
+    config: &Config,
+    keep: Option<&str>,
+) -> (Element, Vec<Child>, Vec<Level>) {
     let mut at = body.clone();
     let mut nodes = children(&at, keep);
+    let mut around: Vec<Level> = Vec::new();
     for depth in 0..5 {
         let here = blocks(&nodes);
-        if here > config.teaser.keep(here) {
-            return (at, nodes);
+        let kept = config.teaser.keep(here);
+        // The block with the most text (the last of equals), and how many blocks precede it.
+        let mut best: Option<(usize, usize, u32)> = None;
+        let mut before = 0;
+        for (i, (n, (_, block))) in nodes.iter().enumerate() {
+            if !*block {
+                continue;
+            }
+            let length = text_length(n);
+            if best.is_none_or(|(_, _, most)| length >= most) {
+                best = Some((i, before, length));
+            }
+            before += 1;
         }
-        let text = |e: &Element| e.text_content().map_or(0, |t| t.len());
-        let Some(inner) = nodes
-            .iter()
-            .filter(|(_, (_, block))| *block)
-            .filter_map(|(n, _)| n.dyn_ref::<Element>().cloned())
-            .max_by_key(text)
-        else {
+        let Some((i, before, most)) = best else { break };
+        let dominant = before < kept && most > text_length(&at) / 2;
+        let Some(inner) = nodes[i].0.dyn_ref::<Element>().cloned() else {
             break;
         };
         let inner_nodes = children(&inner, keep);
-        if depth == 4 || blocks(&inner_nodes) == 0 {
+        if depth == 4 || blocks(&inner_nodes) == 0 || !(here <= kept || dominant) {
             break;
         }
+        let after = nodes.split_off(i + 1);
+        around.push((at, after));
         at = inner;
         nodes = inner_nodes;
     }
-    (body.clone(), children(body, keep))
+    // Blocks after the teaser here, or after a wrapper the wall went into (which, with nothing
+    // to remove inside, takes the prompt at its end).
+    let here = blocks(&nodes);
+    if here > config.teaser.keep(here) || around.iter().any(|(_, after)| blocks(after) > 0) {
+        return (at, nodes, around);
+    }
+    (body.clone(), children(body, keep), Vec::new())
 }
+
+/// How much text `node` holds (UTF-16 units), read in JS: not copied into the wasm's memory,
+/// where a long article would stay as the heap's high-water mark.
+fn text_length(node: &Node) -> u32 {
+    js_sys::Reflect::get(node, &"textContent".into())
+        .ok()
+        .and_then(|t| t.dyn_into::<js_sys::JsString>().ok())
+        .map_or(0, |t| t.length())
+}
+
+/// A level the wall went down from: the element, and its child nodes after the block the wall
+/// went into.
+type Level = (Element, Vec<Child>);
 
 /// A child node of the article, with what [`classify`] says of it.
 type Child = (Node, (bool, bool));
@@ -114,11 +154,12 @@ fn children(at: &Element, keep: Option<&str>) -> Vec<Child> {
 
 /// Removes every node of the article after the teaser, except elements matching
 /// `config.keep`, returning them in order with their places, so the very same nodes (and their
-/// listeners) can be put back. Everything is measured before anything is removed, so the page
-/// is never left half-gated.
+/// listeners) can be put back. When the wall went into a wrapper, what follows the wrapper goes
+/// too, on each level it went down from. Everything is measured before anything is removed, so
+/// the page is never left half-gated.
 fn remove_after_teaser(body: &Element, config: &Config) -> Removed {
     let keep = keep_selector(body, config);
-    let (parent, nodes) = holder(body, config, keep);
+    let (parent, nodes, around) = holder(body, config, keep);
     let teaser = config.teaser.keep(blocks(&nodes));
     // The index after the teaser's last block.
     let mut start = 0;
@@ -130,20 +171,13 @@ fn remove_after_teaser(body: &Element, config: &Config) -> Removed {
         start += 1;
     }
     let mut removed = Removed::default();
-    for (i, (node, (keep, _))) in nodes.iter().enumerate().skip(start) {
-        if *keep {
-            continue;
-        }
-        let place = nodes
-            .iter()
-            .skip(i + 1)
-            .find(|(_, (k, _))| *k)
-            .map(|(n, _)| n.clone());
-        removed.nodes.push((node.clone(), place));
+    take(&parent, &nodes[start..], &mut removed);
+    for (from, after) in &around {
+        take(from, after, &mut removed);
     }
-    for (node, _) in &removed.nodes {
-        // Cannot fail: each node is a child of `parent`, collected just above.
-        let _ = parent.remove_child(node);
+    for (from, node, _) in &removed.nodes {
+        // Cannot fail: each node is a child of `from`, collected just above.
+        let _ = from.remove_child(node);
     }
     // Insert before whatever now follows the teaser's last node (a kept element, or nothing:
     // the end); with no teaser at all, before the first node.
@@ -155,13 +189,26 @@ fn remove_after_teaser(body: &Element, config: &Config) -> Removed {
     removed
 }
 
+/// Adds `nodes`, children of `from`, to what the wall removes, but for kept ones.
+fn take(from: &Element, nodes: &[Child], removed: &mut Removed) {
+    for (i, (node, (keep, _))) in nodes.iter().enumerate() {
+        if *keep {
+            continue;
+        }
+        let place = nodes[i + 1..]
+            .iter()
+            .find(|(_, (k, _))| *k)
+            .map(|(n, _)| n.clone());
+        removed.nodes.push((from.clone(), node.clone(), place));
+    }
+}
+
 /// Puts removed nodes back in their places, in their order; returns the first block among them
 /// (where focus goes: a text node, a script or a style cannot take it). A kept node that the page
 /// has moved or replaced meanwhile (an ad slot's script) is no place to insert before: what stood
 /// there goes at the end rather than being lost.
-pub fn restore(body: &Element, removed: Removed) -> Option<Node> {
-    let parent = removed.parent.unwrap_or_else(|| body.clone());
-    for (node, place) in &removed.nodes {
+pub fn restore(removed: Removed) -> Option<Node> {
+    for (parent, node, place) in &removed.nodes {
         if parent.insert_before(node, place.as_ref()).is_err() {
             let _ = parent.append_child(node);
         }
@@ -169,7 +216,7 @@ pub fn restore(body: &Element, removed: Removed) -> Option<Node> {
     removed
         .nodes
         .into_iter()
-        .map(|(n, _)| n)
+        .map(|(_, n, _)| n)
         .find(|n| classify(n, None).1)
 }
 
@@ -199,7 +246,7 @@ pub fn gate(
     match parent.insert_before(&host, removed.anchor.as_ref()) {
         Ok(_) => Some((host, removed)),
         Err(_) => {
-            restore(body, removed);
+            restore(removed);
             None
         }
     }

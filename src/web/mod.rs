@@ -678,7 +678,7 @@ fn open_up(m: &mut Mounted) -> Option<Node> {
     if let Some(host) = m.host.take() {
         host.remove();
     }
-    let first = gate::restore(&m.body, std::mem::take(&mut m.removed));
+    let first = gate::restore(std::mem::take(&mut m.removed));
     signup::unlisten(&m.listeners);
     m.listeners.clear();
     if let Some(observer) = m.observer.take() {
@@ -696,7 +696,7 @@ fn unmount() {
         // As below: restored only into the page it was taken from.
         if host.parent_node().is_some() {
             host.remove();
-            gate::restore(&body, removed);
+            gate::restore(removed);
         }
         let _ = body.remove_attribute("data-meterwall-state");
     }
