@@ -575,6 +575,16 @@ fn the_wall_goes_into_the_wrapper_with_the_text_and_takes_what_follows_it() {
             "wt2",
             format!("<div class=\"rich-text\">{TEXT}</div><aside class=\"bio\">{AFTER}</aside>"),
         ),
+        // Structured data repeating the article: its text is not a block's, and counts for
+        // nothing.
+        (
+            "wt4",
+            format!(
+                "<header><h1>The headline</h1></header><div class=\"rich-text\">{TEXT}</div>\
+                 <div class=\"bio\">{AFTER}</div><script type=\"application/ld+json\">\
+                 {{\"articleBody\": \"{TEXT}{TEXT}\"}}</script>"
+            ),
+        ),
     ] {
         let body = fixture(id);
         body.set_inner_html(&markup);
@@ -617,6 +627,76 @@ fn the_wall_goes_into_the_wrapper_with_the_text_and_takes_what_follows_it() {
     );
     meterwall::set_subscriber(true);
     assert_eq!(body.inner_html(), original);
+    clean();
+}
+
+#[wasm_bindgen_test]
+fn the_wall_stays_beside_a_block_that_is_not_the_article_s_wrapper() {
+    clean();
+    const LONG: &str = "A paragraph long enough to hold more text than any short one beside it.";
+    for (id, markup, why) in [
+        (
+            "wb1",
+            format!(
+                "<p>One.</p><p>Two.</p><div class=\"more\"><p>{LONG}</p><p>{LONG}</p>\
+                 <p>{LONG}</p></div><p>Last.</p>"
+            ),
+            "the wrapper with the most text comes after the teaser: it goes whole",
+        ),
+        (
+            "wb2",
+            format!(
+                "<div class=\"intro\"><p>{LONG}</p><p>{LONG}</p><p>{LONG}</p></div>\
+                 <p id=\"short\">Two.</p><p>{LONG}{LONG}</p><p>{LONG}{LONG}</p>"
+            ),
+            "the wrapper with the most text holds less than half of it",
+        ),
+        (
+            "wb3",
+            format!(
+                "<p>One.</p><blockquote><p>{LONG}</p><p>{LONG}</p><p>{LONG}</p></blockquote>\
+                 <p>Three.</p><p>Four.</p>"
+            ),
+            "a quotation is not a wrapper of the article",
+        ),
+        (
+            "wb4",
+            format!(
+                "<h2>Results</h2><table><tr><td>{LONG}</td></tr><tr><td>{LONG}</td></tr>\
+                 <tr><td>{LONG}</td></tr></table>"
+            ),
+            "a table's rows cannot hold the prompt",
+        ),
+        (
+            "wb5",
+            "<div class=\"rich-text\"><p>A short brief.</p><p>Its end.</p></div>\
+             <footer>Filed under news</footer>"
+                .to_string(),
+            "a short article: nothing to remove, the prompt after it",
+        ),
+    ] {
+        let body = fixture(id);
+        body.set_inner_html(&markup);
+        let kept = body.first_element_child().unwrap().outer_html();
+        meterwall::mount(config(",\"limit\":0")).unwrap();
+        assert!(
+            prompt().unwrap().parent_element().unwrap() == body,
+            "{id}: {why}"
+        );
+        assert!(
+            body.inner_html().starts_with(&kept),
+            "{id}: the first block whole"
+        );
+        if id == "wb2" {
+            assert!(
+                body.query_selector("#short").unwrap().is_some(),
+                "{id}: {why}"
+            );
+        }
+        if id == "wb5" {
+            assert!(page_text().contains("Filed under news"), "{id}: {why}");
+        }
+    }
     clean();
 }
 

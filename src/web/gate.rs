@@ -66,12 +66,14 @@ fn classify(node: &Node, keep: Option<&str>) -> (bool, bool) {
 ///
 /// The wall goes into the block with the most text when the teaser would keep every block of a
 /// level (a header, then one wrapper holding the text), and also when the teaser would keep that
-/// block while it holds more than half of the level's text (a header, the wrapper, then an
-/// author's note): gating beside it would leave the article in it. What follows that block on the
-/// level it was found on goes too (see [`remove_after_teaser`]). Only into a block that holds
-/// blocks of its own (a wrapper, a list, a custom element), never into a paragraph or a heading,
-/// whose words and links would take the wall inside them. With nothing to remove at any level,
-/// the article element.
+/// block while it is a wrapper (a `div`, `section`, `article`, `main` or custom element) holding
+/// more than half of the level's blocks' text (a header, the wrapper, then an author's note):
+/// gating beside it would leave the article in it. What follows that block on the level it was
+/// found on goes too (see [`remove_after_teaser`]). Only into a block that holds blocks of its own
+/// (a wrapper, a list, a custom element), never into a paragraph or a heading, whose words and
+/// links would take the wall inside them, nor into a table, whose rows cannot hold the prompt.
+/// With nothing to remove inside, the first level that had something to remove, else the
+/// article element.
 fn holder(
     body: &Element,
     config: &Config,
@@ -80,29 +82,43 @@ fn holder(
     let mut at = body.clone();
     let mut nodes = children(&at, keep);
     let mut around: Vec<Level> = Vec::new();
+    // The first level with blocks after the teaser, and how many levels were around it.
+    let mut first = None;
     for depth in 0..5 {
         let here = blocks(&nodes);
         let kept = config.teaser.keep(here);
-        // The block with the most text (the last of equals), and how many blocks precede it.
+        if here > kept && first.is_none() {
+            first = Some((at.clone(), around.len()));
+        }
+        // The block with the most text (the last of equals), how many blocks precede it, and
+        // the text of all of them (not of scripts or styles, which may repeat the article).
         let mut best: Option<(usize, usize, u32)> = None;
         let mut before = 0;
+        let mut total = 0;
         for (i, (n, (_, block))) in nodes.iter().enumerate() {
             if !*block {
                 continue;
             }
             let length = text_length(n);
+            total += length;
             if best.is_none_or(|(_, _, most)| length >= most) {
                 best = Some((i, before, length));
             }
             before += 1;
         }
         let Some((i, before, most)) = best else { break };
-        let dominant = before < kept && most > text_length(&at) / 2;
         let Some(inner) = nodes[i].0.dyn_ref::<Element>().cloned() else {
             break;
         };
+        let name = inner.local_name();
+        // A wrapper as CMSs write them, or a custom element.
+        let wrapper =
+            name.contains('-') || matches!(name.as_str(), "div" | "section" | "article" | "main");
+        let dominant = wrapper && before < kept && most > total / 2;
         let inner_nodes = children(&inner, keep);
-        if depth == 4 || blocks(&inner_nodes) == 0 || !(here <= kept || dominant) {
+        let table = matches!(name.as_str(), "table" | "thead" | "tbody" | "tfoot" | "tr");
+        let into = (here <= kept || dominant) && !table;
+        if depth == 4 || blocks(&inner_nodes) == 0 || !into {
             break;
         }
         let after = nodes.split_off(i + 1);
@@ -110,13 +126,18 @@ fn holder(
         at = inner;
         nodes = inner_nodes;
     }
-    // Blocks after the teaser here, or after a wrapper the wall went into (which, with nothing
-    // to remove inside, takes the prompt at its end).
     let here = blocks(&nodes);
-    if here > config.teaser.keep(here) || around.iter().any(|(_, after)| blocks(after) > 0) {
+    if here > config.teaser.keep(here) {
         return (at, nodes, around);
     }
-    (body.clone(), children(body, keep), Vec::new())
+    match first {
+        Some((at, levels)) => {
+            around.truncate(levels);
+            let nodes = children(&at, keep);
+            (at, nodes, around)
+        }
+        None => (body.clone(), children(body, keep), Vec::new()),
+    }
 }
 
 /// How much text `node` holds (UTF-16 units), read in JS: not copied into the wasm's memory,
