@@ -575,6 +575,15 @@ fn the_wall_goes_into_the_wrapper_with_the_text_and_takes_what_follows_it() {
             "wt2",
             format!("<div class=\"rich-text\">{TEXT}</div><aside class=\"bio\">{AFTER}</aside>"),
         ),
+        // Two levels down, with something after the wrapper on each: both go, and come back.
+        (
+            "wt5",
+            format!(
+                "<header><h1>The headline</h1></header><div class=\"outer\">\
+                 <div class=\"rich-text\">{TEXT}</div><aside>{AFTER}</aside></div>\
+                 <footer>{AFTER}, and the tags</footer>"
+            ),
+        ),
         // Structured data repeating the article: its text is not a block's, and counts for
         // nothing.
         (
