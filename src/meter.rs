@@ -16,7 +16,7 @@
 
 use crate::article::ArticleKey;
 use crate::config::{Config, FailPolicy, Mode, PageType, MAX_ENTRIES};
-use crate::period::{Calendar, Period};
+use crate::period::{days_from_civil, Calendar, CivilDate, Period};
 
 /// Which allowance an opened article was charged to.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
@@ -231,6 +231,8 @@ pub struct View<'a> {
 }
 
 const MS_PER_MIN: i64 = 60_000;
+const QUARTER_HOUR_MS: i64 = 900_000;
+const MS_PER_DAY: i64 = 86_400_000;
 /// The last minute a JS `Date` can hold (8.64e15 ms): later stored times are clamped to it, so a
 /// far-future value in storage can neither overflow nor wrap.
 pub const MAX_MIN: i64 = 8_640_000_000_000_000 / MS_PER_MIN;
@@ -658,6 +660,7 @@ pub fn without_storage(mut decision: Decision, config: &Config) -> Decision {
 /// assert!(!next_is_free(&simulate(&config, None, 3, 0, &Utc), &config, false, 0, &Utc));
 /// assert!(next_is_free(&simulate(&config, None, 3, 0, &Utc), &config, true, 0, &Utc));
 /// ```
+#[inline(never)]
 pub fn next_is_free(
     record: &Record,
     config: &Config,
@@ -693,12 +696,17 @@ pub enum Hint {
     /// Open while a subscriber's token holds, walled from this time on (ms since the epoch):
     /// the token's `exp` plus the leeway, when a page would refuse it.
     WallFrom(i64),
+    /// Walled until this time (ms since the epoch), when the next period starts or, for a rolling
+    /// period, the oldest view drops out ([`free_again`]).
+    WallUntil(i64),
 }
 
-/// The hint for the next page: [`next_is_free`], and for a reader who subscribes by a token
-/// only (`token_lapses`, when the token stops holding) and would be walled without it, the time
-/// from which the snippet hides the article again. Without it, the first page after the token
-/// lapsed would paint the full article before the wall.
+/// The hint for the next page: [`next_is_free`], with the time until which the next article
+/// would be walled ([`free_again`]), so that a reader back in a new period is not hidden; and
+/// for a reader who subscribes by a token only (`token_lapses`, when the token stops holding)
+/// and would be walled without it, the time from which the snippet hides the article again.
+/// Without it, the first page after the token lapsed would paint the full article before the
+/// wall.
 ///
 /// # Examples
 ///
@@ -708,7 +716,8 @@ pub enum Hint {
 /// use meterwall::period::Utc;
 /// let config = Config::default(); // three free articles
 /// let spent = simulate(&config, None, 3, 0, &Utc);
-/// assert_eq!(next_hint(&spent, &config, false, None, 0, &Utc), Hint::Wall);
+/// // Walled until the first of next month (UTC midnight, 1 February 1970).
+/// assert_eq!(next_hint(&spent, &config, false, None, 0, &Utc), Hint::WallUntil(31 * 86_400_000));
 /// assert_eq!(next_hint(&spent, &config, true, None, 0, &Utc), Hint::Free);
 /// assert_eq!(next_hint(&spent, &config, true, Some(9_000), 0, &Utc), Hint::WallFrom(9_000));
 /// let fresh = simulate(&config, None, 1, 0, &Utc);
@@ -726,11 +735,89 @@ pub fn next_hint(
     if next_is_free(record, config, false, now_ms, calendar) {
         return Hint::Free;
     }
-    match (subscriber, token_lapses) {
-        (false, _) => Hint::Wall,
-        (true, Some(at)) => Hint::WallFrom(at),
-        (true, None) => Hint::Free,
+    if subscriber && token_lapses.is_none() {
+        return Hint::Free;
     }
+    let again = free_again(record, config, now_ms, calendar);
+    match (subscriber, token_lapses, again) {
+        // Free again by the time the token lapses: nothing to hide then either.
+        (true, Some(at), Some(free)) if free <= at => Hint::Free,
+        (true, Some(at), _) => Hint::WallFrom(at),
+        (_, _, Some(until)) => Hint::WallUntil(until),
+        _ => Hint::Wall,
+    }
+}
+
+/// When the next new article is free again without the reader doing anything (ms since the
+/// epoch): the start of the next calendar period in the
+/// reader's calendar, or, for a rolling period, when the oldest view drops out. `None` for a
+/// lifetime allowance, and when the meter would still wall then (a `limit` of 0, say).
+///
+/// # Examples
+///
+/// ```
+/// use meterwall::config::Config;
+/// use meterwall::meter::{free_again, simulate};
+/// use meterwall::period::{FixedOffset, Utc};
+/// let config = Config::default(); // three free articles a month
+/// let spent = simulate(&config, None, 3, 0, &Utc);
+/// assert_eq!(free_again(&spent, &config, 0, &Utc), Some(31 * 86_400_000));
+/// // In Paris (UTC+1), February begins an hour earlier.
+/// let paris = FixedOffset { minutes: 60 };
+/// assert_eq!(free_again(&spent, &config, 0, &paris), Some(31 * 86_400_000 - 3_600_000));
+/// ```
+pub fn free_again(
+    record: &Record,
+    config: &Config,
+    now_ms: i64,
+    calendar: &dyn Calendar,
+) -> Option<i64> {
+    // The record's own time, if the clock was since set back: it never goes back.
+    let now_ms = now_ms.max(record.latest_min.saturating_mul(MS_PER_MIN));
+    let at = match config.period {
+        Period::Lifetime => return None,
+        Period::Rolling { .. } => {
+            let oldest = record.entries.iter().map(|e| e.at_min).min()?;
+            oldest * MS_PER_MIN + config.period.rolling_ms()?
+        }
+        period => {
+            // The next period's first day, then its first quarter hour in the reader's zone
+            // (every zone is a whole number of quarter hours from UTC): local midnight of a day
+            // falls within 15 hours before and 13 hours after UTC's.
+            let bucket = period.bucket(calendar.date_at(now_ms));
+            // The bucket is the month's number, or the day number of the week's Monday or of
+            // the day.
+            let day = match period {
+                Period::Month => days_from_civil(CivilDate {
+                    year: (bucket + 1).div_euclid(12) as i32,
+                    month: (bucket + 1).rem_euclid(12) as u8 + 1,
+                    day: 1,
+                }),
+                Period::Week => bucket + 7,
+                _ => bucket + 1,
+            };
+            first_quarter(day * MS_PER_DAY - 60 * QUARTER_HOUR_MS, 112, &|t| {
+                period.bucket(calendar.date_at(t)) > bucket
+            })
+        }
+    };
+    (at > now_ms && next_is_free(record, config, false, at, calendar)).then_some(at)
+}
+
+/// The first of the instants `from + q` quarter hours, `q` from 1 to `quarters`, at which `later`
+/// holds, found by bisection (`later` holds from some instant on, and at the last of them).
+#[inline(never)]
+fn first_quarter(from: i64, quarters: i64, later: &dyn Fn(i64) -> bool) -> i64 {
+    let (mut before, mut after) = (0, quarters);
+    while after - before > 1 {
+        let mid = (before + after) / 2;
+        if later(from + mid * QUARTER_HOUR_MS) {
+            after = mid;
+        } else {
+            before = mid;
+        }
+    }
+    from + after * QUARTER_HOUR_MS
 }
 
 /// A registered reader in `choose` mode spends one article on this page. Anything else
@@ -992,10 +1079,12 @@ mod tests {
         decide(&mut record, &config, &view(1), NOW, &Utc);
         let lapses = Some(NOW + DAY);
         let hint = |subscriber, lapses| next_hint(&record, &config, subscriber, lapses, NOW, &Utc);
-        assert_eq!(hint(false, None), Hint::Wall);
+        // NOW is noon on 28 November: December begins 60 hours later.
+        let december = NOW + 60 * 3_600_000;
+        assert_eq!(hint(false, None), Hint::WallUntil(december));
         assert_eq!(
             hint(false, lapses),
-            Hint::Wall,
+            Hint::WallUntil(december),
             "not a subscriber: the token is not held"
         );
         assert_eq!(
@@ -1004,12 +1093,71 @@ mod tests {
             "a subscriber by the config or setSubscriber"
         );
         assert_eq!(hint(true, lapses), Hint::WallFrom(NOW + DAY));
+        assert_eq!(
+            hint(true, Some(NOW + 3 * DAY)),
+            Hint::Free,
+            "lapsing in December, when the reader has articles again"
+        );
+        let lifetime = Config {
+            period: Period::Lifetime,
+            ..cfg(1)
+        };
+        let mut for_life = Record::default();
+        decide(&mut for_life, &lifetime, &view(1), NOW, &Utc);
+        assert_eq!(
+            next_hint(&for_life, &lifetime, false, None, NOW, &Utc),
+            Hint::Wall,
+            "a lifetime allowance never comes back"
+        );
         // Under the limit without the token: nothing to hide, whenever it lapses.
         let fresh = Record::default();
         assert_eq!(
             next_hint(&fresh, &config, true, lapses, NOW, &Utc),
             Hint::Free
         );
+    }
+
+    #[test]
+    fn free_again_when_the_next_period_starts_in_the_reader_s_zone() {
+        const HOUR: i64 = 3_600_000;
+        // NOW: Saturday 28 November 2026, 12:00 UTC.
+        let spent = |period| {
+            let config = Config { period, ..cfg(1) };
+            let mut record = Record::default();
+            decide(&mut record, &config, &view(1), NOW, &Utc);
+            (config, record)
+        };
+        let at = |period, calendar: &dyn Calendar| {
+            let (config, record) = spent(period);
+            free_again(&record, &config, NOW, calendar)
+        };
+        let december = NOW + 60 * HOUR;
+        assert_eq!(at(Period::Month, &Utc), Some(december));
+        for minutes in [-720, -300, 60, 345, 780, 840] {
+            let zone = FixedOffset { minutes };
+            let local = december - i64::from(minutes) * 60_000;
+            assert_eq!(at(Period::Month, &zone), Some(local), "UTC{minutes:+} min");
+        }
+        // Monday 30 November, and Sunday 29 November, at midnight.
+        assert_eq!(at(Period::Week, &Utc), Some(NOW + 36 * HOUR));
+        assert_eq!(at(Period::Day, &Utc), Some(NOW + 12 * HOUR));
+        // Rolling: when the oldest view drops out of the window.
+        assert_eq!(at(Period::Rolling { days: 7 }, &Utc), Some(NOW + 7 * DAY));
+        assert_eq!(at(Period::Lifetime, &Utc), None);
+        // Still walled in the next period: no time to give.
+        let mut none_free = Record::default();
+        decide(&mut none_free, &cfg(0), &view(1), NOW, &Utc);
+        assert_eq!(free_again(&none_free, &cfg(0), NOW, &Utc), None);
+        // A clock set back a month: the record's own time counts, and its period ends first.
+        let (config, record) = spent(Period::Month);
+        assert_eq!(
+            free_again(&record, &config, NOW - 30 * DAY, &Utc),
+            Some(december)
+        );
+        // What the hint promises holds: walled just before, free from then on.
+        let (config, record) = spent(Period::Month);
+        assert!(!next_is_free(&record, &config, false, december - 1, &Utc));
+        assert!(next_is_free(&record, &config, false, december, &Utc));
     }
 
     #[test]

@@ -43,12 +43,14 @@ use crate::meter::{Allowance, Entry, Record};
 /// The localStorage key of the record (the other key meterwall writes is [`HINT_KEY`]).
 pub const STORAGE_KEY: &str = "meterwall:v1";
 
-/// The anti-flicker hint, a second key beside the record ([`crate::meter::Hint`]): `"wall"` while
-/// the next new article may be walled, the decimal time (ms since the epoch) from which it may be
-/// for a subscriber by token, absent otherwise. The README's snippet reads it before the page
-/// paints and hides the article when it is `"wall"` or a time that has come (`h > Date.now()` is
-/// false for both); nothing else depends on it, so a stale or edited hint can only hide an
-/// article for the snippet's one second at most.
+/// The anti-flicker hint, a second key beside the record ([`crate::meter::Hint`]), in decimal ms
+/// since the epoch: minus the time until which the next new article may be walled (the next
+/// period), `"wall"` when that time never comes, the time from which it may be for a subscriber
+/// by token, absent when it is free. The README's snippet reads it before the page paints and
+/// hides the article when it is `"wall"`, a negative time still to come or a positive time that
+/// has come; the loader starts at once for any of them but a positive time still to come.
+/// Nothing else depends on it, so a stale or edited hint can only hide an article for the
+/// snippet's one second at most.
 pub const HINT_KEY: &str = "meterwall:next";
 
 /// The hint's value when the next new article may be walled.

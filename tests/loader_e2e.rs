@@ -989,8 +989,16 @@ async fn flicker_steps(browser: Browser, wasm: Wasm, client: Client, site: Strin
             );
             // A subscriber by token over the limit: the hint is the time the token lapses. Still
             // to come, nothing is hidden and the widget waits for the first paint; come, the
-            // article after the teaser waits for the decision, as with "wall".
-            for (time, lapsed) in [("Date.now() + 3600000", false), ("Date.now() - 1000", true)] {
+            // article after the teaser waits for the decision, as with "wall". Walled until the
+            // next period (a negative time): hidden before it, not after it, and the widget
+            // starts at once either way (the loader does not read the time).
+            let cases = [
+                ("Date.now() + 3600000", false, true),
+                ("Date.now() - 1000", true, false),
+                ("-(Date.now() + 3600000)", true, false),
+                ("-(Date.now() - 1000)", false, false),
+            ];
+            for (n, (time, hides, waits)) in cases.into_iter().enumerate() {
                 js(
                     &client,
                     &format!(
@@ -998,7 +1006,7 @@ async fn flicker_steps(browser: Browser, wasm: Wasm, client: Client, site: Strin
                     ),
                 )
                 .await;
-                open(&client, &site, &format!("{}?lapsed={lapsed}", page.path)).await;
+                open(&client, &site, &format!("{}?hint={n}", page.path)).await;
                 let seen = until(
                     &client,
                     "the widget's decision",
@@ -1007,14 +1015,14 @@ async fn flicker_steps(browser: Browser, wasm: Wasm, client: Client, site: Strin
                 .await;
                 assert_eq!(
                     !seen["added"].is_null(),
-                    lapsed,
-                    "{}: a token lapsing at {time}: the snippet hid the article? {seen}",
+                    hides,
+                    "{}: the hint {time}: the snippet hid the article? {seen}",
                     page.path
                 );
                 assert_eq!(
                     load().await["afterPaint"],
-                    json!(!lapsed),
-                    "{}: a token lapsing at {time}: the widget waited for the first paint?",
+                    json!(waits),
+                    "{}: the hint {time}: the widget waited for the first paint?",
                     page.path
                 );
             }
@@ -1460,6 +1468,7 @@ async fn loader_hint_steps(client: Client, site: String, page: Article) {
         ("'wall'", false),
         ("String(Date.now() + 3600000)", true),
         ("String(Date.now() - 1000)", false),
+        ("String(-(Date.now() + 3600000))", false),
         ("null", true),
     ];
     for (n, (hint, waits)) in cases.into_iter().enumerate() {

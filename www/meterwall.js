@@ -264,9 +264,10 @@
   // first (its first contentful paint, or one second at most), then the widget loads. Starting at
   // once delayed Firefox's first paint, the article's LCP, by about 8 ms beyond what the
   // hand-written baseline script costs (`cargo xtask bench`). The widget starts at once when the
-  // hint says the next article may be walled ("wall", or a time that has come: the moment a
-  // subscriber's token lapses), when the snippet hides part of the article (its class is on
-  // <html>), in a tab not shown (which does not paint), and when storage cannot be read.
+  // hint says the next article may be walled ("wall"; a negative time, until which it may be;
+  // or a time that has come, the moment a subscriber's token lapses), when the snippet hides
+  // part of the article (its class is on <html>), in a tab not shown (which does not paint), and
+  // when storage cannot be read.
   var paintFirst = false;
   try {
     paintFirst =

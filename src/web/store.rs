@@ -91,6 +91,8 @@ pub fn save(storage: &Storage, record: &Record, hint: Hint) -> Result<(), StoreE
         Hint::Free => storage.remove_item(HINT_KEY),
         Hint::Wall => storage.set_item(HINT_KEY, HINT_WALL),
         Hint::WallFrom(at) => storage.set_item(HINT_KEY, &crate::config::int_text(at)),
+        // Negative: walled until then (the snippet compares `-h` with now).
+        Hint::WallUntil(at) => storage.set_item(HINT_KEY, &crate::config::int_text(-at)),
     };
     Ok(())
 }
