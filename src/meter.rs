@@ -774,11 +774,24 @@ pub fn free_again(
 ) -> Option<i64> {
     // The record's own time, if the clock was since set back: it never goes back.
     let now_ms = now_ms.max(record.latest_min.saturating_mul(MS_PER_MIN));
+    // Past the last instant a JS Date holds (+275760-09-13), with a month to spare, the browser's
+    // calendar throws: no time to tell.
+    if now_ms > LAST_MS - 40 * MS_PER_DAY {
+        return None;
+    }
+    let free = |at: i64| at > now_ms && next_is_free(record, config, false, at, calendar);
     let at = match config.period {
         Period::Lifetime => return None,
         Period::Rolling { .. } => {
-            let oldest = record.entries.iter().map(|e| e.at_min).min()?;
-            oldest * MS_PER_MIN + config.period.rolling_ms()?
+            // As views drop out, in the order the record keeps them (oldest first, but for
+            // views merged from another tab), until one frees an allowance: the oldest may not
+            // (a section's, a gift). Any time found is one when the reader is free again.
+            let window = config.period.rolling_ms()?;
+            return record
+                .entries
+                .iter()
+                .map(|e| e.at_min * MS_PER_MIN + window)
+                .find(|&at| free(at));
         }
         period => {
             // The next period's first day, then its first quarter hour in the reader's zone
@@ -801,8 +814,11 @@ pub fn free_again(
             })
         }
     };
-    (at > now_ms && next_is_free(record, config, false, at, calendar)).then_some(at)
+    free(at).then_some(at)
 }
+
+/// The last instant a JS `Date` holds, in ms since the epoch (ECMA-262 §21.4.1.1).
+const LAST_MS: i64 = 8_640_000_000_000_000;
 
 /// The first of the instants `from + q` quarter hours, `q` from 1 to `quarters`, at which `later`
 /// holds, found by bisection (`later` holds from some instant on, and at the last of them).
@@ -1158,6 +1174,50 @@ mod tests {
         let (config, record) = spent(Period::Month);
         assert!(!next_is_free(&record, &config, false, december - 1, &Utc));
         assert!(next_is_free(&record, &config, false, december, &Utc));
+    }
+
+    #[test]
+    fn free_again_across_the_year_for_rolling_sections_and_at_the_end_of_time() {
+        // 15 December 2026, noon UTC: the next period is 1 January 2027.
+        let december = NOW + 17 * DAY;
+        let mut record = Record::default();
+        decide(&mut record, &cfg(1), &view(1), december, &Utc);
+        let january = 1_798_761_600_000;
+        assert_eq!(free_again(&record, &cfg(1), december, &Utc), Some(january));
+        // Rolling: the oldest view is a section's, whose dropping out frees nothing while the
+        // next one still holds the shared allowance.
+        let config = Config {
+            limit: 1,
+            period: Period::Rolling { days: 7 },
+            sections: vec![Section {
+                name: "opinion".into(),
+                limit: 1,
+            }],
+            ..Config::default()
+        };
+        let mut record = Record::default();
+        let opinion = View {
+            section: Some("opinion"),
+            ..view(1)
+        };
+        decide(&mut record, &config, &opinion, NOW, &Utc);
+        decide(&mut record, &config, &view(2), NOW + DAY, &Utc);
+        assert_eq!(
+            free_again(&record, &config, NOW + DAY, &Utc),
+            Some(NOW + 8 * DAY)
+        );
+        // A record at the end of time: a calendar that would throw is never asked.
+        struct Bounded;
+        impl Calendar for Bounded {
+            fn date_at(&self, ms: i64) -> crate::period::CivilDate {
+                assert!(ms <= 8_640_000_000_000_000, "a JS Date throws at {ms}");
+                Utc.date_at(ms)
+            }
+        }
+        let last = 8_640_000_000_000_000 - DAY;
+        let mut record = Record::default();
+        decide(&mut record, &cfg(1), &view(1), last, &Bounded);
+        assert_eq!(free_again(&record, &cfg(1), last, &Bounded), None);
     }
 
     #[test]

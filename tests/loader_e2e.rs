@@ -894,8 +894,8 @@ async fn flicker_steps(browser: Browser, wasm: Wasm, client: Client, site: Strin
         );
     }
 
-    // The hint says the next new article may be walled (as the widget leaves it once the
-    // allowance is spent): the snippet hides the article until the widget decides.
+    // The hint says the next new article may be walled (as the widget leaves it for a lifetime
+    // allowance): the snippet hides the article until the widget decides.
     js(
         &client,
         "localStorage.setItem('meterwall:next', 'wall'); return null;",

@@ -227,14 +227,17 @@ async fn a_server_refusal_is_shown_as_text_and_keeps_the_wall() {
 async fn the_hint_says_wall_exactly_while_the_next_new_article_would_be_walled() {
     clean();
     let hint = || storage().get_item(HINT_KEY).unwrap();
-    // Walled until the next month begins in the reader's zone: the hint is minus that time.
-    let today = js_sys::Date::new_0();
-    let next_month = js_sys::Date::new_with_year_month_day(
-        today.get_full_year(),
-        today.get_month() as i32 + 1,
-        1,
-    );
-    let until = Some(format!("-{}", next_month.get_time()));
+    // Walled until the next month begins in the config's zone (UTC by default): the hint is
+    // minus that time.
+    let next_month = |offset_ms: f64| {
+        let local = js_sys::Date::new(&(js_sys::Date::now() + offset_ms).into());
+        let month = f64::from(local.get_utc_month()) + 1.0;
+        Some(format!(
+            "-{}",
+            js_sys::Date::utc(f64::from(local.get_utc_full_year()), month) - offset_ms
+        ))
+    };
+    let until = next_month(0.0);
     mount("h1");
     mount("h2");
     assert_eq!(hint(), None, "one free article left");
@@ -263,6 +266,14 @@ async fn the_hint_says_wall_exactly_while_the_next_new_article_would_be_walled()
     // reset() forgets the hint with the record.
     meterwall::reset();
     assert_eq!(hint(), None);
+    // In a zone of the browser's Intl (India: UTC+5:30, no daylight saving time).
+    fixture("h6");
+    meterwall::mount(config(",\"limit\":1,\"timeZone\":\"Asia/Kolkata\"")).unwrap();
+    assert_eq!(
+        hint(),
+        next_month(19_800_000.0),
+        "the next month in Kolkata"
+    );
     clean();
 }
 
