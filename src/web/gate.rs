@@ -87,8 +87,20 @@ fn holder(
     for depth in 0..5 {
         let here = blocks(&nodes);
         let kept = config.teaser.keep(here);
-        if here > kept && first.is_none() {
-            first = Some((at.clone(), around.len()));
+        if here > kept {
+            if first.is_none() {
+                first = Some((at.clone(), around.len()));
+            }
+            // Only a wrapper among the blocks the teaser keeps can take the wall inside it: for
+            // the usual paragraphs, no text is measured.
+            let kept_wrapper = nodes
+                .iter()
+                .filter(|(_, (_, block))| *block)
+                .take(kept)
+                .any(|(n, _)| n.dyn_ref::<Element>().is_some_and(wrapper));
+            if !kept_wrapper {
+                break;
+            }
         }
         // The block with the most text (the last of equals), how many blocks precede it, and
         // the text of all of them (not of scripts or styles, which may repeat the article).
@@ -111,10 +123,7 @@ fn holder(
             break;
         };
         let name = inner.local_name();
-        // A wrapper as CMSs write them, or a custom element.
-        let wrapper =
-            name.contains('-') || matches!(name.as_str(), "div" | "section" | "article" | "main");
-        let dominant = wrapper && before < kept && most > total / 2;
+        let dominant = wrapper(&inner) && before < kept && most > total / 2;
         let inner_nodes = children(&inner, keep);
         let table = matches!(name.as_str(), "table" | "thead" | "tbody" | "tfoot" | "tr");
         let into = (here <= kept || dominant) && !table;
@@ -138,6 +147,13 @@ fn holder(
         }
         None => (body.clone(), children(body, keep), Vec::new()),
     }
+}
+
+/// Whether `e` is a wrapper as CMSs write them (`div`, `section`, `article`, `main`), or a custom
+/// element.
+fn wrapper(e: &Element) -> bool {
+    let name = e.local_name();
+    name.contains('-') || matches!(name.as_str(), "div" | "section" | "article" | "main")
 }
 
 /// How much text `node` holds (UTF-16 units), read in JS: not copied into the wasm's memory,
