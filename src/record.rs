@@ -48,7 +48,7 @@ pub const STORAGE_KEY: &str = "meterwall:v1";
 /// period), `"wall"` when that time never comes, the time from which it may be for a subscriber
 /// by token, absent when it is free. The README's snippet reads it before the page paints and
 /// hides the article when it is `"wall"`, a negative time still to come or a positive time that
-/// has come; the loader starts at once for any of them but a positive time still to come.
+/// has come; the loader starts at once for the same values.
 /// Nothing else depends on it, so a stale or edited hint can only hide an article for the
 /// snippet's one second at most.
 pub const HINT_KEY: &str = "meterwall:next";

@@ -991,12 +991,12 @@ async fn flicker_steps(browser: Browser, wasm: Wasm, client: Client, site: Strin
             // to come, nothing is hidden and the widget waits for the first paint; come, the
             // article after the teaser waits for the decision, as with "wall". Walled until the
             // next period (a negative time): hidden before it, not after it, and the widget
-            // starts at once either way (the loader does not read the time).
+            // starts at once before it and waits for the first paint after it.
             let cases = [
                 ("Date.now() + 3600000", false, true),
                 ("Date.now() - 1000", true, false),
                 ("-(Date.now() + 3600000)", true, false),
-                ("-(Date.now() - 1000)", false, false),
+                ("-(Date.now() - 1000)", false, true),
             ];
             for (n, (time, hides, waits)) in cases.into_iter().enumerate() {
                 js(
@@ -1436,8 +1436,9 @@ async fn no_paint_steps(client: Client, site: String, page: Article) {
 }
 
 // 9b. Without the snippet the loader reads the hint itself: it starts at once when the next
-//     article may be walled ("wall", or the time a subscriber's token lapses, once it has come),
-//     and waits for the first paint otherwise.
+//     article may be walled ("wall"; the time a subscriber's token lapses, once it has come; minus
+//     the time the next period starts, until it has come), and waits for the first paint
+//     otherwise.
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn e2e_chrome_the_loader_starts_at_once_when_the_hint_says_wall() {
@@ -1469,6 +1470,7 @@ async fn loader_hint_steps(client: Client, site: String, page: Article) {
         ("String(Date.now() + 3600000)", true),
         ("String(Date.now() - 1000)", false),
         ("String(-(Date.now() + 3600000))", false),
+        ("String(-(Date.now() - 1000))", true),
         ("null", true),
     ];
     for (n, (hint, waits)) in cases.into_iter().enumerate() {

@@ -3,8 +3,9 @@
   "use strict";
   var w = window;
   var d = document;
-  // The start of "time to decision", measured by `cargo xtask bench` (User Timing).
-  if (w.performance && performance.mark) performance.mark("meterwall:start");
+  // The start of "time to decision", measured by `cargo xtask bench` (User Timing; every browser
+  // with WebAssembly has performance.mark).
+  performance.mark("meterwall:start");
   // document.currentScript is null inside module scripts and after the first run of a script,
   // so the loader, a classic script, reads it synchronously here.
   var script = d.currentScript;
@@ -50,10 +51,12 @@
   }
   for (var q = 0; q < queue.length; q++) take(queue[q]);
   var taken = queue.length;
+  // The anti-flicker snippet's class, on <html> while it hides part of the article.
+  var pending = d.documentElement.classList;
   function fail(message) {
     // The widget will not decide: the article stays as it is, readable, and the anti-flicker
     // snippet, if any, lets it show.
-    d.documentElement.classList.remove("meterwall-pending");
+    pending.remove("meterwall-pending");
     report(message);
   }
 
@@ -177,7 +180,7 @@
       decided = api.mount();
     } catch (e) {
       // mount has logged the cause and fired meterwall:error; the article stays as the policy says.
-      d.documentElement.classList.remove("meterwall-pending");
+      pending.remove("meterwall-pending");
     }
     function ready() {
       holding = false;
@@ -199,7 +202,7 @@
   // A 404, a wrong MIME type, an integrity mismatch, or a CSP without 'wasm-unsafe-eval'.
   function broken(e) {
     var why = e && e.message ? e.message : e;
-    if (data.wasmIntegrity) why += "; if data-wasm-integrity is set, check it matches the deployed meterwall_wasm_bg.wasm";
+    if (data.wasmIntegrity) why += "; check that data-wasm-integrity matches the deployed meterwall_wasm_bg.wasm";
     fail("the widget could not load (" + why + "); the article stays readable");
   }
 
@@ -212,7 +215,7 @@
       // User Timing missing: nothing is marked.
     }
     // Turned off by the browser (a lockdown or strict security mode) or by policy.
-    if (typeof WebAssembly !== "object") return broken(new Error("WebAssembly is unavailable in this browser"));
+    if (typeof WebAssembly !== "object") return broken("WebAssembly is unavailable in this browser");
     if (inline) {
       var m;
       var compiling = performance.now();
@@ -264,17 +267,19 @@
   // first (its first contentful paint, or one second at most), then the widget loads. Starting at
   // once delayed Firefox's first paint, the article's LCP, by about 8 ms beyond what the
   // hand-written baseline script costs (`cargo xtask bench`). The widget starts at once when the
-  // hint says the next article may be walled ("wall"; a negative time, until which it may be;
-  // or a time that has come, the moment a subscriber's token lapses), when the snippet hides
-  // part of the article (its class is on <html>), in a tab not shown (which does not paint), and
-  // when storage cannot be read.
+  // hint says the next article may be walled ("wall"; minus a time still to come, until which it
+  // may be; or a time that has come, the moment a subscriber's token lapses), when the snippet
+  // hides part of the article (its class is on <html>), in a tab not shown (which does not
+  // paint), and when storage cannot be read.
   var paintFirst = false;
   try {
+    var hint = w.localStorage.getItem("meterwall:next");
+    var now = Date.now();
     paintFirst =
-      (w.localStorage.getItem("meterwall:next") || Infinity) > Date.now() &&
-      !d.documentElement.classList.contains("meterwall-pending") &&
+      (!hint || (hint > 0 ? hint > now : -hint <= now)) &&
+      !pending.contains("meterwall-pending") &&
       d.visibilityState === "visible" &&
-      PerformanceObserver.supportedEntryTypes.indexOf("paint") >= 0;
+      PerformanceObserver.supportedEntryTypes.includes("paint");
   } catch (e) {
     // Storage blocked, or no Paint Timing: start at once.
   }
