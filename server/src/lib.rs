@@ -66,7 +66,6 @@ mod site;
 mod store;
 
 use std::fmt;
-use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::Duration;
@@ -103,9 +102,13 @@ pub struct Options {
     pub max_body_bytes: usize,
     /// How long a signup (or demo login) may take once its headers are in, its body included;
     /// a slower one is answered 408 and its connection closed, so a client that trickles its
-    /// body cannot hold the service's sockets. Default 10 s. (A client slow to send its headers
-    /// is a reverse proxy's to cut off: put one in front of the service on the open internet.)
+    /// body cannot hold the service's sockets. Default 10 s.
     pub request_timeout: Duration,
+    /// How long a client has to send a request's headers, counted from when the connection can
+    /// take one (so also how long a kept-alive connection may sit idle); then the connection is
+    /// closed, so a client that trickles its headers cannot hold the service's sockets either.
+    /// Default 10 s. Used by [`run`] and [`serve`].
+    pub header_timeout: Duration,
     /// Serves the demo site's `POST /api/login`, which gives anyone a subscriber token signed
     /// with the demo's public key pair. Never for a real site. Default off.
     pub demo_login: bool,
@@ -121,6 +124,7 @@ impl Default for Options {
             rate_per_minute: 10,
             max_body_bytes: 4096,
             request_timeout: Duration::from_secs(10),
+            header_timeout: Duration::from_secs(10),
             demo_login: false,
         }
     }
@@ -152,7 +156,7 @@ pub enum Error {
         found: i64,
         known: i64,
     },
-    /// Accepting connections failed.
+    /// The service's socket could not be set up (bound, say, by an embedder).
     Serve(std::io::Error),
 }
 
@@ -188,7 +192,7 @@ impl fmt::Display for Error {
                  run the newer server, or pass --db with another file",
                 path.display()
             ),
-            Self::Serve(source) => write!(f, "the server stopped accepting connections: {source}"),
+            Self::Serve(source) => write!(f, "the service's socket could not be set up: {source}"),
         }
     }
 }
@@ -210,7 +214,8 @@ impl std::error::Error for Error {
 ///
 /// # Errors
 ///
-/// Whatever [`app`] refuses at start-up, or [`Error::Serve`] if accepting connections fails.
+/// Whatever [`app`] refuses at start-up. Once serving, it runs until dropped: a connection that
+/// cannot be accepted is retried, one that fails is closed alone.
 ///
 /// # Examples
 ///
@@ -221,17 +226,62 @@ impl std::error::Error for Error {
 /// # }
 /// ```
 pub async fn run(listener: tokio::net::TcpListener, opts: Options) -> Result<(), Error> {
+    let header_timeout = opts.header_timeout;
     let app = app(opts)?;
-    axum::serve(
-        no_delay(listener),
-        app.into_make_service_with_connect_info::<SocketAddr>(),
-    )
-    .await
-    .map_err(Error::Serve)
+    serve(listener, app, header_timeout, std::future::pending()).await;
+    Ok(())
 }
 
-/// `listener`, with Nagle's algorithm off on every connection it accepts: serve this, not the
-/// bare listener.
+/// Serves `app` on `listener` until `stop` completes, then closes the idle connections and waits
+/// for the requests in flight. Each connection has Nagle's algorithm off ([`no_delay`]) and
+/// `header_timeout` to send each request's headers ([`Options::header_timeout`]); each request
+/// carries the peer's address as `ConnectInfo<SocketAddr>`, which the rate limit keys on.
+///
+/// `axum::serve` sets no timer on hyper's connections, so it has no deadline for headers: a
+/// client could hold a socket open for as long as it liked by sending a byte of its headers now
+/// and then.
+pub async fn serve(
+    listener: tokio::net::TcpListener,
+    app: Router,
+    header_timeout: Duration,
+    stop: impl std::future::Future<Output = ()>,
+) {
+    use axum::serve::Listener as _;
+    let mut listener = no_delay(listener);
+    let connections = hyper_util::server::graceful::GracefulShutdown::new();
+    let mut stop = std::pin::pin!(stop);
+    loop {
+        // Accept errors (out of file descriptors, a connection reset before it was accepted) are
+        // retried inside `accept`, after a pause where they call for one.
+        let (io, peer) = tokio::select! {
+            accepted = listener.accept() => accepted,
+            () = &mut stop => break,
+        };
+        let app = app.clone();
+        let service = hyper::service::service_fn(move |request: axum::http::Request<_>| {
+            let mut request = request.map(axum::body::Body::new);
+            request
+                .extensions_mut()
+                .insert(axum::extract::ConnectInfo(peer));
+            tower::ServiceExt::oneshot(app.clone(), request)
+        });
+        let connection = hyper::server::conn::http1::Builder::new()
+            .timer(hyper_util::rt::TokioTimer::new())
+            .header_read_timeout(header_timeout)
+            .serve_connection(hyper_util::rt::TokioIo::new(io), service);
+        let connection = connections.watch(connection);
+        tokio::spawn(async move {
+            // A client that went away or was cut off: nothing to answer, nothing to keep.
+            if let Err(error) = connection.await {
+                tracing::debug!(%peer, %error, "connection closed");
+            }
+        });
+    }
+    connections.shutdown().await;
+}
+
+/// `listener`, with Nagle's algorithm off on every connection it accepts: [`serve`] uses it, and an
+/// embedder serving [`app`] some other way should serve this, not the bare listener.
 ///
 /// hyper writes a file's headers before its body. With Nagle's algorithm on, the body then waits
 /// until the client acknowledges the headers, and a browser on a reused connection delays that
@@ -250,8 +300,9 @@ pub type NoDelay = axum::serve::TapIo<tokio::net::TcpListener, fn(&mut tokio::ne
 
 /// The service as a router, with its database opened and migrated.
 ///
-/// Serve it with `into_make_service_with_connect_info::<SocketAddr>()`: the rate limit keys on the
-/// peer address, and without it every signup is answered 500 (and the log says why).
+/// Serve it with [`serve`], or as axum serves a router with
+/// `into_make_service_with_connect_info::<SocketAddr>()`: the rate limit keys on the peer address,
+/// and without it every signup is answered 500 (and the log says why).
 ///
 /// # Errors
 ///

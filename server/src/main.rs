@@ -2,7 +2,6 @@
 
 use std::ffi::OsString;
 use std::io::IsTerminal;
-use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::process::ExitCode;
 use std::str::FromStr;
@@ -98,6 +97,7 @@ fn main() -> ExitCode {
 async fn serve(host: String, port: u16, options: Options) -> ExitCode {
     // Built before binding, so a bad option or database fails before any URL is printed.
     // (`meterwall_server::run` does the same two steps for embedders and tests.)
+    let header_timeout = options.header_timeout;
     let app = match meterwall_server::app(options) {
         Ok(app) => app,
         Err(error) => {
@@ -119,20 +119,9 @@ async fn serve(host: String, port: u16, options: Options) -> ExitCode {
         Ok(address) => println!("meterwall-server: serving http://{address}/"),
         Err(error) => eprintln!("meterwall-server: serving (address unknown: {error})"),
     }
-    // The rate limit keys on the peer address, which `ConnectInfo` carries.
-    let service = app.into_make_service_with_connect_info::<SocketAddr>();
-    let served = axum::serve(meterwall_server::no_delay(listener), service)
-        .with_graceful_shutdown(stop_requested());
-    match served.await {
-        Ok(()) => {
-            tracing::info!("stopped");
-            ExitCode::SUCCESS
-        }
-        Err(error) => {
-            eprintln!("meterwall-server: the server stopped accepting connections: {error}");
-            ExitCode::FAILURE
-        }
-    }
+    meterwall_server::serve(listener, app, header_timeout, stop_requested()).await;
+    tracing::info!("stopped");
+    ExitCode::SUCCESS
 }
 
 /// Ctrl-C, or SIGTERM from a service manager or `docker stop`.
@@ -239,6 +228,7 @@ fn parse(
                 defaults.max_body_bytes,
             )?,
             request_timeout: defaults.request_timeout,
+            header_timeout: defaults.header_timeout,
             demo_login,
         },
     })

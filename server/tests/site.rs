@@ -4,6 +4,8 @@ mod common;
 
 use common::{Server, WASM};
 use reqwest::StatusCode;
+use std::io::{Read as _, Write as _};
+use std::time::Duration;
 
 #[tokio::test]
 async fn healthz_answers_ok_when_the_database_does() {
@@ -85,4 +87,111 @@ async fn connections_are_served_without_nagle_s_delay() {
         "the server's side of a connection must send each write at once"
     );
     drop(client);
+}
+
+/// Sends `parts` on a fresh connection, `pause` apart, then reads what comes back until the
+/// server closes the connection or five seconds pass (`None`: still open then).
+async fn exchange(server: &Server, parts: &[&'static str], pause: Duration) -> Option<String> {
+    let address = server.base.trim_start_matches("http://").to_owned();
+    let parts = parts.to_vec();
+    tokio::task::spawn_blocking(move || {
+        let mut stream = std::net::TcpStream::connect(address).unwrap();
+        for (n, part) in parts.iter().enumerate() {
+            if n > 0 {
+                std::thread::sleep(pause);
+            }
+            stream.write_all(part.as_bytes()).unwrap();
+        }
+        stream
+            .set_read_timeout(Some(Duration::from_secs(5)))
+            .unwrap();
+        let mut answer = Vec::new();
+        let mut buffer = [0u8; 4096];
+        loop {
+            match stream.read(&mut buffer) {
+                Ok(0) => return Some(String::from_utf8_lossy(&answer).into_owned()),
+                Ok(n) => answer.extend_from_slice(&buffer[..n]),
+                // Closed with unread data on our side or theirs: closed all the same.
+                Err(e) if e.kind() == std::io::ErrorKind::ConnectionReset => {
+                    return Some(String::from_utf8_lossy(&answer).into_owned())
+                }
+                Err(_) => return None,
+            }
+        }
+    })
+    .await
+    .unwrap()
+}
+
+#[tokio::test]
+async fn a_client_slow_to_send_its_headers_is_cut_off() {
+    let server = Server::start(|o| o.header_timeout = Duration::from_millis(500)).await;
+    // Headers begun and never finished: the connection is closed, with nothing answered.
+    let cut = exchange(
+        &server,
+        &["GET / HTTP/1.1\r\nHost: 127.0.0.1\r\n", "X-Slow: 1\r\n"],
+        Duration::from_millis(200),
+    )
+    .await;
+    assert_eq!(
+        cut.as_deref(),
+        Some(""),
+        "a request whose headers never end must be closed after the header timeout"
+    );
+    // Headers in two parts within the timeout: answered, and the connection, kept alive, is
+    // closed once it has sat idle for as long.
+    let served = exchange(
+        &server,
+        &["GET / HTTP/1.1\r\nHost: 127.0.0.1\r\n", "\r\n"],
+        Duration::from_millis(200),
+    )
+    .await
+    .expect("an idle kept-alive connection must be closed after the header timeout");
+    assert!(
+        served.starts_with("HTTP/1.1 200") && served.contains("<title>News</title>"),
+        "{served}"
+    );
+}
+
+#[tokio::test]
+async fn serve_stops_when_told_and_closes_kept_alive_connections() {
+    let dir = tempfile::tempdir().unwrap();
+    let root = dir.path().join("www");
+    std::fs::create_dir_all(&root).unwrap();
+    std::fs::write(
+        root.join("index.html"),
+        "<!doctype html><title>News</title>",
+    )
+    .unwrap();
+    let app = meterwall_server::app(meterwall_server::Options {
+        root,
+        db: dir.path().join("meterwall.sqlite"),
+        ..meterwall_server::Options::default()
+    })
+    .unwrap();
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let base = format!("http://{}/", listener.local_addr().unwrap());
+    let (tell, told) = tokio::sync::oneshot::channel::<()>();
+    let served = tokio::spawn(meterwall_server::serve(
+        listener,
+        app,
+        // Longer than the test waits: only the stop may close the connection.
+        Duration::from_secs(60),
+        async {
+            let _ = told.await;
+        },
+    ));
+    // The client keeps its connection open for the next request.
+    let client = reqwest::Client::new();
+    let page = client.get(&base).send().await.unwrap();
+    assert_eq!(page.status(), StatusCode::OK);
+    tell.send(()).unwrap();
+    tokio::time::timeout(Duration::from_secs(5), served)
+        .await
+        .expect("serve must return once told to stop, closing the idle connection")
+        .unwrap();
+    assert!(
+        client.get(&base).send().await.is_err(),
+        "nothing answers after the stop"
+    );
 }
