@@ -180,7 +180,8 @@ pub struct Section {
 pub enum Teaser {
     /// The first N block elements.
     Blocks(u8),
-    /// The first N% of the block elements, rounded down, at least one when N > 0.
+    /// The first N% of the block elements, rounded down, at least one when N > 0. (The wall
+    /// counts the blocks of a wrapper that holds the article's text in the wrapper's place.)
     Percent(u8),
 }
 

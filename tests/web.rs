@@ -909,6 +909,88 @@ fn teaser_can_be_a_percentage_of_the_blocks() {
 }
 
 #[wasm_bindgen_test]
+fn a_percentage_teaser_is_a_share_of_the_paragraphs_in_the_wrapper_that_holds_them() {
+    clean();
+    let paragraphs: String = (1..=10)
+        .map(|n| format!("<p>Paragraph {n} of the article, long enough to count.</p>"))
+        .collect();
+    // (markup, teaser, the paragraphs shown, the prompt inside the wrapper)
+    for (id, markup, teaser, shown, inside) in [
+        // A header, then the wrapper: 30% of eleven blocks is three, the header and two
+        // paragraphs.
+        (
+            "pw1",
+            format!("<header><h1>The headline</h1></header><div class=\"body\">{paragraphs}</div>"),
+            "30%",
+            2,
+            true,
+        ),
+        // Wrapped twice, with an author's note after the outer wrapper, which goes too: 40% of
+        // twelve blocks is four, the header and three paragraphs.
+        (
+            "pw2",
+            format!(
+                "<header><h1>The headline</h1></header><div class=\"outer\"><div class=\"body\">\
+                 {paragraphs}</div></div><aside class=\"note\">About the author</aside>"
+            ),
+            "40%",
+            3,
+            true,
+        ),
+        // The share ends before the wrapper (a headline and a standfirst, 10% of twelve blocks
+        // is one): the wall stays beside it.
+        (
+            "pw3",
+            format!(
+                "<h1>The headline</h1><p class=\"dek\">The standfirst.</p>\
+                 <div class=\"body\">{paragraphs}</div>"
+            ),
+            "10%",
+            0,
+            false,
+        ),
+        // A paragraph first, then a wrapper with most of the text: 50% of eleven blocks is
+        // five, that paragraph and four of the wrapper's.
+        (
+            "pw4",
+            format!(
+                "<p>Paragraph A, long enough to count for something.</p>\
+                 <div class=\"body\">{paragraphs}</div>"
+            ),
+            "50%",
+            4,
+            true,
+        ),
+    ] {
+        let body = fixture(id);
+        body.set_inner_html(&markup);
+        let original = body.inner_html();
+        let extra = format!(",\"limit\":0,\"teaser\":\"{teaser}\"");
+        meterwall::mount(config(&extra)).unwrap();
+        let text = page_text();
+        assert!(text.contains("The headline") || id == "pw4", "{id}: {text}");
+        let count = (1..=10)
+            .filter(|n| text.contains(&format!("Paragraph {n} of")))
+            .count();
+        assert_eq!(
+            count, shown,
+            "{id}: paragraphs of the wrapper shown: {text}"
+        );
+        assert!(!text.contains("About the author"), "{id}: {text}");
+        let wrapper = body.query_selector(".body").unwrap();
+        let parent = prompt().unwrap().parent_element().unwrap();
+        assert_eq!(
+            wrapper.as_ref() == Some(&parent),
+            inside,
+            "{id}: the prompt inside the wrapper"
+        );
+        meterwall::set_subscriber(true);
+        assert_eq!(body.inner_html(), original, "{id}: every node back");
+    }
+    clean();
+}
+
+#[wasm_bindgen_test]
 async fn hostile_publisher_css_leaves_the_prompt_usable() {
     let style = doc().create_element("style").unwrap();
     style.set_text_content(Some(

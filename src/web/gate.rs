@@ -1,6 +1,6 @@
 //! Gating the page: removing what the reader has not earned, showing the prompt, restoring.
 
-use crate::config::Config;
+use crate::config::{Config, Teaser};
 use crate::copy::{Copy, Text};
 use crate::meter::Wall;
 use wasm_bindgen::{JsCast, JsValue};
@@ -61,44 +61,55 @@ fn classify(node: &Node, keep: Option<&str>) -> (bool, bool) {
 }
 
 /// The element whose children are the article's blocks, with its child nodes, each classified
-/// once, and the levels it is inside of: the article element itself, or a block inside it that
-/// holds the text, and so on down (four levels at most).
+/// once, how many of its blocks the teaser keeps, and the levels it is inside of: the article
+/// element itself, or a block inside it that holds the text, and so on down (four levels at most).
 ///
 /// The wall goes into the block with the most text when the teaser would keep every block of a
 /// level (a header, then one wrapper holding the text), and also when the teaser would keep that
 /// block while it is a wrapper (a `div`, `section`, `article`, `main` or custom element) holding
 /// more than half of the level's blocks' text (a header, the wrapper, then an author's note):
-/// gating beside it would leave the article in it. What follows that block on the level it was
-/// found on goes too (see [`remove_after_teaser`]). Only into a block that holds blocks of its own
-/// (a wrapper, a list, a custom element), never into a paragraph or a heading, whose words and
-/// links would take the wall inside them, nor into a table, whose rows cannot hold the prompt.
-/// With nothing to remove inside, the first level that had something to remove, else the
-/// article element.
+/// gating beside it would leave the article in it. A percentage teaser goes into such a wrapper
+/// wherever it stands, as a share of the article's blocks with the wrapper's counted in its place
+/// (a header, then the wrapper: 30% of the header and ten paragraphs is the header and two of
+/// them), when the share ends inside it. What follows that block on the level it was found on goes
+/// too (see [`remove_after_teaser`]). Only into a block that holds blocks of its own (a wrapper, a
+/// list, a custom element), never into a paragraph or a heading, whose words and links would take
+/// the wall inside them, nor into a table, whose rows cannot hold the prompt. With nothing to
+/// remove inside, the first level that had something to remove, else the article element.
 fn holder(
     body: &Element,
     config: &Config,
     keep: Option<&str>,
-) -> (Element, Vec<Child>, Vec<Level>) {
+) -> (Element, Vec<Child>, usize, Vec<Level>) {
     let mut at = body.clone();
     let mut nodes = children(&at, keep);
     let mut around: Vec<Level> = Vec::new();
-    // The first level with blocks after the teaser, and how many levels were around it.
+    // A percentage, and the blocks it keeps on this level once it has gone into a wrapper.
+    let percent = matches!(config.teaser, Teaser::Percent(1..=99));
+    let mut share = None;
+    // The first level with blocks after the teaser, how many levels were around it, and how many
+    // of its blocks the teaser keeps.
     let mut first = None;
     for depth in 0..5 {
         let here = blocks(&nodes);
-        let kept = config.teaser.keep(here);
+        let kept = share.map_or_else(|| config.teaser.keep(here), |k: usize| k.min(here));
         if here > kept {
             if first.is_none() {
-                first = Some((at.clone(), around.len()));
+                first = Some((at.clone(), around.len(), kept));
             }
-            // Only a wrapper among the blocks the teaser keeps can take the wall inside it: for
-            // the usual paragraphs, no text is measured.
-            let kept_wrapper = nodes
+            // Only a wrapper among the blocks the teaser keeps (for a percentage, among any)
+            // can take the wall inside it: for the usual paragraphs, no text is measured.
+            let reach = if percent && share.is_none() {
+                here
+            } else {
+                kept
+            };
+            let wrapped = nodes
                 .iter()
                 .filter(|(_, (_, block))| *block)
-                .take(kept)
+                .take(reach)
                 .any(|(n, _)| n.dyn_ref::<Element>().is_some_and(wrapper));
-            if !kept_wrapper {
+            if !wrapped {
                 break;
             }
         }
@@ -123,30 +134,69 @@ fn holder(
             break;
         };
         let name = inner.local_name();
-        let dominant = wrapper(&inner) && before < kept && most > total / 2;
+        let holds_text = wrapper(&inner) && most > total / 2;
         let inner_nodes = children(&inner, keep);
+        let inside = blocks(&inner_nodes);
+        let next = match share {
+            // A percentage of the level's blocks with the wrapper's (through any wrappers alone
+            // in it) in its place, past the teaser: what of it falls inside, if it ends there.
+            None if percent && holds_text && before >= kept => {
+                let flat = lone_wrappers(&inner_nodes, keep, depth);
+                Some(config.teaser.keep(here - 1 + flat).saturating_sub(before))
+                    .filter(|&k| k > 0 && k < flat)
+            }
+            // Through a wrapper alone on its level, the share holds.
+            Some(_) if here <= kept => share,
+            _ => None,
+        };
         let table = matches!(name.as_str(), "table" | "thead" | "tbody" | "tfoot" | "tr");
-        let into = (here <= kept || dominant) && !table;
-        if depth == 4 || blocks(&inner_nodes) == 0 || !into {
+        let into = (here <= kept || holds_text && before < kept || next.is_some()) && !table;
+        if depth == 4 || inside == 0 || !into {
             break;
         }
+        share = next;
         let after = nodes.split_off(i + 1);
         around.push((at, after));
         at = inner;
         nodes = inner_nodes;
     }
     let here = blocks(&nodes);
-    if here > config.teaser.keep(here) {
-        return (at, nodes, around);
+    let kept = share.map_or_else(|| config.teaser.keep(here), |k| k.min(here));
+    if here > kept {
+        return (at, nodes, kept, around);
     }
     match first {
-        Some((at, levels)) => {
+        Some((at, levels, kept)) => {
             around.truncate(levels);
             let nodes = children(&at, keep);
-            (at, nodes, around)
+            (at, nodes, kept, around)
         }
-        None => (body.clone(), children(body, keep), Vec::new()),
+        None => {
+            let nodes = children(body, keep);
+            let kept = config.teaser.keep(blocks(&nodes));
+            (body.clone(), nodes, kept, Vec::new())
+        }
     }
+}
+
+/// How many blocks `nodes` (a wrapper's, `depth` levels down) hold, counted in the wrapper alone
+/// among them, if one is, and so on down as far as [`holder`] goes.
+fn lone_wrappers(nodes: &[Child], keep: Option<&str>, depth: usize) -> usize {
+    let mut count = blocks(nodes);
+    let mut lone = nodes.iter().find(|(_, (_, block))| *block).cloned();
+    for _ in depth + 1..4 {
+        let Some(e) = lone
+            .filter(|_| count == 1)
+            .and_then(|(n, _)| n.dyn_into::<Element>().ok())
+            .filter(wrapper)
+        else {
+            break;
+        };
+        let inner = children(&e, keep);
+        count = blocks(&inner);
+        lone = inner.iter().find(|(_, (_, block))| *block).cloned();
+    }
+    count
 }
 
 /// Whether `e` is a wrapper as CMSs write them (`div`, `section`, `article`, `main`), or a custom
@@ -196,8 +246,7 @@ fn children(at: &Element, keep: Option<&str>) -> Vec<Child> {
 /// the page is never left half-gated.
 fn remove_after_teaser(body: &Element, config: &Config) -> Removed {
     let keep = keep_selector(body, config);
-    let (parent, nodes, around) = holder(body, config, keep);
-    let teaser = config.teaser.keep(blocks(&nodes));
+    let (parent, nodes, teaser, around) = holder(body, config, keep);
     // The index after the teaser's last block.
     let mut start = 0;
     let mut seen = 0;
