@@ -140,6 +140,8 @@ pub enum Error {
     Origin { entry: String },
     /// [`Options::rate_per_minute`] is zero.
     ZeroRate,
+    /// [`Options::header_timeout`] is zero or more than an hour.
+    HeaderTimeout,
     /// The SQLite file could not be opened or set up.
     Database {
         path: PathBuf,
@@ -176,6 +178,10 @@ impl fmt::Display for Error {
                  in punycode, such as https://xn--socit-esab.example)"
             ),
             Self::ZeroRate => f.write_str("--rate-per-minute must be at least 1"),
+            Self::HeaderTimeout => f.write_str(
+                "Options::header_timeout must be more than zero and at most an hour (10 s by \
+                 default)",
+            ),
             Self::Database { path, source } => write!(
                 f,
                 "cannot open the SQLite file {}: {source}; check that its folder exists and is writable, \
@@ -205,10 +211,14 @@ impl std::error::Error for Error {
             Self::Root { .. }
             | Self::Origin { .. }
             | Self::ZeroRate
+            | Self::HeaderTimeout
             | Self::SchemaTooNew { .. } => None,
         }
     }
 }
+
+/// The longest [`Options::header_timeout`]: an hour.
+pub const MAX_HEADER_TIMEOUT: Duration = Duration::from_secs(3600);
 
 /// Serves `opts` on `listener` until the returned future is dropped.
 ///
@@ -239,7 +249,8 @@ pub async fn run(listener: tokio::net::TcpListener, opts: Options) -> Result<(),
 ///
 /// `axum::serve` sets no timer on hyper's connections, so it has no deadline for headers: a
 /// client could hold a socket open for as long as it liked by sending a byte of its headers now
-/// and then.
+/// and then. A `header_timeout` of zero is taken as a millisecond, and one over an hour as an
+/// hour ([`app`] refuses both in [`Options`]).
 pub async fn serve(
     listener: tokio::net::TcpListener,
     app: Router,
@@ -267,7 +278,7 @@ pub async fn serve(
         });
         let connection = hyper::server::conn::http1::Builder::new()
             .timer(hyper_util::rt::TokioTimer::new())
-            .header_read_timeout(header_timeout)
+            .header_read_timeout(header_timeout.clamp(Duration::from_millis(1), MAX_HEADER_TIMEOUT))
             .serve_connection(hyper_util::rt::TokioIo::new(io), service);
         let connection = connections.watch(connection);
         tokio::spawn(async move {
@@ -277,6 +288,9 @@ pub async fn serve(
             }
         });
     }
+    // Closed first, so that a client connecting meanwhile is refused at once (and may try
+    // another instance) instead of waiting for a stop that will never accept it.
+    drop(listener);
     connections.shutdown().await;
 }
 
@@ -306,9 +320,13 @@ pub type NoDelay = axum::serve::TapIo<tokio::net::TcpListener, fn(&mut tokio::ne
 ///
 /// # Errors
 ///
-/// [`Error::Root`] if `opts.root` is not a directory, [`Error::Origin`], [`Error::ZeroRate`], or
+/// [`Error::Root`] if `opts.root` is not a directory, [`Error::Origin`], [`Error::ZeroRate`],
+/// [`Error::HeaderTimeout`], or
 /// the database's errors: [`Error::Database`], [`Error::Migration`], [`Error::SchemaTooNew`].
 pub fn app(opts: Options) -> Result<Router, Error> {
+    if opts.header_timeout.is_zero() || opts.header_timeout > MAX_HEADER_TIMEOUT {
+        return Err(Error::HeaderTimeout);
+    }
     if !opts.root.is_dir() {
         return Err(Error::Root { path: opts.root });
     }

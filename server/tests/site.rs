@@ -125,8 +125,11 @@ async fn exchange(server: &Server, parts: &[&'static str], pause: Duration) -> O
 
 #[tokio::test]
 async fn a_client_slow_to_send_its_headers_is_cut_off() {
-    let server = Server::start(|o| o.header_timeout = Duration::from_millis(500)).await;
-    // Headers begun and never finished: the connection is closed, with nothing answered.
+    let timeout = Duration::from_secs(1);
+    let server = Server::start(|o| o.header_timeout = timeout).await;
+    // Headers begun and never finished: the connection is closed, with nothing answered, once
+    // the timeout has passed.
+    let began = std::time::Instant::now();
     let cut = exchange(
         &server,
         &["GET / HTTP/1.1\r\nHost: 127.0.0.1\r\n", "X-Slow: 1\r\n"],
@@ -137,6 +140,11 @@ async fn a_client_slow_to_send_its_headers_is_cut_off() {
         cut.as_deref(),
         Some(""),
         "a request whose headers never end must be closed after the header timeout"
+    );
+    assert!(
+        began.elapsed() >= timeout - Duration::from_millis(100),
+        "closed after {:?}, before the header timeout of {timeout:?}",
+        began.elapsed()
     );
     // Headers in two parts within the timeout: answered, and the connection, kept alive, is
     // closed once it has sat idle for as long.
@@ -154,7 +162,27 @@ async fn a_client_slow_to_send_its_headers_is_cut_off() {
 }
 
 #[tokio::test]
-async fn serve_stops_when_told_and_closes_kept_alive_connections() {
+async fn a_header_timeout_of_zero_or_over_an_hour_is_refused_at_start_up() {
+    for timeout in [Duration::ZERO, Duration::from_secs(3601)] {
+        let error = meterwall_server::app(meterwall_server::Options {
+            header_timeout: timeout,
+            ..meterwall_server::Options::default()
+        })
+        .unwrap_err();
+        assert!(error.to_string().contains("header_timeout"), "{error}");
+    }
+}
+
+/// `serve` on 127.0.0.1 with `header_timeout`, a site of one page, until told to stop; returns
+/// the address, the stop, the serving task and the site's directory (kept until the end).
+async fn serving(
+    header_timeout: Duration,
+) -> (
+    std::net::SocketAddr,
+    tokio::sync::oneshot::Sender<()>,
+    tokio::task::JoinHandle<()>,
+    tempfile::TempDir,
+) {
     let dir = tempfile::tempdir().unwrap();
     let root = dir.path().join("www");
     std::fs::create_dir_all(&root).unwrap();
@@ -170,28 +198,64 @@ async fn serve_stops_when_told_and_closes_kept_alive_connections() {
     })
     .unwrap();
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let base = format!("http://{}/", listener.local_addr().unwrap());
+    let address = listener.local_addr().unwrap();
     let (tell, told) = tokio::sync::oneshot::channel::<()>();
     let served = tokio::spawn(meterwall_server::serve(
         listener,
         app,
-        // Longer than the test waits: only the stop may close the connection.
-        Duration::from_secs(60),
+        header_timeout,
         async {
             let _ = told.await;
         },
     ));
-    // The client keeps its connection open for the next request.
-    let client = reqwest::Client::new();
-    let page = client.get(&base).send().await.unwrap();
+    // Served: the loop is accepting.
+    let page = reqwest::get(format!("http://{address}/")).await.unwrap();
     assert_eq!(page.status(), StatusCode::OK);
+    (address, tell, served, dir)
+}
+
+#[tokio::test]
+async fn serve_stops_when_told_and_closes_kept_alive_connections() {
+    // Longer than the test waits: only the stop may close the connection.
+    let (address, tell, served, _site) = serving(Duration::from_secs(60)).await;
+    // A connection open and idle when the stop comes, accepted by then.
+    let idle = std::net::TcpStream::connect(address).unwrap();
+    tokio::time::sleep(Duration::from_millis(200)).await;
     tell.send(()).unwrap();
     tokio::time::timeout(Duration::from_secs(5), served)
         .await
-        .expect("serve must return once told to stop, closing the idle connection")
+        .expect("serve must return once told to stop")
         .unwrap();
+    let closed = tokio::task::spawn_blocking(move || {
+        let mut idle = idle;
+        idle.set_read_timeout(Some(Duration::from_secs(5))).unwrap();
+        match idle.read(&mut [0u8; 64]) {
+            Ok(n) => n == 0,
+            Err(e) => e.kind() == std::io::ErrorKind::ConnectionReset,
+        }
+    })
+    .await
+    .unwrap();
+    assert!(closed, "the idle connection must be closed by the stop");
+}
+
+#[tokio::test]
+async fn serve_refuses_new_connections_while_it_stops() {
+    let (address, tell, served, _site) = serving(Duration::from_secs(2)).await;
+    // A request still arriving holds the stop until its header timeout.
+    let mut slow = std::net::TcpStream::connect(address).unwrap();
+    slow.write_all(b"GET / HTTP/1.1\r\nHost: 127.0.0.1\r\n")
+        .unwrap();
+    tokio::time::sleep(Duration::from_millis(200)).await;
+    tell.send(()).unwrap();
+    tokio::time::sleep(Duration::from_millis(200)).await;
     assert!(
-        client.get(&base).send().await.is_err(),
-        "nothing answers after the stop"
+        std::net::TcpStream::connect(address).is_err(),
+        "a connection made while the service stops must be refused, not left waiting"
     );
+    tokio::time::timeout(Duration::from_secs(5), served)
+        .await
+        .expect("serve must return once the slow request has timed out")
+        .unwrap();
+    drop(slow);
 }
