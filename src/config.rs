@@ -181,7 +181,7 @@ pub enum Teaser {
     /// The first N block elements.
     Blocks(u8),
     /// The first N% of the block elements, rounded down, at least one when N > 0. (The wall
-    /// counts the blocks of a wrapper that holds the article's text in the wrapper's place.)
+    /// counts the blocks of a wrapper or a list that holds the article's text in its place.)
     Percent(u8),
 }
 

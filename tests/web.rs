@@ -914,8 +914,16 @@ fn a_percentage_teaser_is_a_share_of_the_paragraphs_in_the_wrapper_that_holds_th
     let paragraphs: String = (1..=10)
         .map(|n| format!("<p>Paragraph {n} of the article, long enough to count.</p>"))
         .collect();
-    // (markup, teaser, the paragraphs shown, the prompt inside the wrapper)
-    for (id, markup, teaser, shown, inside) in [
+    let items: String = (1..=10)
+        .map(|n| format!("<li>Paragraph {n} of the article, long enough to count.</li>"))
+        .collect();
+    let six: String = (1..=6)
+        .map(|n| format!("<p>Paragraph {n} of the article, long enough to count.</p>"))
+        .collect();
+    let notes = "<aside>About the author</aside>".repeat(6);
+    let lead = "The lead, a long paragraph that opens the article. ".repeat(4);
+    // (markup, teaser, the paragraphs shown, text shown beside them, the prompt in `.body`)
+    for (id, markup, teaser, shown, also, inside) in [
         // A header, then the wrapper: 30% of eleven blocks is three, the header and two
         // paragraphs.
         (
@@ -923,42 +931,93 @@ fn a_percentage_teaser_is_a_share_of_the_paragraphs_in_the_wrapper_that_holds_th
             format!("<header><h1>The headline</h1></header><div class=\"body\">{paragraphs}</div>"),
             "30%",
             2,
+            "The headline",
             true,
         ),
-        // Wrapped twice, with an author's note after the outer wrapper, which goes too: 40% of
-        // twelve blocks is four, the header and three paragraphs.
+        // Wrapped twice, an author's note beside the inner wrapper: 40% of twelve blocks is
+        // four, the header and three paragraphs; the note goes.
         (
             "pw2",
             format!(
                 "<header><h1>The headline</h1></header><div class=\"outer\"><div class=\"body\">\
-                 {paragraphs}</div></div><aside class=\"note\">About the author</aside>"
+                 {paragraphs}</div><aside>About the author</aside></div>"
             ),
             "40%",
             3,
+            "The headline",
             true,
         ),
-        // The share ends before the wrapper (a headline and a standfirst, 10% of twelve blocks
-        // is one): the wall stays beside it.
+        // The same with the note after the outer wrapper.
         (
             "pw3",
+            format!(
+                "<header><h1>The headline</h1></header><div class=\"outer\"><div class=\"body\">\
+                 {paragraphs}</div></div><aside>About the author</aside>"
+            ),
+            "40%",
+            3,
+            "The headline",
+            true,
+        ),
+        // The share ends before the wrapper: 20% of twelve blocks is two, the headline and the
+        // standfirst.
+        (
+            "pw4",
             format!(
                 "<h1>The headline</h1><p class=\"dek\">The standfirst.</p>\
                  <div class=\"body\">{paragraphs}</div>"
             ),
-            "10%",
+            "20%",
             0,
+            "The standfirst.",
             false,
         ),
-        // A paragraph first, then a wrapper with most of the text: 50% of eleven blocks is
-        // five, that paragraph and four of the wrapper's.
+        // A paragraph first, then the wrapper: 50% of eleven blocks is five, that paragraph
+        // and four of the wrapper's.
         (
-            "pw4",
+            "pw5",
             format!(
                 "<p>Paragraph A, long enough to count for something.</p>\
                  <div class=\"body\">{paragraphs}</div>"
             ),
             "50%",
             4,
+            "Paragraph A",
+            true,
+        ),
+        // A wrapper inside the wrapper that holds less than half of its text: one block. 30%
+        // of eight is two, the header and that lead.
+        (
+            "pw6",
+            format!(
+                "<header><h1>The headline</h1></header><div class=\"body\"><div class=\"lead\">\
+                 <p>{lead}</p></div>{six}</div>"
+            ),
+            "30%",
+            0,
+            "The lead",
+            true,
+        ),
+        // A list that holds the text.
+        (
+            "pw7",
+            format!("<header><h1>The headline</h1></header><ul class=\"body\">{items}</ul>"),
+            "30%",
+            2,
+            "The headline",
+            true,
+        ),
+        // Notes after the wrapper count too, and a larger share never shows less: 25% of
+        // seventeen blocks is four, the header and three paragraphs.
+        (
+            "pw8",
+            format!(
+                "<header><h1>The headline</h1></header><div class=\"body\">{paragraphs}</div>\
+                 {notes}"
+            ),
+            "25%",
+            3,
+            "The headline",
             true,
         ),
     ] {
@@ -968,7 +1027,7 @@ fn a_percentage_teaser_is_a_share_of_the_paragraphs_in_the_wrapper_that_holds_th
         let extra = format!(",\"limit\":0,\"teaser\":\"{teaser}\"");
         meterwall::mount(config(&extra)).unwrap();
         let text = page_text();
-        assert!(text.contains("The headline") || id == "pw4", "{id}: {text}");
+        assert!(text.contains(also), "{id}: {also:?} is shown: {text}");
         let count = (1..=10)
             .filter(|n| text.contains(&format!("Paragraph {n} of")))
             .count();
@@ -987,6 +1046,23 @@ fn a_percentage_teaser_is_a_share_of_the_paragraphs_in_the_wrapper_that_holds_th
         meterwall::set_subscriber(true);
         assert_eq!(body.inner_html(), original, "{id}: every node back");
     }
+    // A share past the wrapper keeps it whole, as one block: 90% of seventeen blocks is
+    // fifteen, the header, the wrapper's ten paragraphs and four of the six notes.
+    let body = fixture("pw9");
+    let filed: String = (1..=6)
+        .map(|n| format!("<aside>Filed {n}</aside>"))
+        .collect();
+    body.set_inner_html(&format!(
+        "<header><h1>The headline</h1></header><div class=\"body\">{paragraphs}</div>{filed}"
+    ));
+    meterwall::mount(config(",\"limit\":0,\"teaser\":\"90%\"")).unwrap();
+    let text = page_text();
+    let count = |what: &str, n: usize| text.matches(what).count() == n;
+    assert!(
+        count("Paragraph ", 10) && count("Filed ", 4),
+        "the wrapper whole and four notes: {text}"
+    );
+    assert!(prompt().unwrap().parent_element().unwrap() == body);
     clean();
 }
 

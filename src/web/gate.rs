@@ -68,135 +68,161 @@ fn classify(node: &Node, keep: Option<&str>) -> (bool, bool) {
 /// level (a header, then one wrapper holding the text), and also when the teaser would keep that
 /// block while it is a wrapper (a `div`, `section`, `article`, `main` or custom element) holding
 /// more than half of the level's blocks' text (a header, the wrapper, then an author's note):
-/// gating beside it would leave the article in it. A percentage teaser goes into such a wrapper
-/// wherever it stands, as a share of the article's blocks with the wrapper's counted in its place
-/// (a header, then the wrapper: 30% of the header and ten paragraphs is the header and two of
-/// them), when the share ends inside it. What follows that block on the level it was found on goes
-/// too (see [`remove_after_teaser`]). Only into a block that holds blocks of its own (a wrapper, a
-/// list, a custom element), never into a paragraph or a heading, whose words and links would take
-/// the wall inside them, nor into a table, whose rows cannot hold the prompt. With nothing to
-/// remove inside, the first level that had something to remove, else the article element.
+/// gating beside it would leave the article in it. What follows that block on the level it was
+/// found on goes too (see [`remove_after_teaser`]). Only into a block that holds blocks of its own
+/// (a wrapper, a list, a custom element), never into a paragraph or a heading, whose words and
+/// links would take the wall inside them, nor into a table, whose rows cannot hold the prompt.
+/// With nothing to remove inside, the first level that had something to remove, else the
+/// article element. A percentage is a share of the article's blocks ([`share_holder`]).
 fn holder(
     body: &Element,
     config: &Config,
     keep: Option<&str>,
 ) -> (Element, Vec<Child>, usize, Vec<Level>) {
+    if let Teaser::Percent(1..=99) = config.teaser {
+        return share_holder(body, config.teaser, keep);
+    }
     let mut at = body.clone();
     let mut nodes = children(&at, keep);
     let mut around: Vec<Level> = Vec::new();
-    // A percentage, and the blocks it keeps on this level once it has gone into a wrapper.
-    let percent = matches!(config.teaser, Teaser::Percent(1..=99));
-    let mut share = None;
-    // The first level with blocks after the teaser, how many levels were around it, and how many
-    // of its blocks the teaser keeps.
+    // The first level with blocks after the teaser, and how many levels were around it.
     let mut first = None;
     for depth in 0..5 {
         let here = blocks(&nodes);
-        let kept = share.map_or_else(|| config.teaser.keep(here), |k: usize| k.min(here));
+        let kept = config.teaser.keep(here);
         if here > kept {
             if first.is_none() {
-                first = Some((at.clone(), around.len(), kept));
+                first = Some((at.clone(), around.len()));
             }
-            // Only a wrapper among the blocks the teaser keeps (for a percentage, among any)
-            // can take the wall inside it: for the usual paragraphs, no text is measured.
-            let reach = if percent && share.is_none() {
-                here
-            } else {
-                kept
-            };
-            let wrapped = nodes
-                .iter()
-                .filter(|(_, (_, block))| *block)
-                .take(reach)
-                .any(|(n, _)| n.dyn_ref::<Element>().is_some_and(wrapper));
-            if !wrapped {
+            // Only a wrapper among the blocks the teaser keeps can take the wall inside it: for
+            // the usual paragraphs, no text is measured.
+            if !has_wrapper(&nodes, kept, wrapper) {
                 break;
             }
         }
-        // The block with the most text (the last of equals), how many blocks precede it, and
-        // the text of all of them (not of scripts or styles, which may repeat the article).
-        let mut best: Option<(usize, usize, u32)> = None;
-        let mut before = 0;
-        let mut total = 0;
-        for (i, (n, (_, block))) in nodes.iter().enumerate() {
-            if !*block {
-                continue;
-            }
-            let length = text_length(n);
-            total += length;
-            if best.is_none_or(|(_, _, most)| length >= most) {
-                best = Some((i, before, length));
-            }
-            before += 1;
-        }
-        let Some((i, before, most)) = best else { break };
+        let Some((i, before, most, total)) = most_text(&nodes) else {
+            break;
+        };
         let Some(inner) = nodes[i].0.dyn_ref::<Element>().cloned() else {
             break;
         };
         let name = inner.local_name();
-        let holds_text = wrapper(&inner) && most > total / 2;
+        let dominant = wrapper(&inner) && before < kept && most > total / 2;
         let inner_nodes = children(&inner, keep);
-        let inside = blocks(&inner_nodes);
-        let next = match share {
-            // A percentage of the level's blocks with the wrapper's (through any wrappers alone
-            // in it) in its place, past the teaser: what of it falls inside, if it ends there.
-            None if percent && holds_text && before >= kept => {
-                let flat = lone_wrappers(&inner_nodes, keep, depth);
-                Some(config.teaser.keep(here - 1 + flat).saturating_sub(before))
-                    .filter(|&k| k > 0 && k < flat)
-            }
-            // Through a wrapper alone on its level, the share holds.
-            Some(_) if here <= kept => share,
-            _ => None,
-        };
         let table = matches!(name.as_str(), "table" | "thead" | "tbody" | "tfoot" | "tr");
-        let into = (here <= kept || holds_text && before < kept || next.is_some()) && !table;
-        if depth == 4 || inside == 0 || !into {
+        let into = (here <= kept || dominant) && !table;
+        if depth == 4 || blocks(&inner_nodes) == 0 || !into {
             break;
         }
-        share = next;
         let after = nodes.split_off(i + 1);
         around.push((at, after));
         at = inner;
         nodes = inner_nodes;
     }
     let here = blocks(&nodes);
-    let kept = share.map_or_else(|| config.teaser.keep(here), |k| k.min(here));
+    let kept = config.teaser.keep(here);
     if here > kept {
         return (at, nodes, kept, around);
     }
-    match first {
-        Some((at, levels, kept)) => {
-            around.truncate(levels);
-            let nodes = children(&at, keep);
-            (at, nodes, kept, around)
-        }
-        None => {
-            let nodes = children(body, keep);
-            let kept = config.teaser.keep(blocks(&nodes));
-            (body.clone(), nodes, kept, Vec::new())
-        }
-    }
+    let (at, levels) = first.unwrap_or_else(|| (body.clone(), 0));
+    around.truncate(levels);
+    let nodes = children(&at, keep);
+    let kept = config.teaser.keep(blocks(&nodes));
+    (at, nodes, kept, around)
 }
 
-/// How many blocks `nodes` (a wrapper's, `depth` levels down) hold, counted in the wrapper alone
-/// among them, if one is, and so on down as far as [`holder`] goes.
-fn lone_wrappers(nodes: &[Child], keep: Option<&str>, depth: usize) -> usize {
-    let mut count = blocks(nodes);
-    let mut lone = nodes.iter().find(|(_, (_, block))| *block).cloned();
-    for _ in depth + 1..4 {
-        let Some(e) = lone
-            .filter(|_| count == 1)
-            .and_then(|(n, _)| n.dyn_into::<Element>().ok())
-            .filter(wrapper)
-        else {
+/// [`holder`] for a percentage teaser: a share of the article's blocks, where a block holding
+/// more than half of its level's blocks' text (a wrapper or a list, with blocks of its own) counts
+/// as the blocks in it, and so on down (four levels at most). Thirty percent of a header and a
+/// wrapper holding ten paragraphs is the header and two of them. The wall goes where the share
+/// ends; what follows the blocks it went into goes too.
+fn share_holder(
+    body: &Element,
+    teaser: Teaser,
+    keep: Option<&str>,
+) -> (Element, Vec<Child>, usize, Vec<Level>) {
+    // Down the blocks that hold the text: each level, with its nodes and where in them the next
+    // holder is (its index, and how many blocks precede it).
+    let mut levels = Vec::new();
+    let mut at = body.clone();
+    let mut nodes = children(&at, keep);
+    for _ in 0..4 {
+        let Some((i, before, inner, inner_nodes)) = text_holder(&nodes, keep) else {
             break;
         };
-        let inner = children(&e, keep);
-        count = blocks(&inner);
-        lone = inner.iter().find(|(_, (_, block))| *block).cloned();
+        let level = std::mem::replace(&mut nodes, inner_nodes);
+        levels.push((std::mem::replace(&mut at, inner), level, Some((i, before))));
     }
-    count
+    levels.push((at, nodes, None));
+    // Counted from the bottom: each level's blocks, a holder's counted as the blocks in it.
+    let mut flat = vec![0; levels.len() + 1];
+    for (l, (_, nodes, inner)) in levels.iter().enumerate().rev() {
+        flat[l] = blocks(nodes) + inner.map_or(0, |_| flat[l + 1] - 1);
+    }
+    let mut share = teaser.keep(flat[0]);
+    let mut around = Vec::new();
+    for (l, (at, mut nodes, inner)) in levels.into_iter().enumerate() {
+        let kept = match inner {
+            // The share ends inside the holder: on down, what follows it goes.
+            Some((i, before)) if share > before && share < before + flat[l + 1] => {
+                share -= before;
+                around.push((at, nodes.split_off(i + 1)));
+                continue;
+            }
+            // Past it: the holder stays whole, one block of this level.
+            Some((_, before)) if share > before => share + 1 - flat[l + 1],
+            _ => share,
+        };
+        return (at, nodes, kept, around);
+    }
+    // Not reached: the last level has no holder, so the share ends there.
+    (body.clone(), Vec::new(), 0, around)
+}
+
+/// The block of `nodes` holding more than half of their blocks' text, if it is a wrapper or a
+/// list with blocks of its own: its index, how many blocks precede it, the element and its nodes.
+fn text_holder(nodes: &[Child], keep: Option<&str>) -> Option<(usize, usize, Element, Vec<Child>)> {
+    let holds = |e: &Element| wrapper(e) || matches!(e.local_name().as_str(), "ul" | "ol");
+    // Paragraphs alone hold no blocks: no text is measured.
+    if !has_wrapper(nodes, usize::MAX, holds) {
+        return None;
+    }
+    let (i, before, most, total) = most_text(nodes)?;
+    let element = nodes[i].0.dyn_ref::<Element>()?.clone();
+    if most <= total / 2 || !holds(&element) {
+        return None;
+    }
+    let inner = children(&element, keep);
+    (blocks(&inner) > 0).then_some((i, before, element, inner))
+}
+
+/// Whether an element that `holds` is among the first `n` blocks of `nodes`.
+fn has_wrapper(nodes: &[Child], n: usize, holds: impl Fn(&Element) -> bool) -> bool {
+    nodes
+        .iter()
+        .filter(|(_, (_, block))| *block)
+        .take(n)
+        .any(|(n, _)| n.dyn_ref::<Element>().is_some_and(&holds))
+}
+
+/// The block with the most text (the last of equals): its index, how many blocks precede it, its
+/// text and that of all the blocks (not of scripts or styles, which may repeat the article).
+fn most_text(nodes: &[Child]) -> Option<(usize, usize, u32, u32)> {
+    let mut best: Option<(usize, usize, u32)> = None;
+    let mut before = 0;
+    let mut total = 0;
+    for (i, (n, (_, block))) in nodes.iter().enumerate() {
+        if !*block {
+            continue;
+        }
+        let length = text_length(n);
+        total += length;
+        if best.is_none_or(|(_, _, most)| length >= most) {
+            best = Some((i, before, length));
+        }
+        before += 1;
+    }
+    best.map(|(i, before, most)| (i, before, most, total))
 }
 
 /// Whether `e` is a wrapper as CMSs write them (`div`, `section`, `article`, `main`), or a custom
