@@ -96,7 +96,7 @@ fn holder(
             }
             // Only a wrapper among the blocks the teaser keeps can take the wall inside it: for
             // the usual paragraphs, no text is measured.
-            if !has_wrapper(&nodes, kept, wrapper) {
+            if !has_wrapper(&nodes, kept, false) {
                 break;
             }
         }
@@ -141,68 +141,77 @@ fn share_holder(
     teaser: Teaser,
     keep: Option<&str>,
 ) -> (Element, Vec<Child>, usize, Vec<Level>) {
-    // Down the blocks that hold the text: each level, with its nodes and where in them the next
-    // holder is (its index, and how many blocks precede it).
-    let mut levels = Vec::new();
+    // Down the blocks that hold the text: the levels above the last, and where in each the
+    // next holder is (its index, and how many blocks precede it).
+    let mut levels: Vec<Level> = Vec::new();
+    let mut holders = [(0, 0); 4];
     let mut at = body.clone();
     let mut nodes = children(&at, keep);
-    for _ in 0..4 {
+    while levels.len() < 4 {
         let Some((i, before, inner, inner_nodes)) = text_holder(&nodes, keep) else {
             break;
         };
+        holders[levels.len()] = (i, before);
         let level = std::mem::replace(&mut nodes, inner_nodes);
-        levels.push((std::mem::replace(&mut at, inner), level, Some((i, before))));
+        levels.push((std::mem::replace(&mut at, inner), level));
     }
-    levels.push((at, nodes, None));
-    // Counted from the bottom: each level's blocks, a holder's counted as the blocks in it.
-    let mut flat = vec![0; levels.len() + 1];
-    for (l, (_, nodes, inner)) in levels.iter().enumerate().rev() {
-        flat[l] = blocks(nodes) + inner.map_or(0, |_| flat[l + 1] - 1);
+    // Counted from the bottom: each holder's blocks (those in it, a holder in it counted as
+    // those in that), then the article's.
+    let mut flat = blocks(&nodes);
+    let mut inside = [0; 4];
+    for (l, (_, level)) in levels.iter().enumerate().rev() {
+        inside[l] = flat;
+        flat += blocks(level) - 1;
     }
-    let mut share = teaser.keep(flat[0]);
+    let mut share = teaser.keep(flat);
     let mut around = Vec::new();
-    for (l, (at, mut nodes, inner)) in levels.into_iter().enumerate() {
-        let kept = match inner {
-            // The share ends inside the holder: on down, what follows it goes.
-            Some((i, before)) if share > before && share < before + flat[l + 1] => {
-                share -= before;
-                around.push((at, nodes.split_off(i + 1)));
-                continue;
-            }
-            // Past it: the holder stays whole, one block of this level.
-            Some((_, before)) if share > before => share + 1 - flat[l + 1],
-            _ => share,
+    for (l, (element, mut level)) in levels.into_iter().enumerate() {
+        let (i, before) = holders[l];
+        // The share ends inside the holder: on down, and what follows it goes.
+        if share > before && share < before + inside[l] {
+            share -= before;
+            around.push((element, level.split_off(i + 1)));
+            continue;
+        }
+        // Before it, or past it with the holder whole as one block of this level.
+        let kept = if share > before {
+            share + 1 - inside[l]
+        } else {
+            share
         };
-        return (at, nodes, kept, around);
+        return (element, level, kept, around);
     }
-    // Not reached: the last level has no holder, so the share ends there.
-    (body.clone(), Vec::new(), 0, around)
+    (at, nodes, share, around)
 }
 
 /// The block of `nodes` holding more than half of their blocks' text, if it is a wrapper or a
 /// list with blocks of its own: its index, how many blocks precede it, the element and its nodes.
 fn text_holder(nodes: &[Child], keep: Option<&str>) -> Option<(usize, usize, Element, Vec<Child>)> {
-    let holds = |e: &Element| wrapper(e) || matches!(e.local_name().as_str(), "ul" | "ol");
     // Paragraphs alone hold no blocks: no text is measured.
-    if !has_wrapper(nodes, usize::MAX, holds) {
+    if !has_wrapper(nodes, usize::MAX, true) {
         return None;
     }
     let (i, before, most, total) = most_text(nodes)?;
     let element = nodes[i].0.dyn_ref::<Element>()?.clone();
-    if most <= total / 2 || !holds(&element) {
+    if most <= total / 2 || !holds(&element, true) {
         return None;
     }
     let inner = children(&element, keep);
     (blocks(&inner) > 0).then_some((i, before, element, inner))
 }
 
-/// Whether an element that `holds` is among the first `n` blocks of `nodes`.
-fn has_wrapper(nodes: &[Child], n: usize, holds: impl Fn(&Element) -> bool) -> bool {
+/// Whether a wrapper (or, with `lists`, a list) is among the first `n` blocks of `nodes`.
+fn has_wrapper(nodes: &[Child], n: usize, lists: bool) -> bool {
     nodes
         .iter()
         .filter(|(_, (_, block))| *block)
         .take(n)
-        .any(|(n, _)| n.dyn_ref::<Element>().is_some_and(&holds))
+        .any(|(n, _)| n.dyn_ref::<Element>().is_some_and(|e| holds(e, lists)))
+}
+
+/// Whether `e` is a wrapper, or with `lists` a list.
+fn holds(e: &Element, lists: bool) -> bool {
+    wrapper(e) || lists && matches!(e.local_name().as_str(), "ul" | "ol")
 }
 
 /// The block with the most text (the last of equals): its index, how many blocks precede it, its
