@@ -717,13 +717,29 @@ fn unmount() {
 
 /// Runs `f` on the mounted state, if any.
 pub(crate) fn with_mounted<R>(f: impl FnOnce(&mut Mounted) -> R) -> Option<R> {
-    if check_poisoned().is_err() {
-        return None;
-    }
-    let _active = Active::enter();
-    // Dropped before `_active`, after the borrow has ended: the held events fire then.
-    let _hold = Hold::enter();
+    let _using = Using::enter()?;
     MOUNTED.with(|cell| cell.try_borrow_mut().ok()?.as_mut().map(f))
+}
+
+/// The widget's code running on the mounted state: its events held until the borrow has ended,
+/// then the widget marked as no longer running.
+struct Using {
+    // Dropped first: the held events fire then.
+    _hold: Hold,
+    _active: Active,
+}
+
+impl Using {
+    /// Not inlined: `with_mounted` has a copy per caller.
+    #[inline(never)]
+    fn enter() -> Option<Using> {
+        check_poisoned().ok()?;
+        let _active = Active::enter();
+        Some(Using {
+            _hold: Hold::enter(),
+            _active,
+        })
+    }
 }
 
 impl Mounted {
