@@ -8,6 +8,8 @@ thread_local! {
     /// Set while the widget's own code runs: only its panics stop it (a test harness or another
     /// module sharing this instance may panic for its own reasons).
     static ACTIVE: std::cell::Cell<u32> = const { std::cell::Cell::new(0) };
+    /// Whether the panic hook is installed.
+    static HOOKED: std::cell::Cell<bool> = const { std::cell::Cell::new(false) };
 }
 
 /// Marks the widget's code as running for as long as it lives.
@@ -40,9 +42,9 @@ pub(crate) fn check_poisoned() -> Result<(), JsValue> {
 /// A panic (a bug) must leave the page readable and say so once: put the article back if it
 /// was gated, report, and refuse later calls. The previous hook (a test harness's) still runs.
 pub(super) fn install_panic_hook() {
-    use std::sync::Once;
-    static ONCE: Once = Once::new();
-    ONCE.call_once(|| {
+    // Once: a flag rather than `std::sync::Once`, whose poisoning and reentrancy checks and their
+    // messages a single-threaded module does not need.
+    if !HOOKED.with(|h| h.replace(true)) {
         let previous = std::panic::take_hook();
         std::panic::set_hook(Box::new(move |info| {
             let ours = ACTIVE.with(|a| a.get()) > 0;
@@ -59,5 +61,5 @@ pub(super) fn install_panic_hook() {
             }
             previous(info);
         }));
-    });
+    }
 }
