@@ -453,9 +453,7 @@ impl Config {
         if let Some(v) = root.get("keep") {
             c.keep = non_empty(v, "keep", "a CSS selector such as \".related, .ad\"")?;
         }
-        if let Some(v) = root.get("locale") {
-            c.locale = optional_string(v, "locale")?;
-        }
+        key(root, "locale", &mut c.locale, optional_string)?;
         c.copy.lang = Lang::from_tag(c.locale.as_deref().unwrap_or(""));
         if let Some(v) = root.get("copy") {
             c.copy.overrides = copy(v, warnings)?;
@@ -484,21 +482,11 @@ impl Config {
         if let Some(v) = root.get("stylesheet") {
             c.stylesheet = Some(url(v, "stylesheet")?);
         }
-        if let Some(v) = root.get("endpoint") {
-            c.endpoint = url(v, "endpoint")?;
-        }
-        if let Some(v) = root.get("subscribeUrl") {
-            c.subscribe_url = url(v, "subscribeUrl")?;
-        }
-        if let Some(v) = root.get("loginUrl") {
-            c.login_url = url(v, "loginUrl")?;
-        }
-        if let Some(v) = root.get("subscriber") {
-            c.subscriber = boolean(v, "subscriber")?;
-        }
-        if let Some(v) = root.get("articleId") {
-            c.article_id = optional_string(v, "articleId")?;
-        }
+        key(root, "endpoint", &mut c.endpoint, url)?;
+        key(root, "subscribeUrl", &mut c.subscribe_url, url)?;
+        key(root, "loginUrl", &mut c.login_url, url)?;
+        key(root, "subscriber", &mut c.subscriber, boolean)?;
+        key(root, "articleId", &mut c.article_id, optional_string)?;
         if let Some(v) = root.get("pageType") {
             // A CMS may write `Premium`: the spelling is forgiven, not the word.
             c.page_type = match string(v, "pageType", PAGE_EXPECTED)?
@@ -512,21 +500,11 @@ impl Config {
                 _ => return Err(err("pageType", PAGE_EXPECTED, v)),
             };
         }
-        if let Some(v) = root.get("section") {
-            c.section = optional_string(v, "section")?;
-        }
-        if let Some(v) = root.get("onError") {
-            c.on_error = policy(v, "onError")?;
-        }
-        if let Some(v) = root.get("preview") {
-            c.preview = boolean(v, "preview")?;
-        }
-        if let Some(v) = root.get("dataLayer") {
-            c.data_layer = boolean(v, "dataLayer")?;
-        }
-        if let Some(v) = root.get("token") {
-            c.token = optional_string(v, "token")?;
-        }
+        key(root, "section", &mut c.section, optional_string)?;
+        key(root, "onError", &mut c.on_error, policy)?;
+        key(root, "preview", &mut c.preview, boolean)?;
+        key(root, "dataLayer", &mut c.data_layer, boolean)?;
+        key(root, "token", &mut c.token, optional_string)?;
         if let Some(v) = root.get("publicKey") {
             c.public_key = match v {
                 Value::Null => None,
@@ -542,9 +520,12 @@ impl Config {
                 }
             };
         }
-        if let Some(v) = root.get("onStorageUnavailable") {
-            c.on_storage_unavailable = policy(v, "onStorageUnavailable")?;
-        }
+        key(
+            root,
+            "onStorageUnavailable",
+            &mut c.on_storage_unavailable,
+            policy,
+        )?;
         let total = c.limit as usize
             + c.registered_limit as usize
             + c.sections.iter().map(|s| s.limit as usize).sum::<usize>();
@@ -670,6 +651,22 @@ fn optional_string(v: &Value, path: &str) -> Checked<Option<String>> {
             Ok((!s.is_empty()).then(|| s.into()))
         }
     }
+}
+
+/// Reads `key` of `root` into `slot` with `check`, which names the key in its error, when the
+/// key is given. Not inlined: `read` makes one call per key rather than repeating each key's
+/// drop and store.
+#[inline(never)]
+fn key<T>(
+    root: &Value,
+    key: &str,
+    slot: &mut T,
+    check: fn(&Value, &str) -> Checked<T>,
+) -> Checked<()> {
+    if let Some(v) = root.get(key) {
+        *slot = check(v, key)?;
+    }
+    Ok(())
 }
 
 fn boolean(v: &Value, path: &str) -> Checked<bool> {
