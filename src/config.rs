@@ -321,13 +321,23 @@ pub struct ConfigError {
     pub found: String,
 }
 
+impl ConfigError {
+    /// Appends the message (`path: expected …, found …`) to `out`: the widget's reports build
+    /// it so, without `to_string`, which would link the formatting machinery's `Display` path.
+    pub fn push_to(&self, out: &mut String) {
+        out.push_str(&self.path);
+        out.push_str(": expected ");
+        out.push_str(self.expected);
+        out.push_str(", found ");
+        out.push_str(&self.found);
+    }
+}
+
 impl core::fmt::Display for ConfigError {
     fn fmt(&self, f: &mut core::fmt::Formatter) -> core::fmt::Result {
-        f.write_str(&self.path)?;
-        f.write_str(": expected ")?;
-        f.write_str(self.expected)?;
-        f.write_str(", found ")?;
-        f.write_str(&self.found)
+        let mut message = String::new();
+        self.push_to(&mut message);
+        f.write_str(&message)
     }
 }
 

@@ -148,7 +148,7 @@ pub fn verify_token(token: &str, jwk: &JsValue) -> js_sys::Promise {
             Box::new(move |_, verdict| {
                 let _ = match verdict {
                     Ok(_) => resolve.call0(&JsValue::NULL),
-                    Err(e) => reject.call1(&JsValue::NULL, &e.to_string().into()),
+                    Err(e) => reject.call1(&JsValue::NULL, &e.message().into()),
                 };
             }),
         );

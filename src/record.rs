@@ -84,14 +84,22 @@ pub enum RecordError {
     Malformed,
 }
 
-impl core::fmt::Display for RecordError {
-    fn fmt(&self, f: &mut core::fmt::Formatter) -> core::fmt::Result {
-        f.write_str(match self {
+impl RecordError {
+    /// What went wrong, for the console: the widget reports it as it is, without formatting
+    /// (`to_string` would link the formatting machinery's `Display` path for it).
+    pub fn message(self) -> &'static str {
+        match self {
             RecordError::TooLarge => "the stored meter is larger than 16 KB, so it is not ours",
             RecordError::OtherVersion => "the stored meter was written by another version (serve every page the same version)",
             RecordError::NewerVersion => "the stored meter was written by a newer version of meterwall, so this page counts without saving over it (serve every page the same version)",
             RecordError::Malformed => "the stored meter is not a meterwall record or is cut short (does another script write meterwall:v1?)",
-        })
+        }
+    }
+}
+
+impl core::fmt::Display for RecordError {
+    fn fmt(&self, f: &mut core::fmt::Formatter) -> core::fmt::Result {
+        f.write_str(self.message())
     }
 }
 

@@ -141,7 +141,7 @@ fn keep_token(token: Option<String>, resolve: js_sys::Function, reject: js_sys::
         &key,
         Box::new(move |token, verified| match verified {
             Err(e) => {
-                let _ = reject.call1(&JsValue::NULL, &fail(&e.to_string()));
+                let _ = reject.call1(&JsValue::NULL, &fail(e.message()));
             }
             // Kept by the page mounted then: a single-page app's next page may be deciding
             // meanwhile (checking a token of its own), and this one is kept once it has.

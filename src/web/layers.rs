@@ -114,7 +114,7 @@ pub(super) fn config_policy(merged: &Value) -> FailPolicy {
 
 pub(super) fn config_message(e: &crate::config::ConfigError, policy: FailPolicy) -> String {
     let mut m = String::from("invalid config: ");
-    m.push_str(&e.to_string());
+    e.push_to(&mut m);
     m.push_str(match policy {
         FailPolicy::Open => ". The article stays readable until it is fixed.",
         FailPolicy::Closed => ". The article stays walled (onError: \"closed\") until it is fixed.",

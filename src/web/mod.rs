@@ -256,7 +256,7 @@ fn check(
                     None
                 }
                 Err(e) => {
-                    report(&e.to_string());
+                    report(e.message());
                     // The page's key or the browser, not the token: a kept token would fail
                     // alike, and is kept for a page that can check it.
                     let token_fault = e.is_the_token_s();
@@ -532,7 +532,7 @@ fn report_store(p: &StoreError, policy: FailPolicy) {
         StoreError::WriteFailed => report("could not save the meter (storage full or revoked): this view will not be remembered"),
         StoreError::Unreadable(e) => {
             let mut m = String::from("starting a fresh meter: ");
-            m.push_str(&e.to_string());
+            m.push_str(e.message());
             report(&m);
         }
     }
@@ -801,13 +801,13 @@ impl Mounted {
             // version, open beside this one): left for that version, as at the mount, so this
             // page stops saving.
             (_, Some(StoreError::Unreadable(e @ RecordError::NewerVersion))) => {
-                report(&e.to_string());
+                report(e.message());
                 self.storage = None;
             }
             // Anything else unreadable is replaced by this page's record when it saves next.
             (_, Some(StoreError::Unreadable(e))) => {
                 let mut m = String::from("replacing the stored meter with this page's: ");
-                m.push_str(&e.to_string());
+                m.push_str(e.message());
                 report(&m);
             }
             // Storage gone since the mount: the save that follows reports it.
