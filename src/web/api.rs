@@ -49,7 +49,7 @@ pub fn state() -> JsValue {
             JsValue::from_f64((latest_min * 60_000) as f64),
         ),
     ] {
-        let _ = js_sys::Reflect::set(&o, &key.into(), &value);
+        let _ = reflect::set(&o, key, &value);
     }
     o.into()
 }

@@ -10,7 +10,7 @@ pub(crate) fn report(message: &str) {
     text.push_str(message);
     web_sys::console::error_1(&text.as_str().into());
     let detail = js_sys::Object::new();
-    let _ = js_sys::Reflect::set(&detail, &"message".into(), &message.into());
+    let _ = reflect::set(&detail, "message", &message.into());
     // At once, never held: the panic hook reports through here and nothing runs after it.
     dispatch("error", &detail, false);
 }
@@ -99,7 +99,7 @@ pub(super) fn forget_held() {
 pub(super) fn dispatch(name: &str, detail: &JsValue, cancelable: bool) -> bool {
     let Some(doc) = document() else { return true };
     if detail.is_object() {
-        let _ = js_sys::Reflect::set(detail, &"version".into(), &JsValue::from_f64(1.0));
+        let _ = reflect::set(detail, "version", &JsValue::from_f64(1.0));
     }
     let mut kind = String::from("meterwall:");
     kind.push_str(name);
@@ -116,7 +116,7 @@ pub(super) fn dispatch(name: &str, detail: &JsValue, cancelable: bool) -> bool {
 pub(super) fn detail(decision: &Decision) -> JsValue {
     let detail = to_js(decision);
     if let Some(wall) = decision.wall {
-        let _ = js_sys::Reflect::set(&detail, &"wallType".into(), &wall.name().into());
+        let _ = reflect::set(&detail, "wallType", &wall.name().into());
     }
     detail
 }
@@ -133,9 +133,8 @@ pub(super) fn to_js(decision: &Decision) -> JsValue {
 
 /// Calls `performance[method](...args)`; nothing where User Timing is missing.
 fn user_timing(method: &str, args: &js_sys::Array) -> Option<JsValue> {
-    let performance =
-        js_sys::Reflect::get(&web_sys::window()?.into(), &"performance".into()).ok()?;
-    js_sys::Reflect::get(&performance, &method.into())
+    let performance = reflect::get(&web_sys::window()?.into(), "performance").ok()?;
+    reflect::get(&performance, method)
         .ok()?
         .dyn_into::<js_sys::Function>()
         .ok()?
@@ -238,7 +237,7 @@ fn intersections(entries: web_sys::Event) {
     let entries: &js_sys::Array = entries.unchecked_ref();
     let visible = entries
         .iter()
-        .any(|e| js_sys::Reflect::get(&e, &"isIntersecting".into()).ok() == Some(JsValue::TRUE));
+        .any(|e| reflect::get(&e, "isIntersecting").ok() == Some(JsValue::TRUE));
     if !visible {
         return;
     }

@@ -244,7 +244,7 @@ fn wrapper(e: &Element) -> bool {
 /// How much text `node` holds (UTF-16 units), read in JS: not copied into the wasm's memory,
 /// where a long article would stay as the heap's high-water mark.
 fn text_length(node: &Node) -> u32 {
-    js_sys::Reflect::get(node, &"textContent".into())
+    super::reflect::get(node, "textContent")
         .ok()
         .and_then(|t| t.dyn_into::<js_sys::JsString>().ok())
         .map_or(0, |t| t.length())
@@ -664,16 +664,15 @@ pub fn focus(node: &Node) {
 pub fn adopt(root: &ShadowRoot, css: &str) -> bool {
     let attempt = || -> Result<(), JsValue> {
         let window = web_sys::window().ok_or(JsValue::NULL)?;
-        let constructor = js_sys::Reflect::get(&window, &"CSSStyleSheet".into())?;
+        let constructor = super::reflect::get(&window, "CSSStyleSheet")?;
         let sheet = js_sys::Reflect::construct(
             constructor.unchecked_ref::<js_sys::Function>(),
             &js_sys::Array::new(),
         )?;
-        let replace: js_sys::Function =
-            js_sys::Reflect::get(&sheet, &"replaceSync".into())?.dyn_into()?;
+        let replace: js_sys::Function = super::reflect::get(&sheet, "replaceSync")?.dyn_into()?;
         replace.call1(&sheet, &css.into())?;
         let sheets = js_sys::Array::of1(&sheet);
-        js_sys::Reflect::set(root, &"adoptedStyleSheets".into(), &sheets)?;
+        super::reflect::set(root, "adoptedStyleSheets", &sheets)?;
         Ok(())
     };
     attempt().is_ok()

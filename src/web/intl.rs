@@ -40,7 +40,7 @@ impl ZoneCalendar {
             ("calendar", "gregory"),
             ("numberingSystem", "latn"),
         ] {
-            js_sys::Reflect::set(&options, &key.into(), &value.into()).ok()?;
+            super::reflect::set(&options, key, &value.into()).ok()?;
         }
         DateTimeFormat::new("en-US", &options)
             .ok()
@@ -60,7 +60,7 @@ impl Calendar for ZoneCalendar {
         };
         for part in format.format_to_parts(ms as f64).iter() {
             let field = |name: &str| {
-                js_sys::Reflect::get(&part, &name.into())
+                super::reflect::get(&part, name)
                     .ok()
                     .and_then(|v| v.as_string())
             };

@@ -91,7 +91,7 @@ pub(super) fn value_to_js(v: &Value) -> JsValue {
         Value::Map(entries) => {
             let o = js_sys::Object::new();
             for (k, v) in entries {
-                let _ = js_sys::Reflect::set(&o, &k.as_str().into(), &value_to_js(v));
+                let _ = reflect::set(&o, k.as_str(), &value_to_js(v));
             }
             o.into()
         }

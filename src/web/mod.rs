@@ -13,6 +13,7 @@ mod layers;
 mod panic;
 mod preview;
 mod promise;
+mod reflect;
 mod signup;
 mod store;
 pub(crate) mod token;
@@ -160,8 +161,7 @@ pub fn mount_with(page: JsValue, calls: JsValue) -> Result<JsValue, JsValue> {
     let doc = document().ok_or_else(|| JsValue::from_str("[meterwall] no document"))?;
     // A prerendered page (Speculation Rules) is not a view until the reader sees it: decide
     // then. https://wicg.github.io/nav-speculation/prerendering.html#document-prerendering
-    let prerendering =
-        js_sys::Reflect::get(&doc, &"prerendering".into()).ok() == Some(JsValue::TRUE);
+    let prerendering = reflect::get(&doc, "prerendering").ok() == Some(JsValue::TRUE);
     if prerendering {
         let (promise, done) = wait();
         let later = promise::once(Box::new(move || {
@@ -1042,9 +1042,7 @@ impl Mounted {
 /// writes localStorage: a reader who registers in one tab finds the wall lifted in the others.
 fn other_tabs() -> Option<Listener> {
     let listener = listener(|e| {
-        let key = js_sys::Reflect::get(&e, &"key".into())
-            .ok()
-            .and_then(|k| k.as_string());
+        let key = reflect::get(&e, "key").ok().and_then(|k| k.as_string());
         if key.as_deref() == Some(crate::record::STORAGE_KEY) {
             with_mounted(|m| m.changed_elsewhere());
         }

@@ -139,7 +139,7 @@ pub fn seo_warnings(doc: &Document, body: &Element) -> Vec<String> {
 }
 
 fn get(v: &JsValue, key: &str) -> JsValue {
-    js_sys::Reflect::get(v, &key.into()).unwrap_or(JsValue::UNDEFINED)
+    super::reflect::get(v, key).unwrap_or(JsValue::UNDEFINED)
 }
 
 /// Finds `cssSelector`s of parts not accessible for free, anywhere in a JSON-LD tree.

@@ -6,7 +6,7 @@
 //! with two wasm-bindgen closure types for all of them (`settled`, `once`), where `async`
 //! blocks linked an executor, a task queue and a future per block.
 
-use js_sys::{Array, Function, Promise, Reflect};
+use js_sys::{Array, Function, Promise};
 use wasm_bindgen::prelude::*;
 
 #[wasm_bindgen]
@@ -28,8 +28,8 @@ pub type Then = Box<dyn FnOnce(Result<JsValue, JsValue>)>;
 /// has run (two closures for `then(ok, err)` would leave the one never called behind).
 pub fn settled(promise: &Promise, then: Then) {
     let callback = Closure::once_into_js(move |outcomes: JsValue| {
-        let outcome = Reflect::get(&outcomes, &JsValue::from_f64(0.0)).unwrap_or_default();
-        let field = |name: &str| Reflect::get(&outcome, &name.into()).unwrap_or_default();
+        let outcome = super::reflect::get(&outcomes, "0").unwrap_or_default();
+        let field = |name: &str| super::reflect::get(&outcome, name).unwrap_or_default();
         if field("status").as_string().as_deref() == Some("fulfilled") {
             then(Ok(field("value")));
         } else {

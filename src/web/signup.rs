@@ -261,7 +261,7 @@ fn prepare(p: &Pending, by_reader: bool) -> Option<Attempt> {
             ("website", JsValue::from_str("")),
             ("elapsedMs", JsValue::from_f64(elapsed)),
         ] {
-            let _ = js_sys::Reflect::set(&body, &name.into(), &value);
+            let _ = super::reflect::set(&body, name, &value);
         }
         let body = js_sys::JSON::stringify(&body).ok()?.as_string()?;
         let copy = &m.config.copy;
@@ -378,7 +378,7 @@ fn post(a: &Attempt, done: Answer) {
     let init = RequestInit::new();
     init.set_method("POST");
     let headers = js_sys::Object::new();
-    let _ = js_sys::Reflect::set(&headers, &"Content-Type".into(), &"application/json".into());
+    let _ = super::reflect::set(&headers, "Content-Type", &"application/json".into());
     init.set_headers(&headers);
     init.set_body(&a.body.as_str().into());
     // An attempt that takes longer than the timeout is aborted and counts as no answer.
@@ -418,7 +418,7 @@ fn post(a: &Attempt, done: Answer) {
                 Box::new(move |json| {
                     let message = json
                         .ok()
-                        .and_then(|v| js_sys::Reflect::get(&v, &"error".into()).ok())
+                        .and_then(|v| super::reflect::get(&v, "error").ok())
                         .and_then(|v| v.as_string())
                         .filter(|m| !m.is_empty() && m.len() <= 500);
                     done(status, retry_after, message);

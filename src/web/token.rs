@@ -82,7 +82,7 @@ struct Started {
 fn start(token: &str, jwk: &JsValue) -> Result<Started, TokenError> {
     let parts = token::split(token)?;
     let header = parse(&parts.header)?;
-    let alg = Reflect::get(&header, &"alg".into()).map_err(|_| TokenError::Malformed)?;
+    let alg = super::reflect::get(&header, "alg").map_err(|_| TokenError::Malformed)?;
     token::check_alg(alg.as_string().as_deref())?;
     token::check_crit(Reflect::has(&header, &"crit".into()).unwrap_or(true))?;
     let subtle = subtle().ok_or(TokenError::CryptoUnavailable)?;
@@ -129,7 +129,7 @@ fn parse(bytes: &[u8]) -> Result<JsValue, TokenError> {
 /// A NumericDate claim: absent is `None`; present but not a number is malformed rather than
 /// ignored, so `"nbf":"tomorrow"` cannot slip past the check.
 fn claim(payload: &JsValue, name: &str) -> Result<Option<f64>, TokenError> {
-    let value = Reflect::get(payload, &name.into()).map_err(|_| TokenError::Malformed)?;
+    let value = super::reflect::get(payload, name).map_err(|_| TokenError::Malformed)?;
     if value.is_undefined() {
         Ok(None)
     } else {
@@ -139,12 +139,12 @@ fn claim(payload: &JsValue, name: &str) -> Result<Option<f64>, TokenError> {
 
 /// Sets `key` on a fresh object; `Reflect.set` on a plain extensible object cannot fail.
 fn with(object: &Object, key: &str, value: &str) {
-    let _ = Reflect::set(object, &key.into(), &value.into());
+    let _ = super::reflect::set(object, key, &value.into());
 }
 
 /// A string member of a JS object; `None` when absent, not a string, or behind a throwing getter.
 fn member(object: &JsValue, name: &str) -> Option<String> {
-    Reflect::get(object, &name.into()).ok()?.as_string()
+    super::reflect::get(object, name).ok()?.as_string()
 }
 
 /// `importKey('jwk', {kty, crv, x, y}, {name: 'ECDSA', namedCurve: 'P-256'}, false, ['verify'])`.
@@ -157,7 +157,7 @@ fn import(subtle: &SubtleCrypto, jwk: &JsValue) -> Result<Promise, TokenError> {
     }
     let (kty, crv) = (member(jwk, "kty"), member(jwk, "crv"));
     let (x, y) = (member(jwk, "x"), member(jwk, "y"));
-    let has_d = Reflect::get(jwk, &"d".into()).map_or(true, |d| !d.is_undefined());
+    let has_d = super::reflect::get(jwk, "d").map_or(true, |d| !d.is_undefined());
     token::check_jwk(
         kty.as_deref(),
         crv.as_deref(),

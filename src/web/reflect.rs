@@ -1,0 +1,17 @@
+//! `Reflect.get` and `Reflect.set` with the property's name passed as text, which the glue turns
+//! into a JS string. js-sys's take the name as a `JsValue`, which the wasm would make (an
+//! externref slot) and drop again around each of the widget's property reads and writes
+//! (0.1 KB of wasm gzip).
+
+use wasm_bindgen::prelude::*;
+
+#[wasm_bindgen]
+extern "C" {
+    /// `Reflect.get(target, key)`; `Err` where it throws (not an object, a throwing getter).
+    #[wasm_bindgen(js_namespace = Reflect, js_name = get, catch)]
+    pub fn get(target: &JsValue, key: &str) -> Result<JsValue, JsValue>;
+
+    /// `Reflect.set(target, key, value)`; `Err` where it throws, `Ok(false)` where it is refused.
+    #[wasm_bindgen(js_namespace = Reflect, js_name = set, catch)]
+    pub fn set(target: &JsValue, key: &str, value: &JsValue) -> Result<bool, JsValue>;
+}
