@@ -1007,6 +1007,15 @@ fn a_percentage_teaser_is_a_share_of_the_paragraphs_in_the_wrapper_that_holds_th
             "The headline",
             true,
         ),
+        // A quotation alone in the article: its blocks are the article's.
+        (
+            "pw10",
+            format!("<blockquote class=\"body\">{paragraphs}</blockquote>"),
+            "30%",
+            3,
+            "Paragraph 1 of",
+            true,
+        ),
         // Notes after the wrapper count too, and a larger share never shows less: 25% of
         // seventeen blocks is four, the header and three paragraphs.
         (
@@ -1063,6 +1072,20 @@ fn a_percentage_teaser_is_a_share_of_the_paragraphs_in_the_wrapper_that_holds_th
         "the wrapper whole and four notes: {text}"
     );
     assert!(prompt().unwrap().parent_element().unwrap() == body);
+    // A wrapper alone in the article holding figures without text: 30% of ten is three.
+    let body = fixture("pw11");
+    body.set_inner_html(&format!(
+        "<div class=\"body\">{}</div>",
+        "<figure><img alt=\"\"></figure>".repeat(10)
+    ));
+    meterwall::mount(config(",\"limit\":0,\"teaser\":\"30%\"")).unwrap();
+    let wrapper = body.query_selector(".body").unwrap().unwrap();
+    assert_eq!(
+        body.query_selector_all("figure").unwrap().length(),
+        3,
+        "three figures kept"
+    );
+    assert!(prompt().unwrap().parent_element().unwrap() == wrapper);
     clean();
 }
 

@@ -106,11 +106,9 @@ fn holder(
         let Some(inner) = nodes[i].0.dyn_ref::<Element>().cloned() else {
             break;
         };
-        let name = inner.local_name();
         let dominant = wrapper(&inner) && before < kept && most > total / 2;
         let inner_nodes = children(&inner, keep);
-        let table = matches!(name.as_str(), "table" | "thead" | "tbody" | "tfoot" | "tr");
-        let into = (here <= kept || dominant) && !table;
+        let into = (here <= kept || dominant) && !table(&inner);
         if depth == 4 || blocks(&inner_nodes) == 0 || !into {
             break;
         }
@@ -184,16 +182,19 @@ fn share_holder(
     (at, nodes, share, around)
 }
 
-/// The block of `nodes` holding more than half of their blocks' text, if it is a wrapper or a
-/// list with blocks of its own: its index, how many blocks precede it, the element and its nodes.
+/// The block of `nodes` that holds the article, with blocks of its own: the one holding more than
+/// half of their blocks' text if it is a wrapper or a list, or the only block there is (a
+/// quotation, a wrapper of figures), as [`holder`] goes into it, but for a table. Its index, how
+/// many blocks precede it, the element and its nodes.
 fn text_holder(nodes: &[Child], keep: Option<&str>) -> Option<(usize, usize, Element, Vec<Child>)> {
+    let alone = blocks(nodes) == 1;
     // Paragraphs alone hold no blocks: no text is measured.
-    if !has_wrapper(nodes, usize::MAX, true) {
+    if !alone && !has_wrapper(nodes, usize::MAX, true) {
         return None;
     }
     let (i, before, most, total) = most_text(nodes)?;
     let element = nodes[i].0.dyn_ref::<Element>()?.clone();
-    if most <= total / 2 || !holds(&element, true) {
+    if table(&element) || !alone && (most <= total / 2 || !holds(&element, true)) {
         return None;
     }
     let inner = children(&element, keep);
@@ -207,6 +208,14 @@ fn has_wrapper(nodes: &[Child], n: usize, lists: bool) -> bool {
         .filter(|(_, (_, block))| *block)
         .take(n)
         .any(|(n, _)| n.dyn_ref::<Element>().is_some_and(|e| holds(e, lists)))
+}
+
+/// Whether `e` is a table or part of one, whose rows cannot hold the prompt.
+fn table(e: &Element) -> bool {
+    matches!(
+        e.local_name().as_str(),
+        "table" | "thead" | "tbody" | "tfoot" | "tr"
+    )
 }
 
 /// Whether `e` is a wrapper, or with `lists` a list.
