@@ -129,9 +129,9 @@ fn holder(
     (at, nodes, kept, around)
 }
 
-/// [`holder`] for a percentage teaser: a share of the article's blocks, where a block holding
-/// more than half of its level's blocks' text (a wrapper or a list, with blocks of its own) counts
-/// as the blocks in it, and so on down (four levels at most). Thirty percent of a header and a
+/// [`holder`] for a percentage teaser: a share of the article's blocks, where the block that holds
+/// the article ([`text_holder`]: most of its level's text in a wrapper or a list, or the level's
+/// only block) counts as the blocks in it, and so on down (four levels at most). Thirty percent of a header and a
 /// wrapper holding ten paragraphs is the header and two of them. The wall goes where the share
 /// ends; what follows the blocks it went into goes too.
 fn share_holder(
