@@ -911,15 +911,15 @@ fn teaser_can_be_a_percentage_of_the_blocks() {
 #[wasm_bindgen_test]
 fn a_percentage_teaser_is_a_share_of_the_paragraphs_in_the_wrapper_that_holds_them() {
     clean();
-    let paragraphs: String = (1..=10)
-        .map(|n| format!("<p>Paragraph {n} of the article, long enough to count.</p>"))
-        .collect();
-    let items: String = (1..=10)
-        .map(|n| format!("<li>Paragraph {n} of the article, long enough to count.</li>"))
-        .collect();
-    let six: String = (1..=6)
-        .map(|n| format!("<p>Paragraph {n} of the article, long enough to count.</p>"))
-        .collect();
+    // `count` numbered paragraphs of the article, each in a `tag`.
+    let numbered = |tag: &str, count: u8| -> String {
+        (1..=count)
+            .map(|n| format!("<{tag}>Paragraph {n} of the article, long enough to count.</{tag}>"))
+            .collect()
+    };
+    let paragraphs = numbered("p", 10);
+    let items = numbered("li", 10);
+    let six = numbered("p", 6);
     let notes = "<aside>About the author</aside>".repeat(6);
     let lead = "The lead, a long paragraph that opens the article. ".repeat(4);
     // (markup, teaser, the paragraphs shown, text shown beside them, the prompt in `.body`)

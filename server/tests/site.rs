@@ -102,25 +102,31 @@ async fn exchange(server: &Server, parts: &[&'static str], pause: Duration) -> O
             }
             stream.write_all(part.as_bytes()).unwrap();
         }
-        stream
-            .set_read_timeout(Some(Duration::from_secs(5)))
-            .unwrap();
-        let mut answer = Vec::new();
-        let mut buffer = [0u8; 4096];
-        loop {
-            match stream.read(&mut buffer) {
-                Ok(0) => return Some(String::from_utf8_lossy(&answer).into_owned()),
-                Ok(n) => answer.extend_from_slice(&buffer[..n]),
-                // Closed with unread data on our side or theirs: closed all the same.
-                Err(e) if e.kind() == std::io::ErrorKind::ConnectionReset => {
-                    return Some(String::from_utf8_lossy(&answer).into_owned())
-                }
-                Err(_) => return None,
-            }
-        }
+        until_closed(stream)
     })
     .await
     .unwrap()
+}
+
+/// What `stream` receives until the server closes it, or `None` if it is still open after five
+/// seconds. Blocking.
+fn until_closed(mut stream: std::net::TcpStream) -> Option<String> {
+    stream
+        .set_read_timeout(Some(Duration::from_secs(5)))
+        .unwrap();
+    let mut answer = Vec::new();
+    let mut buffer = [0u8; 4096];
+    loop {
+        match stream.read(&mut buffer) {
+            Ok(0) => return Some(String::from_utf8_lossy(&answer).into_owned()),
+            Ok(n) => answer.extend_from_slice(&buffer[..n]),
+            // Closed with unread data on our side or theirs: closed all the same.
+            Err(e) if e.kind() == std::io::ErrorKind::ConnectionReset => {
+                return Some(String::from_utf8_lossy(&answer).into_owned())
+            }
+            Err(_) => return None,
+        }
+    }
 }
 
 #[tokio::test]
@@ -173,7 +179,7 @@ async fn a_header_timeout_of_zero_or_over_an_hour_is_refused_at_start_up() {
     }
 }
 
-/// `serve` on 127.0.0.1 with `header_timeout`, a site of one page, until told to stop; returns
+/// `serve` on 127.0.0.1 with `header_timeout`, on the test site, until told to stop; returns
 /// the address, the stop, the serving task and the site's directory (kept until the end).
 async fn serving(
     header_timeout: Duration,
@@ -183,20 +189,8 @@ async fn serving(
     tokio::task::JoinHandle<()>,
     tempfile::TempDir,
 ) {
-    let dir = tempfile::tempdir().unwrap();
-    let root = dir.path().join("www");
-    std::fs::create_dir_all(&root).unwrap();
-    std::fs::write(
-        root.join("index.html"),
-        "<!doctype html><title>News</title>",
-    )
-    .unwrap();
-    let app = meterwall_server::app(meterwall_server::Options {
-        root,
-        db: dir.path().join("meterwall.sqlite"),
-        ..meterwall_server::Options::default()
-    })
-    .unwrap();
+    let (dir, options) = common::site();
+    let app = meterwall_server::app(options).unwrap();
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let address = listener.local_addr().unwrap();
     let (tell, told) = tokio::sync::oneshot::channel::<()>();
@@ -226,16 +220,9 @@ async fn serve_stops_when_told_and_closes_kept_alive_connections() {
         .await
         .expect("serve must return once told to stop")
         .unwrap();
-    let closed = tokio::task::spawn_blocking(move || {
-        let mut idle = idle;
-        idle.set_read_timeout(Some(Duration::from_secs(5))).unwrap();
-        match idle.read(&mut [0u8; 64]) {
-            Ok(n) => n == 0,
-            Err(e) => e.kind() == std::io::ErrorKind::ConnectionReset,
-        }
-    })
-    .await
-    .unwrap();
+    let closed = tokio::task::spawn_blocking(move || until_closed(idle).is_some())
+        .await
+        .unwrap();
     assert!(closed, "the idle connection must be closed by the stop");
 }
 

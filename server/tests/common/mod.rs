@@ -22,25 +22,31 @@ pub struct Server {
 /// The static site the server is given: one page, the loader script and a wasm module.
 pub const WASM: &[u8] = b"\0asm\x01\0\0\0";
 
+/// The static site and the database in a fresh directory (deleted when it is dropped), and the
+/// default options pointing at them.
+pub fn site() -> (TempDir, Options) {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let root = dir.path().join("www");
+    std::fs::create_dir_all(root.join("dist")).unwrap();
+    std::fs::write(
+        root.join("index.html"),
+        "<!doctype html><title>News</title>",
+    )
+    .unwrap();
+    std::fs::write(root.join("dist/meterwall.js"), "export default 1;\n").unwrap();
+    std::fs::write(root.join("dist/meterwall_bg.wasm"), WASM).unwrap();
+    let options = Options {
+        root,
+        db: dir.path().join("meterwall.sqlite"),
+        ..Options::default()
+    };
+    (dir, options)
+}
+
 impl Server {
     /// Starts a server with the default options, changed by `configure`.
     pub async fn start(configure: impl FnOnce(&mut Options)) -> Self {
-        let dir = tempfile::tempdir().expect("temp dir");
-        let root = dir.path().join("www");
-        std::fs::create_dir_all(root.join("dist")).unwrap();
-        std::fs::write(
-            root.join("index.html"),
-            "<!doctype html><title>News</title>",
-        )
-        .unwrap();
-        std::fs::write(root.join("dist/meterwall.js"), "export default 1;\n").unwrap();
-        std::fs::write(root.join("dist/meterwall_bg.wasm"), WASM).unwrap();
-
-        let mut options = Options {
-            root,
-            db: dir.path().join("meterwall.sqlite"),
-            ..Options::default()
-        };
+        let (dir, mut options) = site();
         configure(&mut options);
         let db = options.db.clone();
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
