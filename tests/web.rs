@@ -850,6 +850,71 @@ fn scripts_and_styles_are_not_teaser_blocks() {
 }
 
 #[wasm_bindgen_test]
+fn text_outside_any_block_counts_in_runs_parted_by_two_breaks() {
+    clean();
+    // (markup, teaser, text shown, text removed)
+    for (id, markup, teaser, shown, removed) in [
+        // Paragraphs parted by two breaks, nothing else: the teaser keeps two of them, each
+        // whole, its link and emphasis with it; one break is a line within a paragraph.
+        (
+            "lt1",
+            "Para <em>one</em> starts<br>and goes on.<br>\n<br>Para <a href=\"/x\">two</a>.<br><br>\
+             Para three.<br><br>Para four.",
+            "2",
+            &["Para one starts", "and goes on.", "Para two."][..],
+            &["Para three.", "Para four."][..],
+        ),
+        // Subheadings among the runs: they count with them.
+        (
+            "lt2",
+            "<h2>Sub one</h2>Loose one.<br><br>Loose two.<h2>Sub two</h2>Loose three.<br><br>\
+             Loose four.",
+            "2",
+            &["Sub one", "Loose one."][..],
+            &["Loose two.", "Sub two", "Loose three.", "Loose four."][..],
+        ),
+        // A run after the last block, and a comment, which is no text.
+        (
+            "lt3",
+            "<p>First.</p><!-- an ad slot --><p>Second.</p>Loose after.<br><br>More loose.",
+            "3",
+            &["First.", "Second.", "Loose after."][..],
+            &["More loose."][..],
+        ),
+    ] {
+        let body = fixture(id);
+        body.set_inner_html(markup);
+        let original = body.inner_html();
+        meterwall::mount(config(&format!(",\"limit\":0,\"teaser\":{teaser}"))).unwrap();
+        let text = page_text();
+        for t in shown {
+            assert!(text.contains(t), "{id}: {t} shown: {text}");
+        }
+        for t in removed {
+            assert!(!text.contains(t), "{id}: {t} removed: {text}");
+        }
+        meterwall::set_subscriber(true);
+        assert_eq!(body.inner_html(), original, "{id}: every node back");
+    }
+    clean();
+}
+
+#[wasm_bindgen_test]
+fn the_wall_never_goes_into_a_paragraph_that_holds_images() {
+    clean();
+    let body = fixture("pi1");
+    body.set_inner_html(
+        "<p>A short brief.</p><p>With a photo <img alt=\"\"> in it, then <img alt=\"\"> another, \
+         then <img alt=\"\"> and the end of its sentence.</p>",
+    );
+    meterwall::mount(config(",\"limit\":0")).unwrap();
+    let parent = prompt().unwrap().parent_element().unwrap();
+    assert!(parent == body, "the prompt beside the paragraphs, not in one");
+    assert!(page_text().contains("the end of its sentence."));
+    clean();
+}
+
+#[wasm_bindgen_test]
 fn an_invalid_keep_selector_is_reported_and_keeps_nothing() {
     clean();
     let counter = event_counter("meterwall:error");

@@ -39,13 +39,18 @@ fn keep_selector<'a>(body: &Element, config: &'a Config) -> Option<&'a str> {
     None
 }
 
-/// Elements that are not blocks of the article: those that show nothing, and a run of text's own
-/// markup.
+/// Elements that are not blocks of the article: those that show nothing (the first six), and a
+/// run of text's own markup.
 const NOT_BLOCKS: &str = texts![
     "script", "style", "template", "noscript", "link", "meta", "br", "wbr", "a", "abbr", "b",
     "bdi", "bdo", "cite", "code", "data", "dfn", "em", "i", "kbd", "mark", "q", "s", "samp",
     "small", "span", "strong", "sub", "sup", "time", "u", "var",
 ];
+
+/// Where `name` is in [`NOT_BLOCKS`], if it is there.
+fn not_block(name: &str) -> Option<usize> {
+    crate::list_items(NOT_BLOCKS).position(|n| n == name)
+}
 
 /// A child of the article: whether `keep` matches it, and whether it is a block the teaser
 /// counts: an element, but not one that shows nothing (a script, a style) nor a run of text's
@@ -55,9 +60,22 @@ fn classify(node: &Node, keep: Option<&str>) -> (bool, bool) {
         return (false, false);
     };
     let kept = keep.is_some_and(|k| e.matches(k).unwrap_or(false));
+    (kept, !kept && not_block(&e.local_name()).is_none())
+}
+
+/// Whether the wall may go into `e`: not into a paragraph or a heading, whose words and links
+/// would take the wall inside them (an image in a paragraph is no block of the article), nor into
+/// a run of text's own markup, nor into a table, whose rows cannot hold the prompt.
+fn opens(e: &Element) -> bool {
     let name = e.local_name();
-    let block = !crate::list_items(NOT_BLOCKS).any(|n| n == name);
-    (kept, !kept && block)
+    let heading =
+        name.len() == 2 && name.starts_with('h') && matches!(name.as_bytes()[1], b'1'..=b'6');
+    !heading
+        && not_block(&name).is_none()
+        && !matches!(
+            name.as_str(),
+            "p" | "table" | "thead" | "tbody" | "tfoot" | "tr"
+        )
 }
 
 /// The element whose children are the article's blocks, with its child nodes, each classified
@@ -108,7 +126,7 @@ fn holder(
         };
         let dominant = wrapper(&inner) && before < kept && most > total / 2;
         let inner_nodes = children(&inner, keep);
-        let into = (here <= kept || dominant) && !table(&inner);
+        let into = (here <= kept || dominant) && opens(&inner);
         if depth == 4 || blocks(&inner_nodes) == 0 || !into {
             break;
         }
@@ -194,7 +212,7 @@ fn text_holder(nodes: &[Child], keep: Option<&str>) -> Option<(usize, usize, Ele
     }
     let (i, before, most, total) = most_text(nodes)?;
     let element = nodes[i].0.dyn_ref::<Element>()?.clone();
-    if table(&element) || !alone && (most <= total / 2 || !holds(&element, true)) {
+    if !opens(&element) || !alone && (most <= total / 2 || !holds(&element, true)) {
         return None;
     }
     let inner = children(&element, keep);
@@ -208,14 +226,6 @@ fn has_wrapper(nodes: &[Child], n: usize, lists: bool) -> bool {
         .filter(|(_, (_, block))| *block)
         .take(n)
         .any(|(n, _)| n.dyn_ref::<Element>().is_some_and(|e| holds(e, lists)))
-}
-
-/// Whether `e` is a table or part of one, whose rows cannot hold the prompt.
-fn table(e: &Element) -> bool {
-    matches!(
-        e.local_name().as_str(),
-        "table" | "thead" | "tbody" | "tfoot" | "tr"
-    )
 }
 
 /// Whether `e` is a wrapper, or with `lists` a list.
@@ -271,16 +281,62 @@ fn blocks(nodes: &[Child]) -> usize {
     nodes.iter().filter(|(_, (_, block))| *block).count()
 }
 
-/// The child nodes of `at`, each classified once.
+/// What a node is to a run of text directly in an element (see [`children`]).
+const NOTHING: u8 = 0;
+const TEXT: u8 = 1;
+const BREAK: u8 = 2;
+const END: u8 = 3;
+
+/// The child nodes of `at`, each classified once. Text directly in `at`, outside any block (older
+/// editors part paragraphs with two `<br>`), counts as blocks too: each run of it between blocks
+/// or double breaks is one, counted at its last node, so that a teaser keeps a run whole.
 fn children(at: &Element, keep: Option<&str>) -> Vec<Child> {
     let list = at.child_nodes();
-    (0..list.length())
+    let mut nodes: Vec<Child> = (0..list.length())
         .filter_map(|i| list.item(i))
         .map(|n| {
             let class = classify(&n, keep);
             (n, class)
         })
-        .collect()
+        .collect();
+    // The last node with text of the run being read, and whether a break follows it.
+    let mut run = None;
+    let mut broken = false;
+    for i in 0..=nodes.len() {
+        let what = match nodes.get(i) {
+            Some((n, (false, false))) => match n.dyn_ref::<Element>() {
+                // A break (`br`), or the markup of a run's text (past `wbr`), else nothing shown.
+                Some(e) => match not_block(&e.local_name()) {
+                    Some(6) => BREAK,
+                    Some(k) if k > 7 => TEXT,
+                    _ => NOTHING,
+                },
+                None if n.node_type() == Node::TEXT_NODE
+                    && n.node_value().is_some_and(|t| !t.trim().is_empty()) =>
+                {
+                    TEXT
+                }
+                None => NOTHING,
+            },
+            // A block, a kept node, or the end.
+            _ => END,
+        };
+        match what {
+            TEXT => {
+                run = Some(i);
+                broken = false;
+            }
+            BREAK if !broken => broken = true,
+            NOTHING => {}
+            _ => {
+                if let Some(last) = run.take() {
+                    nodes[last].1 .1 = true;
+                }
+                broken = false;
+            }
+        }
+    }
+    nodes
 }
 
 /// Removes every node of the article after the teaser, except elements matching
