@@ -72,6 +72,11 @@ pub enum Text {
     PeriodDay,
     /// `regionLabel`: the prompt's accessible name prefix for screen readers.
     RegionLabel,
+    /// `premiumLead`: the subscribe wall's sentence where no free article was read (a premium
+    /// page, an allowance of none).
+    PremiumLead,
+    /// `signupRefused`: the server answered, but did not take the address, and said no more.
+    SignupRefused,
 }
 
 /// The config names of [`Text`], in declaration order (a `texts!` list).
@@ -107,9 +112,11 @@ pub const NAMES: &str = texts![
     "periodWeek",
     "periodDay",
     "regionLabel",
+    "premiumLead",
+    "signupRefused",
 ];
 
-const ALL: [Text; 31] = [
+const ALL: [Text; 33] = [
     Text::RegisterHeading,
     Text::RegisterLead,
     Text::UnlockHeading,
@@ -141,6 +148,8 @@ const ALL: [Text; 31] = [
     Text::PeriodWeek,
     Text::PeriodDay,
     Text::RegionLabel,
+    Text::PremiumLead,
+    Text::SignupRefused,
 ];
 
 impl Text {
@@ -239,11 +248,11 @@ impl Lang {
 
 // A language missing a text, or with one too many, does not build; nor does a missing name.
 const _: () = assert!(
-    list_len(NAMES) == 31
-        && list_len(EN) == 31
-        && list_len(FR) == 31
-        && list_len(DE) == 31
-        && list_len(ES) == 31
+    list_len(NAMES) == 33
+        && list_len(EN) == 33
+        && list_len(FR) == 33
+        && list_len(DE) == 33
+        && list_len(ES) == 33
 );
 
 // Each language's 31 texts, in [`Text`] order.
@@ -279,6 +288,8 @@ const EN: &str = texts![
     "this week",
     "today",
     "Subscription offer",
+    "This article is for subscribers. Subscribe for unlimited access.",
+    "We couldn't complete your signup. Please reload the page and try again.",
 ];
 
 const FR: &str = texts![
@@ -313,6 +324,8 @@ const FR: &str = texts![
     "cette semaine",
     "aujourd'hui",
     "Offre d'abonnement",
+    "Cet article est réservé aux abonnés. Abonnez-vous pour un accès illimité.",
+    "Votre inscription n'a pas pu aboutir. Rechargez la page et réessayez.",
 ];
 
 const DE: &str = texts![
@@ -347,6 +360,8 @@ const DE: &str = texts![
     "diese Woche",
     "heute",
     "Abonnement-Angebot",
+    "Dieser Artikel ist Abonnenten vorbehalten. Mit einem Abonnement lesen Sie unbegrenzt.",
+    "Ihre Anmeldung konnte nicht abgeschlossen werden. Bitte laden Sie die Seite neu und versuchen Sie es erneut.",
 ];
 
 const ES: &str = texts![
@@ -381,6 +396,8 @@ const ES: &str = texts![
     "esta semana",
     "hoy",
     "Oferta de suscripción",
+    "Este artículo es exclusivo para suscriptores. Suscríbase para tener acceso ilimitado.",
+    "No pudimos completar su registro. Vuelva a cargar la página e inténtelo de nuevo.",
 ];
 
 /// The prompt's copy for one page: a language's built-in strings with the publisher's overrides.
@@ -439,12 +456,14 @@ impl Copy {
         })
     }
 
-    /// The sentence under a wall's heading.
-    pub fn lead(&self, wall: Wall, period: Period) -> String {
+    /// The sentence under a wall's heading; `spent`: the reader has read the free articles
+    /// they had (not so on a premium page, or under an allowance of none).
+    pub fn lead(&self, wall: Wall, period: Period, spent: bool) -> String {
         let template = self.text(match wall {
             Wall::Register => Text::RegisterLead,
             Wall::Unlock => Text::UnlockLead,
-            Wall::Subscribe => Text::SubscribeLead,
+            Wall::Subscribe if spent => Text::SubscribeLead,
+            Wall::Subscribe => Text::PremiumLead,
         });
         fill(template, &[("{period}", self.period(period))])
     }
@@ -553,7 +572,7 @@ mod tests {
         let c = Copy::default();
         assert_eq!(c.heading(Wall::Register), "Keep reading for free!");
         assert_eq!(
-            c.lead(Wall::Register, Period::Month),
+            c.lead(Wall::Register, Period::Month, false),
             "Get instant access to the rest of this article by submitting your email address below. You'll also get access to three articles of your choice each month and our free newsletter:"
         );
         let subscribe = [
@@ -598,8 +617,12 @@ mod tests {
             "Unlock this article (0 of 5 left)"
         );
         assert_eq!(
-            c.lead(Wall::Subscribe, Period::Rolling { days: 30 }),
+            c.lead(Wall::Subscribe, Period::Rolling { days: 30 }, true),
             "You've read all of your free articles. Subscribe for unlimited access."
+        );
+        assert_eq!(
+            c.lead(Wall::Subscribe, Period::Month, false),
+            "This article is for subscribers. Subscribe for unlimited access."
         );
     }
 

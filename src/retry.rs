@@ -3,7 +3,7 @@
 /// What an answer (or its absence) means for the submission.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Outcome {
-    /// 2xx: the reader is registered.
+    /// 2xx with a JSON answer, or 204: the reader is registered.
     Accepted,
     /// A network error, a timeout (ours, or the server's 408), 5xx or 429: worth another
     /// attempt, after `after_ms` if the server said (`Retry-After`).
@@ -13,22 +13,29 @@ pub enum Outcome {
     },
     /// Any other 4xx: the server refused this submission; trying again would not help.
     Refused,
+    /// 2xx with a body that is not JSON: not the signup service's answer but a page (a redirect
+    /// the browser followed, a site's catch-all route), which took nothing.
+    NotTheService,
 }
 
-/// Classifies an HTTP status (`None`: no answer at all) and its `Retry-After` header.
+/// Classifies an HTTP status (`None`: no answer at all), whether its body is JSON, and its
+/// `Retry-After` header.
 ///
 /// # Examples
 ///
 /// ```
 /// use meterwall::retry::{classify, Outcome};
-/// assert_eq!(classify(Some(201), None), Outcome::Accepted);
-/// assert_eq!(classify(Some(429), Some("2")), Outcome::Retry { after_ms: Some(2000) });
-/// assert_eq!(classify(None, None), Outcome::Retry { after_ms: None });
-/// assert_eq!(classify(Some(400), None), Outcome::Refused);
+/// assert_eq!(classify(Some(201), true, None), Outcome::Accepted);
+/// assert_eq!(classify(Some(200), false, None), Outcome::NotTheService);
+/// assert_eq!(classify(Some(429), false, Some("2")), Outcome::Retry { after_ms: Some(2000) });
+/// assert_eq!(classify(None, false, None), Outcome::Retry { after_ms: None });
+/// assert_eq!(classify(Some(400), true, None), Outcome::Refused);
 /// ```
-pub fn classify(status: Option<u16>, retry_after: Option<&str>) -> Outcome {
+pub fn classify(status: Option<u16>, json: bool, retry_after: Option<&str>) -> Outcome {
     match status {
-        Some(200..=299) => Outcome::Accepted,
+        Some(204) => Outcome::Accepted,
+        Some(200..=299) if json => Outcome::Accepted,
+        Some(200..=299) => Outcome::NotTheService,
         // 408: the server gave up waiting for the request (RFC 9110 §15.5.9); the same
         // submission, sent again with its key, is answered as the first was if it was stored.
         None | Some(408) | Some(429) | Some(500..=599) => Outcome::Retry {
@@ -179,29 +186,41 @@ mod tests {
     fn only_network_errors_5xx_and_429_are_retried() {
         for status in [None, Some(408), Some(500), Some(502), Some(503), Some(429)] {
             assert!(
-                matches!(classify(status, None), Outcome::Retry { .. }),
+                matches!(classify(status, true, None), Outcome::Retry { .. }),
                 "{status:?}"
             );
         }
         for status in [400, 401, 403, 404, 409, 413, 415, 422] {
-            assert_eq!(classify(Some(status), None), Outcome::Refused, "{status}");
+            assert_eq!(
+                classify(Some(status), true, None),
+                Outcome::Refused,
+                "{status}"
+            );
         }
-        assert_eq!(classify(Some(204), None), Outcome::Accepted);
+        assert_eq!(classify(Some(204), false, None), Outcome::Accepted);
+        assert_eq!(classify(Some(200), true, None), Outcome::Accepted);
+        for status in [200, 201, 202] {
+            assert_eq!(
+                classify(Some(status), false, None),
+                Outcome::NotTheService,
+                "{status}"
+            );
+        }
     }
 
     #[test]
     fn retry_after_seconds_are_honoured_and_dates_ignored() {
         assert_eq!(
-            classify(Some(503), Some(" 3 ")),
+            classify(Some(503), true, Some(" 3 ")),
             Outcome::Retry {
                 after_ms: Some(3000)
             }
         );
         assert_eq!(
-            classify(Some(429), Some("Wed, 21 Oct 2026 07:28:00 GMT")),
+            classify(Some(429), true, Some("Wed, 21 Oct 2026 07:28:00 GMT")),
             Outcome::Retry { after_ms: None }
         );
-        assert_eq!(classify(Some(400), Some("3")), Outcome::Refused);
+        assert_eq!(classify(Some(400), true, Some("3")), Outcome::Refused);
     }
 
     #[test]

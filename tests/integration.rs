@@ -459,6 +459,14 @@ fn config_errors_name_the_path_and_what_was_expected() {
         prompt().unwrap().get_attribute("lang").as_deref(),
         Some("fr")
     );
+    // It does not say the reader has read their free articles: nothing was counted.
+    assert_eq!(
+        root.query_selector(".lead")
+            .unwrap()
+            .and_then(|p| p.text_content())
+            .as_deref(),
+        Some("Cet article est réservé aux abonnés. Abonnez-vous pour un accès illimité.")
+    );
     // A time zone the browser does not know is a failure like any other.
     meterwall::mount(config(",\"limit\":50")).unwrap();
     let err = meterwall::mount(config(

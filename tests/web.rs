@@ -497,6 +497,11 @@ fn premium_pages_show_the_subscribe_wall_to_a_reader_with_articles_left() {
         Some("premiumPage")
     );
     assert_eq!(field(&d, "used").as_f64(), Some(0.0), "never counted");
+    // Not "You've read all of your free articles": this reader has read none.
+    assert_eq!(
+        shadow(".lead").text_content().as_deref(),
+        Some("This article is for subscribers. Subscribe for unlimited access.")
+    );
     clean();
 }
 
@@ -909,7 +914,10 @@ fn the_wall_never_goes_into_a_paragraph_that_holds_images() {
     );
     meterwall::mount(config(",\"limit\":0")).unwrap();
     let parent = prompt().unwrap().parent_element().unwrap();
-    assert!(parent == body, "the prompt beside the paragraphs, not in one");
+    assert!(
+        parent == body,
+        "the prompt beside the paragraphs, not in one"
+    );
     assert!(page_text().contains("the end of its sentence."));
     clean();
 }
@@ -1430,7 +1438,7 @@ fn script_fetch(answers: &str) {
              init.signal.addEventListener('abort', function () {{ reject(new DOMException('aborted', 'AbortError')); }});
            }});
            var headers = Object.assign({{'Content-Type': 'application/json'}}, a.headers || {{}});
-           return Promise.resolve(new Response(a.body || '{{\"ok\":true}}', {{status: a.status || 200, headers: headers}}));
+           return Promise.resolve(new Response(a.body !== undefined ? a.body : '{{\"ok\":true}}', {{status: a.status || 200, headers: headers}}));
          }};"
     );
     Function::new_no_args(&source)
@@ -1503,6 +1511,65 @@ async fn too_many_requests_waits_for_retry_after() {
     let second = field(&sent().get(1), "at").as_f64().unwrap();
     assert!(second - first >= 950.0, "waited {} ms", second - first);
     assert_eq!(sent_key(0), sent_key(1));
+}
+
+#[wasm_bindgen_test]
+async fn a_refusal_without_a_sentence_asks_for_a_reload_not_a_connection() {
+    wall_with(FAST);
+    // A firewall's page, say: an answer, but no `error` to show.
+    script_fetch(
+        "[{status: 403, headers: {'Content-Type': 'text/html'}, body: '<h1>Forbidden</h1>'}]",
+    );
+    submit_email("reader@example.com");
+    wait_for_status("We couldn't complete your signup. Please reload the page and try again.")
+        .await;
+    assert_eq!(sent().length(), 1, "final: not retried");
+    assert!(session().get_item(PENDING).unwrap().is_none());
+}
+
+#[wasm_bindgen_test]
+async fn a_page_answered_with_success_registers_no_one_and_keeps_the_address() {
+    wall_with(FAST);
+    // After the wall's first paint, as a reader submits (a submission kept from before it is
+    // sent again then, as after a reload).
+    sleep(100).await;
+    let counter = event_counter("meterwall:error");
+    let errors = count("meterwall:error");
+    // An endpoint redirected to a page, or a catch-all route: 200, but not the service.
+    script_fetch(
+        "[{status: 200, headers: {'Content-Type': 'text/html; charset=utf-8'}, \
+          body: '<!doctype html><title>Home</title>'}]",
+    );
+    submit_email("reader@example.com");
+    wait_for_status("We couldn't complete your signup. Please reload the page and try again.")
+        .await;
+    assert_eq!(
+        doc()
+            .get_element_by_id("fixture")
+            .unwrap()
+            .get_attribute("data-meterwall-state")
+            .as_deref(),
+        Some("locked"),
+        "not registered"
+    );
+    assert!(
+        session().get_item(PENDING).unwrap().is_some(),
+        "kept, for a reload to send again"
+    );
+    assert_eq!(
+        count("meterwall:error"),
+        errors + 1.0,
+        "the publisher is told"
+    );
+    assert_eq!(sent().length(), 1, "final until a reload");
+    doc()
+        .remove_event_listener_with_callback("meterwall:error", &counter)
+        .unwrap();
+    // A 204 has no body at all, and is the service's yes.
+    wall_with(FAST);
+    script_fetch("[{status: 204, headers: {'Content-Type': ''}, body: null}]");
+    submit_email("reader@example.com");
+    wait_for_state("open").await;
 }
 
 #[wasm_bindgen_test]

@@ -412,6 +412,8 @@ pub struct PromptText {
     pub unlock: String,
     /// The page's writing direction, `ltr` or `rtl`.
     pub dir: String,
+    /// Whether the reader has read the free articles they had (see [`Copy::lead`]).
+    pub spent: bool,
 }
 
 /// Gates the article all or nothing: the prompt is built while detached, then the rest of the
@@ -546,7 +548,12 @@ fn build(
         &title,
         &[("id", "mw-title"), ("tabindex", "-1"), ("part", "heading")],
     )?;
-    let lead = el(doc, &section, "p", &copy.lead(wall, config.period))?;
+    let lead = el(
+        doc,
+        &section,
+        "p",
+        &copy.lead(wall, config.period, text.spent),
+    )?;
     attrs(&lead, &[("class", "lead"), ("part", "lead")])?;
     match wall {
         Wall::Register => {

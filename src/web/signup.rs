@@ -230,6 +230,7 @@ struct Attempt {
     retry_delay_ms: u32,
     sending: String,
     failed: String,
+    refused: String,
     offline: String,
     /// Whether a server error (5xx) has been reported for this submission: once, whichever
     /// attempt meets it first.
@@ -278,6 +279,7 @@ fn prepare(p: &Pending, by_reader: bool) -> Option<Attempt> {
             retry_delay_ms: m.config.retry_delay_ms,
             sending: copy.text(Text::Sending).into(),
             failed: copy.text(Text::SendFailed).into(),
+            refused: copy.text(Text::SignupRefused).into(),
             offline: copy.text(Text::Offline).into(),
             reported: std::cell::Cell::new(false),
         })
@@ -306,9 +308,23 @@ fn attempt(a: Rc<Attempt>, n: u32) {
     let sent = Rc::clone(&a);
     post(
         &sent,
-        Box::new(move |status, retry_after, message| {
-            match classify(status, retry_after.as_deref()) {
+        Box::new(move |status, json, retry_after, message| {
+            // The server answered but said nothing the reader can use: ask for a reload rather
+            // than blame the connection.
+            let fallback = if status.is_some() {
+                &a.refused
+            } else {
+                &a.failed
+            };
+            let message = message.unwrap_or_else(|| fallback.clone());
+            match classify(status, json, retry_after.as_deref()) {
                 Outcome::Accepted => settle(&a, Ok(())),
+                Outcome::NotTheService => {
+                    // Still pending: nothing is lost, and a reload sends it again once the
+                    // endpoint answers.
+                    report("the signup endpoint answered with a page, not JSON (a redirect, or the site's catch-all route?), so the address was not taken: check the endpoint setting");
+                    settle(&a, Err(message));
+                }
                 Outcome::Refused => {
                     // The server's own sentence, shown as text; this submission will not be sent
                     // again.
@@ -316,7 +332,6 @@ fn attempt(a: Rc<Attempt>, n: u32) {
                     if status.is_some_and(|s| s == 404 || s == 405) {
                         report("the signup endpoint was not found (HTTP 404 or 405): check the endpoint setting");
                     }
-                    let message = message.unwrap_or_else(|| a.failed.clone());
                     settle(&a, Err(message));
                 }
                 Outcome::Retry { after_ms } => {
@@ -331,7 +346,6 @@ fn attempt(a: Rc<Attempt>, n: u32) {
                         _ => {
                             // Still pending: a reload or the reader's next try sends it again.
                             report("the signup could not be sent (no answer, or the endpoint kept failing): the reader was asked to try again");
-                            let message = message.unwrap_or_else(|| a.failed.clone());
                             settle(&a, Err(message));
                         }
                     }
@@ -366,14 +380,14 @@ fn settle(a: &Attempt, result: Result<(), String>) {
     }
 }
 
-/// What one POST came to: the status (`None`: no answer), `Retry-After`, and the server's
-/// `error` sentence if it sent one.
-type Answer = Box<dyn FnOnce(Option<u16>, Option<String>, Option<String>)>;
+/// What one POST came to: the status (`None`: no answer), whether the body is JSON,
+/// `Retry-After`, and the server's `error` sentence if it sent one.
+type Answer = Box<dyn FnOnce(Option<u16>, bool, Option<String>, Option<String>)>;
 
 /// One POST with a timeout; its answer goes to `done`.
 fn post(a: &Attempt, done: Answer) {
     let Some(window) = web_sys::window() else {
-        return done(None, None, None);
+        return done(None, false, None, None);
     };
     let init = RequestInit::new();
     init.set_method("POST");
@@ -389,21 +403,24 @@ fn post(a: &Attempt, done: Answer) {
     });
     // The timer covers the body too: it is cleared once the answer is read.
     let finished = window.clone();
-    let done: Answer = Box::new(move |status, retry_after, message| {
+    let done: Answer = Box::new(move |status, json, retry_after, message| {
         if let Some(t) = timer {
             finished.clear_timeout_with_handle(t);
         }
-        done(status, retry_after, message);
+        done(status, json, retry_after, message);
     });
     settled(
         &window.fetch_with_str_and_init(&a.endpoint, &init),
         Box::new(move |answer| {
             let response: Option<Response> = answer.ok().and_then(|r| r.dyn_into().ok());
             let Some(response) = response else {
-                return done(None, None, None);
+                return done(None, false, None, None);
             };
             let status = Some(response.status());
-            let retry_after = response.headers().get("Retry-After").ok().flatten();
+            let header = |name| response.headers().get(name).ok().flatten();
+            let retry_after = header("Retry-After");
+            let json =
+                header("Content-Type").is_some_and(|t| t.to_ascii_lowercase().contains("json"));
             // A refusal may say why, in a JSON body's `error`.
             let body = if response.ok() {
                 None
@@ -411,17 +428,17 @@ fn post(a: &Attempt, done: Answer) {
                 response.json().ok()
             };
             let Some(body) = body else {
-                return done(status, retry_after, None);
+                return done(status, json, retry_after, None);
             };
             settled(
                 &body,
-                Box::new(move |json| {
-                    let message = json
+                Box::new(move |parsed| {
+                    let message = parsed
                         .ok()
                         .and_then(|v| super::reflect::get(&v, "error").ok())
                         .and_then(|v| v.as_string())
                         .filter(|m| !m.is_empty() && m.len() <= 500);
-                    done(status, retry_after, message);
+                    done(status, json, retry_after, message);
                 }),
             );
         }),

@@ -42,7 +42,9 @@ export type MeterwallText =
     | "periodMonth"
     | "periodWeek"
     | "periodDay"
-    | "regionLabel";
+    | "regionLabel"
+    | "premiumLead"
+    | "signupRefused";
 
 /**
  * meterwall's configuration. Every key is optional; layers (the JSON block, the script tag's
