@@ -679,11 +679,17 @@ fn key<T>(
     Ok(())
 }
 
+/// A boolean, or its text as templates print it in a data attribute: `"true"` or `"1"`, and
+/// `"false"`, `"0"` or nothing (PHP prints `false` as an empty string), so that an empty value
+/// never switches `subscriber` or `preview` on.
 fn boolean(v: &Value, path: &str) -> Checked<bool> {
     match v {
         Value::Bool(b) => Ok(*b),
-        Value::Str(s) if s == "true" || s.is_empty() => Ok(true),
-        Value::Str(s) if s == "false" => Ok(false),
+        Value::Str(s) => match s.as_str() {
+            "true" | "1" => Ok(true),
+            "false" | "0" | "" => Ok(false),
+            _ => Err(err(path, "true or false", v)),
+        },
         _ => Err(err(path, "true or false", v)),
     }
 }
@@ -889,6 +895,23 @@ mod tests {
         assert_eq!(
             (c.limit, c.subscriber, c.teaser),
             (5, true, Teaser::Blocks(3))
+        );
+        // As templates print booleans: an empty value is false, never a subscriber.
+        for (text, on) in [("1", true), ("0", false), ("", false), ("false", false)] {
+            for key in ["subscriber", "preview", "dataLayer"] {
+                let (c, _) = Config::from_value(&map(&[(key, s(text))])).unwrap();
+                let got = match key {
+                    "subscriber" => c.subscriber,
+                    "preview" => c.preview,
+                    _ => c.data_layer,
+                };
+                assert_eq!(got, on, "{key}: {text:?}");
+            }
+        }
+        let v = map(&[("subscriber", s("yes"))]);
+        assert_eq!(
+            Config::from_value(&v).unwrap_err().to_string(),
+            "subscriber: expected true or false, found \"yes\""
         );
     }
 

@@ -97,10 +97,12 @@ pub fn state() -> JsValue {
     web::state()
 }
 
-/// The publisher says whether this reader subscribes, for this page view.
+/// The publisher says whether this reader subscribes, for this page view: `true` or `false`.
+/// Anything else (a session's field misnamed, `"true"`) is reported and changes nothing, rather
+/// than being read as `false`, which would wall a subscriber.
 #[cfg(target_arch = "wasm32")]
 #[wasm_bindgen(js_name = setSubscriber)]
-pub fn set_subscriber(on: bool) -> JsValue {
+pub fn set_subscriber(#[wasm_bindgen(unchecked_param_type = "boolean")] on: JsValue) -> JsValue {
     web::set_subscriber(on)
 }
 

@@ -106,7 +106,7 @@ fn the_storage_policy_decides_metered_pages_only_and_every_later_decision() {
     fixture("p1");
     let d = meterwall::mount(config(",\"onStorageUnavailable\":\"closed\"")).unwrap();
     let first = (field(&d, "wall"), field(&d, "counted"));
-    let again = field(&meterwall::set_subscriber(false), "wall");
+    let again = field(&meterwall::set_subscriber(false.into()), "wall");
     let walled = prompt().is_some();
     // A subscriber and a free page are never walled.
     fixture("p2");
@@ -123,7 +123,7 @@ fn the_storage_policy_decides_metered_pages_only_and_every_later_decision() {
     // `open` (the default): a spent allowance does not wall, then or later.
     fixture("p4");
     meterwall::mount(config(",\"limit\":0")).unwrap();
-    let later = field(&meterwall::set_subscriber(false), "wall");
+    let later = field(&meterwall::set_subscriber(false.into()), "wall");
     let still_open = readable();
     unblock_storage();
     assert_eq!(
@@ -347,14 +347,14 @@ fn a_newer_version_s_record_written_after_the_mount_is_not_saved_over_either() {
     let newer = "3m0.0.x.whatever a later format holds";
     storage().set_item(STORAGE_KEY, newer).unwrap();
     // This page decides again (the publisher's sign-in script says: no subscription).
-    meterwall::set_subscriber(false);
+    meterwall::set_subscriber(false.into());
     left_for_the_newer_version(newer);
     // Garbage written meanwhile is replaced by this page's record, and said so.
     clean();
     watch_errors();
     mount("garbage-later");
     storage().set_item(STORAGE_KEY, "{").unwrap();
-    meterwall::set_subscriber(false);
+    meterwall::set_subscriber(false.into());
     let (n, message) = errors();
     assert_eq!(n, 1.0, "reported once");
     assert!(message.contains("replacing the stored meter"), "{message}");

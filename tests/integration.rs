@@ -172,9 +172,9 @@ fn mount_from_a_before_lock_listener_is_refused_not_a_crash() {
     meterwall::mount(config(",\"limit\":0")).unwrap();
     listen(false);
     // The wall comes back while the state is in use: a mount now could not put the page back.
-    meterwall::set_subscriber(true);
+    meterwall::set_subscriber(true.into());
     listen(true);
-    meterwall::set_subscriber(false);
+    meterwall::set_subscriber(false.into());
     listen(false);
     assert_eq!(
         JSON::stringify(&window_field("__refused"))
@@ -188,7 +188,7 @@ fn mount_from_a_before_lock_listener_is_refused_not_a_crash() {
         .unwrap()
         .length();
     assert_eq!(prompts, 1, "one wall");
-    meterwall::set_subscriber(true);
+    meterwall::set_subscriber(true.into());
     assert!(
         page_text().contains(SECRET),
         "and the article comes back whole"
@@ -205,7 +205,7 @@ fn events_fire_in_the_order_things_happened_when_a_listener_changes_the_page() {
     // A publisher who learns on the first `view` that this reader subscribes.
     let listener = Closure::<dyn FnMut(web_sys::Event)>::new(move |_: web_sys::Event| {
         if once.replace(false) {
-            meterwall::set_subscriber(true);
+            meterwall::set_subscriber(true.into());
         }
     });
     doc()
@@ -641,7 +641,22 @@ fn state_and_set_subscriber() {
     fixture("st3");
     meterwall::mount(config(",\"limit\":0")).unwrap();
     assert!(prompt().is_some());
-    let d = meterwall::set_subscriber(true);
+    // Not a boolean (a session's field misnamed, its text): said, and nothing changes, where
+    // it would have read as false.
+    for wrong in [JsValue::UNDEFINED, "true".into(), JsValue::from_f64(1.0)] {
+        watch_error();
+        assert!(meterwall::set_subscriber(wrong).is_null());
+        assert!(last_error().contains("setSubscriber: expected true or false"));
+        assert!(prompt().is_some());
+    }
+    let d = meterwall::set_subscriber(true.into());
+    assert_eq!(field(&d, "tier").as_string().as_deref(), Some("subscriber"));
+    // And a subscriber stays one.
+    watch_error();
+    assert!(meterwall::set_subscriber(JsValue::UNDEFINED).is_null());
+    assert!(last_error().contains("setSubscriber"));
+    assert!(prompt().is_none());
+    let d = meterwall::set_subscriber(true.into());
     assert_eq!(field(&d, "tier").as_string().as_deref(), Some("subscriber"));
     assert!(prompt().is_none() && page_text().contains(SECRET));
     clean();
@@ -829,7 +844,7 @@ async fn calls_made_while_a_kept_token_is_checked_wait_for_the_decision() {
     let pending = meterwall::mount(token_config(&jwk, None)).unwrap();
     assert!(meterwall::why().is_null(), "nothing is decided yet");
     // The publisher's own login says this reader subscribes, before the decision: not lost.
-    assert!(meterwall::set_subscriber(true).is_null());
+    assert!(meterwall::set_subscriber(true.into()).is_null());
     let d = JsFuture::from(pending.dyn_into::<Promise>().expect("a promise"))
         .await
         .unwrap();
@@ -871,7 +886,7 @@ async fn a_second_mount_while_a_token_is_checked_replaces_the_first() {
         .length();
     assert_eq!(prompts, 1, "one wall, not one per mount");
     // Opened, the page has all of its text back.
-    meterwall::set_subscriber(true);
+    meterwall::set_subscriber(true.into());
     assert!(prompt().is_none() && page_text().contains(SECRET));
     clean();
 }
@@ -912,7 +927,7 @@ fn reset_forgets_the_meter_in_this_page_too() {
     meterwall::reset();
     assert_eq!(field(&meterwall::state(), "articles").as_f64(), Some(0.0));
     // The next save (deciding this page again) does not bring the old meter back.
-    meterwall::set_subscriber(false);
+    meterwall::set_subscriber(false.into());
     let record = stored();
     assert_eq!(record.entries.len(), 1, "only this page, counted again");
     clean();
@@ -927,7 +942,7 @@ fn a_reset_in_another_tab_is_not_undone_by_this_one() {
     // Another tab resets the meter (`reset()` or `?meterwall=reset` there): storage has none.
     storage().remove_item(STORAGE_KEY).unwrap();
     // This page saves again (its reader's next step): the reset stands.
-    meterwall::set_subscriber(false);
+    meterwall::set_subscriber(false.into());
     assert_eq!(stored().entries.len(), 1, "only this page, counted again");
     clean();
 }
@@ -1039,7 +1054,7 @@ async fn a_token_subscriber_over_the_limit_is_hinted_walled_once_the_token_lapse
         .unwrap();
     lapses("setToken");
     // A subscriber by the publisher's word is not a token's: no hint, nothing to hide.
-    meterwall::set_subscriber(true);
+    meterwall::set_subscriber(true.into());
     assert_eq!(hint(), None);
     clean();
 }
@@ -1065,14 +1080,14 @@ async fn a_logout_in_another_tab_is_not_undone_by_this_one() {
         .set_item(STORAGE_KEY, &meterwall::record::encode(&record))
         .unwrap();
     // This page saves again (its reader's next step); the token it read stays gone.
-    meterwall::set_subscriber(false);
+    meterwall::set_subscriber(false.into());
     let record = stored();
     assert!(record.token.is_none(), "the logout stands");
     // A token set on this page since stands too, whatever the other tab last saved.
     JsFuture::from(meterwall::set_token(token.clone().into()))
         .await
         .unwrap();
-    meterwall::set_subscriber(false);
+    meterwall::set_subscriber(false.into());
     let record = stored();
     assert_eq!(record.token.as_deref(), Some(token.as_str()));
     clean();
@@ -1174,7 +1189,7 @@ async fn a_token_set_while_storage_is_full_is_saved_once_it_can_be() {
     );
     // Storage takes writes again: the page's next save keeps the token it could not save before,
     // rather than taking storage's word (no token) for it.
-    meterwall::set_subscriber(false);
+    meterwall::set_subscriber(false.into());
     let record = stored();
     assert_eq!(record.token.as_deref(), Some(token.as_str()));
     clean();

@@ -259,9 +259,9 @@ async fn the_hint_says_wall_exactly_while_the_next_new_article_would_be_walled()
     fixture("h5");
     meterwall::mount(config(",\"limit\":0,\"registered\":{\"limit\":0}")).unwrap();
     assert_eq!(hint().as_deref(), Some(HINT_WALL));
-    meterwall::set_subscriber(true);
+    meterwall::set_subscriber(true.into());
     assert_eq!(hint(), None);
-    meterwall::set_subscriber(false);
+    meterwall::set_subscriber(false.into());
     assert_eq!(hint().as_deref(), Some(HINT_WALL));
     // reset() forgets the hint with the record.
     meterwall::reset();
@@ -574,7 +574,7 @@ fn an_article_whose_text_is_in_a_wrapper_is_gated_inside_it() {
         .unwrap()
         .has_attribute("data-meterwall-prompt"));
     assert!(page_text().contains("The headline"));
-    meterwall::set_subscriber(true);
+    meterwall::set_subscriber(true.into());
     assert_eq!(body.inner_html(), original, "every node back in its place");
     clean();
 }
@@ -639,7 +639,7 @@ fn the_wall_goes_into_the_wrapper_with_the_text_and_takes_what_follows_it() {
             3,
             "{id}: two paragraphs, the prompt"
         );
-        meterwall::set_subscriber(true);
+        meterwall::set_subscriber(true.into());
         assert_eq!(
             body.inner_html(),
             original,
@@ -659,7 +659,7 @@ fn the_wall_goes_into_the_wrapper_with_the_text_and_takes_what_follows_it() {
         !text.contains(AFTER) && text.contains("An advertisement"),
         "{text}"
     );
-    meterwall::set_subscriber(true);
+    meterwall::set_subscriber(true.into());
     assert_eq!(body.inner_html(), original);
     clean();
 }
@@ -747,7 +747,7 @@ fn an_article_wrapped_twice_is_gated_inside_the_inner_wrapper() {
     assert!(!page_text().contains(SECRET), "not the whole article");
     let inner = body.query_selector(".rich-text").unwrap().unwrap();
     assert!(prompt().unwrap().parent_element().unwrap() == inner);
-    meterwall::set_subscriber(true);
+    meterwall::set_subscriber(true.into());
     assert_eq!(body.inner_html(), original);
     clean();
 }
@@ -898,7 +898,7 @@ fn text_outside_any_block_counts_in_runs_parted_by_two_breaks() {
         for t in removed {
             assert!(!text.contains(t), "{id}: {t} removed: {text}");
         }
-        meterwall::set_subscriber(true);
+        meterwall::set_subscriber(true.into());
         assert_eq!(body.inner_html(), original, "{id}: every node back");
     }
     clean();
@@ -951,7 +951,7 @@ fn a_kept_element_the_page_replaced_meanwhile_loses_no_text() {
     let fresh = doc().create_element("div").unwrap();
     fresh.set_text_content(Some("Another advertisement"));
     slot.replace_with_with_node_1(&fresh).unwrap();
-    meterwall::set_subscriber(true);
+    meterwall::set_subscriber(true.into());
     let text = page_text();
     assert!(
         text.contains(SECRET) && text.contains("Last words."),
@@ -1125,7 +1125,7 @@ fn a_percentage_teaser_is_a_share_of_the_paragraphs_in_the_wrapper_that_holds_th
             inside,
             "{id}: the prompt inside the wrapper"
         );
-        meterwall::set_subscriber(true);
+        meterwall::set_subscriber(true.into());
         assert_eq!(body.inner_html(), original, "{id}: every node back");
     }
     // A share past the wrapper keeps it whole, as one block: 90% of seventeen blocks is

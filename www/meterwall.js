@@ -111,7 +111,7 @@
     for (var j = 0; j < layers.length; j++) {
       var v = layers[j] && layers[j].dataLayer;
       // `null` means "not given", as in the widget's merge.
-      if (v != null) toDataLayer = v === true || v === "true" || v === "";
+      if (v != null) toDataLayer = v === true || v === "true" || v === "1";
     }
     if (!toDataLayer || listening) return;
     listening = true;

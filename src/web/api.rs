@@ -57,13 +57,17 @@ pub fn state() -> JsValue {
 /// The publisher says whether this reader subscribes (for this page view): the wall lifts, or
 /// the page is decided again. Returns the new decision; `null` while the page's decision is
 /// still to come, after which the call takes effect.
-pub fn set_subscriber(on: bool) -> JsValue {
+pub fn set_subscriber(on: JsValue) -> JsValue {
     if check_poisoned().is_err() {
         return JsValue::NULL;
     }
+    let Some(on) = on.as_bool() else {
+        report("setSubscriber: expected true or false; the reader's status is unchanged");
+        return JsValue::NULL;
+    };
     if waiting() {
         when_decided(Box::new(move || {
-            set_subscriber(on);
+            set_subscriber(on.into());
         }));
         return JsValue::NULL;
     }
