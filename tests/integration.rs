@@ -343,6 +343,15 @@ fn page_config_then_article_attributes_then_calls() {
         field(&d, "reason").as_string().as_deref(),
         Some("allowanceSpent")
     );
+    // A layer written as a list (a JSON block of layers, `mount([a, b])`) is its layers in
+    // turn: the script tag's attributes after it change one key, not the whole of it.
+    body.remove_attribute("data-meterwall-type").unwrap();
+    let page = JSON::parse(
+        "[[{\"selector\":\"#fixture\",\"limit\":7},{\"period\":\"week\"}],{\"keep\":\".ad\"}]",
+    )
+    .unwrap();
+    let d = meterwall::mount_with(page, JsValue::UNDEFINED).unwrap();
+    assert_eq!(field(&d, "limit").as_f64(), Some(7.0), "the list's layers kept");
     clean();
 }
 

@@ -35,20 +35,24 @@ pub(super) fn to_value(v: &JsValue, depth: u8) -> Value {
     }
 }
 
+/// A list of config layers (or one) merged in order, later ones winning. A layer that is itself a
+/// list (`mount([a, b])`, a JSON block written as a list) is its layers in turn, not one value
+/// that the next layer would replace whole.
 pub(super) fn config_layers(input: &JsValue) -> Result<Value, String> {
-    let parsed = to_value(input, 0);
-    if !matches!(parsed, Value::Map(_) | Value::List(_) | Value::Null) {
-        return Err("mount(config): config must be an object or a list of objects".into());
-    }
-    Ok(match parsed {
-        Value::List(layers) => layers
-            .iter()
-            .fold(Value::Map(Vec::new()), |mut acc, layer| {
+    fn merge(acc: &mut Value, layer: &Value) -> Result<(), String> {
+        match layer {
+            Value::Null => Ok(()),
+            Value::Map(_) => {
                 acc.merge(layer);
-                acc
-            }),
-        other => other,
-    })
+                Ok(())
+            }
+            Value::List(layers) => layers.iter().try_for_each(|l| merge(acc, l)),
+            _ => Err("mount(config): config must be an object or a list of objects".into()),
+        }
+    }
+    let mut acc = Value::Map(Vec::new());
+    merge(&mut acc, &to_value(input, 0))?;
+    Ok(acc)
 }
 
 /// The article element's own attributes, which win over the script's config; empty ones are
