@@ -66,6 +66,8 @@ impl Value {
             Value::Bool(false) => "false".into(),
             Value::Num(n) => match whole(*n) {
                 Some(i) => int_text(i),
+                // `parseInt("")` and the like: not a number at all.
+                None if !n.is_finite() => "NaN or an infinite number".into(),
                 None => "a fractional number".into(),
             },
             Value::Str(s) => {
@@ -803,7 +805,7 @@ fn copy(v: &Value, warnings: &mut Vec<String>) -> Checked<Vec<(Text, String)>> {
         path.push_str(name);
         match text {
             // Always rendered as text, never as HTML; a cap keeps a runaway value off the page.
-            Value::Str(s) if s.len() <= 2000 => out.push((t, s.clone())),
+            Value::Str(s) if s.chars().count() <= 2000 => out.push((t, s.clone())),
             other => return Err(err(&path, "a string of at most 2000 characters", other)),
         }
     }
@@ -916,12 +918,29 @@ mod tests {
     }
 
     #[test]
+    fn copy_texts_are_measured_in_characters_not_bytes() {
+        // A thousand CJK characters are 3,000 bytes of UTF-8.
+        let text = "\u{8a18}".repeat(1000);
+        let v = map(&[("copy", map(&[("submit", s(&text))]))]);
+        assert!(Config::from_value(&v).is_ok());
+        let v = map(&[("copy", map(&[("submit", s(&"a".repeat(2001)))]))]);
+        assert!(Config::from_value(&v).is_err());
+    }
+
+    #[test]
     fn invalid_limit_names_path_expectation_and_value() {
         let v = map(&[("limit", Value::Num(2.5))]);
         assert_eq!(
             Config::from_value(&v).unwrap_err().to_string(),
             "limit: expected a whole number from 0 to 100, found a fractional number"
         );
+        for n in [f64::NAN, f64::INFINITY] {
+            let v = map(&[("limit", Value::Num(n))]);
+            assert_eq!(
+                Config::from_value(&v).unwrap_err().to_string(),
+                "limit: expected a whole number from 0 to 100, found NaN or an infinite number"
+            );
+        }
         let v = map(&[("limit", Value::Num(101.0))]);
         assert_eq!(
             Config::from_value(&v).unwrap_err().to_string(),
