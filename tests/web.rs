@@ -480,6 +480,18 @@ fn subscribe_wall_for_registered_readers_with_nothing_left() {
         cta.text_content().as_deref(),
         Some("See subscription options")
     );
+    // A border of its own, transparent: forced colors (Windows high contrast) draw it where
+    // they drop the background, so the call to action still looks like one.
+    let style = web_sys::window()
+        .unwrap()
+        .get_computed_style(&cta)
+        .unwrap()
+        .unwrap();
+    let border = |side: &str| style.get_property_value(side).unwrap();
+    assert_eq!(
+        (border("border-top-style"), border("border-top-width")),
+        ("solid".into(), "1px".into())
+    );
     assert!(!page_text().contains(SECRET));
     clean();
 }
