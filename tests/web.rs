@@ -790,7 +790,8 @@ fn a_short_article_is_never_cut_inside_a_paragraph() {
 #[wasm_bindgen_test]
 fn the_wall_goes_into_a_custom_element_or_a_list_that_holds_the_text() {
     clean();
-    for (id, markup, holder) in [
+    // (markup, where the wall goes, where the prompt goes: in it, or after it)
+    for (id, markup, holder, inside) in [
         (
             "w6",
             format!(
@@ -798,7 +799,9 @@ fn the_wall_goes_into_a_custom_element_or_a_list_that_holds_the_text() {
                  <p id=\"third\">{SECRET}</p><p>Fourth.</p></article-text>"
             ),
             "article-text",
+            true,
         ),
+        // A list holds list items only: the prompt follows it (axe-core's `list` rule).
         (
             "w7",
             format!(
@@ -806,14 +809,25 @@ fn the_wall_goes_into_a_custom_element_or_a_list_that_holds_the_text() {
                  <li id=\"third\">{SECRET}</li><li>Fourth.</li></ol>"
             ),
             "ol",
+            false,
         ),
     ] {
         let body = fixture(id);
         body.set_inner_html(&markup);
+        let original = body.inner_html();
         meterwall::mount(config(",\"limit\":0")).unwrap();
         assert!(!page_text().contains(SECRET), "{id}: not the whole article");
         let inner = body.query_selector(holder).unwrap().unwrap();
-        assert!(prompt().unwrap().parent_element().unwrap() == inner, "{id}");
+        let host = prompt().unwrap();
+        if inside {
+            assert!(host.parent_element().unwrap() == inner, "{id}");
+        } else {
+            assert!(host.parent_element().unwrap() == body, "{id}");
+            assert!(host.previous_element_sibling().unwrap() == inner, "{id}");
+            assert_eq!(inner.children().length(), 2, "{id}: two items kept");
+        }
+        meterwall::set_subscriber(true.into());
+        assert_eq!(body.inner_html(), original, "{id}: every node back");
     }
     clean();
 }
@@ -1090,7 +1104,8 @@ fn a_percentage_teaser_is_a_share_of_the_paragraphs_in_the_wrapper_that_holds_th
             "30%",
             2,
             "The headline",
-            true,
+            // After the list, which holds list items only.
+            false,
         ),
         // A quotation alone in the article: its blocks are the article's.
         (

@@ -429,9 +429,17 @@ pub fn gate(
 ) -> Option<(Element, Removed)> {
     let host = build_prompt(doc, wall, config, text)?;
     let removed = remove_after_teaser(body, config);
-    let parent = removed.parent.clone().unwrap_or_else(|| body.clone());
-    // Before the first node after the teaser, so the prompt follows it in reading and tab order.
-    match parent.insert_before(&host, removed.anchor.as_ref()) {
+    let mut parent = removed.parent.clone().unwrap_or_else(|| body.clone());
+    // Before the first node after the teaser, so the prompt follows it in reading and tab order;
+    // after a list the wall went into, which may hold list items only.
+    let mut anchor = removed.anchor.clone();
+    if parent != *body && matches!(parent.local_name().as_str(), "ul" | "ol") {
+        if let Some(outer) = parent.parent_element() {
+            anchor = parent.next_sibling();
+            parent = outer;
+        }
+    }
+    match parent.insert_before(&host, anchor.as_ref()) {
         Ok(_) => Some((host, removed)),
         Err(_) => {
             restore(removed);
