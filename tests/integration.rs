@@ -351,7 +351,11 @@ fn page_config_then_article_attributes_then_calls() {
     )
     .unwrap();
     let d = meterwall::mount_with(page, JsValue::UNDEFINED).unwrap();
-    assert_eq!(field(&d, "limit").as_f64(), Some(7.0), "the list's layers kept");
+    assert_eq!(
+        field(&d, "limit").as_f64(),
+        Some(7.0),
+        "the list's layers kept"
+    );
     clean();
 }
 
@@ -631,6 +635,33 @@ fn debug_overlay_explains_the_decision_and_checks_the_structured_data() {
     assert!(!text.contains("structured data"), "markup matches: {text}");
     js("document.querySelectorAll('.mw-test-ld, [data-meterwall-debug]').forEach(function (s) { s.remove(); });");
     set_search("");
+    clean();
+}
+
+#[wasm_bindgen_test]
+fn a_bad_article_attribute_is_named_as_the_attribute() {
+    clean();
+    let body = fixture("attr1");
+    body.set_attribute("data-meterwall-type", "paywalled")
+        .unwrap();
+    let err = meterwall::mount(config(""))
+        .unwrap_err()
+        .as_string()
+        .unwrap();
+    assert!(
+        err.contains(
+            "pageType: expected \"metered\", \"free\" or \"premium\", found \"paywalled\" \
+             (the article element's data-meterwall-type)"
+        ),
+        "{err}"
+    );
+    // The same value from the page's config is the config's.
+    fixture("attr2");
+    let err = meterwall::mount(config(",\"pageType\":\"paywalled\""))
+        .unwrap_err()
+        .as_string()
+        .unwrap();
+    assert!(!err.contains("data-meterwall-type"), "{err}");
     clean();
 }
 

@@ -59,11 +59,7 @@ pub(super) fn config_layers(input: &JsValue) -> Result<Value, String> {
 /// left out.
 pub(super) fn element_layer(body: &Element) -> Value {
     let mut entries = Vec::new();
-    for (attr, key) in [
-        ("data-meterwall-id", "articleId"),
-        ("data-meterwall-type", "pageType"),
-        ("data-meterwall-section", "section"),
-    ] {
+    for (attr, key) in ELEMENT_KEYS {
         // An empty attribute (a template with nothing to fill in) is not given.
         if let Some(v) = body.get_attribute(attr).filter(|v| !v.trim().is_empty()) {
             entries.push((key.into(), Value::Str(v)));
@@ -116,9 +112,29 @@ pub(super) fn config_policy(merged: &Value) -> FailPolicy {
     }
 }
 
-pub(super) fn config_message(e: &crate::config::ConfigError, policy: FailPolicy) -> String {
+/// The article element's attributes and the config keys they give.
+const ELEMENT_KEYS: [(&str, &str); 3] = [
+    ("data-meterwall-id", "articleId"),
+    ("data-meterwall-type", "pageType"),
+    ("data-meterwall-section", "section"),
+];
+
+/// What to say of a config that cannot be used. `element`: the config read well without the
+/// article element's attributes, so that a bad value of one is named as the attribute the
+/// publisher wrote, not only as the config key it gives.
+pub(super) fn config_message(
+    e: &crate::config::ConfigError,
+    policy: FailPolicy,
+    element: bool,
+) -> String {
     let mut m = String::from("invalid config: ");
     e.push_to(&mut m);
+    let attr = ELEMENT_KEYS.iter().find(|(_, key)| *key == e.path);
+    if let (Some((attr, _)), true) = (attr, element) {
+        m.push_str(" (the article element's ");
+        m.push_str(attr);
+        m.push(')');
+    }
     m.push_str(match policy {
         FailPolicy::Open => ". The article stays readable until it is fixed.",
         FailPolicy::Closed => ". The article stays walled (onError: \"closed\") until it is fixed.",

@@ -331,7 +331,7 @@ fn prepare(doc: &Document, page: &JsValue, calls: &JsValue) -> Result<Prepared, 
                 close_on_error(doc, &body, &lenient(&first));
             }
         }
-        fail(&config_message(&e, policy))
+        fail(&config_message(&e, policy, false))
     })?;
     let body = match doc.query_selector(&config.selector) {
         Ok(Some(body)) => body,
@@ -342,7 +342,7 @@ fn prepare(doc: &Document, page: &JsValue, calls: &JsValue) -> Result<Prepared, 
     merged.merge(&calls);
     let (config, warnings) = Config::from_value(&merged).map_err(|e| {
         let policy = config_policy(&merged);
-        let message = config_message(&e, policy);
+        let message = config_message(&e, policy, true);
         if policy == FailPolicy::Closed {
             close_on_error(doc, &body, &lenient(&merged));
         }
