@@ -1555,6 +1555,28 @@ async fn a_refusal_without_a_sentence_asks_for_a_reload_not_a_connection() {
 }
 
 #[wasm_bindgen_test]
+async fn a_server_sentence_in_another_language_gives_way_to_the_prompt_s_own() {
+    // (the prompt's locale, the answer's Content-Language, what the reader reads)
+    for (locale, language, shown) in [
+        (
+            "fr",
+            "en",
+            "Votre inscription n'a pas pu aboutir. Rechargez la page et réessayez.",
+        ),
+        ("fr-CA", "fr", "Pas celle-ci."),
+        ("en", "en-GB", "Pas celle-ci."),
+    ] {
+        wall_with(&format!("{FAST},\"locale\":\"{locale}\""));
+        script_fetch(&format!(
+            "[{{status: 400, headers: {{'Content-Language': '{language}'}}, \
+              body: '{{\"error\":\"Pas celle-ci.\"}}'}}]"
+        ));
+        submit_email("reader@example.com");
+        wait_for_status(shown).await;
+    }
+}
+
+#[wasm_bindgen_test]
 async fn a_page_answered_with_success_registers_no_one_and_keeps_the_address() {
     wall_with(FAST);
     // After the wall's first paint, as a reader submits (a submission kept from before it is

@@ -5,7 +5,7 @@ use std::sync::Arc;
 
 use axum::body::{Body, Bytes};
 use axum::extract::{ConnectInfo, FromRequest, Request, State};
-use axum::http::header::{CACHE_CONTROL, CONTENT_TYPE};
+use axum::http::header::{CACHE_CONTROL, CONTENT_LANGUAGE, CONTENT_TYPE};
 use axum::http::{HeaderMap, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::Json;
@@ -181,11 +181,16 @@ fn kept(value: String, field: &str, max: usize, allowed: fn(char) -> bool) -> St
     String::new()
 }
 
-/// `{"error": sentence}` with the given status; never cached, like every API answer.
+/// `{"error": sentence}` with the given status; never cached, like every API answer. The
+/// sentences are English, and say so (`Content-Language`): a prompt in another language shows
+/// its own words instead.
 pub(crate) fn error(status: StatusCode, sentence: &str) -> Response {
     (
         status,
-        [(CACHE_CONTROL, HeaderValue::from_static("no-store"))],
+        [
+            (CACHE_CONTROL, HeaderValue::from_static("no-store")),
+            (CONTENT_LANGUAGE, HeaderValue::from_static("en")),
+        ],
         Json(serde_json::json!({ "error": sentence })),
     )
         .into_response()

@@ -135,6 +135,8 @@ async fn content_type_other_than_json_is_refused() {
         .await
         .unwrap();
     assert_eq!(response.status(), StatusCode::UNSUPPORTED_MEDIA_TYPE);
+    // The sentences are English and say so: a prompt in another language uses its own.
+    assert_eq!(response.headers()["content-language"], "en");
     assert!(!error_of(response).await.is_empty());
     assert!(server.stored_emails().is_empty());
 }
@@ -209,6 +211,7 @@ async fn rate_limit_answers_429_with_retry_after() {
         (1..=31).contains(&retry_after),
         "Retry-After: {retry_after}"
     );
+    assert_eq!(response.headers()["content-language"], "en");
     assert!(error_of(response).await.contains("try again"));
     assert_eq!(server.stored_emails(), ["a@example.com", "b@example.com"]);
 }

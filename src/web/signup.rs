@@ -401,6 +401,8 @@ fn post(a: &Attempt, done: Answer) {
         init.set_signal(Some(&c.signal()));
         after(a.timeout_ms, Box::new(move || c.abort()))
     });
+    // The prompt's language, for the server's sentence to be in.
+    let lang = a.host.get_attribute("lang").unwrap_or_default();
     // The timer covers the body too: it is cleared once the answer is read.
     let finished = window.clone();
     let done: Answer = Box::new(move |status, json, retry_after, message| {
@@ -419,6 +421,9 @@ fn post(a: &Attempt, done: Answer) {
             let status = Some(response.status());
             let header = |name| response.headers().get(name).ok().flatten();
             let retry_after = header("Retry-After");
+            // A sentence in another language than the prompt's (`Content-Language`, which an
+            // endpoint on another origin may send unasked) gives way to the prompt's own.
+            let foreign = header("Content-Language").is_some_and(|l| primary(&l) != primary(&lang));
             let json =
                 header("Content-Type").is_some_and(|t| t.to_ascii_lowercase().contains("json"));
             // A refusal may say why, in a JSON body's `error`.
@@ -437,12 +442,21 @@ fn post(a: &Attempt, done: Answer) {
                         .ok()
                         .and_then(|v| super::reflect::get(&v, "error").ok())
                         .and_then(|v| v.as_string())
-                        .filter(|m| !m.is_empty() && m.len() <= 500);
+                        .filter(|m| !foreign && !m.is_empty() && m.len() <= 500);
                     done(status, json, retry_after, message);
                 }),
             );
         }),
     );
+}
+
+/// A language tag's primary subtag, lower-cased (`fr` of `fr-CA`; of a list, its first).
+fn primary(tag: &str) -> String {
+    tag.split([',', '-', '_', ';'])
+        .next()
+        .unwrap_or("")
+        .trim()
+        .to_ascii_lowercase()
 }
 
 fn busy(host: &Element, on: bool) {
