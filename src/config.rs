@@ -823,7 +823,21 @@ fn unknown_keys(map: &Value, prefix: &str, known: &'static str, warnings: &mut V
         msg.push_str(prefix);
         msg.push_str(key);
         msg.push('"');
-        if let Some(near) = nearest(key, known) {
+        // `registered.limit` as the README's table spells it, or `registeredLimit` as a data
+        // attribute arrives: a key of the `registered` object.
+        let nested = key
+            .get(..10)
+            .filter(|head| prefix.is_empty() && head.eq_ignore_ascii_case("registered"))
+            .and_then(|_| key.get(10..))
+            .map(|rest| rest.trim_start_matches(['.', '-', '_']))
+            .and_then(|rest| {
+                crate::list_items(REGISTERED_KEYS).find(|k| k.eq_ignore_ascii_case(rest))
+            });
+        if let Some(inner) = nested {
+            msg.push_str(" (did you mean {\"registered\": {\"");
+            msg.push_str(inner);
+            msg.push_str("\": …}}?)");
+        } else if let Some(near) = nearest(key, known) {
             msg.push_str(" (did you mean \"");
             msg.push_str(prefix);
             msg.push_str(near);
@@ -978,6 +992,17 @@ mod tests {
                     .to_string(),
             ]
         );
+        // A key of `registered`, written flat.
+        for flat in ["registered.limit", "registeredLimit", "Registered-Limit"] {
+            let (c, w) = Config::from_value(&map(&[(flat, Value::Num(5.0))])).unwrap();
+            assert_eq!(c.registered_limit, 3, "{flat}: not taken");
+            assert_eq!(
+                w,
+                vec![format!(
+                    "unknown config key \"{flat}\" (did you mean {{\"registered\": {{\"limit\": …}}}}?)"
+                )]
+            );
+        }
         let (_, w) = Config::from_value(&map(&[("zzzzzzzz", Value::Null)])).unwrap();
         assert_eq!(w, vec!["unknown config key \"zzzzzzzz\"".to_string()]);
         // A key in another case (a data attribute's, say) is near the right one.
