@@ -415,7 +415,13 @@ fn tier(record: &Record, view: &View) -> Tier {
 /// The allowance a metered view of this section draws on first, and its size.
 fn first_allowance(config: &Config, section: Option<&str>) -> (Allowance, u8) {
     section
-        .and_then(|name| config.sections.iter().find(|s| s.name == name))
+        // A CMS may write `Opinion` for the config's `opinion`, as for page types.
+        .and_then(|name| {
+            config
+                .sections
+                .iter()
+                .find(|s| s.name.eq_ignore_ascii_case(name))
+        })
         .map(|s| (Allowance::Section(section_id(&s.name)), s.limit))
         .unwrap_or((Allowance::Free, config.limit))
 }
@@ -1457,7 +1463,12 @@ mod tests {
             Some(Wall::Register)
         );
         assert_eq!(decide(&mut r, &c, &op(3), NOW, &Utc).wall, None);
-        let d = decide(&mut r, &c, &op(4), NOW, &Utc);
+        // The page's name in another case is the same section.
+        let shouting = View {
+            section: Some("Opinion"),
+            ..view(4)
+        };
+        let d = decide(&mut r, &c, &shouting, NOW, &Utc);
         assert_eq!((d.wall, d.used, d.limit), (None, 2, 2));
         assert_eq!(
             decide(&mut r, &c, &op(5), NOW, &Utc).wall,
