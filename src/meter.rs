@@ -320,8 +320,15 @@ impl Record {
             self.entries = other.entries.clone();
         } else if same_kind && other.bucket == self.bucket {
             for e in &other.entries {
-                if !self.opened(e.key) && self.entries.len() < MAX_ENTRIES {
-                    self.entries.push(*e);
+                let room = self.entries.len() < MAX_ENTRIES;
+                match self.entries.iter_mut().find(|mine| mine.key == e.key) {
+                    // The later view of an article both tabs list: under a rolling period a tab
+                    // left open holds views that have dropped out since, which the other tab's
+                    // newer view of the same article replaces.
+                    Some(mine) if e.at_min > mine.at_min => *mine = *e,
+                    Some(_) => {}
+                    None if room => self.entries.push(*e),
+                    None => {}
                 }
             }
         }
@@ -1440,6 +1447,36 @@ mod tests {
         );
         let mut record = simulate(&c, Some("opinion"), 3, NOW, &Utc);
         assert_eq!(decide(&mut record, &c, &view(1), NOW, &Utc).wall, None);
+    }
+
+    #[test]
+    fn a_tab_left_open_under_a_rolling_period_keeps_another_tab_s_newer_view() {
+        let c = Config {
+            limit: 1,
+            registered_limit: 0,
+            period: Period::Rolling { days: 7 },
+            ..Config::default()
+        };
+        // Day 0: article 1 counted; a second tab, walled on article 2, stays open with that.
+        let mut open_tab = Record::default();
+        decide(&mut open_tab, &c, &view(1), NOW, &Utc);
+        assert!(decide(&mut open_tab, &c, &view(2), NOW, &Utc).wall.is_some());
+        // Day 8, another tab: the day-0 view has dropped out, and article 1 counts again.
+        let later = NOW + 8 * DAY;
+        let mut other = open_tab.clone();
+        assert_eq!(
+            decide(&mut other, &c, &view(1), later, &Utc).reason,
+            Reason::Counted
+        );
+        // The open tab merges what the other saved (as before a registration there): the
+        // day-8 view stands, and the allowance stays spent.
+        open_tab.merge(&other);
+        let kept = open_tab.entries.iter().find(|e| e.key == ArticleKey(1));
+        assert_eq!(kept.map(|e| e.at_min), Some(later / 60_000));
+        assert_eq!(
+            decide(&mut open_tab, &c, &view(3), later, &Utc).wall,
+            Some(Wall::Register)
+        );
     }
 
     #[test]
