@@ -31,9 +31,11 @@
 //! characters however long the reader's history.
 //!
 //! Migration rule: version 1 records are read as they are, their section places given ids by the
-//! config the next time the meter decides. A value of a newer version (3 to 9) is read as a fresh
-//! record and never saved over (the shell decides that page view without saving), so a rollback
-//! finds it intact. Anything else that does not parse is replaced by a fresh record (the reader's
+//! config the next time the meter decides. A value of a newer version (its number, 3 or more, then
+//! a period tag or any other lower-case letter, with a `.` after it: every version keeps this
+//! much of the layout) is read as a fresh record and never saved over (the shell decides that
+//! page view without saving), so a rollback finds it intact; junk that only starts with a digit
+//! ("5", "3 articles") is not one. Anything else that does not parse is replaced by a fresh record (the reader's
 //! allowance starts again). The cause is reported, never thrown.
 
 use crate::article::ArticleKey;
@@ -250,11 +252,15 @@ pub fn decode(stored: &str) -> Result<Record, RecordError> {
         return Err(RecordError::TooLarge);
     }
     let bytes = stored.as_bytes();
-    let v2 = match bytes.first() {
-        Some(b'1') => false,
-        Some(b'2') => true,
-        Some(b'3'..=b'9') => return Err(RecordError::NewerVersion),
-        Some(b'0') => return Err(RecordError::OtherVersion),
+    let digits = bytes.iter().take_while(|b| b.is_ascii_digit()).count();
+    let version = stored.get(..digits).and_then(crate::config::int_value);
+    let shaped = matches!(bytes.get(digits), Some(b'-' | b'a'..=b'z'))
+        && bytes.get(digits..).is_some_and(|rest| rest.contains(&b'.'));
+    let v2 = match (digits, version) {
+        (1, Some(1)) => false,
+        (1, Some(2)) => true,
+        (1, Some(0)) => return Err(RecordError::OtherVersion),
+        (_, Some(3..)) if shaped => return Err(RecordError::NewerVersion),
         _ => return Err(RecordError::Malformed),
     };
     let malformed = RecordError::Malformed;
@@ -402,7 +408,12 @@ mod tests {
     fn another_version_is_reported_as_such() {
         assert_eq!(decode("0m0.0.."), Err(RecordError::OtherVersion));
         assert_eq!(decode("3m0.0.."), Err(RecordError::NewerVersion));
-        assert_eq!(decode("9anything"), Err(RecordError::NewerVersion));
+        assert_eq!(decode("12x.any.thing"), Err(RecordError::NewerVersion));
+        // A number or words written under the key are no newer meter, which would never be
+        // saved over: the page would count on a fresh meter for good.
+        for junk in ["5", "9", "42", "3 articles", "7{}", "9anything", "3M0.0.."] {
+            assert_eq!(decode(junk), Err(RecordError::Malformed), "{junk}");
+        }
     }
 
     #[test]
