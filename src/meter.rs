@@ -659,8 +659,10 @@ pub fn without_storage(mut decision: Decision, config: &Config) -> Decision {
 /// Whether the next new metered article this reader opens, in whichever section, will be open:
 /// the hint the anti-flicker snippet reads on the next page, before anything else runs, to
 /// decide whether to hide the article until the widget has decided. `false` means "may be
-/// walled": premium pages are not covered (the publisher knows them when serving the page), and
-/// the period may roll over before the next page, which can only make that page freer.
+/// walled": premium pages are not covered (the publisher knows them when serving the page), nor
+/// are sections with a limit of 0, walled for every anonymous reader like them (else every
+/// reader's every page would be hidden), and the period may roll over before the next page, which
+/// can only make that page freer.
 ///
 /// # Examples
 ///
@@ -685,7 +687,11 @@ pub fn next_is_free(
     let Some(key) = (0..=u32::MAX).map(ArticleKey).find(|&k| !record.opened(k)) else {
         return false;
     };
-    let sections = config.sections.iter().map(|s| Some(s.name.as_str()));
+    let sections = config
+        .sections
+        .iter()
+        .filter(|s| s.limit > 0)
+        .map(|s| Some(s.name.as_str()));
     std::iter::once(None).chain(sections).all(|section| {
         let view = View {
             key,
@@ -1477,6 +1483,28 @@ mod tests {
             decide(&mut open_tab, &c, &view(3), later, &Utc).wall,
             Some(Wall::Register)
         );
+    }
+
+    #[test]
+    fn a_section_of_no_free_articles_does_not_hint_every_page_walled() {
+        let c = Config {
+            limit: 3,
+            sections: vec![Section {
+                name: "investigations".into(),
+                limit: 0,
+            }],
+            ..Config::default()
+        };
+        let mut r = Record::default();
+        decide(&mut r, &c, &view(1), NOW, &Utc);
+        assert_eq!(next_hint(&r, &c, false, None, NOW, &Utc), Hint::Free);
+        for n in 2..=3 {
+            decide(&mut r, &c, &view(n), NOW, &Utc);
+        }
+        assert!(matches!(
+            next_hint(&r, &c, false, None, NOW, &Utc),
+            Hint::WallUntil(_)
+        ));
     }
 
     #[test]
