@@ -1466,7 +1466,9 @@ mod tests {
         // Day 0: article 1 counted; a second tab, walled on article 2, stays open with that.
         let mut open_tab = Record::default();
         decide(&mut open_tab, &c, &view(1), NOW, &Utc);
-        assert!(decide(&mut open_tab, &c, &view(2), NOW, &Utc).wall.is_some());
+        assert!(decide(&mut open_tab, &c, &view(2), NOW, &Utc)
+            .wall
+            .is_some());
         // Day 8, another tab: the day-0 view has dropped out, and article 1 counts again.
         let later = NOW + 8 * DAY;
         let mut other = open_tab.clone();
