@@ -147,7 +147,6 @@ pub fn verify_token(token: &str, jwk: &JsValue) -> js_sys::Promise {
         web::token::verify_now(
             token.take().unwrap_or_default(),
             jwk,
-            0,
             Box::new(move |_, verdict| {
                 let _ = match verdict {
                     Ok(_) => resolve.call0(&JsValue::NULL),

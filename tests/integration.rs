@@ -1047,38 +1047,6 @@ async fn set_token_lifts_the_wall_and_null_forgets_it() {
     clean();
 }
 
-#[wasm_bindgen_test]
-async fn a_clock_set_back_does_not_make_a_lapsed_token_hold_again() {
-    clean();
-    // A token good for an hour; the reader's meter has seen a time two days on, so the device's
-    // clock has been set back since: by the meter's time the token has lapsed.
-    let (jwk, token) = key_and_token(3600).await;
-    let record = meterwall::meter::Record {
-        latest_min: js_sys::Date::now() as i64 / 60_000 + 2 * 1440,
-        ..Default::default()
-    };
-    storage()
-        .set_item(STORAGE_KEY, &meterwall::record::encode(&record))
-        .unwrap();
-    fixture("cb1");
-    meterwall::mount(token_config(&jwk, None)).unwrap();
-    let refused = JsFuture::from(meterwall::set_token(token.clone().into()))
-        .await
-        .unwrap_err()
-        .as_string()
-        .unwrap();
-    assert!(refused.contains("has expired"), "{refused}");
-    assert!(prompt().is_some(), "still walled");
-    // The same token given with the page is refused as well.
-    fixture("cb2");
-    let d = meterwall::mount(token_config(&jwk, Some(&token))).unwrap();
-    let d = JsFuture::from(d.dyn_into::<Promise>().unwrap())
-        .await
-        .unwrap();
-    assert_ne!(field(&d, "tier").as_string().as_deref(), Some("subscriber"));
-    clean();
-}
-
 /// The anti-flicker hint as stored: `None` when there is none.
 fn hint() -> Option<String> {
     storage().get_item(meterwall::record::HINT_KEY).unwrap()

@@ -128,12 +128,7 @@ fn keep_token(token: Option<String>, resolve: js_sys::Function, reject: js_sys::
         let _ = resolve.call1(&JsValue::NULL, &d.unwrap_or(JsValue::NULL));
         return;
     };
-    let key = match with_mounted(|m| {
-        m.config
-            .public_key
-            .as_ref()
-            .map(|k| (value_to_js(k), m.record.latest_min))
-    }) {
+    let key = match with_mounted(|m| m.config.public_key.as_ref().map(value_to_js)) {
         Some(Some(key)) => key,
         Some(None) => {
             let e = fail("setToken: no publicKey is configured to verify the token with");
@@ -145,11 +140,9 @@ fn keep_token(token: Option<String>, resolve: js_sys::Function, reject: js_sys::
             return;
         }
     };
-    let (key, seen_min) = key;
     token::verify_now(
         token,
         &key,
-        seen_min,
         Box::new(move |token, verified| match verified {
             Err(e) => {
                 let _ = reject.call1(&JsValue::NULL, &fail(e.message()));

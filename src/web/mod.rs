@@ -237,7 +237,6 @@ fn check(
     token::verify_now(
         token,
         &key_here,
-        p.record.latest_min,
         Box::new(move |token, verified| {
             let _active = Active::enter();
             // Another mount began while the token was checked (a single-page app's next
@@ -921,7 +920,6 @@ impl Mounted {
             token::verify_now(
                 token,
                 &key,
-                record.latest_min,
                 Box::new(move |token, verified| {
                     with_mounted(|m| {
                         if m.generation != generation {

@@ -7,10 +7,8 @@ use js_sys::{Array, Object, Promise, Reflect, Uint8Array, JSON};
 use wasm_bindgen::{JsCast, JsValue};
 use web_sys::{CryptoKey, SubtleCrypto};
 
-/// Verifies `token` against the publisher's public JWK (a JsValue object) at the current time, or
-/// at `seen_min` (minutes since the epoch: the latest time the reader's meter has seen) if the
-/// clock says earlier, so that a clock set back does not make a lapsed token hold again; and gives
-/// `done` the token back with the outcome, always in a later microtask: the caller
+/// Verifies `token` against the publisher's public JWK (a JsValue object) at the current time,
+/// and gives `done` the token back with the outcome, always in a later microtask: the caller
 /// keeps the token if it holds, and learns when it stops holding (ms since the epoch).
 ///
 /// The order matters: the algorithm is checked before any cryptography, and the claims are
@@ -23,10 +21,9 @@ use web_sys::{CryptoKey, SubtleCrypto};
 pub fn verify_now(
     token: String,
     jwk: &JsValue,
-    seen_min: i64,
     done: Box<dyn FnOnce(String, Result<i64, TokenError>)>,
 ) {
-    let now_ms = (js_sys::Date::now() as i64).max(seen_min.saturating_mul(60_000));
+    let now_ms = js_sys::Date::now() as i64;
     // Everything read from the token is copied out here, so the callbacks can take the token.
     let started = start(&token, jwk);
     let done = move |verdict: Result<i64, TokenError>| done(token, verdict);
