@@ -912,6 +912,14 @@ fn text_outside_any_block_counts_in_runs_parted_by_two_breaks() {
             &["First.", "Second.", "Loose after."][..],
             &["More loose."][..],
         ),
+        // An empty anchor or icon between blocks is no text.
+        (
+            "lt4",
+            "<p>One.</p><a id=\"s1\"></a> <i class=\"icon\"> </i><p>Two.</p><p>Three.</p>",
+            "2",
+            &["One.", "Two."][..],
+            &["Three."][..],
+        ),
     ] {
         let body = fixture(id);
         body.set_inner_html(markup);
@@ -927,6 +935,24 @@ fn text_outside_any_block_counts_in_runs_parted_by_two_breaks() {
         meterwall::set_subscriber(true.into());
         assert_eq!(body.inner_html(), original, "{id}: every node back");
     }
+    clean();
+}
+
+#[wasm_bindgen_test]
+async fn focus_goes_to_the_article_when_only_text_outside_blocks_comes_back() {
+    clean();
+    let body = fixture("lf1");
+    body.set_inner_html("Para one.<br><br>Para two.<br><br>Para three.");
+    meterwall::mount(config(",\"limit\":0,\"teaser\":1")).unwrap();
+    assert!(!page_text().contains("Para two."));
+    stub_fetch(200, "{\"ok\":true}");
+    submit_email("reader@example.com");
+    wait_for_state("open").await;
+    assert!(page_text().contains("Para three."));
+    assert!(
+        doc().active_element() == Some(body),
+        "focus on the article, not lost to the page"
+    );
     clean();
 }
 

@@ -304,20 +304,25 @@ fn children(at: &Element, keep: Option<&str>) -> Vec<Child> {
     let mut broken = false;
     for i in 0..=nodes.len() {
         let what = match nodes.get(i) {
-            Some((n, (false, false))) => match n.dyn_ref::<Element>() {
-                // A break (`br`), or the markup of a run's text (past `wbr`), else nothing shown.
-                Some(e) => match not_block(&e.local_name()) {
-                    Some(6) => BREAK,
-                    Some(k) if k > 7 => TEXT,
-                    _ => NOTHING,
-                },
-                None if n.node_type() == Node::TEXT_NODE
-                    && n.node_value().is_some_and(|t| !t.trim().is_empty()) =>
-                {
-                    TEXT
+            Some((n, (false, false))) => {
+                // A break (`br`); text, or the markup of a run's text (past `wbr`) holding some
+                // (an empty anchor or icon is none); else nothing shown (a comment, a script).
+                let kind = match n.dyn_ref::<Element>() {
+                    Some(e) => match not_block(&e.local_name()) {
+                        Some(6) => BREAK,
+                        Some(k) if k > 7 => TEXT,
+                        _ => NOTHING,
+                    },
+                    None if n.node_type() == Node::TEXT_NODE => TEXT,
+                    None => NOTHING,
+                };
+                let words = || n.text_content().is_some_and(|t| !t.trim().is_empty());
+                if kind == TEXT && !words() {
+                    NOTHING
+                } else {
+                    kind
                 }
-                None => NOTHING,
-            },
+            }
             // A block, a kept node, or the end.
             _ => END,
         };
@@ -390,7 +395,8 @@ fn take(from: &Element, nodes: &[Child], removed: &mut Removed) {
 }
 
 /// Puts removed nodes back in their places, in their order; returns the first block among them
-/// (where focus goes: a text node, a script or a style cannot take it). A kept node that the page
+/// (where focus goes: a text node, a script or a style cannot take it), or the element the first
+/// of them was taken from when none is one (text outside any block). A kept node that the page
 /// has moved or replaced meanwhile (an ad slot's script) is no place to insert before: what stood
 /// there goes at the end rather than being lost.
 pub fn restore(removed: Removed) -> Option<Node> {
@@ -399,11 +405,14 @@ pub fn restore(removed: Removed) -> Option<Node> {
             let _ = parent.append_child(node);
         }
     }
+    // Text outside any block has no element of its own to take focus: its parent does.
+    let parent = removed.nodes.first().map(|(p, _, _)| Node::from(p.clone()));
     removed
         .nodes
         .into_iter()
         .map(|(_, n, _)| n)
         .find(|n| classify(n, None).1)
+        .or(parent)
 }
 
 /// What the prompt needs beyond the config.
