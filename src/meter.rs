@@ -422,12 +422,13 @@ fn tier(record: &Record, view: &View) -> Tier {
 /// The allowance a metered view of this section draws on first, and its size.
 fn first_allowance(config: &Config, section: Option<&str>) -> (Allowance, u8) {
     section
-        // A CMS may write `Opinion` for the config's `opinion`, as for page types.
+        // A CMS may write `Opinion` for the config's `opinion`, as for page types; the name as
+        // written first, should the config have both.
         .and_then(|name| {
-            config
-                .sections
-                .iter()
-                .find(|s| s.name.eq_ignore_ascii_case(name))
+            let sections = || config.sections.iter();
+            sections()
+                .find(|s| s.name == name)
+                .or_else(|| sections().find(|s| s.name.eq_ignore_ascii_case(name)))
         })
         .map(|s| (Allowance::Section(section_id(&s.name)), s.limit))
         .unwrap_or((Allowance::Free, config.limit))
@@ -1537,6 +1538,26 @@ mod tests {
         };
         let d = decide(&mut r, &c, &shouting, NOW, &Utc);
         assert_eq!((d.wall, d.used, d.limit), (None, 2, 2));
+        // Two names apart only by case: each page draws on its own.
+        let both = Config {
+            sections: vec![
+                Section {
+                    name: "Opinion".into(),
+                    limit: 1,
+                },
+                Section {
+                    name: "opinion".into(),
+                    limit: 5,
+                },
+            ],
+            ..c.clone()
+        };
+        let lower = View {
+            section: Some("opinion"),
+            ..view(40)
+        };
+        let d = decide(&mut Record::default(), &both, &lower, NOW, &Utc);
+        assert_eq!(d.limit, 5);
         assert_eq!(
             decide(&mut r, &c, &op(5), NOW, &Utc).wall,
             Some(Wall::Register)
