@@ -1640,9 +1640,13 @@ async fn a_page_answered_with_success_registers_no_one_and_keeps_the_address() {
     doc()
         .remove_event_listener_with_callback("meterwall:error", &counter)
         .unwrap();
-    // A 204 has no body at all, and is the service's yes.
+    // A 204 has no body at all, and is the service's yes; so is JSON sent as plain text.
     wall_with(FAST);
     script_fetch("[{status: 204, headers: {'Content-Type': ''}, body: null}]");
+    submit_email("reader@example.com");
+    wait_for_state("open").await;
+    wall_with(FAST);
+    script_fetch("[{status: 200, headers: {'Content-Type': 'text/plain'}, body: '{\"ok\":true}'}]");
     submit_email("reader@example.com");
     wait_for_state("open").await;
 }

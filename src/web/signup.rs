@@ -393,6 +393,8 @@ fn post(a: &Attempt, done: Answer) {
     init.set_method("POST");
     let headers = js_sys::Object::new();
     let _ = super::reflect::set(&headers, "Content-Type", &"application/json".into());
+    // Form services that answer a page unless asked for JSON.
+    let _ = super::reflect::set(&headers, "Accept", &"application/json".into());
     init.set_headers(&headers);
     init.set_body(&a.body.as_str().into());
     // An attempt that takes longer than the timeout is aborted and counts as no answer.
@@ -424,20 +426,20 @@ fn post(a: &Attempt, done: Answer) {
             // A sentence in another language than the prompt's (`Content-Language`, which an
             // endpoint on another origin may send unasked) gives way to the prompt's own.
             let foreign = header("Content-Language").is_some_and(|l| primary(&l) != primary(&lang));
-            let json =
+            let typed =
                 header("Content-Type").is_some_and(|t| t.to_ascii_lowercase().contains("json"));
-            // A refusal may say why, in a JSON body's `error`.
-            let body = if response.ok() {
-                None
-            } else {
-                response.json().ok()
-            };
-            let Some(body) = body else {
-                return done(status, json, retry_after, None);
+            if typed && response.ok() {
+                return done(status, true, retry_after, None);
+            }
+            // JSON by its body, if not by its type (a handler that did not set one), and a
+            // refusal's reason, in the JSON's `error`.
+            let Ok(body) = response.json() else {
+                return done(status, typed, retry_after, None);
             };
             settled(
                 &body,
                 Box::new(move |parsed| {
+                    let json = typed || parsed.is_ok();
                     let message = parsed
                         .ok()
                         .and_then(|v| super::reflect::get(&v, "error").ok())
