@@ -257,9 +257,9 @@ async fn config_precedence(browser: Browser) {
     .await;
 }
 
-/// A page config that only the JSON block sets.
-const LATE_BLOCK: &str =
-    r#"<script type="application/json" id="meterwall-config">{"pageType": "free"}</script>"#;
+/// A page config that only the JSON block sets, written as a list of layers: the later one wins,
+/// and the loader reads `dataLayer` from it.
+const LATE_BLOCK: &str = r#"<script type="application/json" id="meterwall-config">[{"pageType": "metered"}, {"pageType": "free", "dataLayer": true}]</script>"#;
 
 async fn config_steps(client: Client, site: String, demo: Vec<Article>, pages: [Article; 4]) {
     let [free, metered, broken, late] = pages;
@@ -274,6 +274,14 @@ async fn config_steps(client: Client, site: String, demo: Vec<Article>, pages: [
         "{}: the JSON block after the loader sets pageType",
         late.path
     );
+    until(
+        &client,
+        "meterwall.ready in window.dataLayer, as the block's second layer asks",
+        "const layer = window.dataLayer;
+         return Array.isArray(layer) && layer.some((entry) => entry.event === 'meterwall.ready')
+             ? true : null;",
+    )
+    .await;
     assert_eq!(
         errors(&client, "__errors").await,
         Vec::<String>::new(),

@@ -78,7 +78,8 @@
     block = d.getElementById("meterwall-config");
     if (block) {
       try {
-        page.unshift(JSON.parse(block.textContent));
+        // A list is its layers, in order: the loader reads dataLayer from each.
+        page = [].concat(JSON.parse(block.textContent), page);
       } catch (e) {
         // Still arriving (an async script can run while the parser is inside the block): read
         // again once the page is parsed.
@@ -151,7 +152,7 @@
     var api = {
       version: 1,
       mount: function (config) {
-        var layers = config === undefined ? calls : calls.concat([config]);
+        var layers = calls.concat(config === undefined ? [] : config);
         dataLayer(page.concat(layers));
         return m.mountWith(page, layers);
       },
