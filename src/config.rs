@@ -805,7 +805,10 @@ fn copy(v: &Value, warnings: &mut Vec<String>) -> Checked<Vec<(Text, String)>> {
         path.push_str(name);
         match text {
             // Always rendered as text, never as HTML; a cap keeps a runaway value off the page.
-            Value::Str(s) if s.chars().count() <= 2000 => out.push((t, s.clone())),
+            // Characters, counted as the bytes that start one.
+            Value::Str(s) if s.bytes().filter(|b| b & 0xC0 != 0x80).count() <= 2000 => {
+                out.push((t, s.clone()))
+            }
             other => return Err(err(&path, "a string of at most 2000 characters", other)),
         }
     }
@@ -829,10 +832,8 @@ fn unknown_keys(map: &Value, prefix: &str, known: &'static str, warnings: &mut V
             .get(..10)
             .filter(|head| prefix.is_empty() && head.eq_ignore_ascii_case("registered"))
             .and_then(|_| key.get(10..))
-            .map(|rest| rest.trim_start_matches(['.', '-', '_']))
-            .and_then(|rest| {
-                crate::list_items(REGISTERED_KEYS).find(|k| k.eq_ignore_ascii_case(rest))
-            });
+            // `.limit`, `Limit`, `-limit`: one edit from a key, or none.
+            .and_then(|rest| nearest(rest, REGISTERED_KEYS));
         if let Some(inner) = nested {
             msg.push_str(" (did you mean {\"registered\": {\"");
             msg.push_str(inner);

@@ -68,15 +68,12 @@ fn classify(node: &Node, keep: Option<&str>) -> (bool, bool) {
 /// a run of text's own markup, nor into a table, whose rows cannot hold the prompt.
 fn opens(e: &Element) -> bool {
     let name = e.local_name();
-    let heading =
-        name.len() == 2 && name.starts_with('h') && matches!(name.as_bytes()[1], b'1'..=b'6');
-    !heading
-        && not_block(&name).is_none()
-        && !matches!(
-            name.as_str(),
-            "p" | "table" | "thead" | "tbody" | "tfoot" | "tr"
-        )
+    not_block(&name).is_none() && !crate::list_items(CLOSED).any(|n| n == name)
 }
+
+/// Blocks the wall never goes into (see [`opens`]).
+const CLOSED: &str =
+    texts!["p", "h1", "h2", "h3", "h4", "h5", "h6", "table", "thead", "tbody", "tfoot", "tr",];
 
 /// The element whose children are the article's blocks, with its child nodes, each classified
 /// once, how many of its blocks the teaser keeps, and the levels it is inside of: the article

@@ -425,9 +425,15 @@ fn post(a: &Attempt, done: Answer) {
             let retry_after = header("Retry-After");
             // A sentence in another language than the prompt's (`Content-Language`, which an
             // endpoint on another origin may send unasked) gives way to the prompt's own.
-            let foreign = header("Content-Language").is_some_and(|l| primary(&l) != primary(&lang));
+            let foreign = header("Content-Language")
+                .is_some_and(|l| !primary(&l).eq_ignore_ascii_case(primary(&lang)));
             let typed =
-                header("Content-Type").is_some_and(|t| t.to_ascii_lowercase().contains("json"));
+                // By bytes: a substring search would link the standard library's searcher.
+                header("Content-Type").is_some_and(|t| {
+                    t.as_bytes()
+                        .windows(4)
+                        .any(|w| w.eq_ignore_ascii_case(b"json"))
+                });
             if typed && response.ok() {
                 return done(status, true, retry_after, None);
             }
@@ -452,13 +458,14 @@ fn post(a: &Attempt, done: Answer) {
     );
 }
 
-/// A language tag's primary subtag, lower-cased (`fr` of `fr-CA`; of a list, its first).
-fn primary(tag: &str) -> String {
-    tag.split([',', '-', '_', ';'])
-        .next()
-        .unwrap_or("")
-        .trim()
-        .to_ascii_lowercase()
+/// A language tag's primary subtag (`fr` of `fr-CA`; of a list, its first's).
+fn primary(tag: &str) -> &str {
+    // (Fetch strips a header value's surrounding spaces.)
+    let end = tag
+        .bytes()
+        .position(|b| !b.is_ascii_alphabetic())
+        .unwrap_or(tag.len());
+    tag.get(..end).unwrap_or("")
 }
 
 fn busy(host: &Element, on: bool) {
