@@ -1013,6 +1013,53 @@ fn a_kept_element_the_page_replaced_meanwhile_loses_no_text() {
 }
 
 #[wasm_bindgen_test]
+fn what_the_page_adds_at_the_end_while_walled_stays_after_the_article() {
+    clean();
+    // The wall inside a wrapper, with a kept ad among what it takes and a note after it.
+    let body = fixture("pa1");
+    body.set_inner_html(&format!(
+        "<h1>The headline</h1><div class=\"body\"><p>First paragraph.</p><p>Second paragraph.</p>\
+         <p id=\"third\">{SECRET}</p><div class=\"ad\">An ad</div><p>Fourth.</p><p>Fifth.</p></div>\
+         <aside>A note</aside>"
+    ));
+    meterwall::mount(config(",\"limit\":0,\"keep\":\".ad\"")).unwrap();
+    assert!(!page_text().contains(SECRET));
+    // A comments widget and an ad injector append to both elements while the wall is up.
+    let wrapper = body.query_selector(".body").unwrap().unwrap();
+    for (parent, id) in [(&wrapper, "late1"), (&body, "late2")] {
+        let late = doc().create_element("div").unwrap();
+        late.set_id(id);
+        parent.append_child(&late).unwrap();
+    }
+    meterwall::set_subscriber(true.into());
+    let order = |parent: &web_sys::Element| -> Vec<String> {
+        let kids = parent.children();
+        (0..kids.length())
+            .map(|i| {
+                let e = kids.item(i).unwrap();
+                e.text_content()
+                    .filter(|t| !t.is_empty())
+                    .unwrap_or_else(|| e.id())
+            })
+            .collect()
+    };
+    assert_eq!(
+        order(&wrapper),
+        [
+            "First paragraph.",
+            "Second paragraph.",
+            SECRET,
+            "An ad",
+            "Fourth.",
+            "Fifth.",
+            "late1"
+        ],
+    );
+    assert_eq!(order(&body)[2..], ["A note", "late2"]);
+    clean();
+}
+
+#[wasm_bindgen_test]
 fn teaser_can_be_a_percentage_of_the_blocks() {
     clean();
     fixture("t1");

@@ -17,11 +17,20 @@ pub struct Removed {
     /// inside it that holds the text.
     parent: Option<Element>,
     /// Each removed node, with the element it was taken from (`parent`, or one of the elements
-    /// around it when the wall went into a wrapper that had more after it) and the kept node it
-    /// stood before (`None`: the end of that element).
-    nodes: Vec<(Element, Node, Option<Node>)>,
+    /// around it when the wall went into a wrapper that had more after it) and its place there.
+    nodes: Vec<(Element, Node, Place)>,
     /// Where the prompt goes: right after the teaser.
     pub anchor: Option<Node>,
+}
+
+/// Where a removed node goes back.
+enum Place {
+    /// Before this kept node.
+    Before(Node),
+    /// After the node that ended its element once the wall had taken its part (`None`: the
+    /// element was left empty), and after the removed nodes before it there: not after what the
+    /// page has added at the end since (a comments widget, an ad).
+    After(Option<Node>),
 }
 
 /// `config.keep` if the browser takes it as a selector (the config checks it as text only);
@@ -367,6 +376,11 @@ fn remove_after_teaser(body: &Element, config: &Config) -> Removed {
         // Cannot fail: each node is a child of `from`, collected just above.
         let _ = from.remove_child(node);
     }
+    for (from, _, place) in &mut removed.nodes {
+        if let Place::After(tail) = place {
+            *tail = from.last_child();
+        }
+    }
     // Insert before whatever now follows the teaser's last node (a kept element, or nothing:
     // the end); with no teaser at all, before the first node.
     removed.anchor = match start.checked_sub(1).and_then(|i| nodes.get(i)) {
@@ -386,7 +400,7 @@ fn take(from: &Element, nodes: &[Child], removed: &mut Removed) {
         let place = nodes[i + 1..]
             .iter()
             .find(|(_, (k, _))| *k)
-            .map(|(n, _)| n.clone());
+            .map_or(Place::After(None), |(n, _)| Place::Before(n.clone()));
         removed.nodes.push((from.clone(), node.clone(), place));
     }
 }
@@ -397,10 +411,22 @@ fn take(from: &Element, nodes: &[Child], removed: &mut Removed) {
 /// has moved or replaced meanwhile (an ad slot's script) is no place to insert before: what stood
 /// there goes at the end rather than being lost.
 pub fn restore(removed: Removed) -> Option<Node> {
+    // The last node put back after its element's end, which the next such node follows.
+    let mut last: Option<&Node> = None;
     for (parent, node, place) in &removed.nodes {
-        if parent.insert_before(node, place.as_ref()).is_err() {
+        let before = match place {
+            Place::Before(kept) => Some(kept.clone()),
+            Place::After(tail) => match last.filter(|n| within(n, parent)).or(tail.as_ref()) {
+                Some(after) if within(after, parent) => after.next_sibling(),
+                // Moved by the page meanwhile: the end.
+                Some(_) => None,
+                None => parent.first_child(),
+            },
+        };
+        if parent.insert_before(node, before.as_ref()).is_err() {
             let _ = parent.append_child(node);
         }
+        last = matches!(place, Place::After(_)).then_some(node);
     }
     // Text outside any block has no element of its own to take focus: its parent does.
     let parent = removed.nodes.first().map(|(p, _, _)| Node::from(p.clone()));
@@ -410,6 +436,11 @@ pub fn restore(removed: Removed) -> Option<Node> {
         .map(|(_, n, _)| n)
         .find(|n| classify(n, None).1)
         .or(parent)
+}
+
+/// Whether `node` is a child of `parent`.
+fn within(node: &Node, parent: &Element) -> bool {
+    node.parent_node().as_ref() == Some(parent)
 }
 
 /// What the prompt needs beyond the config.
