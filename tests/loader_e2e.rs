@@ -277,9 +277,7 @@ async fn config_steps(client: Client, site: String, demo: Vec<Article>, pages: [
     until(
         &client,
         "meterwall.ready in window.dataLayer, as the block's second layer asks",
-        "const layer = window.dataLayer;
-         return Array.isArray(layer) && layer.some((entry) => entry.event === 'meterwall.ready')
-             ? true : null;",
+        DATA_LAYER_READY,
     )
     .await;
     assert_eq!(
@@ -376,6 +374,11 @@ async fn config_steps(client: Client, site: String, demo: Vec<Article>, pages: [
 
 // 3. Events to window.dataLayer.
 
+/// `window.dataLayer` once the loader has pushed `meterwall.ready` to it, else `null`.
+const DATA_LAYER_READY: &str = "const layer = window.dataLayer;
+     return Array.isArray(layer) && layer.some((entry) => entry.event === 'meterwall.ready')
+         ? layer : null;";
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn e2e_chrome_events_to_data_layer() {
     data_layer(Browser::Chrome).await;
@@ -433,9 +436,7 @@ async fn data_layer_steps(client: Client, site: String, demo: Vec<Article>, page
     let layer = until(
         &client,
         "meterwall.ready in window.dataLayer",
-        "const layer = window.dataLayer;
-         return Array.isArray(layer) && layer.some((entry) => entry.event === 'meterwall.ready')
-             ? layer : null;",
+        DATA_LAYER_READY,
     )
     .await;
     let entries = layer.as_array().cloned().unwrap_or_default();
