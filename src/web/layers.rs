@@ -47,7 +47,8 @@ pub(super) fn config_layers(input: &JsValue) -> Result<Value, String> {
                 Ok(())
             }
             Value::List(layers) => layers.iter().try_for_each(|l| merge(acc, l)),
-            _ => Err("mount(config): config must be an object or a list of objects".into()),
+            // A number or text where a layer should be: from the JSON block as well as a call.
+            _ => Err("config must be an object or a list of objects: check the JSON block, the [\"config\", …] calls and mount(config)".into()),
         }
     }
     let mut acc = Value::Map(Vec::new());
