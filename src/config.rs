@@ -557,6 +557,29 @@ impl Config {
         if !own_lead && (c.registered_limit != 3 || c.period != Period::Month) {
             warnings.push("the built-in registration text promises three articles each month: with another registered.limit or period, set copy.registerLead to what readers get".into());
         }
+        // Texts added in a later version: a copy written before them (in another language, say)
+        // shows the built-in words there until it gives them too.
+        let given = |t: Text| c.copy.overrides.iter().any(|(o, _)| *o == t);
+        for (elder, newer) in [
+            (Text::SubscribeLead, Text::PremiumLead),
+            (Text::SendFailed, Text::SignupRefused),
+        ] {
+            if given(elder) && !given(newer) {
+                let names = |t: Text| {
+                    crate::list_items(crate::copy::NAMES)
+                        .nth(t as usize)
+                        .unwrap_or("")
+                };
+                let mut m = String::from("copy gives ");
+                m.push_str(names(elder));
+                m.push_str(" but not ");
+                m.push_str(names(newer));
+                m.push_str(", whose built-in text shows instead: give copy.");
+                m.push_str(names(newer));
+                m.push_str(" too");
+                warnings.push(m);
+            }
+        }
         Ok(())
     }
 }
@@ -1121,6 +1144,25 @@ mod tests {
             !warned(&own),
             "the publisher's own text says what it offers"
         );
+    }
+
+    #[test]
+    fn a_copy_without_the_texts_added_since_warns_of_them() {
+        let warnings =
+            |copy: &[(&str, Value)]| Config::from_value(&map(&[("copy", map(copy))])).unwrap().1;
+        assert_eq!(
+            warnings(&[("subscribeLead", s("Word abonnee.")), ("sendFailed", s("Geen verbinding."))]),
+            [
+                "copy gives subscribeLead but not premiumLead, whose built-in text shows instead: give copy.premiumLead too",
+                "copy gives sendFailed but not signupRefused, whose built-in text shows instead: give copy.signupRefused too",
+            ]
+        );
+        let both = [
+            ("subscribeLead", s("Word abonnee.")),
+            ("premiumLead", s("Alleen voor abonnees.")),
+        ];
+        assert!(warnings(&both).is_empty());
+        assert!(warnings(&[]).is_empty());
     }
 
     #[test]

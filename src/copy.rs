@@ -439,22 +439,11 @@ impl Copy {
     /// assert_eq!(copy.text(Text::EmailLabel), "Adresse e-mail");
     /// ```
     pub fn text(&self, t: Text) -> &str {
-        let given = |t: Text| {
-            self.overrides
-                .iter()
-                .rev()
-                .find(|(o, _)| *o == t)
-                .map(|(_, s)| s.as_str())
-        };
-        // A text added since, not given, is the one that said it before, if the publisher gave
-        // that: their words in their language rather than the built-in copy.
-        let before = match t {
-            Text::PremiumLead => Some(Text::SubscribeLead),
-            Text::SignupRefused => Some(Text::SendFailed),
-            _ => None,
-        };
-        given(t)
-            .or_else(|| before.and_then(given))
+        self.overrides
+            .iter()
+            .rev()
+            .find(|(o, _)| *o == t)
+            .map(|(_, s)| s.as_str())
             .unwrap_or_else(|| self.lang.builtin(t))
     }
 
@@ -634,29 +623,6 @@ mod tests {
         assert_eq!(
             c.lead(Wall::Subscribe, Period::Month, false),
             "This article is for subscribers. Subscribe for unlimited access."
-        );
-    }
-
-    #[test]
-    fn texts_added_since_follow_the_publisher_s_copy_of_their_elder() {
-        let dutch = Copy {
-            lang: Lang::En,
-            overrides: vec![
-                (Text::SubscribeLead, "Word abonnee.".into()),
-                (Text::SendFailed, "Probeer het opnieuw.".into()),
-            ],
-        };
-        assert_eq!(dutch.text(Text::PremiumLead), "Word abonnee.");
-        assert_eq!(dutch.text(Text::SignupRefused), "Probeer het opnieuw.");
-        // Given, they are themselves.
-        let mut own = dutch.clone();
-        own.overrides
-            .push((Text::PremiumLead, "Alleen voor abonnees.".into()));
-        assert_eq!(own.text(Text::PremiumLead), "Alleen voor abonnees.");
-        // Not given either way: the built-in copy.
-        assert_eq!(
-            Copy::default().text(Text::SignupRefused),
-            "We couldn't complete your signup. Please reload the page and try again."
         );
     }
 
