@@ -920,6 +920,15 @@ fn text_outside_any_block_counts_in_runs_parted_by_two_breaks() {
             &["One.", "Two."][..],
             &["Three."][..],
         ),
+        // A run that ends with an image's link keeps it.
+        (
+            "lt5",
+            "Para one. <a href=\"#x\"><img alt=\"Linked photo\"></a><br><br>Para two.<br><br>\
+             Para three.",
+            "1",
+            &["Para one."][..],
+            &["Para two.", "Para three."][..],
+        ),
     ] {
         let body = fixture(id);
         body.set_inner_html(markup);
@@ -928,6 +937,9 @@ fn text_outside_any_block_counts_in_runs_parted_by_two_breaks() {
         let text = page_text();
         for t in shown {
             assert!(text.contains(t), "{id}: {t} shown: {text}");
+        }
+        if id == "lt5" {
+            assert!(body.query_selector("img").unwrap().is_some(), "lt5: the link kept");
         }
         for t in removed {
             assert!(!text.contains(t), "{id}: {t} removed: {text}");
@@ -953,6 +965,21 @@ async fn focus_goes_to_the_article_when_only_text_outside_blocks_comes_back() {
         doc().active_element() == Some(body),
         "focus on the article, not lost to the page"
     );
+    // The same text in a wrapper, a note after it: focus goes to the wrapper, where the text came
+    // back, not on to the note.
+    clean();
+    let body = fixture("lf2");
+    body.set_inner_html(
+        "<h1>The headline</h1><div id=\"w\">Para one, at some length.<br><br>Para two, at some \
+         length.<br><br>Para three, at some length.</div><aside id=\"note\">A note</aside>",
+    );
+    meterwall::mount(config(",\"limit\":0,\"teaser\":2")).unwrap();
+    assert!(!page_text().contains("Para three"));
+    stub_fetch(200, "{\"ok\":true}");
+    submit_email("reader@example.com");
+    wait_for_state("open").await;
+    let focused = doc().active_element().map(|e| e.id());
+    assert_eq!(focused.as_deref(), Some("w"));
     clean();
 }
 

@@ -287,15 +287,19 @@ fn blocks(nodes: &[Child]) -> usize {
     nodes.iter().filter(|(_, (_, block))| *block).count()
 }
 
-/// What a node is to a run of text directly in an element (see [`children`]).
+/// What a node is to a run of text directly in an element (see [`children`]): nothing shown
+/// (white space, a comment, a script), text, the markup of a run's text (a link, an emphasis),
+/// a break, or an end (a block, a kept node, the end of the element).
 const NOTHING: u8 = 0;
 const TEXT: u8 = 1;
-const BREAK: u8 = 2;
-const END: u8 = 3;
+const MARKUP: u8 = 2;
+const BREAK: u8 = 3;
+const END: u8 = 4;
 
 /// The child nodes of `at`, each classified once. Text directly in `at`, outside any block (older
 /// editors part paragraphs with two `<br>`), counts as blocks too: each run of it between blocks
-/// or double breaks is one, counted at its last node, so that a teaser keeps a run whole.
+/// or double breaks that holds words is one, counted at its last node (the markup that ends it
+/// too, an image's link), so that a teaser keeps a run whole.
 fn children(at: &Element, keep: Option<&str>) -> Vec<Child> {
     let list = at.child_nodes();
     let mut nodes: Vec<Child> = (0..list.length())
@@ -305,44 +309,46 @@ fn children(at: &Element, keep: Option<&str>) -> Vec<Child> {
             (n, class)
         })
         .collect();
-    // The last node with text of the run being read, and whether a break follows it.
+    // The last node of the run being read, whether it has words (an empty anchor or icon alone
+    // is no text), and whether a break follows it.
     let mut run = None;
+    let mut words = false;
     let mut broken = false;
     for i in 0..=nodes.len() {
         let what = match nodes.get(i) {
-            Some((n, (false, false))) => {
-                // A break (`br`); text, or the markup of a run's text (past `wbr`) holding some
-                // (an empty anchor or icon is none); else nothing shown (a comment, a script).
-                let kind = match n.dyn_ref::<Element>() {
-                    Some(e) => match not_block(&e.local_name()) {
-                        Some(6) => BREAK,
-                        Some(k) if k > 7 => TEXT,
-                        _ => NOTHING,
-                    },
-                    None if n.node_type() == Node::TEXT_NODE => TEXT,
-                    None => NOTHING,
-                };
-                let words = || n.text_content().is_some_and(|t| !t.trim().is_empty());
-                if kind == TEXT && !words() {
-                    NOTHING
-                } else {
-                    kind
-                }
-            }
-            // A block, a kept node, or the end.
+            Some((n, (false, false))) => match n.dyn_ref::<Element>() {
+                Some(e) => match not_block(&e.local_name()) {
+                    Some(6) => BREAK,
+                    // Past `wbr`.
+                    Some(k) if k > 7 => MARKUP,
+                    _ => NOTHING,
+                },
+                None if n.node_type() == Node::TEXT_NODE => TEXT,
+                None => NOTHING,
+            },
             _ => END,
         };
+        let said = || {
+            nodes[i]
+                .0
+                .text_content()
+                .is_some_and(|t| !t.trim().is_empty())
+        };
         match what {
-            TEXT => {
+            // White space between breaks or blocks is nothing.
+            TEXT if !said() => {}
+            TEXT | MARKUP => {
+                words = words || what == TEXT || said();
                 run = Some(i);
                 broken = false;
             }
             BREAK if !broken => broken = true,
             NOTHING => {}
             _ => {
-                if let Some(last) = run.take() {
+                if let (Some(last), true) = (run.take(), words) {
                     nodes[last].1 .1 = true;
                 }
+                words = false;
                 broken = false;
             }
         }
@@ -405,9 +411,9 @@ fn take(from: &Element, nodes: &[Child], removed: &mut Removed) {
     }
 }
 
-/// Puts removed nodes back in their places, in their order; returns the first block among them
-/// (where focus goes: a text node, a script or a style cannot take it), or the element the first
-/// of them was taken from when none is one (text outside any block). A kept node that the page
+/// Puts removed nodes back in their places, in their order; returns the first block among those
+/// taken from where the teaser ends (where focus goes: a text node, a script or a style cannot
+/// take it), or that element when none is one (text outside any block). A kept node that the page
 /// has moved or replaced meanwhile (an ad slot's script) is no place to insert before: what stood
 /// there goes at the end rather than being lost.
 pub fn restore(removed: Removed) -> Option<Node> {
@@ -428,14 +434,18 @@ pub fn restore(removed: Removed) -> Option<Node> {
         }
         last = matches!(place, Place::After(_)).then_some(node);
     }
-    // Text outside any block has no element of its own to take focus: its parent does.
-    let parent = removed.nodes.first().map(|(p, _, _)| Node::from(p.clone()));
+    // The first block of what came back where the teaser ends (not one further out, past the
+    // article's text); text outside any block has no element of its own to take focus: its
+    // parent does.
+    let (first, _, _) = removed.nodes.first()?;
+    let first = first.clone();
     removed
         .nodes
         .into_iter()
+        .filter(|(p, _, _)| *p == first)
         .map(|(_, n, _)| n)
         .find(|n| classify(n, None).1)
-        .or(parent)
+        .or(Some(first.into()))
 }
 
 /// Whether `node` is a child of `parent`.
