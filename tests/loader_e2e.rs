@@ -234,8 +234,12 @@ async fn config_precedence(browser: Browser) {
             .article_attr("data-meterwall-type", "free")
     };
     let free = layered(&articles[2], "{ teaser: 3 }").write(site.path(), "config-free");
-    let metered = layered(&articles[3], "{ teaser: 3, pageType: \"metered\" }")
-        .write(site.path(), "config-metered");
+    // Queued as a list of layers: the loader reads dataLayer from each.
+    let metered = layered(
+        &articles[3],
+        "[{ teaser: 3 }, { pageType: \"metered\", dataLayer: true }]",
+    )
+    .write(site.path(), "config-metered");
     let broken = Page::of(&www, &articles[4])
         .head_first(&script(ERRORS))
         .before_loader(BROKEN_BLOCK)
@@ -338,6 +342,12 @@ async fn config_steps(client: Client, site: String, demo: Vec<Article>, pages: [
         "{}: the queued teaser 3 beats data-teaser=\"2\" and the JSON block's 1",
         metered.path
     );
+    until(
+        &client,
+        "meterwall.ready in window.dataLayer, as the queued list's second layer asks",
+        DATA_LAYER_READY,
+    )
+    .await;
     assert_eq!(
         errors(&client, "__errors").await,
         Vec::<String>::new(),

@@ -45,7 +45,7 @@
   var calls = [];
   var rest = [];
   function take(item) {
-    if (item && item[0] === "config") calls.push(item[1]);
+    if (item && item[0] === "config") calls = calls.concat(item[1]);
     else if (item && item[0] === "on") on(item[1], item[2]);
     else rest.push(item);
   }
@@ -170,7 +170,7 @@
         return fn.apply(api, item.slice(1));
       },
       config: function (layer) {
-        calls.push(layer);
+        calls = calls.concat(layer);
       }
     };
     // And what was pushed since this script ran.
