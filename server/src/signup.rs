@@ -196,10 +196,10 @@ pub(crate) fn error(status: StatusCode, sentence: &str) -> Response {
         .into_response()
 }
 
-/// A stored answer, sent back byte for byte.
+/// A stored answer, sent back byte for byte; a refusal's sentence is English, as [`error`]'s.
 fn replay(answer: Answer) -> Response {
     let status = StatusCode::from_u16(answer.status).unwrap_or(StatusCode::OK);
-    (
+    let mut response = (
         status,
         [
             (CONTENT_TYPE, HeaderValue::from_static("application/json")),
@@ -207,7 +207,13 @@ fn replay(answer: Answer) -> Response {
         ],
         Body::from(answer.body),
     )
-        .into_response()
+        .into_response();
+    if !status.is_success() {
+        response
+            .headers_mut()
+            .insert(CONTENT_LANGUAGE, HeaderValue::from_static("en"));
+    }
+    response
 }
 
 /// `application/json`, with or without parameters such as `; charset=utf-8`.

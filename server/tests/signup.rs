@@ -294,6 +294,7 @@ async fn idempotent_retry_returns_the_first_answer_without_a_second_insert() {
     reused["idempotencyKey"] = body["idempotencyKey"].clone();
     let refused = server.sign_up(&reused).await;
     assert_eq!(refused.status(), StatusCode::UNPROCESSABLE_ENTITY);
+    assert_eq!(refused.headers()["content-language"], "en");
     assert!(error_of(refused).await.contains("reload the page"));
     assert_eq!(server.stored_emails(), ["a@example.com"]);
 }
