@@ -565,17 +565,12 @@ impl Config {
             (Text::SendFailed, Text::SignupRefused),
         ] {
             if given(elder) && !given(newer) {
-                let names = |t: Text| {
-                    crate::list_items(crate::copy::NAMES)
-                        .nth(t as usize)
-                        .unwrap_or("")
-                };
                 let mut m = String::from("copy gives ");
-                m.push_str(names(elder));
+                m.push_str(elder.name());
                 m.push_str(" but not ");
-                m.push_str(names(newer));
+                m.push_str(newer.name());
                 m.push_str(", whose built-in text shows instead: give copy.");
-                m.push_str(names(newer));
+                m.push_str(newer.name());
                 m.push_str(" too");
                 warnings.push(m);
             }

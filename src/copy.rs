@@ -153,6 +153,11 @@ const ALL: [Text; 33] = [
 ];
 
 impl Text {
+    /// The text's name in `copy: { … }`.
+    pub fn name(self) -> &'static str {
+        crate::list_items(NAMES).nth(self as usize).unwrap_or("")
+    }
+
     /// The text named `name` in `copy: { … }`.
     pub fn from_name(name: &str) -> Option<Text> {
         crate::list_items(NAMES)

@@ -199,6 +199,14 @@ impl serde::Serialize for Decision {
 }
 
 impl Decision {
+    /// Whether the reader has read the free articles they had, as the subscribe wall's lead says:
+    /// a registered reader has (the article they registered on, at least); an anonymous one under
+    /// an allowance of none, or walled by `onError: "closed"`, has not, nor has one on a premium
+    /// page.
+    pub fn spent_free_articles(&self) -> bool {
+        self.reason == Reason::AllowanceSpent && (self.limit > 0 || self.tier == Tier::Registered)
+    }
+
     /// The wall shown when a failure and `onError: "closed"` decide, not the meter.
     pub fn closed() -> Decision {
         decision(

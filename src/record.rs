@@ -35,8 +35,8 @@
 //! a period tag or any other lower-case letter, with a `.` after it: every version keeps this
 //! much of the layout) is read as a fresh record and never saved over (the shell decides that
 //! page view without saving), so a rollback finds it intact; junk that only starts with a digit
-//! ("5", "3 articles") is not one. Anything else that does not parse is replaced by a fresh record (the reader's
-//! allowance starts again). The cause is reported, never thrown.
+//! ("5", "3 articles") is not one. Anything else that does not parse is replaced by a fresh
+//! record (the reader's allowance starts again). The cause is reported, never thrown.
 
 use crate::article::ArticleKey;
 use crate::config::MAX_ENTRIES;

@@ -236,7 +236,12 @@ fn has_wrapper(nodes: &[Child], n: usize, lists: bool) -> bool {
 
 /// Whether `e` is a wrapper, or with `lists` a list.
 fn holds(e: &Element, lists: bool) -> bool {
-    wrapper(e) || lists && matches!(e.local_name().as_str(), "ul" | "ol")
+    wrapper(e) || lists && list(e)
+}
+
+/// Whether `e` is a list, which may hold list items only.
+fn list(e: &Element) -> bool {
+    matches!(e.local_name().as_str(), "ul" | "ol")
 }
 
 /// The block with the most text (the last of equals): its index, how many blocks precede it, its
@@ -480,7 +485,7 @@ pub fn gate(
     // Before the first node after the teaser, so the prompt follows it in reading and tab order;
     // after a list the wall went into, which may hold list items only.
     let mut anchor = removed.anchor.clone();
-    if parent != *body && matches!(parent.local_name().as_str(), "ul" | "ol") {
+    if parent != *body && list(&parent) {
         if let Some(outer) = parent.parent_element() {
             anchor = parent.next_sibling();
             parent = outer;

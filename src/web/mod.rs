@@ -605,10 +605,7 @@ fn prompt_text(body: &Element, config: &Config, d: &Decision) -> gate::PromptTex
             .copy
             .unlock(d.remaining, d.limit, config.period, plural),
         dir: dir.into(),
-        // A registered reader has read articles (the one they registered on, at least); an
-        // anonymous one under an allowance of none, or walled by `onError: "closed"`, has not.
-        spent: d.reason == meter::Reason::AllowanceSpent
-            && (d.limit > 0 || d.tier == meter::Tier::Registered),
+        spent: d.spent_free_articles(),
     }
 }
 

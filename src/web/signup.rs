@@ -427,13 +427,12 @@ fn post(a: &Attempt, done: Answer) {
             // endpoint on another origin may send unasked) gives way to the prompt's own.
             let foreign = header("Content-Language")
                 .is_some_and(|l| !primary(&l).eq_ignore_ascii_case(primary(&lang)));
-            let typed =
-                // By bytes: a substring search would link the standard library's searcher.
-                header("Content-Type").is_some_and(|t| {
-                    t.as_bytes()
-                        .windows(4)
-                        .any(|w| w.eq_ignore_ascii_case(b"json"))
-                });
+            // By bytes: a substring search would link the standard library's searcher.
+            let typed = header("Content-Type").is_some_and(|t| {
+                t.as_bytes()
+                    .windows(4)
+                    .any(|w| w.eq_ignore_ascii_case(b"json"))
+            });
             if typed && response.ok() {
                 return done(status, true, retry_after, None);
             }
