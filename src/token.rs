@@ -13,8 +13,9 @@ pub const MAX_TOKEN_LEN: usize = 4096;
 
 /// The clock skew forgiven on `exp` and `nbf`, in seconds, between the publisher's server and
 /// the reader's device. RFC 7519 §4.1.4 allows "some small leeway, usually no more than a few
-/// minutes"; the shell uses this value.
-pub const DEFAULT_LEEWAY_S: i64 = 60;
+/// minutes"; the shell uses this value. Five: a login that sets `nbf` to the time it issues the
+/// token, read by a phone whose clock is two minutes slow, still makes a subscriber at once.
+pub const DEFAULT_LEEWAY_S: i64 = 300;
 
 /// The one algorithm accepted: ECDSA on P-256 with SHA-256 (RFC 7518 §3.4).
 pub const ALG: &str = "ES256";
@@ -78,6 +79,23 @@ impl TokenError {
     /// ```
     pub fn is_the_token_s(&self) -> bool {
         !matches!(self, TokenError::BadKey | TokenError::CryptoUnavailable)
+    }
+
+    /// Whether no page will ever accept the token (its shape, algorithm, header or expiry): only
+    /// then is a kept token forgotten. A signature that does not match may be the page's fault (a
+    /// page cached from before the publisher's key changed, while the token is signed with the new
+    /// key), and a token not valid yet will be.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use meterwall::token::TokenError;
+    /// assert!(TokenError::Expired.is_for_good());
+    /// assert!(!TokenError::BadSignature.is_for_good());
+    /// assert!(!TokenError::NotYetValid.is_for_good());
+    /// ```
+    pub fn is_for_good(&self) -> bool {
+        self.is_the_token_s() && !matches!(self, TokenError::BadSignature | TokenError::NotYetValid)
     }
 
     /// The sentence `Display` writes, as a `&'static str`: the shell hands it to JS without the
@@ -301,7 +319,7 @@ pub fn check_jwk(
 }
 
 /// Checks the token's times at `now_ms` (ms since the epoch), forgiving `leeway_s` seconds of
-/// clock skew each way ([`DEFAULT_LEEWAY_S`], 60 s, in the shell; a negative leeway counts as 0).
+/// clock skew each way ([`DEFAULT_LEEWAY_S`], 300 s, in the shell; a negative leeway counts as 0).
 /// `exp` and `nbf` are NumericDates, seconds since the epoch, possibly fractional (RFC 7519 §2).
 ///
 /// The token is valid while `now < exp + leeway` (RFC 7519 §4.1.4: "before the expiration time")

@@ -264,11 +264,11 @@ fn check(
                         DECIDING.with(|d| d.set(false));
                         return check(doc, p, key, kept, None, ticket, done);
                     }
-                    token_fault.then_some(token)
+                    e.is_for_good().then_some(token)
                 }
             };
             let decision = finish(&doc, p);
-            // A kept token that fails its check (expired, another key) is forgotten, here
+            // A kept token that no page will accept (expired, malformed) is forgotten, here
             // and in storage, so later pages do not check it again.
             if let Some(bad) = rejected {
                 with_mounted(|m| {
@@ -910,16 +910,22 @@ impl Mounted {
         if problem.is_some() || self.decision.wall.is_none() {
             return;
         }
-        // A subscription in another tab: that tab kept a token; it is verified here too.
+        // A subscription in another tab: that tab kept a token; it is verified here too. Only a
+        // token this page has not had: the one it has was checked when it decided, and a reader
+        // the publisher has since said does not subscribe (`setSubscriber(false)`) stays so.
         let key = self.config.public_key.as_ref().map(value_to_js);
-        if let (Some(token), Some(key), false) = (record.token.clone(), key, self.subscriber) {
+        let new = record.token.is_some() && record.token != self.record.token;
+        if let (Some(token), Some(key), false, true) =
+            (record.token.clone(), key, self.subscriber, new)
+        {
             let generation = self.generation;
             token::verify_now(
                 token,
                 &key,
                 Box::new(move |token, verified| {
                     with_mounted(|m| {
-                        if m.generation != generation {
+                        // Replaced, or opened meanwhile (another tab's change, checked twice).
+                        if m.generation != generation || m.subscriber || m.decision.wall.is_none() {
                             return;
                         }
                         if let Ok(lapses) = verified {

@@ -49,71 +49,71 @@ export type MeterwallText =
 /**
  * meterwall's configuration. Every key is optional; layers (the JSON block, the script tag's
  * `data-*` attributes, the article element's attributes, queued `["config", {…}]` commands and
- * `mount(config)`) are merged key by key, later ones winning. Numbers may be given as strings, as data
- * attributes give them.
+ * `mount(config)`) are merged key by key, later ones winning; `null` means "not given". Numbers may
+ * be given as strings, as data attributes give them.
  */
 export interface MeterwallConfig {
     /** Free articles a period for anonymous readers, 0–100. Default `3`. */
-    limit?: number | `${number}`;
+    limit?: number | `${number}` | null;
     /** How long an allowance lasts: a calendar `month`, ISO `week` or `day` in `timeZone`, `lifetime`, or `rolling:N` (each view returns after N×24 hours). Default `"month"`. */
-    period?: "month" | "week" | "day" | "lifetime" | `rolling:${number}`;
+    period?: "month" | "week" | "day" | "lifetime" | `rolling:${number}` | null;
     /** The IANA time zone calendar periods follow, such as `"Europe/Paris"`. Default `"UTC"`. */
-    timeZone?: string;
+    timeZone?: string | null;
     /** Registered readers' allowance. */
     registered?: {
         /** Articles more a period once registered, 0–100. Default `3`. */
         limit?: number | `${number}`;
         /** `auto`: counted as opened; `choose`: spent on a click of "Unlock this article". Default `"auto"`. */
         mode?: "auto" | "choose";
-    };
+    } | null;
     /** Up to 4 sections with their own allowance, `{ "name": limit }`, in place of `limit`. Default none. */
-    sections?: Record<string, number>;
+    sections?: Record<string, number> | null;
     /** Query parameters that distinguish articles: a list, or comma-separated. Default none. */
-    keepParams?: string[] | string;
+    keepParams?: string[] | string | null;
     /** The CSS selector of the element holding the article text. Default `"article"`. */
-    selector?: string;
+    selector?: string | null;
     /** Block elements kept above the wall, 0–50, or a share of them such as `"25%"`. Default `2`. */
-    teaser?: number | `${number}%`;
+    teaser?: number | `${number}%` | null;
     /** Where the email is POSTed: an https URL or a same-origin `/path`. Default `"/api/signup"`. */
-    endpoint?: string;
+    endpoint?: string | null;
     /** The "Subscribe now" link: an https URL or a same-origin `/path`. Default `"/subscribe"`. */
-    subscribeUrl?: string;
+    subscribeUrl?: string | null;
     /** The "Log in here" link: an https URL or a same-origin `/path`. Default `"/login"`. */
-    loginUrl?: string;
+    loginUrl?: string | null;
     /** The publisher knows this reader subscribes: never walled, never counted. Default `false`. */
-    subscriber?: boolean;
+    subscriber?: boolean | null;
     /** This page's article id (usually the article element's `data-meterwall-id`). Default none. */
-    articleId?: string;
+    articleId?: string | null;
     /** `metered` counts; `free` never counts and is never walled; `premium` walls everyone but subscribers. Default `"metered"`. */
-    pageType?: "metered" | "free" | "premium";
+    pageType?: "metered" | "free" | "premium" | null;
     /** This page's section (see `sections`). Default none. */
-    section?: string;
+    section?: string | null;
     /** What a failure (bad config, no article element) does to the article. Default `"open"`. */
-    onError?: "open" | "closed";
+    onError?: "open" | "closed" | null;
     /** What a reader with localStorage blocked sees. Default `"open"`. */
-    onStorageUnavailable?: "open" | "closed";
+    onStorageUnavailable?: "open" | "closed" | null;
     /** A CSS selector of elements inside the article that are never removed. Default `"[data-meterwall-keep]"`. */
-    keep?: string;
+    keep?: string | null;
     /** The prompt's language as a BCP 47 tag (built in: `en`, `fr`, `de`, `es`). Default the page's `<html lang>`. */
-    locale?: string;
+    locale?: string | null;
     /** Replacements for any built-in string, always rendered as text. Default none. */
-    copy?: Partial<Record<MeterwallText, string>>;
+    copy?: Partial<Record<MeterwallText, string>> | null;
     /** A stylesheet loaded inside the prompt's shadow root: an https URL or a same-origin `/path`. Default none. */
-    stylesheet?: string;
+    stylesheet?: string | null;
     /** How long one signup attempt may take, 100–60000 ms. Default `8000`. */
-    timeoutMs?: number;
+    timeoutMs?: number | null;
     /** Signup attempts on network errors, 5xx and 429, 1–10. Default `4`. */
-    maxAttempts?: number;
+    maxAttempts?: number | null;
     /** The first retry's backoff ceiling, 0–30000 ms, doubled each time. Default `1000`. */
-    retryDelayMs?: number;
+    retryDelayMs?: number | null;
     /** Enables the `?meterwall=` preview parameters on this page. Default `false`. */
-    preview?: boolean;
+    preview?: boolean | null;
     /** Also push meterwall's events to `window.dataLayer`. Default `false`. */
-    dataLayer?: boolean;
+    dataLayer?: boolean | null;
     /** A subscriber entitlement: a compact JWS signed with ES256, verified with `publicKey`. Default none. */
-    token?: string;
+    token?: string | null;
     /** The publisher's P-256 public key (a JWK) that verifies `token`. Default none. */
-    publicKey?: JsonWebKey;
+    publicKey?: JsonWebKey | string | null;
 }
 
 /** A decision and the rule that made it, as `mount()` returns and `why()` repeats. */
@@ -230,7 +230,7 @@ export interface MeterwallApi {
      * and when it cannot decide (an invalid config, no article element); the cause is also logged
      * and fired as `meterwall:error`.
      */
-    mount(config?: MeterwallConfig): MeterwallDecision | Promise<MeterwallDecision | null> | null;
+    mount(config?: MeterwallConfig | MeterwallConfig[]): MeterwallDecision | Promise<MeterwallDecision | null> | null;
     /** The last decision and its reasons, or `null` before `mount`. */
     why(): MeterwallDecision | null;
     /** What the meter keeps about this reader, or `null` before `mount`. */
@@ -246,7 +246,7 @@ export interface MeterwallApi {
     /** Runs a command now, as the queue does. */
     push(command: MeterwallCommand): unknown;
     /** Adds a config layer for later mounts. */
-    config(layer: MeterwallConfig): void;
+    config(layer: MeterwallConfig | MeterwallConfig[]): void;
 }
 
 declare global {

@@ -25,6 +25,9 @@ window.meterwall.push((api) => {
 });
 window.meterwall.push(["mount", { articleId: "the-corridor-economy" }]);
 
+// The site's own session, which may hold no token.
+declare const sessionToken: string | undefined;
+
 // Every key, as a publisher might write each one.
 const publicKey: JsonWebKey = {
     kty: "EC",
@@ -136,6 +139,10 @@ function afterLoad(): void {
     api.mount();
     api.config(premium);
     api.config(free);
+    // Layers as a list; a template's missing values as null; the key as the JWK's JSON text.
+    api.mount([{ section: "sport" }, { articleId: "the-next-story" }]);
+    api.config([premium, { token: null, section: null }]);
+    api.mount({ publicKey: JSON.stringify(publicKey), token: sessionToken ?? null });
 
     // A subscriber's entitlement from the publisher's login.
     api.setToken(everyKey.token ?? null).then((d) => {
