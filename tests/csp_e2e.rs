@@ -303,6 +303,12 @@ async fn without_wasm_eval(browser: Browser) {
             tokio::time::sleep(Duration::from_millis(50)).await;
         };
         assert!(errors.contains("could not load"), "{page}: {errors}");
+        // The browser's reason, which names the policy ("Content Security Policy" in Chrome,
+        // "CSP" in Firefox).
+        assert!(
+            errors.contains("Content Security") || errors.contains("CSP"),
+            "{page}: the error should say the policy refused the wasm: {errors}"
+        );
         let state = client
             .execute(
                 "const b = document.querySelector('.article-body');

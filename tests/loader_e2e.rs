@@ -631,19 +631,42 @@ async fn wasm_integrity(browser: Browser) {
         .write(site.path(), "integrity-wrong");
     let matching =
         checking_wasm(Page::of(&www, &articles[1]), &right).write(site.path(), "integrity-right");
+    // The glue, checked as the README says: by the integrity of its modulepreload line, whose
+    // module the loader's import() reuses.
+    let glue = |article: &Article, digest: &str, name: &str| {
+        Page::of(&www, article)
+            .head_first(&script(&format!("{ERRORS}\n{HEARD}")))
+            .head_first(&format!(
+                "<link rel=\"modulepreload\" href=\"/dist/meterwall_wasm.js\" integrity=\"{digest}\">"
+            ))
+            .write(site.path(), name)
+    };
+    let glue_mismatch = glue(&articles[1], &right, "glue-integrity-wrong");
+    let glue_right = sha384(&site.path().join("dist/meterwall_wasm.js"));
+    let glue_matching = glue(&articles[0], &glue_right, "glue-integrity-right");
     eprintln!("[loader_e2e] the wasm's digest: {right}");
+    let pages = [mismatch, matching, glue_mismatch, glue_matching];
     run_case(
         browser,
         "wasm integrity",
         &Settings::default(),
         site.path(),
-        |client, url| integrity_steps(client, url, mismatch, matching),
+        |client, url| integrity_steps(client, url, pages),
     )
     .await;
 }
 
-async fn integrity_steps(client: Client, site: String, mismatch: Article, matching: Article) {
+async fn integrity_steps(client: Client, site: String, pages: [Article; 4]) {
+    let [mismatch, matching, glue_mismatch, glue_matching] = pages;
     refused_wasm(&client, &site, &mismatch).await;
+    refused_wasm(&client, &site, &glue_mismatch).await;
+    open(&client, &site, &glue_matching.path).await;
+    assert_eq!(
+        decided(&client, &glue_matching.path).await,
+        "open",
+        "{}: the glue's right digest",
+        glue_matching.path
+    );
 
     open(&client, &site, &matching.path).await;
     assert_eq!(
@@ -1381,6 +1404,79 @@ async fn integrity_named_steps(client: Client, site: String, page: Article) {
         "{}: the error should name data-wasm-integrity: {error}",
         page.path
     );
+}
+
+// 5b. A glue and a wasm of two builds (cached apart while a deploy reaches a CDN's edges).
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn e2e_chrome_a_glue_and_a_wasm_of_two_builds_do_not_link() {
+    two_builds(Browser::Chrome).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn e2e_firefox_a_glue_and_a_wasm_of_two_builds_do_not_link() {
+    two_builds(Browser::Firefox).await;
+}
+
+/// The build names the wasm's import module after the wasm's bytes; another build's wasm, here
+/// the site's with another name, must fail to instantiate against this glue rather than bind its
+/// imports to the wrong functions.
+async fn two_builds(browser: Browser) {
+    let page = |page: Page, root: &Path| {
+        let wasm = root.join(WASM);
+        let bytes = fs::read(&wasm).unwrap();
+        let id = import_module(&bytes);
+        let other: Vec<u8> = id.iter().map(|b| (b - b'a' + 1) % 26 + b'a').collect();
+        let mut tagged = vec![5];
+        tagged.extend_from_slice(&id);
+        let mut renamed = vec![5];
+        renamed.extend_from_slice(&other);
+        fs::write(&wasm, replace_all(&bytes, &tagged, &renamed)).unwrap();
+        page.head_first(&script(&format!("{ERRORS}\n{HEARD}")))
+    };
+    first_article_case(
+        browser,
+        "two builds",
+        "two-builds",
+        page,
+        |client, site, page| async move {
+            let error = refused_wasm(&client, &site, &page).await;
+            eprintln!("[loader_e2e] two builds: {error}");
+        },
+    )
+    .await;
+}
+
+/// The wasm's import module name: the five lowercase letters that follow a length byte of 5
+/// before every one of its 100-odd imports.
+fn import_module(wasm: &[u8]) -> Vec<u8> {
+    let mut counts = std::collections::HashMap::new();
+    for w in wasm.windows(6) {
+        if w[0] == 5 && w[1..].iter().all(u8::is_ascii_lowercase) {
+            *counts.entry(w[1..].to_vec()).or_insert(0) += 1;
+        }
+    }
+    let (id, count) = counts.into_iter().max_by_key(|(_, n)| *n).unwrap();
+    assert!(
+        count >= 100,
+        "the wasm's imports name no module of five letters"
+    );
+    id
+}
+
+fn replace_all(bytes: &[u8], from: &[u8], to: &[u8]) -> Vec<u8> {
+    let mut out = Vec::with_capacity(bytes.len());
+    let mut i = 0;
+    while i < bytes.len() {
+        if bytes[i..].starts_with(from) {
+            out.extend_from_slice(to);
+            i += from.len();
+        } else {
+            out.push(bytes[i]);
+            i += 1;
+        }
+    }
+    out
 }
 
 // 9. Readers under the limit come first: the widget waits for the first contentful paint, but

@@ -74,7 +74,7 @@ pub fn build(root: &Path, tools: &Tools, opt_level: Option<&str>) -> Result<()> 
     let glue = dist.join(format!("{OUT_NAME}.js"));
     edit(&glue, sync_init_only)?;
     edit(&dist.join(format!("{OUT_NAME}.d.ts")), sync_init_only_types)?;
-    minify_names(root, tools, &module, &glue)?;
+    minify_names(root, tools, &module, &glue, true)?;
     terser(root, tools, &glue, &glue, true)?;
 
     let loader = root.join("www/meterwall.js");
@@ -111,7 +111,8 @@ fn inline(root: &Path, tools: &Tools, wasm: &Path, loader: &Path, dist: &Path) -
     wasm_opt(root, tools, &PASSES, &module, &optimized)?;
     let glue = work.join(format!("{OUT_NAME}.js"));
     edit(&glue, sync_init_only_bundled)?;
-    minify_names(root, tools, &optimized, &glue)?;
+    // One script: its glue and wasm cannot come from two builds.
+    minify_names(root, tools, &optimized, &glue, false)?;
 
     let read = |path: &Path| fs::read_to_string(path).map_err(|source| Error::io(path, source));
     let glue = read(&glue)?;
@@ -260,10 +261,17 @@ pub fn sync_init_only_types(types: &str) -> std::result::Result<String, String> 
 /// and rewrites the wasm-bindgen glue `glue` to match, both in place. wasm-bindgen's names carry
 /// a 16-digit hash each, which neither gzip nor terser can shorten.
 ///
+/// `tagged`: the wasm imports from a module named after its own bytes ([`build_id`]) rather than
+/// `a`. The glue and the wasm are two files, cached apart: while a deploy reaches a CDN's edges,
+/// a reader may get the glue of one build and the wasm of another. With short names alike in every
+/// build (`a`, `b`, …) such a pair would link, each import bound to another build's function;
+/// under the build's own name it fails to instantiate, and the loader reports that the widget
+/// could not load, leaving the article readable.
+///
 /// # Errors
 ///
 /// When wasm-opt or node fails, or the glue does not have the shape [`rename_in_glue`] expects.
-fn minify_names(root: &Path, tools: &Tools, wasm: &Path, glue: &Path) -> Result<()> {
+fn minify_names(root: &Path, tools: &Tools, wasm: &Path, glue: &Path, tagged: bool) -> Result<()> {
     let minified = wasm.with_extension("names.wasm");
     let mapping = shell::capture(
         Command::new(&tools.wasm_opt)
@@ -275,6 +283,11 @@ fn minify_names(root: &Path, tools: &Tools, wasm: &Path, glue: &Path) -> Result<
             .arg(relative(root, &minified)),
     )?;
     fs::rename(&minified, wasm).map_err(|source| Error::io(wasm, source))?;
+    if tagged {
+        let bytes = fs::read(wasm).map_err(|source| Error::io(wasm, source))?;
+        let renamed = rename_import_module(&bytes, &build_id(&bytes)).map_err(Error::Check)?;
+        fs::write(wasm, renamed).map_err(|source| Error::io(wasm, source))?;
+    }
     let mapping: serde_json::Value = serde_json::from_str(&mapping)
         .map_err(|error| Error::Check(format!("wasm-opt's name mapping is not JSON: {error}")))?;
     // The new module name is not in the mapping: ask the module itself.
@@ -293,6 +306,125 @@ fn minify_names(root: &Path, tools: &Tools, wasm: &Path, glue: &Path) -> Result<
         }
     };
     edit(glue, |text| rename_in_glue(text, &mapping, &module))
+}
+
+/// Five lowercase letters from the FNV-1a hash of `bytes`: a name of the build, as a JS
+/// identifier (terser leaves it unquoted). Two builds share one by chance once in 11.9 million.
+pub fn build_id(bytes: &[u8]) -> String {
+    let mut hash: u64 = 0xcbf2_9ce4_8422_2325;
+    for &b in bytes {
+        hash = (hash ^ u64::from(b)).wrapping_mul(0x0100_0000_01b3);
+    }
+    (0..5)
+        .map(|i| char::from(b'a' + (hash >> (i * 12) & 0xfff) as u8 % 26))
+        .collect()
+}
+
+/// Reads an unsigned LEB128 number (at most 32 bits, as the wasm binary format's `u32`) at
+/// `*at`, and moves `*at` past it.
+fn read_leb(bytes: &[u8], at: &mut usize) -> std::result::Result<u32, String> {
+    let mut value: u64 = 0;
+    for shift in (0..35).step_by(7) {
+        let byte = *bytes.get(*at).ok_or("the wasm ends inside a number")?;
+        *at += 1;
+        value |= u64::from(byte & 0x7f) << shift;
+        if byte & 0x80 == 0 {
+            return u32::try_from(value).map_err(|_| "a number in the wasm is over 32 bits".into());
+        }
+    }
+    Err("a number in the wasm is over 5 bytes".into())
+}
+
+fn write_leb(out: &mut Vec<u8>, mut value: u32) {
+    loop {
+        let byte = (value & 0x7f) as u8;
+        value >>= 7;
+        if value == 0 {
+            out.push(byte);
+            return;
+        }
+        out.push(byte | 0x80);
+    }
+}
+
+/// The wasm module `wasm` with every import's module name replaced by `to` (the binary format's
+/// import section, <https://webassembly.github.io/spec/core/binary/modules.html#import-section>);
+/// every other section is copied as it is.
+///
+/// # Errors
+///
+/// When `wasm` is not a wasm module of the shape the build produces (an import of a kind the
+/// widget does not have fails too, rather than being copied wrong).
+pub fn rename_import_module(wasm: &[u8], to: &str) -> std::result::Result<Vec<u8>, String> {
+    if wasm.get(..8) != Some(b"\0asm\x01\0\0\0") {
+        return Err("not a version 1 wasm module".into());
+    }
+    let mut out = wasm[..8].to_vec();
+    let mut at = 8;
+    while at < wasm.len() {
+        let id = wasm[at];
+        at += 1;
+        let size = read_leb(wasm, &mut at)? as usize;
+        let body = wasm
+            .get(at..at + size)
+            .ok_or("a section runs past the end of the wasm")?;
+        at += size;
+        out.push(id);
+        if id != 2 {
+            write_leb(&mut out, size as u32);
+            out.extend_from_slice(body);
+            continue;
+        }
+        let mut section = Vec::with_capacity(size);
+        let mut i = 0;
+        let count = read_leb(body, &mut i)?;
+        write_leb(&mut section, count);
+        for _ in 0..count {
+            // The module name, replaced.
+            let len = read_leb(body, &mut i)? as usize;
+            i += len;
+            write_leb(&mut section, to.len() as u32);
+            section.extend_from_slice(to.as_bytes());
+            // The field name and the description, copied: their end is found by reading them.
+            let start = i;
+            let len = read_leb(body, &mut i)? as usize;
+            i += len;
+            let kind = *body.get(i).ok_or("an import has no kind")?;
+            i += 1;
+            match kind {
+                // A function (its type's index) or a tag (an attribute, then its type's index).
+                0 => {
+                    read_leb(body, &mut i)?;
+                }
+                4 => {
+                    i += 1;
+                    read_leb(body, &mut i)?;
+                }
+                // A table (its element type, then limits) or a memory (limits).
+                1 | 2 => {
+                    if kind == 1 {
+                        i += 1;
+                    }
+                    let flags = *body.get(i).ok_or("an import's limits are cut short")?;
+                    i += 1;
+                    read_leb(body, &mut i)?;
+                    if flags & 1 == 1 {
+                        read_leb(body, &mut i)?;
+                    }
+                }
+                // A global: its value type and mutability.
+                3 => i += 2,
+                other => return Err(format!("an import of unknown kind {other}")),
+            }
+            section.extend_from_slice(body.get(start..i).ok_or("an import is cut short")?);
+        }
+        if i != body.len() {
+            return Err("the import section has bytes after its imports".into());
+        }
+        write_leb(&mut out, section.len() as u32);
+        out.extend_from_slice(&section);
+    }
+    Ok(out)
 }
 
 /// Prints the distinct import module names of the wasm file given as argument, comma-separated.
@@ -583,8 +715,74 @@ fn relative<'a>(root: &Path, path: &'a Path) -> &'a Path {
 #[cfg(test)]
 mod tests {
     use super::{
-        hex, rename_in_glue, sync_init_only, sync_init_only_bundled, sync_init_only_types,
+        build_id, hex, read_leb, rename_import_module, rename_in_glue, sync_init_only,
+        sync_init_only_bundled, sync_init_only_types,
     };
+
+    /// The import module names of `wasm`, read back from its import section.
+    fn import_modules(wasm: &[u8]) -> Vec<String> {
+        let mut at = 8;
+        while wasm[at] != 2 {
+            at += 1;
+            let size = read_leb(wasm, &mut at).unwrap() as usize;
+            at += size;
+        }
+        at += 1;
+        read_leb(wasm, &mut at).unwrap();
+        let count = read_leb(wasm, &mut at).unwrap();
+        (0..count)
+            .map(|_| {
+                let len = read_leb(wasm, &mut at).unwrap() as usize;
+                let module = String::from_utf8(wasm[at..at + len].to_vec()).unwrap();
+                at += len;
+                let len = read_leb(wasm, &mut at).unwrap() as usize;
+                at += len;
+                // The kinds this test's module has: a function, a memory, a global.
+                match wasm[at] {
+                    0 => at += 2,
+                    2 => at += if wasm[at + 1] & 1 == 1 { 4 } else { 3 },
+                    _ => at += 3,
+                }
+                module
+            })
+            .collect()
+    }
+
+    #[test]
+    fn the_import_module_is_renamed_and_the_rest_kept() {
+        // A type section, then imports from "a": a function `f`, a memory `m` (1 to 2 pages) and
+        // an immutable i32 global `g`, then an export section naming `f`.
+        let wasm: Vec<u8> = [
+            &b"\0asm\x01\0\0\0"[..],
+            &[1, 4, 1, 0x60, 0, 0],
+            &[2, 22, 3],
+            &[1, b'a', 1, b'f', 0, 0],
+            &[1, b'a', 1, b'm', 2, 1, 1, 2],
+            &[1, b'a', 1, b'g', 3, 0x7f, 0],
+            &[7, 5, 1, 1, b'f', 0, 0],
+        ]
+        .concat();
+        assert_eq!(import_modules(&wasm), ["a", "a", "a"]);
+        let renamed = rename_import_module(&wasm, "kqzvb").unwrap();
+        assert_eq!(import_modules(&renamed), ["kqzvb", "kqzvb", "kqzvb"]);
+        // Four more bytes an import, in a section 12 bytes longer; the other sections as they were.
+        assert_eq!(renamed.len(), wasm.len() + 12);
+        assert_eq!(renamed[..15], wasm[..15]);
+        assert_eq!(renamed[15], 34);
+        assert_eq!(renamed[renamed.len() - 7..], wasm[wasm.len() - 7..]);
+        // Not a module, or a section cut short: an error, not a wrong file.
+        assert!(rename_import_module(b"\0asm\x02\0\0\0", "x").is_err());
+        assert!(rename_import_module(&wasm[..20], "x").is_err());
+    }
+
+    #[test]
+    fn a_build_id_is_five_letters_that_follow_the_bytes() {
+        let one = build_id(b"\0asm one build");
+        assert_eq!(one.len(), 5);
+        assert!(one.bytes().all(|b| b.is_ascii_lowercase()), "{one}");
+        assert_eq!(one, build_id(b"\0asm one build"));
+        assert_ne!(one, build_id(b"\0asm another build"));
+    }
 
     #[test]
     fn the_glue_keeps_only_its_synchronous_init() {
