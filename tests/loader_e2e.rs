@@ -404,12 +404,16 @@ async fn data_layer(browser: Browser) {
     let articles = first_articles(&www.join("articles"), 4);
     let site = copy_site(&www);
     // A later layer's `null` means "not given" (a CMS template with nothing to fill in): the
-    // script tag's `true` stands.
+    // script tag's `true` stands. The page's JSON block does not parse: the loader's error about
+    // it goes to dataLayer too, though the loader reads the block first.
     let page = Page::of(&www, &articles[3])
         .head_first(&script(
             "window.meterwall = window.meterwall || [];\n\
              meterwall.push([\"config\", { dataLayer: null }]);",
         ))
+        .head_first(
+            "<script type=\"application/json\" id=\"meterwall-config\">{ \"limit\": 3, }</script>",
+        )
         .loader_attr("data-data-layer", "true")
         .write(site.path(), "data-layer");
     let demo = articles[..3].to_vec();
@@ -461,6 +465,14 @@ async fn data_layer_steps(client: Client, site: String, demo: Vec<Article>, page
             .position(|entry| entry["event"] == json!(name))
             .unwrap_or_else(|| panic!("{}: no {name} in window.dataLayer: {layer}", page.path))
     };
+    let error = &entries[find("meterwall.error")]["meterwall"];
+    assert!(
+        error["message"]
+            .as_str()
+            .is_some_and(|m| m.contains("does not parse")),
+        "{}: the broken JSON block's error: {error}",
+        page.path
+    );
     let (view, lock) = (find("meterwall.view"), find("meterwall.lock"));
     assert!(view < lock, "{}: view before lock: {events:?}", page.path);
     let view = &entries[view]["meterwall"];

@@ -64,32 +64,13 @@
   // come with this script instead of from two more requests.
   var inline = typeof meterwallInline === "function";
   var src = (script && script.src) || "";
-  if (!src && !inline) return fail("the loader must be included with a <script src> tag");
   var data = (script && script.dataset) || {};
 
   // Config layers, later ones winning: the JSON block and the script tag's data-* attributes
   // (page config), then the article element's attributes (read by the widget), then queued
   // ["config", {...}] commands.
-  var page = [];
-  // Read again once the document is parsed if it is not there yet: a block after this script (in
-  // the body, say) has not been parsed when an async or a plain script tag runs.
-  var block;
-  function readBlock() {
-    block = d.getElementById("meterwall-config");
-    if (block) {
-      try {
-        // A list is its layers, in order: the loader reads dataLayer from each.
-        page = [].concat(JSON.parse(block.textContent), page);
-      } catch (e) {
-        // Still arriving (an async script can run while the parser is inside the block): read
-        // again once the page is parsed.
-        if (d.readyState === "loading") block = null;
-        else report("the JSON in <script id=\"meterwall-config\"> does not parse (" + e.message + "); it is ignored");
-      }
-    }
-  }
-  readBlock();
   var attrs = {};
+  var page = [attrs];
   for (var key in data) {
     if (key === "wasmIntegrity") continue;
     // data-registered-limit arrives as registeredLimit and means registered.limit.
@@ -101,7 +82,6 @@
       attrs[key] = data[key];
     }
   }
-  page.push(attrs);
 
   // Events to window.dataLayer for tag managers, while the config asks (dataLayer: true), as set
   // by the config layers the loader holds (`layers`, later ones winning).
@@ -123,8 +103,30 @@
     });
   }
   // From the start, as the page's own config and the queued config say: a widget that cannot load
-  // says so there too.
+  // says so there too, and so do the loader's own first errors (a JSON block that does not parse
+  // is one, so the layers before it count).
   dataLayer(page.concat(calls));
+  if (!src && !inline) return fail("the loader must be included with a <script src> tag");
+
+  // Read again once the document is parsed if it is not there yet: a block after this script (in
+  // the body, say) has not been parsed when an async or a plain script tag runs.
+  var block;
+  function readBlock() {
+    block = d.getElementById("meterwall-config");
+    if (block) {
+      try {
+        // A list is its layers, in order: the loader reads dataLayer from each.
+        page = [].concat(JSON.parse(block.textContent), page);
+        dataLayer(page.concat(calls));
+      } catch (e) {
+        // Still arriving (an async script can run while the parser is inside the block): read
+        // again once the page is parsed.
+        if (d.readyState === "loading") block = null;
+        else report("the JSON in <script id=\"meterwall-config\"> does not parse (" + e.message + "); it is ignored");
+      }
+    }
+  }
+  readBlock();
 
   // Runs one queued command; a publisher's function that throws is reported and the queue goes on.
   function run(api, item) {
@@ -203,7 +205,7 @@
   // A 404, a wrong MIME type, an integrity mismatch, or a CSP without 'wasm-unsafe-eval'.
   function broken(e) {
     var why = e && e.message ? e.message : e;
-    if (data.wasmIntegrity) why += "; check that data-wasm-integrity matches the deployed meterwall_wasm_bg.wasm";
+    if (data.wasmIntegrity) why += "; check data-wasm-integrity against the deployed meterwall_wasm_bg.wasm";
     fail("the widget could not load (" + why + "); the article stays readable");
   }
 
