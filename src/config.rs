@@ -272,7 +272,8 @@ pub struct Config {
     pub data_layer: bool,
     /// `token`: a subscriber entitlement, a compact JWS signed ES256 by the publisher.
     pub token: Option<String>,
-    /// `publicKey`: the publisher's P-256 public key (a JWK object) that signs tokens.
+    /// `publicKey`: the publisher's P-256 public key (a JWK object) that signs tokens, or the
+    /// keys of a change of key (a list or a JWK Set of at most [`crate::token::MAX_KEYS`]).
     pub public_key: Option<Value>,
 }
 
@@ -520,13 +521,22 @@ impl Config {
         if let Some(v) = root.get("publicKey") {
             c.public_key = match v {
                 Value::Null => None,
+                // One key, or a JWK Set (`{"keys": [...]}`); the shell checks each key's members.
                 Value::Map(_) => Some(v.clone()),
-                // A data attribute carries the JWK as JSON text; the shell parses it.
-                Value::Str(s) if s.trim_start().starts_with('{') => Some(v.clone()),
+                // The keys of a change of key: the shell tries each.
+                Value::List(keys)
+                    if (1..=crate::token::MAX_KEYS).contains(&keys.len())
+                        && keys.iter().all(|k| matches!(k, Value::Map(_))) =>
+                {
+                    Some(v.clone())
+                }
+                // A data attribute carries the JWK (or a list, or a set) as JSON text; the shell
+                // parses it.
+                Value::Str(s) if s.trim_start().starts_with(['{', '[']) => Some(v.clone()),
                 other => {
                     return Err(err(
                         "publicKey",
-                        "a P-256 public key as a JWK object, like {\"kty\":\"EC\",\"crv\":\"P-256\",\"x\":…,\"y\":…}",
+                        "a P-256 public key as a JWK object, like {\"kty\":\"EC\",\"crv\":\"P-256\",\"x\":…,\"y\":…}, or a list or JWK Set ({\"keys\":[…]}) of 1 to 4 of them",
                         other,
                     ))
                 }
@@ -908,6 +918,32 @@ mod tests {
     }
     fn s(text: &str) -> Value {
         Value::Str(text.into())
+    }
+
+    #[test]
+    fn public_keys_are_one_a_list_or_a_set_of_up_to_four() {
+        let jwk = || map(&[("kty", s("EC")), ("crv", s("P-256"))]);
+        let keys = |n: usize| Value::List((0..n).map(|_| jwk()).collect());
+        let set = map(&[("keys", keys(2))]);
+        let text = s(r#"[{"kty":"EC"}]"#);
+        for given in [jwk(), keys(1), keys(4), set, text] {
+            let (c, _) = Config::from_value(&map(&[("publicKey", given.clone())])).unwrap();
+            assert_eq!(c.public_key, Some(given));
+        }
+        for wrong in [
+            keys(0),
+            keys(5),
+            Value::List(vec![s("EC")]),
+            s("EC"),
+            Value::Num(1.0),
+        ] {
+            let e = Config::from_value(&map(&[("publicKey", wrong.clone())])).unwrap_err();
+            let text = e.to_string();
+            assert!(
+                text.contains("publicKey") && text.contains("1 to 4"),
+                "{wrong:?}: {text}"
+            );
+        }
     }
 
     #[test]

@@ -17,6 +17,11 @@ pub const MAX_TOKEN_LEN: usize = 4096;
 /// token, read by a phone whose clock is two minutes slow, still makes a subscriber at once.
 pub const DEFAULT_LEEWAY_S: i64 = 300;
 
+/// The most public keys a page may carry (a JWK Set or a list): the key in use and the next one,
+/// with room for a third while a change reaches every cached page. Each is tried in turn on a
+/// token whose signature does not match the one before.
+pub const MAX_KEYS: usize = 4;
+
 /// The one algorithm accepted: ECDSA on P-256 with SHA-256 (RFC 7518 §3.4).
 pub const ALG: &str = "ES256";
 
@@ -58,7 +63,7 @@ pub enum TokenError {
     /// counts seconds (RFC 7519 §2, NumericDate). Read as seconds, such an `exp` would never
     /// expire.
     TimeInMilliseconds,
-    /// The configured public key is not a P-256 public JWK.
+    /// The configured public key is not a P-256 public JWK, or not 1 to [`MAX_KEYS`] of them.
     BadKey,
     /// The browser offers no WebCrypto here: `crypto.subtle` exists only in secure contexts
     /// (https pages), <https://w3c.github.io/webcrypto/#crypto-interface>.
@@ -109,7 +114,7 @@ impl TokenError {
             TokenError::Expired => "the subscriber token has expired; the publisher's login must issue a new one",
             TokenError::NotYetValid => "the subscriber token is not valid yet (its nbf is in the future); check the clock of the server that issues it",
             TokenError::TimeInMilliseconds => "the subscriber token's exp or nbf is over 100,000,000,000 (in seconds, past the year 5000), so it counts milliseconds; JWT times count seconds, so the publisher's login must divide them by 1000",
-            TokenError::BadKey => "the publisher's public key is not a P-256 public JWK; configure it as {\"kty\":\"EC\",\"crv\":\"P-256\",\"x\":\"...\",\"y\":\"...\"}, without the private \"d\"",
+            TokenError::BadKey => "the publisher's public key is not a P-256 public JWK (or a list or JWK Set of 1 to 4 of them); configure it as {\"kty\":\"EC\",\"crv\":\"P-256\",\"x\":\"...\",\"y\":\"...\"}, without the private \"d\"",
             TokenError::CryptoUnavailable => "this browser cannot check subscriber tokens here because WebCrypto is unavailable (it exists only on https pages); serve the page over https",
         }
     }

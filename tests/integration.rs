@@ -894,6 +894,53 @@ async fn a_refused_page_token_falls_back_to_the_kept_one() {
 }
 
 #[wasm_bindgen_test]
+async fn while_the_key_changes_pages_carry_both_and_either_signs() {
+    clean();
+    watch_error();
+    let (old_jwk, old_token) = key_and_token(3600).await;
+    let (new_jwk, new_token) = key_and_token(3600).await;
+    let (_, other_token) = key_and_token(3600).await;
+    let both = js_sys::Array::of2(&old_jwk, &new_jwk);
+    let set = js_sys::Object::new();
+    Reflect::set(&set, &"keys".into(), &both).unwrap();
+    let text = JSON::stringify(&both).unwrap();
+    // A list, a JWK Set, the list as JSON text (a data attribute): a token of either key holds.
+    for (n, keys) in [JsValue::from(both.clone()), set.into(), text.into()]
+        .iter()
+        .enumerate()
+    {
+        for token in [&old_token, &new_token] {
+            fixture(&format!("kr{n}"));
+            let d = meterwall::mount(token_config(keys, Some(token))).unwrap();
+            JsFuture::from(d.dyn_into::<Promise>().unwrap())
+                .await
+                .unwrap();
+            assert_eq!(settled().await, "open", "keys {n}");
+            clean();
+        }
+    }
+    // Neither key: refused, as with one key.
+    fixture("kr3");
+    meterwall::mount(token_config(&both, Some(&other_token))).unwrap();
+    assert_eq!(settled().await, "locked");
+    assert!(last_error().contains("signature"), "{}", last_error());
+    // Five keys are more than a page may carry: the publisher is told.
+    let five = js_sys::Array::new();
+    for _ in 0..5 {
+        five.push(&new_jwk);
+    }
+    fixture("kr4");
+    meterwall::mount(token_config(
+        &JSON::stringify(&five).unwrap(),
+        Some(&new_token),
+    ))
+    .unwrap();
+    assert_eq!(settled().await, "locked");
+    assert!(last_error().contains("1 to 4"), "{}", last_error());
+    clean();
+}
+
+#[wasm_bindgen_test]
 async fn a_kept_token_not_valid_yet_is_kept_for_when_it_is() {
     clean();
     watch_error();

@@ -7,9 +7,14 @@ use js_sys::{Array, Object, Promise, Reflect, Uint8Array, JSON};
 use wasm_bindgen::{JsCast, JsValue};
 use web_sys::{CryptoKey, SubtleCrypto};
 
-/// Verifies `token` against the publisher's public JWK (a JsValue object) at the current time,
-/// and gives `done` the token back with the outcome, always in a later microtask: the caller
-/// keeps the token if it holds, and learns when it stops holding (ms since the epoch).
+/// Verifies `token` against the publisher's public keys at the current time, and gives `done` the
+/// token back with the outcome, always in a later microtask: the caller keeps the token if it
+/// holds, and learns when it stops holding (ms since the epoch).
+///
+/// `keys` is a JWK, a list of JWKs or a JWK Set (`{"keys": [...]}`, RFC 7517 §5), at most
+/// [`token::MAX_KEYS`]: while the publisher moves to a new key, pages carry both, and a token
+/// signed with either holds. They are tried in turn, the next only when the signature does not
+/// match the one before.
 ///
 /// The order matters: the algorithm is checked before any cryptography, and the claims are
 /// read only once the signature has vouched for them, so a forged token is always reported as
@@ -20,22 +25,25 @@ use web_sys::{CryptoKey, SubtleCrypto};
 /// (`CryptoUnavailable`).
 pub fn verify_now(
     token: String,
-    jwk: &JsValue,
+    keys: &JsValue,
     done: Box<dyn FnOnce(String, Result<i64, TokenError>)>,
 ) {
     let now_ms = js_sys::Date::now() as i64;
     // Everything read from the token is copied out here, so the callbacks can take the token.
-    let started = start(&token, jwk);
-    let done = move |verdict: Result<i64, TokenError>| done(token, verdict);
-    let Started {
-        subtle,
-        import,
-        signature,
-        data,
-        payload,
-    } = match started {
-        Ok(started) => started,
-        Err(e) => return soon(Box::new(move || done(Err(e)))),
+    let started = start(&token, keys);
+    let done: Verdict = Box::new(move |verdict| done(token, verdict));
+    match started {
+        Ok(started) => try_key(started, 0, now_ms, done),
+        Err(e) => soon(Box::new(move || done(Err(e)))),
+    }
+}
+
+type Verdict = Box<dyn FnOnce(Result<i64, TokenError>)>;
+
+/// Checks the signature with the `i`th key, and with the next if it does not match.
+fn try_key(s: Started, i: usize, now_ms: i64, done: Verdict) {
+    let Some(import) = s.imports.get(i).cloned() else {
+        return done(Err(TokenError::BadSignature));
     };
     settled(
         &import,
@@ -49,18 +57,24 @@ pub fn verify_now(
             let algorithm = Object::new();
             with(&algorithm, "name", "ECDSA");
             with(&algorithm, "hash", "SHA-256");
-            let Ok(check) = subtle.verify_with_object_and_buffer_source_and_buffer_source(
-                &algorithm, &key, &signature, &data,
-            ) else {
-                return done(Err(TokenError::BadSignature));
+            let Ok(check) = s
+                .subtle
+                .verify_with_object_and_buffer_source_and_buffer_source(
+                    &algorithm,
+                    &key,
+                    &s.signature,
+                    &s.data,
+                )
+            else {
+                return try_key(s, i + 1, now_ms, done);
             };
             settled(
                 &check,
                 Box::new(move |valid| {
                     if valid.ok().and_then(|v| v.as_bool()) == Some(true) {
-                        done(claims(&payload, now_ms));
+                        done(claims(&s.payload, now_ms));
                     } else {
-                        done(Err(TokenError::BadSignature));
+                        try_key(s, i + 1, now_ms, done);
                     }
                 }),
             );
@@ -68,28 +82,43 @@ pub fn verify_now(
     );
 }
 
-/// What the checks before any cryptography leave for it: the key's import under way, the
+/// What the checks before any cryptography leave for it: the keys' imports under way, the
 /// signature and what it signs (copied into JS arrays rather than lent as views of wasm
 /// memory), and the claims, read once the signature holds.
 struct Started {
     subtle: SubtleCrypto,
-    import: Promise,
+    imports: Vec<Promise>,
     signature: Uint8Array,
     data: Uint8Array,
     payload: Vec<u8>,
 }
 
-fn start(token: &str, jwk: &JsValue) -> Result<Started, TokenError> {
+fn start(token: &str, keys: &JsValue) -> Result<Started, TokenError> {
     let parts = token::split(token)?;
     let header = parse(&parts.header)?;
     let alg = super::reflect::get(&header, "alg").map_err(|_| TokenError::Malformed)?;
     token::check_alg(alg.as_string().as_deref())?;
     token::check_crit(Reflect::has(&header, &"crit".into()).unwrap_or(true))?;
     let subtle = subtle().ok_or(TokenError::CryptoUnavailable)?;
-    let import = import(&subtle, jwk)?;
+    // A JWK Set's list, a list, or one key.
+    let set = super::reflect::get(keys, "keys").unwrap_or_default();
+    let list = if Array::is_array(&set) { &set } else { keys };
+    let list = if Array::is_array(list) {
+        Array::from(list)
+    } else {
+        Array::of1(keys)
+    };
+    let count = list.length() as usize;
+    if count == 0 || count > token::MAX_KEYS {
+        return Err(TokenError::BadKey);
+    }
+    let imports = list
+        .iter()
+        .map(|jwk| import(&subtle, &jwk))
+        .collect::<Result<_, _>>()?;
     Ok(Started {
         subtle,
-        import,
+        imports,
         signature: Uint8Array::from(parts.signature.as_slice()),
         data: Uint8Array::from(parts.signing_input.as_bytes()),
         payload: parts.payload,

@@ -112,8 +112,8 @@ export interface MeterwallConfig {
     dataLayer?: boolean | null;
     /** A subscriber entitlement: a compact JWS signed with ES256, verified with `publicKey`. Default none. */
     token?: string | null;
-    /** The publisher's P-256 public key (a JWK) that verifies `token`. Default none. */
-    publicKey?: JsonWebKey | string | null;
+    /** The publisher's P-256 public key (a JWK) that verifies `token`, or 1 to 4 of them (a list or a JWK Set) while the key changes. Default none. */
+    publicKey?: JsonWebKey | JsonWebKey[] | { keys: JsonWebKey[] } | string | null;
 }
 
 /** A decision and the rule that made it, as `mount()` returns and `why()` repeats. */

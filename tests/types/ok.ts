@@ -143,6 +143,9 @@ function afterLoad(): void {
     api.mount([{ section: "sport" }, { articleId: "the-next-story" }]);
     api.config([premium, { token: null, section: null }]);
     api.mount({ publicKey: JSON.stringify(publicKey), token: sessionToken ?? null });
+    // While the key changes: both keys, as a list or a JWK Set.
+    api.mount({ publicKey: [publicKey, publicKey] });
+    api.mount({ publicKey: { keys: [publicKey] } });
 
     // A subscriber's entitlement from the publisher's login.
     api.setToken(everyKey.token ?? null).then((d) => {
