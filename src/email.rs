@@ -1,4 +1,5 @@
-//! Whether a reader's email address is one we can send to: length caps and the WHATWG HTML rule.
+//! Whether a reader's email address is one we can send to: length caps, the WHATWG HTML rule, and
+//! a domain that can be reached from the internet.
 
 /// Why an address was refused; `Display` is the sentence shown to the reader.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -9,7 +10,8 @@ pub enum EmailError {
     TooLong,
     /// More than 64 characters before the `@` (RFC 5321, section 4.5.3.1.1).
     LocalTooLong,
-    /// Not a valid e-mail address by the WHATWG HTML rule.
+    /// Not a valid e-mail address by the WHATWG HTML rule, or its domain has no dot or does not
+    /// end in a top-level domain ([`EmailError::cause`] tells which, for a service's log).
     Invalid,
 }
 
@@ -29,6 +31,41 @@ impl core::fmt::Display for EmailError {
 
 impl std::error::Error for EmailError {}
 
+impl EmailError {
+    /// What is wrong with `input`, which [`validate`] refused with this error, in a publisher's
+    /// words: for a service's log, where the reader's sentence (`Display`) would not tell a
+    /// dotless domain from a typo.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use meterwall::email::validate;
+    /// let refused = validate("ann@gmailcom").unwrap_err();
+    /// assert_eq!(refused.cause("ann@gmailcom"), "invalid email: the domain has no dot");
+    /// ```
+    pub fn cause(self, input: &str) -> &'static str {
+        match self {
+            EmailError::Empty => "no email",
+            EmailError::TooLong => "email over 254 characters",
+            EmailError::LocalTooLong => "email local part over 64 characters",
+            EmailError::Invalid => match input.trim().split_once('@') {
+                Some((local, domain))
+                    if !local.is_empty()
+                        && local.bytes().all(is_local_byte)
+                        && domain.split('.').all(is_label) =>
+                {
+                    if domain.split_once('.').is_none() {
+                        "invalid email: the domain has no dot"
+                    } else {
+                        "invalid email: the domain does not end in a top-level domain"
+                    }
+                }
+                _ => "invalid email",
+            },
+        }
+    }
+}
+
 /// Most characters in a whole address and in its local part (RFC 5321, section 4.5.3.1).
 const MAX_ADDRESS: usize = 254;
 const MAX_LOCAL: usize = 64;
@@ -47,7 +84,12 @@ fn chars(text: &str) -> usize {
 /// (<https://html.spec.whatwg.org/multipage/input.html#valid-e-mail-address>): one `@`, a local
 /// part of ASCII letters, digits and `` .!#$%&'*+/=?^_`{|}~- ``, and a domain of dot-separated labels
 /// of 1 to 63 letters, digits and hyphens that neither start nor end with a hyphen. Like the
-/// browser, it accepts a domain of one label (`name@localhost`) and dots anywhere in the local part.
+/// browser, it accepts dots anywhere in the local part. Unlike the browser, it wants at least two
+/// labels, the last a top-level domain's (letters only, or an internationalised one's `xn--`
+/// form): `name@localhost` or `ann@gmailcom` cannot receive mail from the internet, and a
+/// publisher who stored one would never reach the reader. A domain in Unicode (`bücher.de`) is
+/// refused: it is taken in its ASCII form (`xn--bcher-kva.de`), which the widget asks the browser
+/// for.
 ///
 /// # Errors
 ///
@@ -61,6 +103,7 @@ fn chars(text: &str) -> usize {
 /// assert_eq!(validate("  Name+news@Example.com\n"), Ok("Name+news@Example.com"));
 /// assert_eq!(validate(" "), Err(EmailError::Empty));
 /// assert_eq!(validate("name@example..com"), Err(EmailError::Invalid));
+/// assert_eq!(validate("ann@gmailcom"), Err(EmailError::Invalid));
 /// ```
 pub fn validate(input: &str) -> Result<&str, EmailError> {
     let address = input.trim();
@@ -75,9 +118,22 @@ pub fn validate(input: &str) -> Result<&str, EmailError> {
     if chars(local) > MAX_LOCAL {
         return Err(EmailError::LocalTooLong);
     }
+    // A second '@' lands in the domain, where no label may contain it. One pass over the labels
+    // also finds the last: a reverse search would link the standard library's backward searcher.
+    let mut top = "";
+    let all_labels = domain.split('.').all(|label| {
+        top = label;
+        is_label(label)
+    });
+    // A last label shorter than the domain: there is a dot.
+    let dotted = top.len() < domain.len();
+    let top = top.as_bytes();
+    let top_level = top.iter().all(u8::is_ascii_alphabetic)
+        || top
+            .get(..4)
+            .is_some_and(|p| p.eq_ignore_ascii_case(b"xn--"));
     let local_ok = !local.is_empty() && local.bytes().all(is_local_byte);
-    // A second '@' lands in the domain, where no label may contain it.
-    if local_ok && domain.split('.').all(is_label) {
+    if local_ok && all_labels && dotted && top_level {
         Ok(address)
     } else {
         Err(EmailError::Invalid)
@@ -108,15 +164,17 @@ mod tests {
     use super::*;
 
     fn address(local_len: usize, domain_len: usize) -> String {
-        // Domain of 63-letter labels joined by dots, the last label shorter, `domain_len` in all.
+        // Domain of 63-letter labels joined by dots, the last label shorter, then `.com`:
+        // `domain_len` in all.
         let mut domain = String::new();
-        while domain.len() < domain_len {
+        while domain.len() < domain_len - 4 {
             if !domain.is_empty() {
                 domain.push('.');
             }
-            let label = (domain_len - domain.len()).min(63);
+            let label = (domain_len - 4 - domain.len()).min(63);
             domain.push_str(&"d".repeat(label));
         }
+        domain.push_str(".com");
         assert_eq!(domain.len(), domain_len);
         "l".repeat(local_len) + "@" + &domain
     }
@@ -125,14 +183,13 @@ mod tests {
     fn valid_examples_pass() {
         for ok in [
             "name@example.com",
-            "a@b",
-            "x@localhost",
+            "a@b.c",
             "first.last+news@sub.example.co.uk",
             "USER@EXAMPLE.COM",
             "!#$%&'*+/=?^_`{|}~-@example.com",
-            "1@123.456",
+            "1@123.456.com",
             "name@xn--bcher-kva.example",
-            "name@a-b.c-d",
+            "name@a-b.c-d.org",
             // WHATWG deliberately allows what RFC 5322 forbids here.
             ".dot..dots.@example.com",
         ] {
@@ -167,6 +224,49 @@ mod tests {
         ] {
             assert_eq!(validate(bad), Err(EmailError::Invalid), "{bad:?}");
         }
+    }
+
+    #[test]
+    fn the_domain_needs_a_dot_and_a_top_level_domain() {
+        // What the browser's own rule lets through, and no mail from the internet reaches.
+        for bad in [
+            "ann@gmailcom",
+            "a@b",
+            "x@localhost",
+            "1@123.456",
+            "name@example.c0m",
+            "name@a-b.c-d",
+            "name@example.xn-",
+        ] {
+            assert_eq!(validate(bad), Err(EmailError::Invalid), "{bad:?}");
+        }
+        // An internationalised top-level domain, in the ASCII form the widget sends (.рф).
+        for ok in ["name@example.xn--p1ai", "name@EXAMPLE.XN--P1AI", "a@b.co"] {
+            assert_eq!(validate(ok), Ok(ok), "{ok:?}");
+        }
+    }
+
+    #[test]
+    fn a_service_s_log_names_the_cause() {
+        for (input, cause) in [
+            ("ann@gmailcom", "invalid email: the domain has no dot"),
+            (" x@localhost ", "invalid email: the domain has no dot"),
+            (
+                "ann@gmail.c0m",
+                "invalid email: the domain does not end in a top-level domain",
+            ),
+            ("a@b@example.com", "invalid email"),
+            ("an n@gmailcom", "invalid email"),
+            ("", "no email"),
+        ] {
+            let refused = validate(input).unwrap_err();
+            assert_eq!(refused.cause(input), cause, "{input:?}");
+        }
+        // The reader is told what any invalid address gets.
+        assert_eq!(
+            validate("ann@gmailcom").unwrap_err().to_string(),
+            "Please enter a valid email address, like name@example.com."
+        );
     }
 
     #[test]
@@ -276,6 +376,9 @@ mod tests {
                 prop_assert!(address.is_ascii());
                 prop_assert!(address.len() <= 254);
                 prop_assert!(address.find('@').is_some_and(|at| (1..=64).contains(&at)));
+                prop_assert!(address
+                    .rsplit_once('@')
+                    .is_some_and(|(_, domain)| domain.contains('.')));
             }
             Ok(())
         }
@@ -297,9 +400,10 @@ mod tests {
             fn rule_shaped_addresses_are_accepted(
                 local in "[a-zA-Z0-9.!#$%&'*+/=?^_`{|}~-]{1,64}",
                 labels in proptest::collection::vec("[a-zA-Z0-9]([a-zA-Z0-9-]{0,61}[a-zA-Z0-9])?", 1..3),
+                top in "[a-zA-Z]{1,24}|xn--[a-z0-9]([a-z0-9-]{0,16}[a-z0-9])?",
                 pad in "[ \t\n]{0,3}",
             ) {
-                let address = local + "@" + &labels.join(".");
+                let address = local + "@" + &labels.join(".") + "." + &top;
                 let input = pad.clone() + &address + &pad;
                 prop_assert_eq!(validate(&input), Ok(address.as_str()));
             }

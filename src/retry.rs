@@ -88,8 +88,10 @@ pub fn delay_ms(attempt: u32, base_ms: u32, random: f64, retry_after: Option<u32
 
 /// A submission kept in sessionStorage (never localStorage) until the server accepts it, so a
 /// reload or a lost connection loses nothing:
-/// `2|<newsletter 0 or 1>|<elapsed ms>|<idempotency key>|<email>` (and the older
-/// `1|<newsletter>|<key>|<email>`, read without the time).
+/// `4|<newsletter 0 or 1>|<reported 0 or 1>|<elapsed ms>|<article>|<idempotency key>|<email>`
+/// (elapsed ms and article empty when unknown). The older forms are read too:
+/// `3|<newsletter>|<elapsed ms>|<article>|<key>|<email>`, `2|<newsletter>|<elapsed ms>|<key>|<email>`
+/// and `1|<newsletter>|<key>|<email>`, as not reported, the last without the time.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Pending {
     /// The address as validated.
@@ -105,12 +107,18 @@ pub struct Pending {
     /// The article the reader submitted on (its key): theirs once the answer comes, whichever
     /// page it comes to.
     pub article: Option<u32>,
+    /// Whether the publisher has been told of trouble with this submission (`meterwall:error`):
+    /// kept, so that the reader's next try or a reload does not tell it again.
+    pub reported: bool,
 }
 
 impl Pending {
     /// The stored form.
     pub fn encode(&self) -> String {
-        let mut out = String::from(if self.newsletter { "3|1|" } else { "3|0|" });
+        let mut out = String::from("4|");
+        for flag in [self.newsletter, self.reported] {
+            out.push_str(if flag { "1|" } else { "0|" });
+        }
         if let Some(ms) = self.elapsed_ms {
             out.push_str(&crate::config::int_text(ms.into()));
         }
@@ -137,6 +145,7 @@ impl Pending {
     ///     key: "k1".into(),
     ///     elapsed_ms: Some(5200),
     ///     article: Some(48879),
+    ///     reported: false,
     /// };
     /// assert_eq!(Pending::decode(&p.encode()), Some(p));
     /// assert_eq!(Pending::decode("1|0|k1|a@b.c").unwrap().elapsed_ms, None);
@@ -144,26 +153,29 @@ impl Pending {
     /// ```
     pub fn decode(text: &str) -> Option<Pending> {
         let (version, rest) = text.split_once('|')?;
-        // Version 1 had no time, version 2 no article.
-        let fields = match version {
-            "1" => 3,
-            "2" => 4,
-            "3" => 5,
+        // Version 1 had no time, version 2 no article, version 3 no reported flag.
+        let version = match version {
+            "1" => 1,
+            "2" => 2,
+            "3" => 3,
+            "4" => 4,
             _ => return None,
         };
-        let mut parts = rest.splitn(fields, '|');
-        let newsletter = match parts.next()? {
-            "1" => true,
-            "0" => false,
-            _ => return None,
+        let mut parts = rest.splitn(version + 2, '|');
+        let mut flag = |present: bool| match present.then(|| parts.next()) {
+            None | Some(Some("0")) => Some(false),
+            Some(Some("1")) => Some(true),
+            _ => None,
         };
+        let newsletter = flag(true)?;
+        let reported = flag(version == 4)?;
         let mut number = |present: bool| match present.then(|| parts.next()) {
             None | Some(Some("")) => Some(None),
             Some(Some(n)) => crate::config::int_value(n).map(Some),
             Some(None) => None,
         };
-        let elapsed_ms = number(fields >= 4)?;
-        let article = number(fields == 5)?;
+        let elapsed_ms = number(version >= 2)?;
+        let article = number(version >= 3)?;
         let key = parts.next()?;
         let email = parts.next()?;
         let valid_key =
@@ -174,6 +186,7 @@ impl Pending {
             key: key.into(),
             elapsed_ms,
             article,
+            reported,
         })
     }
 }
@@ -247,9 +260,20 @@ mod tests {
             key: "abc123".into(),
             elapsed_ms: Some(7_300),
             article: Some(4_294_967_295),
+            reported: true,
         };
-        assert_eq!(p.encode(), "3|0|7300|4294967295|abc123|reader@example.com");
+        assert_eq!(
+            p.encode(),
+            "4|0|1|7300|4294967295|abc123|reader@example.com"
+        );
         assert_eq!(Pending::decode(&p.encode()), Some(p.clone()));
+        p.reported = false;
+        assert_eq!(Pending::decode(&p.encode()), Some(p.clone()));
+        // What earlier versions kept: read as not reported.
+        assert_eq!(
+            Pending::decode("3|0|7300|4294967295|abc123|reader@example.com"),
+            Some(p.clone())
+        );
         p.article = None;
         assert_eq!(Pending::decode(&p.encode()), Some(p.clone()));
         // What earlier versions kept: read, without the article (and the time).
@@ -268,6 +292,9 @@ mod tests {
             "3|0|1|-1|k|a@b.c",
             "3|0|1|4294967296|k|a@b.c",
             "4|0|1|1|k|a@b.c",
+            "4|0|2|1|1|k|a@b.c",
+            "4|0||1|1|k|a@b.c",
+            "5|0|0|1|1|k|a@b.c",
             "1|x|k|a@b.c",
             "1|0||a@b.c",
             "1|0|k|not an email",

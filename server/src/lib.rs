@@ -33,7 +33,7 @@
 //! | body is not the JSON above | 400 |
 //! | the honeypot field `website` is not empty | 403 |
 //! | `elapsedMs` below [`Options::min_submit_ms`] | 403 |
-//! | the address fails `meterwall::email::validate` (the widget's own rule) | 400, with that rule's sentence |
+//! | the address fails `meterwall::email::validate` (the widget's own rule: the WHATWG one, and a domain with a dot ending in a top-level domain) | 400, with that rule's sentence; the log names the cause |
 //! | the `idempotencyKey` was used with another address or newsletter choice | 422 |
 //!
 //! A body that takes longer than [`Options::request_timeout`] to arrive is answered 408.
@@ -55,8 +55,12 @@
 //! # Deploying
 //!
 //! Rate limiting keys on the TCP peer address. Behind a reverse proxy every reader shares the
-//! proxy's address, so limit there instead (or raise `--rate-per-minute`). If the proxy rewrites
-//! `Host`, list the public origin with `--allow-origin https://news.example`.
+//! proxy's address, so limit there instead (or raise `--rate-per-minute`); so do the readers behind
+//! one carrier-grade NAT address, whom the default of 10 a minute can refuse at a busy moment. If
+//! the proxy rewrites `Host`, list the public origin with `--allow-origin https://news.example`.
+//!
+//! A stored `newsletter` of 1 is the box ticked in a form anyone can send with any address, not
+//! the owner's consent: confirm the address (double opt-in) before mailing it.
 
 mod login;
 mod origin;

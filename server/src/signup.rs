@@ -29,7 +29,7 @@ pub(crate) const RATE_LIMITED: &str =
 pub(crate) const SERVER_FAULT: &str =
     "Something went wrong on our side. Please try again in a moment.";
 
-/// Longest idempotency key kept; the widget sends a UUID (36 characters).
+/// Longest idempotency key kept; the widget sends 24 random base-36 characters.
 const MAX_KEY_CHARS: usize = 128;
 
 /// Longest article reference kept; the widget sends its article key (8 hex digits).
@@ -118,10 +118,11 @@ pub(crate) async fn sign_up(State(signups): State<Arc<Signups>>, request: Reques
     }
     let email = match meterwall::email::validate(&form.email) {
         Ok(email) => normalize(email),
+        // The log names the cause (a dotless domain, say); the reader gets the rule's sentence.
         Err(problem) => {
             return refuse(
                 StatusCode::BAD_REQUEST,
-                "invalid email",
+                problem.cause(&form.email),
                 &problem.to_string(),
             )
         }

@@ -276,6 +276,54 @@ async fn invalid_email_gets_the_rule_s_sentence() {
     assert!(server.stored_emails().is_empty());
 }
 
+/// Where a test keeps the log lines the server writes.
+#[derive(Clone, Default)]
+struct Logs(std::sync::Arc<std::sync::Mutex<Vec<u8>>>);
+
+impl std::io::Write for Logs {
+    fn write(&mut self, bytes: &[u8]) -> std::io::Result<usize> {
+        self.0.lock().unwrap().extend_from_slice(bytes);
+        Ok(bytes.len())
+    }
+
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
+}
+
+#[tokio::test]
+async fn a_domain_without_a_dot_is_refused_and_logged_as_such() {
+    let logs = Logs::default();
+    let writer = logs.clone();
+    // This test's runtime runs the server on this thread: a thread's subscriber hears it.
+    let _logging = tracing::subscriber::set_default(
+        tracing_subscriber::fmt()
+            .with_ansi(false)
+            .with_writer(move || writer.clone())
+            .finish(),
+    );
+    let server = Server::start(|_| {}).await;
+    // Valid by the browser's rule, and no mail from the internet reaches them.
+    for address in ["ann@gmailcom", "reader@localhost"] {
+        let response = server.sign_up(&form(address)).await;
+        assert_eq!(response.status(), StatusCode::BAD_REQUEST, "{address:?}");
+        assert_eq!(
+            error_of(response).await,
+            "Please enter a valid email address, like name@example.com."
+        );
+    }
+    assert!(server.stored_emails().is_empty());
+    let logged = String::from_utf8(logs.0.lock().unwrap().clone()).unwrap();
+    assert_eq!(
+        logged
+            .matches("invalid email: the domain has no dot")
+            .count(),
+        2,
+        "{logged}"
+    );
+    assert!(!logged.contains("gmailcom"), "addresses are never logged");
+}
+
 #[tokio::test]
 async fn idempotent_retry_returns_the_first_answer_without_a_second_insert() {
     let server = Server::start(|_| {}).await;

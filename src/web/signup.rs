@@ -3,7 +3,9 @@
 //!
 //! A submission is kept in sessionStorage (never localStorage: it holds an email) from the
 //! moment it is made until the server accepts it, under one idempotency key, so a retry, a
-//! reload or a lost connection sends the same submission again and never a second one.
+//! reload or a lost connection sends the same submission again and never a second one. Where
+//! sessionStorage cannot keep it (site data blocked, storage full), this page keeps it in memory:
+//! a reload loses it, but the `online` event still sends it.
 
 use super::events::{listener, Listener};
 use super::promise::{after, settled};
@@ -67,6 +69,9 @@ pub fn unlisten(listeners: &[Listener]) {
 thread_local! {
     /// One submission in flight at a time: double clicks and Enter do not send twice.
     static SENDING: std::cell::Cell<bool> = const { std::cell::Cell::new(false) };
+    /// The pending submission (its stored form; empty: none) when sessionStorage could not keep
+    /// it: the reader was promised it goes out once back online.
+    static UNSTORED: std::cell::Cell<String> = const { std::cell::Cell::new(String::new()) };
 }
 
 /// Clears the in-flight flag when a new page view replaces the prompt.
@@ -83,7 +88,16 @@ fn session() -> Option<web_sys::Storage> {
 }
 
 fn load_pending() -> Option<Pending> {
-    let text = session()?.get_item(PENDING_KEY).ok()??;
+    // What memory holds is newer than anything in storage: it is kept only when storage
+    // refused the latest submission. (`Cell`, not `RefCell`: a borrow that can fail links a
+    // panic.)
+    let kept = UNSTORED.take();
+    let text = if kept.is_empty() {
+        session()?.get_item(PENDING_KEY).ok()??
+    } else {
+        UNSTORED.set(kept.clone());
+        kept
+    };
     let pending = Pending::decode(&text);
     if pending.is_none() {
         clear_pending();
@@ -92,9 +106,9 @@ fn load_pending() -> Option<Pending> {
 }
 
 fn save_pending(p: &Pending) {
-    if let Some(s) = session() {
-        let _ = s.set_item(PENDING_KEY, &p.encode());
-    }
+    let text = p.encode();
+    let stored = session().is_some_and(|s| s.set_item(PENDING_KEY, &text).is_ok());
+    UNSTORED.set(if stored { String::new() } else { text });
 }
 
 /// Forgets submission `key` once it is settled, unless the reader has made another since.
@@ -109,12 +123,15 @@ pub fn clear_pending() {
     if let Some(s) = session() {
         let _ = s.remove_item(PENDING_KEY);
     }
+    UNSTORED.take();
 }
 
 /// A reload while a submission was pending: the reader finds their address in the field, and
 /// the submission goes out again (same key) if the browser is online. Called once the prompt
 /// has painted: if the reader has typed another address by then, theirs stands and the old
-/// submission is dropped, so nothing is sent that the field does not show.
+/// submission is dropped, so nothing is sent that the field does not show. One kept without the
+/// reader's time (by an older version) waits for the reader to submit it: sent now, it would
+/// carry this prompt's few milliseconds, which the service refuses as a bot's.
 pub(super) fn restore_pending(host: &Element) {
     let Some(p) = load_pending() else { return };
     if let Some(input) =
@@ -131,6 +148,9 @@ pub(super) fn restore_pending(host: &Element) {
             check.set_checked(p.newsletter);
         }
     }
+    if p.elapsed_ms.is_none() {
+        return;
+    }
     if !online() {
         // It goes out when the connection is back (`listen`); the reader is told why it waits.
         if let Some(offline) = with_mounted(|m| m.config.copy.text(Text::Offline).to_owned()) {
@@ -145,13 +165,14 @@ fn online() -> bool {
     web_sys::window().is_none_or(|w| w.navigator().on_line())
 }
 
-/// Sends the pending submission, if any and if online.
+/// Sends the pending submission, if any, if online, and if it has the reader's time (else the
+/// reader's submit sends it, timed on this page).
 /// `by_reader`: the reader's own action on this page led here (its focus may follow the answer).
 fn resume(by_reader: bool) {
     if SENDING.with(|s| s.get()) || !online() {
         return;
     }
-    if let Some(p) = load_pending() {
+    if let Some(p) = load_pending().filter(|p| p.elapsed_ms.is_some()) {
         send(p, by_reader);
     }
 }
@@ -163,14 +184,16 @@ fn submit() {
     let Some(pending) = with_mounted(|m| {
         let host = m.host.clone()?;
         let typed = gate::email_value(&host)?;
+        let ascii = ascii_domain(&typed);
         // Our rule (the WHATWG one, with length caps) says what is wrong; the browser's own
         // constraint validation must agree too.
         let input =
             gate::find(&host, "mw-email").and_then(|e| e.dyn_into::<HtmlInputElement>().ok());
-        let checked = email::validate(&typed).and_then(|a| {
+        let checked = email::validate(&ascii).and_then(|a| {
             // The browser strips only ASCII spaces from the field: a no-break space that came
-            // with a paste is taken off first, so that its check sees what ours did.
-            if let (Some(i), true) = (&input, a.len() != typed.len()) {
+            // with a paste is taken off first, so that its check sees what ours did. A domain
+            // put in ASCII shows so too, as Chromium shows it, and is what a reload restores.
+            if let (Some(i), true) = (&input, a != typed) {
                 i.set_value(a);
             }
             if input.as_ref().is_none_or(|i| i.check_validity()) {
@@ -190,11 +213,11 @@ fn submit() {
         // The same submission keeps its key and its time; a changed address or choice is a new
         // one.
         let elapsed = (js_sys::Date::now() - m.shown_at).max(0.0) as u32;
-        let (key, elapsed_ms) = load_pending()
+        let (key, elapsed_ms, reported) = load_pending()
             .filter(|p| p.email == address && p.newsletter == newsletter)
             .map_or_else(
-                || (idempotency_key(), Some(elapsed)),
-                |p| (p.key, p.elapsed_ms.or(Some(elapsed))),
+                || (idempotency_key(), Some(elapsed), false),
+                |p| (p.key, p.elapsed_ms.or(Some(elapsed)), p.reported),
             );
         Some(Pending {
             email: address,
@@ -203,6 +226,7 @@ fn submit() {
             elapsed_ms,
             // This page's article, where the reader acts now.
             article: Some(m.key.0),
+            reported,
         })
     })
     .flatten() else {
@@ -232,9 +256,6 @@ struct Attempt {
     failed: String,
     refused: String,
     offline: String,
-    /// Whether a server error (5xx) has been reported for this submission: once, whichever
-    /// attempt meets it first.
-    reported: std::cell::Cell<bool>,
 }
 
 fn prepare(p: &Pending, by_reader: bool) -> Option<Attempt> {
@@ -249,10 +270,8 @@ fn prepare(p: &Pending, by_reader: bool) -> Option<Attempt> {
             article.push(b"0123456789abcdef"[((key.0 >> (shift * 4)) & 15) as usize] as char);
         }
         // The reader's own time, from the submission (a resend after a reload comes moments
-        // after this prompt appeared).
-        let elapsed = p
-            .elapsed_ms
-            .map_or_else(|| (js_sys::Date::now() - m.shown_at).floor(), f64::from);
+        // after this prompt appeared); one without it is never resent unasked (`resume`).
+        let elapsed = f64::from(p.elapsed_ms.unwrap_or(0));
         for (name, value) in [
             ("email", JsValue::from_str(&p.email)),
             ("newsletter", JsValue::from_bool(p.newsletter)),
@@ -281,7 +300,6 @@ fn prepare(p: &Pending, by_reader: bool) -> Option<Attempt> {
             failed: copy.text(Text::SendFailed).into(),
             refused: copy.text(Text::SignupRefused).into(),
             offline: copy.text(Text::Offline).into(),
-            reported: std::cell::Cell::new(false),
         })
     })
     .flatten()
@@ -301,7 +319,8 @@ fn send(p: Pending, by_reader: bool) {
 /// pending unless the server accepted or refused it.
 fn attempt(a: Rc<Attempt>, n: u32) {
     if !online() {
-        // Kept in sessionStorage; the `online` listener sends it when the connection is back.
+        // Kept (in sessionStorage, else in memory); the `online` listener sends it when the
+        // connection is back.
         let offline = a.offline.clone();
         return settle(&a, Err(offline));
     }
@@ -322,21 +341,24 @@ fn attempt(a: Rc<Attempt>, n: u32) {
                 Outcome::NotTheService => {
                     // Still pending: nothing is lost, and a reload sends it again once the
                     // endpoint answers.
-                    report("the signup endpoint answered with a page, not JSON (a redirect, or the site's catch-all route?), so the address was not taken: check the endpoint setting");
+                    trouble(&a, "the signup endpoint answered with a page, not JSON (a redirect, or the site's catch-all route?), so the address was not taken: check the endpoint setting");
                     settle(&a, Err(message));
                 }
                 Outcome::Refused => {
                     // The server's own sentence, shown as text; this submission will not be sent
-                    // again.
-                    settled_pending(&a.key);
+                    // again (told first: what is told is kept with the submission).
                     if status.is_some_and(|s| s == 404 || s == 405) {
-                        report("the signup endpoint was not found (HTTP 404 or 405): check the endpoint setting");
+                        trouble(&a, "the signup endpoint was not found (HTTP 404 or 405): check the endpoint setting");
                     }
+                    settled_pending(&a.key);
                     settle(&a, Err(message));
                 }
                 Outcome::Retry { after_ms } => {
-                    if status.is_some_and(|s| s >= 500) && !a.reported.replace(true) {
-                        report("the signup endpoint answered with a server error; retrying");
+                    if status.is_some_and(|s| s >= 500) {
+                        trouble(
+                            &a,
+                            "the signup endpoint answered with a server error; retrying",
+                        );
                     }
                     let wait = delay_ms(n, a.retry_delay_ms, js_sys::Math::random(), after_ms);
                     match wait {
@@ -345,7 +367,7 @@ fn attempt(a: Rc<Attempt>, n: u32) {
                         }
                         _ => {
                             // Still pending: a reload or the reader's next try sends it again.
-                            report("the signup could not be sent (no answer, or the endpoint kept failing): the reader was asked to try again");
+                            trouble(&a, "the signup could not be sent (no answer, or the endpoint kept failing): the reader was asked to try again");
                             settle(&a, Err(message));
                         }
                     }
@@ -353,6 +375,17 @@ fn attempt(a: Rc<Attempt>, n: u32) {
             }
         }),
     );
+}
+
+/// Tells the publisher of trouble with this submission, unless it has been told already: a
+/// reader who tries again, or reloads, is the same reader with the same trouble. What was told
+/// is kept with the pending submission.
+fn trouble(a: &Attempt, message: &str) {
+    if let Some(mut p) = load_pending().filter(|p| p.key == a.key && !p.reported) {
+        report(message);
+        p.reported = true;
+        save_pending(&p);
+    }
 }
 
 /// The submission's outcome, shown in the prompt that sent it. `Err` is the sentence for the
@@ -478,6 +511,29 @@ fn busy(host: &Element, on: bool) {
             button.remove_attribute("aria-disabled")
         };
     }
+}
+
+/// `typed`, trimmed, with its domain in ASCII (`name@xn--bcher-kva.de` for `name@bücher.de`), the
+/// only form the rule and the service take. Chromium's `<input type=email>` converts the domain
+/// itself, Firefox's leaves it as typed; the browser's URL parser converts it as it would for a
+/// link to that host (UTS #46, <https://url.spec.whatwg.org/#concept-domain-to-ascii>). A domain
+/// the parser refuses, or one with anything but label characters besides its non-ASCII ones (an
+/// `@`, a `/` or a `:` would make it more than a host), stays as typed and fails the rule.
+fn ascii_domain(typed: &str) -> String {
+    let address = typed.trim();
+    if let Some((local, domain)) = address.split_once('@') {
+        let (mut wide, mut host) = (false, true);
+        for b in domain.bytes() {
+            wide |= b >= 0x80;
+            host &= b >= 0x80 || b.is_ascii_alphanumeric() || b == b'-' || b == b'.';
+        }
+        if wide && host {
+            if let Ok(url) = web_sys::Url::new(&(String::from("http://") + domain)) {
+                return String::from(local) + "@" + &url.hostname();
+            }
+        }
+    }
+    address.into()
 }
 
 /// A random key that names one submission to the server, so a retry is not a new signup.
