@@ -49,6 +49,9 @@ impl Value {
             (Value::Map(base), Value::Map(top)) => {
                 for (key, value) in top {
                     match base.iter_mut().find(|(k, _)| k == key) {
+                        // A key, or a set of keys, is one value: a later one replaces it whole
+                        // (a JWK Set merged with a key would hold both, and the set would win).
+                        Some((_, slot)) if key == "publicKey" => *slot = value.clone(),
                         Some((_, slot)) => slot.merge(value),
                         None => base.push((key.clone(), value.clone())),
                     }
@@ -944,6 +947,24 @@ mod tests {
                 "{wrong:?}: {text}"
             );
         }
+    }
+
+    #[test]
+    fn a_later_public_key_replaces_an_earlier_set_whole() {
+        let jwk = |x: &str| map(&[("kty", s("EC")), ("x", s(x))]);
+        let mut merged = map(&[(
+            "publicKey",
+            map(&[("keys", Value::List(vec![jwk("a"), jwk("b")]))]),
+        )]);
+        merged.merge(&map(&[("publicKey", jwk("c"))]));
+        assert_eq!(merged, map(&[("publicKey", jwk("c"))]));
+        // Other objects still merge key by key.
+        let mut merged = map(&[("copy", map(&[("heading", s("A"))]))]);
+        merged.merge(&map(&[("copy", map(&[("lead", s("B"))]))]));
+        assert_eq!(
+            merged,
+            map(&[("copy", map(&[("heading", s("A")), ("lead", s("B"))]))])
+        );
     }
 
     #[test]

@@ -890,6 +890,15 @@ async fn a_refused_page_token_falls_back_to_the_kept_one() {
         "open",
         "a page with the new key recognises it"
     );
+    // A lapsed subscriber's token of a key the publisher has since retired: whatever key signed
+    // it, it has expired, so it is forgotten rather than checked on every page.
+    let (_, retired) = key_and_token(-3600).await;
+    keep_token(retired);
+    fixture("tb5");
+    meterwall::mount(token_config(&jwk, None)).unwrap();
+    assert_eq!(settled().await, "locked");
+    assert!(last_error().contains("expired"), "{}", last_error());
+    assert!(stored().token.is_none(), "forgotten");
     clean();
 }
 
@@ -918,6 +927,30 @@ async fn while_the_key_changes_pages_carry_both_and_either_signs() {
             assert_eq!(settled().await, "open", "keys {n}");
             clean();
         }
+    }
+    // A key that cannot be used (a typo in the new one: the wrong shape, or a point off the
+    // curve, which only WebCrypto's import finds) does not stop the next from being tried.
+    let broken = [
+        r#"{"kty":"EC","crv":"P-256","x":"AA","y":"AA"}"#,
+        r#"{"kty":"EC","crv":"P-256","x":"AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA","y":"AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA"}"#,
+    ];
+    for (n, typo) in broken.iter().enumerate() {
+        let keys = js_sys::Array::of2(&JSON::parse(typo).unwrap(), &old_jwk);
+        fixture(&format!("kt{n}"));
+        let d = meterwall::mount(token_config(&keys, Some(&old_token))).unwrap();
+        JsFuture::from(d.dyn_into::<Promise>().unwrap())
+            .await
+            .unwrap();
+        assert_eq!(settled().await, "open", "typo {n}");
+        clean();
+        // Alone, it is the page's fault: reported as such.
+        watch_error();
+        fixture(&format!("ku{n}"));
+        let alone = js_sys::Array::of1(&JSON::parse(typo).unwrap());
+        meterwall::mount(token_config(&alone, Some(&old_token))).unwrap();
+        assert_eq!(settled().await, "locked");
+        assert!(last_error().contains("public key"), "{}", last_error());
+        clean();
     }
     // Neither key: refused, as with one key.
     fixture("kr3");

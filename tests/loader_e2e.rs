@@ -405,7 +405,8 @@ async fn data_layer(browser: Browser) {
     let site = copy_site(&www);
     // A later layer's `null` means "not given" (a CMS template with nothing to fill in): the
     // script tag's `true` stands. The page's JSON block does not parse: the loader's error about
-    // it goes to dataLayer too, though the loader reads the block first.
+    // it goes to dataLayer too, though the loader reads the block first (a deferred loader, which
+    // runs once the page is parsed, reports it at once).
     let page = Page::of(&www, &articles[3])
         .head_first(&script(
             "window.meterwall = window.meterwall || [];\n\
@@ -415,6 +416,7 @@ async fn data_layer(browser: Browser) {
             "<script type=\"application/json\" id=\"meterwall-config\">{ \"limit\": 3, }</script>",
         )
         .loader_attr("data-data-layer", "true")
+        .deferred()
         .write(site.path(), "data-layer");
     let demo = articles[..3].to_vec();
     run_case(
@@ -2056,6 +2058,16 @@ impl Page {
     fn one_request(mut self) -> Self {
         let (start, end) = self.tag_with(LOADER_SRC);
         let tag = self.html[start..end].replace(LOADER_SRC, "src=\"/dist/meterwall.inline.js\"");
+        self.html.replace_range(start..end, &tag);
+        self
+    }
+
+    /// Makes the default loader's script tag `defer` instead of `async`: it runs once the page is
+    /// parsed, every time (an async one may run while the parser is still inside the page).
+    fn deferred(mut self) -> Self {
+        let (start, end) = self.tag_with(LOADER_SRC);
+        let tag = self.html[start..end].replacen("<script async ", "<script defer ", 1);
+        assert!(tag.contains("defer"), "{}: {tag}", self.article.path);
         self.html.replace_range(start..end, &tag);
         self
     }

@@ -2313,6 +2313,11 @@ async fn a_domain_without_a_dot_is_refused_before_sending() {
 async fn an_offline_submission_session_storage_refused_still_goes_out_once_online() {
     wall_with(FAST);
     script_fetch("[{status: 200}]");
+    // An earlier submission, kept while storage still took it: the reader's new one replaces it,
+    // and a reload must not bring the old one back.
+    session()
+        .set_item(PENDING, "4|0|0|1200||pendingkey123|old@example.com")
+        .unwrap();
     js("window.__setItem = Storage.prototype.setItem;
         Storage.prototype.setItem = function (k, v) {
           if (this === window.sessionStorage) throw new DOMException('full', 'QuotaExceededError');
@@ -2322,7 +2327,10 @@ async fn an_offline_submission_session_storage_refused_still_goes_out_once_onlin
     submit_email("reader@example.com");
     wait_for_status("You're offline. We'll send your email address as soon as you're back online.")
         .await;
-    assert!(session().get_item(PENDING).unwrap().is_none());
+    assert!(
+        session().get_item(PENDING).unwrap().is_none(),
+        "the earlier submission is gone"
+    );
     set_online(true);
     js("window.dispatchEvent(new Event('online'));");
     for _ in 0..100 {

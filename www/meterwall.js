@@ -106,7 +106,6 @@
   // says so there too, and so do the loader's own first errors (a JSON block that does not parse
   // is one, so the layers before it count).
   dataLayer(page.concat(calls));
-  if (!src && !inline) return fail("the loader must be included with a <script src> tag");
 
   // Read again once the document is parsed if it is not there yet: a block after this script (in
   // the body, say) has not been parsed when an async or a plain script tag runs.
@@ -127,6 +126,7 @@
     }
   }
   readBlock();
+  if (!src && !inline) return fail("the loader must be included with a <script src> tag");
 
   // Runs one queued command; a publisher's function that throws is reported and the queue goes on.
   function run(api, item) {

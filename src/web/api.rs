@@ -72,8 +72,10 @@ pub fn set_subscriber(on: JsValue) -> JsValue {
         return JsValue::NULL;
     }
     with_mounted(|m| {
-        // Said by the publisher: no longer a subscription by token alone, whenever it lapses.
+        // Said by the publisher: no longer a subscription by token alone, whenever it lapses,
+        // nor, when not one, by the token this page holds.
         m.token_lapses = None;
+        m.declined = if on { None } else { m.record.token.clone() };
         m.resubscribe(on)
     })
     .unwrap_or(JsValue::NULL)

@@ -73,6 +73,9 @@ pub(crate) struct Mounted {
     observer: Option<web_sys::IntersectionObserver>,
     /// Whether `meterwall:seen` has fired for this prompt.
     seen: bool,
+    /// The token the publisher has said does not make a subscriber here (`setSubscriber(false)`):
+    /// another tab's change does not bring it back; a new one (a new login) is checked.
+    declined: Option<String>,
 }
 
 thread_local! {
@@ -498,6 +501,7 @@ fn finish(doc: &Document, p: Prepared) -> JsValue {
         blocked,
         observer: None,
         seen: false,
+        declined: None,
         calendar,
     };
     if read_now {
@@ -910,14 +914,16 @@ impl Mounted {
         if problem.is_some() || self.decision.wall.is_none() {
             return;
         }
-        // A subscription in another tab: that tab kept a token; it is verified here too. Only a
-        // token this page has not had: the one it has was checked when it decided, and a reader
-        // the publisher has since said does not subscribe (`setSubscriber(false)`) stays so.
+        // A subscription in another tab: that tab kept a token; it is verified here too (again,
+        // if this page refused it: not valid yet then, it may be now), unless the publisher has
+        // said on this page that it does not make a subscriber (`setSubscriber(false)`).
         let key = self.config.public_key.as_ref().map(value_to_js);
-        let new = record.token.is_some() && record.token != self.record.token;
-        if let (Some(token), Some(key), false, true) =
-            (record.token.clone(), key, self.subscriber, new)
-        {
+        if let (Some(token), Some(key), false, true) = (
+            record.token.clone(),
+            key,
+            self.subscriber,
+            record.token != self.declined,
+        ) {
             let generation = self.generation;
             token::verify_now(
                 token,

@@ -107,7 +107,17 @@ fn load_pending() -> Option<Pending> {
 
 fn save_pending(p: &Pending) {
     let text = p.encode();
-    let stored = session().is_some_and(|s| s.set_item(PENDING_KEY, &text).is_ok());
+    let session = session();
+    let stored = session
+        .as_ref()
+        .is_some_and(|s| s.set_item(PENDING_KEY, &text).is_ok());
+    if !stored {
+        // An earlier submission left there would come back after a reload, and go out, in place
+        // of the one the reader made since.
+        if let Some(s) = session {
+            let _ = s.remove_item(PENDING_KEY);
+        }
+    }
     UNSTORED.set(if stored { String::new() } else { text });
 }
 

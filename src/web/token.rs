@@ -14,11 +14,14 @@ use web_sys::{CryptoKey, SubtleCrypto};
 /// `keys` is a JWK, a list of JWKs or a JWK Set (`{"keys": [...]}`, RFC 7517 §5), at most
 /// [`token::MAX_KEYS`]: while the publisher moves to a new key, pages carry both, and a token
 /// signed with either holds. They are tried in turn, the next only when the signature does not
-/// match the one before.
+/// match the one before (or the key cannot be used: a typo in the new key does not stop the old
+/// one). None matching is `BadKey` if one of them could not be used, else `BadSignature`, or the
+/// fault of the unverified claims when they show the token could not hold with any key (see
+/// [`unverified`]).
 ///
 /// The order matters: the algorithm is checked before any cryptography, and the claims are
-/// read only once the signature has vouched for them, so a forged token is always reported as
-/// `BadSignature`, never as expired.
+/// trusted only once the signature has vouched for them: a forged token never holds, whatever it
+/// claims.
 ///
 /// Every failure is a [`TokenError`]: the token's shape, algorithm, signature or times, a key
 /// that is not a P-256 public JWK (`BadKey`), or no WebCrypto on this page
@@ -40,16 +43,31 @@ pub fn verify_now(
 
 type Verdict = Box<dyn FnOnce(Result<i64, TokenError>)>;
 
-/// Checks the signature with the `i`th key, and with the next if it does not match.
-fn try_key(s: Started, i: usize, now_ms: i64, done: Verdict) {
-    let Some(import) = s.imports.get(i).cloned() else {
-        return done(Err(TokenError::BadSignature));
+/// Checks the signature with the `i`th key, and with the next if it does not match. Each key is
+/// imported only when its turn comes, so no import is left unawaited (a rejected one would be
+/// reported by the browser as unhandled).
+fn try_key(mut s: Started, i: usize, now_ms: i64, done: Verdict) {
+    if i as u32 >= s.keys.length() {
+        let fault = if s.bad_key {
+            TokenError::BadKey
+        } else {
+            unverified(&s.payload, now_ms)
+        };
+        return done(Err(fault));
+    }
+    let import = match import(&s.subtle, &s.keys.get(i as u32)) {
+        Ok(import) => import,
+        Err(_) => {
+            s.bad_key = true;
+            return try_key(s, i + 1, now_ms, done);
+        }
     };
     settled(
         &import,
         Box::new(move |key| {
             let Some(key) = key.ok().and_then(|k| k.dyn_into::<CryptoKey>().ok()) else {
-                return done(Err(TokenError::BadKey));
+                s.bad_key = true;
+                return try_key(s, i + 1, now_ms, done);
             };
             // `verify({name: 'ECDSA', hash: 'SHA-256'}, key, r||s, signingInput)`: WebCrypto's
             // ECDSA signature is the raw `r || s`, the same form as JWS's (RFC 7518 §3.4), so no
@@ -82,12 +100,14 @@ fn try_key(s: Started, i: usize, now_ms: i64, done: Verdict) {
     );
 }
 
-/// What the checks before any cryptography leave for it: the keys' imports under way, the
-/// signature and what it signs (copied into JS arrays rather than lent as views of wasm
-/// memory), and the claims, read once the signature holds.
+/// What the checks before any cryptography leave for it: the keys, the signature and what it
+/// signs (copied into JS arrays rather than lent as views of wasm memory), and the claims, read
+/// once the signature holds.
 struct Started {
     subtle: SubtleCrypto,
-    imports: Vec<Promise>,
+    keys: Array,
+    /// Whether a key tried so far could not be used.
+    bad_key: bool,
     signature: Uint8Array,
     data: Uint8Array,
     payload: Vec<u8>,
@@ -112,17 +132,26 @@ fn start(token: &str, keys: &JsValue) -> Result<Started, TokenError> {
     if count == 0 || count > token::MAX_KEYS {
         return Err(TokenError::BadKey);
     }
-    let imports = list
-        .iter()
-        .map(|jwk| import(&subtle, &jwk))
-        .collect::<Result<_, _>>()?;
     Ok(Started {
         subtle,
-        imports,
+        keys: list,
+        bad_key: false,
         signature: Uint8Array::from(parts.signature.as_slice()),
         data: Uint8Array::from(parts.signing_input.as_bytes()),
         payload: parts.payload,
     })
+}
+
+/// Why a token that no key verifies is refused. The claims are not to be trusted, but they can
+/// still show that it could not hold on any page: a payload that is not a JSON object with an
+/// `exp`, or an `exp` long past (a lapsed subscriber's token signed with a key the publisher has
+/// since retired). Such a token is forgotten, where a mere `BadSignature` keeps it for a page that
+/// carries its key. Trusting them this far grants nothing: a forged token is refused either way.
+fn unverified(payload: &[u8], now_ms: i64) -> TokenError {
+    match claims(payload, now_ms) {
+        Err(e) if e.is_for_good() => e,
+        _ => TokenError::BadSignature,
+    }
 }
 
 /// The claims' times, once the signature has vouched for them: when the token stops holding.
