@@ -1493,6 +1493,123 @@ fn replace_all(bytes: &[u8], from: &[u8], to: &[u8]) -> Vec<u8> {
     out
 }
 
+// 5c. The files on another origin (a CDN) that does not know the wasm's type.
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn e2e_chrome_a_cdn_without_the_wasm_type_still_serves_the_widget() {
+    untyped_cdn(Browser::Chrome).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn e2e_firefox_a_cdn_without_the_wasm_type_still_serves_the_widget() {
+    untyped_cdn(Browser::Firefox).await;
+}
+
+/// The README's "Hosting": streaming compilation needs `application/wasm`; without it the loader
+/// fetches the wasm again and compiles its bytes. The meter's files come from a second origin
+/// that sends the wasm as `application/octet-stream` (and CORS headers, as a CDN must).
+async fn untyped_cdn(browser: Browser) {
+    let www = common::www();
+    let article = first_articles(&www.join("articles"), 1).remove(0);
+    let site = copy_site(&www);
+    let cdn = Cdn::start(site.path().join("dist")).await;
+    let page = Page::of(&www, &article)
+        .head_first(&script(ERRORS))
+        .loader_attr("src", &format!("{}/dist/meterwall.js", cdn.url))
+        .write(site.path(), "untyped-cdn");
+    let requests = cdn.requests.clone();
+    run_case(
+        browser,
+        "an untyped CDN",
+        &Settings::default(),
+        site.path(),
+        |client, url| async move {
+            open(&client, &url, &page.path).await;
+            assert_eq!(
+                decided(&client, &page.path).await,
+                "open",
+                "{}: the widget decided",
+                page.path
+            );
+            assert_eq!(errors(&client, "__errors").await, Vec::<String>::new());
+            let seen = requests.lock().unwrap().clone();
+            eprintln!("[loader_e2e] the CDN served {seen:?}");
+            // Once for streaming, refused for its type; once more for its bytes.
+            let wasm = seen.iter().filter(|path| path.ends_with(".wasm")).count();
+            assert_eq!(wasm, 2, "the wasm fetched twice from the CDN: {seen:?}");
+        },
+    )
+    .await;
+}
+
+/// A static file server on 127.0.0.1 for `dir` at `/dist/`: scripts as JavaScript, anything else
+/// (the wasm) as `application/octet-stream`, each with `Access-Control-Allow-Origin: *`.
+struct Cdn {
+    url: String,
+    requests: std::sync::Arc<std::sync::Mutex<Vec<String>>>,
+    _server: common::AbortOnDrop,
+}
+
+impl Cdn {
+    async fn start(dir: std::path::PathBuf) -> Self {
+        use tokio::io::{AsyncReadExt, AsyncWriteExt};
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let url = format!("http://{}", listener.local_addr().unwrap());
+        let requests = std::sync::Arc::new(std::sync::Mutex::new(Vec::new()));
+        let seen = requests.clone();
+        let server = tokio::spawn(async move {
+            loop {
+                let Ok((mut socket, _)) = listener.accept().await else {
+                    return;
+                };
+                let dir = dir.clone();
+                let seen = seen.clone();
+                tokio::spawn(async move {
+                    let mut head = Vec::new();
+                    let mut buf = [0u8; 1024];
+                    while !head.windows(4).any(|w| w == b"\r\n\r\n") {
+                        match socket.read(&mut buf).await {
+                            Ok(0) | Err(_) => return,
+                            Ok(n) => head.extend_from_slice(&buf[..n]),
+                        }
+                    }
+                    let head = String::from_utf8_lossy(&head);
+                    let path = head.split(' ').nth(1).unwrap_or("/").to_owned();
+                    let path = path.split('?').next().unwrap_or_default().to_owned();
+                    seen.lock().unwrap().push(path.clone());
+                    let file = path
+                        .strip_prefix("/dist/")
+                        .filter(|name| !name.contains(['/', '\\']))
+                        .and_then(|name| fs::read(dir.join(name)).ok());
+                    let kind = if path.ends_with(".js") {
+                        "text/javascript"
+                    } else {
+                        "application/octet-stream"
+                    };
+                    let (status, body) = match file {
+                        Some(body) => ("200 OK", body),
+                        None => ("404 Not Found", Vec::new()),
+                    };
+                    let headers = format!(
+                        "HTTP/1.1 {status}\r\nContent-Type: {kind}\r\nContent-Length: {}\r\n\
+                         Access-Control-Allow-Origin: *\r\nCache-Control: no-store\r\n\
+                         Connection: close\r\n\r\n",
+                        body.len()
+                    );
+                    let _ = socket.write_all(headers.as_bytes()).await;
+                    let _ = socket.write_all(&body).await;
+                    let _ = socket.shutdown().await;
+                });
+            }
+        });
+        Self {
+            url,
+            requests,
+            _server: common::AbortOnDrop(server),
+        }
+    }
+}
+
 // 9. Readers under the limit come first: the widget waits for the first contentful paint, but
 //    not for ever.
 
