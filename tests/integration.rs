@@ -991,6 +991,27 @@ async fn a_kept_token_not_valid_yet_is_kept_for_when_it_is() {
 }
 
 #[wasm_bindgen_test]
+async fn a_token_this_page_refused_is_checked_again_when_another_tab_accepts_it() {
+    clean();
+    watch_error();
+    let (jwk, _) = key_and_token(3600).await;
+    fixture("ra1");
+    meterwall::mount(token_config(&jwk, None)).unwrap();
+    // Valid from 3 to 4 seconds from now (the 5 minutes' leeway taken off its nbf).
+    let (jwk, soon) = key_and_token_from(3600, Some(304)).await;
+    keep_token(soon);
+    fixture("ra2");
+    meterwall::mount(token_config(&jwk, None)).unwrap();
+    assert_eq!(settled().await, "locked");
+    assert!(last_error().contains("not valid yet"), "{}", last_error());
+    // Another tab, later, accepts the same token and saves: this page checks it again.
+    sleep(5_000).await;
+    js("window.dispatchEvent(new StorageEvent('storage', {key: 'meterwall:v1'}));");
+    wait_for_state("open").await;
+    clean();
+}
+
+#[wasm_bindgen_test]
 async fn set_subscriber_false_holds_against_the_kept_token() {
     clean();
     let (jwk, token) = key_and_token(3600).await;
