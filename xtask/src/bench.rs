@@ -5,7 +5,8 @@
 //! server on a free port, and loads each case [`LOADS`] times per browser over
 //! WebDriver, the cases taking turns (in a new order each round) so that drift in the machine's
 //! speed spreads over all of them. Most loads are cold as far as a page can tell: the HTTP cache is off (Chrome
-//! `--disk-cache-size=1`, Firefox's cache prefs), the page URL carries a fresh query string, and
+//! `--disk-cache-size=1`, Firefox's cache prefs), the page URL and its script tags' carry a fresh
+//! query string (Chrome's in-memory cache served a classic script again under the same URL), and
 //! the storage is cleared and the meter state set through JS from a blank page first. One session
 //! per browser, not per load: a new browser per load would take most of the run's time. The
 //! "warm cache" cases run in a second session per browser with the HTTP cache on, as for a reader
@@ -13,8 +14,7 @@
 //! afresh, the widget's files come from the cache: the server sends `Last-Modified` and no
 //! `Cache-Control`, so a browser uses a file unasked while it counts as fresh (heuristically, for
 //! a tenth of its age) and revalidates it after that. Each load records whether the meter's files came from a
-//! cache, and the run prints how many did per case: with its disk cache off, Chrome's in-memory
-//! cache can still serve a script that the previous load used.
+//! cache, and the run prints how many did per case.
 //!
 //! Prints, per case and browser, minimum, median and maximum of the time to decision (User Timing
 //! `meterwall:decision`, from the loader's first line to the gate), Largest Contentful Paint,
@@ -648,7 +648,15 @@ pub fn bench(root: &Path) -> Result<()> {
             let session = |warm: bool| {
                 let kind = if warm { "warm" } else { "cold" };
                 let profile = scratch.join(format!("{}-{kind}-profile", browser.name()));
-                runtime.block_on(run_browser(browser, driver, &profile, &server.url, warm))
+                let pages = site.join("bench");
+                runtime.block_on(run_browser(
+                    browser,
+                    driver,
+                    &profile,
+                    &server.url,
+                    &pages,
+                    warm,
+                ))
             };
             let cold = session(false)?;
             let warm = session(true)?;
@@ -668,6 +676,7 @@ async fn run_browser(
     driver: &Path,
     profile: &Path,
     url: &str,
+    pages: &Path,
     warm: bool,
 ) -> Result<Run> {
     let port = free_port()?;
@@ -690,7 +699,7 @@ async fn run_browser(
             .stderr(Stdio::null()),
     )?);
     let client = connect(browser, port, profile, warm).await?;
-    let outcome = measure(browser, &client, url, warm).await;
+    let outcome = measure(browser, &client, url, pages, warm).await;
     let _ = client.close().await;
     outcome
 }
@@ -772,7 +781,13 @@ async fn connect(browser: Browser, port: u16, profile: &Path, warm: bool) -> Res
 /// Every case of the session's kind (cold or `warm`), `LOADS` rounds after one unmeasured round
 /// (which also fills the cache of a warm session), the cases taking turns. The other cases get
 /// no samples.
-async fn measure(browser: Browser, client: &Client, url: &str, warm: bool) -> Result<Run> {
+async fn measure(
+    browser: Browser,
+    client: &Client,
+    url: &str,
+    pages: &Path,
+    warm: bool,
+) -> Result<Run> {
     let version = client
         .capabilities()
         .and_then(|caps| caps.get("browserVersion"))
@@ -793,7 +808,9 @@ async fn measure(browser: Browser, client: &Client, url: &str, warm: bool) -> Re
         for &index in &order {
             let case = &CASES[index];
             let samples = &mut samples[index];
-            let sample = load(client, url, case, &spent, round)
+            // Cold: every script the page names is asked for afresh (see [`cold_page`]).
+            let cold = (!warm).then_some(pages);
+            let sample = load(client, url, cold, case, &spent, round)
                 .await
                 .map_err(|error| {
                     Error::Check(format!(
@@ -1040,6 +1057,7 @@ wait();
 async fn load(
     client: &Client,
     url: &str,
+    cold: Option<&Path>,
     case: &Case,
     spent: &str,
     round: usize,
@@ -1055,11 +1073,12 @@ async fn load(
     let glue = matches!(case.page, "meterwall.html" | "antiflicker.html")
         .then(|| format!("{url}/dist/meterwall_wasm.js"));
     let nonce = nonce();
-    goto(
-        client,
-        &format!("{url}/bench/{}?load={round}-{nonce}", case.page),
-    )
-    .await?;
+    let query = format!("load={round}-{nonce}");
+    let page = match cold {
+        Some(pages) => cold_page(pages, case.page, &query)?,
+        None => case.page.to_owned(),
+    };
+    goto(client, &format!("{url}/bench/{page}?{query}")).await?;
     let figures = tokio::time::timeout(
         PATIENCE,
         client.execute_async(
@@ -1588,6 +1607,37 @@ fn write_case_pages(root: &Path, dir: &Path) -> Result<()> {
             .map_err(|error| Error::io(&page, error))?;
     }
     Ok(())
+}
+
+/// For a cold load: a copy of the case page `page` (in `pages`) whose script tags carry `query`,
+/// so that no cache can answer for them. Chrome's HTTP cache is one byte, but its in-memory cache
+/// still served a classic script that the load before had used (the one-request build, the
+/// baseline) under the same URL; a module import and a `fetch` (the glue and the wasm, whose URLs
+/// the loader makes from its own without the query) were fetched every time. Returns the copy's
+/// name.
+///
+/// # Errors
+///
+/// When the page cannot be read or the copy written.
+fn cold_page(pages: &Path, page: &str, query: &str) -> Result<String> {
+    let path = pages.join(page);
+    let html = fs::read_to_string(&path).map_err(|error| Error::io(&path, error))?;
+    let mut html = html;
+    for script in [
+        "/dist/meterwall.js",
+        "/dist/meterwall.inline.js",
+        "/bench/baseline.js",
+        "/bench/empty.js",
+    ] {
+        html = html.replace(
+            &format!("src=\"{script}\""),
+            &format!("src=\"{script}?{query}\""),
+        );
+    }
+    let name = format!("cold-{page}");
+    let copy = pages.join(&name);
+    fs::write(&copy, html).map_err(|error| Error::io(&copy, error))?;
+    Ok(name)
 }
 
 /// The README's "No flash of the full article" snippet, as publishers copy it.
