@@ -55,6 +55,10 @@ pub enum TokenError {
     UnsupportedCritical,
     /// The signature does not verify with the publisher's public key.
     BadSignature,
+    /// The signature does not verify either, and the token's own `exp`, read without the signature's
+    /// word for it, has passed: no key would make it hold (a lapsed subscriber's token of a key
+    /// the publisher has retired), so it is forgotten.
+    BadSignatureExpired,
     /// `exp` has passed, by more than the leeway.
     Expired,
     /// `nbf` is still ahead, by more than the leeway.
@@ -111,6 +115,7 @@ impl TokenError {
             TokenError::UnsupportedAlgorithm => "the subscriber token is not signed with ES256 (its header's alg must be \"ES256\"); the publisher's login must sign with ECDSA P-256 and SHA-256",
             TokenError::UnsupportedCritical => "the subscriber token's header has a crit member, whose extensions meterwall does not support; the publisher's login must issue tokens without crit",
             TokenError::BadSignature => "the subscriber token's signature does not match the publisher's public key; check that the widget is configured with the public half of the key the login signs with",
+            TokenError::BadSignatureExpired => "the subscriber token's signature does not match the publisher's public key, and by its own exp it has expired anyway; the reader must log in again for a new token",
             TokenError::Expired => "the subscriber token has expired; the publisher's login must issue a new one",
             TokenError::NotYetValid => "the subscriber token is not valid yet (its nbf is in the future); check the clock of the server that issues it",
             TokenError::TimeInMilliseconds => "the subscriber token's exp or nbf is over 100,000,000,000 (in seconds, past the year 5000), so it counts milliseconds; JWT times count seconds, so the publisher's login must divide them by 1000",
@@ -741,6 +746,7 @@ mod tests {
             TokenError::UnsupportedAlgorithm,
             TokenError::UnsupportedCritical,
             TokenError::BadSignature,
+            TokenError::BadSignatureExpired,
             TokenError::Expired,
             TokenError::NotYetValid,
             TokenError::TimeInMilliseconds,

@@ -144,11 +144,13 @@ fn start(token: &str, keys: &JsValue) -> Result<Started, TokenError> {
 
 /// Why a token that no key verifies is refused. The claims are not to be trusted, but they can
 /// still show that it could not hold on any page: a payload that is not a JSON object with an
-/// `exp`, or an `exp` long past (a lapsed subscriber's token signed with a key the publisher has
-/// since retired). Such a token is forgotten, where a mere `BadSignature` keeps it for a page that
-/// carries its key. Trusting them this far grants nothing: a forged token is refused either way.
+/// `exp`, or an `exp` past (a lapsed subscriber's token signed with a key the publisher has since
+/// retired, `BadSignatureExpired`). Such a token is forgotten, where a mere `BadSignature` keeps it
+/// for a page that carries its key. Trusting them this far grants nothing: a forged token is
+/// refused either way.
 fn unverified(payload: &[u8], now_ms: i64) -> TokenError {
     match claims(payload, now_ms) {
+        Err(TokenError::Expired) => TokenError::BadSignatureExpired,
         Err(e) if e.is_for_good() => e,
         _ => TokenError::BadSignature,
     }
