@@ -50,8 +50,11 @@ impl Value {
                 for (key, value) in top {
                     match base.iter_mut().find(|(k, _)| k == key) {
                         // A key, or a set of keys, is one value: a later one replaces it whole
-                        // (a JWK Set merged with a key would hold both, and the set would win).
-                        Some((_, slot)) if key == "publicKey" => *slot = value.clone(),
+                        // (a JWK Set merged with a key would hold both, and the set would win);
+                        // `null` still means "not given".
+                        Some((_, slot)) if key == "publicKey" && !matches!(value, Value::Null) => {
+                            *slot = value.clone()
+                        }
                         Some((_, slot)) => slot.merge(value),
                         None => base.push((key.clone(), value.clone())),
                     }
@@ -957,6 +960,9 @@ mod tests {
             map(&[("keys", Value::List(vec![jwk("a"), jwk("b")]))]),
         )]);
         merged.merge(&map(&[("publicKey", jwk("c"))]));
+        assert_eq!(merged, map(&[("publicKey", jwk("c"))]));
+        // A later layer's null (a template with nothing to fill in) leaves it.
+        merged.merge(&map(&[("publicKey", Value::Null)]));
         assert_eq!(merged, map(&[("publicKey", jwk("c"))]));
         // Other objects still merge key by key.
         let mut merged = map(&[("copy", map(&[("heading", s("A"))]))]);

@@ -1012,6 +1012,37 @@ async fn a_token_this_page_refused_is_checked_again_when_another_tab_accepts_it(
 }
 
 #[wasm_bindgen_test]
+async fn a_registration_in_another_tab_lifts_the_wall_where_the_key_cannot_be_used() {
+    clean();
+    watch_error();
+    let (_, token) = key_and_token(3600).await;
+    // A private key pasted by mistake: refused before any import, without waiting for WebCrypto.
+    let private = JSON::parse(
+        r#"{"kty":"EC","crv":"P-256","x":"f83OJ3D2xF1Bg8vub9tLe1gHMzV76e8Tus9uPHvRVEU",
+            "y":"x_FEzRu9m36HLN_tue659LNpXW6pCyStikYjKIWI5a0",
+            "d":"jpsQnnGQmL-YBIffH1136cspYG6-0iY7X1fCE9-E9LI"}"#,
+    )
+    .unwrap();
+    fixture("pk1");
+    meterwall::mount(token_config(&private, None)).unwrap();
+    keep_token(token);
+    fixture("pk2");
+    meterwall::mount(token_config(&private, None)).unwrap();
+    assert_eq!(settled().await, "locked");
+    assert!(last_error().contains("public key"), "{}", last_error());
+    // The wall has painted; another tab registers the reader (and keeps the token it holds).
+    sleep(400).await;
+    let mut record = stored();
+    record.registered_min = Some((js_sys::Date::now() / 60_000.0) as i64);
+    storage()
+        .set_item(STORAGE_KEY, &meterwall::record::encode(&record))
+        .unwrap();
+    js("window.dispatchEvent(new StorageEvent('storage', {key: 'meterwall:v1'}));");
+    wait_for_state("open").await;
+    clean();
+}
+
+#[wasm_bindgen_test]
 async fn set_subscriber_false_holds_against_the_kept_token() {
     clean();
     let (jwk, token) = key_and_token(3600).await;

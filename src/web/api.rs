@@ -75,8 +75,10 @@ pub fn set_subscriber(on: JsValue) -> JsValue {
         // Said by the publisher: no longer a subscription by token alone, whenever it lapses,
         // nor, when not one, by the token this page holds.
         m.token_lapses = None;
+        let decision = m.resubscribe(on);
+        // The token the page holds once deciding again has taken in what other tabs saved.
         m.declined = if on { None } else { m.record.token.clone() };
-        m.resubscribe(on)
+        decision
     })
     .unwrap_or(JsValue::NULL)
 }

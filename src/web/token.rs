@@ -53,7 +53,9 @@ fn try_key(mut s: Started, i: usize, now_ms: i64, done: Verdict) {
         } else {
             unverified(&s.payload, now_ms)
         };
-        return done(Err(fault));
+        // In a later microtask, as promised, also when no key could even be imported: a caller
+        // that holds the mounted state (another tab's change) could not take it again now.
+        return soon(Box::new(move || done(Err(fault))));
     }
     let import = match import(&s.subtle, &s.keys.get(i as u32)) {
         Ok(import) => import,
