@@ -48,17 +48,10 @@ impl EmailError {
             EmailError::Empty => "no email",
             EmailError::TooLong => "email over 254 characters",
             EmailError::LocalTooLong => "email local part over 64 characters",
-            EmailError::Invalid => match input.trim().split_once('@') {
-                Some((local, domain))
-                    if !local.is_empty()
-                        && local.bytes().all(is_local_byte)
-                        && domain.split('.').all(is_label) =>
-                {
-                    if domain.split_once('.').is_none() {
-                        "invalid email: the domain has no dot"
-                    } else {
-                        "invalid email: the domain does not end in a top-level domain"
-                    }
+            EmailError::Invalid => match input.trim().split_once('@').map(rule) {
+                Some(Broken::NoDot) => "invalid email: the domain has no dot",
+                Some(Broken::NoTopLevel) => {
+                    "invalid email: the domain does not end in a top-level domain"
                 }
                 _ => "invalid email",
             },
@@ -118,6 +111,24 @@ pub fn validate(input: &str) -> Result<&str, EmailError> {
     if chars(local) > MAX_LOCAL {
         return Err(EmailError::LocalTooLong);
     }
+    match rule((local, domain)) {
+        Broken::None => Ok(address),
+        _ => Err(EmailError::Invalid),
+    }
+}
+
+/// Which part of the address rule (see [`validate`]) an address split at its first `@` breaks.
+enum Broken {
+    None,
+    /// WHATWG's: the local part's characters, or the domain's labels.
+    Syntax,
+    /// Ours: the domain is one label.
+    NoDot,
+    /// Ours: the last label is no top-level domain's.
+    NoTopLevel,
+}
+
+fn rule((local, domain): (&str, &str)) -> Broken {
     // A second '@' lands in the domain, where no label may contain it. One pass over the labels
     // also finds the last: a reverse search would link the standard library's backward searcher.
     let mut top = "";
@@ -133,10 +144,14 @@ pub fn validate(input: &str) -> Result<&str, EmailError> {
             .get(..4)
             .is_some_and(|p| p.eq_ignore_ascii_case(b"xn--"));
     let local_ok = !local.is_empty() && local.bytes().all(is_local_byte);
-    if local_ok && all_labels && dotted && top_level {
-        Ok(address)
+    if !local_ok || !all_labels {
+        Broken::Syntax
+    } else if !dotted {
+        Broken::NoDot
+    } else if !top_level {
+        Broken::NoTopLevel
     } else {
-        Err(EmailError::Invalid)
+        Broken::None
     }
 }
 

@@ -1621,8 +1621,7 @@ fn write_case_pages(root: &Path, dir: &Path) -> Result<()> {
 /// When the page cannot be read or the copy written.
 fn cold_page(pages: &Path, page: &str, query: &str) -> Result<String> {
     let path = pages.join(page);
-    let html = fs::read_to_string(&path).map_err(|error| Error::io(&path, error))?;
-    let mut html = html;
+    let mut html = fs::read_to_string(&path).map_err(|error| Error::io(&path, error))?;
     for script in [
         "/dist/meterwall.js",
         "/dist/meterwall.inline.js",
