@@ -1,4 +1,5 @@
-/*! meterwall loader: paste as a classic <script async> tag; it loads the wasm widget. */
+/* meterwall loader: paste as a classic <script async> tag; it loads the wasm widget. The build
+   minifies it without comments (README "Size"): readers download every byte of it. */
 (function () {
   "use strict";
   var w = window;

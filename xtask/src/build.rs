@@ -530,7 +530,8 @@ fn replace_member(text: &str, from: &str, to: &str) -> String {
     out
 }
 
-/// terser: compress and mangle `input` into `output`, keeping `/*!` comments. `module`: an ES
+/// terser: compress and mangle `input` into `output`, without comments: the loader's opening
+/// comment alone was 50 of its 2,046 bytes gzip, downloaded with every article. `module`: an ES
 /// module (the glue, whose exports keep their names), else a classic script.
 ///
 /// # Errors
@@ -544,7 +545,7 @@ pub fn terser(root: &Path, tools: &Tools, input: &Path, output: &Path, module: b
     if module {
         cmd.arg("--module");
     }
-    cmd.args(["--compress", "--mangle", "--comments", "/^!/", "--output"])
+    cmd.args(["--compress", "--mangle", "--comments", "false", "--output"])
         .arg(relative(root, output));
     shell::run(&mut cmd)
 }
