@@ -520,16 +520,17 @@ fn lang(config: &Config) -> &str {
 /// Builds the prompt for `wall`, detached from the page. Returns its host element.
 fn build_prompt(doc: &Document, wall: Wall, config: &Config, text: &PromptText) -> Option<Element> {
     let host = doc.create_element("div").ok()?;
-    host.set_class_name("meterwall-prompt");
     attrs(
         &host,
-        &[
-            ("data-meterwall-prompt", ""),
-            ("data-wall", wall.name()),
-            ("dir", &text.dir),
-            ("lang", lang(config)),
-        ],
+        texts!["class", "meterwall-prompt", "data-meterwall-prompt", ""],
     )?;
+    for (name, value) in [
+        ("data-wall", wall.name()),
+        ("dir", &text.dir),
+        ("lang", lang(config)),
+    ] {
+        host.set_attribute(name, value).ok()?;
+    }
     let root = host
         .attach_shadow(&ShadowRootInit::new(ShadowRootMode::Open))
         .ok()?;
@@ -537,36 +538,51 @@ fn build_prompt(doc: &Document, wall: Wall, config: &Config, text: &PromptText) 
     Some(host)
 }
 
-fn el(doc: &Document, parent: &Node, tag: &str, text: &str) -> Option<Element> {
+/// A `tag` element with `text` (if any), appended to `parent`, then given the attributes `pairs`
+/// (a [`texts!`] list of names and values, in turn): each element of the prompt in one call, its
+/// attributes as one string rather than an array of `&str` pairs, whose pointers and lengths
+/// compress poorly.
+fn el(
+    doc: &Document,
+    parent: &Node,
+    tag: &str,
+    text: &str,
+    pairs: &'static str,
+) -> Option<Element> {
     let e = doc.create_element(tag).ok()?;
     if !text.is_empty() {
         // Always text, never HTML: config copy cannot inject markup.
         e.set_text_content(Some(text));
     }
     parent.append_child(&e).ok()?;
+    attrs(&e, pairs)?;
     Some(e)
 }
 
-fn attrs(e: &Element, pairs: &[(&str, &str)]) -> Option<()> {
-    for (name, value) in pairs {
+/// Sets the attributes `pairs`, a [`texts!`] list of names and values in turn.
+fn attrs(e: &Element, pairs: &'static str) -> Option<()> {
+    let mut items = crate::list_items(pairs);
+    while let (Some(name), Some(value)) = (items.next(), items.next()) {
         e.set_attribute(name, value).ok()?;
     }
     Some(())
 }
 
+/// A paragraph of `parts`' texts, the middle one a link to `href` with the attributes `pairs`
+/// after it.
 fn sentence_with_link(
     doc: &Document,
     parent: &Node,
     copy: &Copy,
     parts: [Text; 3],
     href: &str,
-    class: &str,
+    pairs: &'static str,
 ) -> Option<()> {
-    let p = el(doc, parent, "p", "")?;
-    attrs(&p, &[("class", "alt"), ("part", "alt")])?;
+    let p = el(doc, parent, "p", "", texts!["class", "alt", "part", "alt"])?;
     p.append_with_str_1(copy.text(parts[0])).ok()?;
-    let a = el(doc, &p, "a", copy.text(parts[1]))?;
-    attrs(&a, &[("href", href), ("class", class), ("part", "link")])?;
+    let a = el(doc, &p, "a", copy.text(parts[1]), "")?;
+    a.set_attribute("href", href).ok()?;
+    attrs(&a, pairs)?;
     p.append_with_str_1(copy.text(parts[2])).ok()
 }
 
@@ -579,122 +595,161 @@ fn build(
 ) -> Option<()> {
     let copy = &config.copy;
     if !adopt(root, STYLE) {
-        el(doc, root, "style", STYLE)?;
+        el(doc, root, "style", STYLE, "")?;
     }
     // The fade over the teaser's last lines: decorative, so hidden from assistive technology and
     // an element of its own (a pseudo-element would stop contrast checkers reading the prompt).
-    let fade = el(doc, root, "div", "")?;
-    attrs(
-        &fade,
-        &[("class", "fade"), ("aria-hidden", "true"), ("part", "fade")],
+    el(
+        doc,
+        root,
+        "div",
+        "",
+        texts!["class", "fade", "aria-hidden", "true", "part", "fade"],
     )?;
     if let Some(href) = &config.stylesheet {
         // The publisher's stylesheet hook: loaded inside the shadow root, after ours.
-        let link = el(doc, root, "link", "")?;
-        attrs(&link, &[("rel", "stylesheet"), ("href", href)])?;
+        let link = el(doc, root, "link", "", texts!["rel", "stylesheet"])?;
+        link.set_attribute("href", href).ok()?;
     }
-    let section = el(doc, root, "section", "")?;
     // A labelled section is a region landmark; the heading names it.
-    attrs(
+    let section = el(
+        doc,
+        root,
+        "section",
+        "",
+        texts!["class", "box", "part", "box", "aria-labelledby", "mw-title",],
+    )?;
+    el(
+        doc,
         &section,
-        &[
-            ("class", "box"),
-            ("part", "box"),
-            ("aria-labelledby", "mw-title"),
-        ],
+        "h2",
+        copy.heading(wall),
+        texts!["id", "mw-title", "tabindex", "-1", "part", "heading"],
     )?;
-    let title = el(doc, &section, "h2", copy.heading(wall))?;
-    attrs(
-        &title,
-        &[("id", "mw-title"), ("tabindex", "-1"), ("part", "heading")],
-    )?;
-    let lead = el(
+    el(
         doc,
         &section,
         "p",
         &copy.lead(wall, config.period, text.spent),
+        texts!["class", "lead", "part", "lead"],
     )?;
-    attrs(&lead, &[("class", "lead"), ("part", "lead")])?;
     match wall {
         Wall::Register => {
-            let form = el(doc, &section, "form", "")?;
-            // The widget validates and reports through the live region itself.
-            attrs(
+            // The widget validates and reports through the live region itself. `dialog`:
+            // outside a dialog, a submission the widget does not take (its listener gone, or
+            // never there: the wall of an unreadable config) goes nowhere, rather than to the
+            // page's URL with the address in its query.
+            let form = el(
+                doc,
+                &section,
+                "form",
+                "",
+                texts![
+                    "novalidate",
+                    "",
+                    "method",
+                    "dialog",
+                    "class",
+                    "form",
+                    "part",
+                    "form",
+                ],
+            )?;
+            el(
+                doc,
                 &form,
-                // `dialog`: outside a dialog, a submission the widget does not take (its listener
-                // gone, or never there: the wall of an unreadable config) goes nowhere, rather
-                // than to the page's URL with the address in its query.
-                &[
-                    ("novalidate", ""),
-                    ("method", "dialog"),
-                    ("class", "form"),
-                    ("part", "form"),
+                "label",
+                copy.text(Text::EmailLabel),
+                texts!["for", "mw-email", "part", "label"],
+            )?;
+            let row = el(doc, &form, "div", "", texts!["class", "row"])?;
+            el(
+                doc,
+                &row,
+                "input",
+                "",
+                texts![
+                    "id",
+                    "mw-email",
+                    "type",
+                    "email",
+                    "name",
+                    "email",
+                    "autocomplete",
+                    "email",
+                    "required",
+                    "",
+                    "maxlength",
+                    "254",
+                    "aria-describedby",
+                    "mw-status",
+                    "part",
+                    "input",
                 ],
             )?;
-            let label = el(doc, &form, "label", copy.text(Text::EmailLabel))?;
-            attrs(&label, &[("for", "mw-email"), ("part", "label")])?;
-            let row = el(doc, &form, "div", "")?;
-            row.set_class_name("row");
-            let input = el(doc, &row, "input", "")?;
-            attrs(
-                &input,
-                &[
-                    ("id", "mw-email"),
-                    ("type", "email"),
-                    ("name", "email"),
-                    ("autocomplete", "email"),
-                    ("required", ""),
-                    ("maxlength", "254"),
-                    ("aria-describedby", "mw-status"),
-                    ("part", "input"),
-                ],
+            el(
+                doc,
+                &row,
+                "button",
+                copy.text(Text::Submit),
+                texts!["type", "submit", "part", "button"],
             )?;
-            let button = el(doc, &row, "button", copy.text(Text::Submit))?;
-            attrs(&button, &[("type", "submit"), ("part", "button")])?;
-            let consent = el(doc, &form, "label", "")?;
-            attrs(&consent, &[("class", "consent"), ("part", "consent")])?;
-            let check = el(doc, &consent, "input", "")?;
+            let consent = el(
+                doc,
+                &form,
+                "label",
+                "",
+                texts!["class", "consent", "part", "consent"],
+            )?;
             // Consent to the newsletter is its own choice, never ticked for the reader.
-            attrs(
-                &check,
-                &[
-                    ("type", "checkbox"),
-                    ("name", "newsletter"),
-                    ("id", "mw-newsletter"),
+            el(
+                doc,
+                &consent,
+                "input",
+                "",
+                texts![
+                    "type",
+                    "checkbox",
+                    "name",
+                    "newsletter",
+                    "id",
+                    "mw-newsletter",
                 ],
             )?;
             consent
                 .append_with_str_1(copy.text(Text::NewsletterLabel))
                 .ok()?;
-            let status = el(doc, &form, "p", "")?;
-            attrs(
-                &status,
-                &[
-                    ("id", "mw-status"),
-                    ("class", "status"),
-                    ("role", "status"),
-                    ("part", "status"),
+            el(
+                doc,
+                &form,
+                "p",
+                "",
+                texts![
+                    "id",
+                    "mw-status",
+                    "class",
+                    "status",
+                    "role",
+                    "status",
+                    "part",
+                    "status",
                 ],
             )?;
         }
         Wall::Unlock => {
-            let button = el(doc, &section, "button", &text.unlock)?;
-            attrs(
-                &button,
-                &[("type", "button"), ("class", "unlock"), ("part", "button")],
+            el(
+                doc,
+                &section,
+                "button",
+                &text.unlock,
+                texts!["type", "button", "class", "unlock", "part", "button"],
             )?;
         }
         Wall::Subscribe => {
             // Subscribing is this wall's one offer: a call to action, not an "Or, ..." aside.
-            let cta = el(doc, &section, "a", copy.text(Text::SubscribeCta))?;
-            attrs(
-                &cta,
-                &[
-                    ("href", &config.subscribe_url),
-                    ("class", "cta subscribe"),
-                    ("part", "button"),
-                ],
-            )?;
+            let cta = el(doc, &section, "a", copy.text(Text::SubscribeCta), "")?;
+            cta.set_attribute("href", &config.subscribe_url).ok()?;
+            attrs(&cta, texts!["class", "cta subscribe", "part", "button"])?;
         }
     }
     if wall != Wall::Subscribe {
@@ -708,7 +763,7 @@ fn build(
                 Text::SubscribeAfter,
             ],
             &config.subscribe_url,
-            "subscribe",
+            texts!["class", "subscribe", "part", "link"],
         )?;
     }
     sentence_with_link(
@@ -717,14 +772,18 @@ fn build(
         copy,
         [Text::LoginBefore, Text::LoginLink, Text::LoginAfter],
         &config.login_url,
-        "login",
+        texts!["class", "login", "part", "link"],
     )?;
-    let benefits = el(doc, &section, "h3", copy.text(Text::BenefitsHeading))?;
-    attrs(&benefits, &[("part", "benefits-heading")])?;
-    let list = el(doc, &section, "ul", "")?;
-    attrs(&list, &[("part", "benefits")])?;
+    el(
+        doc,
+        &section,
+        "h3",
+        copy.text(Text::BenefitsHeading),
+        texts!["part", "benefits-heading"],
+    )?;
+    let list = el(doc, &section, "ul", "", texts!["part", "benefits"])?;
     for item in copy.benefits() {
-        el(doc, &list, "li", item)?;
+        el(doc, &list, "li", item, "")?;
     }
     Some(())
 }
