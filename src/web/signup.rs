@@ -14,7 +14,6 @@ use crate::copy::Text;
 use crate::email;
 use crate::meter::Wall;
 use crate::retry::{classify, delay_ms, Outcome, Pending};
-use gloo_storage::{SessionStorage, Storage as _};
 use std::rc::Rc;
 use wasm_bindgen::prelude::*;
 use web_sys::{AbortController, Element, HtmlInputElement, RequestInit, Response};
@@ -80,11 +79,10 @@ pub fn forget() {
 }
 
 fn session() -> Option<web_sys::Storage> {
-    // The same probe as localStorage: the getter itself throws when site data is blocked.
-    match web_sys::window()?.session_storage() {
-        Ok(Some(_)) => Some(SessionStorage::raw()),
-        _ => None,
-    }
+    // The same probe as localStorage: the getter itself throws when site data is blocked. What
+    // it returns is the storage (not gloo's `raw()`, which reads the getter again and links its
+    // messages for failures the probe has ruled out).
+    web_sys::window()?.session_storage().ok().flatten()
 }
 
 fn load_pending() -> Option<Pending> {
