@@ -255,7 +255,9 @@ struct Attempt {
     /// it is resent from).
     article: crate::article::ArticleKey,
     endpoint: String,
-    body: String,
+    /// The JSON text, kept as the JS string `JSON.stringify` made: never copied into the wasm's
+    /// memory and back for each attempt.
+    body: js_sys::JsString,
     generation: u32,
     timeout_ms: u32,
     max_attempts: u8,
@@ -291,7 +293,7 @@ fn prepare(p: &Pending, by_reader: bool) -> Option<Attempt> {
         ] {
             let _ = super::reflect::set(&body, name, &value);
         }
-        let body = js_sys::JSON::stringify(&body).ok()?.as_string()?;
+        let body = js_sys::JSON::stringify(&body).ok()?;
         let copy = &m.config.copy;
         Some(Attempt {
             host,
@@ -437,7 +439,7 @@ fn post(a: &Attempt, done: Answer) {
     // Form services that answer a page unless asked for JSON.
     let _ = super::reflect::set(&headers, "Accept", &"application/json".into());
     init.set_headers(&headers);
-    init.set_body(&a.body.as_str().into());
+    init.set_body(&a.body);
     // An attempt that takes longer than the timeout is aborted and counts as no answer.
     let abort = AbortController::new().ok();
     let timer = abort.and_then(|c| {
