@@ -262,12 +262,12 @@ struct Attempt {
     timeout_ms: u32,
     max_attempts: u8,
     retry_delay_ms: u32,
-    sending: String,
     failed: String,
     refused: String,
     offline: String,
 }
 
+/// What sending `p` needs from the mounted page; the prompt shows it being sent.
 fn prepare(p: &Pending, by_reader: bool) -> Option<Attempt> {
     with_mounted(|m| {
         let host = m.host.clone()?;
@@ -295,7 +295,7 @@ fn prepare(p: &Pending, by_reader: bool) -> Option<Attempt> {
         }
         let body = js_sys::JSON::stringify(&body).ok()?;
         let copy = &m.config.copy;
-        Some(Attempt {
+        let a = Attempt {
             host,
             by_reader,
             key: p.key.clone(),
@@ -306,23 +306,23 @@ fn prepare(p: &Pending, by_reader: bool) -> Option<Attempt> {
             timeout_ms: m.config.timeout_ms,
             max_attempts: m.config.max_attempts,
             retry_delay_ms: m.config.retry_delay_ms,
-            sending: copy.text(Text::Sending).into(),
             failed: copy.text(Text::SendFailed).into(),
             refused: copy.text(Text::SignupRefused).into(),
             offline: copy.text(Text::Offline).into(),
-        })
+        };
+        // Said from the copy here, not kept for the attempts, which never say it again.
+        SENDING.with(|s| s.set(true));
+        busy(&a.host, true);
+        gate::say(&a.host, copy.text(Text::Sending), false);
+        Some(a)
     })
     .flatten()
 }
 
 fn send(p: Pending, by_reader: bool) {
-    let Some(a) = prepare(&p, by_reader) else {
-        return;
-    };
-    SENDING.with(|s| s.set(true));
-    busy(&a.host, true);
-    gate::say(&a.host, &a.sending, false);
-    attempt(Rc::new(a), 1);
+    if let Some(a) = prepare(&p, by_reader) {
+        attempt(Rc::new(a), 1);
+    }
 }
 
 /// Try number `n` of up to `max_attempts`, with backoff between them. The submission stays
