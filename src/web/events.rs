@@ -6,9 +6,7 @@ use web_sys::{CustomEvent, CustomEventInit};
 
 /// Logs `[meterwall] message` once to the console and fires `meterwall:error`.
 pub(crate) fn report(message: &str) {
-    let mut text = String::from("[meterwall] ");
-    text.push_str(message);
-    web_sys::console::error_1(&text.as_str().into());
+    web_sys::console::error_1(&prefixed(message));
     let detail = js_sys::Object::new();
     let _ = reflect::set(&detail, "message", &message.into());
     // At once, never held: the panic hook reports through here and nothing runs after it.
@@ -16,9 +14,14 @@ pub(crate) fn report(message: &str) {
 }
 
 pub(super) fn warn(message: &str) {
+    web_sys::console::warn_1(&prefixed(message));
+}
+
+/// `[meterwall] message`, as the console shows the widget's errors and warnings.
+fn prefixed(message: &str) -> JsValue {
     let mut text = String::from("[meterwall] ");
     text.push_str(message);
-    web_sys::console::warn_1(&text.as_str().into());
+    text.as_str().into()
 }
 
 thread_local! {
