@@ -179,8 +179,8 @@ fn subtle() -> Option<SubtleCrypto> {
 
 /// Decoded header or payload bytes as a JSON object (RFC 7515 §4, RFC 7519 §7.2 step 10).
 fn parse(bytes: &[u8]) -> Result<JsValue, TokenError> {
-    let text = core::str::from_utf8(bytes).map_err(|_| TokenError::Malformed)?;
-    let value = JSON::parse(text).map_err(|_| TokenError::Malformed)?;
+    let text = token::utf8(bytes).ok_or(TokenError::Malformed)?;
+    let value = JSON::parse(&text).map_err(|_| TokenError::Malformed)?;
     if value.is_object() {
         Ok(value)
     } else {
