@@ -748,22 +748,27 @@ fn url(v: &Value, path: &str) -> Checked<String> {
 
 fn string_list(v: &Value, path: &str) -> Checked<Vec<String>> {
     const EXPECTED: &str = "a list of strings, or one comma-separated string";
+    // Loops that push, not two `collect`s (one through `Result`): 0.8 KB less wasm.
+    let mut out = Vec::new();
     match v {
-        Value::Str(s) => Ok(s
-            .split(',')
-            .map(str::trim)
-            .filter(|s| !s.is_empty())
-            .map(String::from)
-            .collect()),
-        Value::List(items) => items
-            .iter()
-            .map(|item| match item {
-                Value::Str(s) => Ok(s.trim().into()),
-                other => Err(err(path, EXPECTED, other)),
-            })
-            .collect(),
-        other => Err(err(path, EXPECTED, other)),
+        Value::Str(s) => {
+            for item in s.split(',').map(str::trim) {
+                if !item.is_empty() {
+                    out.push(item.into());
+                }
+            }
+        }
+        Value::List(items) => {
+            for item in items {
+                match item {
+                    Value::Str(s) => out.push(s.trim().into()),
+                    other => return Err(err(path, EXPECTED, other)),
+                }
+            }
+        }
+        other => return Err(err(path, EXPECTED, other)),
     }
+    Ok(out)
 }
 
 fn sections(v: &Value) -> Checked<Vec<Section>> {
