@@ -791,18 +791,17 @@ fn sections(v: &Value) -> Checked<Vec<Section>> {
         // Kept in name order: records of version 1 name a section by its place in this list, and
         // are read by that order. (Inserted in place: a slice sort would link 4 KB of sorting
         // code for at most four names.)
-        match out.iter_mut().find(|s| s.name == *name) {
-            Some(existing) => existing.limit = limit,
-            None => {
-                let at = out.iter().position(|s| s.name > *name).unwrap_or(out.len());
-                out.insert(
-                    at,
-                    Section {
-                        name: name.clone(),
-                        limit,
-                    },
-                );
-            }
+        // One pass finds a repeated name and the place of a new one.
+        let at = out.iter().position(|s| s.name >= *name).unwrap_or(out.len());
+        match out.get_mut(at) {
+            Some(existing) if existing.name == *name => existing.limit = limit,
+            _ => out.insert(
+                at,
+                Section {
+                    name: name.clone(),
+                    limit,
+                },
+            ),
         }
     }
     Ok(out)
