@@ -508,15 +508,16 @@ impl Config {
         key(root, "articleId", &mut c.article_id, optional_string)?;
         if let Some(v) = root.get("pageType") {
             // A CMS may write `Premium`: the spelling is forgiven, not the word.
-            c.page_type = match string(v, "pageType", PAGE_EXPECTED)?
-                .trim()
-                .to_ascii_lowercase()
-                .as_str()
-            {
-                "metered" => PageType::Metered,
-                "free" => PageType::Free,
-                "premium" => PageType::Premium,
-                _ => return Err(err("pageType", PAGE_EXPECTED, v)),
+            // Compared without case rather than lowercased: no copy to allocate and drop.
+            let given = string(v, "pageType", PAGE_EXPECTED)?;
+            c.page_type = if given.eq_ignore_ascii_case("metered") {
+                PageType::Metered
+            } else if given.eq_ignore_ascii_case("free") {
+                PageType::Free
+            } else if given.eq_ignore_ascii_case("premium") {
+                PageType::Premium
+            } else {
+                return Err(err("pageType", PAGE_EXPECTED, v));
             };
         }
         key(root, "section", &mut c.section, optional_string)?;
@@ -792,7 +793,10 @@ fn sections(v: &Value) -> Checked<Vec<Section>> {
         // are read by that order. (Inserted in place: a slice sort would link 4 KB of sorting
         // code for at most four names.)
         // One pass finds a repeated name and the place of a new one.
-        let at = out.iter().position(|s| s.name >= *name).unwrap_or(out.len());
+        let at = out
+            .iter()
+            .position(|s| s.name >= *name)
+            .unwrap_or(out.len());
         match out.get_mut(at) {
             Some(existing) if existing.name == *name => existing.limit = limit,
             _ => out.insert(
