@@ -526,28 +526,29 @@ impl Config {
         key(root, "dataLayer", &mut c.data_layer, boolean)?;
         key(root, "token", &mut c.token, optional_string)?;
         if let Some(v) = root.get("publicKey") {
-            c.public_key = match v {
-                Value::Null => None,
+            // (`get` gives no `null`.) Checked first and cloned once: one copy of the clone's
+            // call and its drop of the old value.
+            let usable = match v {
                 // One key, or a JWK Set (`{"keys": [...]}`); the shell checks each key's members.
-                Value::Map(_) => Some(v.clone()),
+                Value::Map(_) => true,
                 // The keys of a change of key: the shell tries each.
-                Value::List(keys)
-                    if (1..=crate::token::MAX_KEYS).contains(&keys.len())
-                        && keys.iter().all(|k| matches!(k, Value::Map(_))) =>
-                {
-                    Some(v.clone())
+                Value::List(keys) => {
+                    (1..=crate::token::MAX_KEYS).contains(&keys.len())
+                        && keys.iter().all(|k| matches!(k, Value::Map(_)))
                 }
                 // A data attribute carries the JWK (or a list, or a set) as JSON text; the shell
                 // parses it.
-                Value::Str(s) if s.trim_start().starts_with(['{', '[']) => Some(v.clone()),
-                other => {
-                    return Err(err(
-                        "publicKey",
-                        "a P-256 public key as a JWK object, like {\"kty\":\"EC\",\"crv\":\"P-256\",\"x\":…,\"y\":…}, or a list or JWK Set ({\"keys\":[…]}) of 1 to 4 of them",
-                        other,
-                    ))
-                }
+                Value::Str(s) => matches!(s.trim_start().bytes().next(), Some(b'{' | b'[')),
+                _ => false,
             };
+            if !usable {
+                return Err(err(
+                    "publicKey",
+                    "a P-256 public key as a JWK object, like {\"kty\":\"EC\",\"crv\":\"P-256\",\"x\":…,\"y\":…}, or a list or JWK Set ({\"keys\":[…]}) of 1 to 4 of them",
+                    v,
+                ));
+            }
+            c.public_key = Some(v.clone());
         }
         key(
             root,
