@@ -560,11 +560,13 @@ impl Config {
             + c.registered_limit as usize
             + c.sections.iter().map(|s| s.limit as usize).sum::<usize>();
         if total + 1 > MAX_ENTRIES {
-            return Err(Box::new(ConfigError {
-                path: "limit".into(),
-                expected: "limit, registered.limit and the section limits to add up to at most 149",
-                found: int_text(total as i64),
-            }));
+            // The count given to `err` as a number, which it describes in decimal: every error
+            // built by the one function (40 bytes gzip less than building these two by hand).
+            return Err(err(
+                "limit",
+                "limit, registered.limit and the section limits to add up to at most 149",
+                &Value::Num(total as f64),
+            ));
         }
         // The built-in registration text makes the reference offer, in every language.
         let own_lead = c
@@ -779,11 +781,11 @@ fn sections(v: &Value) -> Checked<Vec<Section>> {
         return Err(err("sections", EXPECTED, v));
     };
     if entries.len() > MAX_SECTIONS {
-        return Err(Box::new(ConfigError {
-            path: "sections".into(),
-            expected: "at most 4 sections with their own allowance",
-            found: int_text(entries.len() as i64),
-        }));
+        return Err(err(
+            "sections",
+            "at most 4 sections with their own allowance",
+            &Value::Num(entries.len() as f64),
+        ));
     }
     let mut out: Vec<Section> = Vec::new();
     for (name, limit) in entries {
