@@ -190,11 +190,16 @@ impl Lang {
     /// assert_eq!(Lang::from_tag("pt-BR"), Lang::En);
     /// ```
     pub fn from_tag(tag: &str) -> Lang {
-        let primary = tag.split(['-', '_']).next().unwrap_or("");
-        match primary.to_ascii_lowercase().as_str() {
-            "fr" => Lang::Fr,
-            "de" => Lang::De,
-            "es" => Lang::Es,
+        // By bytes, a letter's case folded with `| 0x20` (which makes a lowercase letter only
+        // of that letter in either case): no lowercased copy, no `char` pattern searcher.
+        let primary = tag.as_bytes().split(|&b| b == b'-' || b == b'_').next();
+        match primary {
+            Some(&[a, b]) => match [a | 0x20, b | 0x20] {
+                [b'f', b'r'] => Lang::Fr,
+                [b'd', b'e'] => Lang::De,
+                [b'e', b's'] => Lang::Es,
+                _ => Lang::En,
+            },
             _ => Lang::En,
         }
     }
