@@ -895,11 +895,16 @@ fn unknown_keys(map: &Value, prefix: &str, known: &'static str, warnings: &mut V
 
 /// The known key closest to `key` by edit distance, if it is close enough to be a typo.
 fn nearest(key: &str, known: &'static str) -> Option<&'static str> {
-    crate::list_items(known)
-        .map(|k| (edit_distance(key, k), k))
-        .filter(|(d, k)| *d <= 2.max(k.len() / 3))
-        .min_by_key(|(d, _)| *d)
-        .map(|(_, k)| k)
+    // A loop, not `filter` and `min_by_key`; like `min_by_key`, the first of equals wins.
+    let mut best = None;
+    let mut least = usize::MAX;
+    for k in crate::list_items(known) {
+        let d = edit_distance(key, k);
+        if d <= 2.max(k.len() / 3) && d < least {
+            (best, least) = (Some(k), d);
+        }
+    }
+    best
 }
 
 /// Levenshtein distance over bytes, ASCII letters compared without case (known keys are ASCII;
