@@ -910,20 +910,22 @@ fn nearest(key: &str, known: &'static str) -> Option<&'static str> {
 /// Levenshtein distance over bytes, ASCII letters compared without case (known keys are ASCII;
 /// a non-ASCII character in a typo counts as one edit per byte, which only makes it less near).
 fn edit_distance(a: &str, b: &str) -> usize {
+    // One row of the table, its first cell (the row's number) kept apart; walked by iterators,
+    // so no index is checked.
     let b = b.as_bytes();
-    let mut row: Vec<usize> = (0..=b.len()).collect();
+    let mut row: Vec<usize> = (1..=b.len()).collect();
     for (i, ca) in a.bytes().enumerate() {
-        let mut diag = row[0];
-        row[0] = i + 1;
-        for (j, cb) in b.iter().enumerate() {
-            let above = row[j + 1];
-            row[j + 1] = (diag + usize::from(!ca.eq_ignore_ascii_case(cb)))
+        let (mut diag, mut left) = (i, i + 1);
+        for (cb, cell) in b.iter().zip(row.iter_mut()) {
+            let above = *cell;
+            left = (diag + usize::from(!ca.eq_ignore_ascii_case(cb)))
                 .min(above + 1)
-                .min(row[j] + 1);
+                .min(left + 1);
+            *cell = left;
             diag = above;
         }
     }
-    row[b.len()]
+    row.last().copied().unwrap_or(a.len())
 }
 
 #[cfg(test)]
