@@ -16,19 +16,24 @@ pub(super) fn to_value(v: &JsValue, depth: u8) -> Value {
     } else if let Some(s) = v.as_string() {
         Value::Str(s)
     } else if js_sys::Array::is_array(v) {
+        // Loops that push rather than `collect`s over js-sys's array iterator (same reads, in the
+        // same order): 0.7 KB less wasm.
         let list: &js_sys::Array = v.unchecked_ref();
-        Value::List(list.iter().map(|item| to_value(&item, depth + 1)).collect())
+        let mut items = Vec::new();
+        for i in 0..list.length() {
+            items.push(to_value(&list.get(i), depth + 1));
+        }
+        Value::List(items)
     } else if v.is_object() && !v.is_function() {
-        let entries = js_sys::Object::entries(v.unchecked_ref());
-        Value::Map(
-            entries
-                .iter()
-                .filter_map(|pair| {
-                    let pair: js_sys::Array = pair.unchecked_into();
-                    Some((pair.get(0).as_string()?, to_value(&pair.get(1), depth + 1)))
-                })
-                .collect(),
-        )
+        let pairs = js_sys::Object::entries(v.unchecked_ref());
+        let mut entries = Vec::new();
+        for i in 0..pairs.length() {
+            let pair: js_sys::Array = pairs.get(i).unchecked_into();
+            if let Some(key) = pair.get(0).as_string() {
+                entries.push((key, to_value(&pair.get(1), depth + 1)));
+            }
+        }
+        Value::Map(entries)
     } else {
         // Functions, symbols, bigints: nothing a config key takes.
         Value::Str(String::from("(unsupported value)"))
