@@ -874,11 +874,11 @@ fn unknown_keys(map: &Value, prefix: &str, known: &'static str, warnings: &mut V
         // `registered.limit` as the README's table spells it, or `registeredLimit` as a data
         // attribute arrives: a key of the `registered` object.
         let nested = key
-            .get(..10)
-            .filter(|head| prefix.is_empty() && head.eq_ignore_ascii_case("registered"))
-            .and_then(|_| key.get(10..))
+            // One split, not two `get`s (20 bytes gzip).
+            .split_at_checked(10)
+            .filter(|(head, _)| prefix.is_empty() && head.eq_ignore_ascii_case("registered"))
             // `.limit`, `Limit`, `-limit`: one edit from a key, or none.
-            .and_then(|rest| nearest(rest, REGISTERED_KEYS));
+            .and_then(|(_, rest)| nearest(rest, REGISTERED_KEYS));
         if let Some(inner) = nested {
             msg.push_str(" (did you mean {\"registered\": {\"");
             msg.push_str(inner);
