@@ -846,15 +846,18 @@ fn copy(v: &Value, warnings: &mut Vec<String>) -> Checked<Vec<(Text, String)>> {
         let Some(t) = Text::from_name(name) else {
             continue;
         };
-        let mut path = String::from("copy.");
-        path.push_str(name);
         match text {
             // Always rendered as text, never as HTML; a cap keeps a runaway value off the page.
             // Characters, counted as the bytes that start one.
             Value::Str(s) if s.bytes().filter(|b| b & 0xC0 != 0x80).count() <= 2000 => {
                 out.push((t, s.clone()))
             }
-            other => return Err(err(&path, "a string of at most 2000 characters", other)),
+            other => {
+                // The path built only for the error: no string made and dropped for each text.
+                let mut path = String::from("copy.");
+                path.push_str(name);
+                return Err(err(&path, "a string of at most 2000 characters", other));
+            }
         }
     }
     Ok(out)
