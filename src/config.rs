@@ -570,18 +570,13 @@ impl Config {
                 &Value::Num(total as f64),
             ));
         }
+        let given = |t: Text| c.copy.overrides.iter().any(|(o, _)| *o == t);
         // The built-in registration text makes the reference offer, in every language.
-        let own_lead = c
-            .copy
-            .overrides
-            .iter()
-            .any(|(t, _)| *t == Text::RegisterLead);
-        if !own_lead && (c.registered_limit != 3 || c.period != Period::Month) {
+        if !given(Text::RegisterLead) && (c.registered_limit != 3 || c.period != Period::Month) {
             warnings.push("the built-in registration text promises three articles each month: with another registered.limit or period, set copy.registerLead to what readers get".into());
         }
         // Texts added in a later version: a copy written before them (in another language, say)
         // shows the built-in words there until it gives them too.
-        let given = |t: Text| c.copy.overrides.iter().any(|(o, _)| *o == t);
         for (elder, newer) in [
             (Text::SubscribeLead, Text::PremiumLead),
             (Text::SendFailed, Text::SignupRefused),
@@ -590,9 +585,10 @@ impl Config {
                 let mut m = String::from("copy gives ");
                 m.push_str(elder.name());
                 m.push_str(" but not ");
-                m.push_str(newer.name());
+                let newer = newer.name();
+                m.push_str(newer);
                 m.push_str(", whose built-in text shows instead: give copy.");
-                m.push_str(newer.name());
+                m.push_str(newer);
                 m.push_str(" too");
                 warnings.push(m);
             }
