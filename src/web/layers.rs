@@ -44,21 +44,26 @@ pub(super) fn to_value(v: &JsValue, depth: u8) -> Value {
 /// list (`mount([a, b])`, a JSON block written as a list) is its layers in turn, not one value
 /// that the next layer would replace whole.
 pub(super) fn config_layers(input: &JsValue) -> Result<Value, String> {
-    fn merge(acc: &mut Value, layer: &Value) -> Result<(), String> {
+    /// Whether every layer was an object (or nothing): the message is made once, below, not in
+    /// each level of the recursion.
+    fn merge(acc: &mut Value, layer: &Value) -> bool {
         match layer {
-            Value::Null => Ok(()),
+            Value::Null => true,
             Value::Map(_) => {
                 acc.merge(layer);
-                Ok(())
+                true
             }
-            Value::List(layers) => layers.iter().try_for_each(|l| merge(acc, l)),
+            Value::List(layers) => layers.iter().all(|l| merge(acc, l)),
             // A number or text where a layer should be: from the JSON block as well as a call.
-            _ => Err("config must be an object or a list of objects: check the JSON block, the [\"config\", …] calls and mount(config)".into()),
+            _ => false,
         }
     }
     let mut acc = Value::Map(Vec::new());
-    merge(&mut acc, &to_value(input, 0))?;
-    Ok(acc)
+    if merge(&mut acc, &to_value(input, 0)) {
+        Ok(acc)
+    } else {
+        Err("config must be an object or a list of objects: check the JSON block, the [\"config\", …] calls and mount(config)".into())
+    }
 }
 
 /// The article element's own attributes, which win over the script's config; empty ones are
