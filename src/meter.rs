@@ -491,89 +491,36 @@ pub fn decide(
     let tier = tier(record, view);
     let (first, first_limit) = first_allowance(config, view.section);
     let first_used = record.used(first);
-    if tier == Tier::Subscriber {
-        return decision(
-            None,
-            Reason::Subscriber,
-            tier,
-            false,
-            first_used,
-            first_limit,
-        );
-    }
-    match view.page {
-        PageType::Free => {
-            return decision(None, Reason::FreePage, tier, false, first_used, first_limit)
-        }
-        PageType::Premium => {
-            return decision(
-                Some(Wall::Subscribe),
-                Reason::PremiumPage,
-                tier,
-                false,
-                first_used,
-                first_limit,
-            )
-        }
-        PageType::Metered => {}
-    }
-    if record.opened(view.key) {
-        return decision(
-            None,
-            Reason::AlreadyOpened,
-            tier,
-            false,
-            first_used,
-            first_limit,
-        );
-    }
-    if first_used < first_limit {
+    // Every outcome as the fields that differ, made into one decision at the end: a
+    // `decision(..)` per outcome wrote the whole struct at each (47 bytes of wasm, gzip).
+    let spent = Some(Wall::Subscribe);
+    let (wall, reason, counted, used, limit) = if tier == Tier::Subscriber {
+        (None, Reason::Subscriber, false, first_used, first_limit)
+    } else if view.page == PageType::Free {
+        (None, Reason::FreePage, false, first_used, first_limit)
+    } else if view.page == PageType::Premium {
+        (spent, Reason::PremiumPage, false, first_used, first_limit)
+    } else if record.opened(view.key) {
+        (None, Reason::AlreadyOpened, false, first_used, first_limit)
+    } else if first_used < first_limit {
         record.charge(view.key, first, now_min, config);
-        return decision(
-            None,
-            Reason::Counted,
-            tier,
-            true,
-            first_used + 1,
-            first_limit,
-        );
-    }
-    if tier == Tier::Anonymous {
-        return decision(
-            Some(Wall::Register),
-            Reason::AllowanceSpent,
-            tier,
-            false,
-            first_used,
-            first_limit,
-        );
-    }
-    let used = record.used(Allowance::Registered);
-    let limit = config.registered_limit;
-    if used >= limit {
-        return decision(
-            Some(Wall::Subscribe),
-            Reason::AllowanceSpent,
-            tier,
-            false,
-            used,
-            limit,
-        );
-    }
-    match config.registered_mode {
-        Mode::Choose => decision(
-            Some(Wall::Unlock),
-            Reason::MayUnlock,
-            tier,
-            false,
-            used,
-            limit,
-        ),
-        Mode::Auto => {
+        (None, Reason::Counted, true, first_used + 1, first_limit)
+    } else if tier == Tier::Anonymous {
+        let wall = Some(Wall::Register);
+        (wall, Reason::AllowanceSpent, false, first_used, first_limit)
+    } else {
+        let used = record.used(Allowance::Registered);
+        let limit = config.registered_limit;
+        if used >= limit {
+            (spent, Reason::AllowanceSpent, false, used, limit)
+        } else if config.registered_mode == Mode::Choose {
+            (Some(Wall::Unlock), Reason::MayUnlock, false, used, limit)
+        } else {
             record.charge(view.key, Allowance::Registered, now_min, config);
-            decision(None, Reason::Counted, tier, true, used + 1, limit)
+            (None, Reason::Counted, true, used + 1, limit)
         }
-    }
+    };
+    decision(wall, reason, tier, counted, used, limit)
 }
 
 /// Registers the reader, unless they were already, and gives them `article` (charged to no
