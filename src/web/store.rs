@@ -44,30 +44,29 @@ pub fn probe() -> Option<Storage> {
 /// Reads the record. A missing value is a fresh record; an unreadable one is a fresh record and
 /// the cause.
 pub fn load(storage: &Storage) -> (Record, Option<StoreError>) {
-    let value = match storage.unchecked_ref::<RawStorage>().get_item(STORAGE_KEY) {
-        Ok(v) => v,
-        Err(_) => return (Record::default(), Some(StoreError::Unavailable)),
-    };
+    // The fresh record of a failure made in one place, not in each (23 bytes of wasm, gzip).
+    match read(storage) {
+        Ok(record) => (record, None),
+        Err(e) => (Record::default(), Some(e)),
+    }
+}
+
+fn read(storage: &Storage) -> Result<Record, StoreError> {
+    let value = storage
+        .unchecked_ref::<RawStorage>()
+        .get_item(STORAGE_KEY)
+        .map_err(|_| StoreError::Unavailable)?;
     if value.is_null() || value.is_undefined() {
-        return (Record::default(), None);
+        return Ok(Record::default());
     }
     let too_large = value
         .dyn_ref::<js_sys::JsString>()
         .is_none_or(|s| s.length() as usize > MAX_STORED);
     if too_large {
-        return (
-            Record::default(),
-            Some(StoreError::Unreadable(RecordError::TooLarge)),
-        );
+        return Err(StoreError::Unreadable(RecordError::TooLarge));
     }
-    match value.as_string().map(|text: String| decode(&text)) {
-        Some(Ok(record)) => (record, None),
-        Some(Err(e)) => (Record::default(), Some(StoreError::Unreadable(e))),
-        None => (
-            Record::default(),
-            Some(StoreError::Unreadable(RecordError::Malformed)),
-        ),
-    }
+    // A string, as just checked; were it none, "" is as malformed.
+    decode(&value.as_string().unwrap_or_default()).map_err(StoreError::Unreadable)
 }
 
 /// Whether storage holds a meter record at all (readable or not). A second `getItem` after
