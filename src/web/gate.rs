@@ -538,17 +538,13 @@ fn build_prompt(doc: &Document, wall: Wall, config: &Config, text: &PromptText) 
     Some(host)
 }
 
-/// A `tag` element with `text` (if any), appended to `parent`, then given the attributes `pairs`
-/// (a [`texts!`] list of names and values, in turn): each element of the prompt in one call, its
-/// attributes as one string rather than an array of `&str` pairs, whose pointers and lengths
-/// compress poorly.
-fn el(
-    doc: &Document,
-    parent: &Node,
-    tag: &str,
-    text: &str,
-    pairs: &'static str,
-) -> Option<Element> {
+/// An element with `text` (if any), appended to `parent`, then given its attributes: `spec` is
+/// a [`texts!`] list of the tag, then names and values in turn. Each element of the prompt in
+/// one call, its tag and attributes as one string rather than an array of `&str` pairs, whose
+/// pointers and lengths compress poorly, and the tag not an argument of its own (12 bytes of
+/// wasm, gzip).
+fn el(doc: &Document, parent: &Node, text: &str, spec: &'static str) -> Option<Element> {
+    let (tag, pairs) = spec.split_once('\u{1f}')?;
     let e = doc.create_element(tag).ok()?;
     if !text.is_empty() {
         // Always text, never HTML: config copy cannot inject markup.
@@ -557,6 +553,13 @@ fn el(
     parent.append_child(&e).ok()?;
     attrs(&e, pairs)?;
     Some(e)
+}
+
+/// [`el`] for an element nothing is added to: its result a flag, not an element to drop, at
+/// each of the prompt's many leaves (46 bytes of wasm, gzip).
+#[inline(never)]
+fn leaf(doc: &Document, parent: &Node, text: &str, spec: &'static str) -> Option<()> {
+    el(doc, parent, text, spec).map(drop)
 }
 
 /// Sets the attributes `pairs`, a [`texts!`] list of names and values in turn.
@@ -578,9 +581,9 @@ fn sentence_with_link(
     href: &str,
     pairs: &'static str,
 ) -> Option<()> {
-    let p = el(doc, parent, "p", "", texts!["class", "alt", "part", "alt"])?;
+    let p = el(doc, parent, "", texts!["p", "class", "alt", "part", "alt"])?;
     p.append_with_str_1(copy.text(parts[0])).ok()?;
-    let a = el(doc, &p, "a", copy.text(parts[1]), "")?;
+    let a = el(doc, &p, copy.text(parts[1]), texts!["a"])?;
     a.set_attribute("href", href).ok()?;
     attrs(&a, pairs)?;
     p.append_with_str_1(copy.text(parts[2])).ok()
@@ -595,43 +598,55 @@ fn build(
 ) -> Option<()> {
     let copy = &config.copy;
     if !adopt(root, STYLE) {
-        el(doc, root, "style", STYLE, "")?;
+        leaf(doc, root, STYLE, texts!["style"])?;
     }
     // The fade over the teaser's last lines: decorative, so hidden from assistive technology and
     // an element of its own (a pseudo-element would stop contrast checkers reading the prompt).
-    el(
+    leaf(
         doc,
         root,
-        "div",
         "",
-        texts!["class", "fade", "aria-hidden", "true", "part", "fade"],
+        texts![
+            "div",
+            "class",
+            "fade",
+            "aria-hidden",
+            "true",
+            "part",
+            "fade"
+        ],
     )?;
     if let Some(href) = &config.stylesheet {
         // The publisher's stylesheet hook: loaded inside the shadow root, after ours.
-        let link = el(doc, root, "link", "", texts!["rel", "stylesheet"])?;
+        let link = el(doc, root, "", texts!["link", "rel", "stylesheet"])?;
         link.set_attribute("href", href).ok()?;
     }
     // A labelled section is a region landmark; the heading names it.
     let section = el(
         doc,
         root,
-        "section",
         "",
-        texts!["class", "box", "part", "box", "aria-labelledby", "mw-title",],
+        texts![
+            "section",
+            "class",
+            "box",
+            "part",
+            "box",
+            "aria-labelledby",
+            "mw-title",
+        ],
     )?;
-    el(
+    leaf(
         doc,
         &section,
-        "h2",
         copy.heading(wall),
-        texts!["id", "mw-title", "tabindex", "-1", "part", "heading"],
+        texts!["h2", "id", "mw-title", "tabindex", "-1", "part", "heading"],
     )?;
-    el(
+    leaf(
         doc,
         &section,
-        "p",
         &copy.lead(wall, config.period, text.spent),
-        texts!["class", "lead", "part", "lead"],
+        texts!["p", "class", "lead", "part", "lead"],
     )?;
     match wall {
         Wall::Register => {
@@ -642,9 +657,9 @@ fn build(
             let form = el(
                 doc,
                 &section,
-                "form",
                 "",
                 texts![
+                    "form",
                     "novalidate",
                     "",
                     "method",
@@ -655,20 +670,19 @@ fn build(
                     "form",
                 ],
             )?;
-            el(
+            leaf(
                 doc,
                 &form,
-                "label",
                 copy.text(Text::EmailLabel),
-                texts!["for", "mw-email", "part", "label"],
+                texts!["label", "for", "mw-email", "part", "label"],
             )?;
-            let row = el(doc, &form, "div", "", texts!["class", "row"])?;
-            el(
+            let row = el(doc, &form, "", texts!["div", "class", "row"])?;
+            leaf(
                 doc,
                 &row,
-                "input",
                 "",
                 texts![
+                    "input",
                     "id",
                     "mw-email",
                     "type",
@@ -687,27 +701,25 @@ fn build(
                     "input",
                 ],
             )?;
-            el(
+            leaf(
                 doc,
                 &row,
-                "button",
                 copy.text(Text::Submit),
-                texts!["type", "submit", "part", "button"],
+                texts!["button", "type", "submit", "part", "button"],
             )?;
             let consent = el(
                 doc,
                 &form,
-                "label",
                 "",
-                texts!["class", "consent", "part", "consent"],
+                texts!["label", "class", "consent", "part", "consent"],
             )?;
             // Consent to the newsletter is its own choice, never ticked for the reader.
-            el(
+            leaf(
                 doc,
                 &consent,
-                "input",
                 "",
                 texts![
+                    "input",
                     "type",
                     "checkbox",
                     "name",
@@ -719,12 +731,12 @@ fn build(
             consent
                 .append_with_str_1(copy.text(Text::NewsletterLabel))
                 .ok()?;
-            el(
+            leaf(
                 doc,
                 &form,
-                "p",
                 "",
                 texts![
+                    "p",
                     "id",
                     "mw-status",
                     "class",
@@ -737,17 +749,16 @@ fn build(
             )?;
         }
         Wall::Unlock => {
-            el(
+            leaf(
                 doc,
                 &section,
-                "button",
                 &text.unlock,
-                texts!["type", "button", "class", "unlock", "part", "button"],
+                texts!["button", "type", "button", "class", "unlock", "part", "button"],
             )?;
         }
         Wall::Subscribe => {
             // Subscribing is this wall's one offer: a call to action, not an "Or, ..." aside.
-            let cta = el(doc, &section, "a", copy.text(Text::SubscribeCta), "")?;
+            let cta = el(doc, &section, copy.text(Text::SubscribeCta), texts!["a"])?;
             cta.set_attribute("href", &config.subscribe_url).ok()?;
             attrs(&cta, texts!["class", "cta subscribe", "part", "button"])?;
         }
@@ -774,16 +785,15 @@ fn build(
         &config.login_url,
         texts!["class", "login", "part", "link"],
     )?;
-    el(
+    leaf(
         doc,
         &section,
-        "h3",
         copy.text(Text::BenefitsHeading),
-        texts!["part", "benefits-heading"],
+        texts!["h3", "part", "benefits-heading"],
     )?;
-    let list = el(doc, &section, "ul", "", texts!["part", "benefits"])?;
+    let list = el(doc, &section, "", texts!["ul", "part", "benefits"])?;
     for item in copy.benefits() {
-        el(doc, &list, "li", item, "")?;
+        leaf(doc, &list, item, texts!["li"])?;
     }
     Some(())
 }
