@@ -307,13 +307,14 @@ const END: u8 = 4;
 /// too, an image's link), so that a teaser keeps a run whole.
 fn children(at: &Element, keep: Option<&str>) -> Vec<Child> {
     let list = at.child_nodes();
-    let mut nodes: Vec<Child> = (0..list.length())
-        .filter_map(|i| list.item(i))
-        .map(|n| {
+    // Pushed in a loop: smaller than `collect` (0.1 KB of wasm, gzip).
+    let mut nodes: Vec<Child> = Vec::new();
+    for i in 0..list.length() {
+        if let Some(n) = list.item(i) {
             let class = classify(&n, keep);
-            (n, class)
-        })
-        .collect();
+            nodes.push((n, class));
+        }
+    }
     // The last node of the run being read, whether it has words (an empty anchor or icon alone
     // is no text), and whether a break follows it.
     let mut run = None;
