@@ -443,15 +443,14 @@ pub fn restore(removed: Removed) -> Option<Node> {
     // The first block of what came back where the teaser ends (not one further out, past the
     // article's text); text outside any block has no element of its own to take focus: its
     // parent does.
+    // Looked through by reference, not consumed (0.1 KB of wasm, gzip).
     let (first, _, _) = removed.nodes.first()?;
-    let first = first.clone();
-    removed
-        .nodes
-        .into_iter()
-        .filter(|(p, _, _)| *p == first)
-        .map(|(_, n, _)| n)
-        .find(|n| classify(n, None).1)
-        .or(Some(first.into()))
+    for (p, n, _) in &removed.nodes {
+        if p == first && classify(n, None).1 {
+            return Some(n.clone());
+        }
+    }
+    Some(first.clone().into())
 }
 
 /// Whether `node` is a child of `parent`.
