@@ -405,12 +405,15 @@ fn remove_after_teaser(body: &Element, config: &Config) -> Removed {
 
 /// Adds `nodes`, children of `from`, to what the wall removes, but for kept ones.
 fn take(from: &Element, nodes: &[Child], removed: &mut Removed) {
-    for (i, (node, (keep, _))) in nodes.iter().enumerate() {
+    // What follows each node is the rest of the iterator: no slicing, no bounds check (65 bytes
+    // of wasm, gzip).
+    let mut rest = nodes.iter();
+    while let Some((node, (keep, _))) = rest.next() {
         if *keep {
             continue;
         }
-        let place = nodes[i + 1..]
-            .iter()
+        let place = rest
+            .clone()
             .find(|(_, (k, _))| *k)
             .map_or(Place::After(None), |(n, _)| Place::Before(n.clone()));
         removed.nodes.push((from.clone(), node.clone(), place));
