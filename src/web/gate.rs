@@ -872,17 +872,26 @@ pub fn focus(node: &Node) {
 /// for the prompt. Returns false where the browser cannot, and the caller uses `<style>`.
 pub fn adopt(root: &ShadowRoot, css: &str) -> bool {
     let attempt = || -> Result<(), JsValue> {
-        let window = web_sys::window().ok_or(JsValue::NULL)?;
-        let constructor = super::reflect::get(&window, "CSSStyleSheet")?;
-        let sheet = js_sys::Reflect::construct(
-            constructor.unchecked_ref::<js_sys::Function>(),
-            &js_sys::Array::new(),
-        )?;
-        let replace: js_sys::Function = super::reflect::get(&sheet, "replaceSync")?.dyn_into()?;
-        replace.call1(&sheet, &css.into())?;
+        let sheet = Sheet::new()?;
+        sheet.replace_sync(css)?;
         let sheets = js_sys::Array::of1(&sheet);
         super::reflect::set(root, "adoptedStyleSheets", &sheets)?;
         Ok(())
     };
     attempt().is_ok()
+}
+
+#[wasm_bindgen::prelude::wasm_bindgen]
+extern "C" {
+    /// A constructed stylesheet, bound here rather than reached through `Reflect` (0.17 KB of
+    /// wasm, gzip); each call throws (and is caught) where the browser has no constructed
+    /// sheets.
+    #[wasm_bindgen(js_name = CSSStyleSheet)]
+    type Sheet;
+
+    #[wasm_bindgen(constructor, catch, js_class = "CSSStyleSheet")]
+    fn new() -> Result<Sheet, JsValue>;
+
+    #[wasm_bindgen(method, catch, js_name = replaceSync)]
+    fn replace_sync(this: &Sheet, css: &str) -> Result<(), JsValue>;
 }
