@@ -233,7 +233,7 @@ fn intersections(entries: web_sys::Event) {
     let entries: &js_sys::Array = entries.unchecked_ref();
     let visible = entries
         .iter()
-        .any(|e| reflect::get(&e, "isIntersecting").ok() == Some(JsValue::TRUE));
+        .any(|e| reflect::get(&e, "isIntersecting").is_ok_and(|v| v.as_bool() == Some(true)));
     if !visible {
         return;
     }

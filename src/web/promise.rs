@@ -30,7 +30,8 @@ pub fn settled(promise: &Promise, then: Then) {
     let callback = Closure::once_into_js(move |outcomes: JsValue| {
         let outcome = super::reflect::get(&outcomes, "0").unwrap_or_default();
         let field = |name: &str| super::reflect::get(&outcome, name).unwrap_or_default();
-        if field("status").as_string().as_deref() == Some("fulfilled") {
+        // Compared in JS (`===`), not copied out as a `String`.
+        if field("status") == "fulfilled" {
             then(Ok(field("value")));
         } else {
             then(Err(field("reason")));
