@@ -433,11 +433,8 @@ fn finish(doc: &Document, p: Prepared) -> JsValue {
         read_only,
         read_now,
     } = p;
-    let search = web_sys::window()
-        .and_then(|w| w.location().search().ok())
-        .unwrap_or_default();
     let mode = if config.preview {
-        preview::mode(&search)
+        preview::mode()
     } else {
         preview::Mode::None
     };
@@ -482,9 +479,7 @@ fn finish(doc: &Document, p: Prepared) -> JsValue {
         decision = meter::without_storage(decision, &config);
     }
     if mode != preview::Mode::None {
-        let mut lines = preview::explain(&decision, &config, source, mode);
-        lines.extend(preview::seo_warnings(doc, &body));
-        preview::overlay(doc, &lines);
+        preview::show(doc, &body, &decision, &config, source, mode);
     }
     let section = config.section.clone();
     let mut mounted = Mounted {
