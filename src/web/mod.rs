@@ -399,11 +399,13 @@ fn unreadable(
         let found = match body {
             Some(body) => Some(body.clone()),
             None => {
+                // The default's selector named here, not read from a whole default config
+                // made for it (64 bytes of wasm, gzip).
                 let selector = match value.get("selector") {
-                    Some(Value::Str(s)) => s.clone(),
-                    _ => Config::default().selector,
+                    Some(Value::Str(s)) => s,
+                    _ => "article",
                 };
-                doc.query_selector(&selector).ok().flatten()
+                doc.query_selector(selector).ok().flatten()
             }
         };
         if let Some(found) = found {
