@@ -99,7 +99,7 @@ pub fn explain(d: &Decision, config: &Config, source: KeySource, mode: Mode) -> 
     };
     line(&mut out, "article", article);
     line(&mut out, "time zone", &config.time_zone);
-    if mode != Mode::None && mode != Mode::Debug {
+    if !matches!(mode, Mode::None | Mode::Debug) {
         line(&mut out, "preview", "nothing of this view is saved");
     }
     out
