@@ -154,8 +154,11 @@ fn collect(v: &JsValue, out: &mut Vec<String>, depth: u8) {
         return;
     }
     if js_sys::Array::is_array(v) {
-        for item in v.unchecked_ref::<js_sys::Array>().iter() {
-            collect(&item, out, depth + 1);
+        // By index, without the array's iterator (see `intl`), and the two keys below called
+        // in turn, not looped over.
+        let items = v.unchecked_ref::<js_sys::Array>();
+        for i in 0..items.length() {
+            collect(&items.get(i), out, depth + 1);
         }
         return;
     }
@@ -169,9 +172,8 @@ fn collect(v: &JsValue, out: &mut Vec<String>, depth: u8) {
             out.push(selector);
         }
     }
-    for key in ["hasPart", "@graph"] {
-        collect(&get(v, key), out, depth + 1);
-    }
+    collect(&get(v, "hasPart"), out, depth + 1);
+    collect(&get(v, "@graph"), out, depth + 1);
 }
 
 /// Shows an editor the decision's reasons and the page's warnings. Not inlined into the page
