@@ -39,9 +39,8 @@ fn param(search: &str, name: &str) -> Option<String> {
         .map(|(_, v)| v.to_string())
 }
 
-/// Reads the preview parameters from the page's query string. Not inlined into the page view's
-/// decision, which every reader runs (with [`show`], 21 bytes of wasm, gzip).
-#[inline(never)]
+/// Reads the preview parameters from the page's query string (asked only where the config allows
+/// previews).
 pub fn mode() -> Mode {
     let search = web_sys::window()
         .and_then(|w| w.location().search().ok())
@@ -176,9 +175,7 @@ fn collect(v: &JsValue, out: &mut Vec<String>, depth: u8) {
     collect(&get(v, "@graph"), out, depth + 1);
 }
 
-/// Shows an editor the decision's reasons and the page's warnings. Not inlined into the page
-/// view's decision, which every reader runs (with [`mode`], 21 bytes of wasm, gzip).
-#[inline(never)]
+/// Shows an editor the decision's reasons and the page's warnings.
 pub fn show(
     doc: &Document,
     body: &Element,
