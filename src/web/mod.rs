@@ -201,11 +201,10 @@ pub fn mount_with(page: JsValue, calls: JsValue) -> Result<JsValue, JsValue> {
             return Err(e);
         }
     };
-    let key = p.config.public_key.as_ref().map(value_to_js);
-    if key.is_none() && p.config.token.is_some() && !p.config.subscriber {
+    if p.config.public_key.is_none() && p.config.token.is_some() && !p.config.subscriber {
         report("the config gives a subscriber token but no publicKey to verify it with, so the reader is metered; set publicKey (or data-public-key) to the public half of the key the login signs with");
     }
-    if let (Some(key), false) = (key, p.config.subscriber) {
+    if let (Some(key), false) = (&p.config.public_key, p.config.subscriber) {
         // The page's token first; if it is refused (a stale one from the page's own cookie, say),
         // the one kept from an earlier login, which may still hold.
         let kept = p.record.token.clone();
@@ -216,6 +215,8 @@ pub fn mount_with(page: JsValue, calls: JsValue) -> Result<JsValue, JsValue> {
         if let Some(token) = first {
             // The subscriber's entitlement is checked before anything is decided, so a subscriber
             // never sees the wall flash; WebCrypto answers within milliseconds.
+            // The key made only for a token to check (34 bytes of wasm, gzip).
+            let key = value_to_js(key);
             let (promise, done) = wait();
             check(doc, p, key, token, then, ticket, done);
             return Ok(promise);
