@@ -262,9 +262,6 @@ struct Attempt {
     timeout_ms: u32,
     max_attempts: u8,
     retry_delay_ms: u32,
-    failed: String,
-    refused: String,
-    offline: String,
 }
 
 /// What sending `p` needs from the mounted page; the prompt shows it being sent.
@@ -306,9 +303,6 @@ fn prepare(p: &Pending, by_reader: bool) -> Option<Attempt> {
             timeout_ms: m.config.timeout_ms,
             max_attempts: m.config.max_attempts,
             retry_delay_ms: m.config.retry_delay_ms,
-            failed: copy.text(Text::SendFailed).into(),
-            refused: copy.text(Text::SignupRefused).into(),
-            offline: copy.text(Text::Offline).into(),
         };
         // Said from the copy here, not kept for the attempts, which never say it again.
         SENDING.with(|s| s.set(true));
@@ -331,8 +325,7 @@ fn attempt(a: Rc<Attempt>, n: u32) {
     if !online() {
         // Kept (in sessionStorage, else in memory); the `online` listener sends it when the
         // connection is back.
-        let offline = a.offline.clone();
-        return settle(&a, Err(offline));
+        return settle(&a, Err((Text::Offline, None)));
     }
     let sent = Rc::clone(&a);
     post(
@@ -341,11 +334,11 @@ fn attempt(a: Rc<Attempt>, n: u32) {
             // The server answered but said nothing the reader can use: ask for a reload rather
             // than blame the connection.
             let fallback = if status.is_some() {
-                &a.refused
+                Text::SignupRefused
             } else {
-                &a.failed
+                Text::SendFailed
             };
-            let message = message.unwrap_or_else(|| fallback.clone());
+            let message = (fallback, message);
             match classify(status, json, retry_after.as_deref()) {
                 Outcome::Accepted => settle(&a, Ok(())),
                 Outcome::NotTheService => {
@@ -399,8 +392,8 @@ fn trouble(a: &Attempt, message: &str) {
 }
 
 /// The submission's outcome, shown in the prompt that sent it. `Err` is the sentence for the
-/// reader.
-fn settle(a: &Attempt, result: Result<(), String>) {
+/// reader: the server's, else the copy's text.
+fn settle(a: &Attempt, result: Result<(), (Text, Option<String>)>) {
     let ours = with_mounted(|m| m.generation) == Some(a.generation);
     if result.is_ok() {
         // The reader is registered, whichever article the page shows by now (a single-page
@@ -418,8 +411,14 @@ fn settle(a: &Attempt, result: Result<(), String>) {
     }
     SENDING.with(|s| s.set(false));
     busy(&a.host, false);
-    if let Err(message) = result {
-        gate::say(&a.host, &message, false);
+    if let Err((fallback, message)) = result {
+        // The copy's text read now, not copied into the attempt when it was made: the prompt
+        // is this generation's, and a generation's config (its copy too) never changes
+        // (24 bytes of wasm, gzip).
+        with_mounted(|m| {
+            let text = message.as_deref().unwrap_or(m.config.copy.text(fallback));
+            gate::say(&a.host, text, false)
+        });
     }
 }
 
