@@ -172,13 +172,17 @@ pub fn base64url_decode(s: &str) -> Option<Vec<u8>> {
         for &c in chunk {
             acc = acc << 6 | sextet(c)?;
         }
-        match chunk.len() {
-            4 => out.extend_from_slice(&[(acc >> 16) as u8, (acc >> 8) as u8, acc as u8]),
-            // 18 bits for 2 bytes: the last 2 are padding.
-            3 if acc & 0b11 == 0 => out.extend_from_slice(&[(acc >> 10) as u8, (acc >> 2) as u8]),
-            // 12 bits for 1 byte: the last 4 are padding.
-            2 if acc & 0b1111 == 0 => out.push((acc >> 4) as u8),
-            _ => return None,
+        // 6 bits a character: 24 bits for 3 bytes; 18 for 2, the last 2 padding; 12 for 1,
+        // the last 4 padding; 6 for none, which is no encoding. One loop for every length, not
+        // two `extend_from_slice`s and a `push` (148 bytes of wasm, gzip).
+        let n = chunk.len();
+        let padding = 6 * n % 8;
+        if n == 1 || acc & ((1 << padding) - 1) != 0 {
+            return None;
+        }
+        let acc = acc >> padding;
+        for i in (0..n * 3 / 4).rev() {
+            out.push((acc >> (8 * i)) as u8);
         }
     }
     Some(out)
@@ -470,6 +474,45 @@ mod tests {
     }
 
     use super::*;
+
+    /// The decoder as it was, before one loop took every chunk length: the same verdicts and
+    /// bytes on every string of up to six characters drawn from both alphabets' edges, padding
+    /// and bytes that are no base64url.
+    #[test]
+    #[cfg(not(target_arch = "wasm32"))]
+    fn base64url_decode_matches_its_earlier_form() {
+        fn earlier(s: &str) -> Option<Vec<u8>> {
+            let mut out = Vec::new();
+            for chunk in s.as_bytes().chunks(4) {
+                let mut acc = 0u32;
+                for &c in chunk {
+                    acc = acc << 6 | sextet(c)?;
+                }
+                match chunk.len() {
+                    4 => out.extend_from_slice(&[(acc >> 16) as u8, (acc >> 8) as u8, acc as u8]),
+                    3 if acc & 0b11 == 0 => {
+                        out.extend_from_slice(&[(acc >> 10) as u8, (acc >> 2) as u8])
+                    }
+                    2 if acc & 0b1111 == 0 => out.push((acc >> 4) as u8),
+                    _ => return None,
+                }
+            }
+            Some(out)
+        }
+        let alphabet = b"AQgw_-/9+=";
+        let mut text = Vec::new();
+        for len in 0..=6u32 {
+            for mut n in 0..alphabet.len().pow(len) {
+                text.clear();
+                for _ in 0..len {
+                    text.push(alphabet[n % alphabet.len()]);
+                    n /= alphabet.len();
+                }
+                let s = core::str::from_utf8(&text).unwrap();
+                assert_eq!(base64url_decode(s), earlier(s), "{s}");
+            }
+        }
+    }
 
     /// Test-only encoder: unpadded base64url, written independently of the decoder.
     pub(super) fn encode(bytes: &[u8]) -> String {
