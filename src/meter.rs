@@ -345,7 +345,9 @@ impl Record {
             .max(other.latest_min)
             .clamp(-MAX_MIN, MAX_MIN);
         if self.token.is_none() {
-            self.token.clone_from(&other.token);
+            // Assigned, not `clone_from`: with this token none the two do the same, and the
+            // assignment is 25 bytes of wasm (gzip) less.
+            self.token = other.token.clone();
         }
     }
 
