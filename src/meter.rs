@@ -732,6 +732,22 @@ pub fn next_hint(
     }
 }
 
+/// The time `free_again` counts from: the record's own time if the clock was since set back (it
+/// never goes back), or `None` past the last instant a JS Date holds (+275760-09-13), with a
+/// month to spare, where the browser's calendar throws and there is no time to tell.
+///
+/// `saturating_mul` by hand: it linked a 128-bit multiply (22 bytes of wasm, gzip). A time past
+/// `MAX_MIN` is past that last instant, and one that would saturate low leaves `now_ms` as it is.
+fn counted_from(latest_min: i64, now_ms: i64) -> Option<i64> {
+    let latest_ms = match latest_min {
+        m if m > MAX_MIN => return None,
+        m if m < i64::MIN / MS_PER_MIN => i64::MIN,
+        m => m * MS_PER_MIN,
+    };
+    let now_ms = now_ms.max(latest_ms);
+    (now_ms <= LAST_MS - 40 * MS_PER_DAY).then_some(now_ms)
+}
+
 /// When the next new article is free again without the reader doing anything (ms since the
 /// epoch): the start of the next calendar period in the
 /// reader's calendar, or, for a rolling period, when the oldest view drops out. `None` for a
@@ -756,20 +772,7 @@ pub fn free_again(
     now_ms: i64,
     calendar: &dyn Calendar,
 ) -> Option<i64> {
-    // The record's own time, if the clock was since set back: it never goes back.
-    // `saturating_mul` by hand: it linked a 128-bit multiply (22 bytes of wasm, gzip). A time past `MAX_MIN` is past the
-    // last instant below, and one that would saturate low leaves `now_ms` as it is.
-    let latest_ms = match record.latest_min {
-        m if m > MAX_MIN => return None,
-        m if m < i64::MIN / MS_PER_MIN => i64::MIN,
-        m => m * MS_PER_MIN,
-    };
-    let now_ms = now_ms.max(latest_ms);
-    // Past the last instant a JS Date holds (+275760-09-13), with a month to spare, the browser's
-    // calendar throws: no time to tell.
-    if now_ms > LAST_MS - 40 * MS_PER_DAY {
-        return None;
-    }
+    let now_ms = counted_from(record.latest_min, now_ms)?;
     let free = |at: i64| at > now_ms && next_is_free(record, config, false, at, calendar);
     let at = match config.period {
         Period::Lifetime => return None,
@@ -907,20 +910,12 @@ mod tests {
     const NOW: i64 = 1_795_867_200_000;
 
     /// `free_again` once took `now_ms.max(latest_min.saturating_mul(MS_PER_MIN))` and returned
-    /// `None` past `LAST_MS - 40 days`; it now saturates by hand. Both give the same answer.
+    /// `None` past `LAST_MS - 40 days`; `counted_from` now saturates by hand. Both give the same
+    /// answer.
     #[test]
     fn free_again_s_floor_matches_saturating_mul() {
         let old = |latest: i64, now: i64| {
             let now = now.max(latest.saturating_mul(MS_PER_MIN));
-            (now <= LAST_MS - 40 * MS_PER_DAY).then_some(now)
-        };
-        let new = |latest: i64, now: i64| {
-            let latest_ms = match latest {
-                m if m > MAX_MIN => return None,
-                m if m < i64::MIN / MS_PER_MIN => i64::MIN,
-                m => m * MS_PER_MIN,
-            };
-            let now = now.max(latest_ms);
             (now <= LAST_MS - 40 * MS_PER_DAY).then_some(now)
         };
         let edges = [
@@ -956,7 +951,11 @@ mod tests {
         ];
         for &latest in &edges {
             for &now in &nows {
-                assert_eq!(old(latest, now), new(latest, now), "{latest} {now}");
+                assert_eq!(
+                    old(latest, now),
+                    counted_from(latest, now),
+                    "{latest} {now}"
+                );
             }
         }
     }

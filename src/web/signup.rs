@@ -80,8 +80,8 @@ pub fn forget() {
 
 fn session() -> Option<web_sys::Storage> {
     // The same probe as localStorage: the getter itself throws when site data is blocked. What
-    // it returns is the storage (not gloo's `raw()`, which reads the getter again and links its
-    // messages for failures the probe has ruled out).
+    // it returns is the storage (not gloo's `raw()`, which reads the getter a second time; 30
+    // bytes of wasm, gzip).
     web_sys::window()?.session_storage().ok().flatten()
 }
 
