@@ -283,6 +283,9 @@ pub struct Config {
     pub public_key: Option<Value>,
 }
 
+/// The element holding the article text when the config names none.
+pub const DEFAULT_SELECTOR: &str = "article";
+
 impl Default for Config {
     fn default() -> Self {
         Config {
@@ -293,7 +296,7 @@ impl Default for Config {
             registered_mode: Mode::Auto,
             sections: Vec::new(),
             keep_params: Vec::new(),
-            selector: "article".into(),
+            selector: DEFAULT_SELECTOR.into(),
             teaser: Teaser::Blocks(2),
             keep: "[data-meterwall-keep]".into(),
             locale: None,

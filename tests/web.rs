@@ -1865,6 +1865,15 @@ async fn double_clicks_and_enter_send_once() {
     assert_eq!(sent().length(), 1);
 }
 
+/// A page whose sessionStorage holds `stored`, the submission an earlier load left pending, and
+/// whose signup endpoint answers 200: mounted walled.
+fn mount_with_pending(stored: &str) {
+    session().set_item(PENDING, stored).unwrap();
+    script_fetch("[{status: 200}]");
+    fixture("r4");
+    meterwall::mount(config(FAST)).unwrap();
+}
+
 fn set_online(online: bool) {
     let source = format!(
         "window.__online = {online}; Object.defineProperty(navigator, 'onLine', {{get: function () {{ return window.__online; }}, configurable: true}});"
@@ -1897,15 +1906,10 @@ async fn offline_submissions_go_out_once_when_the_browser_is_back_online() {
 #[wasm_bindgen_test]
 async fn a_reload_while_pending_keeps_the_address_and_sends_it_once() {
     wall_with(FAST);
+    set_online(false);
     // What an earlier load of this page left behind: a submission that never got an answer,
     // made 4.3 s after that page's prompt appeared.
-    session()
-        .set_item(PENDING, "2|1|4321|pendingkey123|reader@example.com")
-        .unwrap();
-    script_fetch("[{status: 200}]");
-    set_online(false);
-    fixture("r4");
-    meterwall::mount(config(FAST)).unwrap();
+    mount_with_pending("2|1|4321|pendingkey123|reader@example.com");
     // The prompt paints first; sessionStorage is read after the paint.
     assert_eq!(gate_value(), "");
     for _ in 0..100 {
@@ -1940,12 +1944,7 @@ async fn a_reload_while_pending_keeps_the_address_and_sends_it_once() {
 #[wasm_bindgen_test]
 async fn another_address_typed_before_the_pending_one_came_back_wins() {
     wall_with(FAST);
-    session()
-        .set_item(PENDING, "1|1|pendingkey123|reader@example.com")
-        .unwrap();
-    script_fetch("[{status: 200}]");
-    fixture("r4");
-    meterwall::mount(config(FAST)).unwrap();
+    mount_with_pending("1|1|pendingkey123|reader@example.com");
     shadow("#mw-email")
         .unchecked_into::<HtmlInputElement>()
         .set_value("typed@example.com");
@@ -2353,12 +2352,7 @@ async fn a_pending_submission_without_its_time_waits_for_the_reader() {
     wall_with(FAST);
     // What the oldest version kept: no time, so a resend now would carry this prompt's few
     // milliseconds, and the service would refuse it as a bot's.
-    session()
-        .set_item(PENDING, "1|1|pendingkey123|reader@example.com")
-        .unwrap();
-    script_fetch("[{status: 200}]");
-    fixture("r4");
-    meterwall::mount(config(FAST)).unwrap();
+    mount_with_pending("1|1|pendingkey123|reader@example.com");
     for _ in 0..100 {
         if !gate_value().is_empty() {
             break;

@@ -402,11 +402,11 @@ fn unreadable(
         let found = match body {
             Some(body) => Some(body.clone()),
             None => {
-                // The default's selector named here, not read from a whole default config
-                // made for it (64 bytes of wasm, gzip).
+                // The default's selector by its name, not read from a whole default config made
+                // for it (64 bytes of wasm, gzip).
                 let selector = match value.get("selector") {
                     Some(Value::Str(s)) => s,
-                    _ => "article",
+                    _ => crate::config::DEFAULT_SELECTOR,
                 };
                 doc.query_selector(selector).ok().flatten()
             }
