@@ -201,14 +201,14 @@ pub fn mount_with(page: JsValue, calls: JsValue) -> Result<JsValue, JsValue> {
             return Err(e);
         }
     };
-    if p.config.public_key.is_none() && p.config.token.is_some() && !p.config.subscriber {
+    if p.m.config.public_key.is_none() && p.m.config.token.is_some() && !p.m.config.subscriber {
         report("the config gives a subscriber token but no publicKey to verify it with, so the reader is metered; set publicKey (or data-public-key) to the public half of the key the login signs with");
     }
-    if let (Some(key), false) = (&p.config.public_key, p.config.subscriber) {
+    if let (Some(key), false) = (&p.m.config.public_key, p.m.config.subscriber) {
         // The page's token first; if it is refused (a stale one from the page's own cookie, say),
         // the one kept from an earlier login, which may still hold.
-        let kept = p.record.token.clone();
-        let (first, then) = match p.config.token.clone() {
+        let kept = p.m.record.token.clone();
+        let (first, then) = match p.m.config.token.clone() {
             Some(page) => (Some(page), kept),
             None => (kept, None),
         };
@@ -254,10 +254,10 @@ fn check(
             p.read_now = false;
             let rejected = match verified {
                 Ok(lapses) => {
-                    p.subscriber = true;
-                    p.token_lapses = Some(lapses);
-                    p.token_here = p.config.token.as_deref() == Some(token.as_str());
-                    p.record.token = Some(token);
+                    p.m.subscriber = true;
+                    p.m.token_lapses = Some(lapses);
+                    p.m.token_here = p.m.config.token.as_deref() == Some(token.as_str());
+                    p.m.record.token = Some(token);
                     None
                 }
                 Err(e) => {
@@ -294,18 +294,12 @@ fn check(
 
 /// Everything a page view needs before the meter decides.
 struct Prepared {
-    config: Config,
-    body: Element,
-    key: crate::article::ArticleKey,
+    /// The state to keep, its decision still to come: made whole here, so that deciding fills
+    /// in the rest and keeps it, rather than moving it over field by field (40 bytes of wasm,
+    /// gzip). A token verified before deciding is in its record, `token_here` when it is the
+    /// config's.
+    m: Mounted,
     source: crate::article::KeySource,
-    calendar: ZoneCalendar,
-    storage: Option<Storage>,
-    record: Record,
-    /// Whether the record's token is the config's, just verified, rather than the stored one.
-    token_here: bool,
-    subscriber: bool,
-    /// When the verified token stops holding, if the reader subscribes by it.
-    token_lapses: Option<i64>,
     /// Whether storage holds a newer version's record, which this page must not save over.
     read_only: bool,
     /// Whether the record was read in the task that decides (false after awaiting a token).
@@ -371,16 +365,31 @@ fn prepare(doc: &Document, page: &JsValue, calls: &JsValue) -> Result<Prepared, 
     }
     let subscriber = config.subscriber;
     Ok(Prepared {
-        config,
-        body,
-        key,
+        m: Mounted {
+            config,
+            key,
+            body,
+            removed: gate::Removed::default(),
+            host: None,
+            storage: if storage_ok { storage } else { None },
+            record,
+            token_here: false,
+            saved: false,
+            // Replaced by the decision (`finish`).
+            decision: Decision::preview(None),
+            shown_at: 0.0,
+            listeners: Vec::new(),
+            generation: 0,
+            storage_listener: None,
+            subscriber,
+            token_lapses: None,
+            blocked: false,
+            calendar,
+            observer: None,
+            seen: false,
+            declined: None,
+        },
         source,
-        calendar,
-        storage: if storage_ok { storage } else { None },
-        record,
-        token_here: false,
-        subscriber,
-        token_lapses: None,
         read_only,
         read_now: true,
     })
@@ -423,31 +432,31 @@ fn finish(doc: &Document, mut p: Prepared) -> JsValue {
     // `view` and `lock` fire once the page is decided and its state kept.
     let _hold = Hold::enter();
     DECIDING.with(|d| d.set(true));
-    let mode = if p.config.preview {
+    let mode = if p.m.config.preview {
         preview::mode()
     } else {
         preview::Mode::None
     };
     let view = View {
-        key: p.key,
-        page: p.config.page_type,
-        section: p.config.section.as_deref(),
-        subscriber: p.subscriber,
+        key: p.m.key,
+        page: p.m.config.page_type,
+        section: p.m.config.section.as_deref(),
+        subscriber: p.m.subscriber,
     };
     let mut now = js_sys::Date::now() as i64;
     // Previews decide on a copy of the meter and never save it.
-    let mut saving = p.storage.is_some() && !p.read_only;
+    let mut saving = p.m.storage.is_some() && !p.read_only;
     match mode {
         preview::Mode::Reset => {
-            if let Some(s) = &p.storage {
+            if let Some(s) = &p.m.storage {
                 store::clear(s);
             }
-            p.record = Record::default();
+            p.m.record = Record::default();
         }
         preview::Mode::Simulate { views, now_ms } => {
             // `now=` names a date in the configured zone, not in UTC.
-            now = now_ms.map_or(now, |ms| crate::period::on_local_date(ms, &p.calendar));
-            p.record = meter::simulate(&p.config, view.section, views, now, &p.calendar);
+            now = now_ms.map_or(now, |ms| crate::period::on_local_date(ms, &p.m.calendar));
+            p.m.record = meter::simulate(&p.m.config, view.section, views, now, &p.m.calendar);
             saving = false;
         }
         preview::Mode::Wall | preview::Mode::Off => saving = false,
@@ -456,62 +465,44 @@ fn finish(doc: &Document, mut p: Prepared) -> JsValue {
     let mut decision = match mode {
         preview::Mode::Wall => Decision::preview(Some(Wall::Register)),
         preview::Mode::Off => Decision::preview(None),
-        _ => meter::decide(&mut p.record, &p.config, &view, now, &p.calendar),
+        _ => meter::decide(&mut p.m.record, &p.m.config, &view, now, &p.m.calendar),
     };
     // Without storage the meter cannot count, so the policy decides: open by default.
     // (Also in the previews that show the reader's own decision.)
-    let blocked = p.storage.is_none()
+    let blocked = p.m.storage.is_none()
         && matches!(
             mode,
             preview::Mode::None | preview::Mode::Debug | preview::Mode::Reset
         );
     if blocked {
-        decision = meter::without_storage(decision, &p.config);
+        decision = meter::without_storage(decision, &p.m.config);
     }
     // `matches!`, not `!=`: the derived comparison, payload and all, is a function of its own
     // (120 bytes of wasm, gzip, with the test in `preview::explain`).
     if !matches!(mode, preview::Mode::None) {
-        preview::show(doc, &p.body, &decision, &p.config, p.source, mode);
+        preview::show(doc, &p.m.body, &decision, &p.m.config, p.source, mode);
     }
-    // Moved over field by field, not destructured into locals first (31 bytes of wasm, gzip).
-    let mut mounted = Mounted {
-        config: p.config,
-        key: p.key,
-        body: p.body,
-        removed: gate::Removed::default(),
-        host: None,
-        storage: if saving { p.storage } else { None },
-        record: p.record,
-        token_here: p.token_here,
-        saved: false,
-        decision,
-        shown_at: 0.0,
-        listeners: Vec::new(),
-        generation: GENERATION.with(|g| {
-            g.set(g.get().wrapping_add(1));
-            g.get()
-        }),
-        storage_listener: None,
-        subscriber: p.subscriber,
-        token_lapses: p.token_lapses,
-        blocked,
-        observer: None,
-        seen: false,
-        declined: None,
-        calendar: p.calendar,
-    };
+    if !saving {
+        p.m.storage = None;
+    }
+    p.m.decision = decision;
+    p.m.generation = GENERATION.with(|g| {
+        g.set(g.get().wrapping_add(1));
+        g.get()
+    });
+    p.m.blocked = blocked;
     if p.read_now {
         // Read in this same task: no other tab can have saved since, so no merge is needed.
-        mounted.save();
+        p.m.save();
     } else {
-        mounted.persist();
+        p.m.persist();
     }
     let detail = detail(&decision);
     emit("view", &detail);
-    apply(doc, &mut mounted);
+    apply(doc, &mut p.m);
     pending_done(doc);
     timing();
-    MOUNTED.with(|m| *m.borrow_mut() = Some(mounted));
+    MOUNTED.with(|cell| *cell.borrow_mut() = Some(p.m));
     DECIDING.with(|d| d.set(false));
     detail
 }
