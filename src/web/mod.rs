@@ -165,7 +165,9 @@ pub fn mount_with(page: JsValue, calls: JsValue) -> Result<JsValue, JsValue> {
     let doc = document().ok_or_else(|| JsValue::from_str("[meterwall] no document"))?;
     // A prerendered page (Speculation Rules) is not a view until the reader sees it: decide
     // then. https://wicg.github.io/nav-speculation/prerendering.html#document-prerendering
-    let prerendering = reflect::get(&doc, "prerendering").ok() == Some(JsValue::TRUE);
+    // `true` itself, read as a boolean rather than compared as an `Option` of the value (14
+    // bytes of wasm, gzip).
+    let prerendering = reflect::get(&doc, "prerendering").is_ok_and(|v| v.as_bool() == Some(true));
     if prerendering {
         let (promise, done) = wait();
         let later = promise::once(Box::new(move || {
