@@ -206,7 +206,7 @@ pub fn mount_with(page: JsValue, calls: JsValue) -> Result<JsValue, JsValue> {
     if p.m.config.public_key.is_none() && p.m.config.token.is_some() && !p.m.config.subscriber {
         report("the config gives a subscriber token but no publicKey to verify it with, so the reader is metered; set publicKey (or data-public-key) to the public half of the key the login signs with");
     }
-    if let (Some(key), false) = (&p.m.config.public_key, p.m.config.subscriber) {
+    if p.m.config.public_key.is_some() && !p.m.config.subscriber {
         // The page's token first; if it is refused (a stale one from the page's own cookie, say),
         // the one kept from an earlier login, which may still hold.
         let kept = p.m.record.token.clone();
@@ -217,10 +217,8 @@ pub fn mount_with(page: JsValue, calls: JsValue) -> Result<JsValue, JsValue> {
         if let Some(token) = first {
             // The subscriber's entitlement is checked before anything is decided, so a subscriber
             // never sees the wall flash; WebCrypto answers within milliseconds.
-            // The key made only for a token to check (34 bytes of wasm, gzip).
-            let key = value_to_js(key);
             let (promise, done) = wait();
-            check(doc, p, key, token, then, ticket, done);
+            check(doc, p, token, then, ticket, done);
             return Ok(promise);
         }
     }
@@ -234,16 +232,22 @@ pub fn mount_with(page: JsValue, calls: JsValue) -> Result<JsValue, JsValue> {
 fn check(
     doc: Document,
     mut p: Prepared,
-    key: JsValue,
     token: String,
     kept: Option<String>,
     ticket: u32,
     done: Option<js_sys::Function>,
 ) {
-    let key_here = key.clone();
+    // The key (always given here) made for each check from the config, and only while the
+    // check starts, which is all it reads it for: not cloned and kept for a second check (22
+    // bytes of wasm, gzip). Made only when there is a token to check (34 bytes).
+    let key =
+        p.m.config
+            .public_key
+            .as_ref()
+            .map_or(JsValue::NULL, value_to_js);
     token::verify_now(
         token,
-        &key_here,
+        &key,
         Box::new(move |token, verified| {
             let _active = Active::enter();
             // Another mount began while the token was checked (a single-page app's next
@@ -269,7 +273,7 @@ fn check(
                     let token_fault = e.is_the_token_s();
                     if let Some(kept) = kept.filter(|k| *k != token && token_fault) {
                         DECIDING.with(|d| d.set(false));
-                        return check(doc, p, key, kept, None, ticket, done);
+                        return check(doc, p, kept, None, ticket, done);
                     }
                     e.is_for_good().then_some(token)
                 }
