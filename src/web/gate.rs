@@ -1,7 +1,7 @@
 //! Gating the page: removing what the reader has not earned, showing the prompt, restoring.
 
 use crate::config::{Config, Teaser};
-use crate::copy::{Copy, Text};
+use crate::copy::Text;
 use crate::meter::Wall;
 use wasm_bindgen::{JsCast, JsValue};
 use web_sys::{Document, Element, Node, ShadowRoot, ShadowRootInit, ShadowRootMode};
@@ -472,7 +472,7 @@ pub struct PromptText {
     pub unlock: String,
     /// The page's writing direction, `ltr` or `rtl`.
     pub dir: String,
-    /// Whether the reader has read the free articles they had (see [`Copy::lead`]).
+    /// Whether the reader has read the free articles they had (see [`Copy::lead`](crate::copy::Copy::lead)).
     pub spent: bool,
 }
 
@@ -546,30 +546,6 @@ fn build_prompt(doc: &Document, wall: Wall, config: &Config, text: &PromptText) 
     Some(host)
 }
 
-/// An element with `text` (if any), appended to `parent`, then given its attributes: `spec` is
-/// a [`texts!`] list of the tag, then names and values in turn. Each element of the prompt in
-/// one call, its tag and attributes as one string rather than an array of `&str` pairs, whose
-/// pointers and lengths compress poorly, and the tag not an argument of its own (12 bytes of
-/// wasm, gzip).
-fn el(doc: &Document, parent: &Node, text: &str, spec: &'static str) -> Option<Element> {
-    let (tag, pairs) = spec.split_once('\u{1f}')?;
-    let e = doc.create_element(tag).ok()?;
-    if !text.is_empty() {
-        // Always text, never HTML: config copy cannot inject markup.
-        e.set_text_content(Some(text));
-    }
-    parent.append_child(&e).ok()?;
-    attrs(&e, pairs)?;
-    Some(e)
-}
-
-/// [`el`] for an element nothing is added to: its result a flag, not an element to drop, at
-/// each of the prompt's many leaves (46 bytes of wasm, gzip).
-#[inline(never)]
-fn leaf(doc: &Document, parent: &Node, text: &str, spec: &'static str) -> Option<()> {
-    el(doc, parent, text, spec).map(drop)
-}
-
 /// Sets the attributes `pairs`, a [`texts!`] list of names and values in turn.
 fn attrs(e: &Element, pairs: &'static str) -> Option<()> {
     let mut items = crate::list_items(pairs);
@@ -579,24 +555,205 @@ fn attrs(e: &Element, pairs: &'static str) -> Option<()> {
     Some(())
 }
 
-/// A paragraph of `parts`' texts, the middle one a link to `href` with the attributes `pairs`
-/// after it.
-fn sentence_with_link(
-    doc: &Document,
-    parent: &Node,
-    copy: &Copy,
-    parts: [Text; 3],
-    href: &str,
-    pairs: &'static str,
-) -> Option<()> {
-    let p = el(doc, parent, "", texts!["p", "class", "alt", "part", "alt"])?;
-    p.append_with_str_1(copy.text(parts[0])).ok()?;
-    let a = el(doc, &p, copy.text(parts[1]), texts!["a"])?;
-    a.set_attribute("href", href).ok()?;
-    attrs(&a, pairs)?;
-    p.append_with_str_1(copy.text(parts[2])).ok()
+/// The prompt's elements and text nodes in document order, made by one loop in [`build`] rather
+/// than a call each (83 bytes of wasm, gzip), and written as one [`texts!`] list rather than an
+/// array of `&str`s, whose pointers and lengths compress poorly. Each node is an item `DWTtag`,
+/// followed by its attributes' names and values in turn, set in that order:
+/// - `D`, its depth: `1` in the shadow root, `2` in the last node of depth 1 before it, and so on;
+/// - `W`, when it is there: `*` always; `r`, `u` or `s` on that wall only (the first letter of its
+///   name); `n` on any wall but subscribe; `S` where our styles could not be adopted as a
+///   constructed sheet; `C` with a publisher's stylesheet;
+/// - `T`, its text, set as text, never HTML, so config copy cannot inject markup: `-` none; `S`
+///   our styles; `H` the wall's heading; `L` its lead; `U` the unlock button's label; `a` to `k`
+///   the copy's texts in [`TEXTS`];
+/// - `tag`, the element's; none for a text node (its text, even an empty one).
+///
+/// An attribute value `$C`, `$B` or `$I` is the address of the publisher's stylesheet, of the
+/// subscribe page or of the login page.
+const PROMPT: &str = texts![
+    "1SSstyle",
+    // The fade over the teaser's last lines: decorative, so hidden from assistive technology and
+    // an element of its own (a pseudo-element would stop contrast checkers reading the prompt).
+    "1*-div",
+    "class",
+    "fade",
+    "aria-hidden",
+    "true",
+    "part",
+    "fade",
+    // The publisher's stylesheet hook: loaded inside the shadow root, after ours.
+    "1C-link",
+    "rel",
+    "stylesheet",
+    "href",
+    "$C",
+    // A labelled section is a region landmark; the heading names it.
+    "1*-section",
+    "class",
+    "box",
+    "part",
+    "box",
+    "aria-labelledby",
+    "mw-title",
+    "2*Hh2",
+    "id",
+    "mw-title",
+    "tabindex",
+    "-1",
+    "part",
+    "heading",
+    "2*Lp",
+    "class",
+    "lead",
+    "part",
+    "lead",
+    // The widget validates and reports through the live region itself. `dialog`: outside a
+    // dialog, a submission the widget does not take (its listener gone, or never there: the wall
+    // of an unreadable config) goes nowhere, rather than to the page's URL with the address in
+    // its query.
+    "2r-form",
+    "novalidate",
+    "",
+    "method",
+    "dialog",
+    "class",
+    "form",
+    "part",
+    "form",
+    "3ralabel",
+    "for",
+    "mw-email",
+    "part",
+    "label",
+    "3r-div",
+    "class",
+    "row",
+    "4r-input",
+    "id",
+    "mw-email",
+    "type",
+    "email",
+    "name",
+    "email",
+    "autocomplete",
+    "email",
+    "required",
+    "",
+    "maxlength",
+    "254",
+    "aria-describedby",
+    "mw-status",
+    "part",
+    "input",
+    "4rbbutton",
+    "type",
+    "submit",
+    "part",
+    "button",
+    "3r-label",
+    "class",
+    "consent",
+    "part",
+    "consent",
+    // Consent to the newsletter is its own choice, never ticked for the reader.
+    "4r-input",
+    "type",
+    "checkbox",
+    "name",
+    "newsletter",
+    "id",
+    "mw-newsletter",
+    "4rc",
+    "3r-p",
+    "id",
+    "mw-status",
+    "class",
+    "status",
+    "role",
+    "status",
+    "part",
+    "status",
+    "2uUbutton",
+    "type",
+    "button",
+    "class",
+    "unlock",
+    "part",
+    "button",
+    // Subscribing is this wall's one offer: a call to action, not an "Or, ..." aside.
+    "2sda",
+    "href",
+    "$B",
+    "class",
+    "cta subscribe",
+    "part",
+    "button",
+    "2n-p",
+    "class",
+    "alt",
+    "part",
+    "alt",
+    "3ne",
+    "3nfa",
+    "href",
+    "$B",
+    "class",
+    "subscribe",
+    "part",
+    "link",
+    "3ng",
+    "2*-p",
+    "class",
+    "alt",
+    "part",
+    "alt",
+    "3*h",
+    "3*ia",
+    "href",
+    "$I",
+    "class",
+    "login",
+    "part",
+    "link",
+    "3*j",
+    "2*kh3",
+    "part",
+    "benefits-heading",
+    // Its items follow, one for each benefit.
+    "2*-ul",
+    "part",
+    "benefits",
+];
+
+/// The copy's texts that [`PROMPT`] shows, by its codes `a` to `k`: kinds of text, whose copy
+/// is looked up only for the nodes made.
+const TEXTS: [Text; 11] = [
+    Text::EmailLabel,
+    Text::Submit,
+    Text::NewsletterLabel,
+    Text::SubscribeCta,
+    Text::SubscribeBefore,
+    Text::SubscribeLink,
+    Text::SubscribeAfter,
+    Text::LoginBefore,
+    Text::LoginLink,
+    Text::LoginAfter,
+    Text::BenefitsHeading,
+];
+
+/// An element `tag` with `text` (if any), appended to `parent`.
+fn el(doc: &Document, parent: &Node, tag: &str, text: &str) -> Option<Element> {
+    let e = doc.create_element(tag).ok()?;
+    if !text.is_empty() {
+        // Always text, never HTML: config copy cannot inject markup.
+        e.set_text_content(Some(text));
+    }
+    parent.append_child(&e).ok()?;
+    Some(e)
 }
 
+/// Fills `root` with the nodes of [`PROMPT`] that `wall` and the page call for, then the
+/// benefits' items.
 fn build(
     doc: &Document,
     root: &ShadowRoot,
@@ -605,203 +762,79 @@ fn build(
     text: &PromptText,
 ) -> Option<()> {
     let copy = &config.copy;
-    if !adopt(root, STYLE) {
-        leaf(doc, root, STYLE, texts!["style"])?;
-    }
-    // The fade over the teaser's last lines: decorative, so hidden from assistive technology and
-    // an element of its own (a pseudo-element would stop contrast checkers reading the prompt).
-    leaf(
-        doc,
-        root,
-        "",
-        texts![
-            "div",
-            "class",
-            "fade",
-            "aria-hidden",
-            "true",
-            "part",
-            "fade"
-        ],
-    )?;
-    if let Some(href) = &config.stylesheet {
-        // The publisher's stylesheet hook: loaded inside the shadow root, after ours.
-        let link = el(doc, root, "", texts!["link", "rel", "stylesheet"])?;
-        link.set_attribute("href", href).ok()?;
-    }
-    // A labelled section is a region landmark; the heading names it.
-    let section = el(
-        doc,
-        root,
-        "",
-        texts![
-            "section",
-            "class",
-            "box",
-            "part",
-            "box",
-            "aria-labelledby",
-            "mw-title",
-        ],
-    )?;
-    leaf(
-        doc,
-        &section,
-        copy.heading(wall),
-        texts!["h2", "id", "mw-title", "tabindex", "-1", "part", "heading"],
-    )?;
-    leaf(
-        doc,
-        &section,
-        &copy.lead(wall, config.period, text.spent),
-        texts!["p", "class", "lead", "part", "lead"],
-    )?;
-    match wall {
-        Wall::Register => {
-            // The widget validates and reports through the live region itself. `dialog`:
-            // outside a dialog, a submission the widget does not take (its listener gone, or
-            // never there: the wall of an unreadable config) goes nowhere, rather than to the
-            // page's URL with the address in its query.
-            let form = el(
-                doc,
-                &section,
-                "",
-                texts![
-                    "form",
-                    "novalidate",
-                    "",
-                    "method",
-                    "dialog",
-                    "class",
-                    "form",
-                    "part",
-                    "form",
-                ],
-            )?;
-            leaf(
-                doc,
-                &form,
-                copy.text(Text::EmailLabel),
-                texts!["label", "for", "mw-email", "part", "label"],
-            )?;
-            let row = el(doc, &form, "", texts!["div", "class", "row"])?;
-            leaf(
-                doc,
-                &row,
-                "",
-                texts![
-                    "input",
-                    "id",
-                    "mw-email",
-                    "type",
-                    "email",
-                    "name",
-                    "email",
-                    "autocomplete",
-                    "email",
-                    "required",
-                    "",
-                    "maxlength",
-                    "254",
-                    "aria-describedby",
-                    "mw-status",
-                    "part",
-                    "input",
-                ],
-            )?;
-            leaf(
-                doc,
-                &row,
-                copy.text(Text::Submit),
-                texts!["button", "type", "submit", "part", "button"],
-            )?;
-            let consent = el(
-                doc,
-                &form,
-                "",
-                texts!["label", "class", "consent", "part", "consent"],
-            )?;
-            // Consent to the newsletter is its own choice, never ticked for the reader.
-            leaf(
-                doc,
-                &consent,
-                "",
-                texts![
-                    "input",
-                    "type",
-                    "checkbox",
-                    "name",
-                    "newsletter",
-                    "id",
-                    "mw-newsletter",
-                ],
-            )?;
-            consent
-                .append_with_str_1(copy.text(Text::NewsletterLabel))
-                .ok()?;
-            leaf(
-                doc,
-                &form,
-                "",
-                texts![
-                    "p",
-                    "id",
-                    "mw-status",
-                    "class",
-                    "status",
-                    "role",
-                    "status",
-                    "part",
-                    "status",
-                ],
-            )?;
+    let adopted = adopt(root, STYLE);
+    let lead = copy.lead(wall, config.period, text.spent);
+    let text_of = |code: u8| -> &str {
+        match code {
+            b'S' => STYLE,
+            b'H' => copy.heading(wall),
+            b'L' => &lead,
+            b'U' => &text.unlock,
+            b'C' => config.stylesheet.as_deref().unwrap_or_default(),
+            b'B' => &config.subscribe_url,
+            b'I' => &config.login_url,
+            _ => TEXTS
+                .get(usize::from(code.wrapping_sub(b'a')))
+                .map_or("", |t| copy.text(*t)),
         }
-        Wall::Unlock => {
-            leaf(
-                doc,
-                &section,
-                &text.unlock,
-                texts!["button", "type", "button", "class", "unlock", "part", "button"],
-            )?;
+    };
+    // The element made last: the one the attributes that follow are set on, and at the end
+    // the benefits' list.
+    let mut made: Option<Element> = None;
+    let mut items = crate::list_items(PROMPT);
+    let mut item = items.next();
+    while let Some(head) = item {
+        let (code, tag) = head.split_at_checked(3)?;
+        let &[depth, when, code] = code.as_bytes() else {
+            return None;
+        };
+        let on = match when {
+            b'*' => true,
+            b'n' => wall != Wall::Subscribe,
+            b'S' => !adopted,
+            b'C' => config.stylesheet.is_some(),
+            // The wall's initial, without its name.
+            w => b"rus".get(wall as usize) == Some(&w),
+        };
+        if on {
+            // Nodes are made in document order, so the last node of each depth is the last
+            // child of the one above it: the parent is found down the last children, with no
+            // list of open elements kept.
+            let mut parent: Node = root.clone().into();
+            for _ in b'1'..depth {
+                parent = parent.last_child()?;
+            }
+            if tag.is_empty() {
+                // Only ever in an element.
+                parent
+                    .unchecked_ref::<Element>()
+                    .append_with_str_1(text_of(code))
+                    .ok()?;
+            } else {
+                made = Some(el(doc, &parent, tag, text_of(code))?);
+            }
         }
-        Wall::Subscribe => {
-            // Subscribing is this wall's one offer: a call to action, not an "Or, ..." aside.
-            let cta = el(doc, &section, copy.text(Text::SubscribeCta), texts!["a"])?;
-            cta.set_attribute("href", &config.subscribe_url).ok()?;
-            attrs(&cta, texts!["class", "cta subscribe", "part", "button"])?;
+        // Its attributes, up to the next node's item, which starts with a digit as no
+        // attribute's name does.
+        loop {
+            item = items.next();
+            let Some(name) = item.filter(|n| !n.as_bytes().first().is_some_and(u8::is_ascii_digit))
+            else {
+                break;
+            };
+            let value = items.next()?;
+            if on {
+                let value = match *value.as_bytes() {
+                    [b'$', code] => text_of(code),
+                    _ => value,
+                };
+                made.as_ref()?.set_attribute(name, value).ok()?;
+            }
         }
     }
-    if wall != Wall::Subscribe {
-        sentence_with_link(
-            doc,
-            &section,
-            copy,
-            [
-                Text::SubscribeBefore,
-                Text::SubscribeLink,
-                Text::SubscribeAfter,
-            ],
-            &config.subscribe_url,
-            texts!["class", "subscribe", "part", "link"],
-        )?;
-    }
-    sentence_with_link(
-        doc,
-        &section,
-        copy,
-        [Text::LoginBefore, Text::LoginLink, Text::LoginAfter],
-        &config.login_url,
-        texts!["class", "login", "part", "link"],
-    )?;
-    leaf(
-        doc,
-        &section,
-        copy.text(Text::BenefitsHeading),
-        texts!["h3", "part", "benefits-heading"],
-    )?;
-    let list = el(doc, &section, "", texts!["ul", "part", "benefits"])?;
+    let list = made?;
     for item in copy.benefits() {
-        leaf(doc, &list, item, texts!["li"])?;
+        el(doc, &list, "li", item)?;
     }
     Some(())
 }
