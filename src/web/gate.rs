@@ -48,17 +48,66 @@ fn keep_selector<'a>(body: &Element, config: &'a Config) -> Option<&'a str> {
     None
 }
 
-/// Elements that are not blocks of the article: those that show nothing (the first six), and a
-/// run of text's own markup.
-const NOT_BLOCKS: &str = texts![
+/// The element names the gate tells apart, by kind: those that show nothing (the first six, then
+/// `br` and `wbr`), a run of text's own markup (from `a`), blocks the wall never goes into (from
+/// `p`, see [`opens`]), wrappers as CMSs write them (from `div`) and lists (from `ul`). One list,
+/// read by [`kind`], rather than a list or a set of names for each question asked of an element,
+/// each asking the browser for its name (148 bytes of wasm, gzip).
+const NAMES: &str = texts![
     "script", "style", "template", "noscript", "link", "meta", "br", "wbr", "a", "abbr", "b",
     "bdi", "bdo", "cite", "code", "data", "dfn", "em", "i", "kbd", "mark", "q", "s", "samp",
-    "small", "span", "strong", "sub", "sup", "time", "u", "var",
+    "small", "span", "strong", "sub", "sup", "time", "u", "var", "p", "h1", "h2", "h3", "h4", "h5",
+    "h6", "table", "thead", "tbody", "tfoot", "tr", "div", "section", "article", "main", "ul",
+    "ol",
 ];
 
-/// Where `name` is in [`NOT_BLOCKS`], if it is there.
-fn not_block(name: &str) -> Option<usize> {
-    crate::list_items(NOT_BLOCKS).position(|n| n == name)
+/// Where the kinds of [`NAMES`] begin.
+const BR: usize = 6;
+const MARKUP_NAMES: usize = 8;
+const CLOSED: usize = 32;
+const WRAPPERS: usize = 44;
+const LISTS: usize = 48;
+
+/// The kinds begin where they are said to, checked as the crate builds.
+const _: () = assert!(
+    is_at(BR, "br")
+        && is_at(MARKUP_NAMES, "a")
+        && is_at(CLOSED, "p")
+        && is_at(WRAPPERS, "div")
+        && is_at(LISTS, "ul")
+        && crate::list_len(NAMES) == LISTS + 2
+);
+
+/// Whether item `i` of [`NAMES`] is `name`.
+const fn is_at(mut i: usize, name: &str) -> bool {
+    let (list, name) = (NAMES.as_bytes(), name.as_bytes());
+    let mut at = 0;
+    while i > 0 {
+        if list[at] == 0x1f {
+            i -= 1;
+        }
+        at += 1;
+    }
+    let mut k = 0;
+    while k < name.len() {
+        if list[at + k] != name[k] {
+            return false;
+        }
+        k += 1;
+    }
+    list[at + k] == 0x1f
+}
+
+/// Where `e`'s name is in [`NAMES`]; a custom element is a wrapper (`WRAPPERS`), and any other
+/// name is past the list (`usize::MAX`): a block the wall may go into.
+fn kind(e: &Element) -> usize {
+    let name = e.local_name();
+    if name.contains('-') {
+        return WRAPPERS;
+    }
+    crate::list_items(NAMES)
+        .position(|n| n == name)
+        .unwrap_or(usize::MAX)
 }
 
 /// A child of the article: whether `keep` matches it, and whether it is a block the teaser
@@ -69,20 +118,15 @@ fn classify(node: &Node, keep: Option<&str>) -> (bool, bool) {
         return (false, false);
     };
     let kept = keep.is_some_and(|k| e.matches(k).unwrap_or(false));
-    (kept, !kept && not_block(&e.local_name()).is_none())
+    (kept, !kept && kind(e) >= CLOSED)
 }
 
 /// Whether the wall may go into `e`: not into a paragraph or a heading, whose words and links
 /// would take the wall inside them (an image in a paragraph is no block of the article), nor into
 /// a run of text's own markup, nor into a table, whose rows cannot hold the prompt.
 fn opens(e: &Element) -> bool {
-    let name = e.local_name();
-    not_block(&name).is_none() && !crate::list_items(CLOSED).any(|n| n == name)
+    kind(e) >= WRAPPERS
 }
-
-/// Blocks the wall never goes into (see [`opens`]).
-const CLOSED: &str =
-    texts!["p", "h1", "h2", "h3", "h4", "h5", "h6", "table", "thead", "tbody", "tfoot", "tr",];
 
 /// The element whose children are the article's blocks, with its child nodes, each classified
 /// once, how many of its blocks the teaser keeps, and the levels it is inside of: the article
@@ -238,12 +282,12 @@ fn has_wrapper(nodes: &[Child], n: usize, lists: bool) -> bool {
 
 /// Whether `e` is a wrapper, or with `lists` a list.
 fn holds(e: &Element, lists: bool) -> bool {
-    wrapper(e) || lists && list(e)
+    (WRAPPERS..if lists { LISTS + 2 } else { LISTS }).contains(&kind(e))
 }
 
 /// Whether `e` is a list, which may hold list items only.
 fn list(e: &Element) -> bool {
-    matches!(e.local_name().as_str(), "ul" | "ol")
+    (LISTS..LISTS + 2).contains(&kind(e))
 }
 
 /// The block with the most text (the last of equals): its index, how many blocks precede it, its
@@ -269,8 +313,7 @@ fn most_text(nodes: &[Child]) -> Option<(usize, usize, u32, u32)> {
 /// Whether `e` is a wrapper as CMSs write them (`div`, `section`, `article`, `main`), or a custom
 /// element.
 fn wrapper(e: &Element) -> bool {
-    let name = e.local_name();
-    name.contains('-') || matches!(name.as_str(), "div" | "section" | "article" | "main")
+    holds(e, false)
 }
 
 /// How much text `node` holds (UTF-16 units), read in JS: not copied into the wasm's memory,
@@ -326,10 +369,9 @@ fn children(at: &Element, keep: Option<&str>) -> Vec<Child> {
         let node = nodes.get(i);
         let what = match node {
             Some((n, (false, false))) => match n.dyn_ref::<Element>() {
-                Some(e) => match not_block(&e.local_name()) {
-                    Some(6) => BREAK,
-                    // Past `wbr`.
-                    Some(k) if k > 7 => MARKUP,
+                Some(e) => match kind(e) {
+                    BR => BREAK,
+                    MARKUP_NAMES..CLOSED => MARKUP,
                     _ => NOTHING,
                 },
                 None if n.node_type() == Node::TEXT_NODE => TEXT,
