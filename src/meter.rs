@@ -187,13 +187,23 @@ impl serde::Serialize for Decision {
     fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
         use serde::ser::SerializeMap;
         let mut map = serializer.serialize_map(Some(7))?;
-        map.serialize_entry("wall", &self.wall.map(Wall::name))?;
-        map.serialize_entry("reason", self.reason.name())?;
-        map.serialize_entry("tier", self.tier.name())?;
+        // The texts and the numbers each in one loop, in the keys' order: one entry's code per
+        // type of value rather than per key. (`Some(text)` serializes as the text itself.)
+        for (key, text) in [
+            ("wall", self.wall.map(Wall::name)),
+            ("reason", Some(self.reason.name())),
+            ("tier", Some(self.tier.name())),
+        ] {
+            map.serialize_entry(key, &text)?;
+        }
         map.serialize_entry("counted", &self.counted)?;
-        map.serialize_entry("used", &self.used)?;
-        map.serialize_entry("limit", &self.limit)?;
-        map.serialize_entry("remaining", &self.remaining)?;
+        for (key, n) in [
+            ("used", self.used),
+            ("limit", self.limit),
+            ("remaining", self.remaining),
+        ] {
+            map.serialize_entry(key, &n)?;
+        }
         map.end()
     }
 }
