@@ -261,6 +261,11 @@ struct Attempt {
     timeout_ms: u32,
     max_attempts: u8,
     retry_delay_ms: u32,
+    /// The try under way, from 1. (It and its timer are kept here rather than handed from
+    /// callback to callback beside the attempt: 62 bytes of wasm, gzip.)
+    n: u32,
+    /// The try's timeout, cleared once its answer is read.
+    timer: Option<i32>,
 }
 
 /// What sending `p` needs from the mounted page; the prompt shows it being sent.
@@ -302,6 +307,8 @@ fn prepare(p: &Pending, by_reader: bool) -> Option<Attempt> {
             timeout_ms: m.config.timeout_ms,
             max_attempts: m.config.max_attempts,
             retry_delay_ms: m.config.retry_delay_ms,
+            n: 1,
+            timer: None,
         };
         // Said from the copy here, not kept for the attempts, which never say it again.
         SENDING.with(|s| s.set(true));
@@ -316,36 +323,34 @@ fn send(p: Pending, by_reader: bool) {
     if let Some(a) = prepare(&p, by_reader) {
         // Boxed, not shared: each try hands it on to the next (31 bytes of wasm, gzip, against
         // an `Rc`).
-        attempt(Box::new(a), 1);
+        attempt(Box::new(a));
     }
 }
 
-/// Try number `n` of up to `max_attempts`, with backoff between them. The submission stays
+/// Try number `a.n` of up to `max_attempts`, with backoff between them. The submission stays
 /// pending unless the server accepted or refused it.
-fn attempt(a: Box<Attempt>, n: u32) {
+fn attempt(a: Box<Attempt>) {
     if !online() {
         // Kept (in sessionStorage, else in memory); the `online` listener sends it when the
         // connection is back.
         return settle(&a, Err((Text::Offline, None)));
     }
-    post(a, n);
+    post(a);
 }
 
-/// What try `n` came to: the status (`None`: no answer), whether the body is JSON,
-/// `Retry-After`, and the server's `error` sentence if it sent one. `timer` is the try's
-/// timeout, cleared here: it covered the body too. (A function `post` calls, not a boxed
+/// What try `a.n` came to: the status (`None`: no answer), whether the body is JSON,
+/// `Retry-After`, and the server's `error` sentence if it sent one. The try's timeout is
+/// cleared here: it covered the body too. (A function `post` calls, not a boxed
 /// callback handed to it and wrapped there to clear the timer: two closure types fewer, 0.5 KB of
 /// wasm, gzip.)
 fn answered(
-    a: Box<Attempt>,
-    n: u32,
-    timer: Option<i32>,
+    mut a: Box<Attempt>,
     status: Option<u16>,
     json: bool,
     retry_after: Option<String>,
     message: Option<String>,
 ) {
-    if let (Some(t), Some(w)) = (timer, web_sys::window()) {
+    if let (Some(t), Some(w)) = (a.timer.take(), web_sys::window()) {
         w.clear_timeout_with_handle(t);
     }
     // The server answered but said nothing the reader can use: ask for a reload rather
@@ -383,10 +388,12 @@ fn answered(
                     "the signup endpoint answered with a server error; retrying",
                 );
             }
+            let n = a.n;
             let wait = delay_ms(n, a.retry_delay_ms, js_sys::Math::random(), after_ms);
             match wait {
                 Some(ms) if n < a.max_attempts.into() => {
-                    after(ms, Box::new(move || attempt(a, n + 1)));
+                    a.n = n + 1;
+                    after(ms, Box::new(move || attempt(a)));
                 }
                 _ => {
                     // Still pending: a reload or the reader's next try sends it again.
@@ -440,10 +447,10 @@ fn settle(a: &Attempt, result: Result<(), (Text, Option<String>)>) {
     }
 }
 
-/// Try `n`: one POST with a timeout; what it came to goes to `answered`.
-fn post(a: Box<Attempt>, n: u32) {
+/// Try `a.n`: one POST with a timeout; what it came to goes to `answered`.
+fn post(mut a: Box<Attempt>) {
     let Some(window) = web_sys::window() else {
-        return answered(a, n, None, None, false, None, None);
+        return answered(a, None, false, None, None);
     };
     let init = RequestInit::new();
     init.set_method("POST");
@@ -455,7 +462,7 @@ fn post(a: Box<Attempt>, n: u32) {
     init.set_body(&a.body);
     // An attempt that takes longer than the timeout is aborted and counts as no answer.
     let abort = AbortController::new().ok();
-    let timer = abort.and_then(|c| {
+    a.timer = abort.and_then(|c| {
         init.set_signal(Some(&c.signal()));
         after(a.timeout_ms, Box::new(move || c.abort()))
     });
@@ -463,9 +470,8 @@ fn post(a: Box<Attempt>, n: u32) {
     let lang = a.host.get_attribute("lang").unwrap_or_default();
     let fetch = window.fetch_with_str_and_init(&a.endpoint, &init);
     // The timer covers the body too: it is cleared once the answer is read.
-    let done = move |status, json, retry_after, message| {
-        answered(a, n, timer, status, json, retry_after, message)
-    };
+    let done =
+        move |status, json, retry_after, message| answered(a, status, json, retry_after, message);
     settled(
         &fetch,
         Box::new(move |answer| {
