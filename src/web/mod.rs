@@ -237,9 +237,10 @@ fn check(
     ticket: u32,
     done: Option<js_sys::Function>,
 ) {
-    // The key (always given here) made for each check from the config, and only while the
-    // check starts, which is all it reads it for: not cloned and kept for a second check (22
-    // bytes of wasm, gzip). Made only when there is a token to check (34 bytes).
+    // The key (always given here) made for each check from the config: `verify_now` keeps
+    // its own handles to the key objects as the check starts, so the one made for a first
+    // check is not cloned and kept for a second (22 bytes of wasm, gzip). Made only when there is a token to check (34
+    // bytes).
     let key =
         p.m.config
             .public_key
