@@ -914,9 +914,10 @@ fn nearest(key: &str, known: &'static str) -> Option<&'static str> {
 /// a non-ASCII character in a typo counts as one edit per byte, which only makes it less near).
 fn edit_distance(a: &str, b: &str) -> usize {
     // One row of the table, its first cell (the row's number) kept apart; walked by iterators,
-    // so no index is checked.
+    // so no index is checked. On the stack, not a vector allocated for each key compared: a
+    // known key is at most `ROW` bytes (checked as the crate builds, below).
     let b = b.as_bytes();
-    let mut row: Vec<usize> = (1..=b.len()).collect();
+    let mut row: [usize; ROW] = core::array::from_fn(|j| j + 1);
     for (i, ca) in a.bytes().enumerate() {
         let (mut diag, mut left) = (i, i + 1);
         for (cb, cell) in b.iter().zip(row.iter_mut()) {
@@ -928,7 +929,37 @@ fn edit_distance(a: &str, b: &str) -> usize {
             diag = above;
         }
     }
-    row.last().copied().unwrap_or(a.len())
+    // The cell of `b`'s last byte; with no byte, the distance is `a`'s length.
+    b.len()
+        .checked_sub(1)
+        .and_then(|last| row.get(last))
+        .copied()
+        .unwrap_or(a.len())
+}
+
+/// The longest key `edit_distance` may be given as `b`.
+const ROW: usize = 24;
+const _: () = assert!(
+    longest(KEYS) <= ROW && longest(REGISTERED_KEYS) <= ROW && longest(NAMES) <= ROW,
+    "a known key is longer than edit_distance's row"
+);
+
+/// The length in bytes of the longest item of a `texts!` list.
+const fn longest(list: &str) -> usize {
+    let bytes = list.as_bytes();
+    let (mut i, mut len, mut most) = (0, 0, 0);
+    while i < bytes.len() {
+        if bytes[i] == 0x1f {
+            len = 0;
+        } else {
+            len += 1;
+            if len > most {
+                most = len;
+            }
+        }
+        i += 1;
+    }
+    most
 }
 
 #[cfg(test)]
@@ -1276,6 +1307,51 @@ mod tests {
                 .path,
             "period"
         );
+    }
+
+    #[test]
+    fn edit_distance_on_the_stack_matches_the_vector_row() {
+        // The row as a vector, as it was before it moved to the stack.
+        fn with_vec(a: &str, b: &str) -> usize {
+            let b = b.as_bytes();
+            let mut row: Vec<usize> = (1..=b.len()).collect();
+            for (i, ca) in a.bytes().enumerate() {
+                let (mut diag, mut left) = (i, i + 1);
+                for (cb, cell) in b.iter().zip(row.iter_mut()) {
+                    let above = *cell;
+                    left = (diag + usize::from(!ca.eq_ignore_ascii_case(cb)))
+                        .min(above + 1)
+                        .min(left + 1);
+                    *cell = left;
+                    diag = above;
+                }
+            }
+            row.last().copied().unwrap_or(a.len())
+        }
+        let known: Vec<&str> = crate::list_items(KEYS)
+            .chain(crate::list_items(REGISTERED_KEYS))
+            .chain(crate::list_items(NAMES))
+            .chain([""])
+            .collect();
+        let mut given: Vec<String> = known.iter().map(|k| k.to_string()).collect();
+        for k in &known {
+            given.push(k.to_uppercase());
+            given.push(k.chars().skip(1).collect());
+            given.push(format!("{k}s"));
+        }
+        for odd in [
+            "x",
+            "límit",
+            "registeredLimit",
+            "zzzzzzzzzzzzzzzzzzzzzzzzzzzzzz",
+        ] {
+            given.push(odd.into());
+        }
+        for a in &given {
+            for b in &known {
+                assert_eq!(edit_distance(a, b), with_vec(a, b), "{a:?} {b:?}");
+            }
+        }
     }
 
     #[test]
