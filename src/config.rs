@@ -790,9 +790,11 @@ fn sections(v: &Value, out: &mut Vec<Section>) -> Checked<()> {
         ));
     }
     for (name, limit) in entries {
-        let mut path = String::from("sections.");
-        path.push_str(name);
-        let limit = small_int(limit, &path, 100, WHOLE_0_100)?;
+        // The path finished only for the error: no string made and dropped for each section.
+        let limit = small_int(limit, "sections.", 100, WHOLE_0_100).map_err(|mut e| {
+            e.path.push_str(name);
+            e
+        })?;
         // Kept in name order: records of version 1 name a section by its place in this list, and
         // are read by that order. (Inserted in place: a slice sort would link 4 KB of sorting
         // code for at most four names.)
