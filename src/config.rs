@@ -856,9 +856,9 @@ fn copy(v: &Value, warnings: &mut Vec<String>, out: &mut Vec<(Text, String)>) ->
             }
             other => {
                 // The path built only for the error: no string made and dropped for each text.
-                let mut path = String::from("copy.");
-                path.push_str(name);
-                return Err(err(&path, "a string of at most 2000 characters", other));
+                let mut e = err("copy.", "a string of at most 2000 characters", other);
+                e.path.push_str(name);
+                return Err(e);
             }
         }
     }
