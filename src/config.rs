@@ -789,7 +789,7 @@ fn sections(v: &Value, out: &mut Vec<Section>) -> Checked<()> {
             &Value::Num(entries.len() as f64),
         ));
     }
-    for (name, limit) in entries {
+    'entries: for (name, limit) in entries {
         // The path finished only for the error: no string made and dropped for each section.
         let limit = small_int(limit, "sections.", 100, WHOLE_0_100).map_err(|mut e| {
             e.path.push_str(name);
@@ -798,21 +798,24 @@ fn sections(v: &Value, out: &mut Vec<Section>) -> Checked<()> {
         // Kept in name order: records of version 1 name a section by its place in this list, and
         // are read by that order. (Inserted in place: a slice sort would link 4 KB of sorting
         // code for at most four names.)
-        // One pass finds a repeated name and the place of a new one.
-        let at = out
-            .iter()
-            .position(|s| s.name >= *name)
-            .unwrap_or(out.len());
-        match out.get_mut(at) {
-            Some(existing) if existing.name == *name => existing.limit = limit,
-            _ => out.insert(
-                at,
-                Section {
-                    name: name.clone(),
-                    limit,
-                },
-            ),
+        // One pass finds a repeated name, or carries each later section one place on to make
+        // room for a new one, the last pushed (`Vec::insert` would link its panic for an index
+        // past the end).
+        let mut carried = Section {
+            name: name.clone(),
+            limit,
+        };
+        for later in out.iter_mut() {
+            if later.name == carried.name {
+                // (Found before any swap: the sections after a carried one are all after it.)
+                later.limit = limit;
+                continue 'entries;
+            }
+            if later.name > carried.name {
+                core::mem::swap(later, &mut carried);
+            }
         }
+        out.push(carried);
     }
     Ok(())
 }
@@ -1353,6 +1356,58 @@ mod tests {
             for b in &known {
                 assert_eq!(edit_distance(a, b), with_vec(a, b), "{a:?} {b:?}");
             }
+        }
+    }
+
+    #[test]
+    fn sections_carried_in_place_match_vec_insert() {
+        // The list as `Vec::insert` built it before.
+        fn with_insert(entries: &[(String, u8)]) -> Vec<Section> {
+            let mut out: Vec<Section> = Vec::new();
+            for (name, limit) in entries {
+                let at = out
+                    .iter()
+                    .position(|s| s.name >= *name)
+                    .unwrap_or(out.len());
+                match out.get_mut(at) {
+                    Some(existing) if existing.name == *name => existing.limit = *limit,
+                    _ => out.insert(
+                        at,
+                        Section {
+                            name: name.clone(),
+                            limit: *limit,
+                        },
+                    ),
+                }
+            }
+            out
+        }
+        let names = ["b", "a", "ab", "", "c", "B"];
+        // Every list of up to four names (repeats included), each with its own limit.
+        let mut lists: Vec<Vec<(String, u8)>> = vec![Vec::new()];
+        let mut last = lists.clone();
+        for len in 1..=MAX_SECTIONS {
+            let mut longer = Vec::new();
+            for list in &last {
+                for name in names {
+                    let mut l = list.clone();
+                    l.push((name.to_string(), len as u8));
+                    longer.push(l);
+                }
+            }
+            lists.extend(longer.iter().cloned());
+            last = longer;
+        }
+        assert!(lists.len() > 1000);
+        for list in lists {
+            let value = Value::Map(
+                list.iter()
+                    .map(|(n, l)| (n.clone(), Value::Num(f64::from(*l))))
+                    .collect(),
+            );
+            let mut out = Vec::new();
+            sections(&value, &mut out).unwrap();
+            assert_eq!(out, with_insert(&list), "{list:?}");
         }
     }
 
