@@ -11,7 +11,7 @@ use crate::period::Period;
 use serde::de::{Deserialize, Deserializer, MapAccess, SeqAccess, Visitor};
 
 /// A config value as the page gave it, before validation.
-#[derive(Clone, Debug, PartialEq)]
+#[derive(Debug, PartialEq)]
 pub enum Value {
     /// `null` or `undefined`.
     Null,
@@ -25,6 +25,33 @@ pub enum Value {
     List(Vec<Value>),
     /// An object, keys in the order given.
     Map(Vec<(String, Value)>),
+}
+
+/// Written out, with loops that push: the derived clone's copies of the slices' cloning are
+/// larger.
+impl Clone for Value {
+    fn clone(&self) -> Self {
+        match self {
+            Value::Null => Value::Null,
+            Value::Bool(b) => Value::Bool(*b),
+            Value::Num(n) => Value::Num(*n),
+            Value::Str(s) => Value::Str(s.clone()),
+            Value::List(items) => {
+                let mut out = Vec::new();
+                for item in items {
+                    out.push(item.clone());
+                }
+                Value::List(out)
+            }
+            Value::Map(entries) => {
+                let mut out = Vec::new();
+                for (key, value) in entries {
+                    out.push((key.clone(), value.clone()));
+                }
+                Value::Map(out)
+            }
+        }
+    }
 }
 
 impl Value {
