@@ -413,7 +413,46 @@ const KEYS: &str = texts![
 ];
 const REGISTERED_KEYS: &str = texts!["limit", "mode"];
 
-const WHOLE_0_100: &str = "a whole number from 0 to 100";
+/// Declares `Expect`, what a value must be, one variant per text, and `EXPECTED`, the texts as
+/// one `texts!` list in the same order: each check passes a one-byte code, not a text's address
+/// and length, and `err` looks the text up.
+macro_rules! expectations {
+    ($($name:ident: $text:literal,)*) => {
+        #[derive(Clone, Copy)]
+        enum Expect {
+            $($name),*
+        }
+        const EXPECTED: &str = texts![$($text),*];
+        const _: () = assert!(crate::list_len(EXPECTED) == [$(Expect::$name),*].len());
+    };
+}
+
+expectations! {
+    Object: "an object",
+    Whole0To100: "a whole number from 0 to 100",
+    PeriodText: "one of \"month\", \"week\", \"day\", \"lifetime\" or \"rolling:N\" (N from 1 to 366 days)",
+    TimeZone: "an IANA time zone such as \"Europe/Paris\"",
+    RegisteredObject: "an object like {\"limit\": 3}",
+    ModeText: "\"auto\" or \"choose\"",
+    Selector: "a CSS selector such as \".article-body\"",
+    Keep: "a CSS selector such as \".related, .ad\"",
+    Timeout: "a number of ms from 100 to 60000",
+    Attempts: "a whole number from 1 to 10",
+    RetryDelay: "a number of ms from 0 to 30000",
+    PageText: "\"metered\", \"free\" or \"premium\"",
+    PublicKey: "a P-256 public key as a JWK object, like {\"kty\":\"EC\",\"crv\":\"P-256\",\"x\":…,\"y\":…}, or a list or JWK Set ({\"keys\":[…]}) of 1 to 4 of them",
+    Total: "limit, registered.limit and the section limits to add up to at most 149",
+    AString: "a string",
+    Boolean: "true or false",
+    Url: "an https: URL or a path starting with \"/\"",
+    StringList: "a list of strings, or one comma-separated string",
+    Sections: "an object of section names to limits, like {\"opinion\": 2}",
+    SectionCount: "at most 4 sections with their own allowance",
+    Policy: "\"open\" or \"closed\"",
+    TeaserText: "a number of blocks from 0 to 50, or a percentage like \"30%\"",
+    CopyObject: "an object of text names to strings, like {\"submit\": \"Read on\"}",
+    CopyText: "a string of at most 2000 characters",
+}
 
 /// What the checks return: the error boxed, so that `?` after each key moves one pointer.
 type Checked<T> = Result<T, Box<ConfigError>>;
@@ -458,34 +497,34 @@ impl Config {
         let c = self;
         match root {
             Value::Map(_) | Value::Null => {}
-            other => return Err(err("config", "an object", other)),
+            other => return Err(err("config", Expect::Object, other)),
         }
         unknown_keys(root, "", KEYS, warnings);
         if let Some(v) = root.get("limit") {
-            c.limit = small_int(v, "limit", 100, WHOLE_0_100)?;
+            c.limit = small_int(v, "limit", 100, Expect::Whole0To100)?;
         }
         if let Some(v) = root.get("period") {
-            let text = string(v, "period", PERIOD_EXPECTED)?;
-            c.period = Period::parse(text).ok_or_else(|| err("period", PERIOD_EXPECTED, v))?;
+            let text = string(v, "period", Expect::PeriodText)?;
+            c.period = Period::parse(text).ok_or_else(|| err("period", Expect::PeriodText, v))?;
         }
         // The selectors and the zone through `key` too, each check a small function that gives
         // `non_empty` its message (22 bytes gzip less than three reads here).
         key(root, "timeZone", &mut c.time_zone, |v, path| {
-            non_empty(v, path, "an IANA time zone such as \"Europe/Paris\"")
+            non_empty(v, path, Expect::TimeZone)
         })?;
         if let Some(reg) = root.get("registered") {
             if !matches!(reg, Value::Map(_)) {
-                return Err(err("registered", "an object like {\"limit\": 3}", reg));
+                return Err(err("registered", Expect::RegisteredObject, reg));
             }
             unknown_keys(reg, "registered.", REGISTERED_KEYS, warnings);
             if let Some(v) = reg.get("limit") {
-                c.registered_limit = small_int(v, "registered.limit", 100, WHOLE_0_100)?;
+                c.registered_limit = small_int(v, "registered.limit", 100, Expect::Whole0To100)?;
             }
             if let Some(v) = reg.get("mode") {
-                c.registered_mode = match string(v, "registered.mode", MODE_EXPECTED)? {
+                c.registered_mode = match string(v, "registered.mode", Expect::ModeText)? {
                     "auto" => Mode::Auto,
                     "choose" => Mode::Choose,
-                    _ => return Err(err("registered.mode", MODE_EXPECTED, v)),
+                    _ => return Err(err("registered.mode", Expect::ModeText, v)),
                 };
             }
         }
@@ -498,13 +537,13 @@ impl Config {
             string_list(v, "keepParams", &mut c.keep_params)?;
         }
         key(root, "selector", &mut c.selector, |v, path| {
-            non_empty(v, path, "a CSS selector such as \".article-body\"")
+            non_empty(v, path, Expect::Selector)
         })?;
         if let Some(v) = root.get("teaser") {
             c.teaser = teaser(v)?;
         }
         key(root, "keep", &mut c.keep, |v, path| {
-            non_empty(v, path, "a CSS selector such as \".related, .ad\"")
+            non_empty(v, path, Expect::Keep)
         })?;
         key(root, "locale", &mut c.locale, optional_string)?;
         c.copy.lang = Lang::from_tag(c.locale.as_deref().unwrap_or(""));
@@ -512,25 +551,13 @@ impl Config {
             copy(v, warnings, &mut c.copy.overrides)?;
         }
         if let Some(v) = root.get("timeoutMs") {
-            c.timeout_ms = int(
-                v,
-                "timeoutMs",
-                100,
-                60_000,
-                "a number of ms from 100 to 60000",
-            )?;
+            c.timeout_ms = int(v, "timeoutMs", 100, 60_000, Expect::Timeout)?;
         }
         if let Some(v) = root.get("maxAttempts") {
-            c.max_attempts = int(v, "maxAttempts", 1, 10, "a whole number from 1 to 10")? as u8;
+            c.max_attempts = int(v, "maxAttempts", 1, 10, Expect::Attempts)? as u8;
         }
         if let Some(v) = root.get("retryDelayMs") {
-            c.retry_delay_ms = int(
-                v,
-                "retryDelayMs",
-                0,
-                30_000,
-                "a number of ms from 0 to 30000",
-            )?;
+            c.retry_delay_ms = int(v, "retryDelayMs", 0, 30_000, Expect::RetryDelay)?;
         }
         if let Some(v) = root.get("stylesheet") {
             c.stylesheet = Some(url(v, "stylesheet")?);
@@ -543,7 +570,7 @@ impl Config {
         if let Some(v) = root.get("pageType") {
             // A CMS may write `Premium`: the spelling is forgiven, not the word.
             // Compared without case rather than lowercased: no copy to allocate and drop.
-            let given = string(v, "pageType", PAGE_EXPECTED)?;
+            let given = string(v, "pageType", Expect::PageText)?;
             c.page_type = if given.eq_ignore_ascii_case("metered") {
                 PageType::Metered
             } else if given.eq_ignore_ascii_case("free") {
@@ -551,7 +578,7 @@ impl Config {
             } else if given.eq_ignore_ascii_case("premium") {
                 PageType::Premium
             } else {
-                return Err(err("pageType", PAGE_EXPECTED, v));
+                return Err(err("pageType", Expect::PageText, v));
             };
         }
         key(root, "section", &mut c.section, optional_string)?;
@@ -576,11 +603,7 @@ impl Config {
                 _ => false,
             };
             if !usable {
-                return Err(err(
-                    "publicKey",
-                    "a P-256 public key as a JWK object, like {\"kty\":\"EC\",\"crv\":\"P-256\",\"x\":…,\"y\":…}, or a list or JWK Set ({\"keys\":[…]}) of 1 to 4 of them",
-                    v,
-                ));
+                return Err(err("publicKey", Expect::PublicKey, v));
             }
             c.public_key = Some(v.clone());
         }
@@ -596,11 +619,7 @@ impl Config {
         if total + 1 > MAX_ENTRIES {
             // The count given to `err` as a number, which it describes in decimal: every error
             // built by the one function (40 bytes gzip less than building these two by hand).
-            return Err(err(
-                "limit",
-                "limit, registered.limit and the section limits to add up to at most 149",
-                &Value::Num(total as f64),
-            ));
+            return Err(err("limit", Expect::Total, &Value::Num(total as f64)));
         }
         let given = |t: Text| c.copy.overrides.iter().any(|(o, _)| *o == t);
         // The built-in registration text makes the reference offer, in every language.
@@ -629,16 +648,12 @@ impl Config {
     }
 }
 
-const PERIOD_EXPECTED: &str =
-    "one of \"month\", \"week\", \"day\", \"lifetime\" or \"rolling:N\" (N from 1 to 366 days)";
-const MODE_EXPECTED: &str = "\"auto\" or \"choose\"";
-const PAGE_EXPECTED: &str = "\"metered\", \"free\" or \"premium\"";
-const POLICY_EXPECTED: &str = "\"open\" or \"closed\"";
-
-fn err(path: &str, expected: &'static str, found: &Value) -> Box<ConfigError> {
+fn err(path: &str, expected: Expect, found: &Value) -> Box<ConfigError> {
     Box::new(ConfigError {
         path: path.into(),
-        expected,
+        expected: crate::list_items(EXPECTED)
+            .nth(expected as usize)
+            .unwrap_or_default(),
         found: found.describe(),
     })
 }
@@ -692,11 +707,11 @@ pub fn int_text(n: i64) -> String {
     out
 }
 
-fn small_int(v: &Value, path: &str, max: u8, expected: &'static str) -> Checked<u8> {
+fn small_int(v: &Value, path: &str, max: u8, expected: Expect) -> Checked<u8> {
     int(v, path, 0, max.into(), expected).map(|n| n as u8)
 }
 
-fn int(v: &Value, path: &str, min: u32, max: u32, expected: &'static str) -> Checked<u32> {
+fn int(v: &Value, path: &str, min: u32, max: u32, expected: Expect) -> Checked<u32> {
     let n = match v {
         Value::Num(n) => whole(*n),
         // Data attributes arrive as strings: "3" is as good as 3.
@@ -709,14 +724,14 @@ fn int(v: &Value, path: &str, min: u32, max: u32, expected: &'static str) -> Che
     }
 }
 
-fn string<'a>(v: &'a Value, path: &str, expected: &'static str) -> Checked<&'a str> {
+fn string<'a>(v: &'a Value, path: &str, expected: Expect) -> Checked<&'a str> {
     match v {
         Value::Str(s) => Ok(s.trim()),
         _ => Err(err(path, expected, v)),
     }
 }
 
-fn non_empty(v: &Value, path: &str, expected: &'static str) -> Checked<String> {
+fn non_empty(v: &Value, path: &str, expected: Expect) -> Checked<String> {
     match string(v, path, expected)? {
         "" => Err(err(path, expected, v)),
         s => Ok(s.into()),
@@ -727,7 +742,7 @@ fn optional_string(v: &Value, path: &str) -> Checked<Option<String>> {
     match v {
         Value::Null => Ok(None),
         _ => {
-            let s = string(v, path, "a string")?;
+            let s = string(v, path, Expect::AString)?;
             Ok((!s.is_empty()).then(|| s.into()))
         }
     }
@@ -758,17 +773,16 @@ fn boolean(v: &Value, path: &str) -> Checked<bool> {
         Value::Str(s) => match s.as_str() {
             "true" | "1" => Ok(true),
             "false" | "0" | "" => Ok(false),
-            _ => Err(err(path, "true or false", v)),
+            _ => Err(err(path, Expect::Boolean, v)),
         },
-        _ => Err(err(path, "true or false", v)),
+        _ => Err(err(path, Expect::Boolean, v)),
     }
 }
 
 /// Link targets: `https:` URLs and same-origin relative paths only, so config can never
 /// become a `javascript:` link.
 fn url(v: &Value, path: &str) -> Checked<String> {
-    const EXPECTED: &str = "an https: URL or a path starting with \"/\"";
-    let s = string(v, path, EXPECTED)?;
+    let s = string(v, path, Expect::Url)?;
     let relative = s.starts_with('/') && !s.starts_with("//") && !s.contains('\\');
     let https = s.len() > 8
         && s.get(..8)
@@ -776,12 +790,11 @@ fn url(v: &Value, path: &str) -> Checked<String> {
     if (relative || https) && !s.chars().any(char::is_control) {
         Ok(s.into())
     } else {
-        Err(err(path, EXPECTED, v))
+        Err(err(path, Expect::Url, v))
     }
 }
 
 fn string_list(v: &Value, path: &str, out: &mut Vec<String>) -> Checked<()> {
-    const EXPECTED: &str = "a list of strings, or one comma-separated string";
     // Loops that push, not two `collect`s (one through `Result`): 0.8 KB less wasm.
     match v {
         Value::Str(s) => {
@@ -795,30 +808,29 @@ fn string_list(v: &Value, path: &str, out: &mut Vec<String>) -> Checked<()> {
             for item in items {
                 match item {
                     Value::Str(s) => out.push(s.trim().into()),
-                    other => return Err(err(path, EXPECTED, other)),
+                    other => return Err(err(path, Expect::StringList, other)),
                 }
             }
         }
-        other => return Err(err(path, EXPECTED, other)),
+        other => return Err(err(path, Expect::StringList, other)),
     }
     Ok(())
 }
 
 fn sections(v: &Value, out: &mut Vec<Section>) -> Checked<()> {
-    const EXPECTED: &str = "an object of section names to limits, like {\"opinion\": 2}";
     let Value::Map(entries) = v else {
-        return Err(err("sections", EXPECTED, v));
+        return Err(err("sections", Expect::Sections, v));
     };
     if entries.len() > MAX_SECTIONS {
         return Err(err(
             "sections",
-            "at most 4 sections with their own allowance",
+            Expect::SectionCount,
             &Value::Num(entries.len() as f64),
         ));
     }
     'entries: for (name, limit) in entries {
         // The path finished only for the error: no string made and dropped for each section.
-        let limit = small_int(limit, "sections.", 100, WHOLE_0_100).map_err(|mut e| {
+        let limit = small_int(limit, "sections.", 100, Expect::Whole0To100).map_err(|mut e| {
             e.path.push_str(name);
             e
         })?;
@@ -848,30 +860,28 @@ fn sections(v: &Value, out: &mut Vec<Section>) -> Checked<()> {
 }
 
 fn policy(v: &Value, path: &str) -> Checked<FailPolicy> {
-    match string(v, path, POLICY_EXPECTED)? {
+    match string(v, path, Expect::Policy)? {
         "open" => Ok(FailPolicy::Open),
         "closed" => Ok(FailPolicy::Closed),
-        _ => Err(err(path, POLICY_EXPECTED, v)),
+        _ => Err(err(path, Expect::Policy, v)),
     }
 }
 
 fn teaser(v: &Value) -> Checked<Teaser> {
-    const EXPECTED: &str = "a number of blocks from 0 to 50, or a percentage like \"30%\"";
     if let Value::Str(s) = v {
         if let Some(p) = s.trim().strip_suffix('%') {
             return match int_value(p.trim()) {
                 Some(p) if p <= 100 => Ok(Teaser::Percent(p as u8)),
-                _ => Err(err("teaser", EXPECTED, v)),
+                _ => Err(err("teaser", Expect::TeaserText, v)),
             };
         }
     }
-    small_int(v, "teaser", 50, EXPECTED).map(Teaser::Blocks)
+    small_int(v, "teaser", 50, Expect::TeaserText).map(Teaser::Blocks)
 }
 
 fn copy(v: &Value, warnings: &mut Vec<String>, out: &mut Vec<(Text, String)>) -> Checked<()> {
-    const EXPECTED: &str = "an object of text names to strings, like {\"submit\": \"Read on\"}";
     let Value::Map(entries) = v else {
-        return Err(err("copy", EXPECTED, v));
+        return Err(err("copy", Expect::CopyObject, v));
     };
     unknown_keys(v, "copy.", NAMES, warnings);
     for (name, text) in entries {
@@ -886,7 +896,7 @@ fn copy(v: &Value, warnings: &mut Vec<String>, out: &mut Vec<(Text, String)>) ->
             }
             other => {
                 // The path built only for the error: no string made and dropped for each text.
-                let mut e = err("copy.", "a string of at most 2000 characters", other);
+                let mut e = err("copy.", Expect::CopyText, other);
                 e.path.push_str(name);
                 return Err(e);
             }
