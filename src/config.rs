@@ -598,8 +598,9 @@ impl Config {
                         && keys.iter().all(|k| matches!(k, Value::Map(_)))
                 }
                 // A data attribute carries the JWK (or a list, or a set) as JSON text; the shell
-                // parses it.
-                Value::Str(s) => matches!(s.trim_start().bytes().next(), Some(b'{' | b'[')),
+                // parses it. (`trim` starts where `trim_start` would, and is linked already: the
+                // searcher `trim_start` links is not.)
+                Value::Str(s) => matches!(s.trim().bytes().next(), Some(b'{' | b'[')),
                 _ => false,
             };
             if !usable {
