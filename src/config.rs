@@ -75,15 +75,24 @@ impl Value {
             (_, Value::Null) => {}
             (Value::Map(base), Value::Map(top)) => {
                 for (key, value) in top {
-                    match base.iter_mut().find(|(k, _)| k == key) {
+                    // A new key is added as `null`, and the value merged onto it as onto any
+                    // other: one place that copies a value.
+                    let at = match base.iter().position(|(k, _)| k == key) {
+                        Some(at) => at,
+                        None => {
+                            base.push((key.clone(), Value::Null));
+                            base.len() - 1
+                        }
+                    };
+                    if let Some((_, slot)) = base.get_mut(at) {
                         // A key, or a set of keys, is one value: a later one replaces it whole
                         // (a JWK Set merged with a key would hold both, and the set would win);
-                        // `null` still means "not given".
-                        Some((_, slot)) if key == "publicKey" && !matches!(value, Value::Null) => {
-                            *slot = value.clone()
+                        // `null` still means "not given". Emptied first, the merge below copies
+                        // it whole.
+                        if key == "publicKey" && !matches!(value, Value::Null) {
+                            *slot = Value::Null;
                         }
-                        Some((_, slot)) => slot.merge(value),
-                        None => base.push((key.clone(), value.clone())),
+                        slot.merge(value);
                     }
                 }
             }
@@ -1446,6 +1455,55 @@ mod tests {
             let mut out = Vec::new();
             sections(&value, &mut out).unwrap();
             assert_eq!(out, with_insert(&list), "{list:?}");
+        }
+    }
+
+    #[test]
+    fn merge_through_null_matches_the_replacing_merge() {
+        // `merge` as it was, replacing and pushing copies in three places.
+        fn merge_before(this: &mut Value, over: &Value) {
+            match (this, over) {
+                (_, Value::Null) => {}
+                (Value::Map(base), Value::Map(top)) => {
+                    for (key, value) in top {
+                        match base.iter_mut().find(|(k, _)| k == key) {
+                            Some((_, slot))
+                                if key == "publicKey" && !matches!(value, Value::Null) =>
+                            {
+                                *slot = value.clone()
+                            }
+                            Some((_, slot)) => merge_before(slot, value),
+                            None => base.push((key.clone(), value.clone())),
+                        }
+                    }
+                }
+                (slot, value) => *slot = value.clone(),
+            }
+        }
+        let leaves = [
+            Value::Null,
+            Value::Num(1.0),
+            s("a"),
+            Value::List(vec![s("b")]),
+        ];
+        let mut values = leaves.to_vec();
+        for key in ["publicKey", "copy", "limit"] {
+            for leaf in &leaves {
+                values.push(map(&[(key, leaf.clone())]));
+                values.push(map(&[(key, map(&[("x", leaf.clone())]))]));
+                values.push(map(&[
+                    ("limit", leaf.clone()),
+                    (key, map(&[("y", leaf.clone()), ("x", Value::Null)])),
+                ]));
+            }
+        }
+        for base in &values {
+            for over in &values {
+                let (mut now, mut before) = (base.clone(), base.clone());
+                now.merge(over);
+                merge_before(&mut before, over);
+                assert_eq!(now, before, "{base:?} {over:?}");
+            }
         }
     }
 
