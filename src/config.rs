@@ -700,21 +700,21 @@ pub fn int_value(text: &str) -> Option<u32> {
 /// Decimal text of an integer, without `format!` (which would pull the formatting machinery
 /// into every reader's download).
 pub fn int_text(n: i64) -> String {
-    let mut digits = Vec::new();
-    let mut rest = n.unsigned_abs();
-    loop {
-        digits.push(b'0' + (rest % 10) as u8);
-        rest /= 10;
-        if rest == 0 {
-            break;
-        }
-    }
-    let mut out = String::with_capacity(digits.len() + 1);
+    let mut out = String::new();
     if n < 0 {
         out.push('-');
     }
-    out.extend(digits.iter().rev().map(|&d| d as char));
+    push_digits(&mut out, n.unsigned_abs());
     out
+}
+
+/// Appends the decimal digits of `n`, the higher ones first by recursion: no buffer of digits to
+/// reverse (at most twenty calls deep).
+fn push_digits(out: &mut String, n: u64) {
+    if n >= 10 {
+        push_digits(out, n / 10);
+    }
+    out.push(char::from(b'0' + (n % 10) as u8));
 }
 
 fn small_int(v: &Value, path: &str, max: u8, expected: Expect) -> Checked<u8> {
@@ -1514,6 +1514,39 @@ mod tests {
         }
         for bad in ["", "+", " 1", "1 ", "1.5", "1e3", "0x10", "٣", "--1"] {
             assert_eq!(int_value(bad), None, "{bad:?}");
+        }
+    }
+
+    #[test]
+    fn int_text_by_recursion_matches_the_reversed_buffer() {
+        // `int_text` as it was, its digits gathered last first and reversed.
+        fn before(n: i64) -> String {
+            let mut digits = Vec::new();
+            let mut rest = n.unsigned_abs();
+            loop {
+                digits.push(b'0' + (rest % 10) as u8);
+                rest /= 10;
+                if rest == 0 {
+                    break;
+                }
+            }
+            let mut out = String::with_capacity(digits.len() + 1);
+            if n < 0 {
+                out.push('-');
+            }
+            out.extend(digits.iter().rev().map(|&d| d as char));
+            out
+        }
+        let mut n: i64 = 1;
+        for _ in 0..19 {
+            for m in [n - 1, n, n + 1, n.wrapping_mul(3).wrapping_add(7)] {
+                assert_eq!(int_text(m), before(m));
+                assert_eq!(int_text(-m), before(-m));
+            }
+            n = n.saturating_mul(10);
+        }
+        for m in (-2000..2000).chain([i64::MIN, i64::MAX, i64::MIN + 1]) {
+            assert_eq!(int_text(m), before(m));
         }
     }
 
