@@ -113,8 +113,11 @@ impl Value {
                 None => "a fractional number".into(),
             },
             Value::Str(s) => {
+                // A loop that pushes, not `extend` and its reservation.
                 let mut out = String::from("\"");
-                out.extend(s.chars().take(40));
+                for c in s.chars().take(40) {
+                    out.push(c);
+                }
                 out.push('"');
                 out
             }
