@@ -542,14 +542,11 @@ impl Copy {
 fn fill(template: &str, values: &[(&str, &str)]) -> String {
     fn push(out: &mut String, text: &str) {
         for c in text.chars() {
-            match c {
-                ' ' if out.ends_with(' ') => {}
-                ')' | '.' if out.ends_with(' ') => {
-                    out.pop();
-                    out.push(c);
-                }
-                _ => out.push(c),
+            // One rule for the three: a space before a space is replaced by the same space.
+            if matches!(c, ' ' | ')' | '.') && out.ends_with(' ') {
+                out.pop();
             }
+            out.push(c);
         }
     }
     let mut out = String::with_capacity(template.len());
