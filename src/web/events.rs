@@ -66,9 +66,10 @@ impl Drop for Hold {
     }
 }
 
-/// Fires the held events, one at a time from the front: events that a listener's call causes
-/// meanwhile (`setSubscriber` from a `view` listener) join the end, so everything fires in the
-/// order it happened.
+/// Fires the held events, all those held at once in order, then those that listeners' calls
+/// caused meanwhile (`setSubscriber` from a `view` listener), and so on, so everything fires in
+/// the order it happened. A batch at a time, not one taken from the front each time:
+/// `Vec::remove` moved the rest and carried a panic.
 #[inline(never)]
 fn release() {
     let left = HOLDS.with(|h| {
@@ -78,13 +79,19 @@ fn release() {
     if left > 0 || FIRING.with(|f| f.replace(true)) {
         return;
     }
-    while let Some((name, detail)) = HELD.with(|held| {
-        let mut events = held.take();
-        let first = (!events.is_empty()).then(|| events.remove(0));
-        held.set(events);
-        first
-    }) {
-        dispatch(name, &detail, false);
+    loop {
+        let batch = HELD.with(|held| held.take());
+        if batch.is_empty() {
+            break;
+        }
+        for (name, detail) in &batch {
+            // A listener that panicked had the held events forgotten, firing stopped with them
+            // ([`forget_held`]): the rest of this batch goes too.
+            if !FIRING.with(|f| f.get()) {
+                return;
+            }
+            dispatch(name, detail, false);
+        }
     }
     FIRING.with(|f| f.set(false));
 }
