@@ -287,14 +287,6 @@ pub fn decode(stored: &str) -> Result<Record, RecordError> {
         None => (field, None),
     };
     let entries = read_entries(body.as_bytes(), latest_min, v2).ok_or(malformed)?;
-    // Each article once: we never write one twice, and a duplicate would count twice.
-    if entries
-        .iter()
-        .enumerate()
-        .any(|(i, e)| entries.iter().take(i).any(|f| f.key == e.key))
-    {
-        return Err(malformed);
-    }
     Ok(Record {
         period_tag: tag,
         bucket,
@@ -305,7 +297,8 @@ pub fn decode(stored: &str) -> Result<Record, RecordError> {
     })
 }
 
-/// The entries of a record's body, each read in turn (a version 2 section entry is longer).
+/// The entries of a record's body, each read in turn (a version 2 section entry is longer);
+/// `None` for a body cut short, a bad character or code, or an article twice.
 fn read_entries(mut body: &[u8], latest_min: i64, v2: bool) -> Option<Vec<Entry>> {
     let mut entries = Vec::new();
     while !body.is_empty() {
@@ -314,7 +307,12 @@ fn read_entries(mut body: &[u8], latest_min: i64, v2: bool) -> Option<Vec<Entry>
         }
         let (key, rest) = body.split_at_checked(6)?;
         let (packed, rest) = rest.split_at_checked(4)?;
-        let key = read_b64(key).filter(|&k| k <= u32::MAX as u64)?;
+        let key = read_b64(key).filter(|&k| k <= u32::MAX as u64)? as u32;
+        // Each article once: we never write one twice, and a duplicate would count twice.
+        // Checked as each is read, one loop rather than every pair after.
+        if entries.iter().any(|e: &Entry| e.key.0 == key) {
+            return None;
+        }
         let packed = read_b64(packed)?;
         let (mut allowance, with_id) = alw_from((packed >> 21) as u32, v2)?;
         body = rest;
@@ -324,7 +322,7 @@ fn read_entries(mut body: &[u8], latest_min: i64, v2: bool) -> Option<Vec<Entry>
             body = rest;
         }
         entries.push(Entry {
-            key: ArticleKey(key as u32),
+            key: ArticleKey(key),
             allowance,
             at_min: latest_min - (packed & MAX_AGE_MIN as u64) as i64,
         });
