@@ -187,24 +187,38 @@ impl serde::Serialize for Decision {
     fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
         use serde::ser::SerializeMap;
         let mut map = serializer.serialize_map(Some(7))?;
-        // The texts and the numbers each in one loop, in the keys' order: one entry's code per
-        // type of value rather than per key. (`Some(text)` serializes as the text itself.)
-        for (key, text) in [
-            ("wall", self.wall.map(Wall::name)),
-            ("reason", Some(self.reason.name())),
-            ("tier", Some(self.tier.name())),
+        // Every entry in one loop, in the keys' order, its value one type: one entry's code
+        // for the seven rather than one per type of value.
+        for (key, value) in [
+            ("wall", Value::Text(self.wall.map(Wall::name))),
+            ("reason", Value::Text(Some(self.reason.name()))),
+            ("tier", Value::Text(Some(self.tier.name()))),
+            ("counted", Value::Flag(self.counted)),
+            ("used", Value::Number(self.used)),
+            ("limit", Value::Number(self.limit)),
+            ("remaining", Value::Number(self.remaining)),
         ] {
-            map.serialize_entry(key, &text)?;
-        }
-        map.serialize_entry("counted", &self.counted)?;
-        for (key, n) in [
-            ("used", self.used),
-            ("limit", self.limit),
-            ("remaining", self.remaining),
-        ] {
-            map.serialize_entry(key, &n)?;
+            map.serialize_entry(key, &value)?;
         }
         map.end()
+    }
+}
+
+/// A value of a decision's map: a text (or null), a boolean or a number.
+enum Value {
+    Text(Option<&'static str>),
+    Flag(bool),
+    Number(u8),
+}
+
+impl serde::Serialize for Value {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        match *self {
+            // `Some(text)` serializes as the text itself, `None` as null.
+            Value::Text(text) => text.serialize(serializer),
+            Value::Flag(flag) => serializer.serialize_bool(flag),
+            Value::Number(n) => serializer.serialize_u8(n),
+        }
     }
 }
 
