@@ -905,19 +905,15 @@ pub fn say(host: &Element, message: &str, invalid: bool) {
     }
 }
 
-/// The email field's current text.
-pub fn email_value(host: &Element) -> Option<String> {
-    find(host, "mw-email")?
-        .dyn_into::<web_sys::HtmlInputElement>()
-        .ok()
-        .map(|i| i.value())
+/// A field of the prompt by id (`mw-email`, `mw-newsletter`): one function for every place
+/// that reads or sets one.
+pub fn input(host: &Element, id: &str) -> Option<web_sys::HtmlInputElement> {
+    find(host, id)?.dyn_into().ok()
 }
 
 /// Whether the reader ticked the newsletter box.
 pub fn newsletter(host: &Element) -> bool {
-    find(host, "mw-newsletter")
-        .and_then(|e| e.dyn_into::<web_sys::HtmlInputElement>().ok())
-        .is_some_and(|i| i.checked())
+    input(host, "mw-newsletter").is_some_and(|i| i.checked())
 }
 
 /// Moves focus to `node`, for a wall that changed because the reader acted; never called at

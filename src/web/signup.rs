@@ -15,7 +15,7 @@ use crate::email;
 use crate::meter::Wall;
 use crate::retry::{classify, delay_ms, Outcome, Pending};
 use wasm_bindgen::prelude::*;
-use web_sys::{AbortController, Element, HtmlInputElement, RequestInit, Response};
+use web_sys::{AbortController, Element, RequestInit, Response};
 
 /// The sessionStorage key of a submission not yet accepted.
 pub const PENDING_KEY: &str = "meterwall:pending";
@@ -141,17 +141,13 @@ pub fn clear_pending() {
 /// carry this prompt's few milliseconds, which the service refuses as a bot's.
 pub(super) fn restore_pending(host: &Element) {
     let Some(p) = load_pending() else { return };
-    if let Some(input) =
-        gate::find(host, "mw-email").and_then(|e| e.dyn_into::<HtmlInputElement>().ok())
-    {
+    if let Some(input) = gate::input(host, "mw-email") {
         let typed = input.value();
         if !typed.is_empty() && typed.trim() != p.email {
             return clear_pending();
         }
         input.set_value(&p.email);
-        if let Some(check) =
-            gate::find(host, "mw-newsletter").and_then(|e| e.dyn_into::<HtmlInputElement>().ok())
-        {
+        if let Some(check) = gate::input(host, "mw-newsletter") {
             check.set_checked(p.newsletter);
         }
     }
@@ -190,20 +186,20 @@ fn submit() {
     }
     let Some(pending) = with_mounted(|m| {
         let host = m.host.clone()?;
-        let typed = gate::email_value(&host)?;
+        // The field found once, for its text, its corrected text and its validity.
+        let input = gate::input(&host, "mw-email")?;
+        let typed = input.value();
         let ascii = ascii_domain(&typed);
         // Our rule (the WHATWG one, with length caps) says what is wrong; the browser's own
         // constraint validation must agree too.
-        let input =
-            gate::find(&host, "mw-email").and_then(|e| e.dyn_into::<HtmlInputElement>().ok());
         let checked = email::validate(&ascii).and_then(|a| {
             // The browser strips only ASCII spaces from the field: a no-break space that came
             // with a paste is taken off first, so that its check sees what ours did. A domain
             // put in ASCII shows so too, as Chromium shows it, and is what a reload restores.
-            if let (Some(i), true) = (&input, a != typed) {
-                i.set_value(a);
+            if a != typed {
+                input.set_value(a);
             }
-            if input.as_ref().is_none_or(|i| i.check_validity()) {
+            if input.check_validity() {
                 Ok(a)
             } else {
                 Err(email::EmailError::Invalid)
