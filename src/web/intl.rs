@@ -60,22 +60,22 @@ impl Calendar for ZoneCalendar {
         let parts = format.format_to_parts(ms as f64);
         for i in 0..parts.length() {
             let part = parts.get(i);
-            let field = |name: &str| {
-                super::reflect::get(&part, name)
-                    .ok()
-                    .and_then(|v| v.as_string())
-            };
-            let (Some(kind), Some(value)) = (field("type"), field("value")) else {
+            let field = |name: &str| super::reflect::get(&part, name).unwrap_or_default();
+            // The type compared in JS (`===`), not copied out as a `String`.
+            let kind = field("type");
+            let Some(n) = field("value")
+                .as_string()
+                .and_then(|v| crate::config::int_value(&v))
+                .map(|n| n as i32)
+            else {
                 continue;
             };
-            let Some(n) = crate::config::int_value(&value).map(|n| n as i32) else {
-                continue;
-            };
-            match kind.as_str() {
-                "year" => date.year = n,
-                "month" => date.month = n as u8,
-                "day" => date.day = n as u8,
-                _ => {}
+            if kind == "year" {
+                date.year = n;
+            } else if kind == "month" {
+                date.month = n as u8;
+            } else if kind == "day" {
+                date.day = n as u8;
             }
         }
         date
