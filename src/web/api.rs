@@ -23,32 +23,31 @@ pub fn state() -> JsValue {
     };
     let o = js_sys::Object::new();
     let period = match tag {
-        b'm' => "month",
-        b'w' => "week",
-        b'd' => "day",
-        b'r' => "rolling",
-        b'l' => "lifetime",
-        _ => "",
+        b'm' => Some("month"),
+        b'w' => Some("week"),
+        b'd' => Some("day"),
+        b'r' => Some("rolling"),
+        b'l' => Some("lifetime"),
+        _ => None,
     };
-    let registered =
-        registered_min.map_or(JsValue::NULL, |m| JsValue::from_f64((m * 60_000) as f64));
+    // Every property in one loop, in the keys' order, its value one type: a number, else the
+    // period's text or null. One place makes a JS value, rather than one per property.
+    let number = |n: i64| Ok(n as f64);
     for (key, value) in [
-        ("version", JsValue::from_f64(1.0)),
+        ("version", number(1)),
+        ("period", Err(period)),
+        ("articles", number(articles as i64)),
         (
-            "period",
-            if period.is_empty() {
-                JsValue::NULL
-            } else {
-                period.into()
-            },
+            "registeredAt",
+            registered_min.map_or(Err(None), |m| number(m * 60_000)),
         ),
-        ("articles", JsValue::from_f64(articles as f64)),
-        ("registeredAt", registered),
-        (
-            "latestSeen",
-            JsValue::from_f64((latest_min * 60_000) as f64),
-        ),
+        ("latestSeen", number(latest_min * 60_000)),
     ] {
+        let value = match value {
+            Ok(n) => JsValue::from_f64(n),
+            Err(Some(text)) => text.into(),
+            Err(None) => JsValue::NULL,
+        };
         let _ = reflect::set(&o, key, &value);
     }
     o.into()
