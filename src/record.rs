@@ -146,18 +146,16 @@ fn push_b36(out: &mut String, n: i64) {
     if n < 0 {
         out.push('-');
     }
-    let mut digits = [0u8; 14];
-    let mut len = 0;
-    let mut rest = n.unsigned_abs();
-    loop {
-        digits[len] = b"0123456789abcdefghijklmnopqrstuvwxyz"[(rest % 36) as usize];
-        len += 1;
-        rest /= 36;
-        if rest == 0 {
-            break;
-        }
+    push_b36_digits(out, n.unsigned_abs());
+}
+
+/// The digits of `n`, the most significant first: by recursion (at most 13 deep) rather than
+/// into a buffer read back in reverse, whose indexing kept a bounds check.
+fn push_b36_digits(out: &mut String, n: u64) {
+    if n >= 36 {
+        push_b36_digits(out, n / 36);
     }
-    out.extend(digits[..len].iter().rev().map(|&d| d as char));
+    out.push(b"0123456789abcdefghijklmnopqrstuvwxyz"[(n % 36) as usize] as char);
 }
 
 fn read_b36(text: &str) -> Option<i64> {
@@ -333,6 +331,53 @@ fn read_entries(mut body: &[u8], latest_min: i64, v2: bool) -> Option<Vec<Entry>
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// `push_b36` as it was, through a digit buffer read back in reverse.
+    fn old_push_b36(out: &mut String, n: i64) {
+        if n < 0 {
+            out.push('-');
+        }
+        let mut digits = [0u8; 14];
+        let mut len = 0;
+        let mut rest = n.unsigned_abs();
+        loop {
+            digits[len] = b"0123456789abcdefghijklmnopqrstuvwxyz"[(rest % 36) as usize];
+            len += 1;
+            rest /= 36;
+            if rest == 0 {
+                break;
+            }
+        }
+        out.extend(digits[..len].iter().rev().map(|&d| d as char));
+    }
+
+    #[test]
+    fn push_b36_by_recursion_writes_as_the_buffer() {
+        let mut values = vec![0, 1, -1, i64::MIN, i64::MAX, i64::MIN + 1];
+        let mut power = 1i64;
+        while let Some(next) = power.checked_mul(36) {
+            power = next;
+            for n in [power - 1, power, power + 1] {
+                values.extend([n, -n]);
+            }
+        }
+        // Many others, spread over every magnitude (a xorshift sequence).
+        let mut x = 0x9E37_79B9_7F4A_7C15u64;
+        for _ in 0..100_000 {
+            x ^= x << 13;
+            x ^= x >> 7;
+            x ^= x << 17;
+            values.push((x >> (x % 64)) as i64);
+            values.push(x as i64);
+        }
+        values.extend(-2_000..2_000);
+        for n in values {
+            let (mut new, mut old) = ("x".to_string(), "x".to_string());
+            push_b36(&mut new, n);
+            old_push_b36(&mut old, n);
+            assert_eq!(new, old, "{n}");
+        }
+    }
 
     fn sample() -> Record {
         Record {
