@@ -542,7 +542,8 @@ impl Copy {
 fn fill(template: &str, values: &[(&str, &str)]) -> String {
     fn push(out: &mut String, text: &str) {
         for c in text.chars() {
-            // One rule for the three: a space before a space is replaced by the same space.
+            // One rule for the three: a space before a space, `)` or `.` is dropped (before a
+            // space, the two become one).
             if matches!(c, ' ' | ')' | '.') && out.ends_with(' ') {
                 out.pop();
             }
