@@ -328,38 +328,49 @@ fn prepare(doc: &Document, page: &JsValue, calls: &JsValue) -> Result<Box<Prepar
     }
     merged.merge(&config_layers(page).map_err(|e| fail(&e))?);
     let calls = config_layers(calls).map_err(|e| fail(&e))?;
-    let mut first = merged.clone();
-    first.merge(&calls);
-    // The layers move on to `unreadable`, not cloned there (20 bytes of wasm, gzip).
-    let (config, _) = match Config::from_value(&first) {
-        Ok(read) => read,
-        Err(e) => return Err(unreadable(doc, first, &e, None)),
-    };
-    let body = match doc.query_selector(&config.selector) {
-        Ok(Some(body)) => body,
-        Ok(None) => return Err(fail(&missing_body(&config.selector))),
-        Err(_) => return Err(fail(&bad_selector(&config.selector))),
+    // What is done with is dropped at once (this block, the `drop`s below), not kept to the
+    // end, where each of the later exits would drop it again (41 bytes of wasm, gzip).
+    // The config read without the article's attributes, for its selector only.
+    let body = {
+        let mut first = merged.clone();
+        first.merge(&calls);
+        // The layers move on to `unreadable`, not cloned there (20 bytes of wasm, gzip).
+        let (config, _) = match Config::from_value(&first) {
+            Ok(read) => read,
+            Err(e) => return Err(unreadable(doc, first, &e, None)),
+        };
+        match doc.query_selector(&config.selector) {
+            Ok(Some(body)) => body,
+            Ok(None) => return Err(fail(&missing_body(&config.selector))),
+            Err(_) => return Err(fail(&bad_selector(&config.selector))),
+        }
     };
     merged.merge(&element_layer(&body));
     merged.merge(&calls);
+    drop(calls);
     let (config, warnings) = match Config::from_value(&merged) {
         Ok(read) => read,
         Err(e) => return Err(unreadable(doc, merged, &e, Some(&body))),
     };
+    drop(merged);
     for w in &warnings {
         warn(w);
     }
-    let location = web_sys::window()
-        .map(|w| w.location().href().unwrap_or_default())
-        .unwrap_or_default();
-    let keep: Vec<&str> = config.keep_params.iter().map(String::as_str).collect();
-    let canonical = canonical(doc);
-    let Some((key, source)) = article_key(
-        config.article_id.as_deref(),
-        canonical.as_deref(),
-        &location,
-        &keep,
-    ) else {
+    drop(warnings);
+    let found = {
+        let location = web_sys::window()
+            .map(|w| w.location().href().unwrap_or_default())
+            .unwrap_or_default();
+        let keep: Vec<&str> = config.keep_params.iter().map(String::as_str).collect();
+        let canonical = canonical(doc);
+        article_key(
+            config.article_id.as_deref(),
+            canonical.as_deref(),
+            &location,
+            &keep,
+        )
+    };
+    let Some((key, source)) = found else {
         return Err(failed(doc, &body, &config, "this page has no article id and no http(s) URL: add data-meterwall-id to the article element"));
     };
     let Some(calendar) = ZoneCalendar::new(&config.time_zone) else {
