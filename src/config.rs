@@ -969,8 +969,9 @@ fn nearest(key: &str, known: &'static str) -> Option<&'static str> {
 /// a non-ASCII character in a typo counts as one edit per byte, which only makes it less near).
 fn edit_distance(a: &str, b: &str) -> usize {
     // One row of the table, its first cell (the row's number) kept apart; walked by iterators,
-    // so no index is checked. On the stack, not a vector allocated for each key compared: a
-    // known key is at most `ROW` bytes (checked as the crate builds, below).
+    // and its last cell read with `get`, whose check cannot fail: no index can panic. On the
+    // stack, not a vector allocated for each key compared: a known key is at most `ROW` bytes
+    // (checked as the crate builds, below).
     let b = b.as_bytes();
     let mut row: [usize; ROW] = core::array::from_fn(|j| j + 1);
     for (i, ca) in a.bytes().enumerate() {
