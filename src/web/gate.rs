@@ -99,7 +99,8 @@ const fn is_at(mut i: usize, name: &str) -> bool {
 }
 
 /// Where `e`'s name is in [`NAMES`]; a custom element is a wrapper (`WRAPPERS`), and any other
-/// name is past the list (`usize::MAX`): a block the wall may go into.
+/// name is past the list (`usize::MAX`): a block the wall may go into. Asked once for each child
+/// of the article and kept in its [`Child`], not asked again by each question.
 fn kind(e: &Element) -> usize {
     let name = e.local_name();
     if name.contains('-') {
@@ -110,22 +111,25 @@ fn kind(e: &Element) -> usize {
         .unwrap_or(usize::MAX)
 }
 
-/// A child of the article: whether `keep` matches it, and whether it is a block the teaser
-/// counts: an element, but not one that shows nothing (a script, a style) nor a run of text's
-/// own markup (a link, an emphasis), which belongs to the paragraph around it.
-fn classify(node: &Node, keep: Option<&str>) -> (bool, bool) {
+/// A child of the article: whether `keep` matches it, whether it is a block the teaser counts
+/// (an element, but not one that shows nothing (a script, a style) nor a run of text's own markup
+/// (a link, an emphasis), which belongs to the paragraph around it), and its [`kind`] if it is an
+/// element `keep` does not match (else `usize::MAX`, past the kinds that are no blocks).
+fn classify(node: &Node, keep: Option<&str>) -> Class {
     let Some(e) = node.dyn_ref::<Element>() else {
-        return (false, false);
+        return (false, false, usize::MAX);
     };
     let kept = keep.is_some_and(|k| e.matches(k).unwrap_or(false));
-    (kept, !kept && kind(e) >= CLOSED)
+    let kind = if kept { usize::MAX } else { kind(e) };
+    (kept, !kept && kind >= CLOSED, kind)
 }
 
-/// Whether the wall may go into `e`: not into a paragraph or a heading, whose words and links
-/// would take the wall inside them (an image in a paragraph is no block of the article), nor into
-/// a run of text's own markup, nor into a table, whose rows cannot hold the prompt.
-fn opens(e: &Element) -> bool {
-    kind(e) >= WRAPPERS
+/// Whether the wall may go into an element of `kind`: not into a paragraph or a heading, whose
+/// words and links would take the wall inside them (an image in a paragraph is no block of the
+/// article), nor into a run of text's own markup, nor into a table, whose rows cannot hold the
+/// prompt.
+fn opens(kind: usize) -> bool {
+    kind >= WRAPPERS
 }
 
 /// The element whose children are the article's blocks, with its child nodes, each classified
@@ -173,12 +177,16 @@ fn holder(
         };
         // `get` rather than indexing, as in `text_holder`, `children` and `remove_after_teaser`:
         // no panicking paths (0.16 KB of wasm, gzip).
-        let Some(inner) = nodes.get(i).and_then(|n| n.0.dyn_ref::<Element>()).cloned() else {
+        let Some((inner, (_, _, kind))) = nodes.get(i) else {
             break;
         };
-        let dominant = wrapper(&inner) && before < kept && most > total / 2;
+        let kind = *kind;
+        let Some(inner) = inner.dyn_ref::<Element>().cloned() else {
+            break;
+        };
+        let dominant = holds(kind, false) && before < kept && most > total / 2;
         let inner_nodes = children(&inner, keep);
-        let into = (here <= kept || dominant) && opens(&inner);
+        let into = (here <= kept || dominant) && opens(kind);
         if depth == 4 || blocks(&inner_nodes) == 0 || !into {
             break;
         }
@@ -263,8 +271,9 @@ fn text_holder(nodes: &[Child], keep: Option<&str>) -> Option<(usize, usize, Ele
         return None;
     }
     let (i, before, most, total) = most_text(nodes)?;
-    let element = nodes.get(i)?.0.dyn_ref::<Element>()?.clone();
-    if !opens(&element) || !alone && (most <= total / 2 || !holds(&element, true)) {
+    let (element, (_, _, kind)) = nodes.get(i)?;
+    let element = element.dyn_ref::<Element>()?.clone();
+    if !opens(*kind) || !alone && (most <= total / 2 || !holds(*kind, true)) {
         return None;
     }
     let inner = children(&element, keep);
@@ -275,19 +284,15 @@ fn text_holder(nodes: &[Child], keep: Option<&str>) -> Option<(usize, usize, Ele
 fn has_wrapper(nodes: &[Child], n: usize, lists: bool) -> bool {
     nodes
         .iter()
-        .filter(|(_, (_, block))| *block)
+        .filter(|(_, (_, block, _))| *block)
         .take(n)
-        .any(|(n, _)| n.dyn_ref::<Element>().is_some_and(|e| holds(e, lists)))
+        .any(|(_, (_, _, kind))| holds(*kind, lists))
 }
 
-/// Whether `e` is a wrapper, or with `lists` a list.
-fn holds(e: &Element, lists: bool) -> bool {
-    (WRAPPERS..if lists { LISTS + 2 } else { LISTS }).contains(&kind(e))
-}
-
-/// Whether `e` is a list, which may hold list items only.
-fn list(e: &Element) -> bool {
-    (LISTS..LISTS + 2).contains(&kind(e))
+/// Whether an element of `kind` is a wrapper as CMSs write them (`div`, `section`, `article`,
+/// `main`) or a custom element, or with `lists` a list.
+fn holds(kind: usize, lists: bool) -> bool {
+    (WRAPPERS..if lists { LISTS + 2 } else { LISTS }).contains(&kind)
 }
 
 /// The block with the most text (the last of equals): its index, how many blocks precede it, its
@@ -296,7 +301,7 @@ fn most_text(nodes: &[Child]) -> Option<(usize, usize, u32, u32)> {
     let mut best: Option<(usize, usize, u32)> = None;
     let mut before = 0;
     let mut total = 0;
-    for (i, (n, (_, block))) in nodes.iter().enumerate() {
+    for (i, (n, (_, block, _))) in nodes.iter().enumerate() {
         if !*block {
             continue;
         }
@@ -308,12 +313,6 @@ fn most_text(nodes: &[Child]) -> Option<(usize, usize, u32, u32)> {
         before += 1;
     }
     best.map(|(i, before, most)| (i, before, most, total))
-}
-
-/// Whether `e` is a wrapper as CMSs write them (`div`, `section`, `article`, `main`), or a custom
-/// element.
-fn wrapper(e: &Element) -> bool {
-    holds(e, false)
 }
 
 /// How much text `node` holds (UTF-16 units), read in JS: not copied into the wasm's memory,
@@ -330,11 +329,14 @@ fn text_length(node: &Node) -> u32 {
 type Level = (Element, Vec<Child>);
 
 /// A child node of the article, with what [`classify`] says of it.
-type Child = (Node, (bool, bool));
+type Child = (Node, Class);
+
+/// Whether a node is kept, whether it is a block, and its kind (see [`classify`]).
+type Class = (bool, bool, usize);
 
 /// How many of `nodes` are blocks the teaser counts.
 fn blocks(nodes: &[Child]) -> usize {
-    nodes.iter().filter(|(_, (_, block))| *block).count()
+    nodes.iter().filter(|(_, (_, block, _))| *block).count()
 }
 
 /// What a node is to a run of text directly in an element (see [`children`]): nothing shown
@@ -368,14 +370,12 @@ fn children(at: &Element, keep: Option<&str>) -> Vec<Child> {
     for i in 0..=nodes.len() {
         let node = nodes.get(i);
         let what = match node {
-            Some((n, (false, false))) => match n.dyn_ref::<Element>() {
-                Some(e) => match kind(e) {
-                    BR => BREAK,
-                    MARKUP_NAMES..CLOSED => MARKUP,
-                    _ => NOTHING,
-                },
-                None if n.node_type() == Node::TEXT_NODE => TEXT,
-                None => NOTHING,
+            // An element that is no block has a kind before `CLOSED`: past it, no element.
+            Some((n, (false, false, kind))) => match *kind {
+                BR => BREAK,
+                MARKUP_NAMES..CLOSED => MARKUP,
+                CLOSED.. if n.node_type() == Node::TEXT_NODE => TEXT,
+                _ => NOTHING,
             },
             _ => END,
         };
@@ -455,13 +455,13 @@ fn take(from: &Element, nodes: &[Child], removed: &mut Removed) {
     // What follows each node is the rest of the iterator: no slicing, no bounds check (65 bytes
     // of wasm, gzip).
     let mut rest = nodes.iter();
-    while let Some((node, (keep, _))) = rest.next() {
+    while let Some((node, (keep, _, _))) = rest.next() {
         if *keep {
             continue;
         }
         let place = rest
             .clone()
-            .find(|(_, (k, _))| *k)
+            .find(|(_, (k, _, _))| *k)
             .map_or(Place::After(None), |(n, _)| Place::Before(n.clone()));
         removed.nodes.push((from.clone(), node.clone(), place));
     }
@@ -535,7 +535,7 @@ pub fn gate(
     // Before the first node after the teaser, so the prompt follows it in reading and tab order;
     // after a list the wall went into, which may hold list items only.
     let mut anchor = removed.anchor.clone();
-    if parent != *body && list(&parent) {
+    if parent != *body && (LISTS..LISTS + 2).contains(&kind(&parent)) {
         if let Some(outer) = parent.parent_element() {
             anchor = parent.next_sibling();
             parent = outer;
