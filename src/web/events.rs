@@ -192,14 +192,12 @@ pub(crate) fn listener(handler: fn(web_sys::Event)) -> Listener {
 /// links then go where they go.
 pub(super) fn clicks(host: &Element) -> Vec<Listener> {
     let mut out = Vec::new();
-    let Some(root) = host.shadow_root() else {
-        return out;
-    };
     for (selector, handler) in [
         ("a.subscribe", subscribe_click as fn(web_sys::Event)),
         ("a.login", login_click),
     ] {
-        let Ok(Some(link)) = root.query_selector(selector) else {
+        // Found by the prompt's own finder, not a shadow-root query of this function's own.
+        let Some(link) = gate::find_in(host, selector) else {
             continue;
         };
         let listener = listener(handler);
