@@ -17,8 +17,9 @@ pub(super) fn warn(message: &str) {
     web_sys::console::warn_1(&prefixed(message));
 }
 
-/// `[meterwall] message`, as the console shows the widget's errors and warnings.
-fn prefixed(message: &str) -> JsValue {
+/// `[meterwall] message`, as the console shows the widget's errors, warnings and debug lines:
+/// one function for them all.
+pub(super) fn prefixed(message: &str) -> JsValue {
     let mut text = String::from("[meterwall] ");
     text.push_str(message);
     text.as_str().into()

@@ -219,9 +219,7 @@ pub fn overlay(doc: &Document, lines: &[String]) {
     child(doc, &root, "b", "meterwall debug");
     for text in lines {
         child(doc, &root, "p", text);
-        let mut message = String::from("[meterwall] ");
-        message.push_str(text);
-        web_sys::console::info_1(&message.as_str().into());
+        web_sys::console::info_1(&super::events::prefixed(text));
     }
     let _ = body.append_child(&host);
 }
