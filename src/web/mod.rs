@@ -565,9 +565,8 @@ fn report_record(what: &str, e: &RecordError) {
 
 fn fail(message: &str) -> JsValue {
     report(message);
-    let mut text = String::from("[meterwall] ");
-    text.push_str(message);
-    JsValue::from_str(&text)
+    // The console's own prefixing: one function builds the text for both.
+    prefixed(message)
 }
 
 /// A page that cannot be decided (its article has no key, its zone is unknown): reported, and with
