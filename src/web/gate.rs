@@ -570,10 +570,7 @@ fn lang(config: &Config) -> &str {
 /// Builds the prompt for `wall`, detached from the page. Returns its host element.
 fn build_prompt(doc: &Document, wall: Wall, config: &Config, text: &PromptText) -> Option<Element> {
     let host = doc.create_element("div").ok()?;
-    let root = host
-        .attach_shadow(&ShadowRootInit::new(ShadowRootMode::Open))
-        .ok()?;
-    build(doc, &host, &root, wall, config, text)?;
+    build(doc, &host, wall, config, text)?;
     Some(host)
 }
 
@@ -787,18 +784,19 @@ fn el(doc: &Document, parent: &Node, tag: &str, text: &str) -> Option<Element> {
     Some(e)
 }
 
-/// Gives `host` its attributes and fills its shadow `root` with the nodes of [`PROMPT`] that
-/// `wall` and the page call for, then the benefits' items.
+/// Gives `host` its attributes, then attaches its shadow root, adopts our styles there and fills
+/// it with the nodes of [`PROMPT`] that `wall` and the page call for, then the benefits' items.
 fn build(
     doc: &Document,
     host: &Element,
-    root: &ShadowRoot,
     wall: Wall,
     config: &Config,
     text: &PromptText,
 ) -> Option<()> {
     let copy = &config.copy;
-    let adopted = adopt(root, STYLE);
+    // The shadow root and whether our styles were adopted in it, once the host's attributes are
+    // set: a page that watches `attachShadow` (a session recorder, say) sees the host whole.
+    let mut shadow: Option<(ShadowRoot, bool)> = None;
     let lead = copy.lead(wall, config.period, text.spent);
     let text_of = |code: u8| -> &str {
         match code {
@@ -843,10 +841,18 @@ fn build(
         let &[depth, when, code] = code.as_bytes() else {
             return None;
         };
+        if shadow.is_none() {
+            let root = host
+                .attach_shadow(&ShadowRootInit::new(ShadowRootMode::Open))
+                .ok()?;
+            let adopted = adopt(&root, STYLE);
+            shadow = Some((root, adopted));
+        }
+        let (root, adopted) = shadow.as_ref()?;
         on = match when {
             b'*' => true,
             b'n' => wall != Wall::Subscribe,
-            b'S' => !adopted,
+            b'S' => !*adopted,
             b'C' => config.stylesheet.is_some(),
             // The wall's initial, without its name.
             w => b"rus".get(wall as usize) == Some(&w),
