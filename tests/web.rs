@@ -51,6 +51,29 @@ fn rereading_an_article_does_not_count_again() {
     assert_eq!(field(&mount("a3"), "wall"), JsValue::NULL);
 }
 
+/// A page that wraps `attachShadow` (session recorders do) meets the prompt's host with its
+/// attributes already set.
+#[wasm_bindgen_test]
+fn the_prompts_host_has_its_attributes_when_its_shadow_root_is_attached() {
+    let call = |source: &str| Function::new_no_args(source).call0(&JsValue::NULL).unwrap();
+    call(
+        "window.__attach = Element.prototype.attachShadow; window.__seen = [];
+         Element.prototype.attachShadow = function (init) {
+           window.__seen.push([this.className, this.getAttribute('data-wall'),
+             this.hasAttribute('data-meterwall-prompt'), this.hasAttribute('dir'),
+             this.hasAttribute('lang')].join(' '));
+           return window.__attach.call(this, init);
+         };",
+    );
+    wall_after_three();
+    let seen =
+        call("Element.prototype.attachShadow = window.__attach; return window.__seen.join('|');");
+    assert_eq!(
+        seen.as_string().as_deref(),
+        Some("meterwall-prompt register true true true")
+    );
+}
+
 #[wasm_bindgen_test]
 fn the_article_past_the_limit_is_walled_and_its_text_removed() {
     wall_after_three();
