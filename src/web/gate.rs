@@ -100,7 +100,8 @@ const fn is_at(mut i: usize, name: &str) -> bool {
 
 /// Where `e`'s name is in [`NAMES`]; a custom element is a wrapper (`WRAPPERS`), and any other
 /// name is past the list (`usize::MAX`): a block the wall may go into. Asked once for each child
-/// of the article and kept in its [`Child`], not asked again by each question.
+/// of the article and kept in its [`Child`], so that the questions about a child do not ask again
+/// (the element the wall goes into, and the nodes put back by `restore`, are asked on their own).
 fn kind(e: &Element) -> usize {
     let name = e.local_name();
     if name.contains('-') {
