@@ -704,20 +704,26 @@ pub fn int_value(text: &str) -> Option<u32> {
 /// into every reader's download).
 pub fn int_text(n: i64) -> String {
     let mut out = String::new();
-    if n < 0 {
-        out.push('-');
-    }
-    push_digits(&mut out, n.unsigned_abs());
+    push_int(&mut out, n, 10);
     out
 }
 
-/// Appends the decimal digits of `n`, the higher ones first by recursion: no buffer of digits to
-/// reverse (at most twenty calls deep).
-fn push_digits(out: &mut String, n: u64) {
-    if n >= 10 {
-        push_digits(out, n / 10);
+/// Appends `n` in base `radix` (10, or 36 for the stored record), lowercase: one writer for
+/// both.
+pub(crate) fn push_int(out: &mut String, n: i64, radix: u64) {
+    if n < 0 {
+        out.push('-');
     }
-    out.push(char::from(b'0' + (n % 10) as u8));
+    push_digits(out, n.unsigned_abs(), radix);
+}
+
+/// Appends the digits of `n`, the higher ones first by recursion: no buffer of digits to
+/// reverse (at most twenty calls deep in base 10, thirteen in base 36).
+fn push_digits(out: &mut String, n: u64, radix: u64) {
+    if n >= radix {
+        push_digits(out, n / radix, radix);
+    }
+    out.push(b"0123456789abcdefghijklmnopqrstuvwxyz"[(n % radix) as usize] as char);
 }
 
 fn small_int(v: &Value, path: &str, max: u8, expected: Expect) -> Checked<u8> {

@@ -524,13 +524,19 @@ pub fn decide(
     let first_used = record.used(first);
     // Every outcome as the fields that differ, made into one decision at the end: a
     // `decision(..)` per outcome wrote the whole struct at each (47 bytes of wasm, gzip).
-    let spent = Some(Wall::Subscribe);
+    let subscribe = Some(Wall::Subscribe);
     let (wall, reason, counted, used, limit) = if tier == Tier::Subscriber {
         (None, Reason::Subscriber, false, first_used, first_limit)
     } else if view.page == PageType::Free {
         (None, Reason::FreePage, false, first_used, first_limit)
     } else if view.page == PageType::Premium {
-        (spent, Reason::PremiumPage, false, first_used, first_limit)
+        (
+            subscribe,
+            Reason::PremiumPage,
+            false,
+            first_used,
+            first_limit,
+        )
     } else if record.opened(view.key) {
         (None, Reason::AlreadyOpened, false, first_used, first_limit)
     } else if first_used < first_limit {
@@ -543,7 +549,7 @@ pub fn decide(
         let used = record.used(Allowance::Registered);
         let limit = config.registered_limit;
         if used >= limit {
-            (spent, Reason::AllowanceSpent, false, used, limit)
+            (subscribe, Reason::AllowanceSpent, false, used, limit)
         } else if config.registered_mode == Mode::Choose {
             (Some(Wall::Unlock), Reason::MayUnlock, false, used, limit)
         } else {

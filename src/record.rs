@@ -143,19 +143,7 @@ fn read_b64(text: &[u8]) -> Option<u64> {
 }
 
 fn push_b36(out: &mut String, n: i64) {
-    if n < 0 {
-        out.push('-');
-    }
-    push_b36_digits(out, n.unsigned_abs());
-}
-
-/// The digits of `n`, the most significant first: by recursion (at most 13 deep) rather than
-/// into a buffer read back in reverse, whose indexing kept a bounds check.
-fn push_b36_digits(out: &mut String, n: u64) {
-    if n >= 36 {
-        push_b36_digits(out, n / 36);
-    }
-    out.push(b"0123456789abcdefghijklmnopqrstuvwxyz"[(n % 36) as usize] as char);
+    crate::config::push_int(out, n, 36);
 }
 
 fn read_b36(text: &str) -> Option<i64> {

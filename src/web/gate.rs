@@ -293,7 +293,12 @@ fn has_wrapper(nodes: &[Child], n: usize, lists: bool) -> bool {
 /// Whether an element of `kind` is a wrapper as CMSs write them (`div`, `section`, `article`,
 /// `main`) or a custom element, or with `lists` a list.
 fn holds(kind: usize, lists: bool) -> bool {
-    (WRAPPERS..if lists { LISTS + 2 } else { LISTS }).contains(&kind)
+    (WRAPPERS..LISTS).contains(&kind) || lists && list(kind)
+}
+
+/// Whether an element of `kind` is a list (`ul`, `ol`), which may hold list items only.
+fn list(kind: usize) -> bool {
+    (LISTS..LISTS + 2).contains(&kind)
 }
 
 /// The block with the most text (the last of equals): its index, how many blocks precede it, its
@@ -515,7 +520,8 @@ pub struct PromptText {
     pub unlock: String,
     /// The page's writing direction, `ltr` or `rtl`.
     pub dir: String,
-    /// Whether the reader has read the free articles they had (see [`Copy::lead`](crate::copy::Copy::lead)).
+    /// Whether the reader has read the free articles they had (see
+    /// [`Copy::lead`](crate::copy::Copy::lead)).
     pub spent: bool,
 }
 
@@ -536,7 +542,7 @@ pub fn gate(
     // Before the first node after the teaser, so the prompt follows it in reading and tab order;
     // after a list the wall went into, which may hold list items only.
     let mut anchor = removed.anchor.clone();
-    if parent != *body && (LISTS..LISTS + 2).contains(&kind(&parent)) {
+    if parent != *body && list(kind(&parent)) {
         if let Some(outer) = parent.parent_element() {
             anchor = parent.next_sibling();
             parent = outer;
@@ -774,8 +780,9 @@ const TEXTS: [Text; 11] = [
     Text::BenefitsHeading,
 ];
 
-/// An element `tag` with `text` (if any), appended to `parent`.
-fn el(doc: &Document, parent: &Node, tag: &str, text: &str) -> Option<Element> {
+/// An element `tag` with `text` (if any), appended to `parent`: the prompt's, and the editor's
+/// overlay's.
+pub(super) fn el(doc: &Document, parent: &Node, tag: &str, text: &str) -> Option<Element> {
     let e = doc.create_element(tag).ok()?;
     if !text.is_empty() {
         // Always text, never HTML: config copy cannot inject markup.

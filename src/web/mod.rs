@@ -239,8 +239,8 @@ fn check(
 ) {
     // The key (always given here) made for each check from the config: `verify_now` keeps
     // its own handles to the key objects as the check starts, so the one made for a first
-    // check is not cloned and kept for a second (22 bytes of wasm, gzip). Made only when there is a token to check (34
-    // bytes).
+    // check is not cloned and kept for a second (22 bytes of wasm, gzip). Made only when
+    // there is a token to check (34 bytes).
     let key =
         p.m.config
             .public_key

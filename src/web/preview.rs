@@ -189,15 +189,6 @@ pub fn show(
     overlay(doc, &lines);
 }
 
-/// Appends a `tag` element holding `text` to `parent`: one function for the overlay's three
-/// kinds of element (48 bytes of wasm, gzip).
-fn child(doc: &Document, parent: &web_sys::Node, tag: &str, text: &str) {
-    if let Ok(e) = doc.create_element(tag) {
-        e.set_text_content(Some(text));
-        let _ = parent.append_child(&e);
-    }
-}
-
 /// A small box, in its own shadow root, listing the decision's reasons and the warnings.
 pub fn overlay(doc: &Document, lines: &[String]) {
     let Some(body) = doc.body() else { return };
@@ -214,11 +205,12 @@ pub fn overlay(doc: &Document, lines: &[String]) {
     };
     const CSS: &str = ":host{all:initial;position:fixed;z-index:2147483647;inset-block-end:1rem;inset-inline-end:1rem;max-inline-size:26rem;font:13px/1.4 ui-monospace,monospace;background:#111;color:#eee;padding:.75rem 1rem;border-radius:6px;box-shadow:0 2px 8px #0008}b{color:#ffd479}p{margin:.2rem 0}";
     if !super::gate::adopt(&root, CSS) {
-        child(doc, &root, "style", CSS);
+        let _ = super::gate::el(doc, &root, "style", CSS);
     }
-    child(doc, &root, "b", "meterwall debug");
+    // The prompt's own maker of an element with its text, for the overlay's elements too.
+    let _ = super::gate::el(doc, &root, "b", "meterwall debug");
     for text in lines {
-        child(doc, &root, "p", text);
+        let _ = super::gate::el(doc, &root, "p", text);
         web_sys::console::info_1(&super::events::prefixed(text));
     }
     let _ = body.append_child(&host);
