@@ -327,7 +327,7 @@ fn text_length(node: &Node) -> u32 {
     super::reflect::get(node, "textContent")
         .ok()
         .and_then(|t| t.dyn_into::<js_sys::JsString>().ok())
-        .map_or(0, |t| t.length())
+        .map_or(0, |t| super::reflect::length(&t))
 }
 
 /// A level the wall went down from: the element, and its child nodes after the block the wall
@@ -362,7 +362,7 @@ fn children(at: &Element, keep: Option<&str>) -> Vec<Child> {
     let list = at.child_nodes();
     // Pushed in a loop: smaller than `collect` (0.1 KB of wasm, gzip).
     let mut nodes: Vec<Child> = Vec::new();
-    for i in 0..list.length() {
+    for i in 0..super::reflect::length(&list) {
         if let Some(n) = list.item(i) {
             let class = classify(&n, keep);
             nodes.push((n, class));

@@ -112,7 +112,7 @@ pub fn explain(d: &Decision, config: &Config, source: KeySource, mode: Mode) -> 
 pub fn seo_warnings(doc: &Document, body: &Element, warnings: &mut Vec<String>) {
     let mut selectors = Vec::new();
     if let Ok(scripts) = doc.query_selector_all("script[type=\"application/ld+json\"]") {
-        for i in 0..scripts.length() {
+        for i in 0..super::reflect::length(&scripts) {
             let text = scripts
                 .item(i)
                 .and_then(|n| n.text_content())

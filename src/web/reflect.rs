@@ -15,3 +15,10 @@ extern "C" {
     #[wasm_bindgen(js_namespace = Reflect, js_name = set, catch)]
     pub fn set(target: &JsValue, key: &str, value: &JsValue) -> Result<bool, JsValue>;
 }
+
+/// `v.length`, whatever `v` is (a string, a `NodeList`), read through js-sys's `Array` getter:
+/// the same `arg.length` in JS, and one import and glue shim for all of them instead of one per
+/// type.
+pub fn length(v: &JsValue) -> u32 {
+    v.unchecked_ref::<js_sys::Array>().length()
+}

@@ -61,7 +61,7 @@ fn read(storage: &Storage) -> Result<Record, StoreError> {
     }
     let too_large = value
         .dyn_ref::<js_sys::JsString>()
-        .is_none_or(|s| s.length() as usize > MAX_STORED);
+        .is_none_or(|s| super::reflect::length(s) as usize > MAX_STORED);
     if too_large {
         return Err(StoreError::Unreadable(RecordError::TooLarge));
     }
