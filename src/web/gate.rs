@@ -898,7 +898,8 @@ pub fn find(host: &Element, id: &str) -> Option<Element> {
 
 /// The prompt's first element that `selector` matches.
 pub fn find_in(host: &Element, selector: &str) -> Option<Element> {
-    host.shadow_root()?.query_selector(selector).ok()?
+    let root = host.shadow_root()?;
+    super::reflect::query_selector(&root, selector).ok()?
 }
 
 /// Sets the live region's message; `invalid` marks the email field as the cause.

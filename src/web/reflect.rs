@@ -22,3 +22,14 @@ extern "C" {
 pub fn length(v: &JsValue) -> u32 {
     v.unchecked_ref::<js_sys::Array>().length()
 }
+
+/// `root.querySelector(selectors)` for any root (the prompt's shadow root), through web-sys's
+/// `Document` binding: the same `arg.querySelector(..)` in JS, caught the same way, and one import
+/// and glue shim for the page's queries and the prompt's.
+pub fn query_selector(
+    root: &JsValue,
+    selectors: &str,
+) -> Result<Option<web_sys::Element>, JsValue> {
+    root.unchecked_ref::<web_sys::Document>()
+        .query_selector(selectors)
+}
