@@ -80,7 +80,7 @@ fn try_key(mut c: Box<Check>) {
         return soon(Box::new(move || finish(c, Err(fault))));
     }
     c.next = i + 1;
-    let import = match import(&s.subtle, &s.keys.get(i)) {
+    let import = match import(s, &s.keys.get(i)) {
         Ok(import) => import,
         Err(_) => {
             s.bad_key = true;
@@ -98,13 +98,10 @@ fn try_key(mut c: Box<Check>) {
             // `verify({name: 'ECDSA', hash: 'SHA-256'}, key, r||s, signingInput)`: WebCrypto's
             // ECDSA signature is the raw `r || s`, the same form as JWS's (RFC 7518 §3.4), so no
             // DER conversion.
-            let algorithm = Object::new();
-            with(&algorithm, "name", "ECDSA");
-            with(&algorithm, "hash", "SHA-256");
             let Ok(check) = s
                 .subtle
                 .verify_with_object_and_buffer_source_and_buffer_source(
-                    &algorithm,
+                    &s.algorithm,
                     &key,
                     &s.signature,
                     &s.data,
@@ -132,6 +129,11 @@ fn try_key(mut c: Box<Check>) {
 /// once the signature holds.
 struct Started {
     subtle: SubtleCrypto,
+    /// `{name: 'ECDSA', namedCurve: 'P-256', hash: 'SHA-256'}`, made once for every import and
+    /// every verification: each reads only its own members (`namedCurve` for importing, `hash`
+    /// for verifying; WebIDL dictionaries ignore the others), and one object made once is
+    /// smaller than one made per call (wasm, gzip).
+    algorithm: Object,
     keys: Array,
     /// Whether a key tried so far could not be used.
     bad_key: bool,
@@ -159,8 +161,13 @@ fn start(token: &str, keys: &JsValue) -> Result<Started, TokenError> {
     if count == 0 || count > token::MAX_KEYS {
         return Err(TokenError::BadKey);
     }
+    let algorithm = Object::new();
+    with(&algorithm, "name", "ECDSA");
+    with(&algorithm, "namedCurve", "P-256");
+    with(&algorithm, "hash", "SHA-256");
     Ok(Started {
         subtle,
+        algorithm,
         keys: list,
         bad_key: false,
         signature: Uint8Array::from(parts.signature.as_slice()),
@@ -234,11 +241,12 @@ fn member(object: &JsValue, name: &str) -> Option<String> {
     super::reflect::get(object, name).ok()?.as_string()
 }
 
-/// `importKey('jwk', {kty, crv, x, y}, {name: 'ECDSA', namedCurve: 'P-256'}, false, ['verify'])`.
+/// `importKey('jwk', {kty, crv, x, y}, {name: 'ECDSA', namedCurve: 'P-256'}, false, ['verify'])`
+/// (the algorithm `s.algorithm`, whose `hash` importing ignores).
 /// The core checks the key's shape first and only those four members are passed on: Firefox
 /// crashes the tab on some non-EC JWKs (see `token::check_jwk`). WebCrypto then checks that the
 /// point is on the curve (<https://w3c.github.io/webcrypto/#ecdsa-operations>, "Import Key").
-fn import(subtle: &SubtleCrypto, jwk: &JsValue) -> Result<Promise, TokenError> {
+fn import(s: &Started, jwk: &JsValue) -> Result<Promise, TokenError> {
     if !jwk.is_object() {
         return Err(TokenError::BadKey);
     }
@@ -257,11 +265,8 @@ fn import(subtle: &SubtleCrypto, jwk: &JsValue) -> Result<Promise, TokenError> {
     with(&public, "crv", "P-256");
     with(&public, "x", x.as_deref().unwrap_or_default());
     with(&public, "y", y.as_deref().unwrap_or_default());
-    let algorithm = Object::new();
-    with(&algorithm, "name", "ECDSA");
-    with(&algorithm, "namedCurve", "P-256");
     let usages = Array::of1(&"verify".into());
-    subtle
-        .import_key_with_object("jwk", &public, &algorithm, false, &usages)
+    s.subtle
+        .import_key_with_object("jwk", &public, &s.algorithm, false, &usages)
         .map_err(|_| TokenError::BadKey)
 }
