@@ -91,7 +91,7 @@ pub fn set_token(token: JsValue) -> js_sys::Promise {
     js_sys::Promise::new(&mut |resolve, reject| {
         // Refused at once after an internal error: a decision to wait for may never come.
         if let Err(e) = check_poisoned() {
-            let _ = reject.call1(&JsValue::NULL, &e);
+            super::resolve(Some(reject), &e);
             return;
         }
         // Only `null` logs out: `undefined` is most likely a login answer's field misnamed.
@@ -100,7 +100,7 @@ pub fn set_token(token: JsValue) -> js_sys::Promise {
             Some(t) if t.is_string() => t.as_string(),
             _ => {
                 let e = fail("setToken: the token must be a string, or null to log out");
-                let _ = reject.call1(&JsValue::NULL, &e);
+                super::resolve(Some(reject), &e);
                 return;
             }
         };
@@ -114,9 +114,11 @@ thread_local! {
     static SET_TOKEN_CALLS: core::cell::Cell<u32> = const { core::cell::Cell::new(0) };
 }
 
+/// Each outcome settles the promise through `super::resolve`, one call site for all of them
+/// (wasm, gzip).
 fn keep_token(token: Option<String>, resolve: js_sys::Function, reject: js_sys::Function) {
     if let Err(e) = check_poisoned() {
-        let _ = reject.call1(&JsValue::NULL, &e);
+        super::resolve(Some(reject), &e);
         return;
     }
     let call = SET_TOKEN_CALLS.with(|n| {
@@ -128,18 +130,18 @@ fn keep_token(token: Option<String>, resolve: js_sys::Function, reject: js_sys::
             m.forget_token();
             m.resubscribe(m.config.subscriber)
         });
-        let _ = resolve.call1(&JsValue::NULL, &d.unwrap_or(JsValue::NULL));
+        super::resolve(Some(resolve), &d.unwrap_or(JsValue::NULL));
         return;
     };
     let key = match with_mounted(|m| m.config.public_key.as_ref().map(value_to_js)) {
         Some(Some(key)) => key,
         Some(None) => {
             let e = fail("setToken: no publicKey is configured to verify the token with");
-            let _ = reject.call1(&JsValue::NULL, &e);
+            super::resolve(Some(reject), &e);
             return;
         }
         None => {
-            let _ = reject.call1(&JsValue::NULL, &fail(NOT_MOUNTED));
+            super::resolve(Some(reject), &fail(NOT_MOUNTED));
             return;
         }
     };
@@ -148,7 +150,7 @@ fn keep_token(token: Option<String>, resolve: js_sys::Function, reject: js_sys::
         &key,
         Box::new(move |token, verified| match verified {
             Err(e) => {
-                let _ = reject.call1(&JsValue::NULL, &fail(e.message()));
+                super::resolve(Some(reject), &fail(e.message()));
             }
             // Kept by the page mounted then: a single-page app's next page may be deciding
             // meanwhile (checking a token of its own), and this one is kept once it has.
@@ -164,10 +166,10 @@ fn keep_token(token: Option<String>, resolve: js_sys::Function, reject: js_sys::
                     m.persist();
                     m.resubscribe(true)
                 });
-                let _ = match d {
-                    Some(d) => resolve.call1(&JsValue::NULL, &d),
-                    None => reject.call1(&JsValue::NULL, &fail(NOT_MOUNTED)),
-                };
+                match d {
+                    Some(d) => super::resolve(Some(resolve), &d),
+                    None => super::resolve(Some(reject), &fail(NOT_MOUNTED)),
+                }
             })),
         }),
     );
