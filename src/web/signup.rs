@@ -215,7 +215,8 @@ fn submit() {
         let newsletter = gate::newsletter(&host);
         // The same submission keeps its key and its time; a changed address or choice is a new
         // one.
-        let elapsed = (js_sys::Date::now() - m.shown_at).max(0.0) as u32;
+        // (`as` saturates: a clock set back, or NaN, is 0.)
+        let elapsed = (js_sys::Date::now() - m.shown_at) as u32;
         let (key, elapsed_ms, reported) = load_pending()
             .filter(|p| p.email == address && p.newsletter == newsletter)
             .map_or_else(
