@@ -380,10 +380,7 @@ fn prepare(doc: &Document, page: &JsValue, calls: &JsValue) -> Result<Box<Prepar
         return Err(failed(doc, &body, &config, &m));
     };
     let storage = store::probe();
-    let (record, problem) = match &storage {
-        Some(s) => store::load(s),
-        None => (Record::default(), Some(StoreError::Unavailable)),
-    };
+    let (record, problem) = store::load(storage.as_ref());
     let storage_ok = !matches!(problem, Some(StoreError::Unavailable));
     // A newer version's record is left for that version: this view is decided without saving.
     let read_only = matches!(
@@ -823,7 +820,7 @@ impl Mounted {
         let Some(s) = &self.storage else {
             return;
         };
-        match store::load(s) {
+        match store::load(Some(s)) {
             // Gone since this page saved it: reset elsewhere, so this page forgets its copy too
             // (its token included) rather than saving the old meter back.
             (stored, None) if self.saved && !store::present(s) => {
@@ -946,7 +943,7 @@ impl Mounted {
     /// if the reader may now read (registered or subscribed there).
     fn changed_elsewhere(&mut self) {
         let Some(storage) = &self.storage else { return };
-        let (record, problem) = store::load(storage);
+        let (record, problem) = store::load(Some(storage));
         if problem.is_some() || self.decision.wall.is_none() {
             return;
         }
@@ -993,7 +990,7 @@ impl Mounted {
     /// spent the last one): decide this page again on the record every tab has left.
     fn registered_elsewhere(&mut self) {
         let Some(storage) = &self.storage else { return };
-        let (mut record, problem) = store::load(storage);
+        let (mut record, problem) = store::load(Some(storage));
         if problem.is_some() || self.decision.wall.is_none() || record.registered_min.is_none() {
             return;
         }

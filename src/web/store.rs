@@ -41,9 +41,11 @@ pub fn probe() -> Option<Storage> {
     }
 }
 
-/// Reads the record. A missing value is a fresh record; an unreadable one is a fresh record and
-/// the cause.
-pub fn load(storage: &Storage) -> (Record, Option<StoreError>) {
+/// Reads the record. A missing value is a fresh record; an unreadable one, or no storage at all
+/// (`None`, as [`probe`] may answer), is a fresh record and the cause. The mount's storage is
+/// passed as it was probed, so that its fresh record is not made a second time there (40 bytes
+/// of wasm, gzip).
+pub fn load(storage: Option<&Storage>) -> (Record, Option<StoreError>) {
     // The fresh record of a failure made in one place, not in each (23 bytes of wasm, gzip).
     match read(storage) {
         Ok(record) => (record, None),
@@ -51,8 +53,9 @@ pub fn load(storage: &Storage) -> (Record, Option<StoreError>) {
     }
 }
 
-fn read(storage: &Storage) -> Result<Record, StoreError> {
+fn read(storage: Option<&Storage>) -> Result<Record, StoreError> {
     let value = storage
+        .ok_or(StoreError::Unavailable)?
         .unchecked_ref::<RawStorage>()
         .get_item(STORAGE_KEY)
         .map_err(|_| StoreError::Unavailable)?;
