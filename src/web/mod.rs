@@ -361,7 +361,11 @@ fn prepare(doc: &Document, page: &JsValue, calls: &JsValue) -> Result<Box<Prepar
         let location = web_sys::window()
             .map(|w| w.location().href().unwrap_or_default())
             .unwrap_or_default();
-        let keep: Vec<&str> = config.keep_params.iter().map(String::as_str).collect();
+        // Pushed in a loop, not `collect`ed from a `map` (24 bytes of wasm, gzip).
+        let mut keep = Vec::new();
+        for k in &config.keep_params {
+            keep.push(k.as_str());
+        }
         let canonical = canonical(doc);
         article_key(
             config.article_id.as_deref(),
