@@ -208,17 +208,17 @@ pub fn mount_with(page: JsValue, calls: JsValue) -> Result<JsValue, JsValue> {
     }
     if p.m.config.public_key.is_some() && !p.m.config.subscriber {
         // The page's token first; if it is refused (a stale one from the page's own cookie, say),
-        // the one kept from an earlier login, which may still hold.
-        let kept = p.m.record.token.clone();
-        let (first, then) = match p.m.config.token.clone() {
-            Some(page) => (Some(page), kept),
-            None => (kept, None),
-        };
+        // the one kept from an earlier login, which may still hold (`check`).
+        let first =
+            p.m.config
+                .token
+                .clone()
+                .or_else(|| p.m.record.token.clone());
         if let Some(token) = first {
             // The subscriber's entitlement is checked before anything is decided, so a subscriber
             // never sees the wall flash; WebCrypto answers within milliseconds.
             let (promise, done) = wait();
-            check(doc, p, token, then, ticket, done);
+            check(doc, p, token, ticket, done);
             return Ok(promise);
         }
     }
@@ -228,12 +228,13 @@ pub fn mount_with(page: JsValue, calls: JsValue) -> Result<JsValue, JsValue> {
 }
 
 /// Checks `token` for the waiting mount `ticket`, then decides the page; a refused page token
-/// is followed by a check of `kept`, the stored one, if it is another.
+/// is followed by a check of the kept one (the record's, unchanged until the page decides), if
+/// it is another. That one is found then, not carried from the mount beside the first (55 bytes
+/// of wasm, gzip).
 fn check(
     doc: Document,
     mut p: Box<Prepared>,
     token: String,
-    kept: Option<String>,
     ticket: u32,
     done: Option<js_sys::Function>,
 ) {
@@ -263,11 +264,13 @@ fn check(
             // Decided from here on: an error listener cannot mount meanwhile.
             DECIDING.with(|d| d.set(true));
             p.read_now = false;
+            // Whether this is the page's token (the first checked, when the page gives one).
+            let page_s = p.m.config.token.as_deref() == Some(token.as_str());
             let rejected = match verified {
                 Ok(lapses) => {
                     p.m.subscriber = true;
                     p.m.token_lapses = Some(lapses);
-                    p.m.token_here = p.m.config.token.as_deref() == Some(token.as_str());
+                    p.m.token_here = page_s;
                     p.m.record.token = Some(token);
                     None
                 }
@@ -275,10 +278,11 @@ fn check(
                     report(e.message());
                     // The page's key or the browser, not the token: a kept token would fail
                     // alike, and is kept for a page that can check it.
-                    let token_fault = e.is_the_token_s();
-                    if let Some(kept) = kept.filter(|k| *k != token && token_fault) {
-                        DECIDING.with(|d| d.set(false));
-                        return check(doc, p, kept, None, ticket, done);
+                    if page_s && e.is_the_token_s() {
+                        if let Some(kept) = p.m.record.token.clone().filter(|k| *k != token) {
+                            DECIDING.with(|d| d.set(false));
+                            return check(doc, p, kept, ticket, done);
+                        }
                     }
                     e.is_for_good().then_some(token)
                 }
