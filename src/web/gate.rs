@@ -214,41 +214,39 @@ fn share_holder(
     teaser: Teaser,
     keep: Option<&str>,
 ) -> (Element, Vec<Child>, usize, Vec<Level>) {
-    // Down the blocks that hold the text: the levels above the last, and where in each the
-    // next holder is (its index, and how many blocks precede it).
-    let mut levels: Vec<Level> = Vec::new();
-    let mut holders = [(0, 0); 4];
+    // Down the blocks that hold the text: the levels above the last, each with where in it the
+    // next holder is (its index, and how many blocks precede it) and, below, how many blocks
+    // that holder counts as. Kept with its level rather than in arrays of their own indexed by
+    // level, whose bounds checks the compiler cannot drop.
+    let mut levels: Vec<(Element, Vec<Child>, usize, usize, usize)> = Vec::new();
     let mut at = body.clone();
     let mut nodes = children(&at, keep);
     while levels.len() < 4 {
         let Some((i, before, inner, inner_nodes)) = text_holder(&nodes, keep) else {
             break;
         };
-        holders[levels.len()] = (i, before);
         let level = std::mem::replace(&mut nodes, inner_nodes);
-        levels.push((std::mem::replace(&mut at, inner), level));
+        levels.push((std::mem::replace(&mut at, inner), level, i, before, 0));
     }
     // Counted from the bottom: each holder's blocks (those in it, a holder in it counted as
     // those in that), then the article's.
     let mut flat = blocks(&nodes);
-    let mut inside = [0; 4];
-    for (l, (_, level)) in levels.iter().enumerate().rev() {
-        inside[l] = flat;
+    for (_, level, _, _, inside) in levels.iter_mut().rev() {
+        *inside = flat;
         flat += blocks(level) - 1;
     }
     let mut share = teaser.keep(flat);
     let mut around = Vec::new();
-    for (l, (element, mut level)) in levels.into_iter().enumerate() {
-        let (i, before) = holders[l];
+    for (element, mut level, i, before, inside) in levels {
         // The share ends inside the holder: on down, and what follows it goes.
-        if share > before && share < before + inside[l] {
+        if share > before && share < before + inside {
             share -= before;
             around.push((element, level.split_off(i + 1)));
             continue;
         }
         // Before it, or past it with the holder whole as one block of this level.
         let kept = if share > before {
-            share + 1 - inside[l]
+            share + 1 - inside
         } else {
             share
         };
