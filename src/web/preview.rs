@@ -77,32 +77,50 @@ fn line(out: &mut Vec<String>, label: &str, value: &str) {
     out.push(s);
 }
 
+/// What each [`Reason`](crate::meter::Reason) is to an editor, in the order the reasons are
+/// declared, and where the article's key came from, in the order of [`KeySource`]: `texts!` lists
+/// read by the enum's number rather than matches, whose tables of pointers and lengths compress
+/// poorly.
+const REASONS: &str = texts![
+    "subscriber: never walled, never counted",
+    "free page: never counted",
+    "premium page: subscribers only",
+    "already opened this period",
+    "a new article, counted",
+    "registered, choose mode: may unlock",
+    "allowance spent",
+    "preview parameter",
+];
+const SOURCES: &str = texts![
+    "from the explicit id",
+    "from the canonical URL",
+    "from the page URL",
+];
+
+/// One text for each reason and each source, the last of each being the last declared, checked
+/// as the crate builds.
+const _: () = assert!(
+    crate::list_len(REASONS) == crate::meter::Reason::Preview as usize + 1
+        && crate::list_len(SOURCES) == KeySource::Url as usize + 1
+);
+
 /// The decision and its reasons as lines of text, for the console and the overlay.
 pub fn explain(d: &Decision, config: &Config, source: KeySource, mode: Mode) -> Vec<String> {
     let mut out = Vec::new();
     let wall = d.wall.map_or("none (the article is open)", Wall::name);
     line(&mut out, "wall", wall);
-    let reason = match d.reason {
-        crate::meter::Reason::Subscriber => "subscriber: never walled, never counted",
-        crate::meter::Reason::FreePage => "free page: never counted",
-        crate::meter::Reason::PremiumPage => "premium page: subscribers only",
-        crate::meter::Reason::AlreadyOpened => "already opened this period",
-        crate::meter::Reason::Counted => "a new article, counted",
-        crate::meter::Reason::MayUnlock => "registered, choose mode: may unlock",
-        crate::meter::Reason::AllowanceSpent => "allowance spent",
-        crate::meter::Reason::Preview => "preview parameter",
-    };
+    let reason = crate::list_items(REASONS)
+        .nth(d.reason as usize)
+        .unwrap_or_default();
     line(&mut out, "reason", reason);
     line(&mut out, "tier", d.tier.name());
     let mut used = int_text(d.used.into());
     used.push_str(" of ");
     used.push_str(&int_text(d.limit.into()));
     line(&mut out, "used", &used);
-    let article = match source {
-        KeySource::Id => "from the explicit id",
-        KeySource::Canonical => "from the canonical URL",
-        KeySource::Url => "from the page URL",
-    };
+    let article = crate::list_items(SOURCES)
+        .nth(source as usize)
+        .unwrap_or_default();
     line(&mut out, "article", article);
     line(&mut out, "time zone", &config.time_zone);
     if !matches!(mode, Mode::None | Mode::Debug) {
