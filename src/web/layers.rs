@@ -70,7 +70,8 @@ pub(super) fn config_layers(input: &JsValue) -> Result<Value, String> {
 /// left out.
 pub(super) fn element_layer(body: &Element) -> Value {
     let mut entries = Vec::new();
-    for (attr, key) in ELEMENT_KEYS {
+    let mut items = crate::list_items(ELEMENT_KEYS);
+    while let (Some(attr), Some(key)) = (items.next(), items.next()) {
         // An empty attribute (a template with nothing to fill in) is not given.
         if let Some(v) = body.get_attribute(attr).filter(|v| !v.trim().is_empty()) {
             entries.push((key.into(), Value::Str(v)));
@@ -123,11 +124,16 @@ pub(super) fn config_policy(merged: &Value) -> FailPolicy {
     }
 }
 
-/// The article element's attributes and the config keys they give.
-const ELEMENT_KEYS: [(&str, &str); 3] = [
-    ("data-meterwall-id", "articleId"),
-    ("data-meterwall-type", "pageType"),
-    ("data-meterwall-section", "section"),
+/// The article element's attributes, each followed by the config key it gives: a `texts!` list
+/// read in pairs rather than an array of pairs of `&str`s, whose pointers and lengths compress
+/// poorly.
+const ELEMENT_KEYS: &str = texts![
+    "data-meterwall-id",
+    "articleId",
+    "data-meterwall-type",
+    "pageType",
+    "data-meterwall-section",
+    "section",
 ];
 
 /// What to say of a config that cannot be used. `element`: the config read well without the
@@ -140,11 +146,14 @@ pub(super) fn config_message(
 ) -> String {
     let mut m = String::from("invalid config: ");
     e.push_to(&mut m);
-    let attr = ELEMENT_KEYS.iter().find(|(_, key)| *key == e.path);
-    if let (Some((attr, _)), true) = (attr, element) {
-        m.push_str(" (the article element's ");
-        m.push_str(attr);
-        m.push(')');
+    let mut items = crate::list_items(ELEMENT_KEYS);
+    while let (Some(attr), Some(key), true) = (items.next(), items.next(), element) {
+        if key == e.path {
+            m.push_str(" (the article element's ");
+            m.push_str(attr);
+            m.push(')');
+            break;
+        }
     }
     m.push_str(match policy {
         FailPolicy::Open => ". The article stays readable until it is fixed.",
