@@ -276,12 +276,21 @@ fn text_holder(nodes: &[Child], keep: Option<&str>) -> Option<(usize, usize, Ele
 }
 
 /// Whether a wrapper (or, with `lists`, a list) is among the first `n` blocks of `nodes`.
-fn has_wrapper(nodes: &[Child], n: usize, lists: bool) -> bool {
-    nodes
-        .iter()
-        .filter(|(_, (_, block, _))| *block)
-        .take(n)
-        .any(|(_, (_, _, kind))| holds(*kind, lists))
+fn has_wrapper(nodes: &[Child], mut n: usize, lists: bool) -> bool {
+    // A loop rather than `filter`, `take` and `any` (33 bytes of wasm, gzip).
+    for (_, (_, block, kind)) in nodes {
+        if !*block {
+            continue;
+        }
+        if n == 0 {
+            break;
+        }
+        n -= 1;
+        if holds(*kind, lists) {
+            return true;
+        }
+    }
+    false
 }
 
 /// Whether an element of `kind` is a wrapper as CMSs write them (`div`, `section`, `article`,
