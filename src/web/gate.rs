@@ -912,11 +912,17 @@ pub fn say(host: &Element, message: &str, invalid: bool) {
     if let Some(status) = find(host, "mw-status") {
         status.set_text_content(Some(message));
     }
-    if let Some(input) = find(host, "mw-email") {
-        let _ = if invalid {
-            input.set_attribute("aria-invalid", "true")
+    flag(find(host, "mw-email"), "aria-invalid", invalid);
+}
+
+/// Sets `element`'s attribute `name` to "true" when `on`, and removes it otherwise: one function
+/// for the email field's `aria-invalid` and the submit button's `aria-disabled`.
+pub fn flag(element: Option<Element>, name: &str, on: bool) {
+    if let Some(element) = element {
+        let _ = if on {
+            element.set_attribute(name, "true")
         } else {
-            input.remove_attribute("aria-invalid")
+            element.remove_attribute(name)
         };
     }
 }

@@ -524,16 +524,14 @@ fn primary(tag: &str) -> &str {
 }
 
 fn busy(host: &Element, on: bool) {
-    if let Some(button) = gate::find_in(host, "button[type=submit]") {
-        // `aria-disabled`, not `disabled`: a disabled button loses focus (the reader who pressed
-        // it with the keyboard would start over from the top of the page); a second press is
-        // refused by the one-submission-at-a-time guard instead.
-        let _ = if on {
-            button.set_attribute("aria-disabled", "true")
-        } else {
-            button.remove_attribute("aria-disabled")
-        };
-    }
+    // `aria-disabled`, not `disabled`: a disabled button loses focus (the reader who pressed it
+    // with the keyboard would start over from the top of the page); a second press is refused by
+    // the one-submission-at-a-time guard instead.
+    gate::flag(
+        gate::find_in(host, "button[type=submit]"),
+        "aria-disabled",
+        on,
+    );
 }
 
 /// `typed`, trimmed, with its domain in ASCII (`name@xn--bcher-kva.de` for `name@bücher.de`), the
