@@ -147,9 +147,10 @@ fn push_b36(out: &mut String, n: i64) {
 }
 
 fn read_b36(text: &str) -> Option<i64> {
-    let (neg, digits) = match text.strip_prefix('-') {
-        Some(rest) => (true, rest),
-        None => (false, text),
+    // By byte, the sign and the digits: all ASCII.
+    let (neg, digits) = match text.as_bytes() {
+        [b'-', rest @ ..] => (true, rest),
+        all => (false, all),
     };
     // 12 base-36 digits hold any minute count or bucket we can meet; more is not ours, and
     // neither is a sign or a capital (`+a`, `--1`, `A`), which only the digits below refuse.
@@ -158,7 +159,7 @@ fn read_b36(text: &str) -> Option<i64> {
     }
     // Read by hand: 36^12 is below `i64::MAX`, so nothing can overflow. `i64::from_str_radix`
     // linked its checked 128-bit multiplication and `char::to_digit` (180 bytes of wasm, gzip).
-    let n = digits.bytes().try_fold(0i64, |n, b| {
+    let n = digits.iter().try_fold(0i64, |n, &b| {
         let digit = match b {
             b'0'..=b'9' => b - b'0',
             b'a'..=b'z' => b - b'a' + 10,
