@@ -102,15 +102,17 @@ impl Value {
 
     /// How a value is described in an error message.
     fn describe(&self) -> String {
-        match self {
-            Value::Null => "null".into(),
-            Value::Bool(true) => "true".into(),
-            Value::Bool(false) => "false".into(),
+        // The fixed descriptions are texts of the errors' one list, looked up by place: one
+        // copy of the text made, not one per kind of value.
+        let found = match self {
+            Value::Null => Expect::FoundNull,
+            Value::Bool(true) => Expect::FoundTrue,
+            Value::Bool(false) => Expect::FoundFalse,
             Value::Num(n) => match whole(*n) {
-                Some(i) => int_text(i),
+                Some(i) => return int_text(i),
                 // `parseInt("")` and the like: not a number at all.
-                None if !n.is_finite() => "NaN or an infinite number".into(),
-                None => "a fractional number".into(),
+                None if !n.is_finite() => Expect::FoundNaN,
+                None => Expect::FoundFraction,
             },
             Value::Str(s) => {
                 // A loop that pushes, not `extend` and its reservation.
@@ -119,11 +121,12 @@ impl Value {
                     out.push(c);
                 }
                 out.push('"');
-                out
+                return out;
             }
-            Value::List(_) => "a list".into(),
-            Value::Map(_) => "an object".into(),
-        }
+            Value::List(_) => Expect::FoundList,
+            Value::Map(_) => Expect::FoundObject,
+        };
+        found.text().into()
     }
 }
 
@@ -425,9 +428,10 @@ const KEYS: &str = texts![
 ];
 const REGISTERED_KEYS: &str = texts!["limit", "mode"];
 
-/// Declares `Expect`, what a value must be, one variant per text, and `EXPECTED`, the texts as
-/// one `texts!` list in the same order: each check passes a one-byte code, not a text's address
-/// and length, and `err` looks the text up.
+/// Declares `Expect`, what a value must be (and, last, the fixed descriptions of what was found
+/// instead), one variant per text, and `EXPECTED`, the texts as one `texts!` list in the same
+/// order: each check passes a one-byte code, not a text's address and length, and `err` and
+/// `Value::describe` look the text up.
 macro_rules! expectations {
     ($($name:ident: $text:literal,)*) => {
         #[derive(Clone, Copy)]
@@ -464,6 +468,23 @@ expectations! {
     TeaserText: "a number of blocks from 0 to 50, or a percentage like \"30%\"",
     CopyObject: "an object of text names to strings, like {\"submit\": \"Read on\"}",
     CopyText: "a string of at most 2000 characters",
+    // What was found instead, for `Value::describe`.
+    FoundNull: "null",
+    FoundTrue: "true",
+    FoundFalse: "false",
+    FoundNaN: "NaN or an infinite number",
+    FoundFraction: "a fractional number",
+    FoundList: "a list",
+    FoundObject: "an object",
+}
+
+impl Expect {
+    /// The code's text, from `EXPECTED`.
+    fn text(self) -> &'static str {
+        crate::list_items(EXPECTED)
+            .nth(self as usize)
+            .unwrap_or_default()
+    }
 }
 
 /// What the checks return: the error boxed, so that `?` after each key moves one pointer.
@@ -664,9 +685,7 @@ impl Config {
 fn err(path: &str, expected: Expect, found: &Value) -> Box<ConfigError> {
     Box::new(ConfigError {
         path: path.into(),
-        expected: crate::list_items(EXPECTED)
-            .nth(expected as usize)
-            .unwrap_or_default(),
+        expected: expected.text(),
         found: found.describe(),
     })
 }
