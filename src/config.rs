@@ -751,13 +751,15 @@ fn small_int(v: &Value, path: &str, max: u8, expected: Expect) -> Checked<u8> {
 
 fn int(v: &Value, path: &str, min: u32, max: u32, expected: Expect) -> Checked<u32> {
     let n = match v {
-        Value::Num(n) => whole(*n),
+        // A whole number from 0 to `u32::MAX` comes back from the saturating cast unchanged; a
+        // fraction, a negative number, NaN or anything larger does not.
+        Value::Num(n) => Some(*n as u32).filter(|&w| f64::from(w) == *n),
         // Data attributes arrive as strings: "3" is as good as 3.
-        Value::Str(s) => int_value(s.trim()).map(i64::from),
+        Value::Str(s) => int_value(s.trim()),
         _ => None,
     };
     match n {
-        Some(n) if (min as i64..=max as i64).contains(&n) => Ok(n as u32),
+        Some(n) if (min..=max).contains(&n) => Ok(n),
         _ => Err(err(path, expected, v)),
     }
 }
@@ -1584,5 +1586,80 @@ mod tests {
         assert_eq!(int_text(0), "0");
         assert_eq!(int_text(-42), "-42");
         assert_eq!(int_text(i64::MIN), "-9223372036854775808");
+    }
+
+    /// `int` as it was before it read a number by a saturating cast, kept to compare.
+    fn int_before(v: &Value, path: &str, min: u32, max: u32, expected: Expect) -> Checked<u32> {
+        let n = match v {
+            Value::Num(n) => whole(*n),
+            // Data attributes arrive as strings: "3" is as good as 3.
+            Value::Str(s) => int_value(s.trim()).map(i64::from),
+            _ => None,
+        };
+        match n {
+            Some(n) if (min as i64..=max as i64).contains(&n) => Ok(n as u32),
+            _ => Err(err(path, expected, v)),
+        }
+    }
+
+    #[test]
+    fn int_reads_numbers_as_before() {
+        let mut values = vec![
+            Value::Null,
+            Value::Bool(true),
+            Value::List(vec![]),
+            Value::Map(vec![]),
+            s(""),
+            s(" 7 "),
+            s("+12"),
+            s("-1"),
+            s("4294967295"),
+            s("4294967296"),
+            s("1e3"),
+        ];
+        let mut numbers = vec![
+            0.0,
+            -0.0,
+            f64::NAN,
+            -f64::NAN,
+            f64::INFINITY,
+            f64::NEG_INFINITY,
+            f64::MIN_POSITIVE,
+            f64::EPSILON,
+            f64::MAX,
+            f64::MIN,
+            u32::MAX as f64,
+            u32::MAX as f64 + 1.0,
+            u32::MAX as f64 - 0.5,
+            9.0e15,
+            9.0e15 - 1.0,
+            -9.0e15,
+            1e300,
+            -1e300,
+        ];
+        for i in -1000..70_000 {
+            numbers.push(f64::from(i));
+            numbers.push(f64::from(i) + 0.5);
+            numbers.push(f64::from(i) - 1e-9);
+            numbers.push(f64::from(i) * 1001.0);
+        }
+        for n in numbers {
+            values.push(Value::Num(n));
+        }
+        for v in &values {
+            for (min, max, expected) in [
+                (0, 100, Expect::Whole0To100),
+                (0, 50, Expect::TeaserText),
+                (100, 60_000, Expect::Timeout),
+                (1, 10, Expect::Attempts),
+                (0, 30_000, Expect::RetryDelay),
+            ] {
+                assert_eq!(
+                    int(v, "k", min, max, expected),
+                    int_before(v, "k", min, max, expected),
+                    "{v:?} {min}..={max}"
+                );
+            }
+        }
     }
 }
