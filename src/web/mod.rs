@@ -327,11 +327,13 @@ struct Prepared {
 
 /// Reads the config and the page, and loads the record.
 fn prepare(doc: &Document, page: &JsValue, calls: &JsValue) -> Result<Box<Prepared>, JsValue> {
-    // The page's language is the lowest layer: any config may name another.
-    let mut merged = Value::Map(Vec::new());
+    // The page's language is the lowest layer: any config may name another. Made as that layer
+    // itself, as merging it into an empty one would give, without the merge.
+    let mut layer = Vec::new();
     if let Some(lang) = doc.document_element().and_then(|e| e.get_attribute("lang")) {
-        merged.merge(&Value::Map(vec![("locale".into(), Value::Str(lang))]));
+        layer.push(("locale".into(), Value::Str(lang)));
     }
+    let mut merged = Value::Map(layer);
     merged.merge(&config_layers(page).map_err(|e| fail(&e))?);
     let calls = config_layers(calls).map_err(|e| fail(&e))?;
     // What is done with is dropped at once (this block, the `drop`s below), not kept to the
@@ -528,12 +530,12 @@ fn finish(doc: &Document, mut p: Box<Prepared>) -> JsValue {
         g.get()
     });
     p.m.blocked = blocked;
-    if p.read_now {
-        // Read in this same task: no other tab can have saved since, so no merge is needed.
-        p.m.save();
-    } else {
-        p.m.persist();
+    // Read in this same task, no other tab can have saved since, so no merge is needed;
+    // otherwise merged first, as `persist` does, with one call of `save` for both.
+    if !p.read_now {
+        p.m.merge_stored();
     }
+    p.m.save();
     let detail = detail(&decision);
     emit("view", &detail);
     apply(doc, &mut p.m);

@@ -116,7 +116,8 @@ pub fn explain(d: &Decision, config: &Config, source: KeySource, mode: Mode) -> 
     line(&mut out, "tier", d.tier.name());
     let mut used = int_text(d.used.into());
     used.push_str(" of ");
-    used.push_str(&int_text(d.limit.into()));
+    // Written onto the text, not made as a text of its own to copy and free.
+    crate::config::push_int(&mut used, d.limit.into(), 10);
     line(&mut out, "used", &used);
     let article = crate::list_items(SOURCES)
         .nth(source as usize)
