@@ -133,35 +133,54 @@ fn opens(kind: usize) -> bool {
 /// once, how many of its blocks the teaser keeps, and the levels it is inside of: the article
 /// element itself, or a block inside it that holds the text, and so on down (four levels at most).
 ///
-/// The wall goes into the block with the most text when the teaser would keep every block of a
-/// level (a header, then one wrapper holding the text), and also when the teaser would keep that
-/// block while it is a wrapper (a `div`, `section`, `article`, `main` or custom element) holding
-/// more than half of the level's blocks' text (a header, the wrapper, then an author's note):
-/// gating beside it would leave the article in it. What follows that block on the level it was
-/// found on goes too (see [`remove_after_teaser`]). Only into a block that holds blocks of its own
-/// (a wrapper, a list, a custom element), never into a paragraph or a heading, whose words and
-/// links would take the wall inside them, nor into a table, whose rows cannot hold the prompt.
-/// With nothing to remove inside, the first level that had something to remove, else the
-/// article element. A percentage is a share of the article's blocks ([`share_holder`]).
+/// For a count of blocks, the wall goes into the block with the most text when the teaser would
+/// keep every block of a level (a header, then one wrapper holding the text), and also when the
+/// teaser would keep that block while it is a wrapper (a `div`, `section`, `article`, `main` or
+/// custom element) holding more than half of the level's blocks' text (a header, the wrapper,
+/// then an author's note): gating beside it would leave the article in it. What follows that
+/// block on the level it was found on goes too (see [`remove_after_teaser`]). Only into a block
+/// that holds blocks of its own (a wrapper, a list, a custom element), never into a paragraph or
+/// a heading, whose words and links would take the wall inside them, nor into a table, whose rows
+/// cannot hold the prompt. With nothing to remove inside, the first level that had something to
+/// remove, else the article element.
+///
+/// A percentage is a share of the article's blocks, where the block that holds the article (most
+/// of its level's text in a wrapper or a list, or the level's only block, as above but for a
+/// table) counts as the blocks in it, and so on down. Thirty percent of a header and a wrapper
+/// holding ten paragraphs is the header and two of them. The wall goes where the share ends; what
+/// follows the blocks it went into goes too.
+///
+/// Both go down the same walk and come back up the same levels: one function rather than one
+/// each, whose shared steps were inlined twice into [`gate`] (0.2 KB of wasm, gzip).
 fn holder(
     body: &Element,
     config: &Config,
     keep: Option<&str>,
 ) -> (Element, Vec<Child>, usize, Vec<Level>) {
-    if let Teaser::Percent(1..=99) = config.teaser {
-        return share_holder(body, config.teaser, keep);
-    }
+    let teaser = config.teaser;
+    let percent = matches!(teaser, Teaser::Percent(1..=99));
+    // Down the blocks that hold the text: the levels above the last, each with where in it the
+    // next holder is (its index, and how many blocks precede it) and, for a percentage, how many
+    // blocks that holder counts as. Kept with its level rather than in arrays of their own
+    // indexed by level, whose bounds checks the compiler cannot drop.
+    let mut levels: Vec<(Element, Vec<Child>, usize, usize, usize)> = Vec::new();
     let mut at = body.clone();
     let mut nodes = children(&at, keep);
-    let mut around: Vec<Level> = Vec::new();
-    // The first level with blocks after the teaser, and how many levels were around it.
+    // For a count, the depth of the first level with blocks after the teaser.
     let mut first = None;
-    for depth in 0..5 {
+    loop {
+        let depth = levels.len();
         let here = blocks(&nodes);
-        let kept = config.teaser.keep(here);
-        if here > kept {
+        let kept = teaser.keep(here);
+        let alone = here == 1;
+        if percent {
+            // Paragraphs alone hold no blocks: no text is measured.
+            if depth == 4 || !alone && !has_wrapper(&nodes, usize::MAX, true) {
+                break;
+            }
+        } else if here > kept {
             if first.is_none() {
-                first = Some((at.clone(), around.len()));
+                first = Some(depth);
             }
             // Only a wrapper among the blocks the teaser keeps can take the wall inside it: for
             // the usual paragraphs, no text is measured.
@@ -172,8 +191,8 @@ fn holder(
         let Some((i, before, most, total)) = most_text(&nodes) else {
             break;
         };
-        // `get` rather than indexing, as in `text_holder`, `children` and `remove_after_teaser`:
-        // no panicking paths (0.16 KB of wasm, gzip).
+        // `get` rather than indexing, as in `children` and `remove_after_teaser`: no panicking
+        // paths (0.16 KB of wasm, gzip).
         let Some((inner, (_, _, kind))) = nodes.get(i) else {
             break;
         };
@@ -181,98 +200,69 @@ fn holder(
         let Some(inner) = inner.dyn_ref::<Element>().cloned() else {
             break;
         };
-        let dominant = holds(kind, false) && before < kept && most > total / 2;
+        let into = opens(kind)
+            && if percent {
+                alone || most > total / 2 && holds(kind, true)
+            } else {
+                here <= kept || holds(kind, false) && before < kept && most > total / 2
+            };
+        // A percentage reads no children of a block it does not go into; a count reads them
+        // all the same.
+        if percent && !into {
+            break;
+        }
         let inner_nodes = children(&inner, keep);
-        let into = (here <= kept || dominant) && opens(kind);
         if depth == 4 || blocks(&inner_nodes) == 0 || !into {
             break;
         }
-        let after = nodes.split_off(i + 1);
-        around.push((at, after));
-        at = inner;
-        nodes = inner_nodes;
-    }
-    let here = blocks(&nodes);
-    let kept = config.teaser.keep(here);
-    if here > kept {
-        return (at, nodes, kept, around);
-    }
-    let (at, levels) = first.unwrap_or_else(|| (body.clone(), 0));
-    around.truncate(levels);
-    let nodes = children(&at, keep);
-    let kept = config.teaser.keep(blocks(&nodes));
-    (at, nodes, kept, around)
-}
-
-/// [`holder`] for a percentage teaser: a share of the article's blocks, where the block that holds
-/// the article ([`text_holder`]: most of its level's text in a wrapper or a list, or the level's
-/// only block) counts as the blocks in it, and so on down (four levels at most). Thirty percent of a header and a
-/// wrapper holding ten paragraphs is the header and two of them. The wall goes where the share
-/// ends; what follows the blocks it went into goes too.
-fn share_holder(
-    body: &Element,
-    teaser: Teaser,
-    keep: Option<&str>,
-) -> (Element, Vec<Child>, usize, Vec<Level>) {
-    // Down the blocks that hold the text: the levels above the last, each with where in it the
-    // next holder is (its index, and how many blocks precede it) and, below, how many blocks
-    // that holder counts as. Kept with its level rather than in arrays of their own indexed by
-    // level, whose bounds checks the compiler cannot drop.
-    let mut levels: Vec<(Element, Vec<Child>, usize, usize, usize)> = Vec::new();
-    let mut at = body.clone();
-    let mut nodes = children(&at, keep);
-    while levels.len() < 4 {
-        let Some((i, before, inner, inner_nodes)) = text_holder(&nodes, keep) else {
-            break;
-        };
         let level = std::mem::replace(&mut nodes, inner_nodes);
         levels.push((std::mem::replace(&mut at, inner), level, i, before, 0));
     }
     // Counted from the bottom: each holder's blocks (those in it, a holder in it counted as
-    // those in that), then the article's.
-    let mut flat = blocks(&nodes);
+    // those in that), then the article's; for a count, unused.
+    let here = blocks(&nodes);
+    let mut flat = here;
     for (_, level, _, _, inside) in levels.iter_mut().rev() {
         *inside = flat;
         flat += blocks(level) - 1;
     }
-    let mut share = teaser.keep(flat);
+    // The blocks kept: of the article for a percentage (less those before each holder the wall
+    // goes into), of the last level for a count.
+    let mut kept = teaser.keep(if percent { flat } else { here });
+    // For a count, how many levels the wall goes down: all when the last has blocks after the
+    // teaser, else to the first level that had, whose blocks are read again, else none (the
+    // article element's read again).
+    let down = if here > kept {
+        levels.len()
+    } else {
+        first.unwrap_or(0)
+    };
+    let again = !percent && here <= kept;
     let mut around = Vec::new();
-    for (element, mut level, i, before, inside) in levels {
-        // The share ends inside the holder: on down, and what follows it goes.
-        if share > before && share < before + inside {
-            share -= before;
+    for (depth, (element, mut level, i, before, inside)) in levels.into_iter().enumerate() {
+        // A percentage ends inside the holder, or a count goes below this level: on down, and
+        // what follows the holder goes.
+        if percent && kept > before && kept < before + inside || !percent && depth < down {
+            if percent {
+                kept -= before;
+            }
             around.push((element, level.split_off(i + 1)));
             continue;
         }
-        // Before it, or past it with the holder whole as one block of this level.
-        let kept = if share > before {
-            share + 1 - inside
-        } else {
-            share
-        };
-        return (element, level, kept, around);
+        // A percentage ends before the holder, or past it with the holder whole as one block of
+        // this level.
+        if percent && kept > before {
+            kept = kept + 1 - inside;
+        }
+        at = element;
+        nodes = level;
+        break;
     }
-    (at, nodes, share, around)
-}
-
-/// The block of `nodes` that holds the article, with blocks of its own: the one holding more than
-/// half of their blocks' text if it is a wrapper or a list, or the only block there is (a
-/// quotation, a wrapper of figures), as [`holder`] goes into it, but for a table. Its index, how
-/// many blocks precede it, the element and its nodes.
-fn text_holder(nodes: &[Child], keep: Option<&str>) -> Option<(usize, usize, Element, Vec<Child>)> {
-    let alone = blocks(nodes) == 1;
-    // Paragraphs alone hold no blocks: no text is measured.
-    if !alone && !has_wrapper(nodes, usize::MAX, true) {
-        return None;
+    if again {
+        nodes = children(&at, keep);
+        kept = teaser.keep(blocks(&nodes));
     }
-    let (i, before, most, total) = most_text(nodes)?;
-    let (element, (_, _, kind)) = nodes.get(i)?;
-    let element = element.dyn_ref::<Element>()?.clone();
-    if !opens(*kind) || !alone && (most <= total / 2 || !holds(*kind, true)) {
-        return None;
-    }
-    let inner = children(&element, keep);
-    (blocks(&inner) > 0).then_some((i, before, element, inner))
+    (at, nodes, kept, around)
 }
 
 /// Whether a wrapper (or, with `lists`, a list) is among the first `n` blocks of `nodes`.
