@@ -675,10 +675,10 @@ fn apply(doc: &Document, m: &mut Mounted) {
         return;
     };
     m.shown_at = js_sys::Date::now();
-    // The list is empty here (a page is walled when it is first decided, or after `open_up`
-    // has cleared the last wall's listeners), so it is extended rather than replaced, which
-    // dropped the old list first (18 bytes of wasm, gzip). `signup::unlisten` finds the
-    // signup's listeners first in it.
+    // The list is empty here: only a wall's listeners are ever in it, and a wall goes only
+    // through `open_up`, which clears it. So it is extended rather than replaced, which dropped
+    // the old list first (18 bytes of wasm, gzip). `signup::unlisten` finds the signup's
+    // listeners first in it.
     m.listeners.extend(signup::listen(&host, wall));
     m.listeners.extend(clicks(&host));
     m.host = Some(host);
