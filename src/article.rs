@@ -306,17 +306,7 @@ mod tests {
         // Every text of up to six characters from these: hosts, brackets, colons, ports with
         // and without zeros, and what is not a digit.
         let chars = ["0", "4", "5", "6", "8", "o", ":", "[", "]", "a"];
-        let mut texts = vec![String::new()];
-        let mut from = 0;
-        for _ in 0..6 {
-            let to = texts.len();
-            for i in from..to {
-                for c in chars {
-                    texts.push([texts[i].as_str(), c].concat());
-                }
-            }
-            from = to;
-        }
+        let texts = crate::every_text(&chars, 6);
         assert!(texts.len() > 1_000_000);
         let long = [
             "example.com:00000080",

@@ -672,17 +672,7 @@ mod tests {
             " ", "a", ")", ".", "é", "{", "{a}", "{b}", "{c}", "{d}", "}", "  ",
         ];
         let values = [("{a}", "x"), ("{b}", ""), ("{c}", " "), ("{d}", ". y ")];
-        let mut texts = vec![String::new()];
-        let mut from = 0;
-        for _ in 0..6 {
-            let to = texts.len();
-            for i in from..to {
-                for p in pieces {
-                    texts.push([texts[i].as_str(), p].concat());
-                }
-            }
-            from = to;
-        }
+        let texts = crate::every_text(&pieces, 6);
         assert!(texts.len() > 3_000_000);
         for text in &texts {
             assert_eq!(fill(text, &values), old_fill(text, &values), "{text:?}");

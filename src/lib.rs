@@ -47,6 +47,24 @@ pub(crate) const fn list_len(list: &str) -> usize {
     n
 }
 
+/// Every text made of up to `up_to` of `pieces` one after another, the empty one first: the inputs
+/// on which the tests compare a rewritten function with its old form.
+#[cfg(test)]
+pub(crate) fn every_text(pieces: &[&str], up_to: usize) -> Vec<String> {
+    let mut texts = vec![String::new()];
+    let mut from = 0;
+    for _ in 0..up_to {
+        let to = texts.len();
+        for i in from..to {
+            for p in pieces {
+                texts.push([texts[i].as_str(), p].concat());
+            }
+        }
+        from = to;
+    }
+    texts
+}
+
 pub mod article;
 pub mod config;
 pub mod copy;
