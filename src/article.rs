@@ -147,14 +147,6 @@ pub fn normalise_url(url: &str, keep_params: &[&str]) -> Option<String> {
     Some(out)
 }
 
-/// Where the last `byte` (ASCII) is in `s`. `rfind(char)` would link a reverse UTF-8 searcher.
-/// Only the old form of `split_port` in the tests uses it now: the URL is scanned forward once
-/// for the authority and once for the port (24 bytes of wasm, gzip, less than three of these).
-#[cfg(test)]
-fn last(s: &str, byte: u8) -> Option<usize> {
-    s.bytes().rposition(|b| b == byte)
-}
-
 /// `s` without `prefix`, compared ASCII case-insensitively (schemes are case-insensitive).
 fn strip_prefix_ignore_case<'a>(s: &'a str, prefix: &str) -> Option<&'a str> {
     let head = s.get(..prefix.len())?;
@@ -271,8 +263,15 @@ pub fn article_key(
 mod tests {
     use super::*;
 
-    /// `split_port` as it was before the port's leading zeros were dropped by byte, to compare
-    /// the two (`normalise_url` calls nothing else that changed).
+    /// Where the last `byte` is in `s`, as the old `split_port` found its ']' and ':'. The URL
+    /// is now scanned forward, once for the authority and once for the port (24 bytes of wasm,
+    /// gzip, less than three of these).
+    fn last(s: &str, byte: u8) -> Option<usize> {
+        s.bytes().rposition(|b| b == byte)
+    }
+
+    /// `split_port` as it was before the port's leading zeros were dropped by byte and its colon
+    /// found in one forward pass, to compare the two.
     fn old_split_port(host_port: &str) -> Option<(&str, Option<&str>)> {
         // An IPv6 literal is bracketed and full of colons; a port can only follow the ']'.
         let search_from = last(host_port, b']').unwrap_or(0);
