@@ -481,9 +481,7 @@ expectations! {
 impl Expect {
     /// The code's text, from `EXPECTED`.
     fn text(self) -> &'static str {
-        crate::list_items(EXPECTED)
-            .nth(self as usize)
-            .unwrap_or_default()
+        crate::list_item(EXPECTED, self as usize)
     }
 }
 

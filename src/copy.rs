@@ -155,7 +155,7 @@ const ALL: [Text; 33] = [
 impl Text {
     /// The text's name in `copy: { … }`.
     pub fn name(self) -> &'static str {
-        crate::list_items(NAMES).nth(self as usize).unwrap_or("")
+        crate::list_item(NAMES, self as usize)
     }
 
     /// The text named `name` in `copy: { … }`.
@@ -242,9 +242,7 @@ impl Lang {
 
     /// The language's own text `t`.
     fn builtin(self, t: Text) -> &'static str {
-        crate::list_items(self.table())
-            .nth(t as usize)
-            .unwrap_or("")
+        crate::list_item(self.table(), t as usize)
     }
 
     fn table(self) -> &'static str {

@@ -34,6 +34,12 @@ pub(crate) fn list_items(list: &'static str) -> impl Iterator<Item = &'static st
     list.split_terminator('\u{1f}')
 }
 
+/// The `n`th item of a `texts!` list (an enum's text, read by the variant's number), or "" past
+/// its end.
+pub(crate) fn list_item(list: &'static str, n: usize) -> &'static str {
+    list_items(list).nth(n).unwrap_or_default()
+}
+
 /// How many items a `texts!` list holds; a `const fn`, so lists can be checked as the crate builds.
 pub(crate) const fn list_len(list: &str) -> usize {
     let bytes = list.as_bytes();

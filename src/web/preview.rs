@@ -109,9 +109,7 @@ pub fn explain(d: &Decision, config: &Config, source: KeySource, mode: Mode) -> 
     let mut out = Vec::new();
     let wall = d.wall.map_or("none (the article is open)", Wall::name);
     line(&mut out, "wall", wall);
-    let reason = crate::list_items(REASONS)
-        .nth(d.reason as usize)
-        .unwrap_or_default();
+    let reason = crate::list_item(REASONS, d.reason as usize);
     line(&mut out, "reason", reason);
     line(&mut out, "tier", d.tier.name());
     let mut used = int_text(d.used.into());
@@ -119,9 +117,7 @@ pub fn explain(d: &Decision, config: &Config, source: KeySource, mode: Mode) -> 
     // Written onto the text, not made as a text of its own to copy and free.
     crate::config::push_int(&mut used, d.limit.into(), 10);
     line(&mut out, "used", &used);
-    let article = crate::list_items(SOURCES)
-        .nth(source as usize)
-        .unwrap_or_default();
+    let article = crate::list_item(SOURCES, source as usize);
     line(&mut out, "article", article);
     line(&mut out, "time zone", &config.time_zone);
     if !matches!(mode, Mode::None | Mode::Debug) {
