@@ -163,7 +163,7 @@ fn holder(
     // next holder is (its index, and how many blocks precede it) and, for a percentage, how many
     // blocks that holder counts as. Kept with its level rather than in arrays of their own
     // indexed by level, whose bounds checks the compiler cannot drop.
-    let mut levels: Vec<(Element, Vec<Child>, usize, usize, usize)> = Vec::new();
+    let mut levels: Vec<Level> = Vec::new();
     let mut at = body.clone();
     let mut nodes = children(&at, keep);
     // For a count, the depth of the first level with blocks after the teaser.
@@ -239,15 +239,17 @@ fn holder(
         first.unwrap_or(0)
     };
     let again = !percent && here <= kept;
-    let mut around = Vec::new();
-    for (depth, (element, level, i, before, inside)) in levels.into_iter().enumerate() {
+    // The levels the wall goes down from, those first in `levels`: the rest are dropped there
+    // rather than the first moved to a list of their own (0.1 KB of wasm, gzip).
+    let mut around = levels.len();
+    for (depth, (element, level, _, before, inside)) in levels.iter_mut().enumerate() {
+        let (before, inside) = (*before, *inside);
         // A percentage ends inside the holder, or a count goes below this level: on down, and
         // what follows the holder goes.
         if percent && kept > before && kept < before + inside || !percent && depth < down {
             if percent {
                 kept -= before;
             }
-            around.push((element, level, i + 1));
             continue;
         }
         // A percentage ends before the holder, or past it with the holder whole as one block of
@@ -255,15 +257,17 @@ fn holder(
         if percent && kept > before {
             kept = kept + 1 - inside;
         }
-        at = element;
-        nodes = level;
+        at = element.clone();
+        nodes = std::mem::take(level);
+        around = depth;
         break;
     }
+    levels.truncate(around);
     if again {
         nodes = children(&at, keep);
         kept = teaser.keep(blocks(&nodes));
     }
-    (at, nodes, kept, around)
+    (at, nodes, kept, levels)
 }
 
 /// Whether a wrapper (or, with `lists`, a list) is among the first `n` blocks of `nodes`.
@@ -324,11 +328,12 @@ fn text_length(node: &Node) -> u32 {
         .map_or(0, |t| super::reflect::length(&t))
 }
 
-/// A level the wall went down from: the element, its child nodes, and the index of the first
-/// after the block the wall went into. Kept whole with that index rather than split there:
+/// A level the wall went down from: the element, its child nodes, where in them the block the
+/// wall went into is (its index, and how many blocks precede it) and, for a percentage, how many
+/// blocks that block counts as. Kept whole with that index rather than split after it:
 /// `split_off` copies the nodes after, and brings a formatted panic for a bound the compiler
 /// cannot see (0.1 KB of wasm, gzip).
-type Level = (Element, Vec<Child>, usize);
+type Level = (Element, Vec<Child>, usize, usize, usize);
 
 /// A child node of the article, with what [`classify`] says of it.
 type Child = (Node, Class);
@@ -433,8 +438,8 @@ fn remove_after_teaser(body: &Element, config: &Config) -> (Removed, Element, Op
         nodes.get(start..).unwrap_or_default(),
         &mut removed,
     );
-    for (from, level, after) in &around {
-        take(from, level.get(*after..).unwrap_or_default(), &mut removed);
+    for (from, level, i, _, _) in &around {
+        take(from, level.get(i + 1..).unwrap_or_default(), &mut removed);
     }
     for (from, node, _) in &removed.nodes {
         // Cannot fail: each node is a child of `from`, collected just above.
