@@ -33,12 +33,19 @@ pub fn verify_now(token: String, keys: &JsValue, done: Done) {
         Ok(started) => try_key(Box::new(Check {
             started,
             next: 0,
+            verifying: false,
             now_ms,
             token,
             done,
         })),
-        Err(e) => soon(Box::new(move || done(token, Err(e)))),
+        Err(e) => later(token, done, e),
     }
+}
+
+/// Hands the caller its token back with `fault` in a later microtask: one callback type for a
+/// token refused before any key is tried and one that no key verifies.
+fn later(token: String, done: Done, fault: TokenError) {
+    soon(Box::new(move || done(token, Err(fault))));
 }
 
 type Done = Box<dyn FnOnce(String, Result<i64, TokenError>)>;
@@ -50,6 +57,8 @@ struct Check {
     started: Started,
     /// The key to try next.
     next: u32,
+    /// Whether the promise awaited is the signature's check (else the key's import).
+    verifying: bool,
     now_ms: i64,
     token: String,
     done: Done,
@@ -77,51 +86,55 @@ fn try_key(mut c: Box<Check>) {
         };
         // In a later microtask, as promised, also when no key could even be imported: a caller
         // that holds the mounted state (another tab's change) could not take it again now.
-        return soon(Box::new(move || finish(c, Err(fault))));
+        let Check { token, done, .. } = *c;
+        return later(token, done, fault);
     }
     c.next = i + 1;
-    let import = match import(s, &s.keys.get(i)) {
-        Ok(import) => import,
+    match import(s, &s.keys.get(i)) {
+        Ok(import) => wait(c, &import, false),
         Err(_) => {
             s.bad_key = true;
-            return try_key(c);
+            try_key(c)
         }
+    }
+}
+
+/// Awaits the key's import, or (`verifying`) the signature's check. One callback type for both,
+/// the stage kept in the check, rather than a closure for each (wasm, gzip).
+fn wait(mut c: Box<Check>, promise: &Promise, verifying: bool) {
+    c.verifying = verifying;
+    settled(promise, Box::new(move |outcome| step(c, outcome)));
+}
+
+/// What the awaited promise came to: a key imported (whose signature check is awaited next), or
+/// the signature's verdict.
+fn step(mut c: Box<Check>, outcome: Result<JsValue, JsValue>) {
+    if c.verifying {
+        if outcome.ok().and_then(|v| v.as_bool()) == Some(true) {
+            let verdict = claims(&c.started.payload, c.now_ms);
+            return finish(c, verdict);
+        }
+        return try_key(c);
+    }
+    let s = &mut c.started;
+    let Some(key) = outcome.ok().and_then(|k| k.dyn_into::<CryptoKey>().ok()) else {
+        s.bad_key = true;
+        return try_key(c);
     };
-    settled(
-        &import,
-        Box::new(move |key| {
-            let s = &mut c.started;
-            let Some(key) = key.ok().and_then(|k| k.dyn_into::<CryptoKey>().ok()) else {
-                s.bad_key = true;
-                return try_key(c);
-            };
-            // `verify({name: 'ECDSA', hash: 'SHA-256'}, key, r||s, signingInput)`: WebCrypto's
-            // ECDSA signature is the raw `r || s`, the same form as JWS's (RFC 7518 §3.4), so no
-            // DER conversion.
-            let Ok(check) = s
-                .subtle
-                .verify_with_object_and_buffer_source_and_buffer_source(
-                    &s.algorithm,
-                    &key,
-                    &s.signature,
-                    &s.data,
-                )
-            else {
-                return try_key(c);
-            };
-            settled(
-                &check,
-                Box::new(move |valid| {
-                    if valid.ok().and_then(|v| v.as_bool()) == Some(true) {
-                        let verdict = claims(&c.started.payload, c.now_ms);
-                        finish(c, verdict);
-                    } else {
-                        try_key(c);
-                    }
-                }),
-            );
-        }),
-    );
+    // `verify({name: 'ECDSA', hash: 'SHA-256'}, key, r||s, signingInput)`: WebCrypto's
+    // ECDSA signature is the raw `r || s`, the same form as JWS's (RFC 7518 §3.4), so no
+    // DER conversion.
+    match s
+        .subtle
+        .verify_with_object_and_buffer_source_and_buffer_source(
+            &s.algorithm,
+            &key,
+            &s.signature,
+            &s.data,
+        ) {
+        Ok(check) => wait(c, &check, true),
+        Err(_) => try_key(c),
+    }
 }
 
 /// What the checks before any cryptography leave for it: the keys, the signature and what it
