@@ -6,9 +6,8 @@ use super::*;
 /// The reader's meter as a plain object, for editors and tests: `{ version, period, articles,
 /// registeredAt, latestSeen }` (times in ms), or `null` when nothing is mounted.
 pub fn state() -> JsValue {
-    if check_poisoned().is_err() {
-        return JsValue::NULL;
-    }
+    // No check of its own for an internal error: `with_mounted` answers `None` then, and so
+    // `null`, as the check did.
     // What it shows, not a copy of the whole record.
     let Some((tag, articles, registered_min, latest_min)) = with_mounted(|m| {
         let r = &m.record;
@@ -179,9 +178,7 @@ const NOT_MOUNTED: &str = "setToken: no page is mounted (mount() failed or has n
 
 /// The last decision, or `null`.
 pub fn why() -> JsValue {
-    if check_poisoned().is_err() {
-        return JsValue::NULL;
-    }
+    // After an internal error `with_mounted` answers `None`: `null`, with no check of its own.
     with_mounted(|m| to_js(&m.decision)).unwrap_or(JsValue::NULL)
 }
 
