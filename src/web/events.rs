@@ -26,16 +26,17 @@ pub(super) fn prefixed(message: &str) -> JsValue {
 }
 
 thread_local! {
-    /// How many [`Hold`]s are alive, whether held events are being fired, and the events.
+    /// How many [`Hold`]s are alive, one more while held events are being fired (firing holds
+    /// what listeners cause meanwhile, as a hold does: one count, not a flag beside it), and the
+    /// events.
     static HOLDS: std::cell::Cell<u32> = const { std::cell::Cell::new(0) };
-    static FIRING: std::cell::Cell<bool> = const { std::cell::Cell::new(false) };
     static HELD: std::cell::Cell<Vec<(&'static str, JsValue)>> = const { std::cell::Cell::new(Vec::new()) };
 }
 
 /// Fires `meterwall:<name>` on `document` with `detail`, versioned; while a [`Hold`] lives, once
 /// the last one goes, and while held events are being fired, after them.
 pub(crate) fn emit(name: &'static str, detail: &JsValue) {
-    if HOLDS.with(|h| h.get()) > 0 || FIRING.with(|f| f.get()) {
+    if HOLDS.with(|h| h.get()) > 0 {
         HELD.with(|held| {
             let mut events = held.take();
             events.push((name, detail.clone()));
@@ -77,9 +78,11 @@ fn release() {
         h.set(h.get().saturating_sub(1));
         h.get()
     });
-    if left > 0 || FIRING.with(|f| f.replace(true)) {
+    if left > 0 {
         return;
     }
+    // Firing: the one count more.
+    HOLDS.with(|h| h.set(1));
     loop {
         let batch = HELD.with(|held| held.take());
         if batch.is_empty() {
@@ -88,20 +91,19 @@ fn release() {
         for (name, detail) in &batch {
             // A listener that panicked had the held events forgotten, firing stopped with them
             // ([`forget_held`]): the rest of this batch goes too.
-            if !FIRING.with(|f| f.get()) {
+            if HOLDS.with(|h| h.get()) == 0 {
                 return;
             }
             dispatch(name, detail, false);
         }
     }
-    FIRING.with(|f| f.set(false));
+    HOLDS.with(|h| h.set(0));
 }
 
 /// After a panic nothing is left to release the held events: they are dropped, and later events
 /// (the prompt's clicks, if it is still there) fire at once.
 pub(super) fn forget_held() {
     HOLDS.with(|h| h.set(0));
-    FIRING.with(|f| f.set(false));
     HELD.with(|held| held.set(Vec::new()));
 }
 
