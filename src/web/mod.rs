@@ -211,7 +211,7 @@ pub fn mount_with(page: JsValue, calls: JsValue) -> Result<JsValue, JsValue> {
     if p.m.config.public_key.is_some() && !p.m.config.subscriber {
         // The page's token first; if it is refused (a stale one from the page's own cookie, say),
         // the one kept from an earlier login, which may still hold (`check`). The one chosen is
-        // cloned, not each in its branch (24 bytes of wasm, gzip).
+        // cloned, not each in its branch (25 bytes of wasm, gzip).
         let first =
             p.m.config
                 .token
