@@ -566,11 +566,9 @@ fn lang(config: &Config) -> &str {
     let Some(tag) = config.locale.as_deref().filter(|t| !t.is_empty()) else {
         return config.copy.lang.tag();
     };
-    // A built-in language names itself (`fr-CA`); English is also what other tags fall back to.
-    let built_in = crate::copy::Lang::from_tag(tag) != crate::copy::Lang::En
-        || tag.get(..2).is_some_and(|p| p.eq_ignore_ascii_case("en"))
-            && matches!(tag.as_bytes().get(2), None | Some(b'-' | b'_'));
-    if built_in || !config.copy.overrides.is_empty() {
+    // A built-in language names itself (`fr-CA`, `en-GB`); English is also what other tags fall
+    // back to.
+    if crate::copy::Lang::named(tag).is_some() || !config.copy.overrides.is_empty() {
         tag
     } else {
         config.copy.lang.tag()
