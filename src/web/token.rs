@@ -51,8 +51,8 @@ fn later(token: String, done: Done, fault: TokenError) {
 type Done = Box<dyn FnOnce(String, Result<i64, TokenError>)>;
 
 /// A check under way, boxed: each callback on its way takes one pointer, not the keys, the
-/// signature, the claims, the time and the caller's callback one by one (nor a second callback
-/// that hands the caller its token back).
+/// signature, the claims, the time and the caller's callback one by one. A refusal once no key is
+/// left takes only the token and the caller's callback ([`later`]).
 struct Check {
     started: Started,
     /// The key to try next.
