@@ -637,7 +637,7 @@ pub fn cargo_wasm(root: &Path, target_dir: Option<&str>, env: &[(&str, &str)]) -
 /// name their files under cargo's registry and the workspace, which would otherwise be shipped
 /// (as `/home/someone/.cargo/registry/src/index.crates.io-…/js-sys-…/src/lib.rs`). Each
 /// registry's own directory (`index.crates.io-…`) goes too, after the registry's: rustc applies
-/// the last mapping that matches, and the directory's name is bytes every reader downloads (45 of
+/// the last mapping that matches, and the directory's name is bytes every reader downloads (33 of
 /// wasm, gzip). `None` when a path holds whitespace, which the variable cannot carry.
 fn remap_paths(root: &Path) -> Option<String> {
     let cargo_home = env::var_os("CARGO_HOME")
@@ -649,20 +649,18 @@ fn remap_paths(root: &Path) -> Option<String> {
         .map(|entries| entries.flatten().map(|entry| entry.path()).collect())
         .unwrap_or_default();
     registries.sort();
-    let (registry, root) = (registry.to_str()?, root.to_str()?);
-    let mut flags = format!("--remap-path-prefix={registry}=crates");
-    for dir in &registries {
-        let dir = dir.to_str()?;
-        if dir.contains(char::is_whitespace) {
+    let mut mappings = vec![(registry, "crates")];
+    mappings.extend(registries.into_iter().map(|dir| (dir, "crates")));
+    mappings.push((root.to_path_buf(), "meterwall"));
+    let mut flags = Vec::new();
+    for (from, to) in &mappings {
+        let from = from.to_str()?;
+        if from.contains(char::is_whitespace) {
             return None;
         }
-        flags.push_str(&format!(" --remap-path-prefix={dir}=crates"));
+        flags.push(format!("--remap-path-prefix={from}={to}"));
     }
-    if registry.contains(char::is_whitespace) || root.contains(char::is_whitespace) {
-        return None;
-    }
-    flags.push_str(&format!(" --remap-path-prefix={root}=meterwall"));
-    Some(flags)
+    Some(flags.join(" "))
 }
 
 /// Removes `dir` and everything in it; a directory that is not there is fine.
