@@ -179,9 +179,7 @@ fn holder(
                 break;
             }
         } else if here > kept {
-            if first.is_none() {
-                first = Some(depth);
-            }
+            first.get_or_insert(depth);
             // Only a wrapper among the blocks the teaser keeps can take the wall inside it: for
             // the usual paragraphs, no text is measured.
             if !has_wrapper(&nodes, kept, false) {
@@ -497,11 +495,14 @@ pub fn restore(removed: Removed) -> Option<Node> {
     for (parent, node, place) in &removed.nodes {
         let before = match place {
             Place::Before(kept) => Some(kept.clone()),
-            Place::After(tail) => match last.filter(|n| within(n, parent)).or(tail.as_ref()) {
-                Some(after) if within(after, parent) => after.next_sibling(),
+            // The node put back last is asked whether it is still there once, not again as
+            // the node to follow.
+            Place::After(tail) => match (last.filter(|n| within(n, parent)), tail) {
+                (Some(after), _) => after.next_sibling(),
+                (None, Some(after)) if within(after, parent) => after.next_sibling(),
                 // Moved by the page meanwhile: the end.
-                Some(_) => None,
-                None => parent.first_child(),
+                (None, Some(_)) => None,
+                (None, None) => parent.first_child(),
             },
         };
         if parent.insert_before(node, before.as_ref()).is_err() {
@@ -551,13 +552,11 @@ pub fn gate(
 ) -> Option<(Element, Removed)> {
     let host = build_prompt(doc, wall, config, text)?;
     let (removed, parent, anchor) = remove_after_teaser(body, config);
-    match parent.insert_before(&host, anchor.as_ref()) {
-        Ok(_) => Some((host, removed)),
-        Err(_) => {
-            restore(removed);
-            None
-        }
+    if parent.insert_before(&host, anchor.as_ref()).is_err() {
+        restore(removed);
+        return None;
     }
+    Some((host, removed))
 }
 
 /// The prompt's language: the configured locale as given (`fr-CA`, or a language without
