@@ -42,12 +42,6 @@ pub fn settled(promise: &Promise, then: Then) {
         .then(callback.unchecked_ref());
 }
 
-/// Runs `then` in a later microtask: after the current call has returned, before the next
-/// paint.
-pub fn soon(then: Box<dyn FnOnce()>) {
-    settled(&Promise::resolve(&JsValue::UNDEFINED), Box::new(|_| then()));
-}
-
 /// `then` as a JS function that can run once, and frees itself when it does: one closure
 /// type for every one-off callback the widget hands the browser.
 pub fn once(then: Box<dyn FnOnce()>) -> Function {

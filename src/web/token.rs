@@ -1,7 +1,7 @@
 //! Checks a subscriber's entitlement token in the browser: the JSON and the ES256 signature, via
 //! WebCrypto; the rules that need neither are `crate::token`'s.
 
-use super::promise::{settled, soon};
+use super::promise::settled;
 use crate::token::{self, TokenError};
 use js_sys::{Array, Object, Promise, Reflect, Uint8Array, JSON};
 use wasm_bindgen::{JsCast, JsValue};
@@ -42,10 +42,14 @@ pub fn verify_now(token: String, keys: &JsValue, done: Done) {
     }
 }
 
-/// Hands the caller its token back with `fault` in a later microtask: one callback type for a
-/// token refused before any key is tried and one that no key verifies.
+/// Hands the caller its token back with `fault` in a later microtask (once an already resolved
+/// promise settles): one callback type for a token refused before any key is tried and one that
+/// no key verifies, handed to `settled` itself rather than wrapped in a second one.
 fn later(token: String, done: Done, fault: TokenError) {
-    soon(Box::new(move || done(token, Err(fault))));
+    settled(
+        &Promise::resolve(&JsValue::UNDEFINED),
+        Box::new(move |_| done(token, Err(fault))),
+    );
 }
 
 type Done = Box<dyn FnOnce(String, Result<i64, TokenError>)>;
