@@ -263,6 +263,9 @@ struct Attempt {
     n: u32,
     /// The try's timeout, cleared once its answer is read.
     timer: Option<i32>,
+    /// The prompt's language when the try went out, for the server's sentence to be in (kept
+    /// here rather than beside the attempt in the fetch's callback: one thing to drop there).
+    lang: String,
 }
 
 /// What sending `p` needs from the mounted page; the prompt shows it being sent.
@@ -306,6 +309,7 @@ fn prepare(p: &Pending, by_reader: bool) -> Option<Attempt> {
             retry_delay_ms: m.config.retry_delay_ms,
             n: 1,
             timer: None,
+            lang: String::new(),
         };
         // Said from the copy here, not kept for the attempts, which never say it again.
         SENDING.with(|s| s.set(true));
@@ -464,14 +468,14 @@ fn post(mut a: Box<Attempt>) {
         after(a.timeout_ms, Box::new(move || c.abort()))
     });
     // The prompt's language, for the server's sentence to be in.
-    let lang = a.host.get_attribute("lang").unwrap_or_default();
+    a.lang = a.host.get_attribute("lang").unwrap_or_default();
     let fetch = window.fetch_with_str_and_init(&a.endpoint, &init);
     // The timer covers the body too: it is cleared once the answer is read.
     settled(
         &fetch,
         Box::new(
             move |answer| match answer.ok().and_then(|r| r.dyn_into().ok()) {
-                Some(response) => heard(a, &response, &lang),
+                Some(response) => heard(a, &response),
                 None => answered(a, None, false, None, None),
             },
         ),
@@ -481,14 +485,14 @@ fn post(mut a: Box<Attempt>) {
 /// The answer to try `a.n`, read for `answered`: its status and headers, then its body if need
 /// be. (A function the fetch's callback calls, not a closure over `answered` captured by two
 /// nested callbacks: 44 bytes of wasm, gzip.)
-fn heard(a: Box<Attempt>, response: &Response, lang: &str) {
+fn heard(a: Box<Attempt>, response: &Response) {
     let status = Some(response.status());
     let header = |name| response.headers().get(name).ok().flatten();
     let retry_after = header("Retry-After");
     // A sentence in another language than the prompt's (`Content-Language`, which an
     // endpoint on another origin may send unasked) gives way to the prompt's own.
     let foreign = header("Content-Language")
-        .is_some_and(|l| !primary(&l).eq_ignore_ascii_case(primary(lang)));
+        .is_some_and(|l| !primary(&l).eq_ignore_ascii_case(primary(&a.lang)));
     // By bytes: a substring search would link the standard library's searcher.
     let typed = header("Content-Type").is_some_and(|t| {
         t.as_bytes()
