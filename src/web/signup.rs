@@ -263,6 +263,11 @@ struct Attempt {
     n: u32,
     /// The try's timeout, cleared once its answer is read.
     timer: Option<i32>,
+    /// The try's answer, read by `heard`, taken by `answered`: its status and `Retry-After`
+    /// (kept here rather than beside the attempt in the body's callback: one thing to drop
+    /// there).
+    status: Option<u16>,
+    retry_after: Option<String>,
     /// The prompt's language when the try went out, for the server's sentence to be in (kept
     /// here rather than beside the attempt in the fetch's callback: one thing to drop there).
     lang: String,
@@ -309,6 +314,8 @@ fn prepare(p: &Pending, by_reader: bool) -> Option<Attempt> {
             retry_delay_ms: m.config.retry_delay_ms,
             n: 1,
             timer: None,
+            status: None,
+            retry_after: None,
             lang: String::new(),
         };
         // Said from the copy here, not kept for the attempts, which never say it again.
@@ -339,21 +346,17 @@ fn attempt(a: Box<Attempt>) {
     post(a);
 }
 
-/// What try `a.n` came to: the status (`None`: no answer), whether the body is JSON,
-/// `Retry-After`, and the server's `error` sentence if it sent one. The try's timeout is
-/// cleared here: it covered the body too. (A function `post` calls, not a boxed
+/// What try `a.n` came to: the status and `Retry-After` kept in the attempt (`None`: no answer),
+/// whether the body is JSON, and the server's `error` sentence if it sent one. The try's timeout
+/// is cleared here: it covered the body too. (A function `post` calls, not a boxed
 /// callback handed to it and wrapped there to clear the timer: two closure types fewer, 0.5 KB of
 /// wasm, gzip.)
-fn answered(
-    mut a: Box<Attempt>,
-    status: Option<u16>,
-    json: bool,
-    retry_after: Option<String>,
-    message: Option<String>,
-) {
+fn answered(mut a: Box<Attempt>, json: bool, message: Option<String>) {
     if let (Some(t), Some(w)) = (a.timer.take(), web_sys::window()) {
         w.clear_timeout_with_handle(t);
     }
+    // Taken: the next try starts with no answer.
+    let (status, retry_after) = (a.status.take(), a.retry_after.take());
     // The server answered but said nothing the reader can use: ask for a reload rather
     // than blame the connection.
     let fallback = if status.is_some() {
@@ -451,7 +454,7 @@ fn settle(a: &Attempt, result: Result<(), (Text, Option<String>)>) {
 /// Try `a.n`: one POST with a timeout; what it came to goes to `answered`.
 fn post(mut a: Box<Attempt>) {
     let Some(window) = web_sys::window() else {
-        return answered(a, None, false, None, None);
+        return answered(a, false, None);
     };
     let init = RequestInit::new();
     init.set_method("POST");
@@ -476,7 +479,7 @@ fn post(mut a: Box<Attempt>) {
         Box::new(
             move |answer| match answer.ok().and_then(|r| r.dyn_into().ok()) {
                 Some(response) => heard(a, &response),
-                None => answered(a, None, false, None, None),
+                None => answered(a, false, None),
             },
         ),
     );
@@ -485,10 +488,10 @@ fn post(mut a: Box<Attempt>) {
 /// The answer to try `a.n`, read for `answered`: its status and headers, then its body if need
 /// be. (A function the fetch's callback calls, not a closure over `answered` captured by two
 /// nested callbacks: 44 bytes of wasm, gzip.)
-fn heard(a: Box<Attempt>, response: &Response) {
-    let status = Some(response.status());
+fn heard(mut a: Box<Attempt>, response: &Response) {
+    a.status = Some(response.status());
     let header = |name| response.headers().get(name).ok().flatten();
-    let retry_after = header("Retry-After");
+    a.retry_after = header("Retry-After");
     // A sentence in another language than the prompt's (`Content-Language`, which an
     // endpoint on another origin may send unasked) gives way to the prompt's own.
     let foreign = header("Content-Language")
@@ -500,12 +503,12 @@ fn heard(a: Box<Attempt>, response: &Response) {
             .any(|w| w.eq_ignore_ascii_case(b"json"))
     });
     if typed && response.ok() {
-        return answered(a, status, true, retry_after, None);
+        return answered(a, true, None);
     }
     // JSON by its body, if not by its type (a handler that did not set one), and a
     // refusal's reason, in the JSON's `error`.
     let Ok(body) = response.json() else {
-        return answered(a, status, typed, retry_after, None);
+        return answered(a, typed, None);
     };
     settled(
         &body,
@@ -516,7 +519,7 @@ fn heard(a: Box<Attempt>, response: &Response) {
                 .and_then(|v| super::reflect::get(&v, "error").ok())
                 .and_then(|v| v.as_string())
                 .filter(|m| !foreign && !m.is_empty() && m.len() <= 500);
-            answered(a, status, json, retry_after, message);
+            answered(a, json, message);
         }),
     );
 }
