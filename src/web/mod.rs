@@ -889,15 +889,20 @@ impl Mounted {
 
     /// [`Self::step`] on a record that has just been merged.
     fn step_merged(&mut self, step: Step) -> Decision {
-        let mut record = std::mem::take(&mut self.record);
+        // The record stepped where it is, beside the view made from the other fields, not
+        // taken out and put back (which made an empty record and dropped it).
         let decision = step(
-            &mut record,
+            &mut self.record,
             &self.config,
-            &self.view(),
+            &View {
+                key: self.key,
+                page: self.config.page_type,
+                section: self.config.section.as_deref(),
+                subscriber: self.subscriber,
+            },
             js_sys::Date::now() as i64,
             &self.calendar,
         );
-        self.record = record;
         self.decision = decision;
         self.save();
         decision
