@@ -283,7 +283,9 @@ fn check(
                     // The page's key or the browser, not the token: a kept token would fail
                     // alike, and is kept for a page that can check it.
                     if page_s && e.is_the_token_s() {
-                        if let Some(kept) = p.m.record.token.clone().filter(|k| *k != token) {
+                        if let Some(kept) =
+                            p.m.record.token.as_ref().filter(|k| **k != token).cloned()
+                        {
                             DECIDING.with(|d| d.set(false));
                             return check(doc, p, kept, ticket, done);
                         }
@@ -449,8 +451,10 @@ fn unreadable(
 ) -> JsValue {
     let policy = config_policy(&value);
     if policy == FailPolicy::Closed {
+        // The article given is borrowed, not cloned beside the one found.
+        let queried;
         let found = match body {
-            Some(body) => Some(body.clone()),
+            Some(body) => Some(body),
             None => {
                 // The default's selector by its name, not read from a whole default config made
                 // for it (64 bytes of wasm, gzip).
@@ -458,11 +462,12 @@ fn unreadable(
                     Some(Value::Str(s)) => s,
                     _ => crate::config::DEFAULT_SELECTOR,
                 };
-                doc.query_selector(selector).ok().flatten()
+                queried = doc.query_selector(selector).ok().flatten();
+                queried.as_ref()
             }
         };
         if let Some(found) = found {
-            close_on_error(doc, &found, &lenient(value));
+            close_on_error(doc, found, &lenient(value));
         }
     }
     fail(&config_message(e, policy, body.is_some()))
@@ -709,16 +714,17 @@ fn painted(generation: u32) {
             m.storage_listener = other_tabs();
             m.changed_elsewhere();
         }
-        let host = m.host.clone()?;
+        // Borrowed, and cloned only for the registration wall that needs it outside.
+        let host = m.host.as_ref()?;
         if m.observer.is_none() {
-            let (observer, callback) = seen(&host);
+            let (observer, callback) = seen(host);
             m.observer = observer;
             // Pushed, not extended from the `Option` (57 bytes of wasm, gzip).
             if let Some(callback) = callback {
                 m.listeners.push(callback);
             }
         }
-        (m.decision.wall == Some(Wall::Register)).then_some(host)
+        (m.decision.wall == Some(Wall::Register)).then(|| host.clone())
     });
     // Outside the borrow: a submission goes out from here, and its answer needs the state.
     if let Some(Some(host)) = register {
