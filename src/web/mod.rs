@@ -370,8 +370,9 @@ fn prepare(doc: &Document, page: &JsValue, calls: &JsValue) -> Result<Box<Prepar
     }
     drop(warnings);
     let found = {
+        // One empty default for both failures.
         let location = web_sys::window()
-            .map(|w| w.location().href().unwrap_or_default())
+            .and_then(|w| w.location().href().ok())
             .unwrap_or_default();
         // Pushed in a loop, not `collect`ed from a `map` (24 bytes of wasm, gzip).
         let mut keep = Vec::new();
@@ -924,8 +925,11 @@ impl Mounted {
         }
         if was.is_some() {
             let first = open_up(self);
-            if let (Some(first), true, None) = (first, focus, self.decision.wall) {
-                gate::focus(&first);
+            // Nested `if`s, not one tuple pattern, which got every part first.
+            if let Some(first) = first {
+                if focus && self.decision.wall.is_none() {
+                    gate::focus(&first);
+                }
             }
         }
         if self.decision.wall.is_some() {
