@@ -947,7 +947,10 @@ fn copy(v: &Value, warnings: &mut Vec<String>, out: &mut Vec<(Text, String)>) ->
 fn unknown_keys(map: &Value, prefix: &str, known: &'static str, warnings: &mut Vec<String>) {
     let Value::Map(entries) = map else { return };
     for (key, _) in entries {
-        if crate::list_items(known).any(|k| k == key) {
+        // A known key is its own nearest (no two known keys differ only in case: checked by a
+        // test), so one walk of `known` both finds it and, for any other key, the suggestion.
+        let near = nearest(key, known);
+        if near == Some(key.as_str()) {
             continue;
         }
         let mut msg = String::from("unknown config key \"");
@@ -966,7 +969,7 @@ fn unknown_keys(map: &Value, prefix: &str, known: &'static str, warnings: &mut V
             msg.push_str(" (did you mean {\"registered\": {\"");
             msg.push_str(inner);
             msg.push_str("\": …}}?)");
-        } else if let Some(near) = nearest(key, known) {
+        } else if let Some(near) = near {
             msg.push_str(" (did you mean \"");
             msg.push_str(prefix);
             msg.push_str(near);
@@ -1431,6 +1434,84 @@ mod tests {
         for a in &given {
             for b in &known {
                 assert_eq!(edit_distance(a, b), with_vec(a, b), "{a:?} {b:?}");
+            }
+        }
+    }
+
+    #[test]
+    fn a_known_key_is_its_own_nearest() {
+        for list in [KEYS, REGISTERED_KEYS, NAMES] {
+            for k in crate::list_items(list) {
+                assert_eq!(nearest(k, list), Some(k));
+            }
+        }
+    }
+
+    #[test]
+    fn unknown_keys_by_nearest_match_the_separate_search() {
+        // `unknown_keys` as it was, searching `known` for the key before finding the nearest.
+        fn before(map: &Value, prefix: &str, known: &'static str, warnings: &mut Vec<String>) {
+            let Value::Map(entries) = map else { return };
+            for (key, _) in entries {
+                if crate::list_items(known).any(|k| k == key) {
+                    continue;
+                }
+                let mut msg = String::from("unknown config key \"");
+                msg.push_str(prefix);
+                msg.push_str(key);
+                msg.push('"');
+                let nested = key
+                    .split_at_checked(10)
+                    .filter(|(head, _)| {
+                        prefix.is_empty() && head.eq_ignore_ascii_case("registered")
+                    })
+                    .and_then(|(_, rest)| nearest(rest, REGISTERED_KEYS));
+                if let Some(inner) = nested {
+                    msg.push_str(" (did you mean {\"registered\": {\"");
+                    msg.push_str(inner);
+                    msg.push_str("\": …}}?)");
+                } else if let Some(near) = nearest(key, known) {
+                    msg.push_str(" (did you mean \"");
+                    msg.push_str(prefix);
+                    msg.push_str(near);
+                    msg.push_str("\"?)");
+                }
+                warnings.push(msg);
+            }
+        }
+        let mut given: Vec<String> = Vec::new();
+        for list in [KEYS, REGISTERED_KEYS, NAMES] {
+            for k in crate::list_items(list) {
+                given.push(k.into());
+                given.push(k.to_uppercase());
+                given.push(k.to_lowercase());
+                given.push(k.chars().skip(1).collect());
+                given.push(format!("{k}s"));
+                given.push(format!("registered{k}"));
+                given.push(format!("Registered.{k}"));
+            }
+        }
+        for odd in [
+            "",
+            "x",
+            "límit",
+            "registered",
+            "registeredLimit",
+            "zzzzzzzz",
+        ] {
+            given.push(odd.into());
+        }
+        for (prefix, known) in [
+            ("", KEYS),
+            ("registered.", REGISTERED_KEYS),
+            ("copy.", NAMES),
+        ] {
+            for key in &given {
+                let v = Value::Map(vec![(key.clone(), Value::Null)]);
+                let (mut now, mut then) = (Vec::new(), Vec::new());
+                unknown_keys(&v, prefix, known, &mut now);
+                before(&v, prefix, known, &mut then);
+                assert_eq!(now, then, "{prefix}{key}");
             }
         }
     }
