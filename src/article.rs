@@ -199,9 +199,9 @@ fn fold_path(mut path: &str) -> &str {
         if let Some(p) = path.strip_suffix("/amp") {
             path = p;
         }
-        if let Some(p) = path.strip_prefix("/amp/") {
+        if path.starts_with("/amp/") {
             // Keep the '/' that starts the rest of the path.
-            path = path.get(path.len() - p.len() - 1..).unwrap_or(path);
+            path = path.get(4..).unwrap_or(path);
         }
         if path.len() == before {
             return path;
