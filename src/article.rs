@@ -128,7 +128,9 @@ pub fn normalise_url(url: &str, keep_params: &[&str]) -> Option<String> {
     }
 
     let path = fold_path(path);
-    let mut out = String::with_capacity(authority_end - host_start + path.len() + query.len() + 2);
+    // Grown as it is filled: for a string this short, reserving the parts' sum first costs more
+    // code than the few reallocations it saves.
+    let mut out = String::new();
     out.push_str(host);
     // Only the host is in `out` so far; hosts compare case-insensitively, paths do not.
     out.make_ascii_lowercase();
