@@ -694,7 +694,13 @@ pub fn next_is_free(
             section,
             subscriber,
         };
-        let mut record = record.clone();
+        // A copy without the token, which `decide` never reads: cloning it (and dropping the
+        // clone) only added code.
+        let mut record = Record {
+            entries: record.entries.clone(),
+            token: None,
+            ..*record
+        };
         decide(&mut record, config, &view, now_ms, calendar)
             .wall
             .is_none()
