@@ -69,7 +69,9 @@ pub const MAX_AGE_MIN: i64 = (1 << 21) - 1;
 const ENTRY_LEN: usize = 10;
 /// The characters of a section id after a version 2 entry.
 const ID_LEN: usize = 4;
-const B64: &[u8; 64] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
+/// The base64url alphabet (RFC 4648 §5): the record's digits, and the token decoder's.
+pub(crate) const B64: &[u8; 64] =
+    b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
 
 /// Why a stored value could not be read. The widget starts a fresh record either way.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
