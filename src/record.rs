@@ -161,13 +161,13 @@ fn read_b36(text: &str) -> Option<i64> {
     }
     // Read by hand: 36^12 is below `i64::MAX`, so nothing can overflow. `i64::from_str_radix`
     // linked its checked 128-bit multiplication and `char::to_digit` (180 bytes of wasm, gzip).
+    // Each digit by its place among the digits the record is written with, as base64url digits
+    // are read: a search of the same text `push_int` writes from, not a match of two ranges.
     let n = digits.iter().try_fold(0i64, |n, &b| {
-        let digit = match b {
-            b'0'..=b'9' => b - b'0',
-            b'a'..=b'z' => b - b'a' + 10,
-            _ => return None,
-        };
-        Some(n * 36 + i64::from(digit))
+        let digit = b"0123456789abcdefghijklmnopqrstuvwxyz"
+            .iter()
+            .position(|&d| d == b)?;
+        Some(n * 36 + digit as i64)
     })?;
     Some(if neg { -n } else { n })
 }
@@ -223,7 +223,8 @@ pub fn token_ok(token: &str) -> bool {
         && token.len() <= MAX_TOKEN
         && token
             .bytes()
-            .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_' || b == b'.')
+            // The base64url alphabet, searched as the record's digits are: no test of ranges.
+            .all(|b| b == b'.' || B64.contains(&b))
 }
 
 /// Reads a stored value.
@@ -332,6 +333,66 @@ fn read_entries(mut body: &[u8], latest_min: i64, v2: bool) -> Option<Vec<Entry>
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// `read_b36` and `token_ok` as they were (verbatim), their characters tested by ranges: the
+    /// same verdicts on every byte, alone and in texts of one to thirteen bytes.
+    #[test]
+    fn digits_by_their_place_match_the_ranges() {
+        fn old_read_b36(text: &str) -> Option<i64> {
+            // By byte, the sign and the digits: all ASCII.
+            let (neg, digits) = match text.as_bytes() {
+                [b'-', rest @ ..] => (true, rest),
+                all => (false, all),
+            };
+            if digits.is_empty() || digits.len() > 12 {
+                return None;
+            }
+            let n = digits.iter().try_fold(0i64, |n, &b| {
+                let digit = match b {
+                    b'0'..=b'9' => b - b'0',
+                    b'a'..=b'z' => b - b'a' + 10,
+                    _ => return None,
+                };
+                Some(n * 36 + i64::from(digit))
+            })?;
+            Some(if neg { -n } else { n })
+        }
+        fn old_token_ok(token: &str) -> bool {
+            !token.is_empty()
+                && token.len() <= MAX_TOKEN
+                && token
+                    .bytes()
+                    .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_' || b == b'.')
+        }
+        for b in 0..=u8::MAX {
+            for text in [vec![b], vec![b'-', b], vec![b'z', b, b'9'], vec![b'.', b]] {
+                let Ok(text) = core::str::from_utf8(&text) else {
+                    continue;
+                };
+                assert_eq!(read_b36(text), old_read_b36(text), "{text:?}");
+                assert_eq!(token_ok(text), old_token_ok(text), "{text:?}");
+            }
+        }
+        let mut seed = 0x9E37_79B9_7F4A_7C15u64;
+        let chars = b"0123456789abcdefghijklmnopqrstuvwxyzAZ-_.+ /:`{~";
+        for len in 1..=13 {
+            for _ in 0..2_000 {
+                let text: String = (0..len)
+                    .map(|_| {
+                        seed ^= seed << 13;
+                        seed ^= seed >> 7;
+                        seed ^= seed << 17;
+                        chars[(seed % chars.len() as u64) as usize] as char
+                    })
+                    .collect();
+                assert_eq!(read_b36(&text), old_read_b36(&text), "{text:?}");
+                assert_eq!(token_ok(&text), old_token_ok(&text), "{text:?}");
+            }
+        }
+        let long = "a".repeat(MAX_TOKEN);
+        assert_eq!(token_ok(&long), old_token_ok(&long));
+        assert_eq!(token_ok(&(long.clone() + "a")), old_token_ok(&(long + "a")));
+    }
 
     /// `decode` as it was, with `splitn` and the `.` looked for after the tag.
     fn old_decode(stored: &str) -> Result<Record, RecordError> {
