@@ -192,9 +192,8 @@ pub(crate) fn listener(handler: fn(web_sys::Event)) -> Listener {
 }
 
 /// `meterwall:subscribe-click` and `meterwall:login-click`, for the publisher's analytics; the
-/// links then go where they go.
-pub(super) fn clicks(host: &Element) -> Vec<Listener> {
-    let mut out = Vec::new();
+/// links then go where they go. The listeners are pushed onto `out`, the prompt's list.
+pub(super) fn clicks(host: &Element, out: &mut Vec<Listener>) {
     for (selector, handler) in [
         ("a.subscribe", subscribe_click as fn(web_sys::Event)),
         ("a.login", login_click),
@@ -207,7 +206,6 @@ pub(super) fn clicks(host: &Element) -> Vec<Listener> {
         let _ = link.add_event_listener_with_callback("click", listener.as_ref().unchecked_ref());
         out.push(listener);
     }
-    out
 }
 
 fn subscribe_click(_: web_sys::Event) {

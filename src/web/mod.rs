@@ -684,11 +684,12 @@ fn apply(doc: &Document, m: &mut Mounted) {
     };
     m.shown_at = js_sys::Date::now();
     // The list is empty here: only a wall's listeners are ever in it, and a wall goes only
-    // through `open_up`, which clears it. So it is extended rather than replaced, which dropped
-    // the old list first (18 bytes of wasm, gzip). `signup::unlisten` finds the signup's
-    // listeners first in it.
-    m.listeners.extend(signup::listen(&host, wall));
-    m.listeners.extend(clicks(&host));
+    // through `open_up`, which clears it. So they are pushed onto it rather than replacing it,
+    // which dropped the old list first (18 bytes of wasm, gzip), and pushed directly rather
+    // than returned in lists of their own that it is extended with. `signup::unlisten` finds
+    // the signup's listeners first in it.
+    signup::listen(&host, wall, &mut m.listeners);
+    clicks(&host, &mut m.listeners);
     m.host = Some(host);
     m.removed = removed;
     set_state(&m.body, "locked");

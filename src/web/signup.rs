@@ -20,8 +20,9 @@ use web_sys::{AbortController, Element, RequestInit, Response};
 /// The sessionStorage key of a submission not yet accepted.
 pub const PENDING_KEY: &str = "meterwall:pending";
 
-/// Wires the prompt's form or button; the returned closures live as long as the prompt.
-pub fn listen(host: &Element, wall: Wall) -> Vec<Listener> {
+/// Wires the prompt's form or button; the closures, pushed onto `out` (the prompt's list, not
+/// a list of their own that it is extended with), live as long as the prompt.
+pub fn listen(host: &Element, wall: Wall, out: &mut Vec<Listener>) {
     // The target by its selector, found by `gate::find_in` once below rather than in each arm
     // (65 bytes of wasm, gzip).
     let (target, event, handler): (&str, &str, Listener) = match wall {
@@ -40,21 +41,20 @@ pub fn listen(host: &Element, wall: Wall) -> Vec<Listener> {
                 with_mounted(|m| m.unlock());
             }),
         ),
-        Wall::Subscribe => return Vec::new(),
+        Wall::Subscribe => return,
     };
     if let Some(t) = gate::find_in(host, target) {
         let _ = t.add_event_listener_with_callback(event, handler.as_ref().unchecked_ref());
     }
-    let mut listeners = vec![handler];
+    out.push(handler);
     if wall == Wall::Register {
         // Back online: a submission that could not go out goes out now, once.
         let online = listener(|_| resume(true));
         if let Some(w) = web_sys::window() {
             let _ = w.add_event_listener_with_callback("online", online.as_ref().unchecked_ref());
         }
-        listeners.push(online);
+        out.push(online);
     }
-    listeners
 }
 
 /// Removes the window listeners `listen` added; the prompt's own go with the prompt.
