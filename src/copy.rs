@@ -208,9 +208,11 @@ impl Lang {
     pub fn named(tag: &str) -> Option<Lang> {
         // By bytes, a letter's case folded with `| 0x20` (which makes a lowercase letter only
         // of that letter in either case): no lowercased copy, no `char` pattern searcher.
-        let primary = tag.as_bytes().split(|&b| b == b'-' || b == b'_').next();
-        match primary {
-            Some(&[a, b]) => match [a | 0x20, b | 0x20] {
+        // A primary subtag of two bytes: the whole tag, or followed by a separator. Matched as a
+        // slice pattern rather than split off: no splitting iterator. A separator among the two
+        // folds to no letter (`-` stays `-`, `_` becomes DEL), so is no language either.
+        match tag.as_bytes() {
+            &[a, b] | &[a, b, b'-' | b'_', ..] => match [a | 0x20, b | 0x20] {
                 [b'e', b'n'] => Some(Lang::En),
                 [b'f', b'r'] => Some(Lang::Fr),
                 [b'd', b'e'] => Some(Lang::De),
@@ -464,12 +466,15 @@ impl Copy {
     /// assert_eq!(copy.text(Text::EmailLabel), "Adresse e-mail");
     /// ```
     pub fn text(&self, t: Text) -> &str {
-        self.overrides
-            .iter()
-            .rev()
-            .find(|(o, _)| *o == t)
-            .map(|(_, s)| s.as_str())
-            .unwrap_or_else(|| self.lang.builtin(t))
+        // The last override of `t` wins, else the built-in text: a forward loop rather than a
+        // reversed search mapped and defaulted.
+        let mut text = self.lang.builtin(t);
+        for (o, s) in &self.overrides {
+            if *o == t {
+                text = s;
+            }
+        }
+        text
     }
 
     /// The heading of a wall.
@@ -490,7 +495,7 @@ impl Copy {
             Wall::Subscribe if spent => Text::SubscribeLead,
             Wall::Subscribe => Text::PremiumLead,
         });
-        fill(template, &[("{period}", self.period(period))])
+        fill(template, &[("period}", self.period(period))])
     }
 
     fn period(&self, period: Period) -> &str {
@@ -523,9 +528,9 @@ impl Copy {
         fill(
             template,
             &[
-                ("{remaining}", &int_text(remaining.into())),
-                ("{limit}", &int_text(limit.into())),
-                ("{period}", self.period(period)),
+                ("remaining}", &int_text(remaining.into())),
+                ("limit}", &int_text(limit.into())),
+                ("period}", self.period(period)),
             ],
         )
     }
@@ -559,13 +564,14 @@ fn fill(template: &str, values: &[(&str, &str)]) -> String {
         space: false,
     };
     // The text between braces, in turn: each piece but the first follows a `{`, and starts with
-    // the rest of a placeholder (every key is a `{name}`, with no other brace) or is text.
+    // the rest of a placeholder or is text. Each key is that rest, `name}` for a `{name}` (with no
+    // other brace), so a piece is matched against it as it is, with no slicing of the key.
     let mut pieces = template.split('{');
     out.push(pieces.next().unwrap_or_default());
     for piece in pieces {
         match values
             .iter()
-            .find_map(|(key, value)| Some((value, piece.strip_prefix(key.get(1..)?)?)))
+            .find_map(|(key, value)| Some((value, piece.strip_prefix(key)?)))
         {
             Some((value, after)) => {
                 out.push(value);
@@ -686,17 +692,19 @@ mod tests {
             " ", "a", ")", ".", "é", "{", "{a}", "{b}", "{c}", "{d}", "}", "  ",
         ];
         let values = [("{a}", "x"), ("{b}", ""), ("{c}", " "), ("{d}", ". y ")];
+        let keys = [("a}", "x"), ("b}", ""), ("c}", " "), ("d}", ". y ")];
         let texts = crate::every_text(&pieces, 6);
         assert!(texts.len() > 3_000_000);
         for text in &texts {
-            assert_eq!(fill(text, &values), old_fill(text, &values), "{text:?}");
+            assert_eq!(fill(text, &keys), old_fill(text, &values), "{text:?}");
         }
         for lang in [Lang::En, Lang::Fr, Lang::De, Lang::Es] {
             for t in ALL {
                 let text = lang.builtin(t);
                 for period in ["", "this month", " ", "x."] {
                     let values = [("{remaining}", "2"), ("{limit}", "3"), ("{period}", period)];
-                    assert_eq!(fill(text, &values), old_fill(text, &values), "{text:?}");
+                    let keys = [("remaining}", "2"), ("limit}", "3"), ("period}", period)];
+                    assert_eq!(fill(text, &keys), old_fill(text, &values), "{text:?}");
                 }
             }
         }
@@ -704,7 +712,7 @@ mod tests {
 
     #[test]
     fn placeholders_are_filled_once_and_empty_ones_leave_no_stray_space() {
-        let values = [("{a}", "x"), ("{b}", ""), ("{c}", "{a}")];
+        let values = [("a}", "x"), ("b}", ""), ("c}", "{a}")];
         assert_eq!(fill("({a} {b}) and {b}.", &values), "(x) and.");
         assert_eq!(fill("{c} {unknown} {", &values), "{a} {unknown} {");
         assert_eq!(fill("many   spaces ( {b} )", &values), "many spaces ()");
@@ -784,9 +792,11 @@ mod tests {
     fn old_from_tag(tag: &str) -> Lang {
         // By bytes, a letter's case folded with `| 0x20` (which makes a lowercase letter only
         // of that letter in either case): no lowercased copy, no `char` pattern searcher.
-        let primary = tag.as_bytes().split(|&b| b == b'-' || b == b'_').next();
-        match primary {
-            Some(&[a, b]) => match [a | 0x20, b | 0x20] {
+        // A primary subtag of two bytes: the whole tag, or followed by a separator. Matched as a
+        // slice pattern rather than split off: no splitting iterator. A separator among the two
+        // folds to no letter (`-` stays `-`, `_` becomes DEL), so is no language either.
+        match tag.as_bytes() {
+            &[a, b] | &[a, b, b'-' | b'_', ..] => match [a | 0x20, b | 0x20] {
                 [b'f', b'r'] => Lang::Fr,
                 [b'd', b'e'] => Lang::De,
                 [b'e', b's'] => Lang::Es,
