@@ -602,9 +602,11 @@ struct Filled {
 
 impl Filled {
     fn push(&mut self, text: &str) {
-        for (n, run) in text.split(' ').enumerate() {
-            // Each run but the first follows a space; one still held is dropped for it.
-            self.space |= n > 0;
+        // Each run but the first follows a space; one still held is dropped for it.
+        let mut after_space = false;
+        for run in text.split(' ') {
+            self.space |= after_space;
+            after_space = true;
             if let Some(first) = run.bytes().next() {
                 if self.space && first != b')' && first != b'.' {
                     self.text.push(' ');
