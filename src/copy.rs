@@ -557,7 +557,8 @@ impl Copy {
 /// Replaces each placeholder, folds the double spaces an empty one leaves and the space it leaves
 /// before `)` or `.`. One pass with no substring search and no slicing that could panic:
 /// `str::replace` would link the standard library's two-way searcher (about 2 KB of wasm) for this
-/// alone.
+/// alone. Each of `values` pairs a placeholder, written as what follows its `{` (`"limit}"` for
+/// `{limit}`), with its text.
 fn fill(template: &str, values: &[(&str, &str)]) -> String {
     let mut out = Filled {
         text: String::with_capacity(template.len()),
@@ -794,11 +795,9 @@ mod tests {
     fn old_from_tag(tag: &str) -> Lang {
         // By bytes, a letter's case folded with `| 0x20` (which makes a lowercase letter only
         // of that letter in either case): no lowercased copy, no `char` pattern searcher.
-        // A primary subtag of two bytes: the whole tag, or followed by a separator. Matched as a
-        // slice pattern rather than split off: no splitting iterator. A separator among the two
-        // folds to no letter (`-` stays `-`, `_` becomes DEL), so is no language either.
-        match tag.as_bytes() {
-            &[a, b] | &[a, b, b'-' | b'_', ..] => match [a | 0x20, b | 0x20] {
+        let primary = tag.as_bytes().split(|&b| b == b'-' || b == b'_').next();
+        match primary {
+            Some(&[a, b]) => match [a | 0x20, b | 0x20] {
                 [b'f', b'r'] => Lang::Fr,
                 [b'd', b'e'] => Lang::De,
                 [b'e', b's'] => Lang::Es,
