@@ -734,12 +734,7 @@ fn watch(m: &mut Mounted) -> Option<Element> {
     // Borrowed, and cloned only for the registration wall that needs it outside.
     let host = m.host.as_ref()?;
     if m.observer.is_none() {
-        let (observer, callback) = seen(host);
-        m.observer = observer;
-        // Pushed, not extended from the `Option` (57 bytes of wasm, gzip).
-        if let Some(callback) = callback {
-            m.listeners.push(callback);
-        }
+        m.observer = seen(host, &mut m.listeners);
     }
     (m.decision.wall == Some(Wall::Register)).then(|| host.clone())
 }

@@ -139,6 +139,8 @@ pub fn clear_pending() {
 /// submission is dropped, so nothing is sent that the field does not show. One kept without the
 /// reader's time (by an older version) waits for the reader to submit it: sent now, it would
 /// carry this prompt's few milliseconds, which the service refuses as a bot's.
+// Not inlined into `painted`'s callback, the largest closure (see `events::seen`).
+#[inline(never)]
 pub(super) fn restore_pending(host: &Element) {
     let Some(p) = load_pending() else { return };
     if let Some(input) = gate::input(host, "mw-email") {
