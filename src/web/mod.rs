@@ -484,12 +484,7 @@ fn finish(doc: &Document, mut p: Box<Prepared>) -> JsValue {
     } else {
         preview::Mode::None
     };
-    let view = View {
-        key: p.m.key,
-        page: p.m.config.page_type,
-        section: p.m.config.section.as_deref(),
-        subscriber: p.m.subscriber,
-    };
+    let view = view_of(p.m.key, &p.m.config, p.m.subscriber);
     let mut now = js_sys::Date::now() as i64;
     // Previews decide on a copy of the meter and never save it.
     let mut saving = p.m.storage.is_some() && !p.read_only;
@@ -786,6 +781,19 @@ fn unmount() {
     signup::forget();
 }
 
+/// The view of article `key` under `config`: one function for the three places that make one
+/// (beside a record borrowed mutably, so not all through [`Mounted::view`]), not inlined in
+/// each (20 bytes of wasm, gzip).
+#[inline(never)]
+fn view_of(key: crate::article::ArticleKey, config: &Config, subscriber: bool) -> View<'_> {
+    View {
+        key,
+        page: config.page_type,
+        section: config.section.as_deref(),
+        subscriber,
+    }
+}
+
 /// Runs `f` on the mounted state, if any.
 pub(crate) fn with_mounted<R>(f: impl FnOnce(&mut Mounted) -> R) -> Option<R> {
     let _using = Using::enter()?;
@@ -816,12 +824,7 @@ impl Using {
 impl Mounted {
     /// The section is the config's, not a copy kept beside it (18 bytes of wasm, gzip).
     fn view(&self) -> View<'_> {
-        View {
-            key: self.key,
-            page: self.config.page_type,
-            section: self.config.section.as_deref(),
-            subscriber: self.subscriber,
-        }
+        view_of(self.key, &self.config, self.subscriber)
     }
 
     /// Saves the record as it is.
@@ -906,12 +909,7 @@ impl Mounted {
         let decision = step(
             &mut self.record,
             &self.config,
-            &View {
-                key: self.key,
-                page: self.config.page_type,
-                section: self.config.section.as_deref(),
-                subscriber: self.subscriber,
-            },
+            &view_of(self.key, &self.config, self.subscriber),
             js_sys::Date::now() as i64,
             &self.calendar,
         );
