@@ -21,14 +21,13 @@ pub fn state() -> JsValue {
         return JsValue::NULL;
     };
     let o = js_sys::Object::new();
-    let period = match tag {
-        b'm' => Some("month"),
-        b'w' => Some("week"),
-        b'd' => Some("day"),
-        b'r' => Some("rolling"),
-        b'l' => Some("lifetime"),
-        _ => None,
-    };
+    // The period's name by its tag's place among the tags, from a `texts!` list rather than a
+    // match, whose table of pointers and lengths compresses poorly.
+    const PERIODS: &str = texts!["month", "week", "day", "rolling", "lifetime"];
+    let period = b"mwdrl"
+        .iter()
+        .position(|&t| t == tag)
+        .map(|i| crate::list_item(PERIODS, i));
     // Every property in one loop, in the keys' order, its value one type: a number, else the
     // period's text or null. One place makes a JS value, rather than one per property.
     let number = |n: i64| Ok(n as f64);
@@ -94,14 +93,17 @@ pub fn set_token(token: JsValue) -> js_sys::Promise {
             return;
         }
         // Only `null` logs out: `undefined` is most likely a login answer's field misnamed.
+        // A string taken as it is copied out, not asked about first.
         let token = match token.take() {
             Some(t) if t.is_null() => None,
-            Some(t) if t.is_string() => t.as_string(),
-            _ => {
-                let e = fail("setToken: the token must be a string, or null to log out");
-                super::resolve(Some(reject), &e);
-                return;
-            }
+            t => match t.and_then(|t| t.as_string()) {
+                Some(t) => Some(t),
+                None => {
+                    let e = fail("setToken: the token must be a string, or null to log out");
+                    super::resolve(Some(reject), &e);
+                    return;
+                }
+            },
         };
         when_decided(Box::new(move || keep_token(token, resolve, reject)));
     })
