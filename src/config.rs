@@ -734,13 +734,18 @@ pub(crate) fn push_int(out: &mut String, n: i64, radix: u64) {
     push_digits(out, n.unsigned_abs(), radix);
 }
 
+/// The digits of base 36, lowercase, whose first ten are decimal's and first sixteen hex's: what
+/// [`push_int`] writes, the stored record's numbers are read by, and the signup's article hex and
+/// idempotency key are written from.
+pub(crate) const DIGITS: &[u8; 36] = b"0123456789abcdefghijklmnopqrstuvwxyz";
+
 /// Appends the digits of `n`, the higher ones first by recursion: no buffer of digits to
 /// reverse (at most twenty calls deep in base 10, thirteen in base 36).
 fn push_digits(out: &mut String, n: u64, radix: u64) {
     if n >= radix {
         push_digits(out, n / radix, radix);
     }
-    out.push(b"0123456789abcdefghijklmnopqrstuvwxyz"[(n % radix) as usize] as char);
+    out.push(DIGITS[(n % radix) as usize] as char);
 }
 
 fn small_int(v: &Value, path: &str, max: u8, expected: Expect) -> Checked<u8> {

@@ -164,9 +164,7 @@ fn read_b36(text: &str) -> Option<i64> {
     // Each digit by its place among the digits the record is written with, as base64url digits
     // are read: a search of the same text `push_int` writes from, not a match of two ranges.
     let n = digits.iter().try_fold(0i64, |n, &b| {
-        let digit = b"0123456789abcdefghijklmnopqrstuvwxyz"
-            .iter()
-            .position(|&d| d == b)?;
+        let digit = crate::config::DIGITS.iter().position(|&d| d == b)?;
         Some(n * 36 + digit as i64)
     })?;
     Some(if neg { -n } else { n })

@@ -285,7 +285,7 @@ fn prepare(p: &Pending, by_reader: bool) -> Option<Attempt> {
         let key = p.article.map_or(m.key, crate::article::ArticleKey);
         let mut article = String::new();
         for shift in (0..8).rev() {
-            article.push(DIGITS[((key.0 >> (shift * 4)) & 15) as usize] as char);
+            article.push(crate::config::DIGITS[((key.0 >> (shift * 4)) & 15) as usize] as char);
         }
         // The reader's own time, from the submission (a resend after a reload comes moments
         // after this prompt appeared); one without it is never resent unasked (`resume`).
@@ -570,16 +570,12 @@ fn ascii_domain(typed: &str) -> String {
     address.into()
 }
 
-/// The digits of base 36, whose first 16 are hex's: one table for the article's hex and the
-/// idempotency key (18 bytes of wasm, gzip).
-const DIGITS: &[u8; 36] = b"0123456789abcdefghijklmnopqrstuvwxyz";
-
 /// A random key that names one submission to the server, so a retry is not a new signup.
 fn idempotency_key() -> String {
     let mut key = String::with_capacity(24);
     for _ in 0..24 {
         let digit = (js_sys::Math::random() * 36.0) as usize % 36;
-        key.push(DIGITS[digit] as char);
+        key.push(crate::config::DIGITS[digit] as char);
     }
     key
 }
