@@ -55,7 +55,8 @@ pub(crate) struct Mounted {
     shown_at: f64,
     /// Listeners owned by the prompt, dropped with it.
     listeners: Vec<Listener>,
-    /// Which mount this is: answers to an earlier page view's requests are ignored.
+    /// Which mount this is (its ticket, see `MOUNTS`): answers to an earlier page view's
+    /// requests are ignored.
     generation: u32,
     /// Hears other tabs change the meter (a registration there lifts the wall here).
     storage_listener: Option<Listener>,
@@ -79,11 +80,11 @@ pub(crate) struct Mounted {
 
 thread_local! {
     static MOUNTED: RefCell<Option<Mounted>> = const { RefCell::new(None) };
-    static GENERATION: std::cell::Cell<u32> = const { std::cell::Cell::new(0) };
     /// Set while a page view is being decided and gated (`finish`).
     static DECIDING: std::cell::Cell<bool> = const { std::cell::Cell::new(false) };
     /// Counts mounts: a decision that waited (for a token's check) is dropped if another mount
-    /// began meanwhile.
+    /// began meanwhile. Each mount's count is also its page view's `generation`: one counter,
+    /// not a second one for the views decided (22 bytes of wasm, gzip).
     static MOUNTS: std::cell::Cell<u32> = const { std::cell::Cell::new(0) };
     /// While the latest mount waits to decide (a prerendered page not yet shown, a kept token
     /// being checked), the API calls made meanwhile, to run in order once it has decided.
@@ -198,7 +199,7 @@ pub fn mount_with(page: JsValue, calls: JsValue) -> Result<JsValue, JsValue> {
         n.get()
     });
     unmount();
-    let p = match prepare(&doc, &page, &calls) {
+    let p = match prepare(&doc, &page, &calls, ticket) {
         Ok(p) => p,
         Err(e) => {
             decided();
@@ -222,7 +223,7 @@ pub fn mount_with(page: JsValue, calls: JsValue) -> Result<JsValue, JsValue> {
             // The subscriber's entitlement is checked before anything is decided, so a subscriber
             // never sees the wall flash; WebCrypto answers within milliseconds.
             let (promise, done) = wait();
-            check(doc, p, token, ticket, done);
+            check(doc, p, token, done);
             return Ok(promise);
         }
     }
@@ -231,17 +232,11 @@ pub fn mount_with(page: JsValue, calls: JsValue) -> Result<JsValue, JsValue> {
     Ok(decision)
 }
 
-/// Checks `token` for the waiting mount `ticket`, then decides the page; a refused page token
+/// Checks `token` for the waiting mount (its `generation`), then decides the page; a refused page token
 /// is followed by a check of the kept one (the record's, unchanged until the page decides), if
 /// it is another. That one is found then, not carried from the mount beside the first (55 bytes
 /// of wasm, gzip).
-fn check(
-    doc: Document,
-    mut p: Box<Prepared>,
-    token: String,
-    ticket: u32,
-    done: Option<js_sys::Function>,
-) {
+fn check(doc: Document, mut p: Box<Prepared>, token: String, done: Option<js_sys::Function>) {
     // The key (always given here) made for each check from the config: `verify_now` keeps
     // its own handles to the key objects as the check starts, so the one made for a first
     // check is not cloned and kept for a second (22 bytes of wasm, gzip). Made only when
@@ -258,6 +253,7 @@ fn check(
             let _active = Active::enter();
             // Another mount began while the token was checked (a single-page app's next
             // article): this page view is no longer the page's.
+            let ticket = p.m.generation;
             if MOUNTS.with(|n| n.get()) != ticket {
                 resolve(done, &JsValue::NULL);
                 // Dropped as the `Mounted` it holds, through that type's one drop function
@@ -287,7 +283,7 @@ fn check(
                             p.m.record.token.as_ref().filter(|k| **k != token).cloned()
                         {
                             DECIDING.with(|d| d.set(false));
-                            return check(doc, p, kept, ticket, done);
+                            return check(doc, p, kept, done);
                         }
                     }
                     e.is_for_good().then_some(token)
@@ -329,8 +325,13 @@ struct Prepared {
     read_now: bool,
 }
 
-/// Reads the config and the page, and loads the record.
-fn prepare(doc: &Document, page: &JsValue, calls: &JsValue) -> Result<Box<Prepared>, JsValue> {
+/// Reads the config and the page, and loads the record, for the page view `generation`.
+fn prepare(
+    doc: &Document,
+    page: &JsValue,
+    calls: &JsValue,
+    generation: u32,
+) -> Result<Box<Prepared>, JsValue> {
     // The page's language is the lowest layer: any config may name another. Made as that layer
     // itself, as merging it into an empty one would give, without the merge.
     let mut layer = Vec::new();
@@ -423,7 +424,7 @@ fn prepare(doc: &Document, page: &JsValue, calls: &JsValue) -> Result<Box<Prepar
             decision: Decision::preview(None),
             shown_at: 0.0,
             listeners: Vec::new(),
-            generation: 0,
+            generation,
             storage_listener: None,
             subscriber,
             token_lapses: None,
@@ -528,10 +529,6 @@ fn finish(doc: &Document, mut p: Box<Prepared>) -> JsValue {
         p.m.storage = None;
     }
     p.m.decision = decision;
-    p.m.generation = GENERATION.with(|g| {
-        g.set(g.get().wrapping_add(1));
-        g.get()
-    });
     p.m.blocked = blocked;
     // Read in this same task, no other tab can have saved since, so no merge is needed;
     // otherwise merged first, as `persist` does, with one call of `save` for both.
