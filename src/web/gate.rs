@@ -529,8 +529,9 @@ fn within(node: &Node, parent: &Element) -> bool {
 pub struct PromptText {
     /// The unlock button's label, already in the right plural form.
     pub unlock: String,
-    /// The page's writing direction, `ltr` or `rtl`.
-    pub dir: String,
+    /// The page's writing direction, `ltr` or `rtl`: one of the two texts, not a copy of it
+    /// made for each prompt.
+    pub dir: &'static str,
     /// Whether the reader has read the free articles they had (see
     /// [`Copy::lead`](crate::copy::Copy::lead)).
     pub spent: bool,
@@ -813,7 +814,7 @@ fn build(
             b'B' => &config.subscribe_url,
             b'I' => &config.login_url,
             b'W' => wall.name(),
-            b'D' => &text.dir,
+            b'D' => text.dir,
             b'G' => lang(config),
             _ => TEXTS
                 .get(usize::from(code.wrapping_sub(b'a')))
@@ -940,13 +941,12 @@ pub fn focus(node: &Node) {
     if !e.has_attribute("tabindex") {
         let _ = e.set_attribute("tabindex", "-1");
         let target = e.clone();
-        let undo = super::promise::once(Box::new(move || {
-            let _ = target.remove_attribute("tabindex");
-        }));
-        let options = web_sys::AddEventListenerOptions::new();
-        options.set_once(true);
-        let _ = e.add_event_listener_with_callback_and_add_event_listener_options(
-            "blur", &undo, &options,
+        super::on_once(
+            e,
+            "blur",
+            Box::new(move || {
+                let _ = target.remove_attribute("tabindex");
+            }),
         );
     }
     let _ = e.focus();

@@ -111,6 +111,18 @@ fn wait() -> (JsValue, Option<js_sys::Function>) {
     (promise.into(), resolve)
 }
 
+/// Runs `then` the first time `target` fires `event`: one function for the mount's wait for a
+/// prerendered page to be shown and the focus's `blur`.
+fn on_once(target: &web_sys::EventTarget, event: &str, then: Box<dyn FnOnce()>) {
+    let options = web_sys::AddEventListenerOptions::new();
+    options.set_once(true);
+    let _ = target.add_event_listener_with_callback_and_add_event_listener_options(
+        event,
+        &promise::once(then),
+        &options,
+    );
+}
+
 fn resolve(with: Option<js_sys::Function>, value: &JsValue) {
     if let Some(f) = with {
         let _ = f.call1(&JsValue::NULL, value);
@@ -173,16 +185,13 @@ pub fn mount_with(page: JsValue, calls: JsValue) -> Result<JsValue, JsValue> {
     let prerendering = reflect::get(&doc, "prerendering").is_ok_and(|v| v.as_bool() == Some(true));
     if prerendering {
         let (promise, done) = wait();
-        let later = promise::once(Box::new(move || {
-            let decision = mount_with(page, calls).unwrap_or(JsValue::NULL);
-            resolve(done, &decision);
-        }));
-        let options = web_sys::AddEventListenerOptions::new();
-        options.set_once(true);
-        let _ = doc.add_event_listener_with_callback_and_add_event_listener_options(
+        on_once(
+            &doc,
             "prerenderingchange",
-            &later,
-            &options,
+            Box::new(move || {
+                let decision = mount_with(page, calls).unwrap_or(JsValue::NULL);
+                resolve(done, &decision);
+            }),
         );
         return Ok(promise);
     }
@@ -641,9 +650,16 @@ fn prompt_text(body: &Element, config: &Config, d: &Decision) -> gate::PromptTex
         unlock: config
             .copy
             .unlock(d.remaining, d.limit, config.period, plural),
-        dir: dir.into(),
+        dir,
         spent: d.spent_free_articles(),
     }
+}
+
+/// Fires `meterwall:<event>` with the detail of decision `d`: one call, not inlined, for the
+/// four places that fire an event with nothing else to do with its detail.
+#[inline(never)]
+fn tell(event: &'static str, d: &Decision) {
+    emit(event, &detail(d));
 }
 
 /// Marks the article with the widget's state (`data-meterwall-state`), for the page's CSS and
@@ -685,7 +701,7 @@ fn apply(doc: &Document, m: &mut Mounted) {
     m.host = Some(host);
     m.removed = removed;
     set_state(&m.body, "locked");
-    emit("lock", &detail(&m.decision));
+    tell("lock", &m.decision);
 }
 
 /// What the wall's first frame need not wait for, once it has painted (its listeners are in place
@@ -967,7 +983,7 @@ impl Mounted {
         let decision = self.step_merged(meter::register);
         // Held, before the `lock` of a wall that `show` may put up: events in the order of a view.
         if !told {
-            emit("register", &detail(&decision));
+            tell("register", &decision);
         }
         self.show(was, focus);
     }
@@ -1069,7 +1085,7 @@ impl Mounted {
             (false, meter::Reason::AlreadyOpened) => "unlock",
             _ => "view",
         };
-        emit(event, &detail(&decision));
+        tell(event, &decision);
         self.show(was, false);
     }
 
@@ -1107,13 +1123,13 @@ impl Mounted {
         let decision = self.step(meter::unlock);
         // Unlocked, or (the last article spent in another tab) decided again: `view` before the
         // new wall's `lock`.
-        emit(
+        tell(
             if decision.wall.is_none() {
                 "unlock"
             } else {
                 "view"
             },
-            &detail(&decision),
+            &decision,
         );
         self.show(was, true);
     }
