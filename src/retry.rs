@@ -120,11 +120,11 @@ impl Pending {
             out.push_str(if flag { "1|" } else { "0|" });
         }
         if let Some(ms) = self.elapsed_ms {
-            out.push_str(&crate::config::int_text(ms.into()));
+            crate::config::push_int(&mut out, ms.into(), 10);
         }
         out.push('|');
         if let Some(article) = self.article {
-            out.push_str(&crate::config::int_text(article.into()));
+            crate::config::push_int(&mut out, article.into(), 10);
         }
         out.push('|');
         out.push_str(&self.key);
