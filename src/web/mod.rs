@@ -241,9 +241,9 @@ pub fn mount_with(page: JsValue, calls: JsValue) -> Result<JsValue, JsValue> {
     Ok(decision)
 }
 
-/// Checks `token` for the waiting mount (its `generation`), then decides the page; a refused page token
-/// is followed by a check of the kept one (the record's, unchanged until the page decides), if
-/// it is another. That one is found then, not carried from the mount beside the first (55 bytes
+/// Checks `token` for the waiting mount (its `generation`), then decides the page; a refused page
+/// token is followed by a check of the kept one (the record's, unchanged until the page decides),
+/// if it is another. That one is found then, not carried from the mount beside the first (55 bytes
 /// of wasm, gzip).
 fn check(doc: Document, mut p: Box<Prepared>, token: String, done: Option<js_sys::Function>) {
     // The key (always given here) made for each check from the config: `verify_now` keeps
