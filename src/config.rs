@@ -748,6 +748,9 @@ fn push_digits(out: &mut String, n: u64, radix: u64) {
     out.push(DIGITS[(n % radix) as usize] as char);
 }
 
+/// Inlined: an out-of-line function only moved `int`'s result into a narrower one, and its
+/// four callers read the narrowed result as cheaply from `int`'s.
+#[inline(always)]
 fn small_int(v: &Value, path: &str, max: u8, expected: Expect) -> Checked<u8> {
     int(v, path, 0, max.into(), expected).map(|n| n as u8)
 }
