@@ -479,7 +479,9 @@ expectations! {
 }
 
 impl Expect {
-    /// The code's text, from `EXPECTED`.
+    /// The code's text, from `EXPECTED`. Inlined into its two look-ups (`err`, `describe`): a call
+    /// of its own cost more than the look-up.
+    #[inline(always)]
     fn text(self) -> &'static str {
         crate::list_item(EXPECTED, self as usize)
     }
@@ -777,6 +779,8 @@ fn string<'a>(v: &'a Value, path: &str, expected: Expect) -> Checked<&'a str> {
     }
 }
 
+/// Inlined into the three checks of selectors and the zone, each a call of `string` and a copy.
+#[inline(always)]
 fn non_empty(v: &Value, path: &str, expected: Expect) -> Checked<String> {
     match string(v, path, expected)? {
         "" => Err(err(path, expected, v)),
