@@ -250,7 +250,8 @@ impl Teaser {
         match self {
             Teaser::Blocks(n) => (n as usize).min(total),
             Teaser::Percent(0) => 0,
-            Teaser::Percent(p) => (total * p as usize / 100).clamp(1, total.max(1)).min(total),
+            // At least one, and never more than there are (none of none).
+            Teaser::Percent(p) => (total * p as usize / 100).max(1).min(total),
         }
     }
 }
@@ -1061,6 +1062,24 @@ const fn longest(list: &str) -> usize {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn teaser_percent_without_clamp_matches_the_clamped_form() {
+        fn keep_before(t: Teaser, total: usize) -> usize {
+            match t {
+                Teaser::Blocks(n) => (n as usize).min(total),
+                Teaser::Percent(0) => 0,
+                Teaser::Percent(p) => (total * p as usize / 100).clamp(1, total.max(1)).min(total),
+            }
+        }
+        for total in 0..=400 {
+            for n in 0..=u8::MAX {
+                for t in [Teaser::Blocks(n), Teaser::Percent(n)] {
+                    assert_eq!(t.keep(total), keep_before(t, total), "{t:?} {total}");
+                }
+            }
+        }
+    }
 
     fn map(entries: &[(&str, Value)]) -> Value {
         Value::Map(
