@@ -692,7 +692,8 @@ fn err(path: &str, expected: Expect, found: &Value) -> Box<ConfigError> {
 }
 
 fn whole(n: f64) -> Option<i64> {
-    (n.is_finite() && n.fract() == 0.0 && n.abs() < 9.0e15).then_some(n as i64)
+    // (NaN and the infinities fail the bound: no check of finiteness of their own.)
+    (n.fract() == 0.0 && n.abs() < 9.0e15).then_some(n as i64)
 }
 
 /// The number a decimal text holds: ASCII digits with an optional leading `+`, at most
@@ -1062,6 +1063,38 @@ const fn longest(list: &str) -> usize {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn whole_without_its_finiteness_check_matches_the_old_form() {
+        fn whole_before(n: f64) -> Option<i64> {
+            (n.is_finite() && n.fract() == 0.0 && n.abs() < 9.0e15).then_some(n as i64)
+        }
+        let edges = [
+            0.0,
+            -0.0,
+            0.5,
+            -1.5,
+            3.0,
+            -3.0,
+            9.0e15,
+            -9.0e15,
+            8.999_999_999_999_998e15,
+            1e300,
+            f64::MIN_POSITIVE,
+            f64::MAX,
+            f64::MIN,
+            f64::INFINITY,
+            f64::NEG_INFINITY,
+            f64::NAN,
+            -f64::NAN,
+        ];
+        for n in edges
+            .into_iter()
+            .chain((-2000..2000).map(|i| f64::from(i) * 0.25))
+        {
+            assert_eq!(whole(n), whole_before(n), "{n}");
+        }
+    }
 
     #[test]
     fn teaser_percent_without_clamp_matches_the_clamped_form() {
