@@ -183,9 +183,9 @@ fn port(port: &str) -> Option<Option<u16>> {
     if !first.is_ascii_digit() {
         return None;
     }
-    // Read as a number, by the config's reader, and written back in decimal: leading zeros do not change a port number ("0080" is port 80,
-    // "000" port 0), and a number above 65535 (or too long to read) is not a port. No text of
-    // digits to trim and compare.
+    // Read as a number, by the config's reader, and written back in decimal: leading zeros do not
+    // change a port number ("0080" is port 80, "000" port 0), and a number above 65535 (or too long
+    // to read) is not a port. No text of digits to trim and compare.
     let port = u16::try_from(crate::config::int_value(port)?).ok()?;
     Some(Some(port).filter(|&p| p != 80 && p != 443))
 }
