@@ -112,14 +112,14 @@ fn wait() -> (JsValue, Option<js_sys::Function>) {
 }
 
 /// Runs `then` the first time `target` fires `event`: one function for the mount's wait for a
-/// prerendered page to be shown and the focus's `blur`.
+/// prerendered page to be shown and the focus's `blur`. The function is made before the options,
+/// in the order the two places made them.
 fn on_once(target: &web_sys::EventTarget, event: &str, then: Box<dyn FnOnce()>) {
+    let listener = promise::once(then);
     let options = web_sys::AddEventListenerOptions::new();
     options.set_once(true);
     let _ = target.add_event_listener_with_callback_and_add_event_listener_options(
-        event,
-        &promise::once(then),
-        &options,
+        event, &listener, &options,
     );
 }
 
