@@ -187,9 +187,10 @@ fn submit() {
         return;
     }
     let Some(pending) = with_mounted(|m| {
-        let host = m.host.clone()?;
+        // Borrowed, not cloned: nothing here outlives the use of the state.
+        let host = m.host.as_ref()?;
         // The field found once, for its text, its corrected text and its validity.
-        let input = gate::input(&host, "mw-email")?;
+        let input = gate::input(host, "mw-email")?;
         let typed = input.value();
         let ascii = ascii_domain(&typed);
         // Our rule (the WHATWG one, with length caps) says what is wrong; the browser's own
@@ -210,11 +211,11 @@ fn submit() {
         let address = match checked {
             Ok(address) => address.to_string(),
             Err(e) => {
-                gate::say(&host, m.config.copy.email_error(e), true);
+                gate::say(host, m.config.copy.email_error(e), true);
                 return None;
             }
         };
-        let newsletter = gate::newsletter(&host);
+        let newsletter = gate::newsletter(host);
         // The same submission keeps its key and its time; a changed address or choice is a new
         // one.
         // (`as` saturates: a clock set back, or NaN, is 0.)
