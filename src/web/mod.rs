@@ -759,15 +759,20 @@ fn open_up(m: &mut Mounted) -> Option<Node> {
     if let Some(observer) = m.observer.take() {
         observer.disconnect();
     }
-    // Nested `if`s, not one tuple pattern, which got every part first (18 bytes of wasm,
-    // gzip, with the heading's in `show`).
+    // The window asked for only when there is a listener to remove.
     if let Some(l) = m.storage_listener.take() {
-        if let Some(w) = web_sys::window() {
-            let _ = w.remove_event_listener_with_callback("storage", l.as_ref().unchecked_ref());
-        }
+        unlisten_window("storage", &l);
     }
     set_state(&m.body, "open");
     first
+}
+
+/// Removes the window's listener `l` for `event`: one function for the `storage` listener and
+/// the signup's `online` one.
+fn unlisten_window(event: &str, l: &Listener) {
+    if let Some(w) = web_sys::window() {
+        let _ = w.remove_event_listener_with_callback(event, l.as_ref().unchecked_ref());
+    }
 }
 
 fn unmount() {
@@ -1144,8 +1149,14 @@ fn other_tabs() -> Option<Listener> {
             with_mounted(|m| m.changed_elsewhere());
         }
     });
-    web_sys::window()?
-        .add_event_listener_with_callback("storage", listener.as_ref().unchecked_ref())
-        .ok()?;
+    listen_window("storage", &listener)?;
     Some(listener)
+}
+
+/// Adds `l` as the window's listener for `event`; `None` if it could not be added. One function
+/// for the `storage` listener and the signup's `online` one, as [`unlisten_window`] is.
+fn listen_window(event: &str, l: &Listener) -> Option<()> {
+    web_sys::window()?
+        .add_event_listener_with_callback(event, l.as_ref().unchecked_ref())
+        .ok()
 }

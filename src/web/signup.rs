@@ -50,17 +50,15 @@ pub fn listen(host: &Element, wall: Wall, out: &mut Vec<Listener>) {
     if wall == Wall::Register {
         // Back online: a submission that could not go out goes out now, once.
         let online = listener(|_| resume(true));
-        if let Some(w) = web_sys::window() {
-            let _ = w.add_event_listener_with_callback("online", online.as_ref().unchecked_ref());
-        }
+        super::listen_window("online", &online);
         out.push(online);
     }
 }
 
 /// Removes the window listeners `listen` added; the prompt's own go with the prompt.
 pub fn unlisten(listeners: &[Listener]) {
-    if let (Some(w), Some(online)) = (web_sys::window(), listeners.get(1)) {
-        let _ = w.remove_event_listener_with_callback("online", online.as_ref().unchecked_ref());
+    if let Some(online) = listeners.get(1) {
+        super::unlisten_window("online", online);
     }
 }
 
