@@ -181,7 +181,7 @@ const NOT_MOUNTED: &str = "setToken: no page is mounted (mount() failed or has n
 /// The last decision, or `null`.
 pub fn why() -> JsValue {
     // After an internal error `with_mounted` answers `None`: `null`, with no check of its own.
-    with_mounted(|m| to_js(&m.decision)).unwrap_or(JsValue::NULL)
+    events::mounted_decision(to_js)
 }
 
 /// Forgets the reader's meter, in storage and in this page's memory (which would otherwise be

@@ -218,8 +218,13 @@ fn login_click(_: web_sys::Event) {
 
 /// `meterwall:<name>` with the mounted page's decision as its detail.
 fn emit_decision(name: &'static str) {
-    let d = with_mounted(|m| detail(&m.decision)).unwrap_or(JsValue::NULL);
-    emit(name, &d);
+    emit(name, &mounted_decision(detail));
+}
+
+/// The mounted page's decision made a JS value by `as_js` ([`detail`], or [`to_js`] for
+/// `why()`), or `null`: one `with_mounted` for both rather than a copy each.
+pub(super) fn mounted_decision(as_js: fn(&Decision) -> JsValue) -> JsValue {
+    with_mounted(|m| as_js(&m.decision)).unwrap_or(JsValue::NULL)
 }
 
 /// `meterwall:seen` once the prompt has entered the viewport, through IntersectionObserver. The

@@ -490,19 +490,24 @@ pub fn restore(removed: Removed) -> Option<Node> {
     // The last node put back after its element's end, which the next such node follows.
     let mut last: Option<&Node> = None;
     for (parent, node, place) in &removed.nodes {
+        // A kept node is borrowed, not cloned: only the node found after the end is owned.
+        let found;
         let before = match place {
-            Place::Before(kept) => Some(kept.clone()),
+            Place::Before(kept) => Some(kept),
             // The node put back last is asked whether it is still there once, not again as
             // the node to follow.
-            Place::After(tail) => match (last.filter(|n| within(n, parent)), tail) {
-                (Some(after), _) => after.next_sibling(),
-                (None, Some(after)) if within(after, parent) => after.next_sibling(),
-                // Moved by the page meanwhile: the end.
-                (None, Some(_)) => None,
-                (None, None) => parent.first_child(),
-            },
+            Place::After(tail) => {
+                found = match (last.filter(|n| within(n, parent)), tail) {
+                    (Some(after), _) => after.next_sibling(),
+                    (None, Some(after)) if within(after, parent) => after.next_sibling(),
+                    // Moved by the page meanwhile: the end.
+                    (None, Some(_)) => None,
+                    (None, None) => parent.first_child(),
+                };
+                found.as_ref()
+            }
         };
-        if parent.insert_before(node, before.as_ref()).is_err() {
+        if parent.insert_before(node, before).is_err() {
             let _ = parent.append_child(node);
         }
         last = matches!(place, Place::After(_)).then_some(node);
@@ -956,14 +961,12 @@ pub fn focus(node: &Node) {
 /// Content Security Policy's `style-src` does not govern, so pages need no `'unsafe-inline'`
 /// for the prompt. Returns false where the browser cannot, and the caller uses `<style>`.
 pub fn adopt(root: &ShadowRoot, css: &str) -> bool {
-    let attempt = || -> Result<(), JsValue> {
-        let sheet = Sheet::new()?;
-        sheet.replace_sync(css)?;
-        let sheets = js_sys::Array::of1(&sheet);
-        super::reflect::set(root, "adoptedStyleSheets", &sheets)?;
-        Ok(())
+    // Each step tried only if the one before succeeded; a refused `set` (false) counts as done.
+    let Ok(sheet) = Sheet::new() else {
+        return false;
     };
-    attempt().is_ok()
+    sheet.replace_sync(css).is_ok()
+        && super::reflect::set(root, "adoptedStyleSheets", &js_sys::Array::of1(&sheet)).is_ok()
 }
 
 #[wasm_bindgen::prelude::wasm_bindgen]
