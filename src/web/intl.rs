@@ -60,7 +60,7 @@ impl Calendar for ZoneCalendar {
         let parts = format.format_to_parts(ms as f64);
         for i in 0..parts.length() {
             let part = parts.get(i);
-            let field = |name: &str| super::reflect::get(&part, name).unwrap_or_default();
+            let field = |name: &str| super::reflect::value(&part, name);
             // The type compared in JS (`===`), not copied out as a `String`.
             let kind = field("type");
             let Some(n) = field("value")

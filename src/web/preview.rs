@@ -165,10 +165,6 @@ pub fn seo_warnings(doc: &Document, body: &Element, warnings: &mut Vec<String>) 
     }
 }
 
-fn get(v: &JsValue, key: &str) -> JsValue {
-    super::reflect::get(v, key).unwrap_or(JsValue::UNDEFINED)
-}
-
 /// Finds `cssSelector`s of parts not accessible for free, anywhere in a JSON-LD tree.
 fn collect(v: &JsValue, out: &mut Vec<String>, depth: u8) {
     if depth > 6 || !v.is_object() {
@@ -183,18 +179,18 @@ fn collect(v: &JsValue, out: &mut Vec<String>, depth: u8) {
         }
         return;
     }
-    let free = get(v, "isAccessibleForFree");
+    let free = super::reflect::value(v, "isAccessibleForFree");
     let not_free = free == JsValue::FALSE
         || free
             .as_string()
             .is_some_and(|s| s.eq_ignore_ascii_case("false"));
     if not_free {
-        if let Some(selector) = get(v, "cssSelector").as_string() {
+        if let Some(selector) = super::reflect::value(v, "cssSelector").as_string() {
             out.push(selector);
         }
     }
-    collect(&get(v, "hasPart"), out, depth + 1);
-    collect(&get(v, "@graph"), out, depth + 1);
+    collect(&super::reflect::value(v, "hasPart"), out, depth + 1);
+    collect(&super::reflect::value(v, "@graph"), out, depth + 1);
 }
 
 /// Shows an editor the decision's reasons and the page's warnings. Not inlined by rustc into

@@ -1,6 +1,6 @@
-//! `Reflect.get` and `Reflect.set` with the property's name passed as text, which the glue turns
-//! into a JS string. js-sys's take the name as a `JsValue`, which the wasm would make (an
-//! externref slot) and drop again around each of the widget's property reads and writes
+//! `Reflect.get`, `Reflect.set` and `Reflect.has` with the property's name passed as text, which
+//! the glue turns into a JS string. js-sys's take the name as a `JsValue`, which the wasm would
+//! make (an externref slot) and drop again around each of the widget's property reads and writes
 //! (0.1 KB of wasm gzip).
 
 use wasm_bindgen::prelude::*;
@@ -14,6 +14,17 @@ extern "C" {
     /// `Reflect.set(target, key, value)`; `Err` where it throws, `Ok(false)` where it is refused.
     #[wasm_bindgen(js_namespace = Reflect, js_name = set, catch)]
     pub fn set(target: &JsValue, key: &str, value: &JsValue) -> Result<bool, JsValue>;
+
+    /// `Reflect.has(target, key)`; `Err` where it throws (not an object, a proxy's trap).
+    #[wasm_bindgen(js_namespace = Reflect, js_name = has, catch)]
+    pub fn has(target: &JsValue, key: &str) -> Result<bool, JsValue>;
+}
+
+/// `Reflect.get(target, key)`, with `undefined` where it throws: one function for the lenient
+/// reads of the preview's structured data, the calendar's parts and the token's keys, rather
+/// than the same fallback at each (with `has` for the token's `crit`, 26 bytes of wasm, gzip).
+pub fn value(target: &JsValue, key: &str) -> JsValue {
+    get(target, key).unwrap_or_default()
 }
 
 /// `v.length`, whatever `v` is (a string, a `NodeList`), read through js-sys's `Array` getter:

@@ -3,7 +3,7 @@
 
 use super::promise::settled;
 use crate::token::{self, TokenError};
-use js_sys::{Array, Object, Promise, Reflect, Uint8Array, JSON};
+use js_sys::{Array, Object, Promise, Uint8Array, JSON};
 use wasm_bindgen::{JsCast, JsValue};
 use web_sys::{CryptoKey, SubtleCrypto};
 
@@ -165,10 +165,10 @@ fn start(token: &str, keys: &JsValue) -> Result<Started, TokenError> {
     let header = parse(&parts.header)?;
     let alg = super::reflect::get(&header, "alg").map_err(|_| TokenError::Malformed)?;
     token::check_alg(alg.as_string().as_deref())?;
-    token::check_crit(Reflect::has(&header, &"crit".into()).unwrap_or(true))?;
+    token::check_crit(super::reflect::has(&header, "crit").unwrap_or(true))?;
     let subtle = subtle().ok_or(TokenError::CryptoUnavailable)?;
     // A JWK Set's list, a list, or one key.
-    let set = super::reflect::get(keys, "keys").unwrap_or_default();
+    let set = super::reflect::value(keys, "keys");
     let list = if Array::is_array(&set) { &set } else { keys };
     let list = if Array::is_array(list) {
         Array::from(list)
