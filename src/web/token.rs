@@ -115,7 +115,8 @@ fn wait(mut c: Box<Check>, promise: &Promise, verifying: bool) {
 /// the signature's verdict.
 fn step(mut c: Box<Check>, outcome: Result<JsValue, JsValue>) {
     if c.verifying {
-        if outcome.ok().and_then(|v| v.as_bool()) == Some(true) {
+        // `=== true` in JS, as `as_bool() == Some(true)` is, without taking the boolean out.
+        if outcome.is_ok_and(|v| v == JsValue::TRUE) {
             let verdict = claims(&c.started.payload, c.now_ms);
             return finish(c, verdict);
         }
@@ -254,9 +255,10 @@ fn with(object: &Object, key: &str, value: &str) {
     let _ = super::reflect::set(object, key, &value.into());
 }
 
-/// A string member of a JS object; `None` when absent, not a string, or behind a throwing getter.
+/// A string member of a JS object; `None` when absent, not a string, or behind a throwing getter
+/// (read as `undefined` by the widget's one lenient get, rather than caught here).
 fn member(object: &JsValue, name: &str) -> Option<String> {
-    super::reflect::get(object, name).ok()?.as_string()
+    super::reflect::value(object, name).as_string()
 }
 
 /// `importKey('jwk', {kty, crv, x, y}, {name: 'ECDSA', namedCurve: 'P-256'}, false, ['verify'])`
