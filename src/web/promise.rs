@@ -28,8 +28,8 @@ pub type Then = Box<dyn FnOnce(Result<JsValue, JsValue>)>;
 /// has run (two closures for `then(ok, err)` would leave the one never called behind).
 pub fn settled(promise: &Promise, then: Then) {
     let callback = Closure::once_into_js(move |outcomes: JsValue| {
-        let outcome = super::reflect::get(&outcomes, "0").unwrap_or_default();
-        let field = |name: &str| super::reflect::get(&outcome, name).unwrap_or_default();
+        let outcome = super::reflect::value(&outcomes, "0");
+        let field = |name: &str| super::reflect::value(&outcome, name);
         // Compared in JS (`===`), not copied out as a `String`.
         if field("status") == "fulfilled" {
             then(Ok(field("value")));

@@ -21,8 +21,8 @@ extern "C" {
 }
 
 /// `Reflect.get(target, key)`, with `undefined` where it throws: one function for the lenient
-/// reads of the preview's structured data, the calendar's parts and the token's keys, rather
-/// than the same fallback at each (with `has` for the token's `crit`, 26 bytes of wasm, gzip).
+/// reads of the preview's structured data, the calendar's parts, the token's keys and a settled
+/// promise's outcome, rather than the same fallback at each.
 pub fn value(target: &JsValue, key: &str) -> JsValue {
     get(target, key).unwrap_or_default()
 }
