@@ -88,6 +88,10 @@ thread_local! {
     static MOUNTS: std::cell::Cell<u32> = const { std::cell::Cell::new(0) };
     /// While the latest mount waits to decide (a prerendered page not yet shown, a kept token
     /// being checked), the API calls made meanwhile, to run in order once it has decided.
+    /// Every borrow of it, and `MOUNTED`'s in `finish` and `unmount`, is a `try_` one that
+    /// cannot fail, not `borrow()` or `borrow_mut()`, whose panic paths cost 82 bytes of wasm,
+    /// gzip: none of this one's is held while other code runs, and those two of `MOUNTED` come
+    /// after `mount_with` has found it free, or in a callback of the mount's own.
     static WAITING: RefCell<Option<Vec<Call>>> = const { RefCell::new(None) };
     /// The wall of an unreadable config (`onError: "closed"`): the article, its prompt and what
     /// was removed, until the next mount.
@@ -104,7 +108,9 @@ type Step = fn(&mut Record, &Config, &View, i64, &dyn crate::period::Calendar) -
 /// promise of its decision (`null` if another mount replaced it first).
 fn wait() -> (JsValue, Option<js_sys::Function>) {
     WAITING.with(|w| {
-        w.borrow_mut().get_or_insert_with(Vec::new);
+        if let Ok(mut w) = w.try_borrow_mut() {
+            w.get_or_insert_with(Vec::new);
+        }
     });
     let mut resolve = None;
     let promise = js_sys::Promise::new(&mut |res, _| resolve = Some(res));
@@ -131,17 +137,17 @@ fn resolve(with: Option<js_sys::Function>, value: &JsValue) {
 
 /// Whether the page's decision is still to come (see [`wait`]).
 pub(crate) fn waiting() -> bool {
-    WAITING.with(|w| w.borrow().is_some())
+    WAITING.with(|w| w.try_borrow().is_ok_and(|w| w.is_some()))
 }
 
 /// Runs `call` once the page has decided: now, or after the mount that is waiting.
 pub(crate) fn when_decided(call: Call) {
-    let call = WAITING.with(|w| match &mut *w.borrow_mut() {
-        Some(calls) => {
+    let call = WAITING.with(|w| match w.try_borrow_mut().as_deref_mut() {
+        Ok(Some(calls)) => {
             calls.push(call);
             None
         }
-        None => Some(call),
+        _ => Some(call),
     });
     if let Some(call) = call {
         call();
@@ -150,7 +156,7 @@ pub(crate) fn when_decided(call: Call) {
 
 /// The latest mount has decided (or failed): the calls that waited for it run, in order.
 fn decided() {
-    let calls = WAITING.with(|w| w.borrow_mut().take());
+    let calls = WAITING.with(|w| w.try_borrow_mut().ok()?.take());
     // Not `Option::into_iter().flatten()`, whose adapter is large (165 bytes of wasm, gzip),
     // nor an empty list made for none (17 bytes).
     if let Some(calls) = calls {
@@ -550,7 +556,11 @@ fn finish(doc: &Document, mut p: Box<Prepared>) -> JsValue {
     apply(doc, &mut p.m);
     pending_done(doc);
     timing();
-    MOUNTED.with(|cell| *cell.borrow_mut() = Some(p.m));
+    MOUNTED.with(|cell| {
+        if let Ok(mut slot) = cell.try_borrow_mut() {
+            *slot = Some(p.m);
+        }
+    });
     DECIDING.with(|d| d.set(false));
     detail
 }
@@ -785,7 +795,10 @@ fn unmount() {
         let _ = body.remove_attribute("data-meterwall-state");
     }
     MOUNTED.with(|cell| {
-        if let Some(mut m) = cell.borrow_mut().take() {
+        let Ok(mut slot) = cell.try_borrow_mut() else {
+            return;
+        };
+        if let Some(mut m) = slot.take() {
             // A single-page app that reused the article element has replaced the walled page
             // (the prompt went with it): what the wall removed belongs to that page, not this one.
             // (An app that only detached the element, to show it again later, left the prompt in
