@@ -460,9 +460,11 @@ fn post(mut a: Box<Attempt>) {
     let init = RequestInit::new();
     init.set_method("POST");
     let headers = js_sys::Object::new();
-    let _ = super::reflect::set(&headers, "Content-Type", &"application/json".into());
+    // One JS string for both headers, not one made for each.
+    let json = JsValue::from_str("application/json");
+    let _ = super::reflect::set(&headers, "Content-Type", &json);
     // Form services that answer a page unless asked for JSON.
-    let _ = super::reflect::set(&headers, "Accept", &"application/json".into());
+    let _ = super::reflect::set(&headers, "Accept", &json);
     init.set_headers(&headers);
     init.set_body(&a.body);
     // An attempt that takes longer than the timeout is aborted and counts as no answer.
