@@ -49,6 +49,11 @@ const fn fnv_feed(mut hash: u32, bytes: &[u8]) -> u32 {
     hash
 }
 
+/// The hashes of the prefixes `"id:"` and `"url:"`, computed as the crate builds: each key's
+/// hash continues one, with no call to hash the prefix at run time.
+const ID_PREFIX: u32 = fnv1a32(b"id:");
+const URL_PREFIX: u32 = fnv1a32(b"url:");
+
 /// Normalises an absolute http(s) URL so that every address of one article gives one string.
 ///
 /// The result is `host[:port]/path[?kept]`:
@@ -237,15 +242,10 @@ pub fn article_key(
     keep_params: &[&str],
 ) -> Option<(ArticleKey, KeySource)> {
     if let Some(id) = id.map(str::trim).filter(|id| !id.is_empty()) {
-        let hash = fnv_feed(fnv_feed(FNV_OFFSET_BASIS, b"id:"), id.as_bytes());
+        let hash = fnv_feed(ID_PREFIX, id.as_bytes());
         return Some((ArticleKey(hash), KeySource::Id));
     }
-    let url_key = |normalised: String| {
-        ArticleKey(fnv_feed(
-            fnv_feed(FNV_OFFSET_BASIS, b"url:"),
-            normalised.as_bytes(),
-        ))
-    };
+    let url_key = |normalised: String| ArticleKey(fnv_feed(URL_PREFIX, normalised.as_bytes()));
     if let Some(n) = canonical.and_then(|c| normalise_url(c, keep_params)) {
         return Some((url_key(n), KeySource::Canonical));
     }
