@@ -245,9 +245,16 @@ pub(super) fn seen(
 /// The observer's entries (an array, passed where the listener type says event).
 fn intersections(entries: web_sys::Event) {
     let entries: &js_sys::Array = entries.unchecked_ref();
-    let visible = entries
-        .iter()
-        .any(|e| reflect::get(&e, "isIntersecting").is_ok_and(|v| v.as_bool() == Some(true)));
+    // By index, without the array's iterator (see `intl`), and `=== true` in JS through the
+    // lenient get (a throwing getter is `undefined`, not true), as `as_bool() == Some(true)` on
+    // a caught get is.
+    let mut visible = false;
+    for i in 0..entries.length() {
+        if reflect::value(&entries.get(i), "isIntersecting") == JsValue::TRUE {
+            visible = true;
+            break;
+        }
+    }
     if !visible {
         return;
     }
