@@ -320,10 +320,10 @@ fn most_text(nodes: &[Child]) -> Option<(usize, usize, u32, u32)> {
 /// How much text `node` holds (UTF-16 units), read in JS: not copied into the wasm's memory,
 /// where a long article would stay as the heap's high-water mark.
 fn text_length(node: &Node) -> u32 {
-    super::reflect::get(node, "textContent")
-        .ok()
-        .and_then(|t| t.dyn_into::<js_sys::JsString>().ok())
-        .map_or(0, |t| super::reflect::length(&t))
+    // Through the lenient get: a throwing getter is `undefined`, no string, as a caught one was.
+    super::reflect::value(node, "textContent")
+        .dyn_ref::<js_sys::JsString>()
+        .map_or(0, |t| super::reflect::length(t))
 }
 
 /// A level the wall went down from: the element, its child nodes, where in them the block the
