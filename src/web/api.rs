@@ -99,8 +99,10 @@ pub fn set_token(token: JsValue) -> js_sys::Promise {
             t => match t.and_then(|t| t.as_string()) {
                 Some(t) => Some(t),
                 None => {
-                    let e = fail("setToken: the token must be a string, or null to log out");
-                    super::resolve(Some(reject), &e);
+                    refuse(
+                        reject,
+                        "setToken: the token must be a string, or null to log out",
+                    );
                     return;
                 }
             },
@@ -137,12 +139,14 @@ fn keep_token(token: Option<String>, resolve: js_sys::Function, reject: js_sys::
     let key = match with_mounted(|m| m.config.public_key.as_ref().map(value_to_js)) {
         Some(Some(key)) => key,
         Some(None) => {
-            let e = fail("setToken: no publicKey is configured to verify the token with");
-            super::resolve(Some(reject), &e);
+            refuse(
+                reject,
+                "setToken: no publicKey is configured to verify the token with",
+            );
             return;
         }
         None => {
-            super::resolve(Some(reject), &fail(NOT_MOUNTED));
+            refuse(reject, NOT_MOUNTED);
             return;
         }
     };
@@ -151,7 +155,7 @@ fn keep_token(token: Option<String>, resolve: js_sys::Function, reject: js_sys::
         &key,
         Box::new(move |token, verified| match verified {
             Err(e) => {
-                super::resolve(Some(reject), &fail(e.message()));
+                refuse(reject, e.message());
             }
             // Kept by the page mounted then: a single-page app's next page may be deciding
             // meanwhile (checking a token of its own), and this one is kept once it has.
@@ -169,11 +173,17 @@ fn keep_token(token: Option<String>, resolve: js_sys::Function, reject: js_sys::
                 });
                 match d {
                     Some(d) => super::resolve(Some(resolve), &d),
-                    None => super::resolve(Some(reject), &fail(NOT_MOUNTED)),
+                    None => refuse(reject, NOT_MOUNTED),
                 }
             })),
         }),
     );
+}
+
+/// Rejects `setToken`'s promise with `message`, reported: one function for the five refusals
+/// that say why, rather than the two calls at each.
+fn refuse(reject: js_sys::Function, message: &str) {
+    super::resolve(Some(reject), &fail(message));
 }
 
 const NOT_MOUNTED: &str = "setToken: no page is mounted (mount() failed or has not run yet)";

@@ -59,7 +59,7 @@ fn read(storage: Option<&Storage>) -> Result<Record, StoreError> {
         .unchecked_ref::<RawStorage>()
         .get_item(STORAGE_KEY)
         .map_err(|_| StoreError::Unavailable)?;
-    if value.is_null() || value.is_undefined() {
+    if value.is_null_or_undefined() {
         return Ok(Record::default());
     }
     let too_large = value
@@ -79,7 +79,7 @@ pub fn present(storage: &Storage) -> bool {
     storage
         .unchecked_ref::<RawStorage>()
         .get_item(STORAGE_KEY)
-        .is_ok_and(|v| !v.is_null() && !v.is_undefined())
+        .is_ok_and(|v| !v.is_null_or_undefined())
 }
 
 /// Writes the record and the anti-flicker hint under meterwall's two keys; nothing else in

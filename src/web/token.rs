@@ -123,7 +123,8 @@ fn step(mut c: Box<Check>, outcome: Result<JsValue, JsValue>) {
         return try_key(c);
     }
     let s = &mut c.started;
-    let Some(key) = outcome.ok().and_then(|k| k.dyn_into::<CryptoKey>().ok()) else {
+    // A rejection, its reason dropped, is no key.
+    let Ok(key) = outcome.unwrap_or_default().dyn_into::<CryptoKey>() else {
         s.bad_key = true;
         return try_key(c);
     };
