@@ -441,7 +441,8 @@ fn remove_after_teaser(body: &Element, config: &Config) -> (Removed, Element, Op
     }
     for (from, _, place) in &mut removed.nodes {
         if let Place::After(tail) = place {
-            *tail = from.last_child();
+            // In place of the `None` that `take` left: nothing to drop.
+            std::mem::forget(std::mem::replace(tail, from.last_child()));
         }
     }
     // Insert before whatever now follows the teaser's last node (a kept element, or nothing:

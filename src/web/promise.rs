@@ -30,12 +30,13 @@ pub fn settled(promise: &Promise, then: Then) {
     let callback = Closure::once_into_js(move |outcomes: JsValue| {
         let outcome = super::reflect::value(&outcomes, "0");
         let field = |name: &str| super::reflect::value(&outcome, name);
-        // Compared in JS (`===`), not copied out as a `String`.
-        if field("status") == "fulfilled" {
-            then(Ok(field("value")));
+        // Compared in JS (`===`), not copied out as a `String`. One call of `then` for both
+        // outcomes, not one each.
+        then(if field("status") == "fulfilled" {
+            Ok(field("value"))
         } else {
-            then(Err(field("reason")));
-        }
+            Err(field("reason"))
+        });
     });
     Promise::all_settled(&Array::of1(promise))
         .unchecked_ref::<Thenable>()

@@ -46,21 +46,24 @@ pub fn probe() -> Option<Storage> {
 /// passed as it was probed, so that its fresh record is not made a second time there (40 bytes
 /// of wasm, gzip).
 pub fn load(storage: Option<&Storage>) -> (Record, Option<StoreError>) {
-    // The fresh record of a failure made in one place, not in each (23 bytes of wasm, gzip).
-    match read(storage) {
+    // The fresh record of a failure made in one place, not in each (23 bytes of wasm, gzip),
+    // and that of a missing value there too.
+    let (record, problem) = match read(storage) {
         Ok(record) => (record, None),
-        Err(e) => (Record::default(), Some(e)),
-    }
+        Err(e) => (None, Some(e)),
+    };
+    (record.unwrap_or_default(), problem)
 }
 
-fn read(storage: Option<&Storage>) -> Result<Record, StoreError> {
+/// The stored record; `None` when there is none.
+fn read(storage: Option<&Storage>) -> Result<Option<Record>, StoreError> {
     let value = storage
         .ok_or(StoreError::Unavailable)?
         .unchecked_ref::<RawStorage>()
         .get_item(STORAGE_KEY)
         .map_err(|_| StoreError::Unavailable)?;
     if value.is_null_or_undefined() {
-        return Ok(Record::default());
+        return Ok(None);
     }
     let too_large = value
         .dyn_ref::<js_sys::JsString>()
@@ -69,7 +72,9 @@ fn read(storage: Option<&Storage>) -> Result<Record, StoreError> {
         return Err(StoreError::Unreadable(RecordError::TooLarge));
     }
     // A string, as just checked; were it none, "" is as malformed.
-    decode(&value.as_string().unwrap_or_default()).map_err(StoreError::Unreadable)
+    decode(&value.as_string().unwrap_or_default())
+        .map(Some)
+        .map_err(StoreError::Unreadable)
 }
 
 /// Whether storage holds a meter record at all (readable or not). A second `getItem` after

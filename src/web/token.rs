@@ -114,17 +114,18 @@ fn wait(mut c: Box<Check>, promise: &Promise, verifying: bool) {
 /// What the awaited promise came to: a key imported (whose signature check is awaited next), or
 /// the signature's verdict.
 fn step(mut c: Box<Check>, outcome: Result<JsValue, JsValue>) {
+    // A rejection, its reason dropped, is `undefined`: no verdict that holds, no key.
+    let outcome = outcome.unwrap_or_default();
     if c.verifying {
         // `=== true` in JS, as `as_bool() == Some(true)` is, without taking the boolean out.
-        if outcome.is_ok_and(|v| v == JsValue::TRUE) {
+        if outcome == JsValue::TRUE {
             let verdict = claims(&c.started.payload, c.now_ms);
             return finish(c, verdict);
         }
         return try_key(c);
     }
     let s = &mut c.started;
-    // A rejection, its reason dropped, is no key.
-    let Ok(key) = outcome.unwrap_or_default().dyn_into::<CryptoKey>() else {
+    let Ok(key) = outcome.dyn_into::<CryptoKey>() else {
         s.bad_key = true;
         return try_key(c);
     };
