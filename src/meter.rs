@@ -340,10 +340,13 @@ impl Record {
     /// assert_eq!(here.entries.len(), 2);
     /// ```
     pub fn merge(&mut self, other: &Record) {
-        self.registered_min = match (self.registered_min, other.registered_min) {
-            (Some(a), Some(b)) => Some(a.min(b)),
-            (a, b) => a.or(b),
-        };
+        // The earlier registration, as a test of the other's: a match of the pair of options
+        // was 25 bytes of wasm (gzip) more.
+        if let Some(b) = other.registered_min {
+            if self.registered_min.is_none_or(|a| b < a) {
+                self.registered_min = Some(b);
+            }
+        }
         let same_kind = self.period_tag == other.period_tag || self.period_tag == 0;
         if same_kind && (other.bucket > self.bucket || self.period_tag == 0) {
             // The other tab is already in a later period (or this record is fresh).
