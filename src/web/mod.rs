@@ -88,10 +88,11 @@ thread_local! {
     static MOUNTS: std::cell::Cell<u32> = const { std::cell::Cell::new(0) };
     /// While the latest mount waits to decide (a prerendered page not yet shown, a kept token
     /// being checked), the API calls made meanwhile, to run in order once it has decided.
-    /// Every borrow of it, and `MOUNTED`'s in `finish` and `unmount`, is a `try_` one that
-    /// cannot fail, not `borrow()` or `borrow_mut()`, whose panic paths cost 82 bytes of wasm,
-    /// gzip: none of this one's is held while other code runs, and those two of `MOUNTED` come
-    /// after `mount_with` has found it free, or in a callback of the mount's own.
+    /// Every borrow of it is a `try_` one that cannot fail, not `borrow()` or `borrow_mut()`,
+    /// whose panic paths cost about 40 bytes of wasm, gzip: none is held while other code runs.
+    /// (`MOUNTED`'s in `finish` and `unmount` keep panicking: a JS exception thrown through a
+    /// `with_mounted` frame can leave it borrowed for good, and the widget then stops as on any
+    /// bug, the article readable, rather than going on without its page view.)
     static WAITING: RefCell<Option<Vec<Call>>> = const { RefCell::new(None) };
     /// The wall of an unreadable config (`onError: "closed"`): the article, its prompt and what
     /// was removed, until the next mount.
@@ -556,11 +557,7 @@ fn finish(doc: &Document, mut p: Box<Prepared>) -> JsValue {
     apply(doc, &mut p.m);
     pending_done(doc);
     timing();
-    MOUNTED.with(|cell| {
-        if let Ok(mut slot) = cell.try_borrow_mut() {
-            *slot = Some(p.m);
-        }
-    });
+    MOUNTED.with(|cell| *cell.borrow_mut() = Some(p.m));
     DECIDING.with(|d| d.set(false));
     detail
 }
@@ -796,10 +793,7 @@ fn unmount() {
         let _ = body.remove_attribute("data-meterwall-state");
     }
     MOUNTED.with(|cell| {
-        let Ok(mut slot) = cell.try_borrow_mut() else {
-            return;
-        };
-        if let Some(mut m) = slot.take() {
+        if let Some(mut m) = cell.borrow_mut().take() {
             // A single-page app that reused the article element has replaced the walled page
             // (the prompt went with it): what the wall removed belongs to that page, not this one.
             // (An app that only detached the element, to show it again later, left the prompt in

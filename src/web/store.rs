@@ -62,7 +62,7 @@ fn read(storage: Option<&Storage>) -> Result<Option<Record>, StoreError> {
         .unchecked_ref::<RawStorage>()
         .get_item(STORAGE_KEY)
         .map_err(|_| StoreError::Unavailable)?;
-    if value.is_null_or_undefined() {
+    if value.is_null() || value.is_undefined() {
         return Ok(None);
     }
     let too_large = value
@@ -84,7 +84,7 @@ pub fn present(storage: &Storage) -> bool {
     storage
         .unchecked_ref::<RawStorage>()
         .get_item(STORAGE_KEY)
-        .is_ok_and(|v| !v.is_null_or_undefined())
+        .is_ok_and(|v| !v.is_null() && !v.is_undefined())
 }
 
 /// Writes the record and the anti-flicker hint under meterwall's two keys; nothing else in
