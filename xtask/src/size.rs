@@ -217,7 +217,10 @@ pub fn size(root: &Path) -> Result<()> {
         let passes: [(&str, &[&str]); 3] = [
             ("-Oz", &["-Oz"]),
             ("-Os", &["-Os"]),
-            ("-Oz, rereloop, -Oz, merged, -Oz, converged", &build::PASSES),
+            (
+                "-Oz, rereloop, -Oz, merged, monomorphized, -Oz, converged",
+                &build::PASSES,
+            ),
         ];
         for (name, passes) in passes {
             let file = format!("{OUT_NAME}_bg{}.wasm", passes.join(""));
