@@ -33,11 +33,10 @@ const WASM_OPT_FEATURES: [&str; 6] = [
 /// binaryen's relooper (`--flatten --rereloop`) and `-Oz` again, which finds more to fold in the
 /// rebuilt code; then functions that differ only in constants merged into one that takes them as
 /// parameters (`--merge-similar-functions`: 82 bytes gzip off the module after the rest, when it
-/// was added), functions called with constants specialised where that pays (`--monomorphize`:
-/// the best of twenty-four passes tried after the rest, 43 bytes gzip before the names are
-/// minified and 20 after) and `-Oz` once more; all
-/// repeated while the module shrinks (`--converge`). `cargo xtask size` prints the module with
-/// `-Oz` alone beside it (README "Size").
+/// was added), functions called with constants specialised where that pays (`--monomorphize`: the
+/// best of twenty-four passes tried after the rest, 43 bytes gzip before the names are minified and
+/// 20 after) and `-Oz` once more; all repeated while the module shrinks (`--converge`). `cargo
+/// xtask size` prints the module with `-Oz` alone beside it (README "Size").
 pub const PASSES: [&str; 8] = [
     "-Oz",
     "--flatten",
