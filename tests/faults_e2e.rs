@@ -8,6 +8,8 @@
 //!   browser restores the pages from its back-forward cache or loads them again.
 //! - The widget cannot load (its wasm is missing, or is not wasm): the article stays readable and
 //!   the loader says why.
+//! - A bug in the widget (a trap): the article is put back, one error says so, and the widget
+//!   answers every later call with an error.
 //!
 //! The failure cases serve a copy of `www/` whose articles listen for `meterwall:error` in an
 //! inline script placed before the loader, as a publisher would, so the event of the page's own
@@ -25,7 +27,7 @@ use std::time::{Duration, Instant};
 
 use common::{
     assert_no_prompt, assert_whole, copy_site, decided, errors, first_articles, js, open,
-    page_text, run_case, state, Article, Browser, Settings, WAIT,
+    page_text, run_case, state, until, Article, Browser, Settings, WAIT,
 };
 use fantoccini::{Client, Locator};
 use serde_json::json;
@@ -503,6 +505,151 @@ async fn unloadable_page(browser: Browser, client: Client, site: String, article
         first,
         again
     );
+}
+
+// 4. A bug in the widget.
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn e2e_chrome_a_trap_puts_the_article_back_and_stops_the_widget() {
+    trap(Browser::Chrome).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn e2e_firefox_a_trap_puts_the_article_back_and_stops_the_widget() {
+    trap(Browser::Firefox).await;
+}
+
+/// Two ways the widget's wasm stops where it is, run on the walled fourth article, each on a
+/// fresh load of it. A panic aborts, and an abort in wasm is a trap: the module's frames end
+/// without their destructors and the browser throws a `WebAssembly.RuntimeError` to the JS that
+/// called in. Without a bug to trigger, the cases make the same end happen. Each is a module
+/// script put in the page (Firefox runs WebDriver's scripts where a dynamic import loads a
+/// module of its own, not the page's), which leaves what the call ended with in `window.__trap`.
+const TRAPS: [(&str, &str); 2] = [
+    (
+        // The module runs out of memory: the page grows the widget's memory as far as the
+        // browser allows, then hands it a token of 1 MiB. Copying it in finds no memory left,
+        // and wasm-bindgen's allocator aborts: a real trap, inside the token call's executor.
+        "out of memory",
+        "const glue = await import('/dist/meterwall_wasm.js');
+         const exports = Object.values(glue.initSync());
+         const memory = exports.find((v) => v instanceof WebAssembly.Memory);
+         for (let pages = 65536; pages >= 1; pages >>= 1) {
+             try { memory.grow(pages); } catch (e) { /* past the browser's limit */ }
+         }
+         window.__trap = await window.meterwall.setToken('x'.repeat(1 << 20))
+             .then(() => 'resolved', (e) => e && e.constructor.name);",
+    ),
+    (
+        // Inside a call on the page state (`setSubscriber`, which holds it while it decides
+        // again): `Date.now`, which the widget calls there, throws what a trap throws, once. The
+        // frames end as a trap's do, the page state's borrow left marked as taken.
+        "inside a call on the page state",
+        "const now = Date.now;
+         Date.now = function () {
+             Date.now = now;
+             throw new WebAssembly.RuntimeError('unreachable');
+         };
+         try {
+             window.meterwall.setSubscriber(true);
+             window.__trap = 'returned';
+         } catch (e) {
+             window.__trap = e.constructor.name;
+         } finally {
+             Date.now = now;
+         }",
+    ),
+];
+
+async fn trap(browser: Browser) {
+    let www = common::www();
+    let articles = first_articles(&www.join("articles"), 4);
+    let site = copy_site(&www);
+    listen_for_errors(site.path());
+    run_case(
+        browser,
+        "trap",
+        &Settings::default(),
+        site.path(),
+        |client, url| trapped(client, url, articles),
+    )
+    .await;
+}
+
+async fn trapped(client: Client, site: String, articles: Vec<Article>) {
+    for article in &articles[..3] {
+        open(&client, &site, &article.path).await;
+        assert_eq!(
+            decided(&client, &article.path).await,
+            "open",
+            "{}",
+            article.path
+        );
+    }
+    let walled = &articles[3];
+    for (how, script) in TRAPS {
+        open(&client, &site, &walled.path).await;
+        assert_eq!(
+            decided(&client, &walled.path).await,
+            "locked",
+            "{}: the fourth article is walled before the trap ({how})",
+            walled.path
+        );
+        let put = js(
+            &client,
+            &format!(
+                "const script = document.createElement('script');
+                 script.type = 'module';
+                 script.textContent = {};
+                 document.head.appendChild(script);
+                 return true;",
+                json!(script)
+            ),
+        )
+        .await;
+        assert_eq!(put, json!(true));
+        assert_eq!(
+            until(&client, how, "return window.__trap || null;").await,
+            json!("RuntimeError"),
+            "{how}: the call ends in the trap's error"
+        );
+        assert_eq!(
+            state(&client).await.as_deref(),
+            Some("open"),
+            "{how}: the article is open again"
+        );
+        assert_no_prompt(&client, &walled.path).await;
+        assert_whole(&client, walled).await;
+        let all = errors(&client, "__mwErrors").await;
+        assert_eq!(
+            all,
+            ["internal error: meterwall has stopped and the article stays readable; please report this to the publisher"],
+            "{how}: one error, saying what happened"
+        );
+        let later = js(
+            &client,
+            "const api = window.meterwall;
+             let mounted;
+             try { api.mount(); mounted = 'mounted'; } catch (e) { mounted = String(e); }
+             return [api.why(), api.state(), mounted, api.setSubscriber(false)];",
+        )
+        .await;
+        assert_eq!(
+            later,
+            json!([
+                null,
+                null,
+                "[meterwall] stopped after an internal error; reload the page",
+                null
+            ]),
+            "{how}: every later call is refused"
+        );
+        assert_eq!(
+            state(&client).await.as_deref(),
+            Some("open"),
+            "{how}: the article stays open after the later calls"
+        );
+    }
 }
 
 // What the cases share.

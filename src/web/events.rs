@@ -9,7 +9,8 @@ pub(crate) fn report(message: &str) {
     web_sys::console::error_1(&prefixed(message));
     let detail = js_sys::Object::new();
     let _ = reflect::set(&detail, "message", &message.into());
-    // At once, never held: the panic hook reports through here and nothing runs after it.
+    // At once, never held: the recovery after a trap reports through here, and nothing of the
+    // widget runs after it.
     dispatch("error", &detail, false);
 }
 

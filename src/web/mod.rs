@@ -182,8 +182,6 @@ pub fn mount(input: JsValue) -> Result<JsValue, JsValue> {
 /// layers (`["config", …]` commands and `mount(config)` calls).
 pub fn mount_with(page: JsValue, calls: JsValue) -> Result<JsValue, JsValue> {
     check_poisoned()?;
-    let _active = Active::enter();
-    install_panic_hook();
     let doc = document().ok_or_else(|| JsValue::from_str("[meterwall] no document"))?;
     // A prerendered page (Speculation Rules) is not a view until the reader sees it: decide
     // then. https://wicg.github.io/nav-speculation/prerendering.html#document-prerendering
@@ -266,7 +264,6 @@ fn check(doc: Document, mut p: Box<Prepared>, token: String, done: Option<js_sys
         token,
         &key,
         Box::new(move |token, verified| {
-            let _active = Active::enter();
             // Another mount began while the token was checked (a single-page app's next
             // article): this page view is no longer the page's.
             let ticket = p.m.generation;
@@ -822,29 +819,16 @@ fn view_of(key: crate::article::ArticleKey, config: &Config, subscriber: bool) -
 
 /// Runs `f` on the mounted state, if any.
 pub(crate) fn with_mounted<R>(f: impl FnOnce(&mut Mounted) -> R) -> Option<R> {
-    let _using = Using::enter()?;
+    let _hold = using()?;
     MOUNTED.with(|cell| cell.try_borrow_mut().ok()?.as_mut().map(f))
 }
 
-/// The widget's code running on the mounted state: its events held until the borrow has ended,
-/// then the widget marked as no longer running.
-struct Using {
-    // Dropped first: the held events fire then.
-    _hold: Hold,
-    _active: Active,
-}
-
-impl Using {
-    /// Not inlined: `with_mounted` has a copy per caller.
-    #[inline(never)]
-    fn enter() -> Option<Using> {
-        check_poisoned().ok()?;
-        let _active = Active::enter();
-        Some(Using {
-            _hold: Hold::enter(),
-            _active,
-        })
-    }
+/// The widget's code about to run on the mounted state, unless it has stopped: its events held
+/// until the borrow has ended. Not inlined: `with_mounted` has a copy per caller.
+#[inline(never)]
+fn using() -> Option<Hold> {
+    check_poisoned().ok()?;
+    Some(Hold::enter())
 }
 
 impl Mounted {

@@ -1,31 +1,18 @@
-//! A bug must not break the page: the panic hook that puts the article back, and the flag
-//! that makes every later call answer with an error.
+//! A bug must not break the page: after a trap the article is put back, and every later call
+//! answers with an error.
+//!
+//! A panic aborts (`panic = "abort"`), and an abort in wasm is a trap: the module's frames end
+//! where they are, their destructors unrun, and the browser throws a `WebAssembly.RuntimeError`
+//! to the JS that called in. No panic hook runs here: installing one (`std::panic::set_hook`)
+//! links the standard library's formatting of panic messages, 2.3 KB of wasm gzip, to format
+//! messages that nobody reads. The glue catches the trap instead: the build wraps each of the
+//! module's exports (`guard` in `xtask/src/build.rs`) so that, once the outermost call into the
+//! module has ended in a trap, it calls [`meterwall_recover`].
 
 use super::*;
 
 thread_local! {
     static POISONED: std::cell::Cell<bool> = const { std::cell::Cell::new(false) };
-    /// Set while the widget's own code runs: only its panics stop it (a test harness or another
-    /// module sharing this instance may panic for its own reasons).
-    static ACTIVE: std::cell::Cell<u32> = const { std::cell::Cell::new(0) };
-    /// Whether the panic hook is installed.
-    static HOOKED: std::cell::Cell<bool> = const { std::cell::Cell::new(false) };
-}
-
-/// Marks the widget's code as running for as long as it lives.
-pub(crate) struct Active;
-
-impl Active {
-    pub(crate) fn enter() -> Active {
-        ACTIVE.with(|a| a.set(a.get() + 1));
-        Active
-    }
-}
-
-impl Drop for Active {
-    fn drop(&mut self) {
-        ACTIVE.with(|a| a.set(a.get().saturating_sub(1)));
-    }
 }
 
 /// After an internal error every call answers with this, rather than running on broken state.
@@ -39,27 +26,24 @@ pub(crate) fn check_poisoned() -> Result<(), JsValue> {
     }
 }
 
-/// A panic (a bug) must leave the page readable and say so once: put the article back if it
-/// was gated, report, and refuse later calls. The previous hook (a test harness's) still runs.
-pub(super) fn install_panic_hook() {
-    // Once: a flag rather than `std::sync::Once`, whose poisoning and reentrancy checks and their
-    // messages a single-threaded module does not need.
-    if !HOOKED.with(|h| h.replace(true)) {
-        let previous = std::panic::take_hook();
-        std::panic::set_hook(Box::new(move |info| {
-            let ours = ACTIVE.with(|a| a.get()) > 0;
-            if ours && !POISONED.with(|p| p.replace(true)) {
-                forget_held();
-                MOUNTED.with(|cell| {
-                    if let Ok(mut slot) = cell.try_borrow_mut() {
-                        if let Some(mut m) = slot.take() {
-                            let _ = open_up(&mut m);
-                        }
-                    }
-                });
-                report("internal error: meterwall has stopped and the article stays readable; please report this to the publisher");
-            }
-            previous(info);
-        }));
+/// The widget trapped (a bug): put the article back if it was gated, say so once, and refuse
+/// every later call. Called by the glue's guard when no call into the module is under way any
+/// more; a plain export (no wasm-bindgen glue of its own), which the guard calls directly.
+#[no_mangle]
+pub extern "C" fn meterwall_recover() {
+    if POISONED.with(|p| p.replace(true)) {
+        return;
     }
+    forget_held();
+    MOUNTED.with(|cell| {
+        // SAFETY: the glue calls this only once the outermost call into the module has ended,
+        // so no Rust frame is left that could hold a borrow of the page state. A trap ends the
+        // frames that borrowed it without their destructors, which leaves the cell's flag saying
+        // it is borrowed, with no borrow behind it: the flag is not asked.
+        let slot = unsafe { &mut *cell.as_ptr() };
+        if let Some(mut m) = slot.take() {
+            let _ = open_up(&mut m);
+        }
+    });
+    report("internal error: meterwall has stopped and the article stays readable; please report this to the publisher");
 }

@@ -86,6 +86,7 @@ pub fn build(root: &Path, tools: &Tools, opt_level: Option<&str>) -> Result<()> 
     // match, then minified (its doc comments stay in the .d.ts).
     let glue = dist.join(format!("{OUT_NAME}.js"));
     edit(&glue, sync_init_only)?;
+    edit(&glue, guarded)?;
     edit(&dist.join(format!("{OUT_NAME}.d.ts")), sync_init_only_types)?;
     minify_names(root, tools, &module, &glue, true)?;
     terser(root, tools, &glue, &glue, true)?;
@@ -124,6 +125,7 @@ fn inline(root: &Path, tools: &Tools, wasm: &Path, loader: &Path, dist: &Path) -
     wasm_opt(root, tools, &PASSES, &module, &optimized)?;
     let glue = work.join(format!("{OUT_NAME}.js"));
     edit(&glue, sync_init_only_bundled)?;
+    edit(&glue, guarded)?;
     // One script: its glue and wasm cannot come from two builds.
     minify_names(root, tools, &optimized, &glue, false)?;
 
@@ -266,6 +268,54 @@ pub fn sync_init_only_bundled(glue: &str) -> std::result::Result<String, String>
         "return Object.assign(__wbg_init, { initSync }, exports);",
         "return Object.assign({ initSync }, exports);",
     )
+}
+
+/// Wraps each of the wasm's exports as the glue holds them, so that a trap (a bug in the widget:
+/// a panic aborts, and an abort in wasm traps) puts the article back and stops the widget: once
+/// the outermost call into the module has ended in a trap, the wrapper calls the module's
+/// `meterwall_recover` (`src/web/panic.rs`). The module installs no panic hook, which would link
+/// the standard library's formatting of panic messages (2.3 KB of wasm gzip). Calls into the
+/// module nest (a listener of the widget's, run by the DOM while the widget is adding the wall):
+/// only the outermost one recovers, when no frame of the module is left. Applied before the
+/// names are minified, which renames `wasm.meterwall_recover` with the rest.
+///
+/// # Errors
+///
+/// When the glue does not set its exports the way this expects (a new wasm-bindgen).
+pub fn guarded(glue: &str) -> std::result::Result<String, String> {
+    const GUARD: &str = "\
+function guard(wasm) {
+    const guarded = {};
+    let depth = 0;
+    let trapped = false;
+    for (const name in wasm) {
+        const f = wasm[name];
+        guarded[name] = typeof f !== 'function' ? f : function (...args) {
+            depth++;
+            try {
+                return f(...args);
+            } catch (e) {
+                if (e instanceof WebAssembly.RuntimeError) trapped = true;
+                throw e;
+            } finally {
+                if (!--depth && trapped) {
+                    trapped = false;
+                    wasm.meterwall_recover();
+                }
+            }
+        };
+    }
+    return guarded;
+}
+
+";
+    const FINALIZE: &str = "function __wbg_finalize_init(";
+    let glue = replace_once(
+        glue,
+        "wasm = instance.exports;",
+        "wasm = guard(instance.exports);",
+    )?;
+    replace_once(&glue, FINALIZE, &format!("{GUARD}{FINALIZE}"))
 }
 
 /// `text` with `from`, which must be there exactly once, replaced by `to`.
@@ -786,7 +836,7 @@ fn relative<'a>(root: &Path, path: &'a Path) -> &'a Path {
 #[cfg(test)]
 mod tests {
     use super::{
-        build_id, hex, inline_bundle, read_leb, rename_import_module, rename_in_glue,
+        build_id, guarded, hex, inline_bundle, read_leb, rename_import_module, rename_in_glue,
         sync_init_only, sync_init_only_bundled, sync_init_only_types, with_wasm,
     };
 
@@ -879,6 +929,69 @@ mod tests {
             "export interface InitOutput {}\n/**\n * Sync.\n */\nexport function initSync(module: X): Y;\n"
         );
         assert!(sync_init_only_types("export function initSync(): void;\n").is_err());
+    }
+
+    /// The guard as the build puts it in a glue shaped like wasm-bindgen's, run by Node.js on a
+    /// module whose exports trap, throw and nest.
+    #[test]
+    fn a_trap_recovers_once_the_outermost_call_has_ended() {
+        let glue = "let wasm;\nfunction __wbg_finalize_init(instance, module) {\n    wasm = instance.exports;\n    return wasm;\n}\n";
+        let glue = guarded(glue).unwrap();
+        // The glue's other shapes fail the build.
+        assert!(guarded("function __wbg_finalize_init(instance) { wasm = instance; }").is_err());
+        assert!(guarded("wasm = instance.exports;").is_err());
+        let script = format!(
+            "{glue}
+            const log = [];
+            const memory = new WebAssembly.Memory({{ initial: 1 }});
+            const exports = {{
+                memory,
+                trap() {{ log.push('trap'); throw new WebAssembly.RuntimeError('unreachable'); }},
+                throws() {{ throw new TypeError('not a trap'); }},
+                outer() {{
+                    try {{ wasm.trap(); }} catch (e) {{ log.push('caught ' + e.constructor.name); }}
+                    log.push('outer returns');
+                    return 7;
+                }},
+                meterwall_recover() {{ log.push('recover'); }},
+            }};
+            const guarded = __wbg_finalize_init({{ exports }});
+            const outcome = (call) => {{
+                try {{ return call(); }} catch (e) {{ return e.constructor.name; }}
+            }};
+            const seen = [guarded.memory === memory];
+            seen.push(outcome(() => guarded.throws()), log.splice(0));
+            seen.push(outcome(() => guarded.trap()), log.splice(0));
+            seen.push(outcome(() => guarded.outer()), log.splice(0));
+            console.log(JSON.stringify(seen));"
+        );
+        let out = std::process::Command::new("node")
+            .args(["-e", &script])
+            .output()
+            .expect("Node.js runs (cargo xtask test provisions it)");
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        let seen: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+        assert_eq!(
+            seen,
+            serde_json::json!([
+                // Memory and tables are handed on as they are.
+                true,
+                // An error that is not a trap: no recovery.
+                "TypeError",
+                [],
+                // A trap: recovered once the call has ended, and thrown on.
+                "RuntimeError",
+                ["trap", "recover"],
+                // A trap in a nested call that the outer one survives: recovered only once the
+                // outer call has ended, when no frame of the module is left.
+                7,
+                ["trap", "caught RuntimeError", "outer returns", "recover"],
+            ])
+        );
     }
 
     #[test]
