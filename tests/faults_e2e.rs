@@ -519,18 +519,20 @@ async fn e2e_firefox_a_trap_puts_the_article_back_and_stops_the_widget() {
     trap(Browser::Firefox).await;
 }
 
-/// Two ways the widget's wasm stops where it is, run on the walled fourth article, each on a
-/// fresh load of it. A panic aborts, and an abort in wasm is a trap: the module's frames end
+/// Ways the widget's wasm stops where it is, run on the walled fourth article, each on a fresh
+/// load of it: as embedded by default (three files), or through the one-request build, whose glue
+/// is built apart (a twin of the page with the same article id). A panic aborts, and an abort in wasm is a trap: the module's frames end
 /// without their destructors and the browser throws a `WebAssembly.RuntimeError` to the JS that
 /// called in. Without a bug to trigger, the cases make the same end happen. Each is a module
 /// script put in the page (Firefox runs WebDriver's scripts where a dynamic import loads a
 /// module of its own, not the page's), which leaves what the call ended with in `window.__trap`.
-const TRAPS: [(&str, &str); 2] = [
+const TRAPS: [(&str, Build, &str); 3] = [
     (
         // The module runs out of memory: the page grows the widget's memory as far as the
         // browser allows, then hands it a token of 1 MiB. Copying it in finds no memory left,
         // and wasm-bindgen's allocator aborts: a real trap, inside the token call's executor.
         "out of memory",
+        Build::ThreeFiles,
         "const glue = await import('/dist/meterwall_wasm.js');
          const exports = Object.values(glue.initSync());
          const memory = exports.find((v) => v instanceof WebAssembly.Memory);
@@ -545,27 +547,62 @@ const TRAPS: [(&str, &str); 2] = [
         // again): `Date.now`, which the widget calls there, throws what a trap throws, once. The
         // frames end as a trap's do, the page state's borrow left marked as taken.
         "inside a call on the page state",
-        "const now = Date.now;
-         Date.now = function () {
-             Date.now = now;
-             throw new WebAssembly.RuntimeError('unreachable');
-         };
-         try {
-             window.meterwall.setSubscriber(true);
-             window.__trap = 'returned';
-         } catch (e) {
-             window.__trap = e.constructor.name;
-         } finally {
-             Date.now = now;
-         }",
+        Build::ThreeFiles,
+        INSIDE_A_CALL,
+    ),
+    (
+        "inside a call on the page state, one-request build",
+        Build::OneRequest,
+        INSIDE_A_CALL,
     ),
 ];
+
+const INSIDE_A_CALL: &str = "const now = Date.now;
+     Date.now = function () {
+         Date.now = now;
+         throw new WebAssembly.RuntimeError('unreachable');
+     };
+     try {
+         window.meterwall.setSubscriber(true);
+         window.__trap = 'returned';
+     } catch (e) {
+         window.__trap = e.constructor.name;
+     } finally {
+         Date.now = now;
+     }";
+
+/// Which build of the widget a page embeds.
+#[derive(Debug, Clone, Copy)]
+enum Build {
+    ThreeFiles,
+    OneRequest,
+}
+
+/// The fourth article's twin, embedding the one-request build.
+const ONE_REQUEST_TWIN: &str = "-one-request.html";
 
 async fn trap(browser: Browser) {
     let www = common::www();
     let articles = first_articles(&www.join("articles"), 4);
     let site = copy_site(&www);
     listen_for_errors(site.path());
+    let fourth = site.path().join(articles[3].path.trim_start_matches('/'));
+    let html = fs::read_to_string(&fourth).expect("the fourth article's HTML");
+    assert_eq!(
+        html.matches("src=\"/dist/meterwall.js\"").count(),
+        1,
+        "{}",
+        fourth.display()
+    );
+    let twin = fourth.with_extension("").display().to_string() + ONE_REQUEST_TWIN;
+    fs::write(
+        &twin,
+        html.replace(
+            "src=\"/dist/meterwall.js\"",
+            "src=\"/dist/meterwall.inline.js\"",
+        ),
+    )
+    .expect("write the one-request twin");
     run_case(
         browser,
         "trap",
@@ -586,8 +623,12 @@ async fn trapped(client: Client, site: String, articles: Vec<Article>) {
             article.path
         );
     }
-    let walled = &articles[3];
-    for (how, script) in TRAPS {
+    for (how, build, script) in TRAPS {
+        let mut walled = articles[3].clone();
+        if let Build::OneRequest = build {
+            walled.path = walled.path.trim_end_matches(".html").to_owned() + ONE_REQUEST_TWIN;
+        }
+        let walled = &walled;
         open(&client, &site, &walled.path).await;
         assert_eq!(
             decided(&client, &walled.path).await,
