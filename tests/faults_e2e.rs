@@ -525,8 +525,9 @@ async fn e2e_firefox_a_trap_puts_the_article_back_and_stops_the_widget() {
 /// without their destructors and the browser throws a `WebAssembly.RuntimeError` to the JS that
 /// called in. Without a bug to trigger, the cases make the same end happen. Each is a module
 /// script put in the page (Firefox runs WebDriver's scripts where a dynamic import loads a
-/// module of its own, not the page's), which leaves what the call ended with in `window.__trap`.
-const TRAPS: [(&str, Build, &str); 3] = [
+/// module of its own, not the page's), which leaves what the call ended with in `window.__trap`;
+/// the last item is what that must be.
+const TRAPS: [(&str, Build, &str, &str); 4] = [
     (
         // The module runs out of memory: the page grows the widget's memory as far as the
         // browser allows, then hands it a token of 1 MiB. Copying it in finds no memory left,
@@ -541,6 +542,7 @@ const TRAPS: [(&str, Build, &str); 3] = [
          }
          window.__trap = await window.meterwall.setToken('x'.repeat(1 << 20))
              .then(() => 'resolved', (e) => e && e.constructor.name);",
+        "RuntimeError",
     ),
     (
         // Inside a call on the page state (`setSubscriber`, which holds it while it decides
@@ -549,11 +551,37 @@ const TRAPS: [(&str, Build, &str); 3] = [
         "inside a call on the page state",
         Build::ThreeFiles,
         INSIDE_A_CALL,
+        "RuntimeError",
     ),
     (
         "inside a call on the page state, one-request build",
         Build::OneRequest,
         INSIDE_A_CALL,
+        "RuntimeError",
+    ),
+    (
+        // Nested: the wall comes back (`setSubscriber(false)` after `true`), and the page's
+        // `before-lock` listener, which the widget runs while it holds the page state, calls in
+        // again; that inner call (a refused `setSubscriber`, which reports) meets a `console.error`
+        // that throws what a trap throws. The widget stops at once: the outer call goes on to its
+        // end, but its held events (`lock`) never fire. The article is put back only once the outer
+        // call has ended, with no frame of the module left.
+        "in a call nested in a listener",
+        Build::ThreeFiles,
+        "window.__locks = 0;
+         document.addEventListener('meterwall:lock', () => { window.__locks++; });
+         window.meterwall.setSubscriber(true);
+         document.addEventListener('meterwall:before-lock', () => {
+             const error = console.error;
+             console.error = function () {
+                 console.error = error;
+                 throw new WebAssembly.RuntimeError('unreachable');
+             };
+             window.meterwall.setSubscriber('not a boolean');
+         }, { once: true });
+         const decision = window.meterwall.setSubscriber(false);
+         window.__trap = 'returned ' + (decision && decision.wall) + ', locks: ' + window.__locks;",
+        "returned register, locks: 0",
     ),
 ];
 
@@ -623,7 +651,7 @@ async fn trapped(client: Client, site: String, articles: Vec<Article>) {
             article.path
         );
     }
-    for (how, build, script) in TRAPS {
+    for (how, build, script, ended) in TRAPS {
         let mut walled = articles[3].clone();
         if let Build::OneRequest = build {
             walled.path = walled.path.trim_end_matches(".html").to_owned() + ONE_REQUEST_TWIN;
@@ -651,8 +679,8 @@ async fn trapped(client: Client, site: String, articles: Vec<Article>) {
         assert_eq!(put, json!(true));
         assert_eq!(
             until(&client, how, "return window.__trap || null;").await,
-            json!("RuntimeError"),
-            "{how}: the call ends in the trap's error"
+            json!(ended),
+            "{how}: how the call ends"
         );
         assert_eq!(
             state(&client).await.as_deref(),

@@ -9,7 +9,7 @@ pub(crate) fn report(message: &str) {
     web_sys::console::error_1(&prefixed(message));
     let detail = js_sys::Object::new();
     let _ = reflect::set(&detail, "message", &message.into());
-    // At once, never held: the recovery after a trap reports through here, and nothing of the
+    // At once, never held: the recovery after a failure reports through here, and nothing of the
     // widget runs after it.
     dispatch("error", &detail, false);
 }
@@ -92,9 +92,9 @@ fn release() {
             break;
         }
         for (name, detail) in &batch {
-            // A listener that panicked had the held events forgotten, firing stopped with them
-            // ([`forget_held`]): the rest of this batch goes too.
-            if HOLDS.with(|h| h.get()) == 0 {
+            // A listener whose call stopped the widget had the held events forgotten and every
+            // later one held for good ([`forget_held`]): the rest of this batch goes too.
+            if HOLDS.with(|h| h.get()) != 1 {
                 return;
             }
             dispatch(name, detail, false);
@@ -103,10 +103,10 @@ fn release() {
     HOLDS.with(|h| h.set(0));
 }
 
-/// After a panic nothing is left to release the held events: they are dropped, and later events
-/// (the prompt's clicks, if it is still there) fire at once.
+/// Once the widget has stopped (a bug), its held events are dropped and every later one is held
+/// for good: none fires. (Errors do not wait for holds: the report of the stop still fires.)
 pub(super) fn forget_held() {
-    HOLDS.with(|h| h.set(0));
+    HOLDS.with(|h| h.set(u32::MAX / 2));
     HELD.with(|held| held.set(Vec::new()));
 }
 

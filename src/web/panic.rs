@@ -4,10 +4,12 @@
 //! A panic aborts (`panic = "abort"`), and an abort in wasm is a trap: the module's frames end
 //! where they are, their destructors unrun, and the browser throws a `WebAssembly.RuntimeError`
 //! to the JS that called in. No panic hook runs here: installing one (`std::panic::set_hook`)
-//! links the standard library's formatting of panic messages, 2.3 KB of wasm gzip, to format
-//! messages that nobody reads. The glue catches the trap instead: the build wraps each of the
-//! module's exports (`guard` in `xtask/src/build.rs`) so that, once the outermost call into the
-//! module has ended in a trap, it calls [`meterwall_recover`].
+//! links the standard library's formatting of panic messages, 2 KB of wasm gzip, to format
+//! messages that nobody reads. The glue answers instead: the build wraps each of the module's
+//! exports (`guarded` in `xtask/src/build.rs`), and an exception that leaves the module (a trap,
+//! or a JS exception thrown through the widget's frames by a page's patched global, which ends
+//! them the same way) makes it call [`meterwall_stop`] at once and, once the outermost call into
+//! the module has ended, [`meterwall_recover`].
 
 use super::*;
 
@@ -26,20 +28,29 @@ pub(crate) fn check_poisoned() -> Result<(), JsValue> {
     }
 }
 
-/// The widget trapped (a bug): put the article back if it was gated, say so once, and refuse
-/// every later call. Called by the glue's guard when no call into the module is under way any
-/// more; a plain export (no wasm-bindgen glue of its own), which the guard calls directly.
+/// The widget has failed (a bug): every later call is refused, and no event of the widget's
+/// fires any more. Called by the glue's guard as the exception leaves the module, whatever calls
+/// into it are still under way; it touches flags only, never the page state.
+#[no_mangle]
+pub extern "C" fn meterwall_stop() {
+    POISONED.with(|p| p.set(true));
+    forget_held();
+}
+
+/// After [`meterwall_stop`]: the article put back if it was gated, and one report. Called by the
+/// glue's guard once, when the outermost call into the module has ended.
+///
+/// Only then: the page state is taken without asking its `RefCell`, and that is sound only while
+/// no Rust frame is alive. The build checks that the glue enters the module through the exports
+/// the guard wraps and no other way (`guarded` in `xtask/src/build.rs`), and the guard keeps this
+/// function and [`meterwall_stop`] out of the exports it hands on.
 #[no_mangle]
 pub extern "C" fn meterwall_recover() {
-    if POISONED.with(|p| p.replace(true)) {
-        return;
-    }
-    forget_held();
     MOUNTED.with(|cell| {
-        // SAFETY: the glue calls this only once the outermost call into the module has ended,
-        // so no Rust frame is left that could hold a borrow of the page state. A trap ends the
-        // frames that borrowed it without their destructors, which leaves the cell's flag saying
-        // it is borrowed, with no borrow behind it: the flag is not asked.
+        // SAFETY: no call into the module is under way (above), so no Rust frame is left that
+        // could hold a borrow of the page state. A trap ends the frames that borrowed it without
+        // their destructors, which leaves the cell's flag saying it is borrowed, with no borrow
+        // behind it: the flag is not asked.
         let slot = unsafe { &mut *cell.as_ptr() };
         if let Some(mut m) = slot.take() {
             let _ = open_up(&mut m);

@@ -270,37 +270,57 @@ pub fn sync_init_only_bundled(glue: &str) -> std::result::Result<String, String>
     )
 }
 
-/// Wraps each of the wasm's exports as the glue holds them, so that a trap (a bug in the widget:
-/// a panic aborts, and an abort in wasm traps) puts the article back and stops the widget: once
-/// the outermost call into the module has ended in a trap, the wrapper calls the module's
-/// `meterwall_recover` (`src/web/panic.rs`). The module installs no panic hook, which would link
-/// the standard library's formatting of panic messages (2.3 KB of wasm gzip). Calls into the
-/// module nest (a listener of the widget's, run by the DOM while the widget is adding the wall):
-/// only the outermost one recovers, when no frame of the module is left. Applied before the
-/// names are minified, which renames `wasm.meterwall_recover` with the rest.
+/// Wraps each of the wasm's exports as the glue holds them, so that a bug in the widget puts the
+/// article back and stops the widget (`src/web/panic.rs`). A panic aborts, and an abort in wasm
+/// traps: the module's frames end where they are, their destructors unrun, and an exception
+/// leaves the module. So does a JS exception thrown through the widget's frames (a page's patched
+/// global), with the same end. Once any exception has left it, the wrapper calls the module's
+/// `meterwall_stop` at once (every later call refused, no more events) and, when the outermost
+/// call into the module has ended and no frame of it is left, `meterwall_recover` (the article
+/// put back, one report). Calls into the module nest: a listener of the widget's, run by the DOM
+/// while the widget adds the wall, calls in again. No exception leaves the module otherwise:
+/// wasm-bindgen throws a `Result`'s error in the glue, after the call has returned. The module
+/// installs no panic hook, which would link the standard library's formatting of panic messages
+/// (2 KB of wasm gzip). Applied before the names are minified, which renames the two exports
+/// with the rest.
+///
+/// `meterwall_recover` takes the page state without asking its `RefCell`, sound only while no
+/// frame of the module is alive: so the glue must enter the module through the exports the guard
+/// wraps, and no other way. The build checks what would break that: the exports or the instance
+/// used anywhere else, or JSPI (`WebAssembly.promising`, `Suspending`), which parks frames of the
+/// module while none of its calls is under way.
 ///
 /// # Errors
 ///
-/// When the glue does not set its exports the way this expects (a new wasm-bindgen).
+/// When the glue does not set its exports the way this expects, or enters the module otherwise
+/// (a new wasm-bindgen).
 pub fn guarded(glue: &str) -> std::result::Result<String, String> {
     const GUARD: &str = "\
 function guard(wasm) {
     const guarded = {};
     let depth = 0;
-    let trapped = false;
+    let stopped = 0;
     for (const name in wasm) {
         const f = wasm[name];
+        if (f === wasm.meterwall_stop || f === wasm.meterwall_recover) continue;
         guarded[name] = typeof f !== 'function' ? f : function (...args) {
             depth++;
             try {
                 return f(...args);
             } catch (e) {
-                if (e instanceof WebAssembly.RuntimeError) trapped = true;
+                if (!stopped) {
+                    stopped = 1;
+                    wasm.meterwall_stop();
+                }
                 throw e;
             } finally {
-                if (!--depth && trapped) {
-                    trapped = false;
-                    wasm.meterwall_recover();
+                if (!--depth && stopped === 1) {
+                    stopped = 2;
+                    try {
+                        wasm.meterwall_recover();
+                    } catch (e) {
+                        // The recovery failed too: the exception that stopped the widget goes on.
+                    }
                 }
             }
         };
@@ -310,6 +330,16 @@ function guard(wasm) {
 
 ";
     const FINALIZE: &str = "function __wbg_finalize_init(";
+    for entry in ["wasmInstance.", "WebAssembly.promising", "Suspending"] {
+        if glue.contains(entry) {
+            return Err(format!(
+                "the glue uses `{entry}`: it may enter the wasm other than through its exports"
+            ));
+        }
+    }
+    if glue.matches("instance.exports").count() != 1 {
+        return Err("the glue reads `instance.exports` other than to set its exports".into());
+    }
     let glue = replace_once(
         glue,
         "wasm = instance.exports;",
@@ -934,63 +964,107 @@ mod tests {
     /// The guard as the build puts it in a glue shaped like wasm-bindgen's, run by Node.js on a
     /// module whose exports trap, throw and nest.
     #[test]
-    fn a_trap_recovers_once_the_outermost_call_has_ended() {
-        let glue = "let wasm;\nfunction __wbg_finalize_init(instance, module) {\n    wasm = instance.exports;\n    return wasm;\n}\n";
-        let glue = guarded(glue).unwrap();
-        // The glue's other shapes fail the build.
+    fn a_failure_stops_at_once_and_recovers_once_the_outermost_call_has_ended() {
+        let shape = "let wasm;\nfunction __wbg_finalize_init(instance, module) {\n    wasm = instance.exports;\n    return wasm;\n}\n";
+        let glue = guarded(shape).unwrap();
+        // The glue's other shapes fail the build, and so does another way into the module.
         assert!(guarded("function __wbg_finalize_init(instance) { wasm = instance; }").is_err());
         assert!(guarded("wasm = instance.exports;").is_err());
-        let script = format!(
-            "{glue}
-            const log = [];
-            const memory = new WebAssembly.Memory({{ initial: 1 }});
-            const exports = {{
-                memory,
-                trap() {{ log.push('trap'); throw new WebAssembly.RuntimeError('unreachable'); }},
-                throws() {{ throw new TypeError('not a trap'); }},
-                outer() {{
-                    try {{ wasm.trap(); }} catch (e) {{ log.push('caught ' + e.constructor.name); }}
-                    log.push('outer returns');
-                    return 7;
-                }},
-                meterwall_recover() {{ log.push('recover'); }},
-            }};
-            const guarded = __wbg_finalize_init({{ exports }});
-            const outcome = (call) => {{
-                try {{ return call(); }} catch (e) {{ return e.constructor.name; }}
-            }};
-            const seen = [guarded.memory === memory];
-            seen.push(outcome(() => guarded.throws()), log.splice(0));
-            seen.push(outcome(() => guarded.trap()), log.splice(0));
-            seen.push(outcome(() => guarded.outer()), log.splice(0));
-            console.log(JSON.stringify(seen));"
-        );
-        let out = std::process::Command::new("node")
-            .args(["-e", &script])
-            .output()
-            .expect("Node.js runs (cargo xtask test provisions it)");
-        assert!(
-            out.status.success(),
-            "{}",
-            String::from_utf8_lossy(&out.stderr)
-        );
-        let seen: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+        for other in [
+            "const e = instance.exports;",
+            "wasmInstance.exports.f();",
+            "WebAssembly.promising(f);",
+            "new WebAssembly.Suspending(f);",
+        ] {
+            assert!(guarded(&format!("{shape}{other}\n")).is_err(), "{other}");
+        }
+        let run = |body: &str| -> serde_json::Value {
+            let script = format!(
+                "{glue}
+                const log = [];
+                const exports = {{
+                    memory: new WebAssembly.Memory({{ initial: 1 }}),
+                    fine() {{ log.push('fine'); return 1; }},
+                    trap() {{ log.push('trap'); throw new WebAssembly.RuntimeError('unreachable'); }},
+                    throws() {{ log.push('throws'); throw new TypeError('thrown through'); }},
+                    outer() {{
+                        try {{ wasm.trap(); }} catch (e) {{ log.push('caught ' + e.constructor.name); }}
+                        log.push('outer returns');
+                        return 7;
+                    }},
+                    meterwall_stop() {{ log.push('stop'); }},
+                    meterwall_recover() {{ log.push('recover'); }},
+                }};
+                const guarded = __wbg_finalize_init({{ exports }});
+                const outcome = (call) => {{
+                    try {{ return call(); }} catch (e) {{ return e.constructor.name; }}
+                }};
+                const seen = [];
+                {body}
+                console.log(JSON.stringify(seen));"
+            );
+            let out = std::process::Command::new("node")
+                .args(["-e", &script])
+                .output()
+                .expect("Node.js runs (cargo xtask test provisions it)");
+            assert!(
+                out.status.success(),
+                "{}",
+                String::from_utf8_lossy(&out.stderr)
+            );
+            serde_json::from_slice(&out.stdout).unwrap()
+        };
+        use serde_json::json;
+        // Memory and tables are handed on as they are; the two functions the guard calls are
+        // not handed on at all.
         assert_eq!(
-            seen,
-            serde_json::json!([
-                // Memory and tables are handed on as they are.
-                true,
-                // An error that is not a trap: no recovery.
-                "TypeError",
-                [],
-                // A trap: recovered once the call has ended, and thrown on.
+            run("seen.push(guarded.memory === exports.memory,
+                     'meterwall_stop' in guarded, 'meterwall_recover' in guarded);"),
+            json!([true, false, false])
+        );
+        // A trap: stopped at once, recovered as the call ends, thrown on. Once only: later
+        // failures neither stop nor recover again, and calls go on as the module answers them.
+        assert_eq!(
+            run("seen.push(outcome(() => guarded.trap()), log.splice(0));
+                 seen.push(outcome(() => guarded.throws()), log.splice(0));
+                 seen.push(outcome(() => guarded.fine()), log.splice(0));"),
+            json!([
                 "RuntimeError",
-                ["trap", "recover"],
-                // A trap in a nested call that the outer one survives: recovered only once the
-                // outer call has ended, when no frame of the module is left.
-                7,
-                ["trap", "caught RuntimeError", "outer returns", "recover"],
+                ["trap", "stop", "recover"],
+                "TypeError",
+                ["throws"],
+                1,
+                ["fine"],
             ])
+        );
+        // A JS exception thrown through the module's frames ends them as a trap does.
+        assert_eq!(
+            run("seen.push(outcome(() => guarded.throws()), log.splice(0));"),
+            json!(["TypeError", ["throws", "stop", "recover"]])
+        );
+        // A trap in a nested call that the outer one survives: stopped at once, recovered only
+        // when the outer call has ended, when no frame of the module is left.
+        assert_eq!(
+            run("seen.push(outcome(() => guarded.outer()), log.splice(0));"),
+            json!([
+                7,
+                [
+                    "trap",
+                    "stop",
+                    "caught RuntimeError",
+                    "outer returns",
+                    "recover"
+                ]
+            ])
+        );
+        // A recovery that fails itself: the exception that stopped the widget goes on.
+        assert_eq!(
+            run(
+                "exports.meterwall_recover = () => { throw new Error('recovery'); };
+                 const again = __wbg_finalize_init({ exports });
+                 seen.push(outcome(() => again.trap()), log.splice(0));"
+            ),
+            json!(["RuntimeError", ["trap", "stop"]])
         );
     }
 
