@@ -704,17 +704,20 @@ pub fn cargo_wasm(root: &Path, target_dir: Option<&str>, env: &[(&str, &str)]) -
     if let Some(flags) = remap_paths(root) {
         cmd.env("CARGO_TARGET_WASM32_UNKNOWN_UNKNOWN_RUSTFLAGS", flags);
     }
-    cmd.current_dir(root).envs(env.iter().copied()).args([
-        "rustc",
-        "-p",
-        "meterwall",
-        "--release",
-        "--target",
-        WASM_TARGET,
-        "--lib",
-        "--crate-type",
-        "cdylib",
-    ]);
+    cmd.current_dir(root)
+        .envs(linked_by_xtask()?)
+        .envs(env.iter().copied())
+        .args([
+            "rustc",
+            "-p",
+            "meterwall",
+            "--release",
+            "--target",
+            WASM_TARGET,
+            "--lib",
+            "--crate-type",
+            "cdylib",
+        ]);
     if let Some(dir) = target_dir {
         cmd.args(["--target-dir", dir]);
     }
@@ -726,6 +729,17 @@ pub fn cargo_wasm(root: &Path, target_dir: Option<&str>, env: &[(&str, &str)]) -
             .unwrap_or_else(|| root.join("target")),
     };
     Ok(target.join(WASM_TARGET).join("release/meterwall.wasm"))
+}
+
+/// The environment that makes cargo link the wasm through this program, which leaves out the
+/// dependencies' unused exports (`xtask/src/link.rs`).
+///
+/// # Errors
+///
+/// When this program's own path cannot be found.
+pub fn linked_by_xtask() -> Result<[(&'static str, std::ffi::OsString); 2]> {
+    let program = env::current_exe().map_err(|source| Error::io(Path::new("xtask"), source))?;
+    Ok(crate::link::environment(&program))
 }
 
 /// rustc flags that keep this machine's paths out of the wasm: panic locations in dependencies

@@ -7,6 +7,7 @@
 mod bench;
 mod build;
 mod error;
+mod link;
 mod provision;
 mod shell;
 mod size;
@@ -34,6 +35,10 @@ commands:
 ";
 
 fn main() -> ExitCode {
+    // Run by rustc as the wasm's linker (see `link`), not from the command line.
+    if env::var_os(link::LINKING).is_some() {
+        return link::run(env::args_os().skip(1).collect());
+    }
     let args: Vec<String> = env::args().skip(1).collect();
     let Some((command, rest)) = args.split_first() else {
         eprint!("{HELP}");

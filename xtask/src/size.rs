@@ -262,6 +262,7 @@ pub fn size(root: &Path) -> Result<()> {
     let dir = "target/size/immediate-abort";
     let mut cmd = Command::new("cargo");
     cmd.current_dir(root)
+        .envs(build::linked_by_xtask()?)
         .env_remove("RUSTUP_TOOLCHAIN")
         .env(
             "RUSTFLAGS",
