@@ -16,6 +16,9 @@ const STACK: u32 = 64 * 1024;
 
 fn main() {
     println!("cargo:rerun-if-changed=src/web/prompt.css");
+    // The exports `cargo xtask` links the wasm without (`xtask/src/link.rs`): a new list links
+    // the wasm again.
+    println!("cargo:rerun-if-env-changed=METERWALL_XTASK_LINKER");
     println!("cargo:rerun-if-changed=build.rs");
 
     let css = fs::read_to_string("src/web/prompt.css").expect("src/web/prompt.css is readable");

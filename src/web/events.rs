@@ -92,9 +92,9 @@ fn release() {
             break;
         }
         for (name, detail) in &batch {
-            // A listener whose call stopped the widget had the held events forgotten and every
-            // later one held for good ([`forget_held`]): the rest of this batch goes too.
-            if HOLDS.with(|h| h.get()) != 1 {
+            // A listener whose call stopped the widget had the held events forgotten, firing
+            // stopped with them ([`forget_held`]): the rest of this batch goes too.
+            if HOLDS.with(|h| h.get()) == 0 {
                 return;
             }
             dispatch(name, detail, false);
@@ -103,16 +103,21 @@ fn release() {
     HOLDS.with(|h| h.set(0));
 }
 
-/// Once the widget has stopped (a bug), its held events are dropped and every later one is held
-/// for good: none fires. (Errors do not wait for holds: the report of the stop still fires.)
+/// Once the widget has stopped (a bug), its held events are dropped; later ones are refused by
+/// [`dispatch`].
 pub(super) fn forget_held() {
-    HOLDS.with(|h| h.set(u32::MAX / 2));
+    HOLDS.with(|h| h.set(0));
     HELD.with(|held| held.set(Vec::new()));
 }
 
 /// Fires `meterwall:<name>`, its detail marked version 1 (the one place that does); returns
 /// false when a listener cancelled a `cancelable` event.
 pub(super) fn dispatch(name: &str, detail: &JsValue, cancelable: bool) -> bool {
+    // Once the widget has stopped (a bug), only its errors fire: an outer call that goes on to
+    // its end after the stop tells the page nothing more.
+    if name != "error" && check_poisoned().is_err() {
+        return true;
+    }
     let Some(doc) = document() else { return true };
     if detail.is_object() {
         let _ = reflect::set(detail, "version", &JsValue::from_f64(1.0));

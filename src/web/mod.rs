@@ -265,9 +265,10 @@ fn check(doc: Document, mut p: Box<Prepared>, token: String, done: Option<js_sys
         &key,
         Box::new(move |token, verified| {
             // Another mount began while the token was checked (a single-page app's next
-            // article): this page view is no longer the page's.
+            // article): this page view is no longer the page's. Nor is it after the widget has
+            // stopped (a bug) meanwhile: the article stays as the stop left it.
             let ticket = p.m.generation;
-            if MOUNTS.with(|n| n.get()) != ticket {
+            if MOUNTS.with(|n| n.get()) != ticket || check_poisoned().is_err() {
                 resolve(done, &JsValue::NULL);
                 // Dropped as the `Mounted` it holds, through that type's one drop function
                 // rather than a copy of it made for `Prepared` (60 bytes of wasm, gzip).

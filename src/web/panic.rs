@@ -6,10 +6,8 @@
 //! to the JS that called in. No panic hook runs here: installing one (`std::panic::set_hook`)
 //! links the standard library's formatting of panic messages, 2 KB of wasm gzip, to format
 //! messages that nobody reads. The glue answers instead: the build wraps each of the module's
-//! exports (`guarded` in `xtask/src/build.rs`), and an exception that leaves the module (a trap,
-//! or a JS exception thrown through the widget's frames by a page's patched global, which ends
-//! them the same way) makes it call [`meterwall_stop`] at once and, once the outermost call into
-//! the module has ended, [`meterwall_recover`].
+//! exports (`guarded` in `xtask/src/build.rs`), and a trap makes it call [`meterwall_stop`] at
+//! once and, once the outermost call into the module has ended, [`meterwall_recover`].
 
 use super::*;
 
@@ -28,9 +26,9 @@ pub(crate) fn check_poisoned() -> Result<(), JsValue> {
     }
 }
 
-/// The widget has failed (a bug): every later call is refused, and no event of the widget's
-/// fires any more. Called by the glue's guard as the exception leaves the module, whatever calls
-/// into it are still under way; it touches flags only, never the page state.
+/// The widget has failed (a bug): every later call is refused, and no event of the widget's but
+/// its errors fires any more. Called by the glue's guard as the trap leaves the module, whatever
+/// calls into it are still under way; it touches flags only, never the page state.
 #[no_mangle]
 pub extern "C" fn meterwall_stop() {
     POISONED.with(|p| p.set(true));

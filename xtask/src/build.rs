@@ -272,17 +272,18 @@ pub fn sync_init_only_bundled(glue: &str) -> std::result::Result<String, String>
 
 /// Wraps each of the wasm's exports as the glue holds them, so that a bug in the widget puts the
 /// article back and stops the widget (`src/web/panic.rs`). A panic aborts, and an abort in wasm
-/// traps: the module's frames end where they are, their destructors unrun, and an exception
-/// leaves the module. So does a JS exception thrown through the widget's frames (a page's patched
-/// global), with the same end. Once any exception has left it, the wrapper calls the module's
-/// `meterwall_stop` at once (every later call refused, no more events) and, when the outermost
-/// call into the module has ended and no frame of it is left, `meterwall_recover` (the article
-/// put back, one report). Calls into the module nest: a listener of the widget's, run by the DOM
-/// while the widget adds the wall, calls in again. No exception leaves the module otherwise:
-/// wasm-bindgen throws a `Result`'s error in the glue, after the call has returned. The module
-/// installs no panic hook, which would link the standard library's formatting of panic messages
-/// (2 KB of wasm gzip). Applied before the names are minified, which renames the two exports
-/// with the rest.
+/// traps: the module's frames end where they are, their destructors unrun, and a
+/// `WebAssembly.RuntimeError` leaves the module. When one does, the wrapper calls the module's
+/// `meterwall_stop` at once (every later call refused, no more events but errors) and, when the
+/// outermost call into the module has ended and no frame of it is left, `meterwall_recover` (the
+/// article put back, one report). Calls into the module nest: a listener of the widget's, run by
+/// the DOM while the widget adds the wall, calls in again. Other exceptions are left alone: some
+/// are thrown before any of the widget's code runs (wasm-bindgen refusing a closure that was
+/// dropped, which Firefox can still call once from an `IntersectionObserver` disconnected in the
+/// same round), and a `Result`'s error is thrown by the glue after the call has returned. The
+/// module installs no panic hook, which would link the standard library's formatting of panic
+/// messages (2 KB of wasm gzip). Applied before the names are minified, which renames the two
+/// exports with the rest.
 ///
 /// `meterwall_recover` takes the page state without asking its `RefCell`, sound only while no
 /// frame of the module is alive: so the glue must enter the module through the exports the guard
@@ -308,7 +309,7 @@ function guard(wasm) {
             try {
                 return f(...args);
             } catch (e) {
-                if (!stopped) {
+                if (!stopped && e instanceof WebAssembly.RuntimeError) {
                     stopped = 1;
                     wasm.meterwall_stop();
                 }
@@ -330,7 +331,14 @@ function guard(wasm) {
 
 ";
     const FINALIZE: &str = "function __wbg_finalize_init(";
-    for entry in ["wasmInstance.", "WebAssembly.promising", "Suspending"] {
+    if glue.matches("wasmInstance").count() > 2 {
+        return Err(
+            "the glue uses `wasmInstance`: it may enter the wasm other than through its \
+                    exports"
+                .into(),
+        );
+    }
+    for entry in ["WebAssembly.promising", "Suspending"] {
         if glue.contains(entry) {
             return Err(format!(
                 "the glue uses `{entry}`: it may enter the wasm other than through its exports"
@@ -728,7 +736,29 @@ pub fn cargo_wasm(root: &Path, target_dir: Option<&str>, env: &[(&str, &str)]) -
             .map(|dir| root.join(dir))
             .unwrap_or_else(|| root.join("target")),
     };
-    Ok(target.join(WASM_TARGET).join("release/meterwall.wasm"))
+    let wasm = target.join(WASM_TARGET).join("release/meterwall.wasm");
+    check_unused_exports(&wasm)?;
+    Ok(wasm)
+}
+
+/// Says so when the linked `wasm` still exports what the linker should have left out
+/// (`xtask/src/link.rs`): a dependency renamed one, or rustc passed the linker's arguments in a
+/// file. The wasm works, and is bigger.
+///
+/// # Errors
+///
+/// When the wasm cannot be read.
+pub fn check_unused_exports(wasm: &Path) -> Result<()> {
+    let bytes = fs::read(wasm).map_err(|source| Error::io(wasm, source))?;
+    let left = crate::link::still_exported(&bytes);
+    if !left.is_empty() {
+        shell::announce(&format!(
+            "note: {} still in the wasm; the linker was to leave {} out (see xtask/src/link.rs)",
+            left.join(", "),
+            if left.len() == 1 { "it" } else { "them" }
+        ));
+    }
+    Ok(())
 }
 
 /// The environment that makes cargo link the wasm through this program, which leaves out the
@@ -986,7 +1016,7 @@ mod tests {
         assert!(guarded("wasm = instance.exports;").is_err());
         for other in [
             "const e = instance.exports;",
-            "wasmInstance.exports.f();",
+            "let wasmInstance; wasmInstance = instance; wasmInstance['exports'].f();",
             "WebAssembly.promising(f);",
             "new WebAssembly.Suspending(f);",
         ] {
@@ -1000,7 +1030,7 @@ mod tests {
                     memory: new WebAssembly.Memory({{ initial: 1 }}),
                     fine() {{ log.push('fine'); return 1; }},
                     trap() {{ log.push('trap'); throw new WebAssembly.RuntimeError('unreachable'); }},
-                    throws() {{ log.push('throws'); throw new TypeError('thrown through'); }},
+                    throws() {{ log.push('throws'); throw new TypeError('not a trap'); }},
                     outer() {{
                         try {{ wasm.trap(); }} catch (e) {{ log.push('caught ' + e.constructor.name); }}
                         log.push('outer returns');
@@ -1036,25 +1066,27 @@ mod tests {
                      'meterwall_stop' in guarded, 'meterwall_recover' in guarded);"),
             json!([true, false, false])
         );
-        // A trap: stopped at once, recovered as the call ends, thrown on. Once only: later
-        // failures neither stop nor recover again, and calls go on as the module answers them.
+        // A trap: stopped at once, recovered as the call ends, thrown on. Once only: a later
+        // trap neither stops nor recovers again, and calls go on as the module answers them.
         assert_eq!(
             run("seen.push(outcome(() => guarded.trap()), log.splice(0));
-                 seen.push(outcome(() => guarded.throws()), log.splice(0));
+                 seen.push(outcome(() => guarded.trap()), log.splice(0));
                  seen.push(outcome(() => guarded.fine()), log.splice(0));"),
             json!([
                 "RuntimeError",
                 ["trap", "stop", "recover"],
-                "TypeError",
-                ["throws"],
+                "RuntimeError",
+                ["trap"],
                 1,
                 ["fine"],
             ])
         );
-        // A JS exception thrown through the module's frames ends them as a trap does.
+        // Another exception (wasm-bindgen refusing a dropped closure) is not a trap: the widget
+        // goes on.
         assert_eq!(
-            run("seen.push(outcome(() => guarded.throws()), log.splice(0));"),
-            json!(["TypeError", ["throws", "stop", "recover"]])
+            run("seen.push(outcome(() => guarded.throws()), log.splice(0));
+                 seen.push(outcome(() => guarded.fine()), log.splice(0));"),
+            json!(["TypeError", ["throws"], 1, ["fine"]])
         );
         // A trap in a nested call that the outer one survives: stopped at once, recovered only
         // when the outer call has ended, when no frame of the module is left.

@@ -36,8 +36,9 @@ commands:
 
 fn main() -> ExitCode {
     // Run by rustc as the wasm's linker (see `link`), not from the command line.
-    if env::var_os(link::LINKING).is_some() {
-        return link::run(env::args_os().skip(1).collect());
+    let raw: Vec<std::ffi::OsString> = env::args_os().skip(1).collect();
+    if link::is_linking(&raw) {
+        return link::run(raw);
     }
     let args: Vec<String> = env::args().skip(1).collect();
     let Some((command, rest)) = args.split_first() else {

@@ -280,6 +280,7 @@ pub fn size(root: &Path) -> Result<()> {
         .join(dir)
         .join(provision::WASM_TARGET)
         .join("release/meterwall.wasm");
+    build::check_unused_exports(&wasm)?;
     rows.push((
         "nightly build-std, panic=immediate-abort, -Oz".to_owned(),
         bound_and_optimized(root, &tools, &tools.wasm_opt, &wasm, dir)?,
