@@ -91,30 +91,19 @@ fn release() {
         if batch.is_empty() {
             break;
         }
+        // After a listener's call has stopped the widget (a bug), `dispatch` refuses the rest.
         for (name, detail) in &batch {
-            // A listener whose call stopped the widget had the held events forgotten, firing
-            // stopped with them ([`forget_held`]): the rest of this batch goes too.
-            if HOLDS.with(|h| h.get()) == 0 {
-                return;
-            }
             dispatch(name, detail, false);
         }
     }
     HOLDS.with(|h| h.set(0));
 }
 
-/// Once the widget has stopped (a bug), its held events are dropped; later ones are refused by
-/// [`dispatch`].
-pub(super) fn forget_held() {
-    HOLDS.with(|h| h.set(0));
-    HELD.with(|held| held.set(Vec::new()));
-}
-
 /// Fires `meterwall:<name>`, its detail marked version 1 (the one place that does); returns
 /// false when a listener cancelled a `cancelable` event.
 pub(super) fn dispatch(name: &str, detail: &JsValue, cancelable: bool) -> bool {
-    // Once the widget has stopped (a bug), only its errors fire: an outer call that goes on to
-    // its end after the stop tells the page nothing more.
+    // Once the widget has stopped (a bug), only its errors fire: events held before the stop, and
+    // those of an outer call that goes on to its end after it, tell the page nothing more.
     if name != "error" && check_poisoned().is_err() {
         return true;
     }

@@ -28,11 +28,10 @@ pub(crate) fn check_poisoned() -> Result<(), JsValue> {
 
 /// The widget has failed (a bug): every later call is refused, and no event of the widget's but
 /// its errors fires any more. Called by the glue's guard as the trap leaves the module, whatever
-/// calls into it are still under way; it touches flags only, never the page state.
+/// calls into it are still under way; it sets a flag only, never touching the page state.
 #[no_mangle]
 pub extern "C" fn meterwall_stop() {
     POISONED.with(|p| p.set(true));
-    forget_held();
 }
 
 /// After [`meterwall_stop`]: the article put back if it was gated, and one report. Called by the
