@@ -1158,6 +1158,50 @@ fn a_single_page_app_that_reuses_the_article_element_gets_only_its_next_article(
     clean();
 }
 
+/// The same with the text in a wrapper, as CMS layouts put it: the prompt's parent is then the
+/// old page's wrapper, which the app's new markup has detached but which is still the prompt's
+/// parent. What the wall took after the wrapper (an author's note) stays out of the next
+/// article, for a metered wall and for the one a bad config closes the page with.
+#[wasm_bindgen_test]
+fn a_single_page_app_that_reuses_a_wrapped_article_element_gets_only_its_next_article() {
+    const NOTE: &str = "About the previous author";
+    for (id, extra) in [
+        ("sw1", ",\"limit\":0"),
+        ("sw2", ",\"onError\":\"closed\",\"limit\":\"x\""),
+    ] {
+        clean();
+        let body = fixture(id);
+        body.set_inner_html(&format!(
+            "<header><h1>The headline</h1></header><div class=\"rich-text\"><p>First paragraph.</p>\
+             <p>Second paragraph.</p><p>{SECRET}</p><p>Fourth.</p></div><aside>{NOTE}</aside>"
+        ));
+        let _ = meterwall::mount(config(extra));
+        let walled = body.text_content().unwrap_or_default();
+        assert!(prompt().is_some(), "{id}: walled");
+        assert!(
+            !walled.contains(SECRET) && !walled.contains(NOTE),
+            "{id}: {walled}"
+        );
+        assert!(
+            body.query_selector(".rich-text [data-meterwall-prompt]")
+                .unwrap()
+                .is_some(),
+            "{id}: the prompt is in the wrapper"
+        );
+        // The app renders its next article into the same element, then mounts again.
+        body.set_attribute("data-meterwall-id", &format!("{id}-next"))
+            .unwrap();
+        body.set_inner_html("<p>Next one.</p><p>Next two.</p><p>Next three.</p>");
+        meterwall::mount(config(",\"pageType\":\"free\"")).unwrap();
+        assert_eq!(
+            body.text_content().unwrap_or_default(),
+            "Next one.Next two.Next three.",
+            "{id}: the previous article's removed blocks stay out"
+        );
+    }
+    clean();
+}
+
 #[wasm_bindgen_test]
 fn reset_forgets_the_meter_in_this_page_too() {
     clean();

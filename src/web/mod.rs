@@ -784,7 +784,7 @@ fn unlisten_window(event: &str, l: &Listener) {
 fn unmount() {
     if let Some((body, host, removed)) = CLOSED.with(|c| c.take()) {
         // As below: restored only into the page it was taken from.
-        if host.parent_node().is_some() {
+        if body.contains(Some(&host)) {
             host.remove();
             gate::restore(removed);
         }
@@ -794,9 +794,10 @@ fn unmount() {
         if let Some(mut m) = cell.borrow_mut().take() {
             // A single-page app that reused the article element has replaced the walled page
             // (the prompt went with it): what the wall removed belongs to that page, not this one.
-            // (An app that only detached the element, to show it again later, left the prompt in
-            // it: that page gets its blocks back.)
-            if m.host.as_ref().is_some_and(|h| h.parent_node().is_none()) {
+            // Asked of the article, not of the prompt's parent: a prompt in a wrapper of the old
+            // page still has that wrapper. (An app that only detached the element, to show it
+            // again later, left the prompt in it: that page gets its blocks back.)
+            if m.host.as_ref().is_some_and(|h| !m.body.contains(Some(h))) {
                 m.removed = gate::Removed::default();
             }
             let _ = open_up(&mut m);
