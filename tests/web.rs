@@ -1650,6 +1650,42 @@ async fn a_timeout_is_retried_with_the_same_idempotency_key() {
     assert_eq!(sent_key(0), sent_key(1));
 }
 
+/// A server error on the last try is told as what it is, a give-up, not as a retry to come (the
+/// publisher is told of a submission's trouble once).
+#[wasm_bindgen_test]
+async fn a_server_error_on_the_last_try_is_told_as_a_give_up() {
+    wall_with(&format!("{FAST},\"maxAttempts\":1"));
+    // The wall's step after its first paint, which looks for a submission a reload left pending,
+    // has run, as it has before any reader can type.
+    sleep(100).await;
+    script_fetch("[{status: 503, body: '{}'}]");
+    let told = Function::new_no_args(
+        "window.__told = []; document.addEventListener('meterwall:error', function (e) { window.__told.push(e.detail.message); });",
+    );
+    told.call0(&JsValue::NULL).unwrap();
+    submit_email("reader@example.com");
+    let told = || -> Vec<String> {
+        let told = Reflect::get(&web_sys::window().unwrap(), &"__told".into()).unwrap();
+        js_sys::Array::from(&told)
+            .iter()
+            .filter_map(|m| m.as_string())
+            .filter(|m| m.contains("signup"))
+            .collect()
+    };
+    for _ in 0..300 {
+        if !told().is_empty() {
+            break;
+        }
+        sleep(10).await;
+    }
+    // Time for a retry, had one been made.
+    sleep(100).await;
+    assert_eq!(sent().length(), 1, "one try");
+    let told = told();
+    assert_eq!(told.len(), 1, "{told:?}");
+    assert!(told[0].contains("could not be sent"), "{told:?}");
+}
+
 #[wasm_bindgen_test]
 async fn too_many_requests_waits_for_retry_after() {
     wall_with(FAST);

@@ -387,16 +387,18 @@ fn answered(mut a: Box<Attempt>, json: bool, message: Option<String>) {
             settle(&a, Err(message));
         }
         Outcome::Retry { after_ms } => {
-            if status.is_some_and(|s| s >= 500) {
-                trouble(
-                    &a,
-                    "the signup endpoint answered with a server error; retrying",
-                );
-            }
             let n = a.n;
             let wait = delay_ms(n, a.retry_delay_ms, js_sys::Math::random(), after_ms);
             match wait {
                 Some(ms) if n < a.max_attempts.into() => {
+                    // Said only when a try follows: a server error that ends the tries is told
+                    // as the give-up below (told once, so not as both).
+                    if status.is_some_and(|s| s >= 500) {
+                        trouble(
+                            &a,
+                            "the signup endpoint answered with a server error; retrying",
+                        );
+                    }
                     a.n = n + 1;
                     after(ms, Box::new(move || attempt(a)));
                 }
