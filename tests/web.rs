@@ -2070,6 +2070,60 @@ async fn a_submission_waiting_offline_is_dropped_when_another_tab_registers_the_
     clean();
 }
 
+/// A single-page app that mounts its next article while a submission is in flight: the next
+/// page's prompt sends the pending submission again (the same key), so two answers come. The
+/// reader registered once, and `register` says so once, also in `choose` mode, where the page
+/// stays walled (an article to choose) when the second answer comes.
+#[wasm_bindgen_test]
+async fn two_answers_to_one_submission_tell_one_registration() {
+    const CHOOSE: &str = ",\"retryDelayMs\":10,\"registered\":{\"mode\":\"choose\",\"limit\":3}";
+    wall_with(CHOOSE);
+    sleep(100).await;
+    Function::new_no_args(
+        "window.__sent = [];
+         window.fetch = function (url, init) {
+           window.__sent.push({url: url, body: init.body});
+           return new Promise(function (resolve) {
+             setTimeout(function () {
+               resolve(new Response('{\"ok\":true}', {status: 200, headers: {'Content-Type': 'application/json'}}));
+             }, 150);
+           });
+         };",
+    )
+    .call0(&JsValue::NULL)
+    .unwrap();
+    let counter = event_counter("meterwall:register");
+    let before = count("meterwall:register");
+    submit_email("reader@example.com");
+    sleep(20).await;
+    // The app's next article, walled too, while the first answer is still to come.
+    fixture("r5");
+    meterwall::mount(config(CHOOSE)).unwrap();
+    for _ in 0..100 {
+        if sent().length() >= 2 {
+            break;
+        }
+        sleep(10).await;
+    }
+    assert_eq!(
+        sent().length(),
+        2,
+        "the next page sent the pending submission again"
+    );
+    assert_eq!(sent_key(0), sent_key(1));
+    sleep(400).await;
+    assert_eq!(
+        field(&meterwall::why(), "wall").as_string().as_deref(),
+        Some("unlock"),
+        "registered, an article to choose"
+    );
+    assert_eq!(count("meterwall:register"), before + 1.0, "told once");
+    doc()
+        .remove_event_listener_with_callback("meterwall:register", &counter)
+        .unwrap();
+    clean();
+}
+
 #[wasm_bindgen_test]
 async fn a_registration_in_another_tab_in_choose_mode_offers_the_unlock_button() {
     wall_with(",\"retryDelayMs\":10,\"registered\":{\"mode\":\"choose\",\"limit\":3}");

@@ -967,10 +967,13 @@ impl Mounted {
     /// `article`: the one they submitted on, which is theirs whichever the page shows by now.
     pub(crate) fn registered(&mut self, focus: bool, article: crate::article::ArticleKey) {
         let was = self.decision.wall;
+        // Already told if this page knew the reader registered: from another tab
+        // (`registered_elsewhere` tells it), or from an earlier answer to the same submission
+        // (a single-page app's next page sends a pending one again while the first is under
+        // way, and in `choose` mode that page stays walled). Asked before the stored record is
+        // merged: a registration there that this page has not heard of yet is told here.
+        let told = self.record.registered_min.is_some();
         self.merge_stored();
-        // Already told (`changed_elsewhere`) if another tab registered the reader and this page
-        // opened.
-        let told = was.is_none() && self.record.registered_min.is_some();
         let now = js_sys::Date::now() as i64;
         meter::register_on(
             &mut self.record,
