@@ -1387,6 +1387,57 @@ async fn late_push_steps(client: Client, site: String, page: Article) {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn e2e_chrome_a_module_script_tag_is_named_as_the_cause() {
+    module_tag(Browser::Chrome).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn e2e_firefox_a_module_script_tag_is_named_as_the_cause() {
+    module_tag(Browser::Firefox).await;
+}
+
+/// The loader pasted as `<script type="module">`: a module script has no `currentScript`, so the
+/// loader cannot find its files. Until this case it said it must be included with a `<script
+/// src>` tag, which it was; the error now says it must be a classic one. The article stays open.
+async fn module_tag(browser: Browser) {
+    let page = |page: Page, _: &Path| {
+        page.head_first(&script(ERRORS))
+            .loader_attr("type", "module")
+    };
+    first_article_case(
+        browser,
+        "module script tag",
+        "module-tag",
+        page,
+        module_steps,
+    )
+    .await;
+}
+
+async fn module_steps(client: Client, site: String, page: Article) {
+    open(&client, &site, &page.path).await;
+    until(
+        &client,
+        "an error",
+        "return window.__errors.length > 0 ? true : null;",
+    )
+    .await;
+    let errors = errors(&client, "__errors").await;
+    assert_eq!(errors.len(), 1, "{}: one error: {errors:?}", page.path);
+    assert!(
+        errors[0].contains("classic <script src> tag"),
+        "{}: the error should ask for a classic script: {errors:?}",
+        page.path
+    );
+    let walled = js(
+        &client,
+        "return document.querySelector('[data-meterwall-prompt]') !== null;",
+    )
+    .await;
+    assert_eq!(walled, json!(false), "{}: no wall", page.path);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn e2e_chrome_wrong_wasm_integrity_names_the_attribute() {
     integrity_named(Browser::Chrome).await;
 }

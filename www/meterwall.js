@@ -127,7 +127,7 @@
     }
   }
   readBlock();
-  if (!src && !inline) return fail("the loader must be included with a <script src> tag");
+  if (!src && !inline) return fail("the loader must be included with a classic <script src> tag");
 
   // Runs one queued command; a publisher's function that throws is reported and the queue goes on.
   function run(api, item) {
@@ -166,7 +166,8 @@
       setToken: m.setToken,
       on: on,
       push: function (item) {
-        if (holding && !(item && (item[0] === "on" || item[0] === "config"))) return void rest.push(item);
+        // Held, as queued ones were: `on` and `config` taken at once, the rest after the decision.
+        if (holding) return void take(item);
         if (typeof item === "function") return item(api);
         var fn = item && api[item[0]];
         if (typeof fn !== "function") return fail("unknown command " + JSON.stringify(item && item[0]));
