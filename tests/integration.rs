@@ -1202,6 +1202,43 @@ fn a_single_page_app_that_reuses_a_wrapped_article_element_gets_only_its_next_ar
     clean();
 }
 
+/// An app that keeps its views (a cache of rendered pages, as some frameworks keep them) takes
+/// the walled article's view out of the article element, to show it again later, and puts the
+/// next article's view in: the kept view gets its blocks back, the next article none of them.
+#[wasm_bindgen_test]
+fn a_view_the_app_keeps_to_show_again_gets_its_blocks_back() {
+    clean();
+    let body = fixture("kv1");
+    body.set_inner_html(&format!(
+        "<div class=\"view\"><p>First paragraph.</p><p>Second paragraph.</p><p>{SECRET}</p>\
+         <p>Fourth.</p></div>"
+    ));
+    meterwall::mount(config(",\"limit\":0")).unwrap();
+    let view = body.query_selector(".view").unwrap().unwrap();
+    assert!(
+        view.query_selector("[data-meterwall-prompt]")
+            .unwrap()
+            .is_some(),
+        "the prompt is in the view"
+    );
+    assert!(!view.text_content().unwrap_or_default().contains(SECRET));
+    view.remove();
+    body.set_attribute("data-meterwall-id", "kv2").unwrap();
+    body.set_inner_html("<div class=\"view\"><p>Next one.</p><p>Next two.</p></div>");
+    meterwall::mount(config(",\"pageType\":\"free\"")).unwrap();
+    assert_eq!(
+        body.text_content().unwrap_or_default(),
+        "Next one.Next two."
+    );
+    let kept = view.text_content().unwrap_or_default();
+    assert!(kept.contains(SECRET) && kept.contains("Fourth."), "{kept}");
+    assert!(view
+        .query_selector("[data-meterwall-prompt]")
+        .unwrap()
+        .is_none());
+    clean();
+}
+
 #[wasm_bindgen_test]
 fn reset_forgets_the_meter_in_this_page_too() {
     clean();

@@ -19,6 +19,17 @@ pub struct Removed {
     nodes: Vec<(Element, Node, Place)>,
 }
 
+impl Removed {
+    /// Forgets what was taken from `page` and from the elements still in it: a single-page app
+    /// has put its next article there, which is not to get the old one's blocks back (after it,
+    /// at its end). What was taken from an element the app has taken out of the page (a view it
+    /// keeps, to show again) still goes back into that element.
+    pub fn forget_within(&mut self, page: &Element) {
+        self.nodes
+            .retain(|(parent, _, _)| !page.contains(Some(parent)));
+    }
+}
+
 /// Where a removed node goes back.
 enum Place {
     /// Before this kept node.

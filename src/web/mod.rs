@@ -782,23 +782,25 @@ fn unlisten_window(event: &str, l: &Listener) {
 }
 
 fn unmount() {
-    if let Some((body, host, removed)) = CLOSED.with(|c| c.take()) {
-        // As below: restored only into the page it was taken from.
-        if body.contains(Some(&host)) {
-            host.remove();
-            gate::restore(removed);
+    if let Some((body, host, mut removed)) = CLOSED.with(|c| c.take()) {
+        // As below.
+        if !body.contains(Some(&host)) {
+            removed.forget_within(&body);
         }
+        host.remove();
+        gate::restore(removed);
         let _ = body.remove_attribute("data-meterwall-state");
     }
     MOUNTED.with(|cell| {
         if let Some(mut m) = cell.borrow_mut().take() {
             // A single-page app that reused the article element has replaced the walled page
-            // (the prompt went with it): what the wall removed belongs to that page, not this one.
-            // Asked of the article, not of the prompt's parent: a prompt in a wrapper of the old
-            // page still has that wrapper. (An app that only detached the element, to show it
-            // again later, left the prompt in it: that page gets its blocks back.)
+            // (the prompt went with it): what the wall removed from the element, and from the
+            // wrappers still in it, belongs to that page, not to the next article there. Asked
+            // of the article, not of the prompt's parent: a prompt in a wrapper of the old page
+            // still has that wrapper. (An app that only detached the element, or a wrapper, to
+            // show it again later, left the prompt in it: it gets its blocks back.)
             if m.host.as_ref().is_some_and(|h| !m.body.contains(Some(h))) {
-                m.removed = gate::Removed::default();
+                m.removed.forget_within(&m.body);
             }
             let _ = open_up(&mut m);
         }
