@@ -20,13 +20,17 @@ pub struct Removed {
 }
 
 impl Removed {
-    /// Forgets what was taken from `page` and from the elements still in it: a single-page app
-    /// has put its next article there, which is not to get the old one's blocks back (after it,
-    /// at its end). What was taken from an element the app has taken out of the page (a view it
-    /// keeps, to show again) still goes back into that element.
-    pub fn forget_within(&mut self, page: &Element) {
-        self.nodes
-            .retain(|(parent, _, _)| !page.contains(Some(parent)));
+    /// When a single-page app has replaced what `page` held (the `prompt` went with it), forgets
+    /// what was taken from `page` and from the elements still in it: the app's next article there
+    /// is not to get the old one's blocks back (after it, at its end). Asked of the page, not of
+    /// the prompt's parent: a prompt in a wrapper of the old page still has that wrapper. What was
+    /// taken from an element the app has taken out of the page (a view it keeps, to show again,
+    /// the prompt in it) still goes back into that element.
+    pub fn forget_if_replaced(&mut self, page: &Element, prompt: &Element) {
+        if !page.contains(Some(prompt)) {
+            self.nodes
+                .retain(|(parent, _, _)| !page.contains(Some(parent)));
+        }
     }
 }
 

@@ -784,23 +784,17 @@ fn unlisten_window(event: &str, l: &Listener) {
 fn unmount() {
     if let Some((body, host, mut removed)) = CLOSED.with(|c| c.take()) {
         // As below.
-        if !body.contains(Some(&host)) {
-            removed.forget_within(&body);
-        }
+        removed.forget_if_replaced(&body, &host);
         host.remove();
         gate::restore(removed);
         let _ = body.remove_attribute("data-meterwall-state");
     }
     MOUNTED.with(|cell| {
         if let Some(mut m) = cell.borrow_mut().take() {
-            // A single-page app that reused the article element has replaced the walled page
-            // (the prompt went with it): what the wall removed from the element, and from the
-            // wrappers still in it, belongs to that page, not to the next article there. Asked
-            // of the article, not of the prompt's parent: a prompt in a wrapper of the old page
-            // still has that wrapper. (An app that only detached the element, or a wrapper, to
-            // show it again later, left the prompt in it: it gets its blocks back.)
-            if m.host.as_ref().is_some_and(|h| !m.body.contains(Some(h))) {
-                m.removed.forget_within(&m.body);
+            // A single-page app that reused the article element may have replaced the walled
+            // page: what the wall removed then belongs to that page, not to the next article.
+            if let Some(host) = &m.host {
+                m.removed.forget_if_replaced(&m.body, host);
             }
             let _ = open_up(&mut m);
         }
