@@ -152,6 +152,7 @@ async fn queue_steps(client: Client, site: String, demo: Vec<Article>, page: Art
          const why = api.push(['why']);
          const before = window.__order.length;
          const unknown = api.push(['nope']);
+         const both = api.push(function () { log.push('first of two ran'); }, ['why']);
          return {
              isArray: Array.isArray(api),
              version: api.version,
@@ -159,6 +160,7 @@ async fn queue_steps(client: Client, site: String, demo: Vec<Article>, page: Art
              why: why,
              sameAsWhy: JSON.stringify(why) === JSON.stringify(api.why()),
              unknown: unknown === undefined ? 'undefined' : unknown,
+             both: both,
              errors: window.__order.slice(before),
          };",
     )
@@ -172,8 +174,13 @@ async fn queue_steps(client: Client, site: String, demo: Vec<Article>, page: Art
     assert_eq!(after["version"], json!(1), "window.meterwall.version");
     assert_eq!(
         after["log"],
-        json!(["fn ran, given the api: true", "push returned"]),
-        "after load, meterwall.push(fn) runs fn synchronously with the API"
+        json!([
+            "fn ran, given the api: true",
+            "push returned",
+            "first of two ran"
+        ]),
+        "after load, meterwall.push(fn) runs fn synchronously with the API, and push(a, b) runs \
+         a, as the queue's push took both"
     );
     assert_eq!(
         after["why"]["reason"],
@@ -185,6 +192,11 @@ async fn queue_steps(client: Client, site: String, demo: Vec<Article>, page: Art
         after["sameAsWhy"],
         json!(true),
         "push(['why']) answers what why() does"
+    );
+    assert_eq!(
+        after["both"]["reason"],
+        json!("allowanceSpent"),
+        "after load, push(a, b) runs b too and returns its answer"
     );
     assert_eq!(
         after["errors"],
@@ -1855,6 +1867,23 @@ document.addEventListener("load", function late(e) {
   meterwall.push(["config", { dataLayer: true }]);
 }, true);"#;
 
+/// A trap in the first decision: once the loader has run (see `PUSHES` for the `load` listener),
+/// `Date.now`, which the widget calls as it decides, throws what a trap throws, once (as in
+/// `tests/faults_e2e.rs`). A function is queued before, and one pushed after, the loader runs.
+const TRAP_FIRST: &str = r#"window.meterwall = window.meterwall || [];
+window.__ran = [];
+meterwall.push(function () { window.__ran.push("queued"); });
+document.addEventListener("load", function late(e) {
+  if (!(e.target instanceof HTMLScriptElement) || !/\/meterwall\.js$/.test(e.target.src)) return;
+  document.removeEventListener("load", late, true);
+  meterwall.push(function () { window.__ran.push("pushed"); });
+  var now = Date.now;
+  Date.now = function () {
+    Date.now = now;
+    throw new WebAssembly.RuntimeError("unreachable");
+  };
+}, true);"#;
+
 /// A subscriber token that has expired, with its public key (from an earlier page), in the
 /// config; the publisher's own login then says the reader subscribes, and a function reads the
 /// decision: both queued before the widget loads.
@@ -1903,18 +1932,21 @@ async fn loader_edges(browser: Browser) {
     let waiting = Page::of(&www, &article)
         .head_first(&format!("{}\n{}", script(COUNTS), script(WAITING_TOKEN)))
         .write(site.path(), "waiting-token");
+    let trapped = Page::of(&www, &article)
+        .head_first(&format!("{}\n{}", script(COUNTS), script(TRAP_FIRST)))
+        .write(site.path(), "trap-first");
     run_case(
         browser,
         "loader edge cases",
         &Settings::default(),
         site.path(),
-        |client, url| edge_steps(client, url, [twice, no_wasm, late_layer, waiting]),
+        |client, url| edge_steps(client, url, [twice, no_wasm, late_layer, waiting, trapped]),
     )
     .await;
 }
 
-async fn edge_steps(client: Client, site: String, pages: [Article; 4]) {
-    let [twice, no_wasm, late_layer, waiting] = pages;
+async fn edge_steps(client: Client, site: String, pages: [Article; 5]) {
+    let [twice, no_wasm, late_layer, waiting, trapped] = pages;
     // Pasted twice: one widget, one decision, one `ready`.
     open(&client, &site, &twice.path).await;
     assert_eq!(decided(&client, &twice.path).await, "open");
@@ -1991,10 +2023,10 @@ async fn edge_steps(client: Client, site: String, pages: [Article; 4]) {
         waiting.path
     );
     assert_eq!(decided(&client, &waiting.path).await, "open");
-    let errors = errors(&client, "__errors").await;
+    let said = errors(&client, "__errors").await;
     assert!(
-        errors.iter().any(|e| e.contains("expired")),
-        "{}: the expired token is reported: {errors:?}",
+        said.iter().any(|e| e.contains("expired")),
+        "{}: the expired token is reported: {said:?}",
         waiting.path
     );
     assert_eq!(
@@ -2003,6 +2035,40 @@ async fn edge_steps(client: Client, site: String, pages: [Article; 4]) {
         "{}",
         waiting.path
     );
+
+    // A trap in the first decision stops the widget: one error says so, the article stays
+    // whole, and the loader neither runs the commands it holds nor says the widget is ready.
+    // Until this case, both functions ran (a function pushed is not a call into the widget) and
+    // `meterwall:ready` fired.
+    open(&client, &site, &trapped.path).await;
+    until(
+        &client,
+        "the trap's error",
+        "return window.__errors.length ? true : null;",
+    )
+    .await;
+    tokio::time::sleep(QUIET).await;
+    let errors = errors(&client, "__errors").await;
+    assert_eq!(
+        errors,
+        ["internal error: meterwall has stopped and the article stays readable; please report this to the publisher"],
+        "{}: one error, saying what happened",
+        trapped.path
+    );
+    let after = js(
+        &client,
+        "return { ran: window.__ran, counts: window.__counts, pending: \
+         document.documentElement.classList.contains('meterwall-pending') };",
+    )
+    .await;
+    assert_eq!(
+        after,
+        json!({ "ran": [], "counts": { "ready": 0, "view": 0 }, "pending": false }),
+        "{}: no queued command ran, no ready, no view",
+        trapped.path
+    );
+    assert_whole(&client, &trapped).await;
+    assert_no_prompt(&client, &trapped.path).await;
 }
 
 // 8. The one-request build (`meterwall.inline.js`).

@@ -28,7 +28,7 @@
   // each synchronous stretch of its work since `from` (a performance.now() time).
   function work(from) {
     try {
-      performance.measure("meterwall:work", { start: from, end: performance.now() });
+      performance.measure("meterwall:work", { start: from });
     } catch (e) {
       // User Timing Level 3 missing: nothing is measured, nothing else changes.
     }
@@ -75,10 +75,10 @@
   for (var key in data) {
     if (key === "wasmIntegrity") continue;
     // data-registered-limit arrives as registeredLimit and means registered.limit.
-    var nested = /^registered([A-Z].*)$/.exec(key);
+    var nested = /^registered([A-Z])(.*)$/.exec(key);
     if (nested) {
       attrs.registered = attrs.registered || {};
-      attrs.registered[nested[1].charAt(0).toLowerCase() + nested[1].slice(1)] = data[key];
+      attrs.registered[nested[1].toLowerCase() + nested[2]] = data[key];
     } else {
       attrs[key] = data[key];
     }
@@ -129,15 +129,6 @@
   readBlock();
   if (!src && !inline) return fail("the loader must be included with a classic <script src> tag");
 
-  // Runs one queued command; a publisher's function that throws is reported and the queue goes on.
-  function run(api, item) {
-    try {
-      return api.push(item);
-    } catch (e) {
-      report("a queued command threw (" + (e && e.message ? e.message : e) + "); the next ones still run");
-    }
-  }
-
   // Runs the widget once its module `m` is instantiated, and the article parsed: an async script
   // can run while the rest of the page is still arriving, and the gate needs all of the article.
   function start(m) {
@@ -152,6 +143,15 @@
     // While the first decision waits, commands pushed meanwhile join the queued ones (`rest`),
     // so that all run after it in the order they were made.
     var holding = false;
+    // One command, as `push` runs each of its arguments.
+    function one(item) {
+      // Held, as queued ones were: `on` and `config` taken at once, the rest after the decision.
+      if (holding) return void take(item);
+      if (typeof item === "function") return item(api);
+      var fn = item && api[item[0]];
+      if (typeof fn !== "function") return fail("unknown command " + JSON.stringify(item && item[0]));
+      return fn.apply(api, item.slice(1));
+    }
     var api = {
       version: 1,
       mount: function (config) {
@@ -165,13 +165,9 @@
       setSubscriber: m.setSubscriber,
       setToken: m.setToken,
       on: on,
-      push: function (item) {
-        // Held, as queued ones were: `on` and `config` taken at once, the rest after the decision.
-        if (holding) return void take(item);
-        if (typeof item === "function") return item(api);
-        var fn = item && api[item[0]];
-        if (typeof fn !== "function") return fail("unknown command " + JSON.stringify(item && item[0]));
-        return fn.apply(api, item.slice(1));
+      // Each argument, as the queue's own push takes them; the last one's answer is returned.
+      push: function () {
+        return [].map.call(arguments, one).pop();
       },
       config: function (layer) {
         calls = calls.concat(layer);
@@ -186,10 +182,21 @@
     } catch (e) {
       // mount has logged the cause and fired meterwall:error; the article stays as the policy says.
       pending.remove("meterwall-pending");
+      // A trap (a bug in the widget, see README "Failure policy") has stopped it: the queued
+      // commands are not run, and the widget is not ready. The name, not `instanceof`, for bytes.
+      if (e.name == "RuntimeError") return;
+    }
+    // Runs one queued command; a publisher's function that throws is reported and the queue goes on.
+    function run(item) {
+      try {
+        api.push(item);
+      } catch (e) {
+        report("a queued command threw (" + ((e && e.message) || e) + "); the next ones still run");
+      }
     }
     function ready() {
       holding = false;
-      for (var j = 0; j < rest.length; j++) run(api, rest[j]);
+      rest.forEach(run);
       emit("ready", { version: 1 });
     }
     if (decided && typeof decided.then === "function") {
@@ -206,7 +213,7 @@
 
   // A 404, a wrong MIME type, an integrity mismatch, or a CSP without 'wasm-unsafe-eval'.
   function broken(e) {
-    var why = e && e.message ? e.message : e;
+    var why = (e && e.message) || e;
     if (data.wasmIntegrity) why += "; check data-wasm-integrity against the deployed meterwall_wasm_bg.wasm";
     fail("the widget could not load (" + why + "); the article stays readable");
   }
@@ -214,11 +221,8 @@
   // Loads the wasm and runs the widget. The `meterwall:load` mark says when, and whether after
   // the first paint.
   function go() {
-    try {
-      performance.mark("meterwall:load", { detail: { afterPaint: paintFirst } });
-    } catch (e) {
-      // User Timing missing: nothing is marked.
-    }
+    // Unguarded, as the first mark is.
+    performance.mark("meterwall:load", { detail: { afterPaint: paintFirst } });
     // Turned off by the browser (a lockdown or strict security mode) or by policy.
     if (typeof WebAssembly !== "object") return broken("WebAssembly is unavailable in this browser");
     if (inline) {
@@ -239,7 +243,7 @@
     } else {
       // The wasm is fetched and compiled (off the main thread) while the glue downloads, not after.
       // Subresource Integrity covers the script tag only; data-wasm-integrity covers the wasm.
-      var wasm = new URL("meterwall_wasm_bg.wasm", src).href;
+      var wasm = new URL("meterwall_wasm_bg.wasm", src);
       var options = data.wasmIntegrity ? { integrity: data.wasmIntegrity } : {};
       var compiled = (
         WebAssembly.compileStreaming ? WebAssembly.compileStreaming(fetch(wasm, options)) : Promise.reject()
@@ -253,7 +257,7 @@
       });
       // Handled here too: if the glue itself cannot load, its error is the one reported.
       compiled.catch(function () {});
-      import(new URL("meterwall_wasm.js", src).href)
+      import(new URL("meterwall_wasm.js", src))
         .then(function (glue) {
           return compiled.then(function (module) {
             // The module comes compiled, so the glue's synchronous init is all it needs (the build
@@ -297,12 +301,9 @@
       }
     };
     new PerformanceObserver(function (list, observer) {
-      var entries = list.getEntries();
-      for (var p = 0; p < entries.length; p++) {
-        if (entries[p].name === "first-contentful-paint") {
-          observer.disconnect();
-          once();
-        }
+      if (list.getEntriesByName("first-contentful-paint").length) {
+        observer.disconnect();
+        once();
       }
     }).observe({ type: "paint", buffered: true });
     setTimeout(once, 1000);

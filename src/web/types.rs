@@ -243,8 +243,8 @@ export interface MeterwallApi {
     setToken(token: string | null): Promise<MeterwallDecision | null>;
     /** Calls `fn` with the detail of every `meterwall:<name>` event. */
     on<N extends MeterwallEventName>(name: N, fn: (detail: MeterwallEventDetail<N>) => void): void;
-    /** Runs a command now, as the queue does. */
-    push(command: MeterwallCommand): unknown;
+    /** Runs each command now, in order, as the queue takes them; returns the last one's answer. */
+    push(...commands: MeterwallCommand[]): unknown;
     /** Adds a config layer for later mounts. */
     config(layer: MeterwallConfig | MeterwallConfig[]): void;
 }

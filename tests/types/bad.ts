@@ -45,6 +45,9 @@ api.why(1);
 // @ts-expect-error: no such event
 api.on("locked", () => {});
 
+// @ts-expect-error: each command pushed is checked: a bare name is not a command
+api.push(["why"], "why");
+
 // @ts-expect-error: a token is a string (or null to drop it)
 void api.setToken(42);
 

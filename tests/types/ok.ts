@@ -157,6 +157,9 @@ function afterLoad(): void {
 
     const commands: MeterwallCommand[] = [["reset"], (a) => a.reset(), ["setSubscriber", false]];
     for (const command of commands) api.push(command);
+    api.push(...commands);
+    const answer: unknown = api.push(["why"], ["state"]);
+    console.log(answer);
     api.reset();
 }
 
