@@ -336,6 +336,13 @@ fn page_config_then_article_attributes_then_calls() {
     // The article element's attribute beats the page config...
     let d = meterwall::mount_with(page.clone(), JsValue::UNDEFINED).unwrap();
     assert_eq!(field(&d, "reason").as_string().as_deref(), Some("freePage"));
+    // ...also over a value of the page config that is not valid: later layers win key by key.
+    // Until this case the page config was first read without the article's attributes (to find
+    // the article), and its fault refused the whole config.
+    let invalid =
+        JSON::parse("[{\"selector\":\"#fixture\",\"limit\":0,\"pageType\":\"standard\"}]").unwrap();
+    let d = meterwall::mount_with(invalid, JsValue::UNDEFINED).unwrap();
+    assert_eq!(field(&d, "reason").as_string().as_deref(), Some("freePage"));
     // ...and a queued config call beats the article element.
     let calls = JSON::parse("[{\"pageType\":\"metered\"}]").unwrap();
     let d = meterwall::mount_with(page, calls).unwrap();
@@ -362,7 +369,10 @@ fn page_config_then_article_attributes_then_calls() {
 #[wasm_bindgen_test]
 fn config_errors_name_the_path_and_what_was_expected() {
     clean();
-    fixture("errs");
+    // Without its own id: the config's `articleId` is not overridden (see below).
+    fixture("errs")
+        .remove_attribute("data-meterwall-id")
+        .unwrap();
     let cases = [
         (
             "{\"limit\":\"three\"}",
@@ -435,6 +445,10 @@ fn config_errors_name_the_path_and_what_was_expected() {
         assert!(err.starts_with("[meterwall] "));
         assert!(page_text().contains(SECRET), "fails open");
     }
+    // The article element's own id wins over the config's, so that one is not read at all.
+    fixture("errs");
+    let layers = JSON::parse("[{\"selector\":\"#fixture\"},{\"articleId\":[]}]").unwrap();
+    assert!(meterwall::mount(layers).is_ok());
     let err = meterwall::mount(JsValue::from(5))
         .unwrap_err()
         .as_string()
@@ -443,6 +457,21 @@ fn config_errors_name_the_path_and_what_was_expected() {
         err.contains("config must be an object or a list of objects"),
         "{err}"
     );
+    // A layer that is not an object among others (a gtag-style `["config", "limit", 0]`): the
+    // failure policy the others give holds. Until this case such a config was refused before any
+    // policy was read, and the article stayed readable on a page that asked to fail closed.
+    fixture("notobj");
+    let err = refused("[{\"selector\":\"#fixture\",\"onError\":\"closed\"},5]");
+    assert!(
+        err.contains("config must be an object or a list of objects")
+            && err.contains("stays walled"),
+        "{err}"
+    );
+    assert!(
+        prompt().is_some() && !page_text().contains(SECRET),
+        "fails closed"
+    );
+    fixture("cfg");
     // onError: closed walls the page when the config is bad, and says so.
     let err = refused(
         "[{\"selector\":\"#fixture\",\"onError\":\"closed\",\"limit\":\"x\",\
@@ -896,6 +925,44 @@ async fn a_refused_page_token_falls_back_to_the_kept_one() {
     keep_token(retired);
     fixture("tb5");
     meterwall::mount(token_config(&jwk, None)).unwrap();
+    assert_eq!(settled().await, "locked");
+    assert!(last_error().contains("expired"), "{}", last_error());
+    assert!(stored().token.is_none(), "forgotten");
+    clean();
+}
+
+/// A key that cannot be used beside one that can: the token is what failed, as with the usable key
+/// alone. Until this test, none matching was the key's fault (`BadKey`) whenever one key could not
+/// be used, so the kept token was not tried after a refused page token, and a kept token of a
+/// retired key that had expired was reported on every page instead of forgotten.
+#[wasm_bindgen_test]
+async fn a_key_that_cannot_be_used_beside_one_that_can_does_not_stop_the_kept_token() {
+    clean();
+    watch_error();
+    let (jwk, valid) = key_and_token(3600).await;
+    let (_, forged) = key_and_token(3600).await;
+    // A point off the curve: only WebCrypto's import finds it.
+    let typo = JSON::parse(
+        r#"{"kty":"EC","crv":"P-256","x":"AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA","y":"AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA"}"#,
+    )
+    .unwrap();
+    let keys: JsValue = js_sys::Array::of2(&typo, &jwk).into();
+    fixture("ku1");
+    meterwall::mount(token_config(&keys, None)).unwrap();
+    keep_token(valid.clone());
+    fixture("ku2");
+    meterwall::mount(token_config(&keys, Some(&forged))).unwrap();
+    assert_eq!(settled().await, "open", "the kept token still proves it");
+    assert!(
+        last_error().contains("signature"),
+        "the page's token is reported as not matching: {}",
+        last_error()
+    );
+    assert_eq!(stored().token.as_deref(), Some(valid.as_str()), "kept");
+    let (_, retired) = key_and_token(-3600).await;
+    keep_token(retired);
+    fixture("ku3");
+    meterwall::mount(token_config(&keys, None)).unwrap();
     assert_eq!(settled().await, "locked");
     assert!(last_error().contains("expired"), "{}", last_error());
     assert!(stored().token.is_none(), "forgotten");

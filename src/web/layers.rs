@@ -44,8 +44,9 @@ pub(super) fn to_value(v: &JsValue, depth: u8) -> Value {
 
 /// A list of config layers (or one) merged in order, later ones winning. A layer that is itself a
 /// list (`mount([a, b])`, a JSON block written as a list) is its layers in turn, not one value
-/// that the next layer would replace whole.
-pub(super) fn config_layers(input: &JsValue) -> Result<Value, String> {
+/// that the next layer would replace whole. With whether every layer was an object: the others
+/// are merged all the same, so that an invalid config's failure policy can still be read.
+pub(super) fn config_layers(input: &JsValue) -> (Value, bool) {
     /// Whether every layer was an object (or nothing): the message is made once, below, not in
     /// each level of the recursion.
     fn merge(acc: &mut Value, layer: &Value) -> bool {
@@ -55,17 +56,21 @@ pub(super) fn config_layers(input: &JsValue) -> Result<Value, String> {
                 acc.merge(layer);
                 true
             }
-            Value::List(layers) => layers.iter().all(|l| merge(acc, l)),
+            // Every layer merged, not only those before a bad one (which `all` would stop at).
+            Value::List(layers) => {
+                let mut objects = true;
+                for l in layers {
+                    objects &= merge(acc, l);
+                }
+                objects
+            }
             // A number or text where a layer should be: from the JSON block as well as a call.
             _ => false,
         }
     }
     let mut acc = Value::Map(Vec::new());
-    if merge(&mut acc, &to_value(input, 0)) {
-        Ok(acc)
-    } else {
-        Err("config must be an object or a list of objects: check the JSON block, the [\"config\", …] calls and mount(config)".into())
-    }
+    let objects = merge(&mut acc, &to_value(input, 0));
+    (acc, objects)
 }
 
 /// The article element's own attributes, which win over the script's config; empty ones are
@@ -136,11 +141,18 @@ const ELEMENT_KEYS: &str = texts![
 /// What to say of a config that cannot be used. `element`: the config read well without the
 /// article element's attributes, so that a bad value of one is named as the attribute the
 /// publisher wrote, not only as the config key it gives.
+/// What is wrong with the config (`None`: a layer that is not an object), and what the page does
+/// about it.
 pub(super) fn config_message(
-    e: &crate::config::ConfigError,
+    e: Option<&crate::config::ConfigError>,
     policy: FailPolicy,
     element: bool,
 ) -> String {
+    let Some(e) = e else {
+        let mut m = String::from("config must be an object or a list of objects: check the JSON block, the [\"config\", …] calls and mount(config)");
+        m.push_str(policy_text(policy));
+        return m;
+    };
     let mut m = String::from("invalid config: ");
     e.push_to(&mut m);
     let mut items = crate::list_items(ELEMENT_KEYS);
@@ -152,11 +164,15 @@ pub(super) fn config_message(
             break;
         }
     }
-    m.push_str(match policy {
+    m.push_str(policy_text(policy));
+    m
+}
+
+fn policy_text(policy: FailPolicy) -> &'static str {
+    match policy {
         FailPolicy::Open => ". The article stays readable until it is fixed.",
         FailPolicy::Closed => ". The article stays walled (onError: \"closed\") until it is fixed.",
-    });
-    m
+    }
 }
 
 pub(super) fn missing_body(selector: &str) -> String {

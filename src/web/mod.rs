@@ -353,8 +353,16 @@ fn prepare(
         layer.push(("locale".into(), Value::Str(lang)));
     }
     let mut merged = Value::Map(layer);
-    merged.merge(&config_layers(page).map_err(|e| fail(&e))?);
-    let calls = config_layers(calls).map_err(|e| fail(&e))?;
+    let (page, page_objects) = config_layers(page);
+    merged.merge(&page);
+    drop(page);
+    let (calls, calls_objects) = config_layers(calls);
+    if !(page_objects && calls_objects) {
+        // A number or a text where a layer should be: an invalid config, under the failure policy
+        // that the other layers give.
+        merged.merge(&calls);
+        return Err(unreadable(doc, merged, None, None));
+    }
     // What is done with is dropped at once (this block, the `drop`s below), not kept to the
     // end, where each of the later exits would drop it again (41 bytes of wasm, gzip).
     // The config read without the article's attributes, for its selector only.
@@ -362,14 +370,21 @@ fn prepare(
         let mut first = merged.clone();
         first.merge(&calls);
         // The layers move on to `unreadable`, not cloned there (20 bytes of wasm, gzip).
-        let (config, _) = match Config::from_value(&first) {
-            Ok(read) => read,
-            Err(e) => return Err(unreadable(doc, first, &e, None)),
+        let selector = match Config::from_value(&first) {
+            Ok((config, _)) => config.selector,
+            // Another key's fault may be one that the article element's attributes override
+            // (later layers win key by key): the selector alone is read, and the config again
+            // with those attributes below.
+            Err(e) if e.path != "selector" => match first.get("selector") {
+                Some(Value::Str(s)) => s.clone(),
+                _ => crate::config::DEFAULT_SELECTOR.into(),
+            },
+            Err(e) => return Err(unreadable(doc, first, Some(&e), None)),
         };
-        match doc.query_selector(&config.selector) {
+        match doc.query_selector(&selector) {
             Ok(Some(body)) => body,
-            Ok(None) => return Err(fail(&missing_body(&config.selector))),
-            Err(_) => return Err(fail(&bad_selector(&config.selector))),
+            Ok(None) => return Err(fail(&missing_body(&selector))),
+            Err(_) => return Err(fail(&bad_selector(&selector))),
         }
     };
     merged.merge(&element_layer(&body));
@@ -377,7 +392,7 @@ fn prepare(
     drop(calls);
     let (config, warnings) = match Config::from_value(&merged) {
         Ok(read) => read,
-        Err(e) => return Err(unreadable(doc, merged, &e, Some(&body))),
+        Err(e) => return Err(unreadable(doc, merged, Some(&e), Some(&body))),
     };
     drop(merged);
     for w in &warnings {
@@ -454,15 +469,15 @@ fn prepare(
     }))
 }
 
-/// The config `value` cannot be read (`e`): reported, and with `onError: "closed"` the article
-/// gated anyway, with what of the config can be read. `body` is the article the config's
-/// selector found; before it is known (`None`), the one found through the selector as given
-/// (or the default). One function for both reads of the config (110 bytes of wasm
-/// before compression).
+/// The config `value` cannot be read (`e`; `None` when a layer is not an object): reported, and
+/// with `onError: "closed"` the article gated anyway, with what of the config can be read. `body`
+/// is the article the config's selector found; before it is known (`None`), the one found through
+/// the selector as given (or the default). One function for both reads of the config (110 bytes
+/// of wasm before compression).
 fn unreadable(
     doc: &Document,
     value: Value,
-    e: &crate::config::ConfigError,
+    e: Option<&crate::config::ConfigError>,
     body: Option<&Element>,
 ) -> JsValue {
     let policy = config_policy(&value);

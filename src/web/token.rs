@@ -15,9 +15,9 @@ use web_sys::{CryptoKey, SubtleCrypto};
 /// [`token::MAX_KEYS`]: while the publisher moves to a new key, pages carry both, and a token
 /// signed with either holds. They are tried in turn, the next only when the signature does not
 /// match the one before (or the key cannot be used: a typo in the new key does not stop the old
-/// one). None matching is `BadKey` if one of them could not be used, else `BadSignature`, or the
+/// one). None matching is `BadKey` if none of them could be used, else `BadSignature`, or the
 /// fault of the unverified claims when they show the token could not hold with any key (see
-/// [`unverified`]).
+/// [`unverified`]): with one key that works, the token is what failed, as with that key alone.
 ///
 /// The order matters: the algorithm is checked before any cryptography, and the claims are
 /// trusted only once the signature has vouched for them: a forged token never holds, whatever it
@@ -83,10 +83,10 @@ fn try_key(mut c: Box<Check>) {
     let i = c.next;
     let s = &mut c.started;
     if i >= s.keys.length() {
-        let fault = if s.bad_key {
-            TokenError::BadKey
-        } else {
+        let fault = if s.usable {
             unverified(&s.payload, c.now_ms)
+        } else {
+            TokenError::BadKey
         };
         // In a later microtask, as promised, also when no key could even be imported: a caller
         // that holds the mounted state (another tab's change) could not take it again now.
@@ -96,10 +96,7 @@ fn try_key(mut c: Box<Check>) {
     c.next = i + 1;
     match import(s, &s.keys.get(i)) {
         Ok(import) => wait(c, &import, false),
-        Err(_) => {
-            s.bad_key = true;
-            try_key(c)
-        }
+        Err(_) => try_key(c),
     }
 }
 
@@ -126,9 +123,9 @@ fn step(mut c: Box<Check>, outcome: Result<JsValue, JsValue>) {
     }
     let s = &mut c.started;
     let Ok(key) = outcome.dyn_into::<CryptoKey>() else {
-        s.bad_key = true;
         return try_key(c);
     };
+    s.usable = true;
     // `verify({name: 'ECDSA', hash: 'SHA-256'}, key, r||s, signingInput)`: WebCrypto's
     // ECDSA signature is the raw `r || s`, the same form as JWS's (RFC 7518 §3.4), so no
     // DER conversion.
@@ -156,8 +153,8 @@ struct Started {
     /// smaller than one made per call (16 bytes of wasm, gzip).
     algorithm: Object,
     keys: Array,
-    /// Whether a key tried so far could not be used.
-    bad_key: bool,
+    /// Whether a key tried so far could be used (imported).
+    usable: bool,
     signature: Uint8Array,
     data: Uint8Array,
     payload: Vec<u8>,
@@ -190,7 +187,7 @@ fn start(token: &str, keys: &JsValue) -> Result<Started, TokenError> {
         subtle,
         algorithm,
         keys: list,
-        bad_key: false,
+        usable: false,
         signature: Uint8Array::from(parts.signature.as_slice()),
         data: Uint8Array::from(parts.signing_input.as_bytes()),
         payload: parts.payload,
