@@ -1394,6 +1394,43 @@ async fn set_token_lifts_the_wall_and_null_forgets_it() {
     clean();
 }
 
+/// A logout page: the site's tag, but no article element, so no page is mounted. Until this test,
+/// `setToken(null)` there resolved to `null` and left the token in storage, so the next article
+/// still recognised a subscriber.
+#[wasm_bindgen_test]
+async fn set_token_null_logs_out_on_a_page_without_an_article() {
+    clean();
+    let (jwk, token) = key_and_token(3600).await;
+    fixture("lo1");
+    let d = meterwall::mount(token_config(&jwk, Some(&token))).unwrap();
+    JsFuture::from(d.dyn_into::<Promise>().unwrap())
+        .await
+        .unwrap();
+    assert_eq!(settled().await, "open");
+    assert_eq!(stored().token.as_deref(), Some(token.as_str()));
+    // Over the limit (0) once the token lapses: walled from then.
+    assert!(
+        hint().is_some_and(|h| !h.starts_with('-') && h != "wall"),
+        "{:?}",
+        hint()
+    );
+    doc().get_element_by_id("fixture").unwrap().remove();
+    assert!(
+        meterwall::mount(token_config(&jwk, None)).is_err(),
+        "no article"
+    );
+    let d = JsFuture::from(meterwall::set_token(JsValue::NULL))
+        .await
+        .unwrap();
+    assert!(d.is_null(), "no page decided again");
+    assert!(stored().token.is_none(), "forgotten");
+    assert_eq!(hint().as_deref(), Some("wall"), "walled from now");
+    fixture("lo2");
+    meterwall::mount(token_config(&jwk, None)).unwrap();
+    assert_eq!(settled().await, "locked", "the next article is metered");
+    clean();
+}
+
 /// The anti-flicker hint as stored: `None` when there is none.
 fn hint() -> Option<String> {
     storage().get_item(meterwall::record::HINT_KEY).unwrap()

@@ -133,6 +133,10 @@ fn keep_token(token: Option<String>, resolve: js_sys::Function, reject: js_sys::
             m.forget_token();
             m.resubscribe(m.config.subscriber)
         });
+        // No page to decide again: a logout still logs out, in storage.
+        if let (None, Some(s)) = (&d, store::probe()) {
+            store::forget_token(&s);
+        }
         super::resolve(Some(resolve), &d.unwrap_or(JsValue::NULL));
         return;
     };

@@ -111,6 +111,25 @@ pub fn save(storage: &Storage, record: &Record, hint: Hint) -> Result<(), StoreE
     Ok(())
 }
 
+/// Forgets the kept token where no page is mounted to decide (`setToken(null)` on a logout page
+/// without an article, or after a config that failed). A hint that the next page is walled from
+/// when the token lapses says walled from now; one of walled until a time, or none, still holds.
+pub fn forget_token(storage: &Storage) {
+    if let Ok(Some(mut record)) = read(Some(storage)) {
+        if record.token.take().is_some() && storage.set_item(STORAGE_KEY, &encode(&record)).is_ok()
+        {
+            let lapse = storage
+                .get_item(HINT_KEY)
+                .ok()
+                .flatten()
+                .is_some_and(|h| !h.starts_with('-'));
+            if lapse {
+                let _ = storage.set_item(HINT_KEY, HINT_WALL);
+            }
+        }
+    }
+}
+
 /// Forgets the record and the hint.
 pub fn clear(storage: &Storage) {
     // A failure here leaves the old record, which is what the reader had anyway.
