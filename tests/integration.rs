@@ -1619,6 +1619,40 @@ async fn a_token_set_while_storage_is_full_is_saved_once_it_can_be() {
     clean();
 }
 
+/// Another tab keeps a token, and this page says otherwise while it checks that token (WebCrypto
+/// answers in a later task): a logout (`setToken(null)`) or `setSubscriber(false)`. The last word
+/// holds. Until this test the check, once it ended, lifted the wall all the same.
+#[wasm_bindgen_test]
+async fn a_word_said_here_while_another_tab_s_token_is_checked_holds() {
+    for (n, said) in ["a logout", "setSubscriber(false)"].iter().enumerate() {
+        clean();
+        let (jwk, token) = key_and_token(3600).await;
+        fixture(&format!("xw{n}"));
+        meterwall::mount(token_config(&jwk, None)).unwrap();
+        assert!(prompt().is_some());
+        // The wall has painted: the page hears other tabs.
+        sleep(300).await;
+        keep_token(token);
+        js("window.dispatchEvent(new StorageEvent('storage', {key: 'meterwall:v1'}));");
+        // In the same task as the event: the check has begun, and has not ended.
+        if n == 0 {
+            let _ = meterwall::set_token(JsValue::NULL);
+        } else {
+            meterwall::set_subscriber(false.into());
+        }
+        sleep(300).await;
+        let state = doc()
+            .get_element_by_id("fixture")
+            .and_then(|b| b.get_attribute("data-meterwall-state"));
+        assert_eq!(state.as_deref(), Some("locked"), "{said}: the wall stands");
+        assert!(
+            prompt().is_some() && !page_text().contains(SECRET),
+            "{said}"
+        );
+    }
+    clean();
+}
+
 #[wasm_bindgen_test]
 async fn a_subscription_in_another_tab_lifts_the_wall_here() {
     clean();

@@ -117,6 +117,12 @@ thread_local! {
     static SET_TOKEN_CALLS: core::cell::Cell<u32> = const { core::cell::Cell::new(0) };
 }
 
+/// How many `setToken` calls have taken effect so far: a check that began before a later one is
+/// not to be kept.
+pub(super) fn set_token_calls() -> u32 {
+    SET_TOKEN_CALLS.with(|n| n.get())
+}
+
 /// Each outcome settles the promise through `super::resolve`, one call site for all of them
 /// (25 bytes of wasm, gzip).
 fn keep_token(token: Option<String>, resolve: js_sys::Function, reject: js_sys::Function) {
@@ -165,7 +171,7 @@ fn keep_token(token: Option<String>, resolve: js_sys::Function, reject: js_sys::
             // meanwhile (checking a token of its own), and this one is kept once it has.
             Ok(lapses) => when_decided(Box::new(move || {
                 let d = with_mounted(|m| {
-                    if SET_TOKEN_CALLS.with(|n| n.get()) != call {
+                    if set_token_calls() != call {
                         // Overtaken by a later call: the page stays as that one left it.
                         return events::detail(&m.decision);
                     }

@@ -1022,13 +1022,21 @@ impl Mounted {
             not_declined,
         ) {
             let generation = self.generation;
+            let calls = api::set_token_calls();
             token::verify_now(
                 token,
                 &value_to_js(key),
                 Box::new(move |token, verified| {
                     with_mounted(|m| {
-                        // Replaced, or opened meanwhile (another tab's change, checked twice).
-                        if m.generation != generation || m.subscriber || m.decision.wall.is_none() {
+                        // Replaced, or opened meanwhile (another tab's change, checked twice); or
+                        // this page has since said otherwise (`setToken`, a logout say, or
+                        // `setSubscriber(false)` against this very token): the last word wins.
+                        if m.generation != generation
+                            || m.subscriber
+                            || m.decision.wall.is_none()
+                            || api::set_token_calls() != calls
+                            || m.declined.as_deref() == Some(token.as_str())
+                        {
                             return;
                         }
                         if let Ok(lapses) = verified {
