@@ -828,21 +828,27 @@ pub fn free_again(
     let at = match config.period {
         Period::Lifetime => return None,
         Period::Rolling { .. } => {
-            // As views drop out, in the order the record keeps them (oldest first, but for
-            // views merged from another tab), until one frees an allowance: the oldest may not
-            // (a section's, a gift). Any time found is one when the reader is free again.
+            // The first time a view drops out and frees an allowance: the oldest may not (a
+            // section's, a gift), and the record keeps views oldest first but for those merged
+            // from another tab, so every one is tried and the earliest taken.
             let window = config.period.rolling_ms()?;
             return record
                 .entries
                 .iter()
                 .map(|e| e.at_min * MS_PER_MIN + window)
-                .find(|&at| free(at));
+                .filter(|&at| free(at))
+                .min();
         }
         period => {
             // The next period's first day, then its first quarter hour in the reader's zone
             // (every zone is a whole number of quarter hours from UTC): local midnight of a day
             // falls within 15 hours before and 13 hours after UTC's.
-            let bucket = period.bucket(calendar.date_at(now_ms));
+            // The record's own period if it is later: a page in a zone ahead of this one put it
+            // there, and `roll` never takes it back.
+            let mut bucket = period.bucket(calendar.date_at(now_ms));
+            if record.period_tag == period.tag() {
+                bucket = bucket.max(record.bucket);
+            }
             // The bucket is the month's number, or the day number of the week's Monday or of
             // the day.
             let day = match period {
@@ -1406,6 +1412,67 @@ mod tests {
         let mut record = Record::default();
         decide(&mut record, &cfg(1), &view(1), last, &Bounded);
         assert_eq!(free_again(&record, &cfg(1), last, &Bounded), None);
+    }
+
+    /// Pages that disagree on `timeZone`: one ahead of UTC has put the record in December while
+    /// it is still November in UTC. Until this test the UTC page looked for the period after
+    /// November, which is the record's own, found no time there and hinted "wall" for good.
+    #[test]
+    fn free_again_from_a_period_a_zone_ahead_put_the_record_in() {
+        // 30 November 2026, 23:00 UTC: December already at UTC+1.
+        let late = NOW + 2 * DAY + 11 * 3_600_000;
+        let mut record = Record::default();
+        decide(
+            &mut record,
+            &cfg(1),
+            &view(1),
+            late,
+            &FixedOffset { minutes: 60 },
+        );
+        let january = 1_798_761_600_000;
+        assert_eq!(
+            free_again(&record, &cfg(1), late + 60_000, &Utc),
+            Some(january)
+        );
+        assert_eq!(
+            next_hint(&record, &cfg(1), false, None, late + 60_000, &Utc),
+            Hint::WallUntil(january)
+        );
+        // What the hint promises holds there too.
+        assert!(!next_is_free(&record, &cfg(1), false, january - 1, &Utc));
+        assert!(next_is_free(&record, &cfg(1), false, january, &Utc));
+    }
+
+    /// Under a rolling period a merge from another tab can leave a later view before an earlier
+    /// one. Until this test the first view in the record's order that freed an allowance was
+    /// taken, not the earliest.
+    #[test]
+    fn free_again_under_a_rolling_period_is_the_earliest_time() {
+        let c = Config {
+            limit: 2,
+            period: Period::Rolling { days: 7 },
+            registered_limit: 0,
+            ..Config::default()
+        };
+        let mut open_tab = Record::default();
+        decide(&mut open_tab, &c, &view(1), NOW, &Utc);
+        decide(&mut open_tab, &c, &view(2), NOW + 3 * DAY, &Utc);
+        let mut other = open_tab.clone();
+        // Article 1 read again in another tab once its first view has dropped out.
+        decide(&mut other, &c, &view(1), NOW + 8 * DAY, &Utc);
+        open_tab.merge(&other);
+        assert_eq!(
+            free_again(&open_tab, &c, NOW + 8 * DAY, &Utc),
+            Some(NOW + 10 * DAY)
+        );
+        assert!(!next_is_free(
+            &open_tab,
+            &c,
+            false,
+            NOW + 10 * DAY - 1,
+            &Utc
+        ));
+        assert!(next_is_free(&open_tab, &c, false, NOW + 10 * DAY, &Utc));
     }
 
     #[test]
