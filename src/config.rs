@@ -468,7 +468,7 @@ expectations! {
     Attempts: "a whole number from 1 to 10",
     RetryDelay: "a number of ms from 0 to 30000",
     PageText: "\"metered\", \"free\" or \"premium\"",
-    PublicKey: "a P-256 public key as a JWK object, like {\"kty\":\"EC\",\"crv\":\"P-256\",\"x\":…,\"y\":…}, or a list or JWK Set ({\"keys\":[…]}) of 1 to 4 of them",
+    PublicKey: "a P-256 public key as a JWK object, like {\"kty\":\"EC\",\"crv\":\"P-256\",\"x\":…,\"y\":…}, or a list or JWK Set ({\"keys\":[…]}) of 1 to 4 of them (in a data attribute, as JSON text)",
     Total: "limit, registered.limit and the section limits to add up to at most 149",
     AString: "a string",
     Boolean: "true or false",
@@ -634,18 +634,19 @@ impl Config {
         if let Some(v) = root.get("publicKey") {
             // (`get` gives no `null`.) Checked first and cloned once: one copy of the clone's
             // call and its drop of the old value.
-            let usable = match v {
-                // One key, or a JWK Set (`{"keys": [...]}`); the shell checks each key's members.
-                Value::Map(_) => true,
-                // The keys of a change of key: the shell tries each.
-                Value::List(keys) => {
+            // One key, the keys of a change of key, or a JWK Set (`{"keys": [...]}`) of them; the
+            // shell checks each key's members. JSON text (a data attribute's) the shell has read
+            // as what it holds, so text left here is not JSON.
+            let keys = match v {
+                Value::Map(_) => v.get("keys"),
+                _ => Some(v),
+            };
+            let usable = match keys {
+                None => true,
+                Some(Value::List(keys)) => {
                     (1..=crate::token::MAX_KEYS).contains(&keys.len())
                         && keys.iter().all(|k| matches!(k, Value::Map(_)))
                 }
-                // A data attribute carries the JWK (or a list, or a set) as JSON text; the shell
-                // parses it. (`trim` starts where `trim_start` would, and is linked already: the
-                // searcher `trim_start` links is not.)
-                Value::Str(s) => matches!(s.trim().bytes().next(), Some(b'{' | b'[')),
                 _ => false,
             };
             if !usable {
@@ -1141,17 +1142,23 @@ mod tests {
     fn public_keys_are_one_a_list_or_a_set_of_up_to_four() {
         let jwk = || map(&[("kty", s("EC")), ("crv", s("P-256"))]);
         let keys = |n: usize| Value::List((0..n).map(|_| jwk()).collect());
-        let set = map(&[("keys", keys(2))]);
-        let text = s(r#"[{"kty":"EC"}]"#);
-        for given in [jwk(), keys(1), keys(4), set, text] {
+        let set = |n: usize| map(&[("keys", keys(n))]);
+        for given in [jwk(), keys(1), keys(4), set(1), set(4)] {
             let (c, _) = Config::from_value(&map(&[("publicKey", given.clone())])).unwrap();
             assert_eq!(c.public_key, Some(given));
         }
+        // Text is what the shell could not read as JSON (it reads a data attribute's JSON text as
+        // the object or list it holds): until this test, text that began like JSON was taken,
+        // and a JWK Set of any size, so a bad key showed only once a token was checked.
         for wrong in [
             keys(0),
             keys(5),
+            set(0),
+            set(5),
+            map(&[("keys", jwk())]),
             Value::List(vec![s("EC")]),
             s("EC"),
+            s(r#"{kty:'EC'}"#),
             Value::Num(1.0),
         ] {
             let e = Config::from_value(&map(&[("publicKey", wrong.clone())])).unwrap_err();

@@ -1024,19 +1024,30 @@ async fn while_the_key_changes_pages_carry_both_and_either_signs() {
     meterwall::mount(token_config(&both, Some(&other_token))).unwrap();
     assert_eq!(settled().await, "locked");
     assert!(last_error().contains("signature"), "{}", last_error());
-    // Five keys are more than a page may carry: the publisher is told.
+    // Five keys are more than a page may carry: the publisher is told as the config is read,
+    // also when they come as JSON text (a data attribute) or as a JWK Set, which until this case
+    // went unchecked until a token was.
     let five = js_sys::Array::new();
     for _ in 0..5 {
         five.push(&new_jwk);
     }
-    fixture("kr4");
-    meterwall::mount(token_config(
-        &JSON::stringify(&five).unwrap(),
-        Some(&new_token),
-    ))
-    .unwrap();
-    assert_eq!(settled().await, "locked");
-    assert!(last_error().contains("1 to 4"), "{}", last_error());
+    let set = js_sys::Object::new();
+    Reflect::set(&set, &"keys".into(), &five).unwrap();
+    for keys in [JSON::stringify(&five).unwrap().into(), set.into()] {
+        fixture("kr4");
+        let err = meterwall::mount(token_config(&keys, Some(&new_token)))
+            .unwrap_err()
+            .as_string()
+            .unwrap();
+        assert!(err.contains("publicKey") && err.contains("1 to 4"), "{err}");
+    }
+    // Text that is not JSON, as a hand-written attribute may be.
+    fixture("kr5");
+    let err = meterwall::mount(token_config(&"{kty:'EC'}".into(), Some(&new_token)))
+        .unwrap_err()
+        .as_string()
+        .unwrap();
+    assert!(err.contains("as JSON text"), "{err}");
     clean();
 }
 
