@@ -501,6 +501,47 @@ async fn a_prerendered_page_counts_nothing_until_shown() {
     clean();
 }
 
+/// A second `mount()` while the page is still prerendered (a single-page app's own, after the
+/// loader's) replaces the first: one view counted, one wall, and the first promise gives `null`.
+/// Until this test both decided once the page was shown, the first counting and walling an
+/// article the second then took down.
+#[wasm_bindgen_test]
+async fn a_second_mount_while_prerendered_replaces_the_first() {
+    clean();
+    js("Object.defineProperty(document, 'prerendering', {configurable: true, get: function () { return window.__prerendering; }}); window.__prerendering = true;");
+    js("window.__views = 0; document.addEventListener('meterwall:view', function () { window.__views++; });");
+    fixture("pre-a");
+    let first = meterwall::mount(config(",\"articleId\":\"a\""))
+        .unwrap()
+        .dyn_into::<js_sys::Promise>()
+        .expect("a promise");
+    let second = meterwall::mount(config(",\"articleId\":\"b\""))
+        .unwrap()
+        .dyn_into::<js_sys::Promise>()
+        .expect("a promise");
+    js("window.__prerendering = false; document.dispatchEvent(new Event('prerenderingchange'));");
+    sleep(10).await;
+    js("delete document.prerendering;");
+    let first = wasm_bindgen_futures::JsFuture::from(first).await.unwrap();
+    let second = wasm_bindgen_futures::JsFuture::from(second).await.unwrap();
+    assert!(first.is_null(), "replaced: {first:?}");
+    assert_eq!(
+        js_sys::Reflect::get(&second, &"reason".into())
+            .unwrap()
+            .as_string()
+            .as_deref(),
+        Some("counted")
+    );
+    assert_eq!(
+        js_sys::eval("window.__views").unwrap().as_f64(),
+        Some(1.0),
+        "one view"
+    );
+    let record = decode(&storage().get_item(STORAGE_KEY).unwrap().unwrap()).unwrap();
+    assert_eq!(record.entries.len(), 1, "one article counted");
+    clean();
+}
+
 #[wasm_bindgen_test]
 async fn a_single_page_app_can_mount_again_without_leaking_listeners() {
     clean();

@@ -152,7 +152,7 @@ const ELEMENT_KEYS: &str = texts![
 /// article element's attributes, so that a bad value of one is named as the attribute the
 /// publisher wrote, not only as the config key it gives.
 /// What is wrong with the config (`None`: a layer that is not an object), and what the page does
-/// about it.
+/// about it; `element`: the faulty value is the article element's attribute, named so.
 pub(super) fn config_message(
     e: Option<&crate::config::ConfigError>,
     policy: FailPolicy,

@@ -167,6 +167,14 @@ fn decided() {
     }
 }
 
+/// A new mount's ticket: the number of mounts so far, this one included.
+fn next_ticket() -> u32 {
+    MOUNTS.with(|n| {
+        n.set(n.get().wrapping_add(1));
+        n.get()
+    })
+}
+
 fn document() -> Option<Document> {
     web_sys::window()?.document()
 }
@@ -189,12 +197,20 @@ pub fn mount_with(page: JsValue, calls: JsValue) -> Result<JsValue, JsValue> {
     // bytes of wasm, gzip).
     let prerendering = reflect::get(&doc, "prerendering").is_ok_and(|v| v.as_bool() == Some(true));
     if prerendering {
+        // A ticket of its own, so that a later mount while the page is still not shown (a
+        // single-page app's own `mount()`) replaces this one: one wall, never two.
+        let ticket = next_ticket();
         let (promise, done) = wait();
         on_once(
             &doc,
             "prerenderingchange",
             Box::new(move || {
-                let decision = mount_with(page, calls).unwrap_or(JsValue::NULL);
+                // Replaced meanwhile: `null`, as a replaced token check gives.
+                let decision = if MOUNTS.with(|n| n.get()) == ticket {
+                    mount_with(page, calls).unwrap_or(JsValue::NULL)
+                } else {
+                    JsValue::NULL
+                };
                 resolve(done, &decision);
             }),
         );
@@ -208,10 +224,7 @@ pub fn mount_with(page: JsValue, calls: JsValue) -> Result<JsValue, JsValue> {
             "mount() cannot run while meterwall is deciding (from a meterwall:before-lock or meterwall:error listener); call it after the event",
         ));
     }
-    let ticket = MOUNTS.with(|n| {
-        n.set(n.get().wrapping_add(1));
-        n.get()
-    });
+    let ticket = next_ticket();
     unmount();
     let p = match prepare(&doc, &page, &calls, ticket) {
         Ok(p) => p,
@@ -361,7 +374,7 @@ fn prepare(
         // A number or a text where a layer should be: an invalid config, under the failure policy
         // that the other layers give.
         merged.merge(&calls);
-        return Err(unreadable(doc, merged, None, None));
+        return Err(unreadable(doc, merged, None, None, false));
     }
     // What is done with is dropped at once (this block, the `drop`s below), not kept to the
     // end, where each of the later exits would drop it again (41 bytes of wasm, gzip).
@@ -379,7 +392,7 @@ fn prepare(
                 Some(Value::Str(s)) => s.clone(),
                 _ => crate::config::DEFAULT_SELECTOR.into(),
             },
-            Err(e) => return Err(unreadable(doc, first, Some(&e), None)),
+            Err(e) => return Err(unreadable(doc, first, Some(&e), None, false)),
         };
         match doc.query_selector(&selector) {
             Ok(Some(body)) => body,
@@ -387,13 +400,20 @@ fn prepare(
             Err(_) => return Err(fail(&bad_selector(&selector))),
         }
     };
-    merged.merge(&element_layer(&body));
+    let element = element_layer(&body);
+    merged.merge(&element);
     merged.merge(&calls);
-    drop(calls);
     let (config, warnings) = match Config::from_value(&merged) {
         Ok(read) => read,
-        Err(e) => return Err(unreadable(doc, merged, Some(&e), Some(&body))),
+        Err(e) => {
+            // Named as the article element's attribute only where the value is the attribute's
+            // (the page config's own is read through the article's attributes too).
+            let from_element = element.get(&e.path).is_some() && calls.get(&e.path).is_none();
+            return Err(unreadable(doc, merged, Some(&e), Some(&body), from_element));
+        }
     };
+    drop(calls);
+    drop(element);
     drop(merged);
     for w in &warnings {
         warn(w);
@@ -473,12 +493,13 @@ fn prepare(
 /// with `onError: "closed"` the article gated anyway, with what of the config can be read. `body`
 /// is the article the config's selector found; before it is known (`None`), the one found through
 /// the selector as given (or the default). One function for both reads of the config (110 bytes
-/// of wasm before compression).
+/// of wasm before compression). `from_element`: the faulty value is the article element's.
 fn unreadable(
     doc: &Document,
     value: Value,
     e: Option<&crate::config::ConfigError>,
     body: Option<&Element>,
+    from_element: bool,
 ) -> JsValue {
     let policy = config_policy(&value);
     if policy == FailPolicy::Closed {
@@ -501,7 +522,7 @@ fn unreadable(
             close_on_error(doc, found, &lenient(value));
         }
     }
-    fail(&config_message(e, policy, body.is_some()))
+    fail(&config_message(e, policy, from_element))
 }
 
 /// Decides this page view, saves, and gates the page. Returns the event detail.
