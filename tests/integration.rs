@@ -1208,6 +1208,91 @@ async fn a_second_mount_while_a_token_is_checked_replaces_the_first() {
     clean();
 }
 
+/// A `meterwall:<name>` listener on the document, until it is dropped.
+struct Listener {
+    name: String,
+    closure: Closure<dyn FnMut()>,
+}
+
+impl Listener {
+    fn on(name: &str, f: impl FnMut() + 'static) -> Self {
+        let closure = Closure::<dyn FnMut()>::new(f);
+        let name = format!("meterwall:{name}");
+        doc()
+            .add_event_listener_with_callback(&name, closure.as_ref().unchecked_ref())
+            .unwrap();
+        Listener { name, closure }
+    }
+}
+
+impl Drop for Listener {
+    fn drop(&mut self) {
+        let _ = doc()
+            .remove_event_listener_with_callback(&self.name, self.closure.as_ref().unchecked_ref());
+    }
+}
+
+/// An `error` listener that runs while the page is read (here, a token without a public key)
+/// cannot mount a page over the one being decided. Until this test it could: the outer mount then
+/// kept its own state over the nested page's, whose removed blocks were never put back.
+#[wasm_bindgen_test]
+fn mount_from_an_error_listener_while_the_page_is_read_is_refused() {
+    clean();
+    let nested = std::rc::Rc::new(std::cell::Cell::new(None));
+    let seen = nested.clone();
+    let listener = Listener::on("error", move || {
+        if seen.get().is_none() {
+            seen.set(Some(meterwall::mount(config(",\"limit\":0")).is_err()));
+        }
+    });
+    fixture("ne1");
+    let outer = meterwall::mount(config(",\"limit\":0,\"token\":\"x\""));
+    drop(listener);
+    assert!(outer.is_ok());
+    assert_eq!(nested.get(), Some(true), "the nested mount is refused");
+    assert_eq!(
+        doc()
+            .query_selector_all("[data-meterwall-prompt]")
+            .unwrap()
+            .length(),
+        1,
+        "one wall"
+    );
+    meterwall::set_subscriber(true.into());
+    assert!(
+        prompt().is_none() && page_text().contains(SECRET),
+        "whole once opened"
+    );
+    clean();
+}
+
+/// A `view` listener mounts the next page, which waits for its token's check: calls made
+/// meanwhile wait for that page's decision. Until this test the first mount, ending after its
+/// listener, ran the held calls then (none), and a call made during the check was dropped.
+#[wasm_bindgen_test]
+async fn calls_made_while_a_page_mounted_from_a_view_listener_waits_wait_for_it() {
+    clean();
+    let (jwk, valid) = key_and_token(3600).await;
+    let once = std::rc::Rc::new(std::cell::Cell::new(false));
+    let listener = Listener::on("view", move || {
+        if !once.replace(true) {
+            let _ = meterwall::mount(token_config(&jwk, Some(&valid)));
+        }
+    });
+    fixture("vw1");
+    meterwall::mount(config(",\"limit\":0")).unwrap();
+    drop(listener);
+    // The publisher's own login says otherwise while the token is checked.
+    meterwall::set_subscriber(false.into());
+    sleep(300).await;
+    assert_ne!(
+        field(&meterwall::why(), "tier").as_string().as_deref(),
+        Some("subscriber")
+    );
+    assert!(prompt().is_some() && !page_text().contains(SECRET));
+    clean();
+}
+
 #[wasm_bindgen_test]
 fn a_single_page_app_that_reuses_the_article_element_gets_only_its_next_article() {
     clean();

@@ -226,9 +226,13 @@ pub fn mount_with(page: JsValue, calls: JsValue) -> Result<JsValue, JsValue> {
     }
     let ticket = next_ticket();
     unmount();
+    // Deciding from here on: an `error` listener of the config, the storage or the token (which
+    // fire while the page is read) cannot mount a page over this one.
+    DECIDING.with(|d| d.set(true));
     let p = match prepare(&doc, &page, &calls, ticket) {
         Ok(p) => p,
         Err(e) => {
+            DECIDING.with(|d| d.set(false));
             decided();
             return Err(e);
         }
@@ -250,12 +254,17 @@ pub fn mount_with(page: JsValue, calls: JsValue) -> Result<JsValue, JsValue> {
             // The subscriber's entitlement is checked before anything is decided, so a subscriber
             // never sees the wall flash; WebCrypto answers within milliseconds.
             let (promise, done) = wait();
+            DECIDING.with(|d| d.set(false));
             check(doc, p, token, done);
             return Ok(promise);
         }
     }
     let decision = finish(&doc, p);
-    decided();
+    // A listener of this view may have mounted another page, which now waits in turn: the calls
+    // held for a decision are that page's.
+    if MOUNTS.with(|n| n.get()) == ticket {
+        decided();
+    }
     Ok(decision)
 }
 
