@@ -25,10 +25,11 @@
 //!
 //! | check | refused with |
 //! | --- | --- |
-//! | more than [`Options::rate_per_minute`] signups from one client (an IPv4 address, or an IPv6 /64 network; burst of the same size) | 429 and `Retry-After: <seconds>` |
+//! | not `POST` | 405 and `Allow: POST` |
 //! | `Origin` is neither this site (equal to `Host`) nor on [`Options::allowed_origins`]; no `Origin` | 403 |
 //! | `Sec-Fetch-Site: cross-site` from an origin not on the allow-list | 403 |
 //! | `Content-Type` is not `application/json` | 415 |
+//! | more than [`Options::rate_per_minute`] signups from one client (an IPv4 address, or an IPv6 /64 network; burst of the same size); the checks above, of the request's headers alone, come first, so what they refuse (a third-party page's requests) spends no reader's allowance | 429 and `Retry-After: <seconds>` |
 //! | body over [`Options::max_body_bytes`] | 413 |
 //! | body is not the JSON above | 400 |
 //! | the honeypot field `website` is not empty | 403 |
@@ -36,7 +37,8 @@
 //! | the address fails `meterwall::email::validate` (the widget's own rule: the WHATWG one, and a domain with a dot ending in a top-level domain) | 400, with that rule's sentence; the log names the cause |
 //! | the `idempotencyKey` was used with another address or newsletter choice | 422 |
 //!
-//! A body that takes longer than [`Options::request_timeout`] to arrive is answered 408.
+//! A body that takes longer than [`Options::request_timeout`] to arrive is answered 408, with a
+//! sentence as every refusal has.
 //!
 //! An accepted address is stored once: trimmed, its domain lower-cased, unique without regard to
 //! case. Signing up again gets the same `200 {"ok":true}`, so the answer never tells anyone whether
@@ -77,6 +79,7 @@ use std::time::Duration;
 use axum::extract::{DefaultBodyLimit, State};
 use axum::http::header::{CACHE_CONTROL, CONTENT_TYPE, RETRY_AFTER};
 use axum::http::{HeaderValue, Method, StatusCode};
+use axum::middleware;
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use axum::{Json, Router};
@@ -358,22 +361,29 @@ pub fn app(opts: Options) -> Result<Router, Error> {
     );
 
     let timeout = TimeoutLayer::with_status_code(StatusCode::REQUEST_TIMEOUT, opts.request_timeout);
-    let signups = Router::new()
-        .route("/api/signup", post(signup::sign_up))
-        .route_layer(DefaultBodyLimit::max(opts.max_body_bytes))
-        .route_layer(timeout);
-    // Layered over the route, so a flood is refused before any header or body is looked at.
-    let mut signups = rate::limit(signups, opts.rate_per_minute)?;
-    if !allowed_origins.is_empty() {
-        // Outermost: preflights are answered without spending the reader's rate allowance, and
-        // refusals carry the CORS headers too, so the widget on that origin can show the sentence.
-        signups = signups.route_layer(cors(&allowed_origins));
-    }
-    let signups = signups.with_state(Arc::new(Signups {
+    let state = Arc::new(Signups {
         store: Arc::clone(&store),
         allowed_origins,
         min_submit_ms: opts.min_submit_ms,
-    }));
+    });
+    let signups = Router::new()
+        .route("/api/signup", post(signup::sign_up))
+        .route_layer(DefaultBodyLimit::max(opts.max_body_bytes))
+        .route_layer(timeout)
+        .route_layer(middleware::map_response(timed_out));
+    // Layered over the route, so a flood is refused before the body is read or anything stored.
+    let signups = rate::limit(signups, opts.rate_per_minute)?;
+    // Over the limiter: what the headers alone refuse spends no reader's allowance.
+    let mut signups = signups.route_layer(middleware::from_fn_with_state(
+        Arc::clone(&state),
+        signup::screen,
+    ));
+    if !state.allowed_origins.is_empty() {
+        // Outermost: preflights are answered without spending the reader's rate allowance, and
+        // refusals carry the CORS headers too, so the widget on that origin can show the sentence.
+        signups = signups.route_layer(cors(&state.allowed_origins));
+    }
+    let signups = signups.with_state(state);
     let mut api = signups.merge(
         Router::new()
             .route("/healthz", get(healthz))
@@ -384,10 +394,22 @@ pub fn app(opts: Options) -> Result<Router, Error> {
             Router::new()
                 .route("/api/login", post(login::log_in))
                 .route_layer(DefaultBodyLimit::max(opts.max_body_bytes))
-                .route_layer(timeout),
+                .route_layer(timeout)
+                .route_layer(middleware::map_response(timed_out)),
         );
     }
     Ok(site::serve(&opts.root, api))
+}
+
+/// tower-http's timeout answers 408 with nothing in it: given the JSON sentence, language and
+/// no-store of every other API answer.
+async fn timed_out(answer: Response) -> Response {
+    if answer.status() == StatusCode::REQUEST_TIMEOUT
+        && !answer.headers().contains_key(CONTENT_TYPE)
+    {
+        return signup::error(StatusCode::REQUEST_TIMEOUT, signup::TIMED_OUT);
+    }
+    answer
 }
 
 /// Lets pages on the allow-listed origins post JSON signups and read the answers.

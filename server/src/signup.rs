@@ -5,8 +5,9 @@ use std::sync::Arc;
 
 use axum::body::{Body, Bytes};
 use axum::extract::{ConnectInfo, FromRequest, Request, State};
-use axum::http::header::{CACHE_CONTROL, CONTENT_LANGUAGE, CONTENT_TYPE};
-use axum::http::{HeaderMap, HeaderValue, StatusCode};
+use axum::http::header::{ALLOW, CACHE_CONTROL, CONTENT_LANGUAGE, CONTENT_TYPE};
+use axum::http::{HeaderMap, HeaderValue, Method, StatusCode};
+use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 use axum::Json;
 use serde::Deserialize;
@@ -16,6 +17,9 @@ use crate::store::{Answer, Signup, Store};
 
 /// Answers shown to the reader by the widget, one sentence each.
 const FOREIGN_PAGE: &str = "Signups are accepted only from this site's own pages.";
+const NOT_POST: &str = "Signups are sent with POST. Please reload the page and try again.";
+pub(crate) const TIMED_OUT: &str =
+    "The form took too long to arrive. Please check your connection and try again.";
 const NOT_JSON: &str =
     "The form was sent in a format this site does not accept. Please reload the page and try again.";
 const TOO_LARGE: &str =
@@ -67,35 +71,69 @@ struct Form {
     elapsed_ms: f64,
 }
 
-/// Checks a signup in order (page, format, size, JSON, bot traps, address) and stores it.
-///
-/// Everything refused before the insert stores nothing. Every accepted address, new or already
-/// registered, gets the same `200 {"ok":true}`.
-pub(crate) async fn sign_up(State(signups): State<Arc<Signups>>, request: Request) -> Response {
-    let peer = request
+fn peer_of(request: &Request) -> Option<std::net::IpAddr> {
+    request
         .extensions()
         .get::<ConnectInfo<SocketAddr>>()
-        .map(|ConnectInfo(address)| address.ip());
-    let refuse = |status: StatusCode, reason: &str, sentence: &str| {
-        tracing::info!(
-            peer = peer.map(tracing::field::display),
-            status = status.as_u16(),
-            reason,
-            "signup refused"
-        );
-        error(status, sentence)
-    };
+        .map(|ConnectInfo(address)| address.ip())
+}
 
+/// A refusal, logged with its reason (never the address).
+fn refused(
+    peer: Option<std::net::IpAddr>,
+    status: StatusCode,
+    reason: &str,
+    sentence: &str,
+) -> Response {
+    tracing::info!(
+        peer = peer.map(tracing::field::display),
+        status = status.as_u16(),
+        reason,
+        "signup refused"
+    );
+    error(status, sentence)
+}
+
+/// What the request line and headers alone refuse (another method, a foreign page, a body that
+/// is not JSON), answered before the rate limiter counts the request: what a third-party page
+/// makes its visitors' browsers send (an image, a form posted without CORS) does not spend the
+/// signup allowance of those visitors, or of everyone behind their address.
+pub(crate) async fn screen(
+    State(signups): State<Arc<Signups>>,
+    request: Request,
+    next: Next,
+) -> Response {
+    let peer = peer_of(&request);
+    if request.method() != Method::POST {
+        let mut answer = refused(peer, StatusCode::METHOD_NOT_ALLOWED, "not POST", NOT_POST);
+        answer
+            .headers_mut()
+            .insert(ALLOW, HeaderValue::from_static("POST"));
+        return answer;
+    }
     if let Err(refusal) = origin::check(request.headers(), &signups.allowed_origins) {
-        return refuse(StatusCode::FORBIDDEN, refusal.as_str(), FOREIGN_PAGE);
+        return refused(peer, StatusCode::FORBIDDEN, refusal.as_str(), FOREIGN_PAGE);
     }
     if !is_json(request.headers()) {
-        return refuse(
+        return refused(
+            peer,
             StatusCode::UNSUPPORTED_MEDIA_TYPE,
             "not application/json",
             NOT_JSON,
         );
     }
+    next.run(request).await
+}
+
+/// Checks a signup in order (size, JSON, bot traps, address; the page and the format are
+/// [`screen`]'s) and stores it.
+///
+/// Everything refused before the insert stores nothing. Every accepted address, new or already
+/// registered, gets the same `200 {"ok":true}`.
+pub(crate) async fn sign_up(State(signups): State<Arc<Signups>>, request: Request) -> Response {
+    let peer = peer_of(&request);
+    let refuse =
+        |status: StatusCode, reason: &str, sentence: &str| refused(peer, status, reason, sentence);
     // `DefaultBodyLimit` (set from `Options::max_body_bytes`) caps what this reads.
     let body = match Bytes::from_request(request, &()).await {
         Ok(body) => body,
@@ -153,6 +191,25 @@ pub(crate) async fn sign_up(State(signups): State<Arc<Signups>>, request: Reques
     let article = signup.article.clone();
     let stored = tokio::task::spawn_blocking(move || store.sign_up(&signup, key.as_deref())).await;
     match stored {
+        // A key sent again with another address or newsletter choice.
+        Ok(Ok(answer)) if answer.status != 200 => {
+            tracing::info!(
+                peer = peer.map(tracing::field::display),
+                status = answer.status,
+                reason = "idempotency key reused for another submission",
+                "signup refused"
+            );
+            replay(answer)
+        }
+        // A retry of a stored submission: answered as the first time, and not counted again.
+        Ok(Ok(answer)) if answer.replayed => {
+            tracing::info!(
+                peer = peer.map(tracing::field::display),
+                article,
+                "signup replayed"
+            );
+            replay(answer)
+        }
         Ok(Ok(answer)) => {
             tracing::info!(
                 peer = peer.map(tracing::field::display),

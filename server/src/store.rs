@@ -51,6 +51,8 @@ pub(crate) struct Signup {
 pub(crate) struct Answer {
     pub status: u16,
     pub body: String,
+    /// Whether this is a stored answer given again (a retry's), not a new one.
+    pub replayed: bool,
 }
 
 /// The database: one connection behind a mutex.
@@ -140,6 +142,7 @@ impl Store {
                             Answer {
                                 status: row.get(0)?,
                                 body: row.get(1)?,
+                                replayed: true,
                             },
                             row.get::<_, Option<String>>(2)?,
                         ))
@@ -151,6 +154,7 @@ impl Store {
                     return Ok(Answer {
                         status: 422,
                         body: serde_json::json!({ "error": KEY_REUSED }).to_string(),
+                        replayed: false,
                     });
                 }
                 Some((answer, _)) => return Ok(answer),
@@ -170,6 +174,7 @@ impl Store {
         let answer = Answer {
             status: 200,
             body: ACCEPTED_BODY.to_owned(),
+            replayed: false,
         };
         if let Some(key) = key {
             transaction.execute(

@@ -190,7 +190,59 @@ async fn a_body_that_trickles_in_is_cut_off() {
     .await;
     assert!(read.is_ok(), "still waiting after 5 s: {answer:?}");
     assert!(answer.starts_with("HTTP/1.1 408"), "{answer}");
+    // With a sentence, as every refusal: until this test the 408 came empty.
+    let lower = answer.to_ascii_lowercase();
+    assert!(
+        lower.contains("content-type: application/json")
+            && lower.contains("content-language: en")
+            && answer.contains("{\"error\":\"The form took too long to arrive."),
+        "{answer}"
+    );
     assert!(server.stored_emails().is_empty());
+}
+
+/// Requests that the headers alone refuse (a GET, a foreign page's POST, a form posted without
+/// JSON) are refused before the limiter counts them. Until this test each spent an allowance, so a
+/// third-party page could lock its visitors (and everyone behind their address) out of signing up.
+#[tokio::test]
+async fn what_the_headers_refuse_spends_no_signup_allowance() {
+    let server = Server::start(|options| options.rate_per_minute = 2).await;
+    let client = reqwest::Client::new();
+    let url = format!("{}/api/signup", server.base);
+    for _ in 0..3 {
+        let get = client.get(&url).send().await.unwrap();
+        assert_eq!(get.status(), StatusCode::METHOD_NOT_ALLOWED);
+        assert_eq!(get.headers()["allow"], "POST");
+        assert!(error_of(get)
+            .await
+            .starts_with("Signups are sent with POST"));
+        let foreign = client
+            .post(&url)
+            .header("origin", "https://elsewhere.example")
+            .header("content-type", "application/json")
+            .body(form("a@example.com").to_string())
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(foreign.status(), StatusCode::FORBIDDEN);
+        let plain = client
+            .post(&url)
+            .header("origin", &server.base)
+            .header("content-type", "text/plain")
+            .body(form("a@example.com").to_string())
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(plain.status(), StatusCode::UNSUPPORTED_MEDIA_TYPE);
+    }
+    for email in ["a@example.com", "b@example.com"] {
+        assert_eq!(server.sign_up(&form(email)).await.status(), StatusCode::OK);
+    }
+    assert_eq!(
+        server.sign_up(&form("c@example.com")).await.status(),
+        StatusCode::TOO_MANY_REQUESTS,
+        "signups are still limited"
+    );
 }
 
 #[tokio::test]
@@ -291,17 +343,55 @@ impl std::io::Write for Logs {
     }
 }
 
+impl Logs {
+    /// Hears what the server logs on this thread (this test's runtime runs the server there).
+    fn hear(&self) -> tracing::subscriber::DefaultGuard {
+        let writer = self.clone();
+        tracing::subscriber::set_default(
+            tracing_subscriber::fmt()
+                .with_ansi(false)
+                .with_writer(move || writer.clone())
+                .finish(),
+        )
+    }
+
+    fn text(&self) -> String {
+        String::from_utf8(self.0.lock().unwrap().clone()).unwrap()
+    }
+}
+
+/// A retry of a stored submission is logged as a replay, and a key reused for another address as
+/// a refusal with its reason. Until this test both were logged as `signup accepted`, so the count
+/// of those lines was not the count of signups.
+#[tokio::test]
+async fn replays_and_reused_keys_are_logged_as_what_they_are() {
+    let logs = Logs::default();
+    let _logging = logs.hear();
+    let server = Server::start(|_| {}).await;
+    let body = form("a@example.com");
+    assert_eq!(server.sign_up(&body).await.status(), StatusCode::OK);
+    assert_eq!(server.sign_up(&body).await.status(), StatusCode::OK);
+    let mut reused = form("b@example.com");
+    reused["idempotencyKey"] = body["idempotencyKey"].clone();
+    assert_eq!(
+        server.sign_up(&reused).await.status(),
+        StatusCode::UNPROCESSABLE_ENTITY
+    );
+    let logged = logs.text();
+    assert_eq!(logged.matches("signup accepted").count(), 1, "{logged}");
+    assert_eq!(logged.matches("signup replayed").count(), 1, "{logged}");
+    assert!(
+        logged.contains("idempotency key reused for another submission")
+            && logged.contains("status=422")
+            && logged.contains("signup refused"),
+        "{logged}"
+    );
+}
+
 #[tokio::test]
 async fn a_domain_without_a_dot_is_refused_and_logged_as_such() {
     let logs = Logs::default();
-    let writer = logs.clone();
-    // This test's runtime runs the server on this thread: a thread's subscriber hears it.
-    let _logging = tracing::subscriber::set_default(
-        tracing_subscriber::fmt()
-            .with_ansi(false)
-            .with_writer(move || writer.clone())
-            .finish(),
-    );
+    let _logging = logs.hear();
     let server = Server::start(|_| {}).await;
     // Valid by the browser's rule, and no mail from the internet reaches them.
     for address in ["ann@gmailcom", "reader@localhost"] {
@@ -313,7 +403,7 @@ async fn a_domain_without_a_dot_is_refused_and_logged_as_such() {
         );
     }
     assert!(server.stored_emails().is_empty());
-    let logged = String::from_utf8(logs.0.lock().unwrap().clone()).unwrap();
+    let logged = logs.text();
     assert_eq!(
         logged
             .matches("invalid email: the domain has no dot")
