@@ -115,17 +115,18 @@ pub fn save(storage: &Storage, record: &Record, hint: Hint) -> Result<(), StoreE
 /// without an article, or after a config that failed). A hint that the next page is walled from
 /// when the token lapses says walled from now; one of walled until a time, or none, still holds.
 pub fn forget_token(storage: &Storage) {
-    if let Ok(Some(mut record)) = read(Some(storage)) {
-        if record.token.take().is_some() && storage.set_item(STORAGE_KEY, &encode(&record)).is_ok()
-        {
-            let lapse = storage
-                .get_item(HINT_KEY)
-                .ok()
-                .flatten()
-                .is_some_and(|h| !h.starts_with('-'));
-            if lapse {
-                let _ = storage.set_item(HINT_KEY, HINT_WALL);
-            }
+    let (mut record, problem) = load(Some(storage));
+    if problem.is_none()
+        && record.token.take().is_some()
+        && storage.set_item(STORAGE_KEY, &encode(&record)).is_ok()
+    {
+        let hint = storage
+            .unchecked_ref::<RawStorage>()
+            .get_item(HINT_KEY)
+            .ok()
+            .and_then(|h| h.as_string());
+        if hint.is_some_and(|h| !h.starts_with('-')) {
+            let _ = storage.set_item(HINT_KEY, HINT_WALL);
         }
     }
 }
