@@ -46,9 +46,15 @@ pub fn classify(status: Option<u16>, json: bool, retry_after: Option<&str>) -> O
 }
 
 /// `Retry-After` in delay-seconds form (RFC 9110 §10.2.3), as ms. The HTTP-date form is not
-/// read: without a trustworthy clock it is no better than our own backoff.
+/// read: without a trustworthy clock it is no better than our own backoff. More seconds than a
+/// `u32` holds are more than the widget waits: saturated, not ignored.
 fn retry_after_ms(value: &str) -> Option<u32> {
-    let seconds = crate::config::int_value(value.trim())?;
+    let value = value.trim();
+    let seconds = match crate::config::int_value(value) {
+        Some(seconds) => seconds,
+        None if !value.is_empty() && value.bytes().all(|b| b.is_ascii_digit()) => u32::MAX,
+        None => return None,
+    };
     Some(seconds.saturating_mul(1000))
 }
 
@@ -232,6 +238,23 @@ mod tests {
             Outcome::Retry { after_ms: None }
         );
         assert_eq!(classify(Some(400), true, Some("3")), Outcome::Refused);
+        // Until this case, more seconds than a u32 holds were read as no `Retry-After`, and the
+        // widget retried within a second.
+        let huge = classify(Some(429), true, Some("9999999999"));
+        assert_eq!(
+            huge,
+            Outcome::Retry {
+                after_ms: Some(u32::MAX)
+            }
+        );
+        let Outcome::Retry { after_ms } = huge else {
+            unreachable!()
+        };
+        assert_eq!(
+            delay_ms(1, 1000, 0.5, after_ms),
+            None,
+            "more than the widget waits"
+        );
     }
 
     #[test]

@@ -644,6 +644,17 @@ fn the_wall_goes_into_the_wrapper_with_the_text_and_takes_what_follows_it() {
                  <footer>{AFTER}, and the tags</footer>"
             ),
         ),
+        // The same inside a block after the wrapper (an author's box with its own structured
+        // data): until this row its script's text was the box's, the box "held the most text",
+        // and the whole article stayed readable.
+        (
+            "wt6",
+            format!(
+                "<div class=\"rich-text\">{TEXT}</div><aside class=\"bio\">{AFTER}\
+                 <script type=\"application/ld+json\">{{\"articleBody\": \"{TEXT}{TEXT}\"}}\
+                 </script></aside>"
+            ),
+        ),
         // Structured data repeating the article: its text is not a block's, and counts for
         // nothing.
         (
@@ -943,6 +954,16 @@ fn text_outside_any_block_counts_in_runs_parted_by_two_breaks() {
             &["One.", "Two."][..],
             &["Three."][..],
         ),
+        // Older editors' markup within a run (a font, a deletion) is the run's, not a block:
+        // until this row it ended the run, and the teaser cut mid-sentence.
+        (
+            "lt6",
+            "Para one has <font color=\"red\">a colour</font>, a <del>cut</del> and \
+             <big>big</big> words.<br><br>Para two.<br><br>Para three.",
+            "1",
+            &["Para one has", "a colour", "big words."][..],
+            &["Para two.", "Para three."][..],
+        ),
         // A run that ends with an image's link keeps it.
         (
             "lt5",
@@ -1004,6 +1025,37 @@ async fn focus_goes_to_the_article_when_only_text_outside_blocks_comes_back() {
     let focused = doc().active_element().map(|e| e.id());
     assert_eq!(focused.as_deref(), Some("w"));
     clean();
+}
+
+/// Focus where reading resumes: text outside any block that comes back before the first block
+/// (the article takes focus, as it holds that text), and an article as short as its teaser, of
+/// which nothing was removed (the article, not the page, once the prompt holding the focus goes).
+/// Until this test focus went on to the next subheading, past the text, and to the page.
+#[wasm_bindgen_test]
+async fn focus_goes_where_reading_resumes() {
+    clean();
+    for (id, markup) in [
+        (
+            "fr1",
+            "<h2>Sub one</h2>Loose one.<br><br>Loose two.<h2 id=\"s2\">Sub two</h2>Loose three.\
+             <br><br>Loose four.",
+        ),
+        ("fr2", "<p>A short brief.</p><p>Second.</p>"),
+    ] {
+        let body = fixture(id);
+        body.set_inner_html(markup);
+        meterwall::mount(config(",\"limit\":0,\"teaser\":2")).unwrap();
+        assert!(prompt().is_some());
+        stub_fetch(200, "{\"ok\":true}");
+        submit_email("reader@example.com");
+        wait_for_state("open").await;
+        assert!(
+            doc().active_element() == Some(body),
+            "{id}: focus on the article, not {:?}",
+            doc().active_element().map(|e| e.tag_name())
+        );
+        clean();
+    }
 }
 
 #[wasm_bindgen_test]
@@ -1991,6 +2043,14 @@ async fn a_reload_while_pending_keeps_the_address_and_sends_it_once() {
         .call0(&JsValue::NULL)
         .unwrap();
     wait_for_state("open").await;
+    // The reader did nothing on this page: focus stays where it was. (Until this assertion, the
+    // `online` event's send moved it into the article as if the reader had submitted here.)
+    let active = doc().active_element();
+    assert!(
+        active.is_none() || active == doc().body().map(|b| b.unchecked_into::<Element>()),
+        "focus moved to {:?}",
+        active.map(|e| e.tag_name())
+    );
     assert_eq!(sent().length(), 1);
     assert_eq!(sent_key(0), "pendingkey123");
     // The reader's own time, not this prompt's few milliseconds: the service refuses forms
@@ -2067,6 +2127,30 @@ async fn a_submission_waiting_offline_is_dropped_when_another_tab_registers_the_
         .unwrap();
     sleep(100).await;
     assert_eq!(sent().length(), 0, "nothing sent for it");
+    clean();
+}
+
+/// A retry waiting for its turn when another tab registers the reader: not sent. Until this test
+/// the timer sent the address again after the submission had been dropped with it.
+#[wasm_bindgen_test]
+async fn a_retry_waiting_when_another_tab_registers_the_reader_is_not_sent() {
+    wall_with(",\"retryDelayMs\":1000");
+    script_fetch("[{status: 503}, {status: 200}]");
+    // The `storage` listener is in place once the prompt has painted.
+    sleep(400).await;
+    submit_email("reader@example.com");
+    for _ in 0..100 {
+        if sent().length() == 1 {
+            break;
+        }
+        sleep(10).await;
+    }
+    // The first try has failed; the next waits 0.5 to 1 s.
+    another_tab_saves("1-0.0.1.");
+    wait_for_state("open").await;
+    sleep(1200).await;
+    assert_eq!(sent().length(), 1, "the waiting retry is not sent");
+    assert!(session().get_item(PENDING).unwrap().is_none());
     clean();
 }
 
@@ -2488,6 +2572,40 @@ async fn a_pending_submission_without_its_time_waits_for_the_reader() {
     assert_eq!(sent_key(0), "pendingkey123");
     let elapsed = field(&sent_body(0), "elapsedMs").as_f64().unwrap();
     assert!(elapsed >= 300.0, "elapsedMs {elapsed}");
+}
+
+/// A wrong endpoint (404) is the publisher's trouble, told once: the reader's next try is the same
+/// submission, still pending for a reload once the endpoint answers. Until this test a 404 settled
+/// the submission, so each try was a new one and told again.
+#[wasm_bindgen_test]
+async fn a_wrong_endpoint_is_told_once_across_the_reader_s_tries() {
+    const FAILED: &str = "We couldn't complete your signup. Please reload the page and try again.";
+    wall_with(FAST);
+    // Past the paint, when a submission a reload left pending would be sent again.
+    sleep(300).await;
+    script_fetch("[{status: 404, body: '{}'}]");
+    let counter = event_counter("meterwall:error");
+    let errors = count("meterwall:error");
+    for tries in 1..=3 {
+        submit_email("reader@example.com");
+        for _ in 0..100 {
+            if sent().length() == tries {
+                break;
+            }
+            sleep(10).await;
+        }
+        wait_for_status(FAILED).await;
+        sleep(50).await;
+        assert_eq!(sent().length(), tries, "not retried");
+    }
+    assert_eq!(count("meterwall:error"), errors + 1.0, "told once");
+    assert_eq!(sent_key(2), sent_key(0), "one submission");
+    assert!(session().get_item(PENDING).unwrap().is_some(), "kept");
+    doc()
+        .remove_event_listener_with_callback("meterwall:error", &counter)
+        .unwrap();
+    session().remove_item(PENDING).unwrap();
+    clean();
 }
 
 #[wasm_bindgen_test]

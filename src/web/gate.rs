@@ -67,17 +67,17 @@ fn keep_selector<'a>(body: &Element, config: &'a Config) -> Option<&'a str> {
 const NAMES: &str = texts![
     "script", "style", "template", "noscript", "link", "meta", "br", "wbr", "a", "abbr", "b",
     "bdi", "bdo", "cite", "code", "data", "dfn", "em", "i", "kbd", "mark", "q", "s", "samp",
-    "small", "span", "strong", "sub", "sup", "time", "u", "var", "p", "h1", "h2", "h3", "h4", "h5",
-    "h6", "table", "thead", "tbody", "tfoot", "tr", "div", "section", "article", "main", "ul",
-    "ol",
+    "small", "span", "strong", "sub", "sup", "time", "u", "var", "big", "del", "font", "ins",
+    "nobr", "strike", "tt", "p", "h1", "h2", "h3", "h4", "h5", "h6", "table", "thead", "tbody",
+    "tfoot", "tr", "div", "section", "article", "main", "ul", "ol",
 ];
 
 /// Where the kinds of [`NAMES`] begin.
 const BR: usize = 6;
 const MARKUP_NAMES: usize = 8;
-const CLOSED: usize = 32;
-const WRAPPERS: usize = 44;
-const LISTS: usize = 48;
+const CLOSED: usize = 39;
+const WRAPPERS: usize = 51;
+const LISTS: usize = 55;
 
 /// The kinds begin where they are said to, checked as the crate builds.
 const _: () = assert!(
@@ -333,12 +333,27 @@ fn most_text(nodes: &[Child]) -> Option<(usize, usize, u32, u32)> {
 }
 
 /// How much text `node` holds (UTF-16 units), read in JS: not copied into the wasm's memory,
-/// where a long article would stay as the heap's high-water mark.
+/// where a long article would stay as the heap's high-water mark. Less what scripts and styles
+/// inside it hold (structured data repeating the article, an ad's loader), which no reader reads.
 fn text_length(node: &Node) -> u32 {
     // Through the lenient get: a throwing getter is `undefined`, no string, as a caught one was.
-    super::reflect::value(node, "textContent")
-        .dyn_ref::<js_sys::JsString>()
-        .map_or(0, |t| super::reflect::length(t))
+    let length = |n: &JsValue| {
+        super::reflect::value(n, "textContent")
+            .dyn_ref::<js_sys::JsString>()
+            .map_or(0, |t| super::reflect::length(t))
+    };
+    let mut total = length(node);
+    if let Some(hidden) = node
+        .dyn_ref::<Element>()
+        .and_then(|e| e.query_selector_all("script,style,noscript").ok())
+    {
+        for i in 0..super::reflect::length(&hidden) {
+            if let Some(h) = hidden.item(i) {
+                total = total.saturating_sub(length(&h));
+            }
+        }
+    }
+    total
 }
 
 /// A level the wall went down from: the element, its child nodes, where in them the block the
@@ -529,13 +544,26 @@ pub fn restore(removed: Removed) -> Option<Node> {
         last = matches!(place, Place::After(_)).then_some(node);
     }
     // The first block of what came back where the teaser ends (not one further out, past the
-    // article's text); text outside any block has no element of its own to take focus: its
-    // parent does.
+    // article's text), unless text outside any block comes back before it: that text has no
+    // element of its own to take focus, so its parent does, and reading starts with it.
     // Looked through by reference, not consumed (0.1 KB of wasm, gzip).
     let (first, _, _) = removed.nodes.first()?;
     for (p, n, _) in &removed.nodes {
-        if p == first && classify(n, None).1 {
+        if p != first {
+            continue;
+        }
+        let (_, block, kind) = classify(n, None);
+        if block {
             return Some(n.clone());
+        }
+        // Words before the first block: a text node that says something, or a run's markup.
+        let words = match n.node_type() {
+            Node::TEXT_NODE => n.text_content().is_some_and(|t| !t.trim().is_empty()),
+            Node::ELEMENT_NODE => kind >= MARKUP_NAMES,
+            _ => false,
+        };
+        if words {
+            break;
         }
     }
     Some(first.clone().into())

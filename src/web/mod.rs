@@ -980,12 +980,11 @@ impl Mounted {
             return;
         }
         if was.is_some() {
-            let first = open_up(self);
-            // Nested `if`s, not one tuple pattern, which got every part first.
-            if let Some(first) = first {
-                if focus && self.decision.wall.is_none() {
-                    gate::focus(&first);
-                }
+            // Nothing removed (an article as short as its teaser): the article takes focus, which
+            // went with the prompt.
+            let first = open_up(self).unwrap_or_else(|| self.body.clone().into());
+            if focus && self.decision.wall.is_none() {
+                gate::focus(&first);
             }
         }
         if self.decision.wall.is_some() {

@@ -48,8 +48,11 @@ pub fn listen(host: &Element, wall: Wall, out: &mut Vec<Listener>) {
     }
     out.push(handler);
     if wall == Wall::Register {
-        // Back online: a submission that could not go out goes out now, once.
-        let online = listener(|_| resume(true));
+        // Back online: a submission that could not go out goes out now, once; focus may follow
+        // its answer only if the reader submitted it on this page (not before a reload).
+        let online = listener(|_| {
+            resume(with_mounted(|m| m.generation) == Some(SUBMITTED_IN.with(|g| g.get())));
+        });
         super::listen_window("online", &online);
         out.push(online);
     }
@@ -65,6 +68,8 @@ pub fn unlisten(listeners: &[Listener]) {
 thread_local! {
     /// One submission in flight at a time: double clicks and Enter do not send twice.
     static SENDING: std::cell::Cell<bool> = const { std::cell::Cell::new(false) };
+    /// The page view (its generation) the reader last submitted on.
+    static SUBMITTED_IN: std::cell::Cell<u32> = const { std::cell::Cell::new(0) };
     /// The pending submission (its stored form; empty: none) when sessionStorage could not keep
     /// it: the reader was promised it goes out once back online.
     static UNSTORED: std::cell::Cell<String> = const { std::cell::Cell::new(String::new()) };
@@ -214,6 +219,7 @@ fn submit() {
             }
         };
         let newsletter = gate::newsletter(host);
+        SUBMITTED_IN.with(|g| g.set(m.generation));
         // The same submission keeps its key and its time; a changed address or choice is a new
         // one.
         // (`as` saturates: a clock set back, or NaN, is 0.)
@@ -375,15 +381,19 @@ fn answered(mut a: Box<Attempt>, json: bool, message: Option<String>) {
             settle(&a, Err(message));
         }
         Outcome::Refused => {
-            // The server's own sentence, shown as text; this submission will not be sent
-            // again (told first: what is told is kept with the submission).
             if status.is_some_and(|s| s == 404 || s == 405) {
+                // The endpoint is wrong, not the submission: still pending, so that a reload
+                // sends it once the endpoint answers, and the reader's next try is the same
+                // submission, its trouble told once.
                 trouble(
                     &a,
                     "the signup endpoint was not found (HTTP 404 or 405): check the endpoint setting",
                 );
+            } else {
+                // The server's own sentence, shown as text; this submission will not be sent
+                // again.
+                settled_pending(&a.key);
             }
-            settled_pending(&a.key);
             settle(&a, Err(message));
         }
         Outcome::Retry { after_ms } => {
@@ -400,7 +410,7 @@ fn answered(mut a: Box<Attempt>, json: bool, message: Option<String>) {
                         );
                     }
                     a.n = n + 1;
-                    after(ms, Box::new(move || attempt(a)));
+                    after(ms, Box::new(move || retry(a)));
                 }
                 _ => {
                     // Still pending: a reload or the reader's next try sends it again.
@@ -409,6 +419,19 @@ fn answered(mut a: Box<Attempt>, json: bool, message: Option<String>) {
                 }
             }
         }
+    }
+}
+
+/// The next try, unless the submission is no longer pending: another tab registered the reader
+/// while this one waited to try again (the wall lifted here too, and the submission was dropped
+/// with its address), or the reader has made another since.
+fn retry(a: Box<Attempt>) {
+    if load_pending().is_some_and(|p| p.key == a.key) {
+        return attempt(a);
+    }
+    if with_mounted(|m| m.generation) == Some(a.generation) {
+        SENDING.with(|s| s.set(false));
+        busy(&a.host, false);
     }
 }
 
