@@ -126,14 +126,12 @@ async fn sec_fetch_site_cross_site_is_refused_unless_allow_listed() {
 async fn content_type_other_than_json_is_refused() {
     let server = Server::start(|_| {}).await;
     let response = server
-        .client
-        .post(server.url("/api/signup"))
-        .header("origin", &server.base)
-        .header("content-type", "text/plain")
-        .body(form("a@example.com").to_string())
-        .send()
-        .await
-        .unwrap();
+        .post_raw(
+            &server.base,
+            "text/plain",
+            form("a@example.com").to_string(),
+        )
+        .await;
     assert_eq!(response.status(), StatusCode::UNSUPPORTED_MEDIA_TYPE);
     // The sentences are English and say so: a prompt in another language uses its own.
     assert_eq!(response.headers()["content-language"], "en");
@@ -207,32 +205,33 @@ async fn a_body_that_trickles_in_is_cut_off() {
 #[tokio::test]
 async fn what_the_headers_refuse_spends_no_signup_allowance() {
     let server = Server::start(|options| options.rate_per_minute = 2).await;
-    let client = reqwest::Client::new();
-    let url = format!("{}/api/signup", server.base);
     for _ in 0..3 {
-        let get = client.get(&url).send().await.unwrap();
+        let get = server
+            .client
+            .get(server.url("/api/signup"))
+            .send()
+            .await
+            .unwrap();
         assert_eq!(get.status(), StatusCode::METHOD_NOT_ALLOWED);
         assert_eq!(get.headers()["allow"], "POST");
         assert!(error_of(get)
             .await
             .starts_with("Signups are sent with POST"));
-        let foreign = client
-            .post(&url)
-            .header("origin", "https://elsewhere.example")
-            .header("content-type", "application/json")
-            .body(form("a@example.com").to_string())
-            .send()
-            .await
-            .unwrap();
+        let foreign = server
+            .post_raw(
+                "https://elsewhere.example",
+                "application/json",
+                form("a@example.com").to_string(),
+            )
+            .await;
         assert_eq!(foreign.status(), StatusCode::FORBIDDEN);
-        let plain = client
-            .post(&url)
-            .header("origin", &server.base)
-            .header("content-type", "text/plain")
-            .body(form("a@example.com").to_string())
-            .send()
-            .await
-            .unwrap();
+        let plain = server
+            .post_raw(
+                &server.base,
+                "text/plain",
+                form("a@example.com").to_string(),
+            )
+            .await;
         assert_eq!(plain.status(), StatusCode::UNSUPPORTED_MEDIA_TYPE);
     }
     for email in ["a@example.com", "b@example.com"] {
@@ -302,14 +301,8 @@ async fn malformed_json_is_refused() {
         "[]",
     ] {
         let response = server
-            .client
-            .post(server.url("/api/signup"))
-            .header("origin", &server.base)
-            .header("content-type", "application/json")
-            .body(body)
-            .send()
-            .await
-            .unwrap();
+            .post_raw(&server.base, "application/json", body)
+            .await;
         assert_eq!(response.status(), StatusCode::BAD_REQUEST, "{body}");
         assert!(!error_of(response).await.is_empty());
     }

@@ -81,6 +81,23 @@ impl Server {
             .expect("request")
     }
 
+    /// A POST to the signup route from page `origin`, of `body` as `content_type`.
+    pub async fn post_raw(
+        &self,
+        origin: &str,
+        content_type: &str,
+        body: impl Into<reqwest::Body>,
+    ) -> reqwest::Response {
+        self.client
+            .post(self.url("/api/signup"))
+            .header("origin", origin)
+            .header("content-type", content_type)
+            .body(body)
+            .send()
+            .await
+            .expect("request")
+    }
+
     /// Rows in `signups`, read from the file as another process would.
     pub fn stored_emails(&self) -> Vec<String> {
         self.stored("email")
