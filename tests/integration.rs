@@ -445,6 +445,10 @@ fn config_errors_name_the_path_and_what_was_expected() {
         assert!(err.starts_with("[meterwall] "));
         assert!(page_text().contains(SECRET), "fails open");
     }
+    // A fault the article's attributes could not override is told as it is, before the article is
+    // looked for (not as "no element matches" a selector that was never checked).
+    let err = refused("[{\"selector\":\".nope\",\"limit\":\"x\"}]");
+    assert!(err.contains("limit: expected"), "{err}");
     // The article element's own id wins over the config's, so that one is not read at all.
     fixture("errs");
     let layers = JSON::parse("[{\"selector\":\"#fixture\"},{\"articleId\":[]}]").unwrap();

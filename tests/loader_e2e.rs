@@ -1976,6 +1976,16 @@ async fn edge_steps(client: Client, site: String, pages: [Article; 5]) {
         twice.path
     );
 
+    // A config object whose getter throws ends that mount with the exception (not caught, as
+    // the README says), and the next mount still runs: the page is not left deciding for good.
+    let next = js(
+        &client,
+        "try { meterwall.mount({ get limit() { throw new Error('getter'); } }); } catch (e) {}
+         try { meterwall.mount({}); return 'mounted'; } catch (e) { return String(e); }",
+    )
+    .await;
+    assert_eq!(next, json!("mounted"), "{}", twice.path);
+
     // WebAssembly turned off: said at once, and the article stays whole.
     open(&client, &site, &no_wasm.path).await;
     let said = until(

@@ -954,16 +954,6 @@ fn text_outside_any_block_counts_in_runs_parted_by_two_breaks() {
             &["One.", "Two."][..],
             &["Three."][..],
         ),
-        // Older editors' markup within a run (a font, a deletion) is the run's, not a block:
-        // until this row it ended the run, and the teaser cut mid-sentence.
-        (
-            "lt6",
-            "Para one has <font color=\"red\">a colour</font>, a <del>cut</del> and \
-             <big>big</big> words.<br><br>Para two.<br><br>Para three.",
-            "1",
-            &["Para one has", "a colour", "big words."][..],
-            &["Para two.", "Para three."][..],
-        ),
         // A run that ends with an image's link keeps it.
         (
             "lt5",

@@ -148,11 +148,9 @@ const ELEMENT_KEYS: &str = texts![
     "section",
 ];
 
-/// What to say of a config that cannot be used. `element`: the config read well without the
-/// article element's attributes, so that a bad value of one is named as the attribute the
-/// publisher wrote, not only as the config key it gives.
 /// What is wrong with the config (`None`: a layer that is not an object), and what the page does
-/// about it; `element`: the faulty value is the article element's attribute, named so.
+/// about it. `element`: the faulty value is the article element's attribute, named as the
+/// attribute the publisher wrote, not only as the config key it gives.
 pub(super) fn config_message(
     e: Option<&crate::config::ConfigError>,
     policy: FailPolicy,

@@ -226,9 +226,6 @@ pub fn mount_with(page: JsValue, calls: JsValue) -> Result<JsValue, JsValue> {
     }
     let ticket = next_ticket();
     unmount();
-    // Deciding from here on: an `error` listener of the config, the storage or the token (which
-    // fire while the page is read) cannot mount a page over this one.
-    DECIDING.with(|d| d.set(true));
     let p = match prepare(&doc, &page, &calls, ticket) {
         Ok(p) => p,
         Err(e) => {
@@ -379,6 +376,11 @@ fn prepare(
     merged.merge(&page);
     drop(page);
     let (calls, calls_objects) = config_layers(calls);
+    // Deciding from here on: an `error` listener of the config, the storage or the token (which
+    // fire while the page is read) cannot mount a page over this one. Set once the page's JS
+    // values are read, not before: a config object whose getter throws ends the mount with the
+    // exception, and the flag would stay set for every later mount.
+    DECIDING.with(|d| d.set(true));
     if !(page_objects && calls_objects) {
         // A number or a text where a layer should be: an invalid config, under the failure policy
         // that the other layers give.
@@ -394,13 +396,15 @@ fn prepare(
         // The layers move on to `unreadable`, not cloned there (20 bytes of wasm, gzip).
         let selector = match Config::from_value(&first) {
             Ok((config, _)) => config.selector,
-            // Another key's fault may be one that the article element's attributes override
-            // (later layers win key by key): the selector alone is read, and the config again
-            // with those attributes below.
-            Err(e) if e.path != "selector" => match first.get("selector") {
-                Some(Value::Str(s)) => s.clone(),
-                _ => crate::config::DEFAULT_SELECTOR.into(),
-            },
+            // A fault in a key the article element's attributes may override (later layers win
+            // key by key): the selector, read before those keys and found valid, and the config
+            // again with those attributes below. Any other fault is told as it is.
+            Err(e) if matches!(e.path.as_str(), "pageType" | "section" | "articleId") => {
+                match first.get("selector") {
+                    Some(Value::Str(s)) => s.clone(),
+                    _ => crate::config::DEFAULT_SELECTOR.into(),
+                }
+            }
             Err(e) => return Err(unreadable(doc, first, Some(&e), None, false)),
         };
         match doc.query_selector(&selector) {
