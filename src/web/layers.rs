@@ -148,6 +148,26 @@ const ELEMENT_KEYS: &str = texts![
     "section",
 ];
 
+/// The article element's attribute that gives config key `key`, if one does.
+pub(super) fn attribute_of(key: &str) -> Option<&'static str> {
+    let mut items = crate::list_items(ELEMENT_KEYS);
+    while let (Some(attr), Some(k)) = (items.next(), items.next()) {
+        if k == key {
+            return Some(attr);
+        }
+    }
+    None
+}
+
+/// The selector a config gives, read leniently (the default's when it gives none that is text):
+/// for finding the article before, or without, the config as a whole is read.
+pub(super) fn selector_of(config: &Value) -> &str {
+    match config.get("selector") {
+        Some(Value::Str(s)) => s,
+        _ => crate::config::DEFAULT_SELECTOR,
+    }
+}
+
 /// What is wrong with the config (`None`: a layer that is not an object), and what the page does
 /// about it. `element`: the faulty value is the article element's attribute, named as the
 /// attribute the publisher wrote, not only as the config key it gives.
@@ -163,14 +183,10 @@ pub(super) fn config_message(
     };
     let mut m = String::from("invalid config: ");
     e.push_to(&mut m);
-    let mut items = crate::list_items(ELEMENT_KEYS);
-    while let (Some(attr), Some(key), true) = (items.next(), items.next(), element) {
-        if key == e.path {
-            m.push_str(" (the article element's ");
-            m.push_str(attr);
-            m.push(')');
-            break;
-        }
+    if let (true, Some(attr)) = (element, attribute_of(&e.path)) {
+        m.push_str(" (the article element's ");
+        m.push_str(attr);
+        m.push(')');
     }
     m.push_str(policy_text(policy));
     m

@@ -399,12 +399,7 @@ fn prepare(
             // A fault in a key the article element's attributes may override (later layers win
             // key by key): the selector, read before those keys and found valid, and the config
             // again with those attributes below. Any other fault is told as it is.
-            Err(e) if matches!(e.path.as_str(), "pageType" | "section" | "articleId") => {
-                match first.get("selector") {
-                    Some(Value::Str(s)) => s.clone(),
-                    _ => crate::config::DEFAULT_SELECTOR.into(),
-                }
-            }
+            Err(e) if attribute_of(&e.path).is_some() => selector_of(&first).into(),
             Err(e) => return Err(unreadable(doc, first, Some(&e), None, false)),
         };
         match doc.query_selector(&selector) {
@@ -523,11 +518,7 @@ fn unreadable(
             None => {
                 // The default's selector by its name, not read from a whole default config made
                 // for it (64 bytes of wasm, gzip).
-                let selector = match value.get("selector") {
-                    Some(Value::Str(s)) => s,
-                    _ => crate::config::DEFAULT_SELECTOR,
-                };
-                queried = doc.query_selector(selector).ok().flatten();
+                queried = doc.query_selector(selector_of(&value)).ok().flatten();
                 queried.as_ref()
             }
         };
