@@ -51,7 +51,7 @@ pub fn listen(host: &Element, wall: Wall, out: &mut Vec<Listener>) {
         // Back online: a submission that could not go out goes out now, once; focus may follow
         // its answer only if the reader submitted it on this page (not before a reload).
         let online = listener(|_| {
-            resume(with_mounted(|m| m.generation) == Some(SUBMITTED_IN.with(|g| g.get())));
+            resume(shown(SUBMITTED_IN.with(|g| g.get())));
         });
         super::listen_window("online", &online);
         out.push(online);
@@ -167,6 +167,11 @@ pub(super) fn restore_pending(host: &Element) {
     }
     // Sent again without the reader acting on this page: focus stays where it is.
     resume(false);
+}
+
+/// Whether the page view `generation` is the one mounted now (not one a single-page app has left).
+fn shown(generation: u32) -> bool {
+    with_mounted(|m| m.generation) == Some(generation)
 }
 
 fn online() -> bool {
@@ -429,7 +434,7 @@ fn retry(a: Box<Attempt>) {
     if load_pending().is_some_and(|p| p.key == a.key) {
         return attempt(a);
     }
-    if with_mounted(|m| m.generation) == Some(a.generation) {
+    if shown(a.generation) {
         SENDING.with(|s| s.set(false));
         busy(&a.host, false);
     }
@@ -449,7 +454,7 @@ fn trouble(a: &Attempt, message: &str) {
 /// The submission's outcome, shown in the prompt that sent it. `Err` is the sentence for the
 /// reader: the server's, else the copy's text.
 fn settle(a: &Attempt, result: Result<(), (Text, Option<String>)>) {
-    let ours = with_mounted(|m| m.generation) == Some(a.generation);
+    let ours = shown(a.generation);
     if result.is_ok() {
         // The reader is registered, whichever article the page shows by now (a single-page
         // app may have mounted another meanwhile); the reader's focus moves only on the page
