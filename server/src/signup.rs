@@ -78,19 +78,24 @@ fn peer_of(request: &Request) -> Option<std::net::IpAddr> {
         .map(|ConnectInfo(address)| address.ip())
 }
 
-/// A refusal, logged with its reason (never the address).
+/// Logs a refusal with its reason (never the address).
+fn log_refusal(peer: Option<std::net::IpAddr>, status: u16, reason: &str) {
+    tracing::info!(
+        peer = peer.map(tracing::field::display),
+        status,
+        reason,
+        "signup refused"
+    );
+}
+
+/// A refusal, logged, answered with `sentence`.
 fn refused(
     peer: Option<std::net::IpAddr>,
     status: StatusCode,
     reason: &str,
     sentence: &str,
 ) -> Response {
-    tracing::info!(
-        peer = peer.map(tracing::field::display),
-        status = status.as_u16(),
-        reason,
-        "signup refused"
-    );
+    log_refusal(peer, status.as_u16(), reason);
     error(status, sentence)
 }
 
@@ -193,11 +198,10 @@ pub(crate) async fn sign_up(State(signups): State<Arc<Signups>>, request: Reques
     match stored {
         // A key sent again with another address or newsletter choice.
         Ok(Ok(answer)) if answer.status != 200 => {
-            tracing::info!(
-                peer = peer.map(tracing::field::display),
-                status = answer.status,
-                reason = "idempotency key reused for another submission",
-                "signup refused"
+            log_refusal(
+                peer,
+                answer.status,
+                "idempotency key reused for another submission",
             );
             replay(answer)
         }
