@@ -167,6 +167,10 @@ async fn audit_steps(run: AuditRun) {
     assert_focus_outside_prompt(&client, &fourth.path).await;
 
     let mut found = Vec::new();
+    if let Err(problem) = follows_the_page_scheme(&client, scheme).await {
+        eprintln!("[a11y] {label}: {problem}");
+        found.push(problem);
+    }
     let anonymous = stored_meter(&client).await;
     for wall in Wall::ALL {
         show(&client, wall).await;
@@ -578,18 +582,17 @@ fn rule_lines(rules: &Value) -> Vec<String> {
         .unwrap_or_default()
 }
 
-/// The prompt's colour contrast, which the whole-page run leaves undecided: axe does not judge
-/// text under a positioned pseudo-element ("background color could not be determined due to a
-/// pseudo element"), and the prompt's host has one, `:host::before`, the fade over the teaser's
-/// last lines. The fade is decorative and lies above the prompt's box, so hiding it changes no
-/// colour inside the prompt; with it hidden, axe's `color-contrast` rule runs again, and every
-/// node of the prompt must now be decided.
+/// The prompt's colour contrast, which the whole-page run may leave undecided: axe does not judge
+/// text where a positioned element may overlap it, and the prompt has one, `div.fade`, the fade
+/// over the teaser's last lines. The fade is decorative and lies above the prompt's box, so
+/// hiding it changes no colour inside the prompt; with it hidden, axe's `color-contrast` rule
+/// runs again, and every node of the prompt must now be decided.
 async fn prompt_contrast(client: &Client, axe: &str) -> AxeReport {
     client
         .execute(
             "const style = document.createElement('style');
              style.id = 'a11y-audit-no-fade';
-             style.textContent = ':host::before { display: none !important; }';
+             style.textContent = '.fade { display: none !important; }';
              document.querySelector('[data-meterwall-prompt]').shadowRoot.append(style);",
             vec![],
         )
@@ -645,7 +648,44 @@ fn describe_rule(rule: &Value) -> String {
     line
 }
 
-/// Presses and releases one key.
+/// The prompt's own colours follow the page's colour scheme, not the reader's preference alone:
+/// on the demo page (`color-scheme: light dark`) the box is dark exactly when the reader prefers
+/// dark, and on the same page made light-only (`color-scheme: light`) it is light either way.
+/// Read with the demo's theme set aside, so that the widget's defaults apply.
+async fn follows_the_page_scheme(client: &Client, scheme: Scheme) -> Result<(), String> {
+    let found = client
+        .execute(
+            r"const host = document.querySelector('[data-meterwall-prompt]');
+              const box = host.shadowRoot.querySelector('.box');
+              const root = document.documentElement;
+              host.style.setProperty('--meterwall-background', 'initial');
+              const read = () => getComputedStyle(box).backgroundColor;
+              const declared = read();
+              const was = root.style.colorScheme;
+              root.style.colorScheme = 'light';
+              const lightOnly = read();
+              root.style.colorScheme = was;
+              host.style.removeProperty('--meterwall-background');
+              return [declared, lightOnly];",
+            vec![],
+        )
+        .await
+        .expect("read the prompt's background");
+    // `prompt.css`: the box's default background, light and dark.
+    let (light, dark) = ("rgb(246, 243, 238)", "rgb(36, 36, 36)");
+    let expected = [if scheme == Scheme::Dark { dark } else { light }, light];
+    let got = [found[0].as_str(), found[1].as_str()].map(Option::unwrap_or_default);
+    if got == expected {
+        Ok(())
+    } else {
+        Err(format!(
+            "the prompt's box should be {} on the demo page and {} on it made light-only, \
+             but is {} and {}",
+            expected[0], expected[1], got[0], got[1]
+        ))
+    }
+}
+
 /// The focus ring of the prompt's email field against the prompt's background, with the page's
 /// theme (the demo sets `--meterwall-focus`) and with the widget's own defaults: at least 3:1
 /// (WCAG 1.4.11, non-text contrast), which axe-core does not check. A text field matches
@@ -661,11 +701,14 @@ async fn focus_ring(client: &Client) -> Result<(), String> {
                 .reduce((sum, v, i) => sum + v * [0.2126, 0.7152, 0.0722][i], 0);
               const measure = (theme) => {
                 field.focus();
-                const ring = getComputedStyle(field).outlineColor;
+                const style = getComputedStyle(field);
+                const [ring, line, width] = [style.outlineColor, style.outlineStyle, style.outlineWidth];
                 const back = getComputedStyle(root.querySelector('.box')).backgroundColor;
                 field.blur();
                 const [a, b] = [lum(ring), lum(back)];
-                return [theme, ring, back, (Math.max(a, b) + 0.05) / (Math.min(a, b) + 0.05)];
+                const alpha = ring.match(/[\d.]+/g)[3] ?? '1';
+                return [theme, ring, back, (Math.max(a, b) + 0.05) / (Math.min(a, b) + 0.05),
+                  line, parseFloat(width), parseFloat(alpha)];
               };
               const page = measure(`the page's theme`);
               // `initial` makes a custom property unset here: the widget's fallbacks apply.
@@ -681,7 +724,20 @@ async fn focus_ring(client: &Client) -> Result<(), String> {
     for measured in found.as_array().into_iter().flatten() {
         let ratio = measured[3].as_f64().unwrap_or(0.0);
         eprintln!("[a11y] focus ring, {measured}");
-        if ratio < 3.0 {
+        // A ring of no line, a hairline or a see-through colour has a colour all the same (with
+        // `outline: none` it computes to `currentcolor`): what is drawn is checked first.
+        let (line, width, alpha) = (
+            measured[4].as_str().unwrap_or_default(),
+            measured[5].as_f64().unwrap_or(0.0),
+            measured[6].as_f64().unwrap_or(0.0),
+        );
+        if line == "none" || width < 2.0 || alpha < 1.0 {
+            low.push(format!(
+                "with {}, the email field's focus ring is not drawn in full: outline-style \
+                 {line}, width {width} px, colour {} (alpha {alpha})",
+                measured[0], measured[1]
+            ));
+        } else if ratio < 3.0 {
             low.push(format!(
                 "with {}, the email field's focus ring {} on the prompt's {} is {ratio:.2}:1, \
                  under 3:1",
@@ -696,6 +752,7 @@ async fn focus_ring(client: &Client) -> Result<(), String> {
     }
 }
 
+/// Presses and releases one key.
 async fn press(client: &Client, key: char) {
     let keys = KeyActions::new("keyboard".to_owned())
         .then(KeyAction::Down { value: key })
