@@ -319,10 +319,12 @@ const EN: &str = texts![
     "We couldn't complete your signup. Please reload the page and try again.",
 ];
 
+/// French puts a space before `!`, `?`, `:` and `;`: a narrow no-break one (U+202F), so that a
+/// narrow column never breaks the line before the mark.
 const FR: &str = texts![
-    "Continuez à lire gratuitement !",
-    "Accédez immédiatement à la suite de cet article en indiquant votre adresse e-mail ci-dessous. Vous aurez aussi accès chaque mois à trois articles de votre choix et à notre lettre d'information gratuite :",
-    "Utiliser l'un de vos articles gratuits ?",
+    "Continuez à lire gratuitement !",
+    "Accédez immédiatement à la suite de cet article en indiquant votre adresse e-mail ci-dessous. Vous aurez aussi accès chaque mois à trois articles de votre choix et à notre lettre d'information gratuite :",
+    "Utiliser l'un de vos articles gratuits ?",
     "En tant que lecteur inscrit, vous choisissez les articles à lire en entier.",
     "Débloquer cet article (il vous en reste {remaining} sur {limit} {period})",
     "Débloquer cet article (il vous en reste {remaining} sur {limit} {period})",
@@ -342,7 +344,7 @@ const FR: &str = texts![
     "abonnez-vous",
     " pour un accès complet.",
     "Voir les offres d'abonnement",
-    "Déjà abonné ? ",
+    "Déjà abonné ? ",
     "Connectez-vous ici",
     ".",
     "Ce que vous offre l'abonnement Accès intégral",
@@ -358,14 +360,14 @@ const FR: &str = texts![
 const DE: &str = texts![
     "Kostenlos weiterlesen!",
     "Lesen Sie den Rest dieses Artikels sofort, indem Sie unten Ihre E-Mail-Adresse angeben. Sie erhalten außerdem jeden Monat drei Artikel Ihrer Wahl und unseren kostenlosen Newsletter:",
-    "Einen Ihrer freien Artikel verwenden?",
+    "Einen Ihrer kostenlosen Artikel verwenden?",
     "Als registrierte Leserin oder registrierter Leser wählen Sie selbst, welche Artikel Sie ganz lesen.",
     "Diesen Artikel freischalten (noch {remaining} von {limit} {period})",
     "Diesen Artikel freischalten (noch {remaining} von {limit} {period})",
     "Abonnieren Sie, um weiterzulesen",
-    "Sie haben {period} alle freien Artikel gelesen. Mit einem Abonnement lesen Sie unbegrenzt.",
+    "Sie haben {period} alle kostenlosen Artikel gelesen. Mit einem Abonnement lesen Sie unbegrenzt.",
     "E-Mail-Adresse",
-    "Auch den kostenlosen Newsletter senden",
+    "Auch den kostenlosen Newsletter erhalten",
     "Weiterlesen",
     "Wird gesendet…",
     "Der Server ist nicht erreichbar. Bitte prüfen Sie Ihre Verbindung und versuchen Sie es erneut.",
@@ -374,11 +376,11 @@ const DE: &str = texts![
     "Diese E-Mail-Adresse ist zu lang (höchstens 254 Zeichen).",
     "Der Teil vor dem @ ist zu lang (höchstens 64 Zeichen).",
     "Bitte geben Sie eine gültige E-Mail-Adresse ein, etwa name@beispiel.de.",
-    "Oder ",
+    "Oder für den vollen Zugang ",
     "jetzt abonnieren",
-    " für den vollen Zugang.",
+    ".",
     "Abo-Angebote ansehen",
-    "Schon Abonnent? ",
+    "Schon abonniert? ",
     "Hier anmelden",
     ".",
     "Das bietet Ihnen ein All-Access-Abonnement",
@@ -651,6 +653,26 @@ mod tests {
             "What you'll get with an All-Access subscription"
         );
         assert_eq!(c.benefits().count(), 4);
+    }
+
+    /// A French text never breaks a line before its `!`, `?`, `:` or `;`: the space before each
+    /// is a narrow no-break one, never an ordinary space.
+    #[test]
+    fn french_punctuation_keeps_to_its_word() {
+        let mut marks = 0;
+        for text in FR.split('\u{1f}') {
+            let chars: Vec<char> = text.chars().collect();
+            for (i, &c) in chars.iter().enumerate().skip(1) {
+                if matches!(c, '!' | '?' | ':' | ';') {
+                    marks += 1;
+                    assert_eq!(chars[i - 1], '\u{202f}', "before {c:?} in {text:?}");
+                }
+            }
+        }
+        assert!(
+            marks >= 4,
+            "the French copy's marks were not found: {marks}"
+        );
     }
 
     /// `fill` as it was when it wrote each character and took a space back, and searched for
