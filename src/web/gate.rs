@@ -727,6 +727,10 @@ const PROMPT: &str = texts![
     "",
     "maxlength",
     "254",
+    // An address is left to right whatever the page's direction (its rule allows only ASCII,
+    // and a domain goes to ASCII too): on a right-to-left page "name@" stays "name@" as typed.
+    "dir",
+    "ltr",
     "aria-describedby",
     "mw-status",
     "part",

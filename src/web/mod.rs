@@ -974,6 +974,11 @@ impl Mounted {
         if was == self.decision.wall {
             return;
         }
+        // Focus in the prompt (the document's active element is then its host) goes where the
+        // reader's own action would send it, also when something else changed the wall (another
+        // tab, the page's `setSubscriber`, a submission sent again): not lost to the page.
+        let focus = focus
+            || (self.host.is_some() && document().and_then(|d| d.active_element()) == self.host);
         if was.is_some() {
             // Nothing removed (an article as short as its teaser): the article takes focus, which
             // went with the prompt.
