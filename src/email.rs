@@ -451,6 +451,7 @@ mod tests {
     mod props {
         use super::super::*;
         use proptest::prelude::*;
+        use proptest::strategy::ValueTree;
 
         fn check_accepted(input: &str) -> Result<(), TestCaseError> {
             if let Ok(address) = validate(input) {
@@ -466,17 +467,125 @@ mod tests {
             Ok(())
         }
 
+        /// The rule `validate` documents, written out plainly and on its own (characters
+        /// counted, labels split into a list, the local part's characters looked up in their
+        /// list): the answer every generated string is checked against, accepted or refused.
+        fn by_the_rule(input: &str) -> Result<&str, EmailError> {
+            const LOCAL: &str = ".!#$%&'*+/=?^_`{|}~-";
+            let address = input.trim();
+            if address.is_empty() {
+                return Err(EmailError::Empty);
+            }
+            if address.chars().count() > 254 {
+                return Err(EmailError::TooLong);
+            }
+            let Some((local, domain)) = address.split_once('@') else {
+                return Err(EmailError::Invalid);
+            };
+            if local.chars().count() > 64 {
+                return Err(EmailError::LocalTooLong);
+            }
+            let label = |l: &str| {
+                (1..=63).contains(&l.len())
+                    && !l.starts_with('-')
+                    && !l.ends_with('-')
+                    && l.chars().all(|c| c.is_ascii_alphanumeric() || c == '-')
+            };
+            let labels: Vec<&str> = domain.split('.').collect();
+            let top = labels[labels.len() - 1];
+            let top_level = top.chars().all(|c| c.is_ascii_alphabetic())
+                || top.to_ascii_lowercase().starts_with("xn--");
+            let valid = !local.is_empty()
+                && local
+                    .chars()
+                    .all(|c| c.is_ascii_alphanumeric() || LOCAL.contains(c))
+                && labels.iter().all(|l| label(l))
+                && labels.len() >= 2
+                && top_level;
+            if valid {
+                Ok(address)
+            } else {
+                Err(EmailError::Invalid)
+            }
+        }
+
+        /// A rule-shaped address with one to three edits (a character put in, replaced or taken
+        /// out, from those that matter to the rule): strings on both sides of it, near its edges.
+        fn near_addresses() -> impl Strategy<Value = String> {
+            let address = (
+                "[a-zA-Z0-9.!#$%&'*+/=?^_`{|}~-]{1,66}",
+                proptest::collection::vec("[a-zA-Z0-9]([a-zA-Z0-9-]{0,62}[a-zA-Z0-9])?", 1..4),
+                "[a-zA-Z]{1,6}|[xX][nN]--[a-z0-9]{1,8}",
+                "[ \t\n\u{a0}]{0,2}",
+            )
+                .prop_map(|(local, labels, top, pad)| {
+                    pad.clone() + &local + "@" + &labels.join(".") + "." + &top + &pad
+                });
+            let edit = (
+                0..3u8,
+                any::<prop::sample::Index>(),
+                "[a-zA-Z0-9@. _é\u{a0}-]",
+            );
+            (address, proptest::collection::vec(edit, 1..4)).prop_map(|(address, edits)| {
+                let mut chars: Vec<char> = address.chars().collect();
+                for (kind, at, c) in edits {
+                    let c = c.chars().next().unwrap_or('a');
+                    let i = at.index(chars.len() + 1);
+                    match kind {
+                        0 => chars.insert(i, c),
+                        1 if i < chars.len() => chars[i] = c,
+                        _ if i < chars.len() => {
+                            chars.remove(i);
+                        }
+                        _ => {}
+                    }
+                }
+                chars.into_iter().collect()
+            })
+        }
+
+        /// How many of `cases` strings that `strategy` makes (from a fixed seed) `validate`
+        /// accepts.
+        fn accepted_of(strategy: impl Strategy<Value = String>, cases: u32) -> u32 {
+            let mut runner = proptest::test_runner::TestRunner::deterministic();
+            (0..cases)
+                .filter(|_| {
+                    let s = strategy.new_tree(&mut runner).expect("a case").current();
+                    validate(&s).is_ok()
+                })
+                .count() as u32
+        }
+
+        /// The generators below reach both sides of the rule: a check of accepted addresses
+        /// whose generator made none would pass without checking anything.
+        #[test]
+        fn near_addresses_fall_on_both_sides_of_the_rule() {
+            let accepted = accepted_of(near_addresses(), 2_000);
+            assert!(
+                (200..=1_800).contains(&accepted),
+                "{accepted} of 2,000 near addresses accepted"
+            );
+        }
+
         proptest! {
             #![proptest_config(ProptestConfig::with_cases(10_000))]
 
             #[test]
             fn any_string_is_handled(s in any::<String>()) {
                 check_accepted(&s)?;
+                prop_assert_eq!(validate(&s), by_the_rule(&s));
+            }
+
+            #[test]
+            fn near_addresses_are_judged_by_the_rule(s in near_addresses()) {
+                check_accepted(&s)?;
+                prop_assert_eq!(validate(&s), by_the_rule(&s));
             }
 
             #[test]
             fn email_like_strings_are_handled(s in "[ \t\u{a0}a-zA-Z0-9@.!#%+_é-]{0,300}") {
                 check_accepted(&s)?;
+                prop_assert_eq!(validate(&s), by_the_rule(&s));
             }
 
             #[test]

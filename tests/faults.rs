@@ -154,12 +154,22 @@ fn the_debug_preview_shows_the_storage_policy_s_decision() {
     ));
     js("history.replaceState(null, '', location.pathname);");
     unblock_storage();
+    // The overlay explains that decision: the register wall, which the storage policy gave.
+    let overlay = Function::new_no_args(
+        "var o = document.querySelector('[data-meterwall-debug]');
+         return o && o.shadowRoot ? o.shadowRoot.textContent : '';",
+    )
+    .call0(&JsValue::NULL)
+    .unwrap()
+    .as_string()
+    .unwrap_or_default();
     js("document.querySelectorAll('[data-meterwall-debug]').forEach(function (o) { o.remove(); });");
     assert_eq!(
         field(&d.unwrap(), "wall").as_string().as_deref(),
         Some("register"),
         "what a reader in this browser gets"
     );
+    assert!(overlay.contains("wall: register"), "the overlay: {overlay}");
 }
 
 #[wasm_bindgen_test]

@@ -320,9 +320,23 @@ async fn back_forward_journey(
             visit.record
         );
         assert_eq!(visit.state, "open", "{step}: the article is free");
-        if !visit.restored {
-            // The widget ran again on a page it had counted: the reader has used two.
+        if visit.restored {
+            // The same document, shown again: a view it fires (if any) counts nothing.
+            assert!(
+                visit.views.iter().all(|counted| !counted),
+                "{step}: a view counted again after the restore: {:?}",
+                visit.views
+            );
+        } else {
+            // The widget ran again on a page it had counted: the reader has used two, and this
+            // view re-read the article rather than counting it (a record holds an article once,
+            // so only the decision can show a second count).
             assert_eq!(visit.used, Some(2), "{step}: why() after loading again");
+            assert_eq!(
+                (visit.reason.as_deref(), visit.counted_now),
+                (Some("alreadyOpened"), Some(false)),
+                "{step}: why() after loading again"
+            );
         }
         if cache == Cache::Off {
             assert!(
@@ -348,6 +362,12 @@ struct Visit {
     restored: bool,
     /// `window.meterwall.why().used`, as this document last decided.
     used: Option<u64>,
+    /// `why().reason` and `why().counted`: a page loaded again re-reads an article it counted.
+    reason: Option<String>,
+    counted_now: Option<bool>,
+    /// `detail.counted` of each `meterwall:view` since the previous visit's settling, heard by a
+    /// listener installed then: only a window restored from the back-forward cache still has it.
+    views: Vec<bool>,
     /// The stored `meterwall:v1`.
     record: Option<String>,
 }
@@ -385,12 +405,20 @@ async fn settle(client: &Client, article: &Article) -> Visit {
              window.addEventListener('pageshow', (event) => window.__mwShows.push(event.persisted));
          }
          window.__mwShows.length = 0;
+         const views = Array.isArray(window.__mwViews) ? window.__mwViews.splice(0) : [];
+         if (!Array.isArray(window.__mwViews)) {
+             window.__mwViews = [];
+             document.addEventListener('meterwall:view', (event) => window.__mwViews.push(event.detail.counted));
+         }
          const why = window.meterwall && window.meterwall.why ? window.meterwall.why() : null;
          return {
              state: document.querySelector('.article-body').getAttribute('data-meterwall-state'),
              navigation: performance.getEntriesByType('navigation')[0].type,
              restored: restored,
              used: why && typeof why.used === 'number' ? why.used : null,
+             reason: why ? why.reason : null,
+             counted: why ? why.counted : null,
+             views: views,
              record: localStorage.getItem('meterwall:v1'),
          };",
     )
@@ -400,6 +428,14 @@ async fn settle(client: &Client, article: &Article) -> Visit {
         navigation: page["navigation"].as_str().unwrap_or_default().to_owned(),
         restored: page["restored"].as_bool().unwrap_or_default(),
         used: page["used"].as_u64(),
+        reason: page["reason"].as_str().map(str::to_owned),
+        counted_now: page["counted"].as_bool(),
+        views: page["views"]
+            .as_array()
+            .into_iter()
+            .flatten()
+            .map(|c| c.as_bool().unwrap_or(true))
+            .collect(),
         record: page["record"].as_str().map(str::to_owned),
     }
 }

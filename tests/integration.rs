@@ -665,6 +665,9 @@ fn debug_overlay_explains_the_decision_and_checks_the_structured_data() {
     body.set_class_name("gated");
     meterwall::mount(config(",\"preview\":true,\"limit\":0")).unwrap();
     let text = overlay_text();
+    // The overlay is there (an absent one would have no warning either), and says nothing of
+    // the markup.
+    assert!(text.contains("reason: allowance spent"), "{text}");
     assert!(!text.contains("structured data"), "markup matches: {text}");
     js("document.querySelectorAll('.mw-test-ld, [data-meterwall-debug]').forEach(function (s) { s.remove(); });");
     set_search("");
@@ -1277,21 +1280,40 @@ fn mount_from_an_error_listener_while_the_page_is_read_is_refused() {
 async fn calls_made_while_a_page_mounted_from_a_view_listener_waits_wait_for_it() {
     clean();
     let (jwk, valid) = key_and_token(3600).await;
-    let once = std::rc::Rc::new(std::cell::Cell::new(false));
+    // What the listener's mount answered: the first `view` only (the nested page fires its own).
+    let nested = std::rc::Rc::new(std::cell::RefCell::new(None));
+    let answered = nested.clone();
     let listener = Listener::on("view", move || {
-        if !once.replace(true) {
-            let _ = meterwall::mount(token_config(&jwk, Some(&valid)));
+        if answered.borrow().is_none() {
+            let answer = meterwall::mount(token_config(&jwk, Some(&valid)));
+            *answered.borrow_mut() = Some(answer);
         }
     });
     fixture("vw1");
     meterwall::mount(config(",\"limit\":0")).unwrap();
     drop(listener);
+    let waiting = nested
+        .borrow_mut()
+        .take()
+        .expect("the view listener ran")
+        .expect("the nested mount is taken, not refused")
+        .dyn_into::<Promise>()
+        .expect("a promise: the nested page waits for its token's check");
     // The publisher's own login says otherwise while the token is checked.
     meterwall::set_subscriber(false.into());
-    sleep(300).await;
+    let decided = JsFuture::from(waiting)
+        .await
+        .expect("the nested page decides");
+    // Its token verified, so without the call made meanwhile the reader would read on.
+    assert_eq!(
+        field(&decided, "tier").as_string().as_deref(),
+        Some("subscriber")
+    );
+    sleep(50).await;
     assert_ne!(
         field(&meterwall::why(), "tier").as_string().as_deref(),
-        Some("subscriber")
+        Some("subscriber"),
+        "the call made while the page waited ran once it had decided"
     );
     assert!(prompt().is_some() && !page_text().contains(SECRET));
     clean();

@@ -1980,11 +1980,14 @@ async fn edge_steps(client: Client, site: String, pages: [Article; 5]) {
     // the README says), and the next mount still runs: the page is not left deciding for good.
     let next = js(
         &client,
-        "try { meterwall.mount({ get limit() { throw new Error('getter'); } }); } catch (e) {}
-         try { meterwall.mount({}); return 'mounted'; } catch (e) { return String(e); }",
+        "var thrown = 'nothing thrown';
+         try { meterwall.mount({ get limit() { throw new Error('getter'); } }); }
+         catch (e) { thrown = e && e.message; }
+         try { meterwall.mount({}); return [thrown, 'mounted']; }
+         catch (e) { return [thrown, String(e)]; }",
     )
     .await;
-    assert_eq!(next, json!("mounted"), "{}", twice.path);
+    assert_eq!(next, json!(["getter", "mounted"]), "{}", twice.path);
 
     // WebAssembly turned off: said at once, and the article stays whole.
     open(&client, &site, &no_wasm.path).await;
