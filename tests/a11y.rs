@@ -8,7 +8,7 @@
 //! shadow root included. The other two walls are that same page view decided again for a
 //! registered reader: `window.meterwall.mount(layer)` re-decides with one more config layer,
 //! `{registered: {limit: 0}}` (the subscribe wall) and `{registered: {limit: 3, mode: "choose"}}`
-//! (the unlock wall).
+//! (the unlock wall). Then the same rules run over the demo's home, subscribe and login pages.
 //!
 //! Needs axe-core in `tools/node_modules` (`cargo xtask test` installs it), the built widget
 //! (`cargo xtask build`) and the browsers with their drivers. Whatever is missing fails the test,
@@ -188,6 +188,23 @@ async fn audit_steps(run: AuditRun) {
         for violation in whole.violations.into_iter().chain(contrast.violations) {
             eprintln!("[a11y] {label}, {} wall: {violation}", wall.name());
             found.push(format!("{} wall: {violation}", wall.name()));
+        }
+    }
+
+    // The demo's own pages, which the walls link to, in each scheme: the home page, the
+    // subscribe page and the login page.
+    for page in ["/", "/subscribe.html", "/login.html"] {
+        client
+            .goto(&format!("{site}{page}"))
+            .await
+            .expect("open a page of the demo");
+        let whole = run_axe(&client, &axe, json!({ "type": "tag", "values": WCAG_TAGS })).await;
+        for line in &whole.notes {
+            eprintln!("[a11y] {label}, {page}: {line}");
+        }
+        for violation in whole.violations {
+            eprintln!("[a11y] {label}, {page}: {violation}");
+            found.push(format!("{page}: {violation}"));
         }
     }
 
