@@ -7,7 +7,8 @@
 //!   ready, in order; queued `on` and `config` take effect before the first decision; after load
 //!   `push` runs at once and answers; an unknown command is reported.
 //! - Config sources and precedence: the JSON block, the script tag's `data-*`, the article
-//!   element's attributes and queued `config` commands; a JSON block that does not parse.
+//!   element's attributes and queued `config` commands; a JSON block that does not parse makes
+//!   the config unreadable, under the failure policy.
 //! - Events to `window.dataLayer`, only when the script tag asks.
 //! - `meterwall:ready`, once per page; `on("view")` after load hears later decisions.
 //! - `data-wasm-integrity`: the right digest loads the widget, a wrong one leaves the article
@@ -245,7 +246,11 @@ async fn config_precedence(browser: Browser) {
             .loader_attr("data-teaser", "2")
             .article_attr("data-meterwall-type", "free")
     };
-    let free = layered(&articles[2], "{ teaser: 3 }").write(site.path(), "config-free");
+    // Before the block, an element that is not a script with the block's id (markup a comment
+    // may carry): not the config, which would not parse.
+    let free = layered(&articles[2], "{ teaser: 3 }")
+        .head_first("<noscript id=\"meterwall-config\">not a config</noscript>")
+        .write(site.path(), "config-free");
     // Queued as a list of layers: the loader reads dataLayer from each.
     let metered = layered(
         &articles[3],
@@ -367,28 +372,45 @@ async fn config_steps(client: Client, site: String, demo: Vec<Article>, pages: [
         metered.path
     );
 
-    // A JSON block that does not parse is reported and ignored; the page works on the rest.
+    // A JSON block that does not parse is an unreadable config layer, as one that is not an
+    // object is: reported with the parser's words, then by the widget with what the page does
+    // (under the default failure policy, the article stays readable), and nothing is counted.
+    // Until this test the page was metered on the other layers, the default limit included.
+    let stored = js(&client, "return localStorage.getItem('meterwall:v1');").await;
     open(&client, &site, &broken.path).await;
-    assert_eq!(
-        decided(&client, &broken.path).await,
-        "open",
-        "{}: the third article of data-limit=\"3\"",
-        broken.path
-    );
-    let why = decision(&client).await;
-    assert_eq!(why["reason"], json!("counted"), "{}", broken.path);
-    assert_eq!(
-        why["limit"],
-        json!(3),
-        "{}: the script tag's data-limit",
-        broken.path
-    );
-    let errors = errors(&client, "__errors").await;
-    eprintln!("[loader_e2e] {}: errors {errors:?}", broken.path);
-    assert_eq!(errors.len(), 1, "{}: one error: {errors:?}", broken.path);
+    let errors = until(
+        &client,
+        "the loader's and the widget's errors",
+        "return window.__errors && window.__errors.length >= 2 ? window.__errors : null;",
+    )
+    .await;
+    eprintln!("[loader_e2e] {}: errors {errors}", broken.path);
+    let errors: Vec<&str> = errors
+        .as_array()
+        .map(|e| e.iter().filter_map(Value::as_str).collect())
+        .unwrap_or_default();
+    assert_eq!(errors.len(), 2, "{}: two errors: {errors:?}", broken.path);
     assert!(
         errors[0].contains("does not parse"),
-        "{}: the error should say the JSON does not parse: {errors:?}",
+        "{}: the first error should say the JSON does not parse: {errors:?}",
+        broken.path
+    );
+    assert!(
+        errors[1].contains("config must be an object")
+            && errors[1].contains("The article stays readable"),
+        "{}: the second should say what the page does: {errors:?}",
+        broken.path
+    );
+    let state = js(
+        &client,
+        "return document.querySelector('.article-body').getAttribute('data-meterwall-state');",
+    )
+    .await;
+    assert_eq!(state, Value::Null, "{}: not decided", broken.path);
+    assert_eq!(
+        js(&client, "return localStorage.getItem('meterwall:v1');").await,
+        stored,
+        "{}: nothing counted",
         broken.path
     );
     assert_whole(&client, &broken).await;
@@ -416,16 +438,15 @@ async fn data_layer(browser: Browser) {
     let articles = first_articles(&www.join("articles"), 4);
     let site = copy_site(&www);
     // A later layer's `null` means "not given" (a CMS template with nothing to fill in): the
-    // script tag's `true` stands. The page's JSON block does not parse: the loader's error about
-    // it goes to dataLayer too, though the loader reads the block first (a deferred loader, which
-    // runs once the page is parsed, reports it at once).
+    // script tag's `true` stands. A queued command the loader does not know: the loader's own
+    // error goes to dataLayer too.
     let page = Page::of(&www, &articles[3])
         .head_first(&script(
             "window.meterwall = window.meterwall || [];\n\
-             meterwall.push([\"config\", { dataLayer: null }]);",
+             meterwall.push([\"config\", { dataLayer: null }], [\"nonsense\"]);",
         ))
         .head_first(
-            "<script type=\"application/json\" id=\"meterwall-config\">{ \"limit\": 3, }</script>",
+            "<script type=\"application/json\" id=\"meterwall-config\">{ \"limit\": 3 }</script>",
         )
         .loader_attr("data-data-layer", "true")
         .deferred()
@@ -483,8 +504,8 @@ async fn data_layer_steps(client: Client, site: String, demo: Vec<Article>, page
     assert!(
         error["message"]
             .as_str()
-            .is_some_and(|m| m.contains("does not parse")),
-        "{}: the broken JSON block's error: {error}",
+            .is_some_and(|m| m.contains("unknown command \"nonsense\"")),
+        "{}: the unknown command's error: {error}",
         page.path
     );
     let (view, lock) = (find("meterwall.view"), find("meterwall.lock"));
@@ -1204,10 +1225,12 @@ const PENDING_RECORDER: &str = r#"window.__marks = [];
 /// Until 24b7501 the loader lifted `meterwall-pending` as soon as the JSON block failed to parse,
 /// long before the widget decided: a walled article flashed in full.
 async fn broken_block_anti_flicker(browser: Browser) {
-    // A premium page: walled at the first visit, so there is something to flash.
+    // Under `onError: "closed"` the unreadable config walls the page, so there is something to
+    // flash (a premium page, so that it would be walled at the first visit either way).
     let page = |page: Page, _: &Path| {
         page.head_first(&script(&format!("{ERRORS}\n{PENDING_RECORDER}")))
             .before_loader(BROKEN_BLOCK)
+            .loader_attr("data-on-error", "closed")
             .article_attr("data-meterwall-type", "premium")
     };
     let what = "broken JSON block under the anti-flicker class";
@@ -1255,10 +1278,10 @@ async fn broken_block_steps(client: Client, site: String, page: Article) {
         page.path
     );
     let errors = errors(&client, "__errors").await;
-    assert_eq!(errors.len(), 1, "{}: one error: {errors:?}", page.path);
+    assert_eq!(errors.len(), 2, "{}: two errors: {errors:?}", page.path);
     assert!(
-        errors[0].contains("does not parse"),
-        "{}: the error should say the JSON does not parse: {errors:?}",
+        errors[0].contains("does not parse") && errors[1].contains("stays walled"),
+        "{}: the JSON does not parse, so the page stays walled (onError: closed): {errors:?}",
         page.path
     );
 }

@@ -112,7 +112,9 @@
   // the body, say) has not been parsed when an async or a plain script tag runs.
   var block;
   function readBlock() {
-    block = d.getElementById("meterwall-config");
+    // A <script> only: markup a page lets others write (a comment, say) may keep an id, never a
+    // script, so it cannot put a config of its own before the publisher's.
+    block = d.querySelector("script#meterwall-config");
     if (block) {
       try {
         // A list is its layers, in order: the loader reads dataLayer from each.
@@ -120,9 +122,11 @@
         dataLayer(page.concat(calls));
       } catch (e) {
         // Still arriving (an async script can run while the parser is inside the block): read
-        // again once the page is parsed.
+        // again once the page is parsed. Else an unreadable layer (`0`), as a layer that is not
+        // an object is: the widget then says what the page does, under the failure policy that
+        // the other layers give, rather than metering on the rest.
         if (d.readyState === "loading") block = null;
-        else report("the JSON in <script id=\"meterwall-config\"> does not parse (" + e.message + "); it is ignored");
+        else report("the JSON in <script id=\"meterwall-config\"> does not parse (" + e.message + ")"), page.push(0);
       }
     }
   }
