@@ -29,7 +29,7 @@
 //! | `Origin` is neither this site (equal to `Host`) nor on [`Options::allowed_origins`]; no `Origin` | 403 |
 //! | `Sec-Fetch-Site: cross-site` from an origin not on the allow-list | 403 |
 //! | `Content-Type` is not `application/json` | 415 |
-//! | more than [`Options::rate_per_minute`] signups from one client (an IPv4 address, or an IPv6 /64 network; burst of the same size); the checks above, of the request's headers alone, come first, so what they refuse (a third-party page's requests) spends no reader's allowance | 429 and `Retry-After: <seconds>` |
+//! | more than [`Options::rate_per_minute`] signups from one client (an IPv4 address, or an IPv6 /64 network; burst of the same size), or eight times that from one IPv6 /48; the checks above, of the request's headers alone, come first, so what they refuse (a third-party page's requests) spends no reader's allowance | 429 and `Retry-After: <seconds>` |
 //! | body over [`Options::max_body_bytes`] | 413 |
 //! | body is not the JSON above | 400 |
 //! | the honeypot field `website` is not empty | 403 |
