@@ -728,7 +728,7 @@ async fn trapped(client: Client, site: String, articles: Vec<Article>) {
         let all = errors(&client, "__mwErrors").await;
         assert_eq!(
             all,
-            ["internal error: meterwall has stopped and the article stays readable; please report this to the publisher"],
+            ["internal error: meterwall has stopped and the article stays readable; a bug in meterwall: please report it with this console's messages"],
             "{how}: one error, saying what happened"
         );
         let later = js(

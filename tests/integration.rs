@@ -449,6 +449,19 @@ fn config_errors_name_the_path_and_what_was_expected() {
     // looked for (not as "no element matches" a selector that was never checked).
     let err = refused("[{\"selector\":\".nope\",\"limit\":\"x\"}]");
     assert!(err.contains("limit: expected"), "{err}");
+    // No article where the selector points (a page without one, or the wrong selector), and a
+    // selector that is not one: each says where the selector is set, wherever it came from.
+    let err = refused("{\"selector\":\".nope\"}");
+    assert!(
+        err.contains("no element matches the article selector \".nope\": set selector")
+            && err.contains("or leave meterwall off pages without an article"),
+        "{err}"
+    );
+    let err = refused("{\"selector\":\"((\"}");
+    assert!(
+        err.contains("\"((\" is not a valid CSS selector: check its syntax"),
+        "{err}"
+    );
     // The article element's own id wins over the config's, so that one is not read at all.
     fixture("errs");
     let layers = JSON::parse("[{\"selector\":\"#fixture\"},{\"articleId\":[]}]").unwrap();

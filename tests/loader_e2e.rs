@@ -2087,7 +2087,7 @@ async fn edge_steps(client: Client, site: String, pages: [Article; 5]) {
     let errors = errors(&client, "__errors").await;
     assert_eq!(
         errors,
-        ["internal error: meterwall has stopped and the article stays readable; please report this to the publisher"],
+        ["internal error: meterwall has stopped and the article stays readable; a bug in meterwall: please report it with this console's messages"],
         "{}: one error, saying what happened",
         trapped.path
     );

@@ -202,13 +202,13 @@ fn policy_text(policy: FailPolicy) -> &'static str {
 pub(super) fn missing_body(selector: &str) -> String {
     let mut m = String::from("no element matches the article selector \"");
     m.push_str(selector);
-    m.push_str("\": set data-selector on the script tag to the element holding the article text");
+    m.push_str("\": set selector (data-selector on the script tag, or in the config) to the element holding the article text, or leave meterwall off pages without an article");
     m
 }
 
 pub(super) fn bad_selector(selector: &str) -> String {
     let mut m = String::from("selector \"");
     m.push_str(selector);
-    m.push_str("\" is not a valid CSS selector");
+    m.push_str("\" is not a valid CSS selector: check its syntax (data-selector on the script tag, or selector in the config)");
     m
 }

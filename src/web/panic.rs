@@ -53,5 +53,5 @@ pub extern "C" fn meterwall_recover() {
             let _ = open_up(&mut m);
         }
     });
-    report("internal error: meterwall has stopped and the article stays readable; please report this to the publisher");
+    report("internal error: meterwall has stopped and the article stays readable; a bug in meterwall: please report it with this console's messages");
 }
