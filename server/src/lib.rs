@@ -180,11 +180,13 @@ impl fmt::Display for Error {
             ),
             Self::Origin { entry } => write!(
                 f,
-                "--allow-origin {entry:?} is not an origin: give the scheme and host as the browser \
+                "--allow-origin (METERWALL_ALLOWED_ORIGINS) {entry:?} is not an origin: give the scheme and host as the browser \
                  sends them, such as https://www.news.example (no path; a host that is not ASCII \
                  in punycode, such as https://xn--socit-esab.example)"
             ),
-            Self::ZeroRate => f.write_str("--rate-per-minute must be at least 1"),
+            Self::ZeroRate => f.write_str(
+                "--rate-per-minute (METERWALL_RATE_PER_MINUTE) must be at least 1",
+            ),
             Self::HeaderTimeout => f.write_str(
                 "Options::header_timeout must be more than zero and at most an hour (10 s by \
                  default)",
@@ -197,7 +199,8 @@ impl fmt::Display for Error {
             ),
             Self::Migration { name, source } => write!(
                 f,
-                "database migration {name} failed: {source}; the file was left at the previous version"
+                "database migration {name} failed: {source}; the file was left at the previous \
+                 version: check the disk's free space and the file's permissions, then start again"
             ),
             Self::SchemaTooNew { path, found, known } => write!(
                 f,

@@ -5,7 +5,7 @@ use std::sync::Arc;
 
 use axum::body::{Body, Bytes};
 use axum::extract::{ConnectInfo, FromRequest, Request, State};
-use axum::http::header::{ALLOW, CACHE_CONTROL, CONTENT_LANGUAGE, CONTENT_TYPE};
+use axum::http::header::{ALLOW, CACHE_CONTROL, CONTENT_LANGUAGE, CONTENT_TYPE, ORIGIN};
 use axum::http::{HeaderMap, HeaderValue, Method, StatusCode};
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
@@ -117,6 +117,17 @@ pub(crate) async fn screen(
         return answer;
     }
     if let Err(refusal) = origin::check(request.headers(), &signups.allowed_origins) {
+        if refusal != origin::Refusal::MissingOrigin {
+            // The page is named (the log quotes and escapes it), with the fix for a publisher
+            // whose pages are on another origin than this service.
+            let page = request.headers().get(ORIGIN).and_then(|o| o.to_str().ok());
+            tracing::info!(
+                origin = page,
+                "a page on an origin not allowed posted a signup: if it is the publisher's, \
+                 start the service with --allow-origin <that origin> (or \
+                 METERWALL_ALLOWED_ORIGINS)"
+            );
+        }
         return refused(peer, StatusCode::FORBIDDEN, refusal.as_str(), FOREIGN_PAGE);
     }
     if !is_json(request.headers()) {
@@ -149,7 +160,22 @@ pub(crate) async fn sign_up(State(signups): State<Arc<Signups>>, request: Reques
     };
     let form: Form = match serde_json::from_slice(&body) {
         Ok(form) => form,
-        Err(_) => return refuse(StatusCode::BAD_REQUEST, "invalid JSON", UNREADABLE),
+        Err(problem) => {
+            // Where, and which field is missing: never what a value was, which may be the address
+            // (a wrong type's message quotes the value).
+            let missing = problem.to_string();
+            let missing = missing
+                .strip_prefix("missing field ")
+                .and_then(|m| m.split(" at line ").next())
+                .map(str::to_owned);
+            tracing::info!(
+                line = problem.line(),
+                column = problem.column(),
+                missing,
+                "the signup's body is not the widget's JSON form"
+            );
+            return refuse(StatusCode::BAD_REQUEST, "invalid JSON", UNREADABLE);
+        }
     };
     if !form.website.is_empty() {
         return refuse(StatusCode::FORBIDDEN, "honeypot filled", NOT_ACCEPTED);

@@ -381,6 +381,41 @@ async fn replays_and_reused_keys_are_logged_as_what_they_are() {
     );
 }
 
+/// A page on an origin not allowed is named in the log, with the flag that allows it; a body that
+/// is not the widget's form names the field it lacks, and never a value (which may be the
+/// address).
+#[tokio::test]
+async fn refusals_log_the_page_s_origin_and_the_missing_field() {
+    let logs = Logs::default();
+    let _logging = logs.hear();
+    let server = Server::start(|_| {}).await;
+    let response = server
+        .client
+        .post(server.url("/api/signup"))
+        .header("origin", "https://elsewhere.example")
+        .json(&form("a@example.com"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), StatusCode::FORBIDDEN);
+    let mut lacking = form("ann@example.com");
+    lacking.as_object_mut().unwrap().remove("elapsedMs");
+    assert_eq!(
+        server.sign_up(&lacking).await.status(),
+        StatusCode::BAD_REQUEST
+    );
+    let logged = logs.text();
+    assert!(
+        logged.contains("https://elsewhere.example") && logged.contains("--allow-origin"),
+        "{logged}"
+    );
+    assert!(logged.contains("`elapsedMs`"), "{logged}");
+    assert!(
+        !logged.contains("ann@"),
+        "addresses are never logged: {logged}"
+    );
+}
+
 #[tokio::test]
 async fn a_domain_without_a_dot_is_refused_and_logged_as_such() {
     let logs = Logs::default();
