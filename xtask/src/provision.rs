@@ -122,8 +122,9 @@ fn wasm_bindgen(root: &Path) -> Result<(PathBuf, PathBuf, String)> {
     shell::run(shell::cargo().args(["install", "wasm-bindgen-cli", "--version", &version]))?;
     found().ok_or_else(|| {
         Error::Check(format!(
-            "installed wasm-bindgen-cli {version}, but `wasm-bindgen --version` still says otherwise; \
-             is another wasm-bindgen earlier on PATH?"
+            "installed wasm-bindgen-cli {version}, but found no wasm-bindgen and \
+             wasm-bindgen-test-runner at that version on PATH or in $CARGO_HOME/bin: check \
+             CARGO_INSTALL_ROOT and cargo's `install.root`, which put them elsewhere"
         ))
     })
 }
@@ -237,8 +238,8 @@ pub fn twiggy() -> Result<PathBuf> {
     shell::run(shell::cargo().args(["install", "twiggy"]))?;
     shell::find("twiggy").ok_or_else(|| {
         Error::missing(
-            "twiggy after `cargo install twiggy`",
-            "put ~/.cargo/bin on PATH",
+            "twiggy after `cargo install twiggy` (on PATH or in $CARGO_HOME/bin)",
+            "check CARGO_INSTALL_ROOT and cargo's `install.root`, which put it elsewhere",
         )
     })
 }
