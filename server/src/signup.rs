@@ -120,7 +120,13 @@ pub(crate) async fn screen(
         if refusal != origin::Refusal::MissingOrigin {
             // The page is named (the log quotes and escapes it), with the fix for a publisher
             // whose pages are on another origin than this service.
-            let page = request.headers().get(ORIGIN).and_then(|o| o.to_str().ok());
+            // At most 200 characters of it: refused before the rate limiter, a flood of long ones
+            // should not fill the log.
+            let page = request
+                .headers()
+                .get(ORIGIN)
+                .and_then(|o| o.to_str().ok())
+                .map(|o| o.get(..200).unwrap_or(o));
             tracing::info!(
                 origin = page,
                 "a page on an origin not allowed posted a signup: if it is the publisher's, \

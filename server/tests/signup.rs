@@ -404,6 +404,13 @@ async fn refusals_log_the_page_s_origin_and_the_missing_field() {
         server.sign_up(&lacking).await.status(),
         StatusCode::BAD_REQUEST
     );
+    // A value of the wrong type, which serde's message quotes: not logged.
+    let mut wrong = form("ann@example.com");
+    wrong["elapsedMs"] = "ann@example.com".into();
+    assert_eq!(
+        server.sign_up(&wrong).await.status(),
+        StatusCode::BAD_REQUEST
+    );
     let logged = logs.text();
     assert!(
         logged.contains("https://elsewhere.example") && logged.contains("--allow-origin"),
