@@ -45,6 +45,19 @@ const MOST_TABS: usize = 60;
 /// A little longer than the prompt's 0.2 s fade-in (`src/web/prompt.css`).
 const FADE_IN: Duration = Duration::from_millis(300);
 
+/// Waits until the prompt's animations (its fade-in) have finished, polling for up to 10 s.
+async fn faded_in(client: &Client) {
+    common::until(
+        client,
+        "the prompt's fade-in to finish",
+        "const host = document.querySelector('.article-body [data-meterwall-prompt]');
+         const root = host && host.shadowRoot;
+         return root && root.getAnimations().every((a) => a.playState === 'finished')
+             ? true : null;",
+    )
+    .await;
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a11y_chrome_light() {
     audit(Browser::Chrome, Scheme::Light).await;
@@ -445,8 +458,9 @@ async fn show(client: &Client, wall: Wall) {
         );
         tokio::time::sleep(Duration::from_millis(50)).await;
     }
-    // The new prompt fades in: audit its colours once they are final.
-    tokio::time::sleep(FADE_IN).await;
+    // The new prompt fades in: audit its colours once they are final, its fade-in finished
+    // (polled, not waited for a set time: on a slow machine its first frame may come late).
+    faded_in(client).await;
     if wall == Wall::Unlock {
         let label = client
             .execute(

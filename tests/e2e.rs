@@ -132,7 +132,8 @@ async fn log_in_from_the_wall(client: Client, site: String, articles: Vec<Articl
         .click()
         .await
         .expect("follow the login link");
-    let field = |id: &'static str| client.find(Locator::Id(id));
+    // Waited for: the click starts the navigation, which a driver need not wait out.
+    let field = |id: &'static str| client.wait().for_element(Locator::Id(id));
     field("login-email")
         .await
         .expect("the login page's email field")

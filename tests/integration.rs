@@ -1811,6 +1811,9 @@ async fn a_subscription_in_another_tab_lifts_the_wall_here() {
         Some("subscriber")
     );
     sleep(200).await;
-    assert_eq!(event_names(), ["view"]);
+    // `seen` (the prompt in view) may come at any paint before the wall lifted: not a decision.
+    let names = event_names();
+    let decided: Vec<_> = names.iter().filter(|n| *n != "seen").collect();
+    assert_eq!(decided, ["view"]);
     clean();
 }
