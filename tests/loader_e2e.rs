@@ -52,8 +52,11 @@ use serde_json::{json, Value};
 /// How long events that should not come are waited for (a second `ready`, a late decision).
 const QUIET: Duration = Duration::from_millis(500);
 
-/// The anti-flicker snippet's fail-safe: after this the article shows whatever the widget does.
-const FAIL_SAFE_MS: f64 = 1000.0;
+/// The anti-flicker snippet's fail-safe in these tests: the README's 1 s made ten times longer, so
+/// that a slow machine (a loaded CI runner compiling the wasm) cannot let the fail-safe lift the
+/// class before the widget decides, which would fail the test for want of speed, not of
+/// correctness. How soon the widget decides is `cargo xtask bench`'s to measure.
+const FAIL_SAFE_MS: f64 = 10_000.0;
 
 /// The paths of the loader and its wasm in the site.
 const LOADER_SRC: &str = "src=\"/dist/meterwall.js\"";
@@ -900,6 +903,12 @@ async fn anti_flicker(browser: Browser, wasm: Wasm) {
     let www = common::www();
     let article = first_articles(&www.join("articles"), 1).remove(0);
     let snippet = readme_snippet();
+    assert_eq!(
+        snippet.matches("}, 1000);").count(),
+        1,
+        "README.md: the snippet's fail-safe is no longer `}}, 1000);`: {snippet}"
+    );
+    let snippet = snippet.replace("}, 1000);", &format!("}}, {FAIL_SAFE_MS});"));
     let site = copy_site(&www);
     if wasm == Wasm::Missing {
         let file = site.path().join(WASM);
@@ -968,10 +977,12 @@ async fn flicker_steps(browser: Browser, wasm: Wasm, client: Client, site: Strin
             page.path
         );
     };
+    // Or the loader's own fallback, a second after it ran (so at least a second after the
+    // navigation began), when the first paint is that late: a slow machine's first load.
     assert!(
-        painted <= loaded,
+        painted <= loaded || loaded >= 1000.0,
         "{}: the widget started loading at {loaded:.1} ms, before the first contentful paint \
-         at {painted:.1} ms",
+         at {painted:.1} ms and before the loader's one-second fallback",
         page.path
     );
     if wasm == Wasm::Served {
