@@ -1740,6 +1740,7 @@ fn wall_with(extra: &str) {
         meterwall::mount(config(extra)).unwrap();
     }
     fixture("r4");
+    expect_paint();
     meterwall::mount(config(extra)).unwrap();
     assert!(prompt().is_some());
 }
@@ -2049,6 +2050,7 @@ fn mount_with_pending(stored: &str) {
     session().set_item(PENDING, stored).unwrap();
     script_fetch("[{status: 200}]");
     fixture("r4");
+    expect_paint();
     meterwall::mount(config(FAST)).unwrap();
 }
 
@@ -2135,7 +2137,7 @@ async fn another_address_typed_before_the_pending_one_came_back_wins() {
         .unchecked_into::<HtmlInputElement>()
         .set_value("typed@example.com");
     // Past the paint: the pending submission has been read, and dropped, not sent.
-    sleep(300).await;
+    painted().await;
     assert_eq!(gate_value(), "typed@example.com");
     let consent: HtmlInputElement = shadow("#mw-newsletter").unchecked_into();
     assert!(!consent.checked(), "left as the reader has it");
@@ -2162,7 +2164,7 @@ fn another_tab_saves(record: &str) {
 async fn a_registration_in_another_tab_lifts_the_wall_here() {
     wall_with(FAST);
     // The listener is in place once the prompt has painted.
-    sleep(400).await;
+    painted().await;
     // The other tab registers: it writes the record, and this tab hears a storage event.
     another_tab_saves("1-0.0.1.");
     wait_for_state("open").await;
@@ -2181,7 +2183,7 @@ async fn a_submission_waiting_offline_is_dropped_when_another_tab_registers_the_
     set_online(false);
     submit_email("reader@example.com");
     assert!(session().get_item(PENDING).unwrap().is_some());
-    sleep(400).await;
+    painted().await;
     another_tab_saves("1-0.0.1.");
     wait_for_state("open").await;
     assert!(
@@ -2204,7 +2206,7 @@ async fn a_retry_waiting_when_another_tab_registers_the_reader_is_not_sent() {
     wall_with(",\"retryDelayMs\":1000");
     script_fetch("[{status: 503}, {status: 200}]");
     // The `storage` listener is in place once the prompt has painted.
-    sleep(400).await;
+    painted().await;
     submit_email("reader@example.com");
     for _ in 0..100 {
         if sent().length() == 1 {
@@ -2291,7 +2293,7 @@ async fn two_answers_to_one_submission_tell_one_registration() {
 #[wasm_bindgen_test]
 async fn a_registration_in_another_tab_in_choose_mode_offers_the_unlock_button() {
     wall_with(",\"retryDelayMs\":10,\"registered\":{\"mode\":\"choose\",\"limit\":3}");
-    sleep(400).await;
+    painted().await;
     another_tab_saves("1-0.0.1.");
     // Registered now, the reader is offered an article of their choice, not the email form.
     assert_eq!(
@@ -2364,11 +2366,12 @@ async fn an_article_unlocked_in_another_tab_updates_the_count_here_and_unlocks_i
     // This tab had read the record before either, on the second article.
     storage().set_item(STORAGE_KEY, &before).unwrap();
     fixture("ou2");
+    expect_paint();
     meterwall::mount(config(THREE)).unwrap();
     let label = || shadow("button.unlock").text_content().unwrap_or_default();
     assert!(label().contains("3 of 3"), "{}", label());
     // The `storage` listener is in place once the prompt has painted.
-    sleep(400).await;
+    painted().await;
     another_tab_saves(&one);
     assert_eq!(field(&meterwall::why(), "remaining").as_f64(), Some(2.0));
     assert!(label().contains("2 of 3"), "the count follows: {}", label());
@@ -2388,9 +2391,10 @@ async fn a_new_period_seen_through_another_tab_opens_the_page_as_a_view_not_an_u
     const ONE: &str = ",\"limit\":0,\"registered\":{\"limit\":1}";
     registered_reader();
     mount_with_config("np1", ONE);
+    expect_paint();
     mount_with_config("np2", ONE);
     assert!(prompt().is_some(), "the registered allowance is spent");
-    sleep(400).await;
+    painted().await;
     let views = event_counter("meterwall:view");
     let unlocks = event_counter("meterwall:unlock");
     let (v, u) = (count("meterwall:view"), count("meterwall:unlock"));

@@ -76,6 +76,39 @@ pub fn page_text() -> String {
     doc().body().unwrap().text_content().unwrap_or_default()
 }
 
+/// How many times the widget has measured its work after a page's first paint
+/// (`meterwall:work`): the listener for other tabs, the pending submission's restore and the
+/// prompt's watch are in place once it grows.
+fn work_measured() -> u32 {
+    js_sys::Function::new_no_args("return performance.getEntriesByName('meterwall:work').length;")
+        .call0(&wasm_bindgen::JsValue::NULL)
+        .unwrap()
+        .as_f64()
+        .unwrap() as u32
+}
+
+thread_local! {
+    static WORK_BEFORE: std::cell::Cell<u32> = const { std::cell::Cell::new(0) };
+}
+
+/// Notes the work measured so far, before a mount that [`painted`] waits for.
+pub fn expect_paint() {
+    WORK_BEFORE.with(|w| w.set(work_measured()));
+}
+
+/// Waits until the page mounted since [`expect_paint`] has done its work after its first paint,
+/// polling for up to 10 s: a slow machine's late frame, not a set time, decides when.
+pub async fn painted() {
+    let before = WORK_BEFORE.with(|w| w.get());
+    for _ in 0..1000 {
+        if work_measured() > before {
+            return;
+        }
+        sleep(10).await;
+    }
+    panic!("the page's work after its first paint never came");
+}
+
 pub async fn sleep(ms: i32) {
     let p = Promise::new(&mut |resolve, _| {
         web_sys::window()
