@@ -526,22 +526,8 @@ mod tests {
                 any::<prop::sample::Index>(),
                 "[a-zA-Z0-9@. _é\u{a0}-]",
             );
-            (address, proptest::collection::vec(edit, 1..4)).prop_map(|(address, edits)| {
-                let mut chars: Vec<char> = address.chars().collect();
-                for (kind, at, c) in edits {
-                    let c = c.chars().next().unwrap_or('a');
-                    let i = at.index(chars.len() + 1);
-                    match kind {
-                        0 => chars.insert(i, c),
-                        1 if i < chars.len() => chars[i] = c,
-                        _ if i < chars.len() => {
-                            chars.remove(i);
-                        }
-                        _ => {}
-                    }
-                }
-                chars.into_iter().collect()
-            })
+            (address, proptest::collection::vec(edit, 1..4))
+                .prop_map(|(address, edits)| crate::edited(&address, edits))
         }
 
         /// How many of `cases` strings that `strategy` makes (from a fixed seed) `validate`

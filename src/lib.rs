@@ -71,6 +71,28 @@ pub(crate) fn every_text(pieces: &[&str], up_to: usize) -> Vec<String> {
     texts
 }
 
+/// `text` with `edits` made in turn, each `(kind, at, c)`: `c`'s first character put in (kind 0),
+/// put in place of the character (1) or that character taken out (2) at `at` in the text as it
+/// then is. What the property tests make near-valid inputs with (an address, a stored record, a
+/// token), so that they fall on both sides of a rule that random text almost never reaches.
+#[cfg(all(test, not(target_arch = "wasm32")))]
+pub(crate) fn edited(text: &str, edits: Vec<(u8, proptest::sample::Index, String)>) -> String {
+    let mut chars: Vec<char> = text.chars().collect();
+    for (kind, at, c) in edits {
+        let c = c.chars().next().unwrap_or('0');
+        let i = at.index(chars.len() + 1);
+        match kind {
+            0 => chars.insert(i, c),
+            1 if i < chars.len() => chars[i] = c,
+            _ if i < chars.len() => {
+                chars.remove(i);
+            }
+            _ => {}
+        }
+    }
+    chars.into_iter().collect()
+}
+
 pub mod article;
 pub mod config;
 pub mod copy;

@@ -2134,6 +2134,41 @@ mod tests {
                 .count()
         }
 
+        /// A record from generated parts: each entry's key, allowance code, age before `latest`
+        /// and section id.
+        fn record_of(
+            tag: u8,
+            bucket: i64,
+            latest: i64,
+            registered: Option<i64>,
+            raw: Vec<(u32, u8, i64, u32)>,
+            token: Option<String>,
+        ) -> Record {
+            let entries = raw
+                .into_iter()
+                .map(|(k, a, age, id)| Entry {
+                    key: ArticleKey(k),
+                    // Both versions: section places alone (version 1), or with ids (version 2).
+                    allowance: match a {
+                        0 => Allowance::Free,
+                        1 => Allowance::Registered,
+                        2 => Allowance::Gift,
+                        7 | 8 => Allowance::Section(id),
+                        n => Allowance::SectionAt(n - 3),
+                    },
+                    at_min: latest - age,
+                })
+                .collect();
+            Record {
+                period_tag: tag,
+                bucket,
+                latest_min: latest,
+                registered_min: registered,
+                entries,
+                token,
+            }
+        }
+
         proptest! {
             #![proptest_config(ProptestConfig::with_cases(10_000))]
 
@@ -2239,16 +2274,7 @@ mod tests {
                 // Up to the longest token kept (4,096 characters), made cheaply from a short run.
                 token in prop::option::of(("[A-Za-z0-9_.-]{1,16}", 1usize..=256).prop_map(|(run, n)| run.repeat(n))),
             ) {
-                let entries = raw
-                    .into_iter()
-                    .map(|(k, a, age, id)| Entry {
-                        key: ArticleKey(k),
-                        // Both versions: section places alone (version 1), or with ids (version 2).
-                        allowance: match a { 0 => Allowance::Free, 1 => Allowance::Registered, 2 => Allowance::Gift, 7 | 8 => Allowance::Section(id), n => Allowance::SectionAt(n - 3) },
-                        at_min: latest - age,
-                    })
-                    .collect();
-                let r = Record { period_tag: tag, bucket, latest_min: latest, registered_min: registered, entries, token };
+                let r = record_of(tag, bucket, latest, registered, raw, token);
                 let text = encode(&r);
                 // Under 6.5 KB with the longest token, under MAX_STORED: every record reads back.
                 prop_assert!(text.len() < 6_656);
@@ -2275,29 +2301,8 @@ mod tests {
                 token in prop::option::of("[A-Za-z0-9_.-]{1,40}"),
                 edits in prop::collection::vec((0..3u8, any::<prop::sample::Index>(), "[0-9a-z.A-Z_|~-]"), 1..4),
             ) {
-                let entries = raw
-                    .into_iter()
-                    .map(|(k, a, age, id)| Entry {
-                        key: ArticleKey(k),
-                        allowance: match a { 0 => Allowance::Free, 1 => Allowance::Registered, 2 => Allowance::Gift, 7 | 8 => Allowance::Section(id), n => Allowance::SectionAt(n - 3) },
-                        at_min: latest - age,
-                    })
-                    .collect();
-                let r = Record { period_tag: tag, bucket, latest_min: latest, registered_min: registered, entries, token };
-                let mut text: Vec<char> = encode(&r).chars().collect();
-                for (kind, at, c) in edits {
-                    let c = c.chars().next().unwrap_or('0');
-                    let i = at.index(text.len() + 1);
-                    match kind {
-                        0 => text.insert(i, c),
-                        1 if i < text.len() => text[i] = c,
-                        _ if i < text.len() => {
-                            text.remove(i);
-                        }
-                        _ => {}
-                    }
-                }
-                let text: String = text.into_iter().collect();
+                let r = record_of(tag, bucket, latest, registered, raw, token);
+                let text = crate::edited(&encode(&r), edits);
                 if let Ok(read) = decode(&text) {
                     prop_assert_eq!(decode(&encode(&read)), Ok(read));
                 }
