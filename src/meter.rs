@@ -2134,39 +2134,53 @@ mod tests {
                 .count()
         }
 
-        /// A record from generated parts: each entry's key, allowance code, age before `latest`
-        /// and section id.
-        fn record_of(
-            tag: u8,
-            bucket: i64,
-            latest: i64,
-            registered: Option<i64>,
-            raw: Vec<(u32, u8, i64, u32)>,
-            token: Option<String>,
-        ) -> Record {
-            let entries = raw
-                .into_iter()
-                .map(|(k, a, age, id)| Entry {
-                    key: ArticleKey(k),
-                    // Both versions: section places alone (version 1), or with ids (version 2).
-                    allowance: match a {
-                        0 => Allowance::Free,
-                        1 => Allowance::Registered,
-                        2 => Allowance::Gift,
-                        7 | 8 => Allowance::Section(id),
-                        n => Allowance::SectionAt(n - 3),
-                    },
-                    at_min: latest - age,
+        /// Records of any period tag, a bucket in `buckets`, up to `most` entries (each a key, an
+        /// allowance code, an age before the latest time and a section id) and a token of `token`.
+        fn records(
+            buckets: std::ops::Range<i64>,
+            most: usize,
+            token: impl Strategy<Value = String>,
+        ) -> impl Strategy<Value = Record> {
+            let entry = (
+                any::<u32>(),
+                0u8..9,
+                0i64..crate::record::MAX_AGE_MIN,
+                0u32..1 << 24,
+            );
+            (
+                prop::sample::select(vec![0u8, b'm', b'w', b'd', b'r', b'l']),
+                buckets,
+                0i64..MAX_MIN,
+                prop::option::of(0i64..MAX_MIN),
+                prop::collection::vec(entry, 0..most),
+                prop::option::of(token),
+            )
+                .prop_map(|(tag, bucket, latest, registered, raw, token)| {
+                    let entries = raw
+                        .into_iter()
+                        .map(|(k, a, age, id)| Entry {
+                            key: ArticleKey(k),
+                            // Both versions: section places alone (version 1), or with ids
+                            // (version 2).
+                            allowance: match a {
+                                0 => Allowance::Free,
+                                1 => Allowance::Registered,
+                                2 => Allowance::Gift,
+                                7 | 8 => Allowance::Section(id),
+                                n => Allowance::SectionAt(n - 3),
+                            },
+                            at_min: latest - age,
+                        })
+                        .collect();
+                    Record {
+                        period_tag: tag,
+                        bucket,
+                        latest_min: latest,
+                        registered_min: registered,
+                        entries,
+                        token,
+                    }
                 })
-                .collect();
-            Record {
-                period_tag: tag,
-                bucket,
-                latest_min: latest,
-                registered_min: registered,
-                entries,
-                token,
-            }
         }
 
         proptest! {
@@ -2266,15 +2280,13 @@ mod tests {
             /// The stored form of any record reads back as the same record.
             #[test]
             fn decode_encode_round_trips(
-                tag in prop::sample::select(vec![0u8, b'm', b'w', b'd', b'r', b'l']),
-                bucket in -1_000_000i64..1_000_000,
-                latest in 0i64..MAX_MIN,
-                registered in prop::option::of(0i64..MAX_MIN),
-                raw in prop::collection::vec((any::<u32>(), 0u8..9, 0i64..crate::record::MAX_AGE_MIN, 0u32..1 << 24), 0..MAX_ENTRIES),
                 // Up to the longest token kept (4,096 characters), made cheaply from a short run.
-                token in prop::option::of(("[A-Za-z0-9_.-]{1,16}", 1usize..=256).prop_map(|(run, n)| run.repeat(n))),
+                r in records(
+                    -1_000_000..1_000_000,
+                    MAX_ENTRIES,
+                    ("[A-Za-z0-9_.-]{1,16}", 1usize..=256).prop_map(|(run, n)| run.repeat(n)),
+                ),
             ) {
-                let r = record_of(tag, bucket, latest, registered, raw, token);
                 let text = encode(&r);
                 // Under 6.5 KB with the longest token, under MAX_STORED: every record reads back.
                 prop_assert!(text.len() < 6_656);
@@ -2293,15 +2305,9 @@ mod tests {
             /// that is stored and read back as itself.
             #[test]
             fn an_edited_record_reads_as_a_record_or_is_refused(
-                tag in prop::sample::select(vec![0u8, b'm', b'w', b'd', b'r', b'l']),
-                bucket in -1_000i64..1_000,
-                latest in 0i64..MAX_MIN,
-                registered in prop::option::of(0i64..MAX_MIN),
-                raw in prop::collection::vec((any::<u32>(), 0u8..9, 0i64..crate::record::MAX_AGE_MIN, 0u32..1 << 24), 0..8),
-                token in prop::option::of("[A-Za-z0-9_.-]{1,40}"),
+                r in records(-1_000..1_000, 8, "[A-Za-z0-9_.-]{1,40}"),
                 edits in prop::collection::vec((0..3u8, any::<prop::sample::Index>(), "[0-9a-z.A-Z_|~-]"), 1..4),
             ) {
-                let r = record_of(tag, bucket, latest, registered, raw, token);
                 let text = crate::edited(&encode(&r), edits);
                 if let Ok(read) = decode(&text) {
                     prop_assert_eq!(decode(&encode(&read)), Ok(read));
