@@ -139,7 +139,34 @@ impl Pending {
         out
     }
 
-    /// Reads the stored form; anything else is `None` (and is dropped by the caller).
+    /// Whether `text` is the stored form of a later version than this one reads (its version, the
+    /// number before the first `|`, is 5 or more): a submission a newer meterwall left during a
+    /// rollout or a rollback, which this one leaves as it is rather than drop with its address.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use meterwall::retry::Pending;
+    /// assert!(Pending::newer("5|0|k1|a@b.c"));
+    /// assert!(Pending::newer("12|whatever"));
+    /// assert!(!Pending::newer("4|0|0|||k1|a@b.c"));
+    /// assert!(!Pending::newer("05|x"));
+    /// assert!(!Pending::newer("junk"));
+    /// ```
+    pub fn newer(text: &str) -> bool {
+        let version = text.split_once('|').map_or("", |(v, _)| v).as_bytes();
+        match version {
+            [first, rest @ ..] => {
+                (b'1'..=b'9').contains(first)
+                    && rest.iter().all(u8::is_ascii_digit)
+                    && (!rest.is_empty() || *first >= b'5')
+            }
+            [] => false,
+        }
+    }
+
+    /// Reads the stored form; anything else is `None` (and is dropped by the caller, unless it is
+    /// a [newer](Pending::newer) version's).
     ///
     /// # Examples
     ///

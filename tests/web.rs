@@ -2046,6 +2046,23 @@ async fn double_clicks_and_enter_send_once() {
 
 /// A page whose sessionStorage holds `stored`, the submission an earlier load left pending, and
 /// whose signup endpoint answers 200: mounted walled.
+/// A submission a newer meterwall left in the tab (a rollout, a rollback) is left as it is, its
+/// address with it, and not sent; text that is no submission at all is dropped. Until this test
+/// both were dropped.
+#[wasm_bindgen_test]
+async fn a_newer_version_s_pending_submission_is_left_as_it_is() {
+    const NEWER: &str = "5|1|pendingkey123|reader@example.com|a field to come";
+    wall_with(FAST);
+    mount_with_pending(NEWER);
+    painted().await;
+    assert_eq!(session().get_item(PENDING).unwrap().as_deref(), Some(NEWER));
+    assert_eq!(sent().length(), 0, "not sent");
+    mount_with_pending("junk");
+    painted().await;
+    assert_eq!(session().get_item(PENDING).unwrap(), None);
+    clean();
+}
+
 fn mount_with_pending(stored: &str) {
     session().set_item(PENDING, stored).unwrap();
     script_fetch("[{status: 200}]");

@@ -99,7 +99,8 @@ fn load_pending() -> Option<Pending> {
         kept
     };
     let pending = Pending::decode(&text);
-    if pending.is_none() {
+    // What is not a submission is dropped; a newer meterwall's is left for it, address and all.
+    if pending.is_none() && !Pending::newer(&text) {
         clear_pending();
     }
     pending
