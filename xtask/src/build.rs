@@ -88,6 +88,12 @@ pub fn build(root: &Path, tools: &Tools, opt_level: Option<&str>) -> Result<()> 
     edit(&glue, sync_init_only)?;
     edit(&glue, guarded)?;
     edit(&dist.join(format!("{OUT_NAME}.d.ts")), sync_init_only_types)?;
+    // The declarations of the wasm's raw exports, under the names the build then shortens: nothing
+    // a publisher imports, so not shipped.
+    let raw_types = dist.join(format!("{OUT_NAME}_bg.wasm.d.ts"));
+    if raw_types.exists() {
+        fs::remove_file(&raw_types).map_err(|source| Error::io(&raw_types, source))?;
+    }
     minify_names(root, tools, &module, &glue, true)?;
     terser(root, tools, &glue, &glue, true)?;
 
@@ -363,7 +369,10 @@ fn replace_once(text: &str, from: &str, to: &str) -> std::result::Result<String,
 }
 
 /// The glue's TypeScript declarations without the asynchronous init (see [`sync_init_only`]):
-/// from its doc comment to the end of its declaration.
+/// from its doc comment to the end of its declaration. `InitOutput`, what `initSync` returns,
+/// becomes `unknown`: wasm-bindgen lists the module's exports by their names before the build
+/// shortened them and kept the guard's two out of the glue (see [`guarded`]), so the list
+/// described an object that no reader's glue returns.
 ///
 /// # Errors
 ///
@@ -396,6 +405,18 @@ pub fn sync_init_only_types(types: &str) -> std::result::Result<String, String> 
             end += 1;
         }
         out.replace_range(at..end, "");
+    }
+    const OUTPUT: &str = "export interface InitOutput {";
+    if let Some(at) = out.find(OUTPUT) {
+        let end = out[at..]
+            .find("\n}\n")
+            .map(|close| at + close + 3)
+            .ok_or_else(|| format!("expected the end of `{OUTPUT}`"))?;
+        out.replace_range(
+            at..end,
+            "/** The module's exports, under the names the build gave them: not an API. */\n\
+             export type InitOutput = unknown;\n",
+        );
     }
     Ok(out)
 }
@@ -995,10 +1016,10 @@ mod tests {
         );
         assert!(sync_init_only_bundled("return __wbg_init;").is_err());
 
-        let types = "export type InitInput = RequestInfo | URL;\n\nexport interface InitOutput {}\n/**\n * Sync.\n */\nexport function initSync(module: X): Y;\n\n/**\n * If `module_or_path` is a URL…\n */\nexport default function __wbg_init (m?: X): Promise<Y>;\n";
+        let types = "export type InitInput = RequestInfo | URL;\n\nexport interface InitOutput {\n    readonly mount: (a: any) => any;\n}\n/**\n * Sync.\n */\nexport function initSync(module: X): Y;\n\n/**\n * If `module_or_path` is a URL…\n */\nexport default function __wbg_init (m?: X): Promise<Y>;\n";
         assert_eq!(
             sync_init_only_types(types).unwrap(),
-            "export interface InitOutput {}\n/**\n * Sync.\n */\nexport function initSync(module: X): Y;\n"
+            "/** The module's exports, under the names the build gave them: not an API. */\nexport type InitOutput = unknown;\n/**\n * Sync.\n */\nexport function initSync(module: X): Y;\n"
         );
         assert!(sync_init_only_types("export function initSync(): void;\n").is_err());
     }
