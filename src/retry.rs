@@ -140,8 +140,9 @@ impl Pending {
     }
 
     /// Whether `text` is the stored form of a later version than this one reads (its version, the
-    /// number before the first `|`, is 5 or more): a submission a newer meterwall left during a
-    /// rollout or a rollback, which this one leaves as it is rather than drop with its address.
+    /// number it starts with, is 5 to 9 before the `|`, or has two digits or more): a submission a
+    /// newer meterwall left during a rollout or a rollback, which this one leaves as it is rather
+    /// than drop with its address.
     ///
     /// # Examples
     ///
@@ -151,18 +152,16 @@ impl Pending {
     /// assert!(Pending::newer("12|whatever"));
     /// assert!(!Pending::newer("4|0|0|||k1|a@b.c"));
     /// assert!(!Pending::newer("05|x"));
+    /// assert!(!Pending::newer("5"));
     /// assert!(!Pending::newer("junk"));
     /// ```
     pub fn newer(text: &str) -> bool {
-        let version = text.split_once('|').map_or("", |(v, _)| v).as_bytes();
-        match version {
-            [first, rest @ ..] => {
-                (b'1'..=b'9').contains(first)
-                    && rest.iter().all(u8::is_ascii_digit)
-                    && (!rest.is_empty() || *first >= b'5')
-            }
-            [] => false,
-        }
+        // Read by its first bytes: 5 to 9 and the bar, or two digits (10 and on), not a search
+        // for the bar and a walk of what comes before it.
+        matches!(
+            text.as_bytes(),
+            [b'5'..=b'9', b'|', ..] | [b'1'..=b'9', b'0'..=b'9', ..]
+        )
     }
 
     /// Reads the stored form; anything else is `None` (and is dropped by the caller, unless it is
