@@ -648,10 +648,15 @@ pub fn bench(root: &Path) -> Result<()> {
             let session = |warm: bool| {
                 let kind = if warm { "warm" } else { "cold" };
                 let profile = scratch.join(format!("{}-{kind}-profile", browser.name()));
+                // Kept after the run, unlike the profile, for when the driver gives no session.
+                let logs = root.join("target").join("bench");
+                fs::create_dir_all(&logs).map_err(|error| Error::io(&logs, error))?;
+                let log = logs.join(format!("{}-{kind}-driver.log", browser.name()));
                 let pages = site.join("bench");
                 runtime.block_on(run_browser(
                     browser,
                     driver,
+                    &log,
                     &profile,
                     &server.url,
                     &pages,
@@ -669,11 +674,12 @@ pub fn bench(root: &Path) -> Result<()> {
     report(root, &runs, started.elapsed())
 }
 
-/// Starts the driver, then one session (with the HTTP cache on when `warm`), and measures the
-/// cases of that kind in it.
+/// Starts the driver (its output to `log`), then one session (with the HTTP cache on when
+/// `warm`), and measures the cases of that kind in it.
 async fn run_browser(
     browser: Browser,
     driver: &Path,
+    log: &Path,
     profile: &Path,
     url: &str,
     pages: &Path,
@@ -692,13 +698,23 @@ async fn run_browser(
             free_port()?.to_string(),
         ],
     };
+    // The driver's own output kept in `log`, for when no session comes: it says why (a browser it
+    // cannot start, a port in use), which the session's error does not.
+    let output = std::fs::File::create(log).map_err(|source| Error::io(log, source))?;
     let _driver = Process(spawn(
         Command::new(driver)
             .args(&args)
             .stdout(Stdio::null())
-            .stderr(Stdio::null()),
+            .stderr(output),
     )?);
-    let client = connect(browser, port, profile, warm).await?;
+    let client = connect(browser, port, profile, warm)
+        .await
+        .map_err(|error| {
+            Error::Check(format!(
+                "{error}; the driver's output is in {}",
+                log.display()
+            ))
+        })?;
     let outcome = measure(browser, &client, url, pages, warm).await;
     let _ = client.close().await;
     outcome
@@ -1488,7 +1504,8 @@ impl Server {
             .map(|url| url.trim_end_matches('/').to_owned())
             .ok_or_else(|| {
                 Error::Check(format!(
-                    "meterwall-server printed `{}`, not the URL it serves",
+                    "meterwall-server printed `{}`, not the URL it serves (its error, if it \
+                     stopped, is printed above)",
                     line.trim()
                 ))
             })?;
