@@ -687,6 +687,40 @@ fn debug_overlay_explains_the_decision_and_checks_the_structured_data() {
     clean();
 }
 
+/// An article selector that several elements match: the editor's overlay says so, and that the
+/// first is gated; with one element it says nothing of it.
+#[wasm_bindgen_test]
+fn the_debug_overlay_says_when_the_selector_matches_several_elements() {
+    clean();
+    set_search("?meterwall=debug");
+    let body = fixture("many");
+    body.set_class_name("many-test");
+    let other = doc().create_element("div").unwrap();
+    other.set_class_name("many-test");
+    doc().body().unwrap().append_child(&other).unwrap();
+    let layers = ",\"preview\":true,\"limit\":0,\"selector\":\".many-test\"";
+    meterwall::mount(config(layers)).unwrap();
+    let text = overlay_text();
+    assert!(
+        text.contains(
+            "the article selector matches more than one element and meterwall gates the first"
+        ),
+        "{text}"
+    );
+    other.remove();
+    let body = fixture("many");
+    body.set_class_name("many-test");
+    meterwall::mount(config(layers)).unwrap();
+    let text = overlay_text();
+    assert!(
+        text.contains("reason:") && !text.contains("more than one element"),
+        "{text}"
+    );
+    js("document.querySelectorAll('[data-meterwall-debug]').forEach(function (o) { o.remove(); });");
+    set_search("");
+    clean();
+}
+
 #[wasm_bindgen_test]
 fn a_bad_article_attribute_is_named_as_the_attribute() {
     clean();

@@ -207,6 +207,15 @@ pub fn show(
 ) {
     let mut lines = explain(d, config, source, mode);
     seo_warnings(doc, body, &mut lines);
+    // An article selector that several elements match gates the first in the page, which may be
+    // a teaser of another article (the default, `article`, on a page that lists others): asked
+    // here, for the editor, not on every reader's page view.
+    let many = doc
+        .query_selector_all(&config.selector)
+        .is_ok_and(|found| super::reflect::length(&found) > 1);
+    if many {
+        lines.push("the article selector matches more than one element and meterwall gates the first: make it name only the article's text".into());
+    }
     overlay(doc, &lines);
 }
 
