@@ -390,13 +390,12 @@ async fn refusals_log_the_page_s_origin_and_the_missing_field() {
     let _logging = logs.hear();
     let server = Server::start(|_| {}).await;
     let response = server
-        .client
-        .post(server.url("/api/signup"))
-        .header("origin", "https://elsewhere.example")
-        .json(&form("a@example.com"))
-        .send()
-        .await
-        .unwrap();
+        .post_raw(
+            "https://elsewhere.example",
+            "application/json",
+            form("a@example.com").to_string(),
+        )
+        .await;
     assert_eq!(response.status(), StatusCode::FORBIDDEN);
     let mut lacking = form("ann@example.com");
     lacking.as_object_mut().unwrap().remove("elapsedMs");

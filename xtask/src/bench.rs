@@ -640,6 +640,10 @@ pub fn bench(root: &Path) -> Result<()> {
             .enable_all()
             .build()
             .map_err(|error| Error::Check(format!("cannot start the async runtime: {error}")))?;
+        // The drivers' output, kept after the run, unlike the profiles, for when a driver gives
+        // no session.
+        let logs = root.join("target").join("bench");
+        fs::create_dir_all(&logs).map_err(|error| Error::io(&logs, error))?;
         let mut runs = Vec::new();
         for (browser, driver) in [
             (Browser::Chrome, &browsers.chromedriver),
@@ -648,9 +652,6 @@ pub fn bench(root: &Path) -> Result<()> {
             let session = |warm: bool| {
                 let kind = if warm { "warm" } else { "cold" };
                 let profile = scratch.join(format!("{}-{kind}-profile", browser.name()));
-                // Kept after the run, unlike the profile, for when the driver gives no session.
-                let logs = root.join("target").join("bench");
-                fs::create_dir_all(&logs).map_err(|error| Error::io(&logs, error))?;
                 let log = logs.join(format!("{}-{kind}-driver.log", browser.name()));
                 let pages = site.join("bench");
                 runtime.block_on(run_browser(
