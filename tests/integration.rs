@@ -630,6 +630,57 @@ fn preview_parameters_show_any_state_and_save_nothing() {
     clean();
 }
 
+/// The console warnings written while `f` runs.
+fn warnings_of(f: impl FnOnce()) -> Vec<String> {
+    js("window.__warnings = []; window.__warn = console.warn;
+        console.warn = function (m) { window.__warnings.push(String(m)); };");
+    f();
+    js("console.warn = window.__warn;");
+    js_sys::Array::from(&window_field("__warnings"))
+        .iter()
+        .filter_map(|w| w.as_string())
+        .collect()
+}
+
+/// An editor's preview link that the page does not honour says why, as a warning (not an error
+/// event: a reader may type one); a page without the parameter warns of nothing. Before this test
+/// both links were ignored silently.
+#[wasm_bindgen_test]
+fn a_preview_link_the_page_does_not_honour_says_why() {
+    clean();
+    let mut seen = Vec::new();
+    for (n, (search, extra)) in [
+        ("?meterwall=wall", ",\"limit\":3"),
+        ("?meterwall=wal", ",\"preview\":true,\"limit\":3"),
+        ("?other=1", ",\"preview\":true,\"limit\":3"),
+    ]
+    .into_iter()
+    .enumerate()
+    {
+        set_search(search);
+        fixture(&format!("pw{n}"));
+        let mut d = JsValue::NULL;
+        let warned = warnings_of(|| d = meterwall::mount(config(extra)).unwrap());
+        assert_eq!(
+            wall_of(&d),
+            None,
+            "{search}: metered as usual, under the limit"
+        );
+        seen.push(warned.join(" | "));
+    }
+    set_search("");
+    clean();
+    assert!(
+        seen[0].contains("?meterwall= is ignored: previews need preview: true"),
+        "{seen:?}"
+    );
+    assert!(
+        seen[1].contains("?meterwall= names no preview: debug, wall, off, reset or simulate"),
+        "{seen:?}"
+    );
+    assert!(seen[2].is_empty(), "{seen:?}");
+}
+
 fn overlay_text() -> String {
     doc()
         .query_selector("[data-meterwall-debug]")

@@ -534,11 +534,7 @@ fn finish(doc: &Document, mut p: Box<Prepared>) -> JsValue {
     // `view` and `lock` fire once the page is decided and its state kept.
     let _hold = Hold::enter();
     DECIDING.with(|d| d.set(true));
-    let mode = if p.m.config.preview {
-        preview::mode()
-    } else {
-        preview::Mode::None
-    };
+    let mode = preview::mode(p.m.config.preview);
     let view = view_of(p.m.key, &p.m.config, p.m.subscriber);
     let mut now = js_sys::Date::now() as i64;
     // Previews decide on a copy of the meter and never save it.

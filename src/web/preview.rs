@@ -46,14 +46,21 @@ fn param<'a>(search: &'a str, name: &str) -> Option<&'a str> {
         .map(|(_, v)| v)
 }
 
-/// Reads the preview parameters from the page's query string (asked only where the config allows
-/// previews).
-pub fn mode() -> Mode {
+/// Reads the preview parameters from the page's query string. Where the config does not allow
+/// previews (`allowed`), or the value names none, the parameter is reported and the page metered
+/// as usual: an editor's link that does nothing says why.
+pub fn mode(allowed: bool) -> Mode {
     let search = web_sys::window()
         .and_then(|w| w.location().search().ok())
         .unwrap_or_default();
     let search = search.as_str();
-    match param(search, "meterwall") {
+    let given = param(search, "meterwall");
+    if given.is_some() && !allowed {
+        super::events::warn("?meterwall= is ignored: previews need preview: true in the config (editors' pages only)");
+        return Mode::None;
+    }
+    match given {
+        None => Mode::None,
         Some("debug") => Mode::Debug,
         Some("reset") => Mode::Reset,
         Some("wall") => Mode::Wall,
@@ -66,7 +73,12 @@ pub fn mode() -> Mode {
                 .and_then(parse_date)
                 .map(|d| crate::period::days_from_civil(d) * 86_400_000 + 43_200_000),
         },
-        _ => Mode::None,
+        Some(_) => {
+            super::events::warn(
+                "?meterwall= names no preview: debug, wall, off, reset or simulate",
+            );
+            Mode::None
+        }
     }
 }
 
