@@ -215,6 +215,50 @@ fn set_item_throws_quota_exceeded() {
     assert!(message.contains("could not save the meter"), "{message}");
 }
 
+/// A registration that storage refuses to keep (full) gives the reader this article, and the
+/// report says the registration is among what later pages will not know: it said only "this
+/// view" before this test.
+#[wasm_bindgen_test]
+async fn a_registration_that_cannot_be_saved_is_reported_as_one() {
+    clean();
+    fixture("rq");
+    meterwall::mount(config(",\"limit\":0,\"retryDelayMs\":10")).unwrap();
+    let walled = prompt().is_some();
+    js("window.__messages = [];
+        if (!window.__listing) {
+          window.__listing = true;
+          document.addEventListener('meterwall:error', function (e) { window.__messages.push(e.detail.message); });
+        }");
+    break_storage(
+        "setItem",
+        "throw new DOMException('full', 'QuotaExceededError');",
+    );
+    stub_fetch(200, "{\"ok\":true}");
+    submit_email("reader@example.com");
+    for _ in 0..100 {
+        if prompt().is_none() {
+            break;
+        }
+        sleep(20).await;
+    }
+    mend_storage("setItem");
+    let open = readable();
+    let w = web_sys::window().unwrap();
+    let messages: Vec<String> =
+        js_sys::Array::from(&Reflect::get(&w, &"__messages".into()).unwrap())
+            .iter()
+            .filter_map(|m| m.as_string())
+            .collect();
+    assert!(walled, "limit 0: the wall");
+    assert!(open, "registered, the reader reads this article");
+    assert!(
+        messages
+            .iter()
+            .any(|m| m.contains("could not save the meter") && m.contains("a registration")),
+        "{messages:?}"
+    );
+}
+
 #[wasm_bindgen_test]
 fn set_item_throws_a_string() {
     clean();

@@ -609,7 +609,7 @@ fn report_store(p: &StoreError, policy: FailPolicy) {
             FailPolicy::Open => "localStorage is unavailable (blocked by the browser's settings?): the meter cannot count on this page, so the article stays open (onStorageUnavailable: \"open\")",
             FailPolicy::Closed => "localStorage is unavailable (blocked by the browser's settings?): the meter cannot count on this page, so the wall is shown (onStorageUnavailable: \"closed\")",
         }),
-        StoreError::WriteFailed => report("could not save the meter (storage full or revoked): this view will not be remembered"),
+        StoreError::WriteFailed => report("could not save the meter (storage full or revoked): later pages will not know what this one changed (a view, a registration, a token)"),
         StoreError::Unreadable(e) => report_record("starting a fresh meter: ", e),
     }
 }
