@@ -618,66 +618,53 @@ pub struct Driver {
 }
 
 impl Driver {
+    /// Starts the driver on a port the OS has just said is free. Another process may take that
+    /// port before the driver binds it (the port is released to be handed over), and the driver
+    /// then exits: it is started again on a new port, twice at most, before the test fails.
     pub async fn start(browser: Browser, binaries: Binaries) -> Self {
         let scratch = tempfile::tempdir().expect("a temp dir for the browser profile");
-        let port = free_port();
         let log = scratch.path().join("driver.log");
-        let log_file = fs::File::create(&log).expect("the driver's log file");
-        let args = match browser {
-            Browser::Chrome => vec![format!("--port={port}")],
-            Browser::Firefox => vec![
-                "--host".to_owned(),
-                "127.0.0.1".to_owned(),
-                "--port".to_owned(),
-                port.to_string(),
-                // The BiDi port defaults to 9222, which another browser test may hold.
-                "--websocket-port".to_owned(),
-                free_port().to_string(),
-            ],
-        };
         let program = binaries.driver;
-        let process = Command::new(&program)
-            .args(&args)
-            .stdin(Stdio::null())
-            .stdout(log_file.try_clone().expect("the driver's log file"))
-            .stderr(log_file)
-            .spawn()
-            .unwrap_or_else(|error| panic!("cannot start {}: {error}", program.display()));
-        let mut driver = Self {
-            browser,
-            binary: binaries.browser,
-            process,
-            port,
-            log,
-            scratch,
-        };
-        driver.wait_until_ready(&program).await;
-        driver
-    }
-
-    /// Polls the driver's `GET /status` until it answers 200.
-    async fn wait_until_ready(&mut self, program: &Path) {
-        let deadline = Instant::now() + PATIENCE;
+        let mut attempt = 1;
         loop {
-            if let Ok(Some(status)) = self.process.try_wait() {
-                panic!(
-                    "{} exited ({status}) before answering; its log:\n{}",
-                    program.display(),
-                    self.log_text()
-                );
+            let port = free_port();
+            let log_file = fs::File::create(&log).expect("the driver's log file");
+            let args = match browser {
+                Browser::Chrome => vec![format!("--port={port}")],
+                Browser::Firefox => vec![
+                    "--host".to_owned(),
+                    "127.0.0.1".to_owned(),
+                    "--port".to_owned(),
+                    port.to_string(),
+                    // The BiDi port defaults to 9222, which another browser test may hold.
+                    "--websocket-port".to_owned(),
+                    free_port().to_string(),
+                ],
+            };
+            let mut process = Command::new(&program)
+                .args(&args)
+                .stdin(Stdio::null())
+                .stdout(log_file.try_clone().expect("the driver's log file"))
+                .stderr(log_file)
+                .spawn()
+                .unwrap_or_else(|error| panic!("cannot start {}: {error}", program.display()));
+            match wait_until_ready(&mut process, port, &program, &log).await {
+                Ok(()) => {
+                    return Self {
+                        browser,
+                        binary: binaries.browser,
+                        process,
+                        port,
+                        log,
+                        scratch,
+                    }
+                }
+                Err(exited) if attempt < 3 => {
+                    eprintln!("{exited}; starting it again on another port");
+                    attempt += 1;
+                }
+                Err(exited) => panic!("{exited}"),
             }
-            let probe = tokio::time::timeout(Duration::from_secs(2), status_is_ok(self.port));
-            if let Ok(true) = probe.await {
-                return;
-            }
-            assert!(
-                Instant::now() < deadline,
-                "{} did not answer on port {} within {PATIENCE:?}; its log:\n{}",
-                program.display(),
-                self.port,
-                self.log_text()
-            );
-            tokio::time::sleep(Duration::from_millis(100)).await;
         }
     }
 
@@ -830,6 +817,38 @@ async fn status_is_ok(port: u16) -> bool {
         }
     }
     answer.starts_with(b"HTTP/1.1 200")
+}
+
+/// Polls the driver's `GET /status` until it answers 200. `Err` (with its log) when it exits
+/// first; a driver that neither answers nor exits within [`PATIENCE`] fails the test.
+async fn wait_until_ready(
+    process: &mut Child,
+    port: u16,
+    program: &Path,
+    log: &Path,
+) -> Result<(), String> {
+    let log_text = || fs::read_to_string(log).unwrap_or_default();
+    let deadline = Instant::now() + PATIENCE;
+    loop {
+        if let Ok(Some(status)) = process.try_wait() {
+            return Err(format!(
+                "{} exited ({status}) before answering on port {port}; its log:\n{}",
+                program.display(),
+                log_text()
+            ));
+        }
+        let probe = tokio::time::timeout(Duration::from_secs(2), status_is_ok(port));
+        if let Ok(true) = probe.await {
+            return Ok(());
+        }
+        assert!(
+            Instant::now() < deadline,
+            "{} did not answer on port {port} within {PATIENCE:?}; its log:\n{}",
+            program.display(),
+            log_text()
+        );
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
 }
 
 /// A port nobody listens on now (the OS picks it; the driver binds it a moment later).
