@@ -2277,7 +2277,8 @@ mod tests {
                 prop_assert_eq!(again, merged, "merging twice changes nothing");
             }
 
-            /// The stored form of any record reads back as the same record.
+            /// The stored form of any record reads back as the same record, its token found where
+            /// every version keeps it.
             #[test]
             fn decode_encode_round_trips(
                 // Up to the longest token kept (4,096 characters), made cheaply from a short run.
@@ -2290,6 +2291,9 @@ mod tests {
                 let text = encode(&r);
                 // Under 6.5 KB with the longest token, under MAX_STORED: every record reads back.
                 prop_assert!(text.len() < 6_656);
+                // The token last, after a `~`, as every version keeps it: a page of an older
+                // version finds it there.
+                prop_assert_eq!(crate::record::newer_token(&text), r.token.clone());
                 prop_assert_eq!(decode(&text), Ok(r));
             }
 

@@ -924,6 +924,38 @@ async fn a_valid_token_makes_a_subscriber_on_this_and_later_pages() {
     clean();
 }
 
+/// During a rollout a page of this version may read a record a newer meterwall wrote. Every
+/// version keeps the subscriber's token last, after a `~`: this page checks it and opens the
+/// article, and leaves the record as it was. Before this test the subscriber met the wall there.
+#[wasm_bindgen_test]
+async fn a_subscriber_s_token_in_a_newer_version_s_record_still_opens_the_article() {
+    clean();
+    let (jwk, token) = key_and_token(3600).await;
+    let newer = format!("3m0.0.x.whatever a later layout holds~{token}");
+    storage().set_item(STORAGE_KEY, &newer).unwrap();
+    fixture("tn1");
+    meterwall::mount(token_config(&jwk, None)).unwrap();
+    let opened = settled().await;
+    let tier = field(&meterwall::why(), "tier").as_string();
+    let left = storage().get_item(STORAGE_KEY).unwrap();
+    // Without a token there, the reader is metered (limit 0: the wall), and nothing is saved.
+    let plain = "3m0.0.x.whatever a later layout holds";
+    clean();
+    storage().set_item(STORAGE_KEY, plain).unwrap();
+    fixture("tn2");
+    meterwall::mount(token_config(&jwk, None)).unwrap();
+    let walled = settled().await;
+    let left_plain = storage().get_item(STORAGE_KEY).unwrap();
+    clean();
+    assert_eq!(
+        (opened.as_str(), tier.as_deref()),
+        ("open", Some("subscriber"))
+    );
+    assert_eq!(left.as_deref(), Some(newer.as_str()), "left as it was");
+    assert_eq!(walled, "locked");
+    assert_eq!(left_plain.as_deref(), Some(plain));
+}
+
 #[wasm_bindgen_test]
 async fn expired_wrong_key_and_tampered_tokens_leave_the_wall() {
     clean();

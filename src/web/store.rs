@@ -5,7 +5,9 @@
 //! `Window::local_storage` (which catches) before gloo-storage's raw handle is ever touched.
 
 use crate::meter::{Hint, Record};
-use crate::record::{decode, encode, RecordError, HINT_KEY, HINT_WALL, MAX_STORED, STORAGE_KEY};
+use crate::record::{
+    decode, encode, newer_token, RecordError, HINT_KEY, HINT_WALL, MAX_STORED, STORAGE_KEY,
+};
 use gloo_storage::{LocalStorage, Storage as _};
 use wasm_bindgen::prelude::*;
 use web_sys::Storage;
@@ -48,15 +50,26 @@ pub fn probe() -> Option<Storage> {
 pub fn load(storage: Option<&Storage>) -> (Record, Option<StoreError>) {
     // The fresh record of a failure made in one place, not in each (23 bytes of wasm, gzip),
     // and that of a missing value there too.
-    let (record, problem) = match read(storage) {
+    // A newer version's record gives its token (every version keeps it last), so that a
+    // subscriber stays one on a page of this version.
+    let mut token = None;
+    let (record, problem) = match read(storage, &mut token) {
         Ok(record) => (record, None),
         Err(e) => (None, Some(e)),
     };
-    (record.unwrap_or_default(), problem)
+    let mut record = record.unwrap_or_default();
+    if token.is_some() {
+        record.token = token;
+    }
+    (record, problem)
 }
 
-/// The stored record; `None` when there is none.
-fn read(storage: Option<&Storage>) -> Result<Option<Record>, StoreError> {
+/// The stored record; `None` when there is none. A newer version's record puts its subscriber's
+/// token in `token`.
+fn read(
+    storage: Option<&Storage>,
+    token: &mut Option<String>,
+) -> Result<Option<Record>, StoreError> {
     let value = storage
         .ok_or(StoreError::Unavailable)?
         .unchecked_ref::<RawStorage>()
@@ -72,9 +85,13 @@ fn read(storage: Option<&Storage>) -> Result<Option<Record>, StoreError> {
         return Err(StoreError::Unreadable(RecordError::TooLarge));
     }
     // A string, as just checked; were it none, "" is as malformed.
-    decode(&value.as_string().unwrap_or_default())
-        .map(Some)
-        .map_err(StoreError::Unreadable)
+    let text = value.as_string().unwrap_or_default();
+    decode(&text).map(Some).map_err(|e| {
+        if e == RecordError::NewerVersion {
+            *token = newer_token(&text);
+        }
+        StoreError::Unreadable(e)
+    })
 }
 
 /// Whether storage holds a meter record at all (readable or not). A second `getItem` after
