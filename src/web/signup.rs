@@ -383,19 +383,27 @@ fn answered(mut a: Box<Attempt>, json: bool, message: Option<String>) {
         Outcome::NotTheService => {
             // Still pending: nothing is lost, and a reload sends it again once the
             // endpoint answers.
-            trouble(&a, "the signup endpoint answered with a page, not JSON (a redirect, or the site's catch-all route?), so the address was not taken: check the endpoint setting");
+            trouble(&a, &about(&a, " answered with a page, not JSON (a redirect, or the site's catch-all route?), so the address was not taken: check data-endpoint or the config's endpoint"));
             settle(&a, Err(message));
         }
         Outcome::Refused => {
-            if status.is_some_and(|s| s == 404 || s == 405) {
+            // (A refusal always has a status: no answer is retried.)
+            let code = status.unwrap_or(0);
+            if code == 404 || code == 405 {
                 // The endpoint is wrong, not the submission: still pending, so that a reload
                 // sends it once the endpoint answers, and the reader's next try is the same
                 // submission, its trouble told once.
-                trouble(
-                    &a,
-                    "the signup endpoint was not found (HTTP 404 or 405): check the endpoint setting",
-                );
+                trouble(&a, &about(&a, " was not found (HTTP 404 or 405): check data-endpoint or the config's endpoint"));
             } else {
+                // Not the address (refused with 400 or 422) but perhaps the service's setup,
+                // which refuses every reader: told, once. An origin the reference service does
+                // not know (a proxy that rewrites `Host`) is a 403.
+                if code != 400 && code != 422 {
+                    let mut m = about(&a, " refused the submission with HTTP ");
+                    m.push_str(&crate::config::int_text(code.into()));
+                    m.push_str(": if it refuses every reader, check its setup (behind a proxy, the reference service needs --allow-origin)");
+                    trouble(&a, &m);
+                }
                 // The server's own sentence, shown as text; this submission will not be sent
                 // again.
                 settled_pending(&a.key);
@@ -450,6 +458,15 @@ fn trouble(a: &Attempt, message: &str) {
         p.reported = true;
         save_pending(&p);
     }
+}
+
+/// "the signup endpoint <its URL>" and `what` it did: the publisher's messages name the URL
+/// tried.
+fn about(a: &Attempt, what: &str) -> String {
+    let mut m = String::from("the signup endpoint ");
+    m.push_str(&a.endpoint);
+    m.push_str(what);
+    m
 }
 
 /// The submission's outcome, shown in the prompt that sent it. `Err` is the sentence for the
