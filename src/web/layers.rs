@@ -70,15 +70,17 @@ pub(super) fn config_layers(input: &JsValue) -> (Value, bool) {
     }
     let mut acc = Value::Map(Vec::new());
     let objects = merge(&mut acc, &to_value(input, 0));
-    // A public key given as JSON text (a data attribute) read as the object or list it holds, so
-    // that the config checks it as one given so; text that is not JSON is left for the config
-    // to refuse.
-    let key = match acc.get("publicKey") {
-        Some(Value::Str(text)) => js_sys::JSON::parse(text).ok(),
-        _ => None,
-    };
-    if let Some(key) = key {
-        acc.merge(&Value::Map(vec![("publicKey".into(), to_value(&key, 0))]));
+    // The keys whose values are objects (or lists) given as JSON text (a data attribute: text
+    // is all it can hold) read as what the text holds, so that the config checks them as given
+    // so; text that is not JSON is left for the config to refuse.
+    for name in ["publicKey", "sections", "copy", "registered"] {
+        let parsed = match acc.get(name) {
+            Some(Value::Str(text)) => js_sys::JSON::parse(text).ok(),
+            _ => None,
+        };
+        if let Some(parsed) = parsed {
+            acc.merge(&Value::Map(vec![(name.into(), to_value(&parsed, 0))]));
+        }
     }
     (acc, objects)
 }
