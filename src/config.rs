@@ -999,9 +999,31 @@ fn unknown_keys(map: &Value, prefix: &str, known: &'static str, warnings: &mut V
             msg.push_str(" (did you mean \"");
             msg.push_str(prefix);
             msg.push_str(near);
-            msg.push_str("\"?)");
+            msg.push('"');
+            attribute_hint(&mut msg, key, near, prefix);
+            msg.push_str("?)");
         }
         warnings.push(msg);
+    }
+}
+
+/// A data attribute's name loses its capitals (`data-subscribeUrl` arrives as `subscribeurl`):
+/// for a top-level `key` that is `near` in lower case, says how the attribute is spelled
+/// (`data-subscribe-url`), which "did you mean" alone would have the publisher write again.
+fn attribute_hint(msg: &mut String, key: &str, near: &str, prefix: &str) {
+    // (`key` is not `near` itself, which is no unknown key.)
+    if prefix.is_empty()
+        && near.eq_ignore_ascii_case(key)
+        && !key.bytes().any(|b| b.is_ascii_uppercase())
+    {
+        msg.push_str(", as an attribute data-");
+        // Known keys are ASCII letters: a capital's lower case is its bit 5 set.
+        for b in near.bytes() {
+            if b.is_ascii_uppercase() {
+                msg.push('-');
+            }
+            msg.push(char::from(b | 0x20));
+        }
     }
 }
 
@@ -1313,6 +1335,22 @@ mod tests {
                 "unknown config key \"SubscribeURL\" (did you mean \"subscribeUrl\"?)".to_string()
             ]
         );
+        // A data attribute written in camel case arrives in lower case: its spelling as an
+        // attribute is given too (a key with no capital to lose is only near itself).
+        let (_, w) = Config::from_value(&map(&[
+            ("subscribeurl", s("/s")),
+            ("timezone", s("UTC")),
+            ("selectr", s("main")),
+        ]))
+        .unwrap();
+        assert_eq!(
+            w,
+            vec![
+                "unknown config key \"subscribeurl\" (did you mean \"subscribeUrl\", as an attribute data-subscribe-url?)".to_string(),
+                "unknown config key \"timezone\" (did you mean \"timeZone\", as an attribute data-time-zone?)".to_string(),
+                "unknown config key \"selectr\" (did you mean \"selector\"?)".to_string(),
+            ]
+        );
         assert_eq!(edit_distance("límit", "limit"), 2, "bytes, not characters");
     }
 
@@ -1594,7 +1632,9 @@ mod tests {
                     msg.push_str(" (did you mean \"");
                     msg.push_str(prefix);
                     msg.push_str(near);
-                    msg.push_str("\"?)");
+                    msg.push('"');
+                    attribute_hint(&mut msg, key, near, prefix);
+                    msg.push_str("?)");
                 }
                 warnings.push(msg);
             }
