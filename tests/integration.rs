@@ -1705,6 +1705,17 @@ async fn set_token_null_logs_out_on_a_page_without_an_article() {
     assert!(d.is_null(), "no page decided again");
     assert!(stored().token.is_none(), "forgotten");
     assert_eq!(hint().as_deref(), Some("wall"), "walled from now");
+    // A login there cannot be kept: the refusal says where the token goes instead.
+    let refused = JsFuture::from(meterwall::set_token(token.as_str().into()))
+        .await
+        .unwrap_err()
+        .as_string()
+        .unwrap_or_default();
+    assert!(
+        refused.contains("no article page is mounted")
+            && refused.contains("give the token to article pages"),
+        "{refused}"
+    );
     fixture("lo2");
     meterwall::mount(token_config(&jwk, None)).unwrap();
     assert_eq!(settled().await, "locked", "the next article is metered");

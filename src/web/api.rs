@@ -196,7 +196,7 @@ fn refuse(reject: js_sys::Function, message: &str) {
     super::resolve(Some(reject), &fail(message));
 }
 
-const NOT_MOUNTED: &str = "setToken: no page is mounted (mount() failed or has not run yet)";
+const NOT_MOUNTED: &str = "setToken: no article page is mounted here (mount() failed, or this page has no article): give the token to article pages, as [\"config\", {token}] or setToken there";
 
 /// The last decision, or `null`.
 pub fn why() -> JsValue {
