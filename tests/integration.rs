@@ -1297,13 +1297,15 @@ async fn set_subscriber_false_holds_against_the_kept_token() {
     assert_eq!(field(&d, "tier").as_string().as_deref(), Some("subscriber"));
     record_events();
     // The site's own check says the subscription has ended.
+    expect_paint();
     let d = meterwall::set_subscriber(false.into());
     assert_eq!(wall_of(&d).as_deref(), Some("register"));
     // After the wall's paint the page hears other tabs and reads what they saved: the token it
     // already had is not a new subscription.
-    sleep(400).await;
+    painted().await;
+    let checks = count_verifies();
     js("window.dispatchEvent(new StorageEvent('storage', {key: 'meterwall:v1'}));");
-    sleep(300).await;
+    verifies_settled(checks).await;
     assert!(prompt().is_some(), "still walled");
     assert_eq!(
         field(&meterwall::why(), "tier").as_string().as_deref(),
@@ -1312,7 +1314,52 @@ async fn set_subscriber_false_holds_against_the_kept_token() {
     let names = event_names();
     let decided: Vec<_> = names.iter().filter(|n| *n != "seen").collect();
     assert_eq!(decided, ["before-lock", "view", "lock"], "one page view");
+    // The page did hear that write: a registration saved there next lifts the wall here.
+    let mut record = stored();
+    record.registered_min = Some((js_sys::Date::now() / 60_000.0) as i64);
+    storage()
+        .set_item(STORAGE_KEY, &meterwall::record::encode(&record))
+        .unwrap();
+    js("window.dispatchEvent(new StorageEvent('storage', {key: 'meterwall:v1'}));");
+    wait_for_state("open").await;
     clean();
+}
+
+/// Counts the token check's WebCrypto calls (the key's import, then the signature's check) and
+/// their settling, from here on; answers how many calls there were so far.
+fn count_verifies() -> f64 {
+    js("if (!window.__verifyCounted) {
+          window.__verifyCounted = true;
+          window.__verifies = 0;
+          window.__verified = 0;
+          ['importKey', 'verify'].forEach(function (name) {
+            const call = crypto.subtle[name].bind(crypto.subtle);
+            crypto.subtle[name] = function () {
+              window.__verifies++;
+              return call.apply(null, arguments).finally(function () { window.__verified++; });
+            };
+          });
+        }");
+    window_field("__verifies").as_f64().unwrap_or(0.0)
+}
+
+/// Waits until every WebCrypto call of a token check begun has settled and the widget's answer
+/// to it has run (each step of a check begins in the microtasks after the one before it settles,
+/// so a check is over once a task finds none unsettled); answers how many calls were begun since
+/// `before` ([`count_verifies`]).
+async fn verifies_settled(before: f64) -> f64 {
+    for _ in 0..500 {
+        let (begun, settled) = (
+            window_field("__verifies").as_f64().unwrap_or(0.0),
+            window_field("__verified").as_f64().unwrap_or(0.0),
+        );
+        if begun == settled {
+            sleep(20).await;
+            return begun - before;
+        }
+        sleep(10).await;
+    }
+    panic!("a signature check never settled");
 }
 
 #[wasm_bindgen_test]
@@ -1919,10 +1966,12 @@ async fn a_word_said_here_while_another_tab_s_token_is_checked_holds() {
         clean();
         let (jwk, token) = key_and_token(3600).await;
         fixture(&format!("xw{n}"));
+        expect_paint();
         meterwall::mount(token_config(&jwk, None)).unwrap();
         assert!(prompt().is_some());
         // The wall has painted: the page hears other tabs.
-        sleep(300).await;
+        painted().await;
+        let checks = count_verifies();
         keep_token(token);
         js("window.dispatchEvent(new StorageEvent('storage', {key: 'meterwall:v1'}));");
         // In the same task as the event: the check has begun, and has not ended.
@@ -1931,7 +1980,8 @@ async fn a_word_said_here_while_another_tab_s_token_is_checked_holds() {
         } else {
             meterwall::set_subscriber(false.into());
         }
-        sleep(300).await;
+        // The other tab's token was checked, and the check's answer has come.
+        assert!(verifies_settled(checks).await >= 1.0, "{said}: checked");
         let state = doc()
             .get_element_by_id("fixture")
             .and_then(|b| b.get_attribute("data-meterwall-state"));
