@@ -2224,17 +2224,35 @@ async fn a_retry_waiting_when_another_tab_registers_the_reader_is_not_sent() {
     script_fetch("[{status: 503}, {status: 200}]");
     // The `storage` listener is in place once the prompt has painted.
     painted().await;
+    listen_for_signup_errors();
     submit_email("reader@example.com");
-    for _ in 0..100 {
-        if sent().length() == 1 {
+    // The first try has failed (the publisher is told a retry follows); the next waits 0.5 to
+    // 1 s.
+    for _ in 0..300 {
+        if signup_errors().iter().any(|m| m.contains("retrying")) {
             break;
         }
         sleep(10).await;
     }
-    // The first try has failed; the next waits 0.5 to 1 s.
+    assert_eq!(signup_errors().len(), 1, "{:?}", signup_errors());
+    let button = shadow("button[type=submit]");
+    assert!(
+        button.has_attribute("aria-disabled"),
+        "busy until the retry"
+    );
     another_tab_saves("1-0.0.1.");
     wait_for_state("open").await;
-    sleep(1200).await;
+    // The retry's turn has come (it frees the button of the prompt it was made in) and gone.
+    for _ in 0..300 {
+        if !button.has_attribute("aria-disabled") {
+            break;
+        }
+        sleep(10).await;
+    }
+    assert!(
+        !button.has_attribute("aria-disabled"),
+        "the retry's turn came"
+    );
     assert_eq!(sent().length(), 1, "the waiting retry is not sent");
     assert!(session().get_item(PENDING).unwrap().is_none());
     clean();
