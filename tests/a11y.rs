@@ -372,7 +372,15 @@ async fn assert_focus_outside_prompt(client: &Client, path: &str) {
         .enumerate()
     {
         if i > 0 {
-            tokio::time::sleep(FADE_IN).await;
+            // The wall's first frame has come (its step after the paint has run, where focus
+            // might move) and its fade-in has finished: waited for, not timed.
+            common::until(
+                client,
+                "the wall's step after its first paint",
+                "return performance.getEntriesByName('meterwall:painted').length > 0 || null;",
+            )
+            .await;
+            faded_in(client).await;
         }
         let (outside, inside) = focus(client).await;
         assert!(
