@@ -98,31 +98,18 @@ async fn queue_before_and_after_load(browser: Browser) {
     let page = Page::of(&www, &articles[3])
         .head_first(&script(QUEUE))
         .write(site.path(), "queue");
-    // A queued `before-lock` listener that cancels, with the event it is given second.
-    let cancel = Page::of(&www, &articles[3])
-        .head_first(&script(
-            r#"window.meterwall = window.meterwall || [];
-meterwall.push(["on", "before-lock", function (d, e) { e.preventDefault(); }]);"#,
-        ))
-        .write(site.path(), "queue-cancel");
     let demo = articles[..3].to_vec();
     run_case(
         browser,
         "command queue",
         &Settings::default(),
         site.path(),
-        |client, url| queue_steps(client, url, demo, page, cancel),
+        |client, url| queue_steps(client, url, demo, page),
     )
     .await;
 }
 
-async fn queue_steps(
-    client: Client,
-    site: String,
-    demo: Vec<Article>,
-    page: Article,
-    cancel: Article,
-) {
+async fn queue_steps(client: Client, site: String, demo: Vec<Article>, page: Article) {
     spend_the_allowance(&client, &site, &demo).await;
     open(&client, &site, &page.path).await;
     assert_eq!(
@@ -219,27 +206,6 @@ async fn queue_steps(
         after["errors"],
         json!(["error:unknown command \"nope\""]),
         "after load, an unknown command fires one meterwall:error naming it, synchronously"
-    );
-
-    // A queued listener is given the event too: `before-lock` cancelled from the queue leaves
-    // the page to the publisher's own wall. Until this case it was given the detail alone.
-    open(&client, &site, &cancel.path).await;
-    let state = until(
-        &client,
-        "the cancelled wall's state",
-        &format!(
-            "const body = document.querySelector('.article-body');
-             const state = body && body.getAttribute('data-meterwall-state');
-             return location.pathname === {:?} && state ? state : null;",
-            cancel.path
-        ),
-    )
-    .await;
-    assert_eq!(
-        state,
-        json!("publisher"),
-        "{}: [\"on\", \"before-lock\", fn] calls fn(detail, event), and the event cancels",
-        cancel.path
     );
 }
 

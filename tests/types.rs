@@ -246,9 +246,6 @@ api.on("error", (detail) => console.warn(detail.message));
 api.on("ready", (detail: MeterwallReadyDetail) => console.log(detail.version));
 api.on("view", (detail) => console.log(detail.remaining, detail.wallType));
 api.on("lock", (detail: MeterwallLockDetail) => console.log(detail.wallType));
-api.on("before-lock", (detail, event) => {
-    if (detail.wallType === "subscribe") event.preventDefault();
-});
 api.on("seen", (detail: MeterwallDecisionDetail) => console.log(detail.wall));
 
 // One handler for the decision events, and one for every event, telling them apart.

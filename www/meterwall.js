@@ -35,10 +35,10 @@
   }
   // A listener for a meterwall event, as `on` commands add them: queued ones are added at once,
   // so that they hear the loader's own errors too (a JSON block that does not parse, a wasm that
-  // cannot load). The event comes second, so that a queued `before-lock` listener can cancel.
+  // cannot load).
   function on(name, fn) {
     d.addEventListener("meterwall:" + name, function (e) {
-      fn(e.detail, e);
+      fn(e.detail);
     });
   }
   // What is pushed before the widget runs: queued config and event subscriptions take effect

@@ -242,7 +242,7 @@ export interface MeterwallApi {
     /** Verifies a subscriber entitlement (or drops it with `null`), then decides again. */
     setToken(token: string | null): Promise<MeterwallDecision | null>;
     /** Calls `fn` with the detail of every `meterwall:<name>` event. */
-    on<N extends MeterwallEventName>(name: N, fn: (detail: MeterwallEventDetail<N>, event: CustomEvent<MeterwallEventDetail<N>>) => void): void;
+    on<N extends MeterwallEventName>(name: N, fn: (detail: MeterwallEventDetail<N>) => void): void;
     /** Runs each command now, in order, as the queue takes them; returns the last one's answer. */
     push(...commands: MeterwallCommand[]): unknown;
     /** Adds a config layer for later mounts. */
