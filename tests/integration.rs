@@ -569,31 +569,35 @@ fn config_errors_name_the_path_and_what_was_expected() {
 }
 
 /// Object-valued keys given as JSON text, all a data attribute can hold, are read as the objects
-/// they hold. Until this test only `publicKey` was: `data-sections='{"opinion": 2}'` made the
-/// whole config invalid with "expected an object, found" what looked like one.
+/// they hold, and merge key by key with the same key's object in an earlier layer (the JSON
+/// block's). Until this test only `publicKey` was read so: `data-sections='{"opinion": 2}'` made
+/// the whole config invalid with "expected an object, found" what looked like one.
 #[wasm_bindgen_test]
 fn object_keys_given_as_json_text_are_read_as_the_objects_they_hold() {
     clean();
-    // Read as objects, the limits add up to too much; read as text, each would be refused as
+    // Read as an object, the limits add up to too much; read as text, it would be refused as
     // not an object.
-    let err = refused(
-        "[{\"selector\":\"#fixture\",\"registered\":\"{\\\"limit\\\":100}\",\
-         \"sections\":\"{\\\"a\\\":50}\"}]",
-    );
+    let err =
+        refused("[{\"selector\":\"#fixture\",\"limit\":100,\"sections\":\"{\\\"a\\\":50}\"}]");
     assert!(err.contains("add up to at most 149"), "{err}");
     clean();
     fixture("jt");
-    let d = meterwall::mount(config(
-        ",\"limit\":0,\"copy\":\"{\\\"registerHeading\\\":\\\"Read on, free\\\"}\"",
-    ))
+    let layers = JSON::parse(
+        "[{\"selector\":\"#fixture\",\"limit\":0,\"copy\":{\"registerHeading\":\"Read on, free\"}},\
+          {\"copy\":\"{\\\"registerLead\\\":\\\"One address, three articles.\\\"}\"}]",
+    )
     .unwrap();
+    let d = meterwall::mount(layers).unwrap();
     let text = prompt()
         .and_then(|p| p.shadow_root())
         .and_then(|r| r.text_content())
         .unwrap_or_default();
     clean();
     assert_eq!(wall_of(&d).as_deref(), Some("register"));
-    assert!(text.contains("Read on, free"), "{text}");
+    assert!(
+        text.contains("Read on, free") && text.contains("One address, three articles."),
+        "both layers' texts: {text}"
+    );
 }
 
 /// The error `mount` gives for config `layers` (JSON).

@@ -32,7 +32,18 @@ pub(super) fn to_value(v: &JsValue, depth: u8) -> Value {
         for i in 0..pairs.length() {
             let pair: js_sys::Array = pairs.get(i).unchecked_into();
             if let Some(key) = pair.get(0).as_string() {
-                entries.push((key, to_value(&pair.get(1), depth + 1)));
+                let mut value = pair.get(1);
+                // An object-valued key given as JSON text (a data attribute: text is all it can
+                // hold) read as what the text holds, in its own layer, so that it merges key by
+                // key as one given so; text that is not JSON is left for the config to refuse.
+                if let (Some(text), "publicKey" | "sections" | "copy") =
+                    (value.as_string(), key.as_str())
+                {
+                    if let Ok(parsed) = js_sys::JSON::parse(&text) {
+                        value = parsed;
+                    }
+                }
+                entries.push((key, to_value(&value, depth + 1)));
             }
         }
         Value::Map(entries)
@@ -70,18 +81,6 @@ pub(super) fn config_layers(input: &JsValue) -> (Value, bool) {
     }
     let mut acc = Value::Map(Vec::new());
     let objects = merge(&mut acc, &to_value(input, 0));
-    // The keys whose values are objects (or lists) given as JSON text (a data attribute: text
-    // is all it can hold) read as what the text holds, so that the config checks them as given
-    // so; text that is not JSON is left for the config to refuse.
-    for name in ["publicKey", "sections", "copy", "registered"] {
-        let parsed = match acc.get(name) {
-            Some(Value::Str(text)) => js_sys::JSON::parse(text).ok(),
-            _ => None,
-        };
-        if let Some(parsed) = parsed {
-            acc.merge(&Value::Map(vec![(name.into(), to_value(&parsed, 0))]));
-        }
-    }
     (acc, objects)
 }
 
