@@ -183,13 +183,24 @@ pub(crate) async fn sign_up(State(signups): State<Arc<Signups>>, request: Reques
             return refuse(StatusCode::BAD_REQUEST, "invalid JSON", UNREADABLE);
         }
     };
+    // A bot's traps refuse this submission, not every reader: 422, as the widget takes a refused
+    // submission (with 400); 403 is left to the origin, which refuses every reader and so is the
+    // publisher's to hear of.
     if !form.website.is_empty() {
-        return refuse(StatusCode::FORBIDDEN, "honeypot filled", NOT_ACCEPTED);
+        return refuse(
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "honeypot filled",
+            NOT_ACCEPTED,
+        );
     }
     // Compared as `>=` so that a NaN from a broken clock counts as too fast.
     let slow_enough = form.elapsed_ms >= signups.min_submit_ms as f64;
     if !slow_enough {
-        return refuse(StatusCode::FORBIDDEN, "submitted too fast", TOO_FAST);
+        return refuse(
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "submitted too fast",
+            TOO_FAST,
+        );
     }
     let email = match meterwall::email::validate(&form.email) {
         Ok(email) => normalize(email),

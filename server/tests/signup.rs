@@ -273,7 +273,7 @@ async fn honeypot_filled_is_refused_and_stores_nothing() {
     let mut body = form("a@example.com");
     body["website"] = json!("https://cheap-pills.example");
     let response = server.sign_up(&body).await;
-    assert_eq!(response.status(), StatusCode::FORBIDDEN);
+    assert_eq!(response.status(), StatusCode::UNPROCESSABLE_ENTITY);
     assert!(!error_of(response).await.is_empty());
     assert!(server.stored_emails().is_empty());
 }
@@ -284,7 +284,7 @@ async fn submit_faster_than_min_submit_ms_is_refused() {
     let mut body = form("a@example.com");
     body["elapsedMs"] = json!(250);
     let response = server.sign_up(&body).await;
-    assert_eq!(response.status(), StatusCode::FORBIDDEN);
+    assert_eq!(response.status(), StatusCode::UNPROCESSABLE_ENTITY);
     assert!(error_of(response).await.contains("too quickly"));
     assert!(server.stored_emails().is_empty());
 

@@ -389,24 +389,23 @@ fn answered(mut a: Box<Attempt>, json: bool, message: Option<String>) {
         Outcome::Refused => {
             // (A refusal always has a status: no answer is retried.)
             let code = status.unwrap_or(0);
-            if code == 404 || code == 405 {
-                // The endpoint is wrong, not the submission: still pending, so that a reload
-                // sends it once the endpoint answers, and the reader's next try is the same
-                // submission, its trouble told once.
-                trouble(&a, &about(&a, " was not found (HTTP 404 or 405): check data-endpoint or the config's endpoint"));
+            if code == 400 || code == 422 {
+                // This submission refused (the address, a bot's trap): the server's own
+                // sentence, shown as text; it will not be sent again.
+                settled_pending(&a.key);
             } else {
-                // Not the address (refused with 400 or 422) but perhaps the service's setup,
-                // which refuses every reader: told, once. An origin the reference service does
-                // not know (a proxy that rewrites `Host`) is a 403.
-                if code != 400 && code != 422 {
+                // The endpoint or the service's setup, which refuses every reader, not the
+                // submission: still pending, so that a reload sends it once the service takes
+                // it, and the reader's next try is the same submission, its trouble told once.
+                let m = if code == 404 || code == 405 {
+                    about(&a, " was not found (HTTP 404 or 405): check data-endpoint or the config's endpoint")
+                } else {
                     let mut m = about(&a, " refused the submission with HTTP ");
                     m.push_str(&crate::config::int_text(code.into()));
-                    m.push_str(": if it refuses every reader, check its setup (behind a proxy, the reference service needs --allow-origin)");
-                    trouble(&a, &m);
-                }
-                // The server's own sentence, shown as text; this submission will not be sent
-                // again.
-                settled_pending(&a.key);
+                    m.push_str(": not the address (that is 400 or 422) but the service's setup, which refuses every reader (behind a proxy, the reference service needs --allow-origin)");
+                    m
+                };
+                trouble(&a, &m);
             }
             settle(&a, Err(message));
         }
@@ -418,17 +417,14 @@ fn answered(mut a: Box<Attempt>, json: bool, message: Option<String>) {
                     // Said only when a try follows: a server error that ends the tries is told
                     // as the give-up below (told once, so not as both).
                     if status.is_some_and(|s| s >= 500) {
-                        trouble(
-                            &a,
-                            "the signup endpoint answered with a server error; retrying",
-                        );
+                        trouble(&a, &about(&a, " answered with a server error; retrying"));
                     }
                     a.n = n + 1;
                     after(ms, Box::new(move || retry(a)));
                 }
                 _ => {
                     // Still pending: a reload or the reader's next try sends it again.
-                    trouble(&a, "the signup could not be sent (no answer, or the endpoint kept failing): the reader was asked to try again");
+                    trouble(&a, &about(&a, " was not reached or kept failing, so the signup could not be sent: the reader was asked to try again"));
                     settle(&a, Err(message));
                 }
             }
