@@ -2292,8 +2292,11 @@ mod tests {
                 // Under 6.5 KB with the longest token, under MAX_STORED: every record reads back.
                 prop_assert!(text.len() < 6_656);
                 // The token last, after a `~`, as every version keeps it: a page of an older
-                // version finds it there.
-                prop_assert_eq!(crate::record::newer_token(&text), r.token.clone());
+                // version finds it there (when it has a compact JWS's three parts).
+                prop_assert_eq!(
+                    crate::record::newer_token(&text),
+                    r.token.clone().filter(|t| t.matches('.').count() == 2)
+                );
                 prop_assert_eq!(decode(&text), Ok(r));
             }
 

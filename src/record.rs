@@ -35,8 +35,9 @@
 //! a period tag or any other lower-case letter, with a `.` after it: every version keeps this
 //! much of the layout) is read as a fresh record and never saved over (the shell decides that
 //! page view without saving), so a rollback finds it intact. Every version also keeps a
-//! subscriber's token last, after a `~` ([`newer_token`]), so that a page still serving this one
-//! during a rollout recognises the subscriber from it. Junk that only starts with a digit
+//! subscriber's token last, after a `~`, and no other `~` ([`newer_token`]), so that a page still
+//! serving this one during a rollout recognises the subscriber from it, and a logout there takes
+//! the token off. Junk that only starts with a digit
 //! ("5", "3 articles") is not one. Anything else that does not parse is replaced by a fresh
 //! record (the reader's allowance starts again). The cause is reported, never thrown.
 
@@ -228,7 +229,8 @@ pub fn token_ok(token: &str) -> bool {
 }
 
 /// The subscriber's token in a value of a newer version ([`RecordError::NewerVersion`]): what
-/// follows its last `~`, when that is a token's characters. Every version keeps the token there,
+/// follows its `~`, when that has a compact JWS's shape. Every version keeps the token there, and
+/// has no other `~`,
 /// so a page still serving an older meterwall during a rollout (or after a rollback) recognises a
 /// subscriber from a record it cannot otherwise read. The token is checked as any kept token is.
 ///
@@ -239,11 +241,14 @@ pub fn token_ok(token: &str) -> bool {
 /// assert_eq!(newer_token("3m0.0..any later layout~aGk.eyJ9.c2ln").as_deref(), Some("aGk.eyJ9.c2ln"));
 /// assert_eq!(newer_token("3m0.0..no token"), None);
 /// assert_eq!(newer_token("3m0.0..~not a token"), None);
+/// assert_eq!(newer_token("3m0.0..~notAToken"), None);
 /// ```
 pub fn newer_token(stored: &str) -> Option<String> {
-    // Found by its byte, not by `rsplit_once`, whose reverse searcher was 500 bytes of wasm.
-    let token = stored.get(stored.bytes().rposition(|b| b == b'~')? + 1..)?;
-    token_ok(token).then(|| token.into())
+    // Found by its byte, not by `split_once`, whose searcher was 500 bytes of wasm.
+    let token = stored.get(stored.bytes().position(|b| b == b'~')? + 1..)?;
+    // A compact JWS's shape (three parts), as well as its characters: no other text is taken
+    // for a token and checked on every page view.
+    (token_ok(token) && token.bytes().filter(|&b| b == b'.').count() == 2).then(|| token.into())
 }
 
 /// Reads a stored value.

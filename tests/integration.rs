@@ -970,6 +970,15 @@ async fn a_subscriber_s_token_in_a_newer_version_s_record_still_opens_the_articl
     let opened = settled().await;
     let tier = field(&meterwall::why(), "tier").as_string();
     let left = storage().get_item(STORAGE_KEY).unwrap();
+    // A logout there takes the token off that record, and only the token: the next page of this
+    // version meters the reader. Before, the token stayed and the next page opened again.
+    JsFuture::from(meterwall::set_token(JsValue::NULL))
+        .await
+        .unwrap();
+    let logged_out = storage().get_item(STORAGE_KEY).unwrap();
+    fixture("tn1b");
+    meterwall::mount(token_config(&jwk, None)).unwrap();
+    let after_logout = settled().await;
     // Without a token there, the reader is metered (limit 0: the wall), and nothing is saved.
     let plain = "3m0.0.x.whatever a later layout holds";
     clean();
@@ -984,6 +993,12 @@ async fn a_subscriber_s_token_in_a_newer_version_s_record_still_opens_the_articl
         ("open", Some("subscriber"))
     );
     assert_eq!(left.as_deref(), Some(newer.as_str()), "left as it was");
+    assert_eq!(
+        logged_out.as_deref(),
+        Some("3m0.0.x.whatever a later layout holds"),
+        "the token taken off"
+    );
+    assert_eq!(after_logout, "locked");
     assert_eq!(walled, "locked");
     assert_eq!(left_plain.as_deref(), Some(plain));
 }

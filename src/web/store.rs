@@ -128,24 +128,38 @@ pub fn save(storage: &Storage, record: &Record, hint: Hint) -> Result<(), StoreE
     Ok(())
 }
 
-/// Forgets the kept token where no page is mounted to decide (`setToken(null)` on a logout page
-/// without an article, or after a config that failed). A hint that the next page is walled from
-/// when the token lapses says walled from now; one of walled until a time, or none, still holds.
+/// Forgets the kept token in storage: where no page is mounted to decide (`setToken(null)` on a
+/// logout page without an article, or after a config that failed), and first thing when a page
+/// forgets it (for a newer version's record, which that page saves nothing over). A hint that the
+/// next page is walled from when the token lapses says walled from now; one of walled until a
+/// time, or none, still holds.
 pub fn forget_token(storage: &Storage) {
     let (mut record, problem) = load(Some(storage));
-    if problem.is_none()
-        && record.token.take().is_some()
-        && storage.set_item(STORAGE_KEY, &encode(&record)).is_ok()
-    {
-        let hint = storage
-            .unchecked_ref::<RawStorage>()
-            .get_item(HINT_KEY)
-            .ok()
-            .and_then(|h| h.as_string());
-        if hint.is_some_and(|h| !h.starts_with('-')) {
-            let _ = storage.set_item(HINT_KEY, HINT_WALL);
-        }
+    let token = record.token.take();
+    let forgot = token.is_some_and(|token| match problem {
+        None => storage.set_item(STORAGE_KEY, &encode(&record)).is_ok(),
+        // Every version keeps the token last, after a `~`: taken off there, the rest left as
+        // that version wrote it.
+        Some(StoreError::Unreadable(RecordError::NewerVersion)) => raw(storage, STORAGE_KEY)
+            .and_then(|text| {
+                text.get(..text.len().checked_sub(token.len() + 1)?)
+                    .map(|kept| storage.set_item(STORAGE_KEY, kept).is_ok())
+            })
+            .unwrap_or(false),
+        _ => false,
+    });
+    if forgot && raw(storage, HINT_KEY).is_some_and(|h| !h.starts_with('-')) {
+        let _ = storage.set_item(HINT_KEY, HINT_WALL);
     }
+}
+
+/// The text stored under `key`, if any.
+fn raw(storage: &Storage, key: &str) -> Option<String> {
+    storage
+        .unchecked_ref::<RawStorage>()
+        .get_item(key)
+        .ok()
+        .and_then(|v| v.as_string())
 }
 
 /// Forgets the record and the hint.
