@@ -841,12 +841,16 @@ async fn wait_until_ready(
         if let Ok(true) = probe.await {
             return Ok(());
         }
-        assert!(
-            Instant::now() < deadline,
-            "{} did not answer on port {port} within {PATIENCE:?}; its log:\n{}",
-            program.display(),
-            log_text()
-        );
+        if Instant::now() >= deadline {
+            // Stopped before the test fails: no `Driver` holds it yet to kill it when dropped.
+            let _ = process.kill();
+            let _ = process.wait();
+            panic!(
+                "{} did not answer on port {port} within {PATIENCE:?}; its log:\n{}",
+                program.display(),
+                log_text()
+            );
+        }
         tokio::time::sleep(Duration::from_millis(100)).await;
     }
 }
