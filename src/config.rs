@@ -994,13 +994,17 @@ fn unknown_keys(map: &Value, prefix: &str, known: &'static str, warnings: &mut V
         if let Some(inner) = nested {
             msg.push_str(" (did you mean {\"registered\": {\"");
             msg.push_str(inner);
-            msg.push_str("\": …}}?)");
+            msg.push_str("\": …}}");
+            attribute_hint(&mut msg, key, inner, "registered-");
+            msg.push_str("?)");
         } else if let Some(near) = near {
             msg.push_str(" (did you mean \"");
             msg.push_str(prefix);
             msg.push_str(near);
             msg.push('"');
-            attribute_hint(&mut msg, key, near, prefix);
+            if prefix.is_empty() && near.eq_ignore_ascii_case(key) {
+                attribute_hint(&mut msg, key, near, "");
+            }
             msg.push_str("?)");
         }
         warnings.push(msg);
@@ -1008,15 +1012,13 @@ fn unknown_keys(map: &Value, prefix: &str, known: &'static str, warnings: &mut V
 }
 
 /// A data attribute's name loses its capitals (`data-subscribeUrl` arrives as `subscribeurl`):
-/// for a top-level `key` that is `near` in lower case, says how the attribute is spelled
-/// (`data-subscribe-url`), which "did you mean" alone would have the publisher write again.
+/// for a `key` of lower-case letters only that is `near` in lower case (`near` names the attribute, after
+/// `data-` and `prefix`), says how the attribute is spelled (`data-subscribe-url`), which "did
+/// you mean" alone would have the publisher write again.
 fn attribute_hint(msg: &mut String, key: &str, near: &str, prefix: &str) {
-    // (`key` is not `near` itself, which is no unknown key.)
-    if prefix.is_empty()
-        && near.eq_ignore_ascii_case(key)
-        && !key.bytes().any(|b| b.is_ascii_uppercase())
-    {
+    if key.bytes().all(|b| b.is_ascii_lowercase()) {
         msg.push_str(", as an attribute data-");
+        msg.push_str(prefix);
         // Known keys are ASCII letters: a capital's lower case is its bit 5 set.
         for b in near.bytes() {
             if b.is_ascii_uppercase() {
@@ -1341,6 +1343,7 @@ mod tests {
             ("subscribeurl", s("/s")),
             ("timezone", s("UTC")),
             ("selectr", s("main")),
+            ("registeredlimit", Value::Num(5.0)),
         ]))
         .unwrap();
         assert_eq!(
@@ -1349,6 +1352,7 @@ mod tests {
                 "unknown config key \"subscribeurl\" (did you mean \"subscribeUrl\", as an attribute data-subscribe-url?)".to_string(),
                 "unknown config key \"timezone\" (did you mean \"timeZone\", as an attribute data-time-zone?)".to_string(),
                 "unknown config key \"selectr\" (did you mean \"selector\"?)".to_string(),
+                "unknown config key \"registeredlimit\" (did you mean {\"registered\": {\"limit\": …}}, as an attribute data-registered-limit?)".to_string(),
             ]
         );
         assert_eq!(edit_distance("límit", "limit"), 2, "bytes, not characters");
@@ -1627,13 +1631,17 @@ mod tests {
                 if let Some(inner) = nested {
                     msg.push_str(" (did you mean {\"registered\": {\"");
                     msg.push_str(inner);
-                    msg.push_str("\": …}}?)");
+                    msg.push_str("\": …}}");
+                    attribute_hint(&mut msg, key, inner, "registered-");
+                    msg.push_str("?)");
                 } else if let Some(near) = nearest(key, known) {
                     msg.push_str(" (did you mean \"");
                     msg.push_str(prefix);
                     msg.push_str(near);
                     msg.push('"');
-                    attribute_hint(&mut msg, key, near, prefix);
+                    if prefix.is_empty() && near.eq_ignore_ascii_case(key) {
+                        attribute_hint(&mut msg, key, near, "");
+                    }
                     msg.push_str("?)");
                 }
                 warnings.push(msg);

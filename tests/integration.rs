@@ -707,7 +707,7 @@ fn a_preview_link_the_page_does_not_honour_says_why() {
         "{seen:?}"
     );
     assert!(
-        seen[1].contains("?meterwall= names no preview: debug, wall, off, reset or simulate"),
+        seen[1].contains("?meterwall=wal names no preview: debug, wall, off, reset or simulate"),
         "{seen:?}"
     );
     assert!(seen[2].is_empty(), "{seen:?}");

@@ -73,10 +73,12 @@ pub fn mode(allowed: bool) -> Mode {
                 .and_then(parse_date)
                 .map(|d| crate::period::days_from_civil(d) * 86_400_000 + 43_200_000),
         },
-        Some(_) => {
-            super::events::warn(
-                "?meterwall= names no preview: debug, wall, off, reset or simulate",
-            );
+        Some(other) => {
+            // The value as the URL has it (percent-encoded): console text, no event.
+            let mut m = String::from("?meterwall=");
+            m.push_str(other);
+            m.push_str(" names no preview: debug, wall, off, reset or simulate");
+            super::events::warn(&m);
             Mode::None
         }
     }
