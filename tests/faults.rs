@@ -186,16 +186,21 @@ async fn a_reader_who_registers_with_storage_blocked_reads_the_article() {
     submit_email("reader@example.com");
     // Registered, the reader gets this article: the policy decides the meter, not the reader's
     // own registration.
+    until_the_prompt_is_gone().await;
+    let open = readable();
+    unblock_storage();
+    assert!(walled, "closed: the wall");
+    assert!(open, "the article, once registered");
+}
+
+/// Waits (up to 2 s) for the prompt to go, as it does once the reader has registered.
+async fn until_the_prompt_is_gone() {
     for _ in 0..100 {
         if prompt().is_none() {
             break;
         }
         sleep(20).await;
     }
-    let open = readable();
-    unblock_storage();
-    assert!(walled, "closed: the wall");
-    assert!(open, "the article, once registered");
 }
 
 #[wasm_bindgen_test]
@@ -235,12 +240,7 @@ async fn a_registration_that_cannot_be_saved_is_reported_as_one() {
     );
     stub_fetch(200, "{\"ok\":true}");
     submit_email("reader@example.com");
-    for _ in 0..100 {
-        if prompt().is_none() {
-            break;
-        }
-        sleep(20).await;
-    }
+    until_the_prompt_is_gone().await;
     mend_storage("setItem");
     let open = readable();
     let w = web_sys::window().unwrap();

@@ -1304,6 +1304,13 @@ async fn a_registration_in_another_tab_lifts_the_wall_where_the_key_cannot_be_us
     assert!(last_error().contains("public key"), "{}", last_error());
     // The wall has painted; another tab registers the reader (and keeps the token it holds).
     sleep(400).await;
+    registered_in_another_tab().await;
+    clean();
+}
+
+/// Another tab registers the reader (keeping the rest of the record): this page, walled, hears
+/// it and opens.
+async fn registered_in_another_tab() {
     let mut record = stored();
     record.registered_min = Some((js_sys::Date::now() / 60_000.0) as i64);
     storage()
@@ -1311,7 +1318,6 @@ async fn a_registration_in_another_tab_lifts_the_wall_where_the_key_cannot_be_us
         .unwrap();
     js("window.dispatchEvent(new StorageEvent('storage', {key: 'meterwall:v1'}));");
     wait_for_state("open").await;
-    clean();
 }
 
 #[wasm_bindgen_test]
@@ -1344,13 +1350,7 @@ async fn set_subscriber_false_holds_against_the_kept_token() {
     let decided: Vec<_> = names.iter().filter(|n| *n != "seen").collect();
     assert_eq!(decided, ["before-lock", "view", "lock"], "one page view");
     // The page did hear that write: a registration saved there next lifts the wall here.
-    let mut record = stored();
-    record.registered_min = Some((js_sys::Date::now() / 60_000.0) as i64);
-    storage()
-        .set_item(STORAGE_KEY, &meterwall::record::encode(&record))
-        .unwrap();
-    js("window.dispatchEvent(new StorageEvent('storage', {key: 'meterwall:v1'}));");
-    wait_for_state("open").await;
+    registered_in_another_tab().await;
     clean();
 }
 
