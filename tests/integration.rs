@@ -987,7 +987,24 @@ async fn a_subscriber_s_token_in_a_newer_version_s_record_still_opens_the_articl
     meterwall::mount(token_config(&jwk, None)).unwrap();
     let walled = settled().await;
     let left_plain = storage().get_item(STORAGE_KEY).unwrap();
+    // A token this version refuses for good (expired here; a newer version may take what this
+    // one calls malformed) is not taken off that record: only a logout does.
     clean();
+    let (_, expired) = key_and_token(-3600).await;
+    let newer_expired = format!("3m0.0.x.whatever a later layout holds~{expired}");
+    storage().set_item(STORAGE_KEY, &newer_expired).unwrap();
+    fixture("tn3");
+    meterwall::mount(token_config(&jwk, None)).unwrap();
+    let refused = settled().await;
+    sleep(50).await;
+    let left_expired = storage().get_item(STORAGE_KEY).unwrap();
+    clean();
+    assert_eq!(refused, "locked");
+    assert_eq!(
+        left_expired.as_deref(),
+        Some(newer_expired.as_str()),
+        "a refused token left in the newer record"
+    );
     assert_eq!(
         (opened.as_str(), tier.as_deref()),
         ("open", Some("subscriber"))

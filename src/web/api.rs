@@ -135,12 +135,16 @@ fn keep_token(token: Option<String>, resolve: js_sys::Function, reject: js_sys::
         n.get()
     });
     let Some(token) = token else {
+        let mut saves = false;
         let d = with_mounted(|m| {
             m.forget_token();
+            saves = m.storage.is_some();
             m.resubscribe(m.config.subscriber)
         });
-        // No page to decide again: a logout still logs out, in storage.
-        if let (None, Some(s)) = (&d, store::probe()) {
+        // No page to decide again, or one that saves nothing over what is stored (a newer
+        // version's record, whose token this takes off): a logout still logs out, in storage.
+        // Only a logout: a token this version refuses may be one a newer version takes.
+        if let (false, Some(s)) = (saves, store::probe()) {
             store::forget_token(&s);
         }
         super::resolve(Some(resolve), &d.unwrap_or(JsValue::NULL));

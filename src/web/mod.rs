@@ -1137,11 +1137,6 @@ impl Mounted {
 
     /// Forgets the subscriber token here and in storage (a merge would otherwise bring it back).
     fn forget_token(&mut self) {
-        // In storage first: a newer version's record, which this page saves nothing over, loses
-        // its token too. (A record of this version is saved again below, with this page's.)
-        if let Some(s) = store::probe() {
-            store::forget_token(&s);
-        }
         self.merge_stored();
         self.record.token = None;
         self.token_lapses = None;

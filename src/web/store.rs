@@ -128,11 +128,11 @@ pub fn save(storage: &Storage, record: &Record, hint: Hint) -> Result<(), StoreE
     Ok(())
 }
 
-/// Forgets the kept token in storage: where no page is mounted to decide (`setToken(null)` on a
-/// logout page without an article, or after a config that failed), and first thing when a page
-/// forgets it (for a newer version's record, which that page saves nothing over). A hint that the
-/// next page is walled from when the token lapses says walled from now; one of walled until a
-/// time, or none, still holds.
+/// Forgets the kept token in storage on a logout (`setToken(null)`) that no page saves: where no
+/// page is mounted to decide (a logout page without an article, or after a config that failed),
+/// or where the page saves nothing over a newer version's record. A hint that the next page is
+/// walled from when the token lapses says walled from now; one of walled until a time, or none,
+/// still holds.
 pub fn forget_token(storage: &Storage) {
     let (mut record, problem) = load(Some(storage));
     let token = record.token.take();
