@@ -2731,6 +2731,35 @@ async fn a_wrong_endpoint_is_told_once_across_the_reader_s_tries() {
     clean();
 }
 
+/// A submission kept for a reload after a refusal (an older reference service answered one sent
+/// too quickly with 403) is sent again with the longer of its kept time and the reader's own:
+/// before this test the first, too-quick time went with every try, and was refused every time.
+#[wasm_bindgen_test]
+async fn a_kept_submission_tried_again_is_timed_from_its_prompt_again() {
+    wall_with(FAST);
+    painted().await;
+    script_fetch("[{status: 403, body: '{\"error\":\"Too quick.\"}'}, {status: 200}]");
+    submit_email("reader@example.com");
+    wait_for_status("Too quick.").await;
+    sleep(400).await;
+    submit_email("reader@example.com");
+    for _ in 0..300 {
+        if sent().length() == 2 {
+            break;
+        }
+        sleep(10).await;
+    }
+    wait_for_state("open").await;
+    let elapsed = |i| {
+        let body = JSON::parse(&field(&sent().get(i), "body").as_string().unwrap()).unwrap();
+        field(&body, "elapsedMs").as_f64().unwrap()
+    };
+    let (first, second) = (elapsed(0), elapsed(1));
+    assert_eq!(sent_key(0), sent_key(1), "one submission");
+    assert!(second >= first + 350.0, "{first} then {second}");
+    clean();
+}
+
 /// The `meterwall:error` messages about the signup told since [`listen_for_signup_errors`].
 fn signup_errors() -> Vec<String> {
     let told = Reflect::get(&web_sys::window().unwrap(), &"__signup_told".into()).unwrap();
@@ -2786,10 +2815,23 @@ async fn a_refusal_of_the_service_s_setup_is_told_and_one_of_the_address_is_not(
             }
             sleep(10).await;
         }
+        assert_eq!(sent().length(), n, "try {n} sent");
         wait_for_status(ORIGIN).await;
     }
+    // A reload sends it again, with its key, and it is not told again.
+    fixture("r5");
+    expect_paint();
+    meterwall::mount(config(FAST)).unwrap();
+    painted().await;
+    for _ in 0..300 {
+        if sent().length() == 3 {
+            break;
+        }
+        sleep(10).await;
+    }
+    wait_for_status(ORIGIN).await;
     let after_origin = signup_errors();
-    let keys = (sent_key(0), sent_key(1));
+    let keys = (sent_key(0), sent_key(1), sent_key(2));
     let origin_kept = session().get_item(PENDING).unwrap().is_some();
     session().remove_item(PENDING).unwrap();
     clean();
@@ -2800,6 +2842,7 @@ async fn a_refusal_of_the_service_s_setup_is_told_and_one_of_the_address_is_not(
         keys.0, keys.1,
         "the reader's next try is the same submission"
     );
+    assert_eq!(keys.0, keys.2, "and so is a reload's");
     assert!(origin_kept, "kept for a reload");
     let told = &after_origin[0];
     assert!(

@@ -32,8 +32,8 @@
 //! | more than [`Options::rate_per_minute`] signups from one client (an IPv4 address, or an IPv6 /64 network; burst of the same size), or eight times that from one IPv6 /48; the checks above, of the request's headers alone, come first, so what they refuse (a third-party page's requests) spends no reader's allowance | 429 and `Retry-After: <seconds>` |
 //! | body over [`Options::max_body_bytes`] | 413 |
 //! | body is not the JSON above | 400 |
-//! | the honeypot field `website` is not empty | 403 |
-//! | `elapsedMs` below [`Options::min_submit_ms`] | 403 |
+//! | the honeypot field `website` is not empty | 422 |
+//! | `elapsedMs` below [`Options::min_submit_ms`] | 422 |
 //! | the address fails `meterwall::email::validate` (the widget's own rule: the WHATWG one, and a domain with a dot ending in a top-level domain) | 400, with that rule's sentence; the log names the cause |
 //! | the `idempotencyKey` was used with another address or newsletter choice | 422 |
 //!

@@ -234,7 +234,15 @@ fn submit() {
             .filter(|p| p.email == address && p.newsletter == newsletter)
             .map_or_else(
                 || (idempotency_key(), Some(elapsed), false),
-                |p| (p.key, p.elapsed_ms.or(Some(elapsed)), p.reported),
+                // The longer of the kept time and this one: a submission a service refused as
+                // too quick is not sent too quick again for ever.
+                |p| {
+                    (
+                        p.key,
+                        Some(p.elapsed_ms.map_or(elapsed, |e| e.max(elapsed))),
+                        p.reported,
+                    )
+                },
             );
         Some(Pending {
             email: address,
@@ -389,11 +397,7 @@ fn answered(mut a: Box<Attempt>, json: bool, message: Option<String>) {
         Outcome::Refused => {
             // (A refusal always has a status: no answer is retried.)
             let code = status.unwrap_or(0);
-            if code == 400 || code == 422 {
-                // This submission refused (the address, a bot's trap): the server's own
-                // sentence, shown as text; it will not be sent again.
-                settled_pending(&a.key);
-            } else {
+            if matches!(code, 401 | 403 | 404 | 405 | 413 | 415) {
                 // The endpoint or the service's setup, which refuses every reader, not the
                 // submission: still pending, so that a reload sends it once the service takes
                 // it, and the reader's next try is the same submission, its trouble told once.
@@ -402,10 +406,18 @@ fn answered(mut a: Box<Attempt>, json: bool, message: Option<String>) {
                 } else {
                     let mut m = about(&a, " refused the submission with HTTP ");
                     m.push_str(&crate::config::int_text(code.into()));
-                    m.push_str(": not the address (that is 400 or 422) but the service's setup, which refuses every reader (behind a proxy, the reference service needs --allow-origin)");
+                    m.push_str(if code == 403 {
+                        ", which refuses every reader when the service does not know the page's origin (behind a proxy, the reference service needs --allow-origin)"
+                    } else {
+                        ", a fault of its setup, not of the address"
+                    });
                     m
                 };
                 trouble(&a, &m);
+            } else {
+                // This submission refused (the address, a bot's trap, one already taken): the
+                // server's own sentence, shown as text; it will not be sent again.
+                settled_pending(&a.key);
             }
             settle(&a, Err(message));
         }
