@@ -580,6 +580,10 @@ fn object_keys_given_as_json_text_are_read_as_the_objects_they_hold() {
     let err =
         refused("[{\"selector\":\"#fixture\",\"limit\":100,\"sections\":\"{\\\"a\\\":50}\"}]");
     assert!(err.contains("add up to at most 149"), "{err}");
+    // Only a layer's own keys: a section that happens to be named `copy` keeps its text, which
+    // is no limit ("1e1" would have been read as 10).
+    let err = refused("[{\"selector\":\"#fixture\",\"sections\":{\"copy\":\"1e1\"}}]");
+    assert!(err.contains("sections"), "{err}");
     clean();
     fixture("jt");
     let layers = JSON::parse(

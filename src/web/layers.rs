@@ -32,18 +32,7 @@ pub(super) fn to_value(v: &JsValue, depth: u8) -> Value {
         for i in 0..pairs.length() {
             let pair: js_sys::Array = pairs.get(i).unchecked_into();
             if let Some(key) = pair.get(0).as_string() {
-                let mut value = pair.get(1);
-                // An object-valued key given as JSON text (a data attribute: text is all it can
-                // hold) read as what the text holds, in its own layer, so that it merges key by
-                // key as one given so; text that is not JSON is left for the config to refuse.
-                if let (Some(text), "publicKey" | "sections" | "copy") =
-                    (value.as_string(), key.as_str())
-                {
-                    if let Ok(parsed) = js_sys::JSON::parse(&text) {
-                        value = parsed;
-                    }
-                }
-                entries.push((key, to_value(&value, depth + 1)));
+                entries.push((key, to_value(&pair.get(1), depth + 1)));
             }
         }
         Value::Map(entries)
@@ -60,17 +49,30 @@ pub(super) fn to_value(v: &JsValue, depth: u8) -> Value {
 pub(super) fn config_layers(input: &JsValue) -> (Value, bool) {
     /// Whether every layer was an object (or nothing): the message is made once, below, not in
     /// each level of the recursion.
-    fn merge(acc: &mut Value, layer: &Value) -> bool {
+    fn merge(acc: &mut Value, layer: &mut Value) -> bool {
         match layer {
             Value::Null => true,
-            Value::Map(_) => {
+            Value::Map(entries) => {
+                // A layer's object-valued key given as JSON text (a data attribute: text is all
+                // it can hold) read as what the text holds, before the layer is merged, so that
+                // it merges key by key as one given so; text that is not JSON is left for the
+                // config to refuse. (A layer's own keys only: a section named `copy` is not.)
+                for (key, value) in entries.iter_mut() {
+                    if let (Value::Str(text), "publicKey" | "sections" | "copy" | "registered") =
+                        (&*value, key.as_str())
+                    {
+                        if let Ok(parsed) = js_sys::JSON::parse(text) {
+                            *value = to_value(&parsed, 1);
+                        }
+                    }
+                }
                 acc.merge(layer);
                 true
             }
             // Every layer merged, not only those before a bad one (which `all` would stop at).
             Value::List(layers) => {
                 let mut objects = true;
-                for l in layers {
+                for l in layers.iter_mut() {
                     objects &= merge(acc, l);
                 }
                 objects
@@ -80,7 +82,7 @@ pub(super) fn config_layers(input: &JsValue) -> (Value, bool) {
         }
     }
     let mut acc = Value::Map(Vec::new());
-    let objects = merge(&mut acc, &to_value(input, 0));
+    let objects = merge(&mut acc, &mut to_value(input, 0));
     (acc, objects)
 }
 
