@@ -247,6 +247,11 @@ async fn config_precedence(browser: Browser) {
             .before_loader(CONFIG_BLOCK)
             .loader_attr("data-limit", "2")
             .loader_attr("data-teaser", "2")
+            // An object as JSON text, then one of its keys as its own attribute: the loader
+            // stopped at the second (a property set on a string) before they went in layers of
+            // their own.
+            .loader_raw(r#" data-registered='{"mode": "choose"}'"#)
+            .loader_attr("data-registered-limit", "4")
             .article_attr("data-meterwall-type", "free")
     };
     // Before the block, an element that is not a script with the block's id (markup a comment
@@ -2299,6 +2304,13 @@ impl Page {
     fn loader_attr(self, name: &str, value: &str) -> Self {
         let tag = self.tag_with(LOADER_SRC);
         self.set(tag, name, value)
+    }
+
+    /// Adds `attributes`, written as they are, at the end of the loader's script tag.
+    fn loader_raw(mut self, attributes: &str) -> Self {
+        let (_, end) = self.tag_with(LOADER_SRC);
+        self.html.insert_str(end, attributes);
+        self
     }
 
     /// Sets an attribute of the article element.

@@ -71,17 +71,16 @@
   // (page config), then the article element's attributes (read by the widget), then queued
   // ["config", {...}] commands.
   var attrs = {};
-  var page = [attrs];
+  // data-registered-limit arrives as registeredLimit and means registered.limit: such keys go in a
+  // layer of their own after the others, so that a data-registered beside them (JSON text, which
+  // the widget reads as an object) merges with them key by key.
+  var registered = {};
+  var page = [attrs, { registered: registered }];
   for (var key in data) {
     if (key === "wasmIntegrity") continue;
-    // data-registered-limit arrives as registeredLimit and means registered.limit.
     var nested = /^registered([A-Z])(.*)$/.exec(key);
-    if (nested) {
-      attrs.registered = attrs.registered || {};
-      attrs.registered[nested[1].toLowerCase() + nested[2]] = data[key];
-    } else {
-      attrs[key] = data[key];
-    }
+    if (nested) registered[nested[1].toLowerCase() + nested[2]] = data[key];
+    else attrs[key] = data[key];
   }
 
   // Events to window.dataLayer for tag managers, while the config asks (dataLayer: true), as set
