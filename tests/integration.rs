@@ -1024,6 +1024,45 @@ async fn a_subscriber_s_token_in_a_newer_version_s_record_still_opens_the_articl
     assert_eq!(left_plain.as_deref(), Some(plain));
 }
 
+/// A logout on a page of this version over a newer version's record, heard by a `view` listener
+/// that mounts the next page at once (a single-page app): that page finds the token already
+/// taken off and meters the reader. Before this test the token came off only after the
+/// listeners had run.
+#[wasm_bindgen_test]
+async fn a_page_mounted_as_a_logout_is_heard_finds_the_newer_record_s_token_gone() {
+    clean();
+    let (jwk, token) = key_and_token(3600).await;
+    let newer = format!("3m0.0.x.whatever a later layout holds~{token}");
+    storage().set_item(STORAGE_KEY, &newer).unwrap();
+    fixture("tl1");
+    meterwall::mount(token_config(&jwk, None)).unwrap();
+    assert_eq!(settled().await, "open");
+    let next = std::rc::Rc::new(std::cell::RefCell::new(None));
+    let jwk_next = jwk.clone();
+    let slot = next.clone();
+    let listener = Closure::<dyn FnMut(web_sys::Event)>::new(move |_: web_sys::Event| {
+        if slot.borrow().is_none() {
+            fixture("tl2");
+            *slot.borrow_mut() = Some(meterwall::mount(token_config(&jwk_next, None)));
+        }
+    });
+    doc()
+        .add_event_listener_with_callback("meterwall:view", listener.as_ref().unchecked_ref())
+        .unwrap();
+    let _ = JsFuture::from(meterwall::set_token(JsValue::NULL)).await;
+    doc()
+        .remove_event_listener_with_callback("meterwall:view", listener.as_ref().unchecked_ref())
+        .unwrap();
+    let mounted = next.borrow().is_some();
+    let state = settled().await;
+    clean();
+    assert!(mounted, "the listener mounted the next page");
+    assert_eq!(
+        state, "locked",
+        "the next page meters the logged-out reader"
+    );
+}
+
 #[wasm_bindgen_test]
 async fn expired_wrong_key_and_tampered_tokens_leave_the_wall() {
     clean();

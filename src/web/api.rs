@@ -135,16 +135,19 @@ fn keep_token(token: Option<String>, resolve: js_sys::Function, reject: js_sys::
         n.get()
     });
     let Some(token) = token else {
-        let mut saves = false;
         let d = with_mounted(|m| {
             m.forget_token();
-            saves = m.storage.is_some();
+            // A page that saves nothing over what is stored (a newer version's record, found
+            // now or at the mount): the logout takes the token off that record, before this
+            // page's listeners hear of the logout (one may mount the next page). Only a logout:
+            // a token this version refuses may be one a newer version takes.
+            if let (None, Some(s)) = (&m.storage, store::probe()) {
+                store::forget_token(&s);
+            }
             m.resubscribe(m.config.subscriber)
         });
-        // No page to decide again, or one that saves nothing over what is stored (a newer
-        // version's record, whose token this takes off): a logout still logs out, in storage.
-        // Only a logout: a token this version refuses may be one a newer version takes.
-        if let (false, Some(s)) = (saves, store::probe()) {
+        // No page to decide again: a logout still logs out, in storage.
+        if let (None, Some(s)) = (&d, store::probe()) {
             store::forget_token(&s);
         }
         super::resolve(Some(resolve), &d.unwrap_or(JsValue::NULL));

@@ -130,9 +130,10 @@ pub fn save(storage: &Storage, record: &Record, hint: Hint) -> Result<(), StoreE
 
 /// Forgets the kept token in storage on a logout (`setToken(null)`) that no page saves: where no
 /// page is mounted to decide (a logout page without an article, or after a config that failed),
-/// or where the page saves nothing over a newer version's record. A hint that the next page is
-/// walled from when the token lapses says walled from now; one of walled until a time, or none,
-/// still holds.
+/// or where the page saves nothing (over a newer version's record, whose token alone is taken
+/// off; a preview; storage refused by the page's policy). A hint that the next page is walled
+/// from when the token lapses says walled from now; one of walled until a time, or none, still
+/// holds.
 pub fn forget_token(storage: &Storage) {
     let (mut record, problem) = load(Some(storage));
     let token = record.token.take();
