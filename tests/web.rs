@@ -2760,6 +2760,31 @@ async fn a_kept_submission_tried_again_is_timed_from_its_prompt_again() {
     clean();
 }
 
+/// Beyond the address's refusals: a 410 (an endpoint taken away) is kept and told, as a 404 is; a
+/// status the service's own refusals do not use (406) is told, and the submission dropped; a 409
+/// (one already taken) is the submission's, told to no one.
+#[wasm_bindgen_test]
+async fn refusals_other_than_the_address_s_are_told_and_only_setup_ones_kept() {
+    wall_with(FAST);
+    painted().await;
+    listen_for_signup_errors();
+    let mut seen = Vec::new();
+    for (n, status) in [410, 406, 409].into_iter().enumerate() {
+        session().remove_item(PENDING).unwrap();
+        let before = signup_errors().len();
+        script_fetch(&format!(
+            "[{{status: {status}, body: '{{\"error\":\"No {n}.\"}}'}}]"
+        ));
+        submit_email(&format!("r{n}@example.com"));
+        wait_for_status(&format!("No {n}.")).await;
+        let kept = session().get_item(PENDING).unwrap().is_some();
+        seen.push((status, kept, signup_errors().len() - before));
+    }
+    session().remove_item(PENDING).unwrap();
+    clean();
+    assert_eq!(seen, [(410, true, 1), (406, false, 1), (409, false, 0)]);
+}
+
 /// The `meterwall:error` messages about the signup told since [`listen_for_signup_errors`].
 fn signup_errors() -> Vec<String> {
     let told = Reflect::get(&web_sys::window().unwrap(), &"__signup_told".into()).unwrap();

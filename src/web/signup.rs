@@ -397,10 +397,10 @@ fn answered(mut a: Box<Attempt>, json: bool, message: Option<String>) {
         Outcome::Refused => {
             // (A refusal always has a status: no answer is retried.)
             let code = status.unwrap_or(0);
-            if matches!(code, 401 | 403 | 404 | 405 | 413 | 415) {
-                // The endpoint or the service's setup, which refuses every reader, not the
-                // submission: still pending, so that a reload sends it once the service takes
-                // it, and the reader's next try is the same submission, its trouble told once.
+            // Told unless the submission itself is refused (the address, a bot's trap, one
+            // already taken): a status the service's own refusals do not use is the publisher's
+            // to hear of.
+            if !matches!(code, 400 | 409 | 422) {
                 let m = if code == 404 || code == 405 {
                     about(&a, " was not found (HTTP 404 or 405): check data-endpoint or the config's endpoint")
                 } else {
@@ -414,9 +414,13 @@ fn answered(mut a: Box<Attempt>, json: bool, message: Option<String>) {
                     m
                 };
                 trouble(&a, &m);
-            } else {
-                // This submission refused (the address, a bot's trap, one already taken): the
-                // server's own sentence, shown as text; it will not be sent again.
+            }
+            // The endpoint or the service's setup, which refuses every reader, not the
+            // submission, keeps it pending, so that a reload sends it once the service takes it,
+            // and the reader's next try is the same submission, its trouble told once. Any other
+            // refusal is of this submission: the server's own sentence, shown as text; it will
+            // not be sent again.
+            if !matches!(code, 401 | 403 | 404 | 405 | 410 | 413 | 415) {
                 settled_pending(&a.key);
             }
             settle(&a, Err(message));
