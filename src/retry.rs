@@ -11,7 +11,8 @@ pub enum Outcome {
         /// The server's `Retry-After`, in ms.
         after_ms: Option<u32>,
     },
-    /// Any other 4xx: the server refused this submission; trying again would not help.
+    /// Any other 4xx: refused, and trying again at once would not help ([`refusal`] says
+    /// whose the refusal is).
     Refused,
     /// 2xx with a body that is not JSON: not the signup service's answer but a page (a redirect
     /// the browser followed, a site's catch-all route), which took nothing.
@@ -42,6 +43,38 @@ pub fn classify(status: Option<u16>, json: bool, retry_after: Option<&str>) -> O
             after_ms: retry_after.and_then(retry_after_ms),
         },
         Some(_) => Outcome::Refused,
+    }
+}
+
+/// Whose a refusal ([`Outcome::Refused`]) is.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Refusal {
+    /// 400, 409 or 422: this submission (the address, a bot's trap, one already taken). The
+    /// server's sentence is the reader's; the submission is dropped, and the publisher told
+    /// nothing.
+    Submission,
+    /// 401, 403, 404, 405, 410, 413 or 415: the endpoint or the service's setup, which refuses
+    /// every reader. Told to the publisher; the submission is kept for a reload.
+    Setup,
+    /// Any other 4xx: told to the publisher; the submission is dropped.
+    Other,
+}
+
+/// Whose the refusal with `status` is.
+///
+/// # Examples
+///
+/// ```
+/// use meterwall::retry::{refusal, Refusal};
+/// assert_eq!(refusal(422), Refusal::Submission);
+/// assert_eq!(refusal(403), Refusal::Setup);
+/// assert_eq!(refusal(406), Refusal::Other);
+/// ```
+pub fn refusal(status: u16) -> Refusal {
+    match status {
+        400 | 409 | 422 => Refusal::Submission,
+        401 | 403 | 404 | 405 | 410 | 413 | 415 => Refusal::Setup,
+        _ => Refusal::Other,
     }
 }
 
@@ -224,6 +257,32 @@ impl Pending {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// Every 4xx the widget does not retry falls to exactly one side: the submission's (dropped,
+    /// told to no one), the setup's (kept, told) or another (dropped, told).
+    #[test]
+    fn each_refusal_is_the_submission_s_the_setup_s_or_another() {
+        let whose: Vec<_> = (400..500)
+            .filter(|&s| classify(Some(s), true, None) == Outcome::Refused)
+            .map(|s| (s, refusal(s)))
+            .filter(|&(_, r)| r != Refusal::Other)
+            .collect();
+        assert_eq!(
+            whose,
+            [
+                (400, Refusal::Submission),
+                (401, Refusal::Setup),
+                (403, Refusal::Setup),
+                (404, Refusal::Setup),
+                (405, Refusal::Setup),
+                (409, Refusal::Submission),
+                (410, Refusal::Setup),
+                (413, Refusal::Setup),
+                (415, Refusal::Setup),
+                (422, Refusal::Submission),
+            ]
+        );
+    }
 
     #[test]
     fn only_network_errors_5xx_and_429_are_retried() {

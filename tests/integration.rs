@@ -960,6 +960,10 @@ async fn a_valid_token_makes_a_subscriber_on_this_and_later_pages() {
     clean();
 }
 
+/// A record of a newer meterwall without a token: its version, its layout's start, and what this
+/// version cannot read.
+const NEWER: &str = "3m0.0.x.whatever a later layout holds";
+
 /// During a rollout a page of this version may read a record a newer meterwall wrote. Every
 /// version keeps the subscriber's token last, after a `~`: this page checks it and opens the
 /// article, and leaves the record as it was. Before this test the subscriber met the wall there.
@@ -967,7 +971,7 @@ async fn a_valid_token_makes_a_subscriber_on_this_and_later_pages() {
 async fn a_subscriber_s_token_in_a_newer_version_s_record_still_opens_the_article() {
     clean();
     let (jwk, token) = key_and_token(3600).await;
-    let newer = format!("3m0.0.x.whatever a later layout holds~{token}");
+    let newer = format!("{NEWER}~{token}");
     storage().set_item(STORAGE_KEY, &newer).unwrap();
     fixture("tn1");
     meterwall::mount(token_config(&jwk, None)).unwrap();
@@ -984,7 +988,7 @@ async fn a_subscriber_s_token_in_a_newer_version_s_record_still_opens_the_articl
     meterwall::mount(token_config(&jwk, None)).unwrap();
     let after_logout = settled().await;
     // Without a token there, the reader is metered (limit 0: the wall), and nothing is saved.
-    let plain = "3m0.0.x.whatever a later layout holds";
+    let plain = NEWER;
     clean();
     storage().set_item(STORAGE_KEY, plain).unwrap();
     fixture("tn2");
@@ -995,7 +999,7 @@ async fn a_subscriber_s_token_in_a_newer_version_s_record_still_opens_the_articl
     // one calls malformed) is not taken off that record: only a logout does.
     clean();
     let (_, expired) = key_and_token(-3600).await;
-    let newer_expired = format!("3m0.0.x.whatever a later layout holds~{expired}");
+    let newer_expired = format!("{NEWER}~{expired}");
     storage().set_item(STORAGE_KEY, &newer_expired).unwrap();
     fixture("tn3");
     meterwall::mount(token_config(&jwk, None)).unwrap();
@@ -1014,11 +1018,7 @@ async fn a_subscriber_s_token_in_a_newer_version_s_record_still_opens_the_articl
         ("open", Some("subscriber"))
     );
     assert_eq!(left.as_deref(), Some(newer.as_str()), "left as it was");
-    assert_eq!(
-        logged_out.as_deref(),
-        Some("3m0.0.x.whatever a later layout holds"),
-        "the token taken off"
-    );
+    assert_eq!(logged_out.as_deref(), Some(NEWER), "the token taken off");
     assert_eq!(after_logout, "locked");
     assert_eq!(walled, "locked");
     assert_eq!(left_plain.as_deref(), Some(plain));
@@ -1032,7 +1032,7 @@ async fn a_subscriber_s_token_in_a_newer_version_s_record_still_opens_the_articl
 async fn a_page_mounted_as_a_logout_is_heard_finds_the_newer_record_s_token_gone() {
     clean();
     let (jwk, token) = key_and_token(3600).await;
-    let newer = format!("3m0.0.x.whatever a later layout holds~{token}");
+    let newer = format!("{NEWER}~{token}");
     storage().set_item(STORAGE_KEY, &newer).unwrap();
     fixture("tl1");
     meterwall::mount(token_config(&jwk, None)).unwrap();

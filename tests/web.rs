@@ -2711,12 +2711,7 @@ async fn a_wrong_endpoint_is_told_once_across_the_reader_s_tries() {
     let errors = count("meterwall:error");
     for tries in 1..=3 {
         submit_email("reader@example.com");
-        for _ in 0..100 {
-            if sent().length() == tries {
-                break;
-            }
-            sleep(10).await;
-        }
+        until_sent(tries).await;
         wait_for_status(FAILED).await;
         sleep(50).await;
         assert_eq!(sent().length(), tries, "not retried");
@@ -2743,12 +2738,7 @@ async fn a_kept_submission_tried_again_is_timed_from_its_prompt_again() {
     wait_for_status("Too quick.").await;
     sleep(400).await;
     submit_email("reader@example.com");
-    for _ in 0..300 {
-        if sent().length() == 2 {
-            break;
-        }
-        sleep(10).await;
-    }
+    until_sent(2).await;
     wait_for_state("open").await;
     let elapsed = |i| {
         let body = JSON::parse(&field(&sent().get(i), "body").as_string().unwrap()).unwrap();
@@ -2834,12 +2824,7 @@ async fn a_refusal_of_the_service_s_setup_is_told_and_one_of_the_address_is_not(
     ));
     for n in 1..=2 {
         submit_email("other@example.com");
-        for _ in 0..300 {
-            if sent().length() == n {
-                break;
-            }
-            sleep(10).await;
-        }
+        until_sent(n).await;
         assert_eq!(sent().length(), n, "try {n} sent");
         wait_for_status(ORIGIN).await;
     }
@@ -2848,12 +2833,7 @@ async fn a_refusal_of_the_service_s_setup_is_told_and_one_of_the_address_is_not(
     expect_paint();
     meterwall::mount(config(FAST)).unwrap();
     painted().await;
-    for _ in 0..300 {
-        if sent().length() == 3 {
-            break;
-        }
-        sleep(10).await;
-    }
+    until_sent(3).await;
     wait_for_status(ORIGIN).await;
     let after_origin = signup_errors();
     let keys = (sent_key(0), sent_key(1), sent_key(2));
@@ -2898,12 +2878,7 @@ async fn trouble_is_reported_once_per_submission_across_tries_and_reloads() {
     // A reload sends it again, and it fails again.
     fixture("r4");
     meterwall::mount(config(TWICE)).unwrap();
-    for _ in 0..100 {
-        if sent().length() == 6 {
-            break;
-        }
-        sleep(10).await;
-    }
+    until_sent(6).await;
     wait_for_status(FAILED).await;
     assert_eq!(sent().length(), 6);
     assert_eq!(count("meterwall:error"), errors + 1.0, "a reload");

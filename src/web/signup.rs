@@ -13,7 +13,7 @@ use super::{gate, report, with_mounted};
 use crate::copy::Text;
 use crate::email;
 use crate::meter::Wall;
-use crate::retry::{classify, delay_ms, Outcome, Pending};
+use crate::retry::{classify, delay_ms, refusal, Outcome, Pending, Refusal};
 use wasm_bindgen::prelude::*;
 use web_sys::{AbortController, Element, RequestInit, Response};
 
@@ -397,10 +397,10 @@ fn answered(mut a: Box<Attempt>, json: bool, message: Option<String>) {
         Outcome::Refused => {
             // (A refusal always has a status: no answer is retried.)
             let code = status.unwrap_or(0);
-            // Told unless the submission itself is refused (the address, a bot's trap, one
-            // already taken): a status the service's own refusals do not use is the publisher's
-            // to hear of.
-            if !matches!(code, 400 | 409 | 422) {
+            let whose = refusal(code);
+            // Told unless the submission itself is refused: a status the service's own
+            // refusals do not use is the publisher's to hear of.
+            if whose != Refusal::Submission {
                 let m = if code == 404 || code == 405 {
                     about(&a, " was not found (HTTP 404 or 405): check data-endpoint or the config's endpoint")
                 } else {
@@ -418,9 +418,9 @@ fn answered(mut a: Box<Attempt>, json: bool, message: Option<String>) {
             // The endpoint or the service's setup, which refuses every reader, not the
             // submission, keeps it pending, so that a reload sends it once the service takes it,
             // and the reader's next try is the same submission, its trouble told once. Any other
-            // refusal is of this submission: the server's own sentence, shown as text; it will
-            // not be sent again.
-            if !matches!(code, 401 | 403 | 404 | 405 | 410 | 413 | 415) {
+            // refusal drops it: the server's own sentence, shown as text; it will not be sent
+            // again.
+            if whose != Refusal::Setup {
                 settled_pending(&a.key);
             }
             settle(&a, Err(message));

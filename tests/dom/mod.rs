@@ -150,6 +150,16 @@ pub fn sent() -> js_sys::Array {
         .unchecked_into()
 }
 
+/// Waits (up to 3 s) until the fetch stub has had `n` requests.
+pub async fn until_sent(n: u32) {
+    for _ in 0..300 {
+        if sent().length() == n {
+            return;
+        }
+        sleep(10).await;
+    }
+}
+
 pub fn submit_email(address: &str) {
     let input: HtmlInputElement = shadow("input[type=email]").unchecked_into();
     input.set_value(address);
