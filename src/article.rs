@@ -91,8 +91,8 @@ pub fn normalise_url(url: &str, keep_params: &[&str]) -> Option<String> {
     let rest = strip_prefix_ignore_case(url, "https://")
         .or_else(|| strip_prefix_ignore_case(url, "http://"))?;
     // A '#' ends the URL proper: a '?' after it belongs to the fragment.
-    let rest = rest.split_once('#').map_or(rest, |(before, _)| before);
-    let (rest, query) = rest.split_once('?').unwrap_or((rest, ""));
+    let rest = crate::cut(rest, b'#').map_or(rest, |(before, _)| before);
+    let (rest, query) = crate::cut(rest, b'?').unwrap_or((rest, ""));
     // One pass by byte finds where the authority ends (the first '/'), where its host starts
     // (userinfo ends at the last '@', WHATWG URL, authority state, as a password may contain
     // '@') and the colon before a port: the last ':' of the host, after any ']' (an IPv6
@@ -127,7 +127,7 @@ pub fn normalise_url(url: &str, keep_params: &[&str]) -> Option<String> {
     if host.is_empty()
         || host
             .bytes()
-            .any(|b| b <= b' ' || b == 0x7f || b"<>\\^|".contains(&b))
+            .any(|b| b <= b' ' || matches!(b, 0x7f | b'<' | b'>' | b'\\' | b'^' | b'|'))
     {
         return None;
     }
@@ -151,8 +151,8 @@ pub fn normalise_url(url: &str, keep_params: &[&str]) -> Option<String> {
         if name.is_empty() || name == "amp" {
             continue;
         }
-        let Some(value) = query.split('&').find_map(|param| {
-            let (n, v) = param.split_once('=').unwrap_or((param, ""));
+        let Some(value) = crate::pieces(query, b'&').find_map(|param| {
+            let (n, v) = crate::cut(param, b'=').unwrap_or((param, ""));
             (n == name).then_some(v)
         }) else {
             continue;

@@ -847,7 +847,7 @@ fn boolean(v: &Value, path: &str) -> Checked<bool> {
 /// become a `javascript:` link.
 fn url(v: &Value, path: &str) -> Checked<String> {
     let s = string(v, path, Expect::Url)?;
-    let relative = s.starts_with('/') && !s.starts_with("//") && !s.contains('\\');
+    let relative = s.starts_with('/') && !s.starts_with("//") && !s.bytes().any(|b| b == b'\\');
     let https = s.len() > 8
         && s.get(..8)
             .is_some_and(|h| h.eq_ignore_ascii_case("https://"));
@@ -862,7 +862,7 @@ fn string_list(v: &Value, path: &str, out: &mut Vec<String>) -> Checked<()> {
     // Loops that push, not two `collect`s (one through `Result`): 0.8 KB less wasm.
     match v {
         Value::Str(s) => {
-            for item in s.split(',').map(str::trim) {
+            for item in crate::pieces(s, b',').map(str::trim) {
                 if !item.is_empty() {
                     out.push(item.into());
                 }

@@ -549,8 +549,7 @@ impl Copy {
 
     /// The benefits list, one item a line.
     pub fn benefits(&self) -> impl Iterator<Item = &str> {
-        self.text(Text::Benefits)
-            .split('\n')
+        crate::pieces(self.text(Text::Benefits), b'\n')
             .map(str::trim)
             .filter(|s| !s.is_empty())
     }

@@ -48,7 +48,7 @@ impl EmailError {
             EmailError::Empty => "no email",
             EmailError::TooLong => "email over 254 characters",
             EmailError::LocalTooLong => "email local part over 64 characters",
-            EmailError::Invalid => match input.trim().split_once('@').map(rule) {
+            EmailError::Invalid => match crate::cut(input.trim(), b'@').map(rule) {
                 Some(Broken::NoDot) => "invalid email: the domain has no dot",
                 Some(Broken::NoTopLevel) => {
                     "invalid email: the domain does not end in a top-level domain"
@@ -107,7 +107,7 @@ pub fn validate(input: &str) -> Result<&str, EmailError> {
     if chars(address) > MAX_ADDRESS {
         return Err(EmailError::TooLong);
     }
-    let (local, domain) = address.split_once('@').ok_or(EmailError::Invalid)?;
+    let (local, domain) = crate::cut(address, b'@').ok_or(EmailError::Invalid)?;
     if chars(local) > MAX_LOCAL {
         return Err(EmailError::LocalTooLong);
     }
@@ -132,7 +132,7 @@ fn rule((local, domain): (&str, &str)) -> Broken {
     // A second '@' lands in the domain, where no label may contain it. One pass over the labels
     // also finds the last: a reverse search would link the standard library's backward searcher.
     let mut top = "";
-    let all_labels = domain.split('.').all(|label| {
+    let all_labels = crate::pieces(domain, b'.').all(|label| {
         top = label;
         is_label(label)
     });

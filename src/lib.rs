@@ -31,7 +31,40 @@ macro_rules! texts {
 
 /// The items of a `texts!` list, in order.
 pub(crate) fn list_items(list: &'static str) -> impl Iterator<Item = &'static str> {
-    list.split_terminator('\u{1f}')
+    // Each item ends in the separator, so the text after the last one is empty and ends the list.
+    let mut rest = list;
+    core::iter::from_fn(move || {
+        let (item, after) = cut(rest, 0x1f)?;
+        rest = after;
+        Some(item)
+    })
+}
+
+/// `text` cut at the first `sep`, an ASCII byte: what comes before it and what comes after. The
+/// byte is found by its value, as an ASCII byte is always a character's boundary; `split_once`
+/// with a `char` links core's searcher and `memchr` for it.
+pub(crate) fn cut(text: &str, sep: u8) -> Option<(&str, &str)> {
+    let at = text.bytes().position(|b| b == sep)?;
+    Some((text.get(..at)?, text.get(at + 1..)?))
+}
+
+/// Whether `bytes` holds `b`: by comparison, as `<[u8]>::contains` links `memchr` (350 bytes of
+/// wasm before compression) for the few short lists the widget searches.
+#[allow(clippy::manual_contains)]
+pub(crate) fn holds(bytes: &[u8], b: u8) -> bool {
+    bytes.iter().any(|&c| c == b)
+}
+
+/// The pieces of `text` between each `sep`, an ASCII byte, as `str::split` gives them (an empty
+/// text is one empty piece); see [`cut`].
+pub(crate) fn pieces(text: &str, sep: u8) -> impl Iterator<Item = &str> {
+    let mut rest = Some(text);
+    core::iter::from_fn(move || {
+        let r = rest?;
+        let (piece, after) = cut(r, sep).map_or((r, None), |(p, a)| (p, Some(a)));
+        rest = after;
+        Some(piece)
+    })
 }
 
 /// The `n`th item of a `texts!` list (an enum's text, read by the variant's number), or "" past
@@ -201,4 +234,31 @@ pub fn verify_token(token: &str, jwk: &JsValue) -> js_sys::Promise {
             }),
         );
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::{cut, every_text, list_items, pieces};
+
+    #[test]
+    fn cut_and_pieces_match_the_standard_split() {
+        // Multi-byte characters beside the separator, which a cut inside one would break.
+        for text in every_text(&["a", ",", "é", "€,", ",,"], 4) {
+            assert_eq!(cut(&text, b','), text.split_once(','), "{text:?}");
+            let ours: Vec<&str> = pieces(&text, b',').collect();
+            let std: Vec<&str> = text.split(',').collect();
+            assert_eq!(ours, std, "{text:?}");
+        }
+    }
+
+    #[test]
+    fn list_items_match_the_standard_split_terminator() {
+        for text in every_text(&["a", "\u{1f}", "é"], 5) {
+            // A `texts!` list ends in the separator, as every one of its items does.
+            let list: &'static str = String::leak(text + "\u{1f}");
+            let ours: Vec<&str> = list_items(list).collect();
+            let std: Vec<&str> = list.split_terminator('\u{1f}').collect();
+            assert_eq!(ours, std, "{list:?}");
+        }
+    }
 }

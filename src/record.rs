@@ -225,7 +225,7 @@ pub fn token_ok(token: &str) -> bool {
         && token
             .bytes()
             // The base64url alphabet, searched as the record's digits are: no test of ranges.
-            .all(|b| b == b'.' || B64.contains(&b))
+            .all(|b| b == b'.' || crate::holds(B64, b))
 }
 
 /// The subscriber's token in a value of a newer version ([`RecordError::NewerVersion`]): what
@@ -244,8 +244,7 @@ pub fn token_ok(token: &str) -> bool {
 /// assert_eq!(newer_token("3m0.0..~notAToken"), None);
 /// ```
 pub fn newer_token(stored: &str) -> Option<String> {
-    // Found by its byte, not by `split_once`, whose searcher was 500 bytes of wasm.
-    let token = stored.get(stored.bytes().position(|b| b == b'~')? + 1..)?;
+    let (_, token) = crate::cut(stored, b'~')?;
     // A compact JWS's shape (three parts), as well as its characters: no other text is taken
     // for a token and checked on every page view.
     (token_ok(token) && token.bytes().filter(|&b| b == b'.').count() == 2).then(|| token.into())
@@ -279,7 +278,8 @@ pub fn decode(stored: &str) -> Result<Record, RecordError> {
         // Tested only here, in the guard, not before the match. A `.` after the tag is a `.`
         // anywhere: what comes before the tag is digits.
         (_, Some(3..))
-            if matches!(bytes.get(digits), Some(b'-' | b'a'..=b'z')) && bytes.contains(&b'.') =>
+            if matches!(bytes.get(digits), Some(b'-' | b'a'..=b'z'))
+                && crate::holds(bytes, b'.') =>
         {
             return Err(RecordError::NewerVersion)
         }
@@ -291,12 +291,12 @@ pub fn decode(stored: &str) -> Result<Record, RecordError> {
         Some(&t @ (b'm' | b'w' | b'd' | b'r' | b'l')) => t,
         _ => return Err(malformed),
     };
-    // The three fields before the entries by `split_once`, which the page's URL already uses,
-    // rather than `splitn(4, '.')`: with the tests below, 22 bytes of wasm (gzip) less.
+    // The three fields before the entries by `cut`, which the page's URL already uses, rather
+    // than `splitn(4, '.')`: with the tests below, 22 bytes of wasm (gzip) less.
     let rest = stored.get(2..).ok_or(malformed)?;
-    let (bucket, rest) = rest.split_once('.').ok_or(malformed)?;
-    let (latest_min, rest) = rest.split_once('.').ok_or(malformed)?;
-    let (registered_min, field) = rest.split_once('.').ok_or(malformed)?;
+    let (bucket, rest) = crate::cut(rest, b'.').ok_or(malformed)?;
+    let (latest_min, rest) = crate::cut(rest, b'.').ok_or(malformed)?;
+    let (registered_min, field) = crate::cut(rest, b'.').ok_or(malformed)?;
     let bucket = read_b36(bucket).ok_or(malformed)?;
     let latest_min = read_b36(latest_min).ok_or(malformed)?;
     // Tested for emptiness, not matched with `""`: the match compared the texts by a call.
@@ -305,7 +305,7 @@ pub fn decode(stored: &str) -> Result<Record, RecordError> {
     } else {
         Some(read_b36(registered_min).ok_or(malformed)?)
     };
-    let (body, token) = match field.split_once('~') {
+    let (body, token) = match crate::cut(field, b'~') {
         Some((body, token)) if token_ok(token) => (body, Some(token.to_string())),
         Some(_) => return Err(malformed),
         None => (field, None),

@@ -217,30 +217,36 @@ impl Pending {
     /// assert_eq!(Pending::decode("junk"), None);
     /// ```
     pub fn decode(text: &str) -> Option<Pending> {
-        let (version, rest) = text.split_once('|')?;
+        let (version, mut rest) = crate::cut(text, b'|')?;
         // Version 1 had no time, version 2 no article, version 3 no reported flag.
         // One digit, 1 to 4, read by byte rather than compared with each version's text.
         let version = match version.as_bytes() {
             &[digit @ b'1'..=b'4'] => usize::from(digit - b'0'),
             _ => return None,
         };
-        let mut parts = rest.splitn(version + 2, '|');
-        let mut flag = |present: bool| match present.then(|| parts.next()) {
+        // The fields before the address, each ended by a `|`; the address is the rest, which may
+        // hold a `|` of its own.
+        let mut next = || {
+            let (part, after) = crate::cut(rest, b'|')?;
+            rest = after;
+            Some(part)
+        };
+        let mut flag = |present: bool| match present.then(&mut next) {
             None | Some(Some("0")) => Some(false),
             Some(Some("1")) => Some(true),
             _ => None,
         };
         let newsletter = flag(true)?;
         let reported = flag(version == 4)?;
-        let mut number = |present: bool| match present.then(|| parts.next()) {
+        let mut number = |present: bool| match present.then(&mut next) {
             None | Some(Some("")) => Some(None),
             Some(Some(n)) => crate::config::int_value(n).map(Some),
             Some(None) => None,
         };
         let elapsed_ms = number(version >= 2)?;
         let article = number(version >= 3)?;
-        let key = parts.next()?;
-        let email = parts.next()?;
+        let key = next()?;
+        let email = rest;
         let valid_key =
             !key.is_empty() && key.len() <= 64 && key.bytes().all(|b| b.is_ascii_alphanumeric());
         (valid_key && crate::email::validate(email).is_ok()).then(|| Pending {

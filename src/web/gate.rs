@@ -115,7 +115,7 @@ const fn is_at(mut i: usize, name: &str) -> bool {
 /// (the element the wall goes into, and the nodes put back by `restore`, are asked on their own).
 fn kind(e: &Element) -> usize {
     let name = e.local_name();
-    if name.contains('-') {
+    if name.bytes().any(|b| b == b'-') {
         return WRAPPERS;
     }
     crate::list_items(NAMES)

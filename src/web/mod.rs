@@ -647,8 +647,8 @@ fn lenient(mut value: Value) -> Config {
             Ok((config, _)) => return config,
             Err(e) => {
                 if let Value::Map(entries) = &mut value {
-                    // Before the first dot, by the `split_once` the record's reader links too.
-                    let key = e.path.split_once('.').map_or(e.path.as_str(), |(k, _)| k);
+                    // Before the first dot.
+                    let key = crate::cut(&e.path, b'.').map_or(e.path.as_str(), |(k, _)| k);
                     // The one error under `limit` that is not its value is the limits' total, which
                     // `registered` and `sections` add to.
                     let limits = |k: &str| key == "limit" && matches!(k, "registered" | "sections");

@@ -39,9 +39,8 @@ fn param<'a>(search: &'a str, name: &str) -> Option<&'a str> {
     while let Some(rest) = query.strip_prefix('?') {
         query = rest;
     }
-    query
-        .split('&')
-        .filter_map(|pair| pair.split_once('='))
+    crate::pieces(query, b'&')
+        .filter_map(|pair| crate::cut(pair, b'='))
         .find(|(k, _)| *k == name)
         .map(|(_, v)| v)
 }
@@ -165,7 +164,7 @@ pub fn seo_warnings(doc: &Document, body: &Element, warnings: &mut Vec<String>) 
     for selector in &selectors {
         // The problem's end chosen first, so the message is built once (32 bytes of wasm
         // before compression).
-        let problem = if !selector.starts_with('.') || selector.contains(' ') {
+        let problem = if !selector.starts_with('.') || selector.bytes().any(|b| b == b' ') {
             "\" is not a class selector; search engines expect one, like \".article-body\""
         } else if !body.matches(selector).unwrap_or(false) {
             "\" does not match the element meterwall gates"

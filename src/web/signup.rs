@@ -616,7 +616,7 @@ fn busy(host: &Element, on: bool) {
 /// `@`, a `/` or a `:` would make it more than a host), stays as typed and fails the rule.
 fn ascii_domain(typed: &str) -> String {
     let address = typed.trim();
-    if let Some((local, domain)) = address.split_once('@') {
+    if let Some((local, domain)) = crate::cut(address, b'@') {
         let (mut wide, mut host) = (false, true);
         for b in domain.bytes() {
             wide |= b >= 0x80;
