@@ -475,6 +475,61 @@ struct Summary {
     mean: f64,
     /// Loads that reported the metric.
     count: usize,
+    /// The figures themselves, in ascending order: what the ratios' intervals resample.
+    values: Vec<f64>,
+}
+
+/// The median of `sorted`, a list in ascending order that is not empty.
+fn median_of(sorted: &[f64]) -> f64 {
+    let n = sorted.len();
+    if n % 2 == 1 {
+        sorted[n / 2]
+    } else {
+        (sorted[n / 2 - 1] + sorted[n / 2]) / 2.0
+    }
+}
+
+/// Resamplings behind each ratio's interval.
+const RESAMPLES: usize = 2000;
+
+/// A 95% interval for the ratio of the medians of `a` and `b` (each in ascending order, neither
+/// empty), by the percentile bootstrap: both lists are drawn again with replacement, as many
+/// figures as each holds, `RESAMPLES` times, and the ratio of the two medians is taken each
+/// time; the interval runs from the 2.5th to the 97.5th percentile of those ratios. A run's
+/// medians move between runs; this says how far they could have moved within this one, so that a
+/// ratio near a budget is read as met, missed or not decided by the run. `seed` makes it
+/// repeatable.
+fn ratio_interval(a: &[f64], b: &[f64], seed: u64) -> Option<(f64, f64)> {
+    if a.is_empty() || b.is_empty() {
+        return None;
+    }
+    // xorshift64*: enough for resampling, and no dependency for it.
+    let mut state = seed | 1;
+    let mut draw = |n: usize| {
+        state ^= state >> 12;
+        state ^= state << 25;
+        state ^= state >> 27;
+        (state.wrapping_mul(0x2545_f491_4f6c_dd1d) >> 33) as usize % n
+    };
+    let mut resample = |from: &[f64], into: &mut Vec<f64>| {
+        into.clear();
+        into.extend((0..from.len()).map(|_| from[draw(from.len())]));
+        into.sort_by(f64::total_cmp);
+        median_of(into)
+    };
+    let (mut x, mut y) = (Vec::new(), Vec::new());
+    let mut ratios: Vec<f64> = (0..RESAMPLES)
+        .filter_map(|_| {
+            let (top, bottom) = (resample(a, &mut x), resample(b, &mut y));
+            (bottom > 0.0).then(|| top / bottom)
+        })
+        .collect();
+    if ratios.is_empty() {
+        return None;
+    }
+    ratios.sort_by(f64::total_cmp);
+    let at = |q: f64| ratios[((ratios.len() - 1) as f64 * q).round() as usize];
+    Some((at(0.025), at(0.975)))
 }
 
 impl Summary {
@@ -484,17 +539,13 @@ impl Summary {
         }
         values.sort_by(f64::total_cmp);
         let n = values.len();
-        let median = if n % 2 == 1 {
-            values[n / 2]
-        } else {
-            (values[n / 2 - 1] + values[n / 2]) / 2.0
-        };
         Some(Summary {
             min: values[0],
-            median,
+            median: median_of(&values),
             max: values[n - 1],
             mean: values.iter().sum::<f64>() / n as f64,
             count: n,
+            values,
         })
     }
 
@@ -1195,6 +1246,12 @@ fn report(root: &Path, runs: &[Run], took: Duration) -> Result<()> {
             .map(|s| (s.median, s.mean))
     };
     let median = |run: &Run, id: &str, metric| of(run, id, metric).map(|(median, _)| median);
+    let values = |run: &Run, id: &str, metric: fn(&Figures) -> &Option<Summary>| {
+        let index = CASES.iter().position(|case| case.id == id)?;
+        metric(&run.figures[index])
+            .as_ref()
+            .map(|s| s.values.clone())
+    };
     let mean = |run: &Run, id: &str, metric| of(run, id, metric).map(|(_, mean)| mean);
     let ratio = |a: Option<f64>, b: Option<f64>| match (a, b) {
         (Some(a), Some(b)) if b > 0.0 => Some(a / b),
@@ -1347,8 +1404,12 @@ fn report(root: &Path, runs: &[Run], took: Duration) -> Result<()> {
 
     let mut ratios = Vec::new();
     println!();
+    println!(
+        "ratios of medians (of means), and the 95% interval of the ratio of medians \
+         ({RESAMPLES} bootstrap resamplings of the loads):"
+    );
     for run in runs {
-        for &(what, a, b, metric) in &RATIOS {
+        for (number, &(what, a, b, metric)) in RATIOS.iter().enumerate() {
             type Metric = fn(&Figures) -> &Option<Summary>;
             let (pick_a, pick_b): (Metric, Metric) = match metric {
                 "decision" => (decision, decision),
@@ -1357,18 +1418,26 @@ fn report(root: &Path, runs: &[Run], took: Duration) -> Result<()> {
             };
             let value = ratio(median(run, a, pick_a), median(run, b, pick_b));
             let of_means = ratio(mean(run, a, pick_a), mean(run, b, pick_b));
+            // Seeded by the ratio's place and the browser: the same loads give the same interval.
+            let seed = (number as u64 + 1) << 8 | run.browser.name().len() as u64;
+            let interval = match (values(run, a, pick_a), values(run, b, pick_b)) {
+                (Some(x), Some(y)) => ratio_interval(&x, &y, seed),
+                _ => None,
+            };
             let show = |v: Option<f64>| v.map_or_else(|| "n/a".to_owned(), |v| format!("{v:.2}"));
             println!(
-                "{:<8} {what}: {} (of means: {})",
+                "{:<8} {what}: {} (of means: {}; 95%: {})",
                 run.browser.name(),
                 show(value),
-                show(of_means)
+                show(of_means),
+                interval.map_or_else(|| "n/a".to_owned(), |(lo, hi)| format!("{lo:.2}–{hi:.2}"))
             );
             ratios.push(json!({
                 "browser": run.browser.name(),
                 "ratio": what,
                 "value": value,
                 "ofMeans": of_means,
+                "interval95": interval.map(|(lo, hi)| [lo, hi]),
             }));
         }
     }
@@ -1696,7 +1765,7 @@ fn copy_file(from: &Path, to: &Path) -> Result<()> {
 
 #[cfg(test)]
 mod tests {
-    use super::{markdown, Summary};
+    use super::{markdown, ratio_interval, Summary};
 
     #[test]
     fn a_table_has_a_header_for_its_columns() {
@@ -1713,5 +1782,32 @@ mod tests {
         let s = Summary::of(vec![48.0, 48.0, 52.0]).unwrap();
         assert_eq!((s.median, s.mean), (48.0, 148.0 / 3.0));
         assert!(Summary::of(Vec::new()).is_none());
+    }
+
+    #[test]
+    fn a_ratio_interval_is_as_wide_as_the_loads_spread() {
+        // Figures with no spread leave the ratio nothing to move by.
+        assert_eq!(ratio_interval(&[2.0; 30], &[1.0; 30], 7), Some((2.0, 2.0)));
+        // The same loads twice: the interval holds 1, on both sides, and is repeatable.
+        let spread: Vec<f64> = (0..50).map(|i| 40.0 + f64::from(i % 17)).collect();
+        let mut sorted = spread.clone();
+        sorted.sort_by(f64::total_cmp);
+        let (lo, hi) = ratio_interval(&sorted, &sorted, 7).unwrap();
+        assert!(lo < 1.0 && hi > 1.0, "{lo}–{hi}");
+        assert_eq!(ratio_interval(&sorted, &sorted, 7), Some((lo, hi)));
+        // Loads a tenth apart, against the same spread: about 1.1, and clear of 1.
+        let later: Vec<f64> = sorted.iter().map(|v| v * 1.1).collect();
+        let (lo, hi) = ratio_interval(&later, &sorted, 7).unwrap();
+        assert!(lo > 1.0 && lo < 1.1 && hi > 1.1 && hi < 1.25, "{lo}–{hi}");
+        // Fewer loads, a wider interval.
+        let every_fifth = |v: &[f64]| v.iter().step_by(5).copied().collect::<Vec<f64>>();
+        let (few_lo, few_hi) =
+            ratio_interval(&every_fifth(&later), &every_fifth(&sorted), 7).unwrap();
+        assert!(
+            few_hi - few_lo > hi - lo,
+            "{few_lo}–{few_hi} against {lo}–{hi}"
+        );
+        assert_eq!(ratio_interval(&[], &sorted, 7), None);
+        assert_eq!(ratio_interval(&sorted, &[0.0; 5], 7), None);
     }
 }
