@@ -241,7 +241,7 @@ pub fn article_key(
     page_url: &str,
     keep_params: &[&str],
 ) -> Option<(ArticleKey, KeySource)> {
-    if let Some(id) = id.map(str::trim).filter(|id| !id.is_empty()) {
+    if let Some(id) = id.map(crate::trim).filter(|id| !id.is_empty()) {
         let hash = fnv_feed(ID_PREFIX, id.as_bytes());
         return Some((ArticleKey(hash), KeySource::Id));
     }

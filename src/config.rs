@@ -777,7 +777,7 @@ fn int(v: &Value, path: &str, min: u32, max: u32, expected: Expect) -> Checked<u
         // fraction, a negative number, NaN or anything larger does not.
         Value::Num(n) => Some(*n as u32).filter(|&w| f64::from(w) == *n),
         // Data attributes arrive as strings: "3" is as good as 3.
-        Value::Str(s) => int_value(s.trim()),
+        Value::Str(s) => int_value(crate::trim(s)),
         _ => None,
     };
     match n {
@@ -788,7 +788,7 @@ fn int(v: &Value, path: &str, min: u32, max: u32, expected: Expect) -> Checked<u
 
 fn string<'a>(v: &'a Value, path: &str, expected: Expect) -> Checked<&'a str> {
     match v {
-        Value::Str(s) => Ok(s.trim()),
+        Value::Str(s) => Ok(crate::trim(s)),
         _ => Err(err(path, expected, v)),
     }
 }
@@ -862,7 +862,7 @@ fn string_list(v: &Value, path: &str, out: &mut Vec<String>) -> Checked<()> {
     // Loops that push, not two `collect`s (one through `Result`): 0.8 KB less wasm.
     match v {
         Value::Str(s) => {
-            for item in crate::pieces(s, b',').map(str::trim) {
+            for item in crate::pieces(s, b',').map(crate::trim) {
                 if !item.is_empty() {
                     out.push(item.into());
                 }
@@ -871,7 +871,7 @@ fn string_list(v: &Value, path: &str, out: &mut Vec<String>) -> Checked<()> {
         Value::List(items) => {
             for item in items {
                 match item {
-                    Value::Str(s) => out.push(s.trim().into()),
+                    Value::Str(s) => out.push(crate::trim(s).into()),
                     other => return Err(err(path, Expect::StringList, other)),
                 }
             }
@@ -933,8 +933,8 @@ fn policy(v: &Value, path: &str) -> Checked<FailPolicy> {
 
 fn teaser(v: &Value) -> Checked<Teaser> {
     if let Value::Str(s) = v {
-        if let Some(p) = s.trim().strip_suffix('%') {
-            return match int_value(p.trim()) {
+        if let Some(p) = crate::trim(s).strip_suffix('%') {
+            return match int_value(crate::trim(p)) {
                 Some(p) if p <= 100 => Ok(Teaser::Percent(p as u8)),
                 _ => Err(err("teaser", Expect::TeaserText, v)),
             };

@@ -550,7 +550,7 @@ impl Copy {
     /// The benefits list, one item a line.
     pub fn benefits(&self) -> impl Iterator<Item = &str> {
         crate::pieces(self.text(Text::Benefits), b'\n')
-            .map(str::trim)
+            .map(crate::trim)
             .filter(|s| !s.is_empty())
     }
 }

@@ -48,7 +48,7 @@ impl EmailError {
             EmailError::Empty => "no email",
             EmailError::TooLong => "email over 254 characters",
             EmailError::LocalTooLong => "email local part over 64 characters",
-            EmailError::Invalid => match crate::cut(input.trim(), b'@').map(rule) {
+            EmailError::Invalid => match crate::cut(crate::trim(input), b'@').map(rule) {
                 Some(Broken::NoDot) => "invalid email: the domain has no dot",
                 Some(Broken::NoTopLevel) => {
                     "invalid email: the domain does not end in a top-level domain"
@@ -99,7 +99,7 @@ fn chars(text: &str) -> usize {
 /// assert_eq!(validate("ann@gmailcom"), Err(EmailError::Invalid));
 /// ```
 pub fn validate(input: &str) -> Result<&str, EmailError> {
-    let address = input.trim();
+    let address = crate::trim(input);
     if address.is_empty() {
         return Err(EmailError::Empty);
     }

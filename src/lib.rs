@@ -48,6 +48,26 @@ pub(crate) fn cut(text: &str, sep: u8) -> Option<(&str, &str)> {
     Some((text.get(..at)?, text.get(at + 1..)?))
 }
 
+/// `text` without the white space at either end, as `str::trim` gives it (Unicode's White_Space),
+/// found in one pass forward: `str::trim` also decodes the text backward, a decoder of its own.
+pub(crate) fn trim(text: &str) -> &str {
+    let (mut start, mut end) = (text.len(), 0);
+    for (i, c) in text.char_indices() {
+        if !c.is_whitespace() {
+            start = start.min(i);
+            end = i + c.len_utf8();
+        }
+    }
+    text.get(start.min(end)..end).unwrap_or_default()
+}
+
+/// Whether `text` is only white space (or nothing), as `str::trim` sees it. (The page's shell
+/// uses it, and builds for wasm only; it is here to be tested on the host.)
+#[cfg_attr(not(target_arch = "wasm32"), allow(dead_code))]
+pub(crate) fn blank(text: &str) -> bool {
+    text.chars().all(char::is_whitespace)
+}
+
 /// Whether `bytes` holds `b`: by comparison, as `<[u8]>::contains` links `memchr` (350 bytes of
 /// wasm before compression) for the few short lists the widget searches.
 #[allow(clippy::manual_contains)]
@@ -238,7 +258,20 @@ pub fn verify_token(token: &str, jwk: &JsValue) -> js_sys::Promise {
 
 #[cfg(test)]
 mod tests {
-    use super::{cut, every_text, list_items, pieces};
+    use super::{blank, cut, every_text, list_items, pieces, trim};
+
+    #[test]
+    fn trim_and_blank_match_the_standard_trim() {
+        // ASCII and Unicode white space (a no-break space, an ideographic space, a line
+        // separator) around, between and without other characters, one- to three-byte ones.
+        for text in every_text(
+            &["a", " ", "\u{a0}", "\u{3000}", "\u{2028}", "é", "\t\n"],
+            4,
+        ) {
+            assert_eq!(trim(&text), text.trim(), "{text:?}");
+            assert_eq!(blank(&text), text.trim().is_empty(), "{text:?}");
+        }
+    }
 
     #[test]
     fn cut_and_pieces_match_the_standard_split() {

@@ -82,7 +82,7 @@ pub fn refusal(status: u16) -> Refusal {
 /// read: without a trustworthy clock it is no better than our own backoff. More seconds than a
 /// `u32` holds are more than the widget waits: saturated, not ignored.
 fn retry_after_ms(value: &str) -> Option<u32> {
-    let value = value.trim();
+    let value = crate::trim(value);
     let seconds = match crate::config::int_value(value) {
         Some(seconds) => seconds,
         None if !value.is_empty() && value.bytes().all(|b| b.is_ascii_digit()) => u32::MAX,

@@ -416,7 +416,7 @@ fn children(at: &Element, keep: Option<&str>) -> Vec<Child> {
         };
         let said = || {
             node.and_then(|n| n.0.text_content())
-                .is_some_and(|t| !t.trim().is_empty())
+                .is_some_and(|t| !crate::blank(&t))
         };
         match what {
             // White space between breaks or blocks is nothing.
@@ -558,7 +558,7 @@ pub fn restore(removed: Removed) -> Option<Node> {
         }
         // Words before the first block: a text node that says something, or a run's markup.
         let words = match n.node_type() {
-            Node::TEXT_NODE => n.text_content().is_some_and(|t| !t.trim().is_empty()),
+            Node::TEXT_NODE => n.text_content().is_some_and(|t| !crate::blank(&t)),
             Node::ELEMENT_NODE => kind >= MARKUP_NAMES,
             _ => false,
         };

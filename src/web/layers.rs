@@ -93,7 +93,7 @@ pub(super) fn element_layer(body: &Element) -> Value {
     let mut items = crate::list_items(ELEMENT_KEYS);
     while let (Some(attr), Some(key)) = (items.next(), items.next()) {
         // An empty attribute (a template with nothing to fill in) is not given.
-        if let Some(v) = body.get_attribute(attr).filter(|v| !v.trim().is_empty()) {
+        if let Some(v) = body.get_attribute(attr).filter(|v| !crate::blank(v)) {
             entries.push((key.into(), Value::Str(v)));
         }
     }

@@ -149,7 +149,7 @@ pub(super) fn restore_pending(host: &Element) {
     let Some(p) = load_pending() else { return };
     if let Some(input) = gate::input(host, "mw-email") {
         let typed = input.value();
-        if !typed.is_empty() && typed.trim() != p.email {
+        if !typed.is_empty() && crate::trim(&typed) != p.email {
             return clear_pending();
         }
         input.set_value(&p.email);
@@ -615,7 +615,7 @@ fn busy(host: &Element, on: bool) {
 /// the parser refuses, or one with anything but label characters besides its non-ASCII ones (an
 /// `@`, a `/` or a `:` would make it more than a host), stays as typed and fails the rule.
 fn ascii_domain(typed: &str) -> String {
-    let address = typed.trim();
+    let address = crate::trim(typed);
     if let Some((local, domain)) = crate::cut(address, b'@') {
         let (mut wide, mut host) = (false, true);
         for b in domain.bytes() {
