@@ -492,19 +492,20 @@ fn median_of(sorted: &[f64]) -> f64 {
 /// Resamplings behind each ratio's interval.
 const RESAMPLES: usize = 2000;
 
-/// A 95% interval for the ratio of the medians of `a` and `b` (each in ascending order, neither
-/// empty), by the percentile bootstrap: both lists are drawn again with replacement, as many
-/// figures as each holds, `RESAMPLES` times, and the ratio of the two medians is taken each
-/// time; the interval runs from the 2.5th to the 97.5th percentile of those ratios. A run's
-/// medians move between runs; this says how far they could have moved within this one, so that a
-/// ratio near a budget is read as met, missed or not decided by the run. `seed` makes it
-/// repeatable.
+/// A 95% interval for the ratio of the medians of `a` and `b`, by the percentile bootstrap: both
+/// lists are drawn again with replacement, as many figures as each holds, `RESAMPLES` times, and
+/// the ratio of the two medians is taken each time; the interval runs from the 2.5th to the 97.5th
+/// percentile of those ratios ([`central`]). A run's medians move between runs; this says how far
+/// they could have moved within this one, so that a ratio near a budget is read as met, missed or
+/// not decided by the run. `None` for an empty list, or when a resampled median of `b` is 0 (the
+/// ratio would have no bound). `seed` makes it repeatable.
 fn ratio_interval(a: &[f64], b: &[f64], seed: u64) -> Option<(f64, f64)> {
     if a.is_empty() || b.is_empty() {
         return None;
     }
-    // xorshift64*: enough for resampling, and no dependency for it.
-    let mut state = seed | 1;
+    // xorshift64*, its state the seed spread over the word (distinct seeds, distinct states):
+    // enough for resampling, and no dependency for it.
+    let mut state = seed.wrapping_mul(0x9e37_79b9_7f4a_7c15) | 1;
     let mut draw = |n: usize| {
         state ^= state >> 12;
         state ^= state << 25;
@@ -518,18 +519,24 @@ fn ratio_interval(a: &[f64], b: &[f64], seed: u64) -> Option<(f64, f64)> {
         median_of(into)
     };
     let (mut x, mut y) = (Vec::new(), Vec::new());
-    let mut ratios: Vec<f64> = (0..RESAMPLES)
-        .filter_map(|_| {
-            let (top, bottom) = (resample(a, &mut x), resample(b, &mut y));
-            (bottom > 0.0).then(|| top / bottom)
-        })
-        .collect();
-    if ratios.is_empty() {
-        return None;
+    let mut ratios = Vec::with_capacity(RESAMPLES);
+    for _ in 0..RESAMPLES {
+        let (top, bottom) = (resample(a, &mut x), resample(b, &mut y));
+        if bottom <= 0.0 {
+            return None;
+        }
+        ratios.push(top / bottom);
     }
     ratios.sort_by(f64::total_cmp);
-    let at = |q: f64| ratios[((ratios.len() - 1) as f64 * q).round() as usize];
-    Some((at(0.025), at(0.975)))
+    Some(central(&ratios, 0.95))
+}
+
+/// The central `level` of `sorted` (a list in ascending order, not empty): the values at its
+/// `(1 - level) / 2` and `(1 + level) / 2` quantiles, by the nearest rank, as many values left
+/// out below as above.
+fn central(sorted: &[f64], level: f64) -> (f64, f64) {
+    let out = ((sorted.len() as f64 * (1.0 - level) / 2.0).round() as usize).min(sorted.len() - 1);
+    (sorted[out], sorted[sorted.len() - 1 - out])
 }
 
 impl Summary {
@@ -1419,7 +1426,7 @@ fn report(root: &Path, runs: &[Run], took: Duration) -> Result<()> {
             let value = ratio(median(run, a, pick_a), median(run, b, pick_b));
             let of_means = ratio(mean(run, a, pick_a), mean(run, b, pick_b));
             // Seeded by the ratio's place and the browser: the same loads give the same interval.
-            let seed = (number as u64 + 1) << 8 | run.browser.name().len() as u64;
+            let seed = (number as u64 + 1) << 8 | run.browser as u64;
             let interval = match (values(run, a, pick_a), values(run, b, pick_b)) {
                 (Some(x), Some(y)) => ratio_interval(&x, &y, seed),
                 _ => None,
@@ -1765,7 +1772,7 @@ fn copy_file(from: &Path, to: &Path) -> Result<()> {
 
 #[cfg(test)]
 mod tests {
-    use super::{markdown, ratio_interval, Summary};
+    use super::{central, markdown, median_of, ratio_interval, Summary};
 
     #[test]
     fn a_table_has_a_header_for_its_columns() {
@@ -1809,5 +1816,25 @@ mod tests {
         );
         assert_eq!(ratio_interval(&[], &sorted, 7), None);
         assert_eq!(ratio_interval(&sorted, &[0.0; 5], 7), None);
+        // Both sides are resampled: a constant numerator over a spread still gives an interval.
+        let (lo, hi) = ratio_interval(&[median_of(&sorted); 50], &sorted, 7).unwrap();
+        assert!(lo < 1.0 && hi > 1.0, "{lo}–{hi}");
+        // Of medians, not of means: one load far out moves no median.
+        let mut outlier = vec![1.0; 50];
+        outlier[49] = 1000.0;
+        assert_eq!(ratio_interval(&outlier, &[1.0; 50], 7), Some((1.0, 1.0)));
+        // Other seeds, other draws (the browsers' seeds differ in their last bit).
+        assert_ne!(
+            ratio_interval(&later, &sorted, 1 << 8),
+            ratio_interval(&later, &sorted, 1 << 8 | 1)
+        );
+    }
+
+    #[test]
+    fn the_central_95_percent_leaves_out_as_many_below_as_above() {
+        let ranks: Vec<f64> = (0..2000).map(f64::from).collect();
+        assert_eq!(central(&ranks, 0.95), (50.0, 1949.0));
+        assert_eq!(central(&ranks, 0.9), (100.0, 1899.0));
+        assert_eq!(central(&[3.0], 0.95), (3.0, 3.0));
     }
 }
