@@ -29,9 +29,9 @@ macro_rules! texts {
     ($($text:literal),* $(,)?) => { concat!($($text, "\u{1f}"),*) };
 }
 
-/// The items of a `texts!` list, in order.
+/// The items of a `texts!` list, in order. Each item ends in the separator, as `texts!` writes
+/// them: text after the last separator is no item (`split_terminator` would give it as one).
 pub(crate) fn list_items(list: &'static str) -> impl Iterator<Item = &'static str> {
-    // Each item ends in the separator, so the text after the last one is empty and ends the list.
     let mut rest = list;
     core::iter::from_fn(move || {
         let (item, after) = cut(rest, 0x1f)?;
@@ -258,7 +258,16 @@ pub fn verify_token(token: &str, jwk: &JsValue) -> js_sys::Promise {
 
 #[cfg(test)]
 mod tests {
-    use super::{blank, cut, every_text, list_items, pieces, trim};
+    use super::{blank, cut, every_text, holds, list_items, pieces, trim};
+
+    #[test]
+    fn holds_matches_the_standard_contains() {
+        for list in every_text(&["a", ".", "\u{1f}", "\u{e9}"], 4) {
+            for b in [b'a', b'.', 0x1f, 0xc3, 0xa9, b'z'] {
+                assert_eq!(holds(list.as_bytes(), b), list.as_bytes().contains(&b));
+            }
+        }
+    }
 
     #[test]
     fn trim_and_blank_match_the_standard_trim() {

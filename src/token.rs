@@ -253,7 +253,7 @@ pub fn split(token: &str) -> Result<Compact<'_>, TokenError> {
     }
     // At the first two dots: a third is left in the signature, which then does not decode (`.`
     // is outside the alphabet). Two `cut`s, which the crate uses anyway, rather than a `split`
-    // inlined here (21 bytes of wasm, gzip).
+    // inlined here (21 bytes of wasm, gzip, with `split_once`, as it was then).
     let (h, rest) = crate::cut(token, b'.').ok_or(TokenError::Malformed)?;
     let (p, s) = crate::cut(rest, b'.').ok_or(TokenError::Malformed)?;
     if h.is_empty() || p.is_empty() || s.is_empty() {
