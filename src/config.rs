@@ -595,6 +595,21 @@ impl Config {
         if let Some(v) = root.get("copy") {
             copy(v, warnings, &mut c.copy.overrides)?;
         }
+        // A build that leaves a language's copy out (`cargo xtask build --languages`) shows
+        // English on that language's pages; said unless the config gives copy of its own. Never
+        // in a build with every language: `left_out` is then `None`, and this text not linked.
+        if let (Some(tag), true) = (c.locale.as_deref(), c.copy.overrides.is_empty()) {
+            if let Some(lang) = Lang::left_out(tag) {
+                let mut m = String::from("locale \"");
+                m.push_str(tag);
+                m.push_str("\" (the config's, or the page's lang): this build of meterwall leaves out the built-in ");
+                m.push_str(lang.english_name());
+                m.push_str(" copy, so the prompt shows English; build it with that language (cargo xtask build --languages en,");
+                m.push_str(lang.tag());
+                m.push_str("), or give the copy in the config (copy: {...})");
+                warnings.push(m);
+            }
+        }
         if let Some(v) = root.get("timeoutMs") {
             c.timeout_ms = int(v, "timeoutMs", 100, 60_000, Expect::Timeout)?;
         }
@@ -1160,6 +1175,41 @@ mod tests {
     }
     fn s(text: &str) -> Value {
         Value::Str(text.into())
+    }
+
+    /// In a build with every language, a French page is no occasion for a warning; in one
+    /// without French (`cargo xtask test` runs this with `--no-default-features` too), it is,
+    /// unless the config gives copy of its own.
+    #[test]
+    fn a_locale_whose_copy_the_build_leaves_out_is_warned_of() {
+        let (config, warnings) = Config::from_value(&map(&[("locale", s("fr-CA"))])).unwrap();
+        let told: Vec<&String> = warnings
+            .iter()
+            .filter(|w| w.contains("--languages"))
+            .collect();
+        if cfg!(feature = "lang-fr") {
+            assert!(told.is_empty(), "{warnings:?}");
+            assert_eq!(config.copy.lang, Lang::Fr);
+        } else {
+            assert_eq!(told.len(), 1, "{warnings:?}");
+            assert!(
+                told[0].starts_with("locale \"fr-CA\"")
+                    && told[0].contains("built-in French copy")
+                    && told[0].contains("--languages en,fr)"),
+                "{}",
+                told[0]
+            );
+            assert_eq!(config.copy.lang, Lang::En);
+            let given = map(&[
+                ("locale", s("fr-CA")),
+                ("copy", map(&[("registerHeading", s("Continuez"))])),
+            ]);
+            let (_, warnings) = Config::from_value(&given).unwrap();
+            assert!(
+                !warnings.iter().any(|w| w.contains("--languages")),
+                "{warnings:?}"
+            );
+        }
     }
 
     #[test]

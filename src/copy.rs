@@ -206,6 +206,30 @@ impl Lang {
     /// assert_eq!(Lang::named("pt-BR"), None);
     /// ```
     pub fn named(tag: &str) -> Option<Lang> {
+        Lang::any_named(tag).filter(|l| l.built_in())
+    }
+
+    /// The built-in language a tag names that this build of the widget leaves out (see
+    /// [`Lang::built_in`]), if any: its copy shows in English, and the config says so.
+    pub fn left_out(tag: &str) -> Option<Lang> {
+        Lang::any_named(tag).filter(|l| !l.built_in())
+    }
+
+    /// Whether this build holds the language's copy. English always; French, German and Spanish
+    /// with the crate's features `lang-fr`, `lang-de` and `lang-es` (on by default), which a
+    /// publisher whose pages are in one language can leave out of what every reader downloads
+    /// (`cargo xtask build --languages en`).
+    pub fn built_in(self) -> bool {
+        match self {
+            Lang::En => true,
+            Lang::Fr => cfg!(feature = "lang-fr"),
+            Lang::De => cfg!(feature = "lang-de"),
+            Lang::Es => cfg!(feature = "lang-es"),
+        }
+    }
+
+    /// The language a BCP 47 tag names, built in or not.
+    fn any_named(tag: &str) -> Option<Lang> {
         // By bytes, a letter's case folded with `| 0x20` (which makes a lowercase letter only
         // of that letter in either case): no lowercased copy, no `char` pattern searcher.
         // A primary subtag of two bytes: the whole tag, or followed by a separator. Matched as a
@@ -221,6 +245,14 @@ impl Lang {
             },
             _ => None,
         }
+    }
+
+    /// The language's name in English, for messages to publishers.
+    pub fn english_name(self) -> &'static str {
+        crate::list_item(
+            texts!["English", "French", "German", "Spanish"],
+            self as usize,
+        )
     }
 
     /// The language's tag, sent with the signup.
@@ -264,11 +296,13 @@ impl Lang {
     }
 
     fn table(self) -> &'static str {
+        // A language this build leaves out is never chosen (`named` does not give it); its copy
+        // is not referred to, so it is not in the wasm.
         match self {
-            Lang::En => EN,
-            Lang::Fr => FR,
-            Lang::De => DE,
-            Lang::Es => ES,
+            Lang::Fr if cfg!(feature = "lang-fr") => FR,
+            Lang::De if cfg!(feature = "lang-de") => DE,
+            Lang::Es if cfg!(feature = "lang-es") => ES,
+            _ => EN,
         }
     }
 }
@@ -626,6 +660,33 @@ mod tests {
     use super::*;
 
     #[test]
+    #[cfg(all(feature = "lang-fr", feature = "lang-de", feature = "lang-es"))]
+    fn a_build_with_every_language_leaves_none_out() {
+        for tag in ["en", "fr-CA", "de", "ES_mx", "pt-BR", ""] {
+            assert_eq!(Lang::left_out(tag), None, "{tag}");
+        }
+        assert_eq!(Lang::named("fr-CA"), Some(Lang::Fr));
+    }
+
+    /// `cargo xtask test` runs this in a build without French (`--no-default-features`).
+    #[test]
+    #[cfg(not(feature = "lang-fr"))]
+    fn a_build_without_french_shows_french_pages_english() {
+        assert!(!Lang::Fr.built_in());
+        assert_eq!(Lang::named("fr-CA"), None);
+        assert_eq!(Lang::left_out("fr-CA"), Some(Lang::Fr));
+        assert_eq!(Lang::left_out("en-GB"), None);
+        assert_eq!(Lang::left_out("pt-BR"), None);
+        assert_eq!(Lang::from_tag("fr"), Lang::En);
+        // A `Lang::Fr` made by hand still reads English: French is not in the build.
+        assert_eq!(
+            Lang::Fr.builtin(Text::RegisterHeading),
+            "Keep reading for free!"
+        );
+        assert_eq!(Lang::Fr.english_name(), "French");
+    }
+
+    #[test]
     fn reference_copy_is_exact() {
         let c = Copy::default();
         assert_eq!(c.heading(Wall::Register), "Keep reading for free!");
@@ -794,6 +855,8 @@ mod tests {
     }
 
     #[test]
+    // Of the built-in French, German and Spanish copy: in the build that has them.
+    #[cfg(all(feature = "lang-fr", feature = "lang-de", feature = "lang-es"))]
     fn publisher_overrides_win_and_may_use_placeholders() {
         let c = Copy {
             lang: Lang::De,
@@ -830,6 +893,8 @@ mod tests {
     }
 
     #[test]
+    // Of the built-in French, German and Spanish copy: in the build that has them.
+    #[cfg(all(feature = "lang-fr", feature = "lang-de", feature = "lang-es"))]
     fn named_languages_are_those_the_old_test_took_as_built_in() {
         let parts = [
             "", "e", "E", "n", "en", "EN", "eN", "En", "fr", "FR", "de", "dE", "es", "Es", "pt",
@@ -848,6 +913,8 @@ mod tests {
     }
 
     #[test]
+    // Of the built-in French, German and Spanish copy: in the build that has them.
+    #[cfg(all(feature = "lang-fr", feature = "lang-de", feature = "lang-es"))]
     fn language_tags_pick_the_built_in_language() {
         assert_eq!(Lang::from_tag("fr-CA"), Lang::Fr);
         assert_eq!(Lang::from_tag("ES"), Lang::Es);
@@ -857,6 +924,8 @@ mod tests {
     }
 
     #[test]
+    // Of the built-in French, German and Spanish copy: in the build that has them.
+    #[cfg(all(feature = "lang-fr", feature = "lang-de", feature = "lang-es"))]
     fn email_errors_are_translated() {
         let fr = Copy {
             lang: Lang::Fr,

@@ -63,12 +63,28 @@ const WASM_OPT_STRIP: [&str; 3] = [
 ///
 /// When a step fails, or the loader `www/meterwall.js` is missing.
 pub fn build(root: &Path, tools: &Tools, opt_level: Option<&str>) -> Result<()> {
+    build_with(root, tools, opt_level, None)
+}
+
+/// [`build`], with the crate's default features replaced by `features` when given (the built-in
+/// languages of `cargo xtask build --languages`: `lang-fr,lang-de`, or none for English alone).
+///
+/// # Errors
+///
+/// As [`build`].
+pub fn build_with(
+    root: &Path,
+    tools: &Tools,
+    opt_level: Option<&str>,
+    features: Option<&str>,
+) -> Result<()> {
     let wasm = match opt_level {
-        None => cargo_wasm(root, None, &[])?,
-        Some(level) => cargo_wasm(
+        None => cargo_wasm_with(root, None, &[], features)?,
+        Some(level) => cargo_wasm_with(
             root,
             Some(&format!("target/size/opt-{level}")),
             &[("CARGO_PROFILE_RELEASE_OPT_LEVEL", level)],
+            features,
         )?,
     };
 
@@ -727,6 +743,20 @@ pub fn terser(root: &Path, tools: &Tools, input: &Path, output: &Path, module: b
 ///
 /// When cargo fails.
 pub fn cargo_wasm(root: &Path, target_dir: Option<&str>, env: &[(&str, &str)]) -> Result<PathBuf> {
+    cargo_wasm_with(root, target_dir, env, None)
+}
+
+/// [`cargo_wasm`] with the crate's default features replaced by `features` when given.
+///
+/// # Errors
+///
+/// When cargo fails.
+pub fn cargo_wasm_with(
+    root: &Path,
+    target_dir: Option<&str>,
+    env: &[(&str, &str)],
+    features: Option<&str>,
+) -> Result<PathBuf> {
     let mut cmd = shell::cargo();
     if let Some(flags) = remap_paths(root) {
         cmd.env("CARGO_TARGET_WASM32_UNKNOWN_UNKNOWN_RUSTFLAGS", flags);
@@ -747,6 +777,12 @@ pub fn cargo_wasm(root: &Path, target_dir: Option<&str>, env: &[(&str, &str)]) -
         ]);
     if let Some(dir) = target_dir {
         cmd.args(["--target-dir", dir]);
+    }
+    if let Some(features) = features {
+        cmd.arg("--no-default-features");
+        if !features.is_empty() {
+            cmd.args(["--features", features]);
+        }
     }
     shell::run(&mut cmd)?;
     let target = match target_dir {

@@ -23,8 +23,10 @@ const HELP: &str = "\
 usage: cargo xtask <command>
 
 commands:
-  build [--profile-z|--profile-s]  build the widget into www/dist and print download sizes
-                                   (--profile-*: override Cargo.toml's opt-level)
+  build [--profile-z|--profile-s] [--languages en,fr,de,es]
+                                   build the widget into www/dist and print download sizes
+                                   (--profile-*: override Cargo.toml's opt-level; --languages:
+                                   the built-in copy's languages, all four by default)
   demo [--port N]                  build, then serve the demo site (default port 8080)
   size                             build, then show what makes the wasm big and compare settings
   test                             everything CI runs: fmt, clippy, build, host, browser
@@ -93,19 +95,57 @@ fn no_options(rest: &[String]) -> Result<()> {
 }
 
 fn build_command(root: &Path, rest: &[String]) -> Result<()> {
-    let opt_level = match rest {
-        [] => None,
-        [flag] if flag == "--profile-z" => Some("z"),
-        [flag] if flag == "--profile-s" => Some("s"),
-        _ => {
-            return Err(Error::Usage(format!(
-                "build takes --profile-z or --profile-s, not `{}`",
-                rest.join(" ")
-            )))
+    let mut opt_level = None;
+    let mut features = None;
+    let mut args = rest.iter();
+    while let Some(arg) = args.next() {
+        match arg.as_str() {
+            "--profile-z" if opt_level.is_none() => opt_level = Some("z"),
+            "--profile-s" if opt_level.is_none() => opt_level = Some("s"),
+            "--languages" if features.is_none() => {
+                let list = args.next().ok_or_else(|| {
+                    Error::Usage("--languages takes a list, like `--languages en,fr`".to_owned())
+                })?;
+                features = Some(language_features(list)?);
+            }
+            other => match other.strip_prefix("--languages=") {
+                Some(list) if features.is_none() => features = Some(language_features(list)?),
+                _ => {
+                    return Err(Error::Usage(format!(
+                        "build takes --profile-z or --profile-s and --languages LIST, not `{}`",
+                        rest.join(" ")
+                    )))
+                }
+            },
         }
-    };
+    }
     let tools = provision::tools(root)?;
-    build::build(root, &tools, opt_level)
+    build::build_with(root, &tools, opt_level, features.as_deref())
+}
+
+/// The crate features for the built-in languages in `list` (`en,fr`): `lang-fr` and so on;
+/// English is always built in, so `en` gives none.
+fn language_features(list: &str) -> Result<String> {
+    let mut features = Vec::new();
+    for language in list.split(',').map(str::trim) {
+        match language {
+            "en" => {}
+            "fr" | "de" | "es" => {
+                let feature = format!("lang-{language}");
+                if !features.contains(&feature) {
+                    features.push(feature);
+                }
+            }
+            other => {
+                return Err(Error::Usage(format!(
+                    "--languages: `{other}` has no built-in copy; the built-in languages are en, \
+                     fr, de and es (English always), and a page in another language takes its \
+                     words from the config's `copy`"
+                )))
+            }
+        }
+    }
+    Ok(features.join(","))
 }
 
 /// Builds, then runs the demo server until Ctrl-C (which reaches the server too: same process group).
@@ -143,4 +183,19 @@ fn demo(root: &Path, rest: &[String]) -> Result<()> {
 fn parse_port(text: &str) -> Result<u16> {
     text.parse()
         .map_err(|_| Error::Usage(format!("`{text}` is not a port number")))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::language_features;
+
+    #[test]
+    fn languages_become_the_crate_features() {
+        assert_eq!(language_features("en").unwrap(), "");
+        assert_eq!(language_features("en,fr").unwrap(), "lang-fr");
+        assert_eq!(language_features("fr, de,fr").unwrap(), "lang-fr,lang-de");
+        assert_eq!(language_features("es").unwrap(), "lang-es");
+        let error = language_features("en,pt").unwrap_err().to_string();
+        assert!(error.contains("`pt` has no built-in copy"), "{error}");
+    }
 }

@@ -243,6 +243,14 @@ pub fn size(root: &Path) -> Result<()> {
         ));
     }
 
+    // The built-in copy in English alone (`cargo xtask build --languages en`), against all four.
+    let dir = "target/size/english";
+    let wasm = build::cargo_wasm_with(root, Some(dir), &[], Some(""))?;
+    rows.push((
+        "English copy alone (build --languages en), wasm-opt -Oz".to_owned(),
+        bound_and_optimized(root, &tools, &tools.wasm_opt, &wasm, dir)?,
+    ));
+
     // Debian's binaryen 108 against the pinned npm one, on the same module. Optional: where it
     // cannot be installed (not root), the reason and the fix are printed and the rest goes on.
     match provision::debian_wasm_opt() {

@@ -66,6 +66,9 @@ impl Report {
         if let Some(passed) = tier("host") {
             println!("host tests: {passed} passed");
         }
+        if let Some(passed) = tier("English copy alone") {
+            println!("host tests of the build with the English copy alone: {passed} passed");
+        }
         let browsers: Vec<String> = ["Chrome", "Firefox"]
             .into_iter()
             .filter_map(|browser| Some(format!("{browser} {} passed", tier(browser)?)))
@@ -153,6 +156,37 @@ fn run_steps(root: &Path, report: &mut Report) -> Result<()> {
         Ok(count_results(&shell::tee(cmd)?))
     })?;
     report.tiers.push(("host", host));
+
+    // The widget as `cargo xtask build --languages en` builds it, without the French, German and
+    // Spanish copy: clippy on it, and the copy's and the config's tests, which check what such a
+    // build does on a page in a language it leaves out.
+    let english = report.step("host tests, English copy alone", || {
+        shell::run(shell::cargo().current_dir(root).args([
+            "clippy",
+            "-p",
+            "meterwall",
+            "--target",
+            WASM_TARGET,
+            "--lib",
+            "--no-default-features",
+            "--",
+            "-D",
+            "warnings",
+        ]))?;
+        let mut cmd = shell::cargo();
+        cmd.current_dir(root).args([
+            "test",
+            "-p",
+            "meterwall",
+            "--lib",
+            "--no-default-features",
+            "--",
+            "copy::",
+            "config::",
+        ]);
+        Ok(count_results(&shell::tee(cmd)?))
+    })?;
+    report.tiers.push(("English copy alone", english));
 
     for target in FUZZ_TARGETS {
         report.step(&format!("fuzz {target} ({FUZZ_SECONDS} s)"), || {
