@@ -126,19 +126,7 @@ fn run_steps(root: &Path, report: &mut Report) -> Result<()> {
             "warnings",
         ]))
     })?;
-    report.step("clippy (wasm32)", || {
-        shell::run(shell::cargo().current_dir(root).args([
-            "clippy",
-            "-p",
-            "meterwall",
-            "--target",
-            WASM_TARGET,
-            "--all-targets",
-            "--",
-            "-D",
-            "warnings",
-        ]))
-    })?;
+    report.step("clippy (wasm32)", || clippy_wasm(root, &["--all-targets"]))?;
     report.step("build", || build::build(root, &tools, None))?;
 
     let host = report.step("host tests", || {
@@ -161,18 +149,7 @@ fn run_steps(root: &Path, report: &mut Report) -> Result<()> {
     // Spanish copy: clippy on it, and the copy's and the config's tests, which check what such a
     // build does on a page in a language it leaves out.
     let english = report.step("host tests, English copy alone", || {
-        shell::run(shell::cargo().current_dir(root).args([
-            "clippy",
-            "-p",
-            "meterwall",
-            "--target",
-            WASM_TARGET,
-            "--lib",
-            "--no-default-features",
-            "--",
-            "-D",
-            "warnings",
-        ]))?;
+        clippy_wasm(root, &["--lib", "--no-default-features"])?;
         let mut cmd = shell::cargo();
         cmd.current_dir(root).args([
             "test",
@@ -239,6 +216,18 @@ fn run_steps(root: &Path, report: &mut Report) -> Result<()> {
     })?;
     report.tiers.push(("e2e", e2e));
     Ok(())
+}
+
+/// Clippy on the widget for wasm32, warnings denied, with `targets` (which targets, which
+/// features).
+fn clippy_wasm(root: &Path, targets: &[&str]) -> Result<()> {
+    shell::run(
+        shell::cargo()
+            .current_dir(root)
+            .args(["clippy", "-p", "meterwall", "--target", WASM_TARGET])
+            .args(targets)
+            .args(["--", "-D", "warnings"]),
+    )
 }
 
 /// The cargo-fuzz targets in `fuzz/`, each run briefly on every test run; longer runs are in the
