@@ -596,17 +596,19 @@ impl Config {
             copy(v, warnings, &mut c.copy.overrides)?;
         }
         // A build that leaves a language's copy out (`cargo xtask build --languages`) shows
-        // English on that language's pages; said unless the config gives copy of its own. Never
-        // in a build with every language: `left_out` is then `None`, and this text not linked.
-        if let (Some(tag), true) = (c.locale.as_deref(), c.copy.overrides.is_empty()) {
+        // English on that language's pages wherever the config's copy gives no text of its own;
+        // said unless it gives every one. Never in a build with every language: `left_out` is
+        // then `None`, and this text not linked.
+        let all_given = c.copy.overrides.len() >= crate::list_len(crate::copy::NAMES);
+        if let (Some(tag), false, false) = (c.locale.as_deref(), all_given, Lang::EVERY) {
             if let Some(lang) = Lang::left_out(tag) {
                 let mut m = String::from("locale \"");
                 m.push_str(tag);
                 m.push_str("\" (the config's, or the page's lang): this build of meterwall leaves out the built-in ");
                 m.push_str(lang.english_name());
-                m.push_str(" copy, so the prompt shows English; build it with that language (cargo xtask build --languages en,");
+                m.push_str(" copy, so every text that copy does not give shows in English; add ");
                 m.push_str(lang.tag());
-                m.push_str("), or give the copy in the config (copy: {...})");
+                m.push_str(" to the languages it is built with (cargo xtask build --languages), or give every text in copy");
                 warnings.push(m);
             }
         }
@@ -1182,33 +1184,39 @@ mod tests {
     /// unless the config gives copy of its own.
     #[test]
     fn a_locale_whose_copy_the_build_leaves_out_is_warned_of() {
-        let (config, warnings) = Config::from_value(&map(&[("locale", s("fr-CA"))])).unwrap();
-        let told: Vec<&String> = warnings
-            .iter()
-            .filter(|w| w.contains("--languages"))
-            .collect();
-        if cfg!(feature = "lang-fr") {
-            assert!(told.is_empty(), "{warnings:?}");
+        let told = |copy: Option<Value>| {
+            let mut entries = vec![("locale", s("fr-CA"))];
+            entries.extend(copy.map(|c| ("copy", c)));
+            let (config, warnings) = Config::from_value(&map(&entries)).unwrap();
+            // The page's language is kept (its plural rules, the signup's locale) in every build.
             assert_eq!(config.copy.lang, Lang::Fr);
+            warnings
+                .into_iter()
+                .filter(|w| w.contains("--languages"))
+                .collect::<Vec<String>>()
+        };
+        let some = map(&[("registerHeading", s("Continuez"))]);
+        let every = Value::Map(
+            crate::list_items(NAMES)
+                .map(|name| (name.to_string(), s("Texte")))
+                .collect(),
+        );
+        assert!(told(Some(every)).is_empty());
+        if cfg!(feature = "lang-fr") {
+            assert!(told(None).is_empty());
+            assert!(told(Some(some)).is_empty());
         } else {
-            assert_eq!(told.len(), 1, "{warnings:?}");
-            assert!(
-                told[0].starts_with("locale \"fr-CA\"")
-                    && told[0].contains("built-in French copy")
-                    && told[0].contains("--languages en,fr)"),
-                "{}",
-                told[0]
+            let warnings = told(None);
+            assert_eq!(warnings.len(), 1, "{warnings:?}");
+            assert_eq!(
+                warnings[0],
+                "locale \"fr-CA\" (the config's, or the page's lang): this build of meterwall \
+                 leaves out the built-in French copy, so every text that copy does not give \
+                 shows in English; add fr to the languages it is built with (cargo xtask build \
+                 --languages), or give every text in copy"
             );
-            assert_eq!(config.copy.lang, Lang::En);
-            let given = map(&[
-                ("locale", s("fr-CA")),
-                ("copy", map(&[("registerHeading", s("Continuez"))])),
-            ]);
-            let (_, warnings) = Config::from_value(&given).unwrap();
-            assert!(
-                !warnings.iter().any(|w| w.contains("--languages")),
-                "{warnings:?}"
-            );
+            // Some texts given: the others still show in English.
+            assert_eq!(told(Some(some)), warnings);
         }
     }
 

@@ -181,7 +181,9 @@ pub enum Lang {
 }
 
 impl Lang {
-    /// The built-in language for a BCP 47 tag (`fr-CA` is French); English when none fits.
+    /// The language of a BCP 47 tag among the four built-in ones (`fr-CA` is French); English
+    /// when none fits. In a build that leaves that language's copy out, its texts show in English
+    /// ([`Lang::shown`]), while its plural rules and its tag (sent with a signup) still hold.
     ///
     /// # Examples
     ///
@@ -191,7 +193,17 @@ impl Lang {
     /// assert_eq!(Lang::from_tag("pt-BR"), Lang::En);
     /// ```
     pub fn from_tag(tag: &str) -> Lang {
-        Lang::named(tag).unwrap_or(Lang::En)
+        Lang::any_named(tag).unwrap_or(Lang::En)
+    }
+
+    /// The language whose copy shows for this one: itself, or English where the build leaves
+    /// it out.
+    pub fn shown(self) -> Lang {
+        if self.built_in() {
+            self
+        } else {
+            Lang::En
+        }
     }
 
     /// The built-in language a BCP 47 tag names (`en-GB` is English), if any: also what tells
@@ -214,6 +226,13 @@ impl Lang {
     pub fn left_out(tag: &str) -> Option<Lang> {
         Lang::any_named(tag).filter(|l| !l.built_in())
     }
+
+    /// Whether this build holds every language's copy (the default).
+    pub const EVERY: bool = cfg!(all(
+        feature = "lang-fr",
+        feature = "lang-de",
+        feature = "lang-es"
+    ));
 
     /// Whether this build holds the language's copy. English always; French, German and Spanish
     /// with the crate's features `lang-fr`, `lang-de` and `lang-es` (on by default), which a
@@ -677,8 +696,11 @@ mod tests {
         assert_eq!(Lang::left_out("fr-CA"), Some(Lang::Fr));
         assert_eq!(Lang::left_out("en-GB"), None);
         assert_eq!(Lang::left_out("pt-BR"), None);
-        assert_eq!(Lang::from_tag("fr"), Lang::En);
-        // A `Lang::Fr` made by hand still reads English: French is not in the build.
+        // The page's language is kept, for its plural rules and tag; its texts are English.
+        assert_eq!(Lang::from_tag("fr"), Lang::Fr);
+        assert_eq!(Lang::Fr.shown(), Lang::En);
+        assert_eq!(Lang::Fr.tag(), "fr");
+        assert!(Lang::Fr.plural(0) == Plural::One);
         assert_eq!(
             Lang::Fr.builtin(Text::RegisterHeading),
             "Keep reading for free!"
@@ -870,6 +892,7 @@ mod tests {
     }
 
     /// The test the prompt's `lang` made of a locale before [`Lang::named`], verbatim.
+    #[cfg(all(feature = "lang-fr", feature = "lang-de", feature = "lang-es"))]
     fn old_built_in(tag: &str) -> bool {
         old_from_tag(tag) != crate::copy::Lang::En
             || tag.get(..2).is_some_and(|p| p.eq_ignore_ascii_case("en"))
@@ -877,6 +900,7 @@ mod tests {
     }
 
     /// [`Lang::from_tag`] before [`Lang::named`], verbatim.
+    #[cfg(all(feature = "lang-fr", feature = "lang-de", feature = "lang-es"))]
     fn old_from_tag(tag: &str) -> Lang {
         // By bytes, a letter's case folded with `| 0x20` (which makes a lowercase letter only
         // of that letter in either case): no lowercased copy, no `char` pattern searcher.

@@ -607,17 +607,18 @@ pub fn gate(
 }
 
 /// The prompt's language: the configured locale as given (`fr-CA`, or a language without
-/// built-in copy that the publisher's copy is written in), else the built-in copy's.
+/// built-in copy that the publisher's copy is written in), else the built-in copy's that shows
+/// (English for a language the build leaves out).
 fn lang(config: &Config) -> &str {
     let Some(tag) = config.locale.as_deref().filter(|t| !t.is_empty()) else {
-        return config.copy.lang.tag();
+        return config.copy.lang.shown().tag();
     };
     // A built-in language names itself (`fr-CA`, `en-GB`); English is also what other tags fall
     // back to.
     if crate::copy::Lang::named(tag).is_some() || !config.copy.overrides.is_empty() {
         tag
     } else {
-        config.copy.lang.tag()
+        config.copy.lang.shown().tag()
     }
 }
 

@@ -127,8 +127,14 @@ fn build_command(root: &Path, rest: &[String]) -> Result<()> {
 /// English is always built in, so `en` gives none.
 fn language_features(list: &str) -> Result<String> {
     let mut features = Vec::new();
-    for language in list.split(',').map(str::trim) {
-        match language {
+    for language in list.split(',').map(|l| l.trim().to_ascii_lowercase()) {
+        match language.as_str() {
+            "" => {
+                return Err(Error::Usage(format!(
+                    "--languages takes a comma-separated list of en, fr, de and es, like \
+                     `--languages en,fr`, not `{list}`"
+                )))
+            }
             "en" => {}
             "fr" | "de" | "es" => {
                 let feature = format!("lang-{language}");
@@ -195,7 +201,12 @@ mod tests {
         assert_eq!(language_features("en,fr").unwrap(), "lang-fr");
         assert_eq!(language_features("fr, de,fr").unwrap(), "lang-fr,lang-de");
         assert_eq!(language_features("es").unwrap(), "lang-es");
+        assert_eq!(language_features("EN, Fr").unwrap(), "lang-fr");
         let error = language_features("en,pt").unwrap_err().to_string();
         assert!(error.contains("`pt` has no built-in copy"), "{error}");
+        for list in ["", "en,", "en,,fr"] {
+            let error = language_features(list).unwrap_err().to_string();
+            assert!(error.contains("comma-separated list"), "{list:?}: {error}");
+        }
     }
 }

@@ -146,10 +146,22 @@ fn run_steps(root: &Path, report: &mut Report) -> Result<()> {
     report.tiers.push(("host", host));
 
     // The widget as `cargo xtask build --languages en` builds it, without the French, German and
-    // Spanish copy: clippy on it, and the copy's and the config's tests, which check what such a
-    // build does on a page in a language it leaves out.
+    // Spanish copy: clippy on it and on its unit tests, and the copy's and the config's tests,
+    // which check what such a build does on a page in a language it leaves out. (The doctests
+    // show the default build's languages.)
     let english = report.step("host tests, English copy alone", || {
         clippy_wasm(root, &["--lib", "--no-default-features"])?;
+        shell::run(shell::cargo().current_dir(root).args([
+            "clippy",
+            "-p",
+            "meterwall",
+            "--lib",
+            "--tests",
+            "--no-default-features",
+            "--",
+            "-D",
+            "warnings",
+        ]))?;
         let mut cmd = shell::cargo();
         cmd.current_dir(root).args([
             "test",
