@@ -600,7 +600,7 @@ impl Config {
         // said unless it gives every one. Never in a build with every language: `left_out` is
         // then `None`, and this text not linked.
         let all_given = c.copy.overrides.len() >= crate::list_len(crate::copy::NAMES);
-        if let (Some(tag), false, false) = (c.locale.as_deref(), all_given, Lang::EVERY) {
+        if let (Some(tag), false) = (c.locale.as_deref(), all_given) {
             if let Some(lang) = Lang::left_out(tag) {
                 let mut m = String::from("locale \"");
                 m.push_str(tag);

@@ -1246,20 +1246,15 @@ async fn execute(client: &Client, script: &str, args: Vec<Value>) -> Result<Valu
 
 /// Prints the figures, the ratios and the Markdown table, and writes `target/bench/results.json`.
 fn report(root: &Path, runs: &[Run], took: Duration) -> Result<()> {
-    let of = |run: &Run, id: &str, metric: fn(&Figures) -> &Option<Summary>| {
+    /// A case's figures for one metric in one browser's run.
+    fn of<'a>(
+        run: &'a Run,
+        id: &str,
+        metric: fn(&Figures) -> &Option<Summary>,
+    ) -> Option<&'a Summary> {
         let index = CASES.iter().position(|case| case.id == id)?;
-        metric(&run.figures[index])
-            .as_ref()
-            .map(|s| (s.median, s.mean))
-    };
-    let median = |run: &Run, id: &str, metric| of(run, id, metric).map(|(median, _)| median);
-    let values = |run: &Run, id: &str, metric: fn(&Figures) -> &Option<Summary>| {
-        let index = CASES.iter().position(|case| case.id == id)?;
-        metric(&run.figures[index])
-            .as_ref()
-            .map(|s| s.values.clone())
-    };
-    let mean = |run: &Run, id: &str, metric| of(run, id, metric).map(|(_, mean)| mean);
+        metric(&run.figures[index]).as_ref()
+    }
     let ratio = |a: Option<f64>, b: Option<f64>| match (a, b) {
         (Some(a), Some(b)) if b > 0.0 => Some(a / b),
         _ => None,
@@ -1423,12 +1418,13 @@ fn report(root: &Path, runs: &[Run], took: Duration) -> Result<()> {
                 "wall" => (wall, lcp),
                 _ => (lcp, lcp),
             };
-            let value = ratio(median(run, a, pick_a), median(run, b, pick_b));
-            let of_means = ratio(mean(run, a, pick_a), mean(run, b, pick_b));
+            let (x, y) = (of(run, a, pick_a), of(run, b, pick_b));
+            let value = ratio(x.map(|s| s.median), y.map(|s| s.median));
+            let of_means = ratio(x.map(|s| s.mean), y.map(|s| s.mean));
             // Seeded by the ratio's place and the browser: the same loads give the same interval.
             let seed = (number as u64 + 1) << 8 | run.browser as u64;
-            let interval = match (values(run, a, pick_a), values(run, b, pick_b)) {
-                (Some(x), Some(y)) => ratio_interval(&x, &y, seed),
+            let interval = match (x, y) {
+                (Some(x), Some(y)) => ratio_interval(&x.values, &y.values, seed),
                 _ => None,
             };
             let show = |v: Option<f64>| v.map_or_else(|| "n/a".to_owned(), |v| format!("{v:.2}"));
