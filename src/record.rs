@@ -39,13 +39,15 @@
 //! serving this one during a rollout recognises the subscriber from it, and a logout there takes
 //! the token off. Junk that only starts with a digit
 //! ("5", "3 articles") is not one. Anything else that does not parse is replaced by a fresh
-//! record (the reader's allowance starts again). The cause is reported, never thrown.
+//! record (the reader's allowance starts again), once it is copied under [`UNREADABLE_KEY`]. The
+//! cause is reported, never thrown.
 
 use crate::article::ArticleKey;
 use crate::config::MAX_ENTRIES;
 use crate::meter::{Allowance, Entry, Record};
 
-/// The localStorage key of the record (the other key meterwall writes is [`HINT_KEY`]).
+/// The localStorage key of the record (the other keys meterwall writes are [`HINT_KEY`] and
+/// [`UNREADABLE_KEY`]).
 pub const STORAGE_KEY: &str = "meterwall:v1";
 
 /// The anti-flicker hint, a second key beside the record ([`crate::meter::Hint`]), in decimal ms
@@ -57,6 +59,11 @@ pub const STORAGE_KEY: &str = "meterwall:v1";
 /// Nothing else depends on it, so a stale or edited hint can only hide an article for the
 /// snippet's one second at most.
 pub const HINT_KEY: &str = "meterwall:next";
+
+/// Where an unreadable value found under [`STORAGE_KEY`] is kept before a fresh record replaces
+/// it (a newer version's record is never replaced, so never kept here): a publisher can still read
+/// what was there. A later unreadable value replaces an earlier one.
+pub const UNREADABLE_KEY: &str = "meterwall:unreadable";
 
 /// The hint's value when the next new article may be walled.
 pub const HINT_WALL: &str = "wall";

@@ -8,7 +8,7 @@ use meterwall::article::{article_key, ArticleKey};
 use meterwall::config::{Config, PageType};
 use meterwall::meter::{decide, View};
 use meterwall::period::Utc;
-use meterwall::record::{decode, encode, STORAGE_KEY};
+use meterwall::record::{decode, encode, STORAGE_KEY, UNREADABLE_KEY};
 use wasm_bindgen::prelude::*;
 use wasm_bindgen_test::*;
 
@@ -345,6 +345,7 @@ fn garbage_under_our_key_starts_a_fresh_meter() {
     ];
     for value in cases {
         watch_errors();
+        storage().remove_item(UNREADABLE_KEY).unwrap();
         storage().set_item(STORAGE_KEY, value).unwrap();
         let d = mount("garbage");
         assert_eq!(
@@ -354,10 +355,51 @@ fn garbage_under_our_key_starts_a_fresh_meter() {
             value
         );
         assert!(readable());
-        assert_eq!(errors().0, 1.0, "reported once for {:.20}", value);
+        let (n, message) = errors();
+        assert_eq!(n, 1.0, "reported once for {:.20}", value);
         let now = storage().get_item(STORAGE_KEY).unwrap().unwrap();
         assert!(decode(&now).is_ok() && now.len() < 2048);
+        // The value replaced is kept as it was; 4 MB may not fit twice in the origin's quota,
+        // and then the report says it was not kept.
+        let kept = storage().get_item(UNREADABLE_KEY).unwrap();
+        if kept.is_some() || value.len() < 16 * 1024 {
+            assert_eq!(kept.as_deref(), Some(value), "kept: {:.20}", value);
+            assert!(
+                message.contains("kept under meterwall:unreadable"),
+                "{message}"
+            );
+        } else {
+            assert!(message.contains("could not be kept"), "{message}");
+        }
     }
+    clean();
+}
+
+#[wasm_bindgen_test]
+fn an_unreadable_value_that_cannot_be_kept_is_still_replaced_and_said_so() {
+    clean();
+    watch_errors();
+    storage().set_item(STORAGE_KEY, "{").unwrap();
+    // A full storage refuses the copy; the fresh record (smaller than what it replaces) fits.
+    break_storage(
+        "setItem",
+        &format!(
+            "if (arguments[0] === '{UNREADABLE_KEY}') throw new DOMException('full', 'QuotaExceededError');
+             return window.__saved_setItem.apply(this, arguments);"
+        ),
+    );
+    let d = mount("unkept");
+    mend_storage("setItem");
+    assert_eq!(field(&d, "counted"), JsValue::TRUE);
+    let (n, message) = errors();
+    assert_eq!(n, 1.0, "reported once");
+    assert!(message.contains("starting a fresh meter"), "{message}");
+    assert!(
+        message.contains("the old value could not be kept: storage is full"),
+        "{message}"
+    );
+    assert_eq!(storage().get_item(UNREADABLE_KEY).unwrap(), None);
+    assert!(decode(&storage().get_item(STORAGE_KEY).unwrap().unwrap()).is_ok());
     clean();
 }
 
@@ -371,10 +413,13 @@ fn left_for_the_newer_version(newer: &str) {
         Some(newer),
         "left as it was"
     );
+    // Not replaced, so not copied aside either.
+    assert_eq!(storage().get_item(UNREADABLE_KEY).unwrap(), None);
 }
 
 #[wasm_bindgen_test]
 fn a_newer_version_s_record_is_read_as_fresh_and_never_saved_over() {
+    clean();
     // What a later meterwall might write; this one cannot read it, and a rollback to that
     // version must find the reader's meter (registration, token) as it was.
     let newer = "3m0.0.x.whatever a later format holds";
@@ -412,6 +457,14 @@ fn a_newer_version_s_record_written_after_the_mount_is_not_saved_over_either() {
     let (n, message) = errors();
     assert_eq!(n, 1.0, "reported once");
     assert!(message.contains("replacing the stored meter"), "{message}");
+    assert!(
+        message.contains("kept under meterwall:unreadable"),
+        "{message}"
+    );
+    assert_eq!(
+        storage().get_item(UNREADABLE_KEY).unwrap().as_deref(),
+        Some("{")
+    );
     assert!(decode(&storage().get_item(STORAGE_KEY).unwrap().unwrap()).is_ok());
     clean();
 }

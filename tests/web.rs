@@ -4,7 +4,7 @@
 #![cfg(target_arch = "wasm32")]
 
 use js_sys::{Function, Reflect, JSON};
-use meterwall::record::{HINT_KEY, HINT_WALL, STORAGE_KEY};
+use meterwall::record::{HINT_KEY, HINT_WALL, STORAGE_KEY, UNREADABLE_KEY};
 use wasm_bindgen::prelude::*;
 use wasm_bindgen::JsCast;
 use wasm_bindgen_test::*;
@@ -319,10 +319,10 @@ fn only_our_own_storage_key_is_touched() {
         storage().get_item("someone-else").unwrap().as_deref(),
         Some("keep me")
     );
-    // Every key there now was there before, or is one of our two, whatever its name.
+    // Every key there now was there before, or is one of our three, whatever its name.
     for key in keys() {
         assert!(
-            before.contains(&key) || key == STORAGE_KEY || key == HINT_KEY,
+            before.contains(&key) || key == STORAGE_KEY || key == HINT_KEY || key == UNREADABLE_KEY,
             "a key added besides ours: {key} (before: {before:?})"
         );
     }
@@ -335,8 +335,11 @@ fn only_our_own_storage_key_is_touched() {
 
 #[wasm_bindgen_test]
 fn an_unreadable_record_starts_afresh_and_reports_why() {
+    clean();
     storage().set_item(STORAGE_KEY, "{").unwrap();
-    let errors = Function::new_no_args("window.__errors = (window.__errors || 0) + 1;");
+    let errors = Function::new_no_args(
+        "window.__errors = (window.__errors || 0) + 1; window.__lastError = arguments[0].detail.message;",
+    );
     doc()
         .add_event_listener_with_callback("meterwall:error", &errors)
         .unwrap();
@@ -353,6 +356,23 @@ fn an_unreadable_record_starts_afresh_and_reports_why() {
         .unwrap()
         .unwrap()
         .starts_with("1m"));
+    // Nothing lost: the value it replaced is kept as it was, and the report says where.
+    assert_eq!(
+        storage().get_item(UNREADABLE_KEY).unwrap().as_deref(),
+        Some("{")
+    );
+    let message = Reflect::get(&web_sys::window().unwrap(), &"__lastError".into())
+        .unwrap()
+        .as_string()
+        .unwrap_or_default();
+    assert!(
+        message.contains("the old value is kept under meterwall:unreadable"),
+        "{message}"
+    );
+    // A reset forgets it with the meter.
+    meterwall::reset();
+    assert_eq!(storage().get_item(UNREADABLE_KEY).unwrap(), None);
+    clean();
 }
 
 #[wasm_bindgen_test]

@@ -460,7 +460,7 @@ fn prepare(
     // A newer version's record is left for that version: this view is decided without saving.
     let read_only = matches!(
         problem,
-        Some(StoreError::Unreadable(RecordError::NewerVersion))
+        Some(StoreError::Unreadable(RecordError::NewerVersion, _))
     );
     if let Some(p) = problem {
         report_store(&p, config.on_storage_unavailable);
@@ -610,14 +610,19 @@ fn report_store(p: &StoreError, policy: FailPolicy) {
             FailPolicy::Closed => "localStorage is unavailable (blocked by the browser's settings?): the meter cannot count on this page, so the wall is shown (onStorageUnavailable: \"closed\")",
         }),
         StoreError::WriteFailed => report("could not save the meter (storage full or revoked): later pages will not know what this one changed (a view, a registration, a token)"),
-        StoreError::Unreadable(e) => report_record("starting a fresh meter: ", e),
+        StoreError::Unreadable(e, kept) => report_record("starting a fresh meter", *e, *kept),
     }
 }
 
-/// Reports an unreadable record, saying first what is done about it (`what`): one function
-/// for the mount's and a merge's report (20 bytes of wasm, gzip).
-fn report_record(what: &str, e: &RecordError) {
+/// Reports an unreadable record, saying first what is done about it (`what`) and whether the value
+/// was kept: one function for the mount's and a merge's report (20 bytes of wasm, gzip).
+fn report_record(what: &str, e: RecordError, kept: bool) {
     let mut m = String::from(what);
+    m.push_str(if kept {
+        " (the old value is kept under meterwall:unreadable): "
+    } else {
+        " (the old value could not be kept: storage is full): "
+    });
     m.push_str(e.message());
     report(&m);
 }
@@ -919,13 +924,13 @@ impl Mounted {
             // A newer version's record, written since this page read its own (a page of that
             // version, open beside this one): left for that version, as at the mount, so this
             // page stops saving.
-            (_, Some(StoreError::Unreadable(e @ RecordError::NewerVersion))) => {
+            (_, Some(StoreError::Unreadable(e @ RecordError::NewerVersion, _))) => {
                 report(e.message());
                 self.storage = None;
             }
             // Anything else unreadable is replaced by this page's record when it saves next.
-            (_, Some(StoreError::Unreadable(e))) => {
-                report_record("replacing the stored meter with this page's: ", &e)
+            (_, Some(StoreError::Unreadable(e, kept))) => {
+                report_record("replacing the stored meter with this page's", e, kept)
             }
             // Storage gone since the mount: the save that follows reports it.
             (_, Some(_)) => {}

@@ -7,6 +7,7 @@
 use crate::meter::{Hint, Record};
 use crate::record::{
     decode, encode, newer_token, RecordError, HINT_KEY, HINT_WALL, MAX_STORED, STORAGE_KEY,
+    UNREADABLE_KEY,
 };
 use gloo_storage::{LocalStorage, Storage as _};
 use wasm_bindgen::prelude::*;
@@ -21,6 +22,11 @@ extern "C" {
     // `catch`: a revoked storage throws.
     #[wasm_bindgen(method, catch, js_name = getItem)]
     fn get_item(this: &RawStorage, key: &str) -> Result<JsValue, JsValue>;
+
+    // The value as `getItem` gave it, never copied into the module's memory. `catch`: a full
+    // storage throws.
+    #[wasm_bindgen(method, catch, js_name = setItem)]
+    fn set_value(this: &RawStorage, key: &str, value: &JsValue) -> Result<(), JsValue>;
 }
 
 /// Why the record could not be read or kept.
@@ -29,8 +35,10 @@ pub enum StoreError {
     Unavailable,
     /// The write was refused (quota, or storage revoked): this view is not remembered.
     WriteFailed,
-    /// The stored value was not a readable record; a fresh one replaces it.
-    Unreadable(RecordError),
+    /// The stored value was not a readable record; a fresh one replaces it. Unless it is a newer
+    /// version's, it was first copied under [`UNREADABLE_KEY`]: `true` when that copy was
+    /// written (it fails when storage is full).
+    Unreadable(RecordError, bool),
 }
 
 /// The reader's localStorage, or `None` when the browser will not give it.
@@ -78,19 +86,28 @@ fn read(
     if value.is_null() || value.is_undefined() {
         return Ok(None);
     }
+    // Kept before anything can replace it, as it was stored (for a value over 16 KB, only if
+    // storage has room for a second copy).
+    let unreadable = |e| {
+        let raw = storage.map(JsCast::unchecked_ref::<RawStorage>);
+        let kept = raw.is_some_and(|s| s.set_value(UNREADABLE_KEY, &value).is_ok());
+        StoreError::Unreadable(e, kept)
+    };
     let too_large = value
         .dyn_ref::<js_sys::JsString>()
         .is_none_or(|s| super::reflect::length(s) as usize > MAX_STORED);
     if too_large {
-        return Err(StoreError::Unreadable(RecordError::TooLarge));
+        return Err(unreadable(RecordError::TooLarge));
     }
     // A string, as just checked; were it none, "" is as malformed.
     let text = value.as_string().unwrap_or_default();
     decode(&text).map(Some).map_err(|e| {
         if e == RecordError::NewerVersion {
+            // Left in place for that version, so not copied.
             *token = newer_token(&text);
+            return StoreError::Unreadable(e, false);
         }
-        StoreError::Unreadable(e)
+        unreadable(e)
     })
 }
 
@@ -141,7 +158,7 @@ pub fn forget_token(storage: &Storage) {
         None => storage.set_item(STORAGE_KEY, &encode(&record)).is_ok(),
         // Every version keeps the token last, after a `~`: taken off there, the rest left as
         // that version wrote it.
-        Some(StoreError::Unreadable(RecordError::NewerVersion)) => raw(storage, STORAGE_KEY)
+        Some(StoreError::Unreadable(RecordError::NewerVersion, _)) => raw(storage, STORAGE_KEY)
             .and_then(|text| {
                 text.get(..text.len().checked_sub(token.len() + 1)?)
                     .map(|kept| storage.set_item(STORAGE_KEY, kept).is_ok())
@@ -163,9 +180,10 @@ fn raw(storage: &Storage, key: &str) -> Option<String> {
         .and_then(|v| v.as_string())
 }
 
-/// Forgets the record and the hint.
+/// Forgets the record, the hint and any unreadable value kept.
 pub fn clear(storage: &Storage) {
     // A failure here leaves the old record, which is what the reader had anyway.
-    let _ = storage.remove_item(STORAGE_KEY);
-    let _ = storage.remove_item(HINT_KEY);
+    for key in [STORAGE_KEY, HINT_KEY, UNREADABLE_KEY] {
+        let _ = storage.remove_item(key);
+    }
 }

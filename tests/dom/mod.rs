@@ -2,7 +2,7 @@
 #![allow(dead_code)]
 
 use js_sys::{Function, Promise, Reflect, JSON};
-use meterwall::record::{HINT_KEY, STORAGE_KEY};
+use meterwall::record::{HINT_KEY, STORAGE_KEY, UNREADABLE_KEY};
 use wasm_bindgen::prelude::*;
 use wasm_bindgen::JsCast;
 use wasm_bindgen_futures::JsFuture;
@@ -54,6 +54,7 @@ pub fn mount(id: &str) -> JsValue {
 pub fn clean() {
     storage().remove_item(STORAGE_KEY).unwrap();
     storage().remove_item(HINT_KEY).unwrap();
+    storage().remove_item(UNREADABLE_KEY).unwrap();
 }
 
 pub fn prompt() -> Option<Element> {
