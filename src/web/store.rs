@@ -78,9 +78,10 @@ fn read(
     storage: Option<&Storage>,
     token: &mut Option<String>,
 ) -> Result<Option<Record>, StoreError> {
-    let value = storage
+    let storage = storage
         .ok_or(StoreError::Unavailable)?
-        .unchecked_ref::<RawStorage>()
+        .unchecked_ref::<RawStorage>();
+    let value = storage
         .get_item(STORAGE_KEY)
         .map_err(|_| StoreError::Unavailable)?;
     if value.is_null() || value.is_undefined() {
@@ -88,11 +89,8 @@ fn read(
     }
     // Kept before anything can replace it, as it was stored (for a value over 16 KB, only if
     // storage has room for a second copy).
-    let unreadable = |e| {
-        let raw = storage.map(JsCast::unchecked_ref::<RawStorage>);
-        let kept = raw.is_some_and(|s| s.set_value(UNREADABLE_KEY, &value).is_ok());
-        StoreError::Unreadable(e, kept)
-    };
+    let unreadable =
+        |e| StoreError::Unreadable(e, storage.set_value(UNREADABLE_KEY, &value).is_ok());
     let too_large = value
         .dyn_ref::<js_sys::JsString>()
         .is_none_or(|s| super::reflect::length(s) as usize > MAX_STORED);
