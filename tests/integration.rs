@@ -809,6 +809,48 @@ fn the_debug_overlay_says_when_the_selector_matches_several_elements() {
 }
 
 #[wasm_bindgen_test]
+async fn a_wall_on_the_first_of_several_matches_is_warned_of_in_the_console() {
+    let several = "the article selector matches more than one element";
+    // The console's warnings while a page is walled with `others` more elements matching.
+    async fn walled_with(others: usize) -> Vec<String> {
+        clean();
+        let body = fixture("several");
+        body.set_class_name("several-test");
+        let extra: Vec<_> = (0..others)
+            .map(|_| {
+                let other = doc().create_element("div").unwrap();
+                other.set_class_name("several-test");
+                doc().body().unwrap().append_child(&other).unwrap();
+                other
+            })
+            .collect();
+        js("window.__warnings = []; window.__warn = console.warn;
+            console.warn = function (m) { window.__warnings.push(String(m)); };");
+        expect_paint();
+        meterwall::mount(config(",\"limit\":0,\"selector\":\".several-test\"")).unwrap();
+        assert!(prompt().is_some(), "walled");
+        painted().await;
+        js("console.warn = window.__warn;");
+        for other in extra {
+            other.remove();
+        }
+        clean();
+        js_sys::Array::from(&window_field("__warnings"))
+            .iter()
+            .filter_map(|w| w.as_string())
+            .collect()
+    }
+    let warned = walled_with(1).await;
+    assert_eq!(
+        warned.iter().filter(|w| w.contains(several)).count(),
+        1,
+        "once, after the wall's paint: {warned:?}"
+    );
+    let warned = walled_with(0).await;
+    assert!(!warned.iter().any(|w| w.contains(several)), "{warned:?}");
+}
+
+#[wasm_bindgen_test]
 fn a_bad_article_attribute_is_named_as_the_attribute() {
     clean();
     let body = fixture("attr1");

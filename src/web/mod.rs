@@ -790,6 +790,10 @@ fn watch(m: &mut Mounted) -> Option<Element> {
     let host = m.host.as_ref()?;
     if m.observer.is_none() {
         m.observer = seen(host, &mut m.listeners);
+        // Once a wall, told where the publisher looks: the wall may be on the wrong element.
+        if document().is_some_and(|doc| preview::several(&doc, &m.config.selector)) {
+            warn(preview::SEVERAL);
+        }
     }
     (m.decision.wall == Some(Wall::Register)).then(|| host.clone())
 }

@@ -220,16 +220,23 @@ pub fn show(
 ) {
     let mut lines = explain(d, config, source, mode);
     seo_warnings(doc, body, &mut lines);
-    // An article selector that several elements match gates the first in the page, which may be
-    // a teaser of another article (the default, `article`, on a page that lists others): asked
-    // here, for the editor, not on every reader's page view.
-    let many = doc
-        .query_selector_all(&config.selector)
-        .is_ok_and(|found| super::reflect::length(&found) > 1);
-    if many {
-        lines.push("the article selector matches more than one element and meterwall gates the first: make it name only the article's text".into());
+    if several(doc, &config.selector) {
+        lines.push(SEVERAL.into());
     }
     overlay(doc, &lines);
+}
+
+/// The warning for an article selector that several elements match: the first in the page is
+/// gated, which may be a teaser of another article (the default, `article`, on a page that lists
+/// others), and the article itself left whole.
+pub(super) const SEVERAL: &str = "the article selector matches more than one element and meterwall gates the first: make it name only the article's text";
+
+/// Whether `selector` matches more than one element of the page. Asked in the editor's overlay,
+/// and on a walled page view once its wall has painted (where a wrong match lets readers through),
+/// not before any reader's decision.
+pub(super) fn several(doc: &Document, selector: &str) -> bool {
+    doc.query_selector_all(selector)
+        .is_ok_and(|found| super::reflect::length(&found) > 1)
 }
 
 /// A small box, in its own shadow root, listing the decision's reasons and the warnings.
