@@ -127,10 +127,12 @@ pub fn delay_ms(attempt: u32, base_ms: u32, random: f64, retry_after: Option<u32
 
 /// A submission kept in sessionStorage (never localStorage) until the server accepts it, so a
 /// reload or a lost connection loses nothing:
-/// `4|<newsletter 0 or 1>|<reported 0 or 1>|<elapsed ms>|<article>|<idempotency key>|<email>`
+/// `5|<newsletter 0 or 1>|<told 0 to 3>|<elapsed ms>|<article>|<idempotency key>|<email>`
 /// (elapsed ms and article empty when unknown). The older forms are read too:
-/// `3|<newsletter>|<elapsed ms>|<article>|<key>|<email>`, `2|<newsletter>|<elapsed ms>|<key>|<email>`
-/// and `1|<newsletter>|<key>|<email>`, as not reported, the last without the time.
+/// `4|<newsletter>|<reported 0 or 1>|…` as version 5, a `1` there read as told of every kind of
+/// trouble (version 4 did not say which); `3|<newsletter>|<elapsed ms>|<article>|<key>|<email>`,
+/// `2|<newsletter>|<elapsed ms>|<key>|<email>` and `1|<newsletter>|<key>|<email>`, as told of
+/// nothing, the last without the time.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Pending {
     /// The address as validated.
@@ -146,18 +148,28 @@ pub struct Pending {
     /// The article the reader submitted on (its key): theirs once the answer comes, whichever
     /// page it comes to.
     pub article: Option<u32>,
-    /// Whether the publisher has been told of trouble with this submission (`meterwall:error`):
-    /// kept, so that the reader's next try or a reload does not tell it again.
-    pub reported: bool,
+    /// The kinds of trouble with this submission the publisher has been told of
+    /// (`meterwall:error`), as bits ([`TOLD_SERVER`], [`TOLD_REFUSAL`]): kept, so that the
+    /// reader's next try or a reload does not tell the same trouble again, while another kind
+    /// (a refusal after a server error) is still told.
+    pub told: u8,
 }
+
+/// [`Pending::told`]: the service was not reached, or answered with a server error (a retry
+/// followed, or the tries ended).
+pub const TOLD_SERVER: u8 = 1;
+/// [`Pending::told`]: the endpoint or the service refused the submission for a fault of its own
+/// (a 403, 404, or another status that is not the reader's), or answered with a page rather than
+/// the service's JSON.
+pub const TOLD_REFUSAL: u8 = 2;
 
 impl Pending {
     /// The stored form.
     pub fn encode(&self) -> String {
-        let mut out = String::from("4|");
-        for flag in [self.newsletter, self.reported] {
-            out.push_str(if flag { "1|" } else { "0|" });
-        }
+        let mut out = String::from("5|");
+        out.push_str(if self.newsletter { "1|" } else { "0|" });
+        out.push(char::from(b'0' + (self.told & 3)));
+        out.push('|');
         if let Some(ms) = self.elapsed_ms {
             crate::config::push_int(&mut out, ms.into(), 10);
         }
@@ -173,7 +185,7 @@ impl Pending {
     }
 
     /// Whether `text` is the stored form of a later version than this one reads (its version, the
-    /// number it starts with, is 5 to 9 before the `|`, or has two digits or more): a submission a
+    /// number it starts with, is 6 to 9 before the `|`, or has two digits or more): a submission a
     /// newer meterwall left during a rollout or a rollback, which this one leaves as it is rather
     /// than drop with its address.
     ///
@@ -181,8 +193,9 @@ impl Pending {
     ///
     /// ```
     /// use meterwall::retry::Pending;
-    /// assert!(Pending::newer("5|0|k1|a@b.c"));
+    /// assert!(Pending::newer("6|0|k1|a@b.c"));
     /// assert!(Pending::newer("12|whatever"));
+    /// assert!(!Pending::newer("5|0|0|||k1|a@b.c"));
     /// assert!(!Pending::newer("4|0|0|||k1|a@b.c"));
     /// assert!(!Pending::newer("05|x"));
     /// assert!(!Pending::newer("5"));
@@ -193,7 +206,7 @@ impl Pending {
         // for the bar and a walk of what comes before it.
         matches!(
             text.as_bytes(),
-            [b'5'..=b'9', b'|', ..] | [b'1'..=b'9', b'0'..=b'9', ..]
+            [b'6'..=b'9', b'|', ..] | [b'1'..=b'9', b'0'..=b'9', ..]
         )
     }
 
@@ -210,7 +223,7 @@ impl Pending {
     ///     key: "k1".into(),
     ///     elapsed_ms: Some(5200),
     ///     article: Some(48879),
-    ///     reported: false,
+    ///     told: 0,
     /// };
     /// assert_eq!(Pending::decode(&p.encode()), Some(p));
     /// assert_eq!(Pending::decode("1|0|k1|a@b.c").unwrap().elapsed_ms, None);
@@ -218,10 +231,11 @@ impl Pending {
     /// ```
     pub fn decode(text: &str) -> Option<Pending> {
         let (version, mut rest) = crate::cut(text, b'|')?;
-        // Version 1 had no time, version 2 no article, version 3 no reported flag.
-        // One digit, 1 to 4, read by byte rather than compared with each version's text.
+        // Version 1 had no time, version 2 no article, version 3 no reported flag, version 4 a
+        // flag rather than the kinds told.
+        // One digit, 1 to 5, read by byte rather than compared with each version's text.
         let version = match version.as_bytes() {
-            &[digit @ b'1'..=b'4'] => usize::from(digit - b'0'),
+            &[digit @ b'1'..=b'5'] => usize::from(digit - b'0'),
             _ => return None,
         };
         // The fields before the address, each ended by a `|`; the address is the rest, which may
@@ -237,7 +251,16 @@ impl Pending {
             _ => None,
         };
         let newsletter = flag(true)?;
-        let reported = flag(version == 4)?;
+        // Version 4's `1` did not say which trouble was told: every kind, so none is told twice.
+        let told = match (version >= 4).then(&mut next) {
+            None => 0,
+            Some(part) => match (version, part?.as_bytes()) {
+                (_, [b'0']) => 0,
+                (4, [b'1']) => TOLD_SERVER | TOLD_REFUSAL,
+                (5, &[digit @ b'1'..=b'3']) => digit - b'0',
+                _ => return None,
+            },
+        };
         let mut number = |present: bool| match present.then(&mut next) {
             None | Some(Some("")) => Some(None),
             Some(Some(n)) => crate::config::int_value(n).map(Some),
@@ -255,7 +278,7 @@ impl Pending {
             key: key.into(),
             elapsed_ms,
             article,
-            reported,
+            told,
         })
     }
 }
@@ -264,21 +287,33 @@ impl Pending {
 mod tests {
     use super::*;
 
-    /// `Pending::decode` as it was, with `split_once` and `splitn` by `char`.
+    /// `Pending::decode` as it was, with `split_once` and `splitn` by `char`, and version 5's
+    /// kinds told read as its flag was.
     fn old_decode(text: &str) -> Option<Pending> {
         let (version, rest) = text.split_once('|')?;
         let version = match version.as_bytes() {
-            &[digit @ b'1'..=b'4'] => usize::from(digit - b'0'),
+            &[digit @ b'1'..=b'5'] => usize::from(digit - b'0'),
             _ => return None,
         };
-        let mut parts = rest.splitn(version + 2, '|');
+        // Version 5 has version 4's fields.
+        let mut parts = rest.splitn(version.min(4) + 2, '|');
         let mut flag = |present: bool| match present.then(|| parts.next()) {
             None | Some(Some("0")) => Some(false),
             Some(Some("1")) => Some(true),
             _ => None,
         };
         let newsletter = flag(true)?;
-        let reported = flag(version == 4)?;
+        let told = match (version >= 4).then(|| parts.next()) {
+            None => 0,
+            Some(told) => match (version, told?) {
+                (_, "0") => 0,
+                (4, "1") => 3,
+                (5, "1") => 1,
+                (5, "2") => 2,
+                (5, "3") => 3,
+                _ => return None,
+            },
+        };
         let mut number = |present: bool| match present.then(|| parts.next()) {
             None | Some(Some("")) => Some(None),
             Some(Some(n)) => crate::config::int_value(n).map(Some),
@@ -296,7 +331,7 @@ mod tests {
             key: key.into(),
             elapsed_ms,
             article,
-            reported,
+            told,
         })
     }
 
@@ -305,7 +340,7 @@ mod tests {
         // Every version's prefix, then fields that each position takes or refuses, an address
         // with a `|` of its own, and missing or extra separators.
         let pieces = [
-            "1|", "2|", "3|", "4|", "|", "0", "1", "12", "k", "a@b.co", "x|y@b.co",
+            "1|", "2|", "3|", "4|", "5|", "|", "0", "1", "3", "12", "k", "a@b.co", "x|y@b.co",
         ];
         let mut decoded = 0;
         for text in crate::every_text(&pieces, 6) {
@@ -425,16 +460,29 @@ mod tests {
             key: "abc123".into(),
             elapsed_ms: Some(7_300),
             article: Some(4_294_967_295),
-            reported: true,
+            told: TOLD_SERVER,
         };
         assert_eq!(
             p.encode(),
-            "4|0|1|7300|4294967295|abc123|reader@example.com"
+            "5|0|1|7300|4294967295|abc123|reader@example.com"
         );
         assert_eq!(Pending::decode(&p.encode()), Some(p.clone()));
-        p.reported = false;
+        for told in [TOLD_REFUSAL, TOLD_SERVER | TOLD_REFUSAL] {
+            p.told = told;
+            assert_eq!(Pending::decode(&p.encode()), Some(p.clone()));
+        }
+        // Version 4's flag did not say which trouble was told: read as every kind.
+        assert_eq!(
+            Pending::decode("4|0|1|7300|4294967295|abc123|reader@example.com"),
+            Some(p.clone())
+        );
+        p.told = 0;
         assert_eq!(Pending::decode(&p.encode()), Some(p.clone()));
-        // What earlier versions kept: read as not reported.
+        assert_eq!(
+            Pending::decode("4|0|0|7300|4294967295|abc123|reader@example.com"),
+            Some(p.clone())
+        );
+        // What earlier versions kept: read as told of nothing.
         assert_eq!(
             Pending::decode("3|0|7300|4294967295|abc123|reader@example.com"),
             Some(p.clone())
@@ -459,7 +507,10 @@ mod tests {
             "4|0|1|1|k|a@b.c",
             "4|0|2|1|1|k|a@b.c",
             "4|0||1|1|k|a@b.c",
-            "5|0|0|1|1|k|a@b.c",
+            "5|0|4|1|1|k|a@b.c",
+            "5|0|11|1|1|k|a@b.c",
+            "4|0|3|1|1|k|a@b.c",
+            "6|0|0|1|1|k|a@b.c",
             "1|x|k|a@b.c",
             "1|0||a@b.c",
             "1|0|k|not an email",

@@ -2075,7 +2075,7 @@ async fn double_clicks_and_enter_send_once() {
 /// both were dropped.
 #[wasm_bindgen_test]
 async fn a_newer_version_s_pending_submission_is_left_as_it_is() {
-    const NEWER: &str = "5|1|pendingkey123|reader@example.com|a field to come";
+    const NEWER: &str = "6|1|pendingkey123|reader@example.com|a field to come";
     wall_with(FAST);
     mount_with_pending(NEWER);
     painted().await;
@@ -2815,6 +2815,45 @@ fn listen_for_signup_errors() {
     )
     .call0(&JsValue::NULL)
     .unwrap();
+}
+
+/// A server error told as "retrying", then a refusal of the service's setup on the retry: the same
+/// submission, another trouble, and both are told (until this test the first report kept the
+/// refusal, the one with the fix, from the publisher). The reader's next try meets the same two
+/// and tells neither again.
+#[wasm_bindgen_test]
+async fn a_refusal_after_a_server_error_on_the_same_submission_is_told_too() {
+    const ORIGIN: &str = "Signups are accepted only from the publisher\u{2019}s pages.";
+    wall_with(FAST);
+    painted().await;
+    listen_for_signup_errors();
+    let answers = format!("[{{status: 503}}, {{status: 403, body: '{{\"error\":\"{ORIGIN}\"}}'}}]");
+    script_fetch(&answers);
+    submit_email("reader@example.com");
+    wait_for_status(ORIGIN).await;
+    let told = signup_errors();
+    script_fetch(&answers);
+    submit_email("reader@example.com");
+    until_sent(2).await;
+    // The status already reads the refusal: the try is over when the button is free again.
+    let button = shadow("button[type=submit]");
+    for _ in 0..300 {
+        if !button.has_attribute("aria-disabled") {
+            break;
+        }
+        sleep(10).await;
+    }
+    wait_for_status(ORIGIN).await;
+    let again = signup_errors();
+    session().remove_item(PENDING).unwrap();
+    clean();
+    assert_eq!(told.len(), 2, "{told:?}");
+    assert!(told[0].contains("server error; retrying"), "{told:?}");
+    assert!(
+        told[1].contains("refused the submission with HTTP 403"),
+        "{told:?}"
+    );
+    assert_eq!(again.len(), 2, "not told again: {again:?}");
 }
 
 /// A refusal that is not of the address (a 403 from a service that does not know the page's

@@ -13,7 +13,9 @@ use super::{gate, report, with_mounted};
 use crate::copy::Text;
 use crate::email;
 use crate::meter::Wall;
-use crate::retry::{classify, delay_ms, refusal, Outcome, Pending, Refusal};
+use crate::retry::{
+    classify, delay_ms, refusal, Outcome, Pending, Refusal, TOLD_REFUSAL, TOLD_SERVER,
+};
 use wasm_bindgen::prelude::*;
 use web_sys::{AbortController, Element, RequestInit, Response};
 
@@ -230,17 +232,17 @@ fn submit() {
         // one.
         // (`as` saturates: a clock set back, or NaN, is 0.)
         let elapsed = (js_sys::Date::now() - m.shown_at) as u32;
-        let (key, elapsed_ms, reported) = load_pending()
+        let (key, elapsed_ms, told) = load_pending()
             .filter(|p| p.email == address && p.newsletter == newsletter)
             .map_or_else(
-                || (idempotency_key(), Some(elapsed), false),
+                || (idempotency_key(), Some(elapsed), 0),
                 // The longer of the kept time and this one: a submission a service refused as
                 // too quick is not sent too quick again for ever.
                 |p| {
                     (
                         p.key,
                         Some(p.elapsed_ms.map_or(elapsed, |e| e.max(elapsed))),
-                        p.reported,
+                        p.told,
                     )
                 },
             );
@@ -251,7 +253,7 @@ fn submit() {
             elapsed_ms,
             // This page's article, where the reader acts now.
             article: Some(m.key.0),
-            reported,
+            told,
         })
     })
     .flatten() else {
@@ -391,7 +393,7 @@ fn answered(mut a: Box<Attempt>, json: bool, message: Option<String>) {
         Outcome::NotTheService => {
             // Still pending: nothing is lost, and a reload sends it again once the
             // endpoint answers.
-            trouble(&a, &about(&a, " answered with a page, not JSON (a redirect, or the site's catch-all route?), so the address was not taken: check data-endpoint or the config's endpoint"));
+            trouble(&a, TOLD_REFUSAL, &about(&a, " answered with a page, not JSON (a redirect, or the site's catch-all route?), so the address was not taken: check data-endpoint or the config's endpoint"));
             settle(&a, Err(message));
         }
         Outcome::Refused => {
@@ -413,7 +415,7 @@ fn answered(mut a: Box<Attempt>, json: bool, message: Option<String>) {
                     });
                     m
                 };
-                trouble(&a, &m);
+                trouble(&a, TOLD_REFUSAL, &m);
             }
             // The endpoint or the service's setup, which refuses every reader, not the
             // submission, keeps it pending, so that a reload sends it once the service takes it,
@@ -433,14 +435,18 @@ fn answered(mut a: Box<Attempt>, json: bool, message: Option<String>) {
                     // Said only when a try follows: a server error that ends the tries is told
                     // as the give-up below (told once, so not as both).
                     if status.is_some_and(|s| s >= 500) {
-                        trouble(&a, &about(&a, " answered with a server error; retrying"));
+                        trouble(
+                            &a,
+                            TOLD_SERVER,
+                            &about(&a, " answered with a server error; retrying"),
+                        );
                     }
                     a.n = n + 1;
                     after(ms, Box::new(move || retry(a)));
                 }
                 _ => {
                     // Still pending: a reload or the reader's next try sends it again.
-                    trouble(&a, &about(&a, " was not reached or kept failing, so the signup could not be sent: the reader was asked to try again"));
+                    trouble(&a, TOLD_SERVER, &about(&a, " was not reached or kept failing, so the signup could not be sent: the reader was asked to try again"));
                     settle(&a, Err(message));
                 }
             }
@@ -461,13 +467,14 @@ fn retry(a: Box<Attempt>) {
     }
 }
 
-/// Tells the publisher of trouble with this submission, unless it has been told already: a
-/// reader who tries again, or reloads, is the same reader with the same trouble. What was told
-/// is kept with the pending submission.
-fn trouble(a: &Attempt, message: &str) {
-    if let Some(mut p) = load_pending().filter(|p| p.key == a.key && !p.reported) {
+/// Tells the publisher of trouble of a `kind` ([`TOLD_SERVER`], [`TOLD_REFUSAL`]) with this
+/// submission, unless it has been told of that kind already: a reader who tries again, or
+/// reloads, is the same reader with the same trouble, while a refusal after a server error is
+/// news. What was told is kept with the pending submission.
+fn trouble(a: &Attempt, kind: u8, message: &str) {
+    if let Some(mut p) = load_pending().filter(|p| p.key == a.key && p.told & kind == 0) {
         report(message);
-        p.reported = true;
+        p.told |= kind;
         save_pending(&p);
     }
 }
