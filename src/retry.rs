@@ -340,7 +340,7 @@ mod tests {
         // Every version's prefix, then fields that each position takes or refuses, an address
         // with a `|` of its own, and missing or extra separators.
         let pieces = [
-            "1|", "2|", "3|", "4|", "5|", "|", "0", "1", "3", "12", "k", "a@b.co", "x|y@b.co",
+            "1|", "2|", "3|", "4|", "5|", "|", "0", "1", "2", "3", "12", "k", "a@b.co", "x|y@b.co",
         ];
         let mut decoded = 0;
         for text in crate::every_text(&pieces, 6) {

@@ -48,6 +48,49 @@ fn event_names() -> Vec<String> {
         .collect()
 }
 
+/// A preview reads past an unreadable record and writes nothing: the value stays where it is, and
+/// no copy is made of it (it is copied aside only by a page that replaces it).
+#[wasm_bindgen_test]
+fn a_preview_over_an_unreadable_record_keeps_nothing_aside() {
+    clean();
+    storage().set_item(STORAGE_KEY, "{").unwrap();
+    for search in [
+        "?meterwall=wall",
+        "?meterwall=off",
+        "?meterwall=simulate&views=1",
+    ] {
+        set_search(search);
+        fixture("pv-unreadable");
+        meterwall::mount(config(",\"preview\":true,\"limit\":0")).unwrap();
+        assert_eq!(
+            storage().get_item(STORAGE_KEY).unwrap().as_deref(),
+            Some("{"),
+            "{search}"
+        );
+        assert_eq!(
+            storage()
+                .get_item(meterwall::record::UNREADABLE_KEY)
+                .unwrap(),
+            None,
+            "{search}"
+        );
+    }
+    // A real view replaces it, and keeps it aside first.
+    set_search("");
+    fixture("pv-unreadable");
+    meterwall::mount(config("")).unwrap();
+    assert_eq!(
+        storage()
+            .get_item(meterwall::record::UNREADABLE_KEY)
+            .unwrap()
+            .as_deref(),
+        Some("{")
+    );
+    assert!(decode(&storage().get_item(STORAGE_KEY).unwrap().unwrap()).is_ok());
+    js("document.querySelectorAll('[data-meterwall-debug]').forEach(function (o) { o.remove(); });");
+    clean();
+}
+
 fn set_search(search: &str) {
     js(&format!(
         "history.replaceState(null, '', location.pathname + {search:?});"

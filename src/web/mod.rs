@@ -352,8 +352,9 @@ struct Prepared {
     /// config's.
     m: Mounted,
     source: crate::article::KeySource,
-    /// Whether storage holds a newer version's record, which this page must not save over.
-    read_only: bool,
+    /// Why the stored value could not be read, if it could not: a newer version's record, which
+    /// this page must not save over, or one this page replaces when it saves, reported then.
+    unreadable: Option<RecordError>,
     /// Whether the record was read in the task that decides (false after awaiting a token).
     read_now: bool,
 }
@@ -458,12 +459,17 @@ fn prepare(
     let (record, problem) = store::load(storage.as_ref());
     let storage_ok = !matches!(problem, Some(StoreError::Unavailable));
     // A newer version's record is left for that version: this view is decided without saving.
-    let read_only = matches!(
-        problem,
-        Some(StoreError::Unreadable(RecordError::NewerVersion, _))
-    );
-    if let Some(p) = problem {
-        report_store(&p, config.on_storage_unavailable);
+    // Any other unreadable value is reported once the decision knows whether this page replaces
+    // it (`finish`).
+    let mut unreadable = None;
+    match problem {
+        Some(StoreError::Unreadable(e)) if e != RecordError::NewerVersion => unreadable = Some(e),
+        Some(StoreError::Unreadable(e)) => {
+            unreadable = Some(e);
+            report_record("starting a fresh meter", e, None);
+        }
+        Some(p) => report_store(&p, config.on_storage_unavailable),
+        None => {}
     }
     let subscriber = config.subscriber;
     Ok(Box::new(Prepared {
@@ -492,7 +498,7 @@ fn prepare(
             declined: None,
         },
         source,
-        read_only,
+        unreadable,
         read_now: true,
     }))
 }
@@ -538,7 +544,7 @@ fn finish(doc: &Document, mut p: Box<Prepared>) -> JsValue {
     let view = view_of(p.m.key, &p.m.config, p.m.subscriber);
     let mut now = js_sys::Date::now() as i64;
     // Previews decide on a copy of the meter and never save it.
-    let mut saving = p.m.storage.is_some() && !p.read_only;
+    let mut saving = p.m.storage.is_some() && p.unreadable != Some(RecordError::NewerVersion);
     match mode {
         preview::Mode::Reset => {
             if let Some(s) = &p.m.storage {
@@ -578,6 +584,12 @@ fn finish(doc: &Document, mut p: Box<Prepared>) -> JsValue {
     if !saving {
         p.m.storage = None;
     }
+    // An unreadable value, kept aside first where this page replaces it; a preview only reads
+    // past it.
+    if let Some(e) = p.unreadable.filter(|e| *e != RecordError::NewerVersion) {
+        let aside = p.m.storage.as_ref().map(store::keep_aside);
+        report_record("starting a fresh meter", e, aside);
+    }
     p.m.decision = decision;
     p.m.blocked = blocked;
     // Read in this same task, no other tab can have saved since, so no merge is needed;
@@ -610,18 +622,22 @@ fn report_store(p: &StoreError, policy: FailPolicy) {
             FailPolicy::Closed => "localStorage is unavailable (blocked by the browser's settings?): the meter cannot count on this page, so the wall is shown (onStorageUnavailable: \"closed\")",
         }),
         StoreError::WriteFailed => report("could not save the meter (storage full or revoked): later pages will not know what this one changed (a view, a registration, a token)"),
-        StoreError::Unreadable(e, kept) => report_record("starting a fresh meter", *e, *kept),
+        StoreError::Unreadable(e) => report_record("starting a fresh meter", *e, None),
     }
 }
 
-/// Reports an unreadable record, saying first what is done about it (`what`) and whether the value
-/// was kept: one function for the mount's and a merge's report (20 bytes of wasm, gzip).
-fn report_record(what: &str, e: RecordError, kept: bool) {
+/// Reports an unreadable record, saying first what is done about it (`what`) and what became of
+/// the value where it is replaced (`aside`; `None` where it is not): one function for the mount's
+/// and a merge's report (20 bytes of wasm, gzip).
+fn report_record(what: &str, e: RecordError, aside: Option<store::Aside>) {
     let mut m = String::from(what);
-    m.push_str(if kept {
-        " (the old value is kept under meterwall:unreadable): "
-    } else {
-        " (the old value could not be kept: storage is full): "
+    m.push_str(match aside {
+        None | Some(store::Aside::Gone) => ": ",
+        Some(store::Aside::Kept) => " (the old value is kept under meterwall:unreadable): ",
+        Some(store::Aside::Refused) => {
+            " (the old value could not be kept: storage is full or refused it): "
+        }
+        Some(store::Aside::TooLarge) => " (the old value is not kept): ",
     });
     m.push_str(e.message());
     report(&m);
@@ -928,14 +944,16 @@ impl Mounted {
             // A newer version's record, written since this page read its own (a page of that
             // version, open beside this one): left for that version, as at the mount, so this
             // page stops saving.
-            (_, Some(StoreError::Unreadable(e @ RecordError::NewerVersion, _))) => {
+            (_, Some(StoreError::Unreadable(e @ RecordError::NewerVersion))) => {
                 report(e.message());
                 self.storage = None;
             }
             // Anything else unreadable is replaced by this page's record when it saves next.
-            (_, Some(StoreError::Unreadable(e, kept))) => {
-                report_record("replacing the stored meter with this page's", e, kept)
-            }
+            (_, Some(StoreError::Unreadable(e))) => report_record(
+                "replacing the stored meter with this page's",
+                e,
+                Some(store::keep_aside(s)),
+            ),
             // Storage gone since the mount: the save that follows reports it.
             (_, Some(_)) => {}
         }

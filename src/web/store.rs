@@ -35,10 +35,9 @@ pub enum StoreError {
     Unavailable,
     /// The write was refused (quota, or storage revoked): this view is not remembered.
     WriteFailed,
-    /// The stored value was not a readable record; a fresh one replaces it. Unless it is a newer
-    /// version's, it was first copied under [`UNREADABLE_KEY`]: `true` when that copy was
-    /// written (it fails when storage is full).
-    Unreadable(RecordError, bool),
+    /// The stored value was not a readable record; a fresh one replaces it (after [`keep_aside`])
+    /// unless it is a newer version's.
+    Unreadable(RecordError),
 }
 
 /// The reader's localStorage, or `None` when the browser will not give it.
@@ -78,35 +77,65 @@ fn read(
     storage: Option<&Storage>,
     token: &mut Option<String>,
 ) -> Result<Option<Record>, StoreError> {
-    let storage = storage
-        .ok_or(StoreError::Unavailable)?
-        .unchecked_ref::<RawStorage>();
     let value = storage
+        .ok_or(StoreError::Unavailable)?
+        .unchecked_ref::<RawStorage>()
         .get_item(STORAGE_KEY)
         .map_err(|_| StoreError::Unavailable)?;
     if value.is_null() || value.is_undefined() {
         return Ok(None);
     }
-    // Kept before anything can replace it, as it was stored (for a value over 16 KB, only if
-    // storage has room for a second copy).
-    let unreadable =
-        |e| StoreError::Unreadable(e, storage.set_value(UNREADABLE_KEY, &value).is_ok());
     let too_large = value
         .dyn_ref::<js_sys::JsString>()
         .is_none_or(|s| super::reflect::length(s) as usize > MAX_STORED);
     if too_large {
-        return Err(unreadable(RecordError::TooLarge));
+        return Err(StoreError::Unreadable(RecordError::TooLarge));
     }
     // A string, as just checked; were it none, "" is as malformed.
     let text = value.as_string().unwrap_or_default();
     decode(&text).map(Some).map_err(|e| {
         if e == RecordError::NewerVersion {
-            // Left in place for that version, so not copied.
             *token = newer_token(&text);
-            return StoreError::Unreadable(e, false);
         }
-        unreadable(e)
+        StoreError::Unreadable(e)
     })
+}
+
+/// What became of an unreadable value that a fresh record is about to replace ([`keep_aside`]).
+pub enum Aside {
+    /// Copied, as it was, under [`UNREADABLE_KEY`].
+    Kept,
+    /// Storage refused the copy (full, or revoked).
+    Refused,
+    /// Over 16 KB, not ours by that alone: not copied, so that it does not hold on to the site's
+    /// storage.
+    TooLarge,
+    /// Gone since it was read (a reset, another tab): nothing to keep.
+    Gone,
+}
+
+/// Copies the value under the record's key to [`UNREADABLE_KEY`] as it is (a JS string, never
+/// brought into the module's memory), just before a page that saves replaces it; a page that does
+/// not save (a preview, a newer version's record) never calls this, so writes nothing. A later
+/// unreadable value replaces an earlier copy.
+pub fn keep_aside(storage: &Storage) -> Aside {
+    let raw = storage.unchecked_ref::<RawStorage>();
+    let Ok(value) = raw.get_item(STORAGE_KEY) else {
+        return Aside::Refused;
+    };
+    if value.is_null() || value.is_undefined() {
+        return Aside::Gone;
+    }
+    if value
+        .dyn_ref::<js_sys::JsString>()
+        .is_some_and(|s| super::reflect::length(s) as usize > MAX_STORED)
+    {
+        return Aside::TooLarge;
+    }
+    match raw.set_value(UNREADABLE_KEY, &value) {
+        Ok(()) => Aside::Kept,
+        Err(_) => Aside::Refused,
+    }
 }
 
 /// Whether storage holds a meter record at all (readable or not). A second `getItem` after
@@ -156,7 +185,7 @@ pub fn forget_token(storage: &Storage) {
         None => storage.set_item(STORAGE_KEY, &encode(&record)).is_ok(),
         // Every version keeps the token last, after a `~`: taken off there, the rest left as
         // that version wrote it.
-        Some(StoreError::Unreadable(RecordError::NewerVersion, _)) => raw(storage, STORAGE_KEY)
+        Some(StoreError::Unreadable(RecordError::NewerVersion)) => raw(storage, STORAGE_KEY)
             .and_then(|text| {
                 text.get(..text.len().checked_sub(token.len() + 1)?)
                     .map(|kept| storage.set_item(STORAGE_KEY, kept).is_ok())
