@@ -1521,6 +1521,8 @@ fn built_in_plural_rules_agree_with_the_browsers_intl() {
     }
 }
 
+// The built-in French, German and Spanish copy: in the builds that have it.
+#[cfg(all(feature = "lang-fr", feature = "lang-de", feature = "lang-es"))]
 #[wasm_bindgen_test]
 fn the_page_language_picks_the_copy_and_its_plural_forms() {
     let html = doc().document_element().unwrap();
@@ -1617,11 +1619,53 @@ fn the_prompt_says_the_language_its_text_is_in() {
         prompt().unwrap().get_attribute("lang").as_deref(),
         Some("it")
     );
+    // (A build without the French copy shows English there, and says so.)
     fixture("lg3");
     meterwall::mount(config(",\"limit\":0,\"locale\":\"fr-CA\"")).unwrap();
     assert_eq!(
         prompt().unwrap().get_attribute("lang").as_deref(),
-        Some("fr-CA")
+        Some(if cfg!(feature = "lang-fr") {
+            "fr-CA"
+        } else {
+            "en"
+        })
+    );
+    clean();
+}
+
+/// The build with the English copy alone (`cargo xtask build --languages en`) on a French page:
+/// the prompt in English, saying so in its `lang`, and the publisher told which language the build
+/// leaves out.
+#[cfg(not(feature = "lang-fr"))]
+#[wasm_bindgen_test]
+fn a_build_without_french_shows_a_french_page_english_and_says_so() {
+    let html = doc().document_element().unwrap();
+    html.set_attribute("lang", "fr").unwrap();
+    js("window.__warnings = []; window.__warn = console.warn;
+        console.warn = function (m) { window.__warnings.push(String(m)); };");
+    clean();
+    fixture("en-only");
+    meterwall::mount(config(",\"limit\":0")).unwrap();
+    js("console.warn = window.__warn;");
+    html.set_attribute("lang", "en").unwrap();
+    assert_eq!(
+        shadow("h2").text_content().as_deref(),
+        Some("Keep reading for free!")
+    );
+    assert_eq!(
+        prompt().unwrap().get_attribute("lang").as_deref(),
+        Some("en")
+    );
+    let warned = Reflect::get(&web_sys::window().unwrap(), &"__warnings".into()).unwrap();
+    let warned: Vec<String> = js_sys::Array::from(&warned)
+        .iter()
+        .filter_map(|w| w.as_string())
+        .collect();
+    assert!(
+        warned
+            .iter()
+            .any(|w| w.contains("leaves out the built-in French copy")),
+        "{warned:?}"
     );
     clean();
 }
@@ -1857,6 +1901,7 @@ async fn a_refusal_without_a_sentence_asks_for_a_reload_not_a_connection() {
     session().remove_item(PENDING).unwrap();
 }
 
+#[cfg(feature = "lang-fr")]
 #[wasm_bindgen_test]
 async fn a_server_sentence_in_another_language_gives_way_to_the_prompt_s_own() {
     // (the prompt's locale, the answer's Content-Language, what the reader reads)

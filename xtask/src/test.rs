@@ -76,11 +76,26 @@ impl Report {
         if !browsers.is_empty() {
             println!("browser tests: {}", browsers.join(", "));
         }
+        let english: Vec<String> = ENGLISH_TIERS
+            .into_iter()
+            .zip(["Chrome", "Firefox"])
+            .filter_map(|(name, browser)| Some(format!("{browser} {} passed", tier(name)?)))
+            .collect();
+        if !english.is_empty() {
+            println!(
+                "browser tests of the build with the English copy alone: {}",
+                english.join(", ")
+            );
+        }
         if let Some(passed) = tier("e2e") {
             println!("end-to-end tests: {passed} passed");
         }
     }
 }
+
+/// The tiers of the browser tests of the build with the English copy alone, Chrome's then
+/// Firefox's.
+const ENGLISH_TIERS: [&str; 2] = ["Chrome, English copy alone", "Firefox, English copy alone"];
 
 /// Runs every check CI runs. Prints the summary whether or not a step failed.
 ///
@@ -150,7 +165,8 @@ fn run_steps(root: &Path, report: &mut Report) -> Result<()> {
     // which check what such a build does on a page in a language it leaves out. (The doctests
     // show the default build's languages.)
     let english = report.step("host tests, English copy alone", || {
-        clippy_wasm(root, &["--lib", "--no-default-features"])?;
+        // The wasm and the browser tests that run in that build, below.
+        clippy_wasm(root, &["--lib", "--tests", "--no-default-features"])?;
         shell::run(shell::cargo().current_dir(root).args([
             "clippy",
             "-p",
@@ -185,19 +201,22 @@ fn run_steps(root: &Path, report: &mut Report) -> Result<()> {
 
     for browser in ["Chrome", "Firefox"] {
         let counts = report.step(&format!("browser tests ({browser})"), || {
-            browser_tests(root, &tools, &browsers, browser)
+            browser_tests(root, &tools, &browsers, browser, &[])
         })?;
         report.tiers.push((browser, counts));
     }
-    if let [.., (_, chrome), (_, firefox)] = report.tiers.as_slice() {
-        if chrome.passed != firefox.passed {
-            return Err(Error::Check(format!(
-                "the browser tests ran {} tests in Chrome but {} in Firefox: every browser test \
-                 runs in both (look for a test that only one browser's pass compiled or ran)",
-                chrome.passed, firefox.passed
-            )));
-        }
+    same_in_both(&report.tiers)?;
+    // The build `cargo xtask build --languages en` makes, in both browsers: what the page shell
+    // does on a page in a language it leaves out, and every other browser test in that build
+    // (those of the French, German and Spanish copy are compiled only where the copy is).
+    for (browser, tier) in ["Chrome", "Firefox"].into_iter().zip(ENGLISH_TIERS) {
+        let counts = report.step(
+            &format!("browser tests, English copy alone ({browser})"),
+            || browser_tests(root, &tools, &browsers, browser, &["--no-default-features"]),
+        )?;
+        report.tiers.push((tier, counts));
     }
+    same_in_both(&report.tiers)?;
 
     let e2e = report.step("end-to-end tests", || {
         let mut cmd = shell::cargo();
@@ -270,7 +289,28 @@ fn fuzz(root: &Path, target: &str) -> Result<()> {
 /// The widget's wasm-bindgen tests in one headless browser ("Chrome" or "Firefox", as
 /// wasm-bindgen-test-runner names them). The runner picks the browser from which driver variable
 /// is set, Firefox first, then Safari, then Chrome; so only the one we want is set.
-fn browser_tests(root: &Path, tools: &Tools, browsers: &Browsers, browser: &str) -> Result<Counts> {
+/// Fails unless the last two tiers, one browser's pass and the other's, ran as many tests.
+fn same_in_both(tiers: &[(&'static str, Counts)]) -> Result<()> {
+    if let [.., (first, a), (second, b)] = tiers {
+        if a.passed != b.passed {
+            return Err(Error::Check(format!(
+                "the browser tests ran {} tests in {first} but {} in {second}: every browser test \
+                 runs in both (look for a test that only one browser's pass compiled or ran)",
+                a.passed, b.passed
+            )));
+        }
+    }
+    Ok(())
+}
+
+/// The browser tests in one browser, for the crate built with `features` (cargo's arguments).
+fn browser_tests(
+    root: &Path,
+    tools: &Tools,
+    browsers: &Browsers,
+    browser: &str,
+    features: &[&str],
+) -> Result<Counts> {
     let mut cmd = shell::cargo();
     cmd.current_dir(root)
         .env(
@@ -303,7 +343,8 @@ fn browser_tests(root: &Path, tools: &Tools, browsers: &Browsers, browser: &str)
         "--target",
         WASM_TARGET,
         "--tests",
-    ]);
+    ])
+    .args(features);
     let output = shell::tee(cmd)?;
     check_browser_output(&output, browser).map_err(Error::Check)
 }
@@ -375,6 +416,31 @@ fn check_browser_output(output: &str, browser: &str) -> std::result::Result<Coun
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn both_browsers_of_a_pass_must_run_as_many_tests() {
+        let counts = |passed| Counts { passed, failed: 0 };
+        // Only the last two tiers count: an earlier pass with other numbers is its own.
+        let tiers = [
+            ("host", counts(9)),
+            ("Chrome", counts(5)),
+            ("Firefox", counts(5)),
+        ];
+        assert!(same_in_both(&tiers).is_ok());
+        let tiers = [
+            ("Chrome", counts(5)),
+            ("Firefox", counts(5)),
+            (ENGLISH_TIERS[0], counts(4)),
+            (ENGLISH_TIERS[1], counts(3)),
+        ];
+        let err = same_in_both(&tiers).unwrap_err().to_string();
+        assert!(
+            err.contains(
+                "4 tests in Chrome, English copy alone but 3 in Firefox, English copy alone"
+            ),
+            "{err}"
+        );
+    }
 
     const CHROME_RUN: &str = "\
     Finished `test` profile [unoptimized + debuginfo] target(s) in 0.06s
