@@ -210,10 +210,9 @@ fn run_steps(root: &Path, report: &mut Report) -> Result<()> {
     // does on a page in a language it leaves out, and every other browser test in that build
     // (those of the French, German and Spanish copy are compiled only where the copy is).
     for (browser, tier) in ["Chrome", "Firefox"].into_iter().zip(ENGLISH_TIERS) {
-        let counts = report.step(
-            &format!("browser tests, English copy alone ({browser})"),
-            || browser_tests(root, &tools, &browsers, browser, &["--no-default-features"]),
-        )?;
+        let counts = report.step(&format!("browser tests, English alone ({browser})"), || {
+            browser_tests(root, &tools, &browsers, browser, &["--no-default-features"])
+        })?;
         report.tiers.push((tier, counts));
     }
     same_in_both(&report.tiers)?;
