@@ -724,14 +724,9 @@ fn preview_parameters_show_any_state_and_save_nothing() {
 
 /// The console warnings written while `f` runs.
 fn warnings_of(f: impl FnOnce()) -> Vec<String> {
-    js("window.__warnings = []; window.__warn = console.warn;
-        console.warn = function (m) { window.__warnings.push(String(m)); };");
+    collect_warnings();
     f();
-    js("console.warn = window.__warn;");
-    js_sys::Array::from(&window_field("__warnings"))
-        .iter()
-        .filter_map(|w| w.as_string())
-        .collect()
+    collected_warnings()
 }
 
 /// An editor's preview link that the page does not honour says why, as a warning (not an error
@@ -880,21 +875,17 @@ async fn a_wall_on_the_first_of_several_matches_is_warned_of_in_the_console() {
                 other
             })
             .collect();
-        js("window.__warnings = []; window.__warn = console.warn;
-            console.warn = function (m) { window.__warnings.push(String(m)); };");
+        collect_warnings();
         expect_paint();
         meterwall::mount(config(",\"limit\":0,\"selector\":\".several-test\"")).unwrap();
         assert!(prompt().is_some(), "walled");
         painted().await;
-        js("console.warn = window.__warn;");
+        let warned = collected_warnings();
         for other in extra {
             other.remove();
         }
         clean();
-        js_sys::Array::from(&window_field("__warnings"))
-            .iter()
-            .filter_map(|w| w.as_string())
-            .collect()
+        warned
     }
     let warned = walled_with(1).await;
     assert_eq!(

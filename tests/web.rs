@@ -1641,12 +1641,11 @@ fn the_prompt_says_the_language_its_text_is_in() {
 fn a_build_without_french_shows_a_french_page_english_and_says_so() {
     let html = doc().document_element().unwrap();
     html.set_attribute("lang", "fr").unwrap();
-    js("window.__warnings = []; window.__warn = console.warn;
-        console.warn = function (m) { window.__warnings.push(String(m)); };");
+    collect_warnings();
     clean();
     fixture("en-only");
     meterwall::mount(config(",\"limit\":0")).unwrap();
-    js("console.warn = window.__warn;");
+    let warned = collected_warnings();
     html.set_attribute("lang", "en").unwrap();
     assert_eq!(
         shadow("h2").text_content().as_deref(),
@@ -1656,11 +1655,6 @@ fn a_build_without_french_shows_a_french_page_english_and_says_so() {
         prompt().unwrap().get_attribute("lang").as_deref(),
         Some("en")
     );
-    let warned = Reflect::get(&web_sys::window().unwrap(), &"__warnings".into()).unwrap();
-    let warned: Vec<String> = js_sys::Array::from(&warned)
-        .iter()
-        .filter_map(|w| w.as_string())
-        .collect();
     assert!(
         warned
             .iter()

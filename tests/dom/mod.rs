@@ -57,6 +57,29 @@ pub fn clean() {
     storage().remove_item(UNREADABLE_KEY).unwrap();
 }
 
+/// Collects the console's warnings from here on, in place of printing them, until
+/// [`collected_warnings`].
+pub fn collect_warnings() {
+    Function::new_no_args(
+        "window.__warnings = []; window.__warn = console.warn;
+         console.warn = function (m) { window.__warnings.push(String(m)); };",
+    )
+    .call0(&JsValue::NULL)
+    .unwrap();
+}
+
+/// The warnings collected since [`collect_warnings`]; the console prints them again from here.
+pub fn collected_warnings() -> Vec<String> {
+    Function::new_no_args("console.warn = window.__warn;")
+        .call0(&JsValue::NULL)
+        .unwrap();
+    let warnings = Reflect::get(&web_sys::window().unwrap(), &"__warnings".into()).unwrap();
+    js_sys::Array::from(&warnings)
+        .iter()
+        .filter_map(|w| w.as_string())
+        .collect()
+}
+
 pub fn prompt() -> Option<Element> {
     doc()
         .query_selector("#fixture [data-meterwall-prompt]")
