@@ -862,9 +862,11 @@ fn the_debug_overlay_says_when_the_selector_matches_several_elements() {
 #[wasm_bindgen_test]
 async fn a_wall_on_the_first_of_several_matches_is_warned_of_in_the_console() {
     let several = "the article selector matches more than one element";
-    // The console's warnings while a page is walled with `others` more elements matching.
-    async fn walled_with(others: usize) -> Vec<String> {
+    // The console's warnings while a page is walled with `others` more elements matching, with
+    // the page's search `search`; then lifted and walled again (`setSubscriber(true)`, `false`).
+    async fn walled_with(others: usize, search: &str) -> Vec<String> {
         clean();
+        set_search(search);
         let body = fixture("several");
         body.set_class_name("several-test");
         let extra: Vec<_> = (0..others)
@@ -877,23 +879,37 @@ async fn a_wall_on_the_first_of_several_matches_is_warned_of_in_the_console() {
             .collect();
         collect_warnings();
         expect_paint();
-        meterwall::mount(config(",\"limit\":0,\"selector\":\".several-test\"")).unwrap();
+        meterwall::mount(config(
+            ",\"limit\":0,\"preview\":true,\"selector\":\".several-test\"",
+        ))
+        .unwrap();
         assert!(prompt().is_some(), "walled");
         painted().await;
+        expect_paint();
+        meterwall::set_subscriber(true.into());
+        assert!(prompt().is_none(), "lifted");
+        meterwall::set_subscriber(false.into());
+        assert!(prompt().is_some(), "walled again");
+        painted().await;
         let warned = collected_warnings();
+        js("document.querySelectorAll('[data-meterwall-debug]').forEach(function (o) { o.remove(); });");
+        set_search("");
         for other in extra {
             other.remove();
         }
         clean();
         warned
     }
-    let warned = walled_with(1).await;
+    let warned = walled_with(1, "").await;
     assert_eq!(
         warned.iter().filter(|w| w.contains(several)).count(),
         1,
-        "once, after the wall's paint: {warned:?}"
+        "once a page view, after the wall's first paint: {warned:?}"
     );
-    let warned = walled_with(0).await;
+    let warned = walled_with(0, "").await;
+    assert!(!warned.iter().any(|w| w.contains(several)), "{warned:?}");
+    // Where the editor's overlay shows, it has told the console (as information): no warning.
+    let warned = walled_with(1, "?meterwall=debug").await;
     assert!(!warned.iter().any(|w| w.contains(several)), "{warned:?}");
 }
 

@@ -76,6 +76,9 @@ pub(crate) struct Mounted {
     /// The token the publisher has said does not make a subscriber here (`setSubscriber(false)`):
     /// another tab's change does not bring it back; a new one (a new login) is checked.
     declined: Option<String>,
+    /// Whether the console has been told of an article selector that matches several elements:
+    /// once a page view, and by the overlay where it shows (a preview or `?meterwall=debug`).
+    several_told: bool,
 }
 
 thread_local! {
@@ -496,6 +499,7 @@ fn prepare(
             observer: None,
             seen: false,
             declined: None,
+            several_told: false,
         },
         source,
         unreadable,
@@ -580,6 +584,7 @@ fn finish(doc: &Document, mut p: Box<Prepared>) -> JsValue {
     // (120 bytes of wasm, gzip, with the test in `preview::explain`).
     if !matches!(mode, preview::Mode::None) {
         preview::show(doc, &p.m.body, &decision, &p.m.config, p.source, mode);
+        p.m.several_told = true;
     }
     if !saving {
         p.m.storage = None;
@@ -806,7 +811,11 @@ fn watch(m: &mut Mounted) -> Option<Element> {
     let host = m.host.as_ref()?;
     if m.observer.is_none() {
         m.observer = seen(host, &mut m.listeners);
-        // Once a wall, told where the publisher looks: the wall may be on the wrong element.
+    }
+    // Once a wall, told where the publisher looks: the wall may be on the wrong element. Once a
+    // page view, not again for a wall put up again (`setSubscriber(true)`, then `false`).
+    if !m.several_told {
+        m.several_told = true;
         if document().is_some_and(|doc| preview::several(&doc, &m.config.selector)) {
             warn(preview::SEVERAL);
         }
