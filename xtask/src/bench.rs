@@ -454,6 +454,11 @@ struct Sample {
     /// Of `work`: the widget's step after the wall's first paint.
     after_paint: Option<f64>,
     lcp: Option<f64>,
+    /// The first contentful paint, from the navigation's start.
+    fcp: Option<f64>,
+    /// When the widget started loading its wasm (the loader's `meterwall:load` mark), from the
+    /// navigation's start: under the limit, after the first contentful paint (see README "Embed").
+    started_at: Option<f64>,
     /// Whether the largest paint came at or after the decision (on a page with one): over the
     /// limit, whether the LCP is of the walled page or of the article before the wall.
     lcp_after_wall: Option<bool>,
@@ -589,6 +594,8 @@ struct Figures {
     mount: Option<Summary>,
     after_paint: Option<Summary>,
     lcp: Option<Summary>,
+    fcp: Option<Summary>,
+    started_at: Option<Summary>,
     /// Loads whose largest paint came after the wall went up, of those with both.
     lcp_after_wall: (usize, usize),
     /// What the largest paint was (see [`Sample::lcp_element`]) and in how many loads.
@@ -615,6 +622,8 @@ impl Figures {
             mount: pick(|s| s.mount),
             after_paint: pick(|s| s.after_paint),
             lcp: pick(|s| s.lcp),
+            fcp: pick(|s| s.fcp),
+            started_at: pick(|s| s.started_at),
             lcp_after_wall: (
                 samples
                     .iter()
@@ -1090,6 +1099,8 @@ function collect() {
     // the decision), then, with a wall, the widget's step after its first paint.
     const works = expectDecision ? performance.getEntriesByName("meterwall:work") : [];
     const painted = performance.getEntriesByName("meterwall:painted")[0];
+    const fcp = performance.getEntriesByName("first-contentful-paint")[0];
+    const started = performance.getEntriesByName("meterwall:load")[0];
     const after = works.filter((m) => painted && m.startTime >= painted.startTime);
     const before = works.filter((m) => !after.includes(m));
     // The largest paint: did it come after the wall went up, and what was it? An element in the
@@ -1109,6 +1120,8 @@ function collect() {
       mount: before.length === 2 ? before[1].duration : null,
       afterPaint: after.length ? after.reduce((sum, m) => sum + m.duration, 0) : null,
       lcp: last ? last.startTime : null,
+      fcp: fcp ? fcp.startTime : null,
+      startedAt: started ? started.startTime : null,
       lcpAfterWall: last && decided ? last.startTime >= decided.startTime : null,
       lcpElement,
       cls: shifts ? shifts.filter((s) => !s.hadRecentInput).reduce((sum, s) => sum + s.value, 0) : null,
@@ -1189,6 +1202,8 @@ async fn load(
         mount: figures["mount"].as_f64(),
         after_paint: figures["afterPaint"].as_f64(),
         lcp: figures["lcp"].as_f64(),
+        fcp: figures["fcp"].as_f64(),
+        started_at: figures["startedAt"].as_f64(),
         lcp_after_wall: figures["lcpAfterWall"].as_bool(),
         lcp_element: figures["lcpElement"].as_str().map(str::to_owned),
         cls: figures["cls"].as_f64(),
@@ -1324,6 +1339,26 @@ fn report(root: &Path, runs: &[Run], took: Duration) -> Result<()> {
                     memory.median / 1024.0,
                     memory.min / 1024.0,
                     memory.max / 1024.0
+                );
+            }
+        }
+    }
+
+    println!(
+        "first contentful paint, largest contentful paint and, with meterwall, when it started \
+         loading its wasm (ms after navigation start, median (min–max)):"
+    );
+    for (index, case) in CASES.iter().enumerate() {
+        for run in runs {
+            let f = &run.figures[index];
+            if f.fcp.is_some() {
+                println!(
+                    "{:<8} {:<36} FCP {:<14} LCP {:<14} started {}",
+                    run.browser.name(),
+                    case.label,
+                    Summary::cell(&f.fcp, 0),
+                    Summary::cell(&f.lcp, 0),
+                    Summary::cell(&f.started_at, 0)
                 );
             }
         }
@@ -1468,6 +1503,8 @@ fn report(root: &Path, runs: &[Run], took: Duration) -> Result<()> {
                     "mountMs": Summary::json(&f.mount),
                     "afterPaintMs": Summary::json(&f.after_paint),
                     "lcpMs": Summary::json(&f.lcp),
+                    "fcpMs": Summary::json(&f.fcp),
+                    "startedAfterNavigationStartMs": Summary::json(&f.started_at),
                     "lcpAfterWall": { "loads": f.lcp_after_wall.0, "of": f.lcp_after_wall.1 },
                     "lcpElements": f.lcp_elements.iter().map(|(name, n)| json!({ "element": name, "loads": n })).collect::<Vec<_>>(),
                     "cls": Summary::json(&f.cls),
