@@ -192,7 +192,8 @@ fn inline_bundle(loader: &str, glue: &str) -> String {
 /// Chrome does on the main thread. The one-request script's glue sits in an inner function
 /// whose own inner functions Chrome otherwise compiled one by one during the mount; with the hint
 /// Chrome decided over the limit in 4.9 against 7.0 ms, and 5.4 against 8.0 ms in a second run
-/// (medians of 40 loads each, the two scripts taking turns; README, "Speed"), for 27 bytes gzip.
+/// (medians of 40 loads each, the two scripts taking turns; `docs/performance.md`, "Speed"), for 27
+/// bytes gzip.
 /// The three files' glue, a module with its functions at the top level, decided no sooner with
 /// the hint (33.0 against 33.8 ms in the second run), so it has none. The hint must be the
 /// script's first line, so it goes in after the minifier, which drops comments.
@@ -202,7 +203,7 @@ const COMPILE_HINT: &str = "//# allFunctionsCalledOnLoad\n";
 /// argument, after the [`COMPILE_HINT`]. In the argument, not in the function that decodes it
 /// (where the minifier would move a literal used once): Chrome compiles an inner function when it
 /// is first called and scans its text again then, which for the 0.2 MB of hex cost about 0.35 ms
-/// on the critical path (README, "Size").
+/// on the critical path (`docs/performance.md`, "Size").
 ///
 /// The wasm travels as hex, two characters a byte, and [`HEX_DECODE`] turns it back into bytes.
 /// Hex gives every byte of the module two characters of its own, so the HTTP compression still

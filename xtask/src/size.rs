@@ -265,7 +265,8 @@ pub fn size(root: &Path) -> Result<()> {
     }
 
     // What std's panic and formatting machinery costs: the standard library rebuilt for size,
-    // panics as a bare trap (nightly only; not what `cargo xtask build` ships, see README "Size").
+    // panics as a bare trap (nightly only; not what `cargo xtask build` ships, see
+    // `docs/performance.md`, "Size").
     provision::nightly_std()?;
     let dir = "target/size/immediate-abort";
     let mut cmd = Command::new("cargo");
