@@ -88,7 +88,7 @@ struct Case {
     warm: bool,
 }
 
-const CASES: [Case; 19] = [
+const CASES: [Case; 20] = [
     Case {
         id: "plain",
         label: "no paywall",
@@ -202,6 +202,16 @@ const CASES: [Case; 19] = [
         expect: None,
         warm: true,
     },
+    // What any async script from the cache costs the page: the yardstick for the widget's
+    // warm loads under the limit, which start loading the wasm only after the first paint.
+    Case {
+        id: "empty_script_warm",
+        label: "an empty async script, warm cache",
+        page: "empty-script.html",
+        state: State::Fresh,
+        expect: None,
+        warm: true,
+    },
     Case {
         id: "meterwall_under_warm",
         label: "meterwall, under, warm cache",
@@ -246,7 +256,7 @@ const CASES: [Case; 19] = [
 
 /// The ratios printed and kept: what, numerator case, denominator case, metric ("decision" or
 /// "lcp"; "wall": the numerator's wall painted by, against the denominator's LCP).
-const RATIOS: [(&str, &str, &str, &str); 30] = [
+const RATIOS: [(&str, &str, &str, &str); 32] = [
     (
         "decision: meterwall / baseline, under the limit",
         "meterwall_under",
@@ -376,6 +386,18 @@ const RATIOS: [(&str, &str, &str, &str); 30] = [
     (
         "LCP, warm cache: meterwall over / no paywall",
         "meterwall_over_warm",
+        "plain_warm",
+        "lcp",
+    ),
+    (
+        "LCP, warm cache: an empty async script / no paywall",
+        "empty_script_warm",
+        "plain_warm",
+        "lcp",
+    ),
+    (
+        "LCP, warm cache: baseline under / no paywall",
+        "baseline_under_warm",
         "plain_warm",
         "lcp",
     ),
@@ -596,6 +618,9 @@ struct Figures {
     lcp: Option<Summary>,
     fcp: Option<Summary>,
     started_at: Option<Summary>,
+    /// Loads in which the widget started loading before the first contentful paint, of those
+    /// with both.
+    started_before_fcp: (usize, usize),
     /// Loads whose largest paint came after the wall went up, of those with both.
     lcp_after_wall: (usize, usize),
     /// What the largest paint was (see [`Sample::lcp_element`]) and in how many loads.
@@ -624,6 +649,16 @@ impl Figures {
             lcp: pick(|s| s.lcp),
             fcp: pick(|s| s.fcp),
             started_at: pick(|s| s.started_at),
+            started_before_fcp: {
+                let both: Vec<(f64, f64)> = samples
+                    .iter()
+                    .filter_map(|s| Some((s.started_at?, s.fcp?)))
+                    .collect();
+                (
+                    both.iter().filter(|(start, fcp)| start < fcp).count(),
+                    both.len(),
+                )
+            },
             lcp_after_wall: (
                 samples
                     .iter()
@@ -1352,13 +1387,21 @@ fn report(root: &Path, runs: &[Run], took: Duration) -> Result<()> {
         for run in runs {
             let f = &run.figures[index];
             if f.fcp.is_some() {
+                let (before, of) = f.started_before_fcp;
+                let started = if of == 0 {
+                    String::new()
+                } else {
+                    format!(
+                        "started {:<14} before FCP in {before} of {of}",
+                        Summary::cell(&f.started_at, 0)
+                    )
+                };
                 println!(
-                    "{:<8} {:<36} FCP {:<14} LCP {:<14} started {}",
+                    "{:<8} {:<36} FCP {:<14} LCP {:<14} {started}",
                     run.browser.name(),
                     case.label,
                     Summary::cell(&f.fcp, 0),
                     Summary::cell(&f.lcp, 0),
-                    Summary::cell(&f.started_at, 0)
                 );
             }
         }
@@ -1505,6 +1548,7 @@ fn report(root: &Path, runs: &[Run], took: Duration) -> Result<()> {
                     "lcpMs": Summary::json(&f.lcp),
                     "fcpMs": Summary::json(&f.fcp),
                     "startedAfterNavigationStartMs": Summary::json(&f.started_at),
+                    "startedBeforeFcp": { "loads": f.started_before_fcp.0, "of": f.started_before_fcp.1 },
                     "lcpAfterWall": { "loads": f.lcp_after_wall.0, "of": f.lcp_after_wall.1 },
                     "lcpElements": f.lcp_elements.iter().map(|(name, n)| json!({ "element": name, "loads": n })).collect::<Vec<_>>(),
                     "cls": Summary::json(&f.cls),
