@@ -256,7 +256,7 @@ const CASES: [Case; 20] = [
 
 /// The ratios printed and kept: what, numerator case, denominator case, metric ("decision" or
 /// "lcp"; "wall": the numerator's wall painted by, against the denominator's LCP).
-const RATIOS: [(&str, &str, &str, &str); 32] = [
+const RATIOS: [(&str, &str, &str, &str); 34] = [
     (
         "decision: meterwall / baseline, under the limit",
         "meterwall_under",
@@ -399,6 +399,19 @@ const RATIOS: [(&str, &str, &str, &str); 32] = [
         "LCP, warm cache: baseline under / no paywall",
         "baseline_under_warm",
         "plain_warm",
+        "lcp",
+    ),
+    // Against any script rather than none: what the widget under the limit costs beyond its tag.
+    (
+        "LCP: meterwall under the limit / an empty async script",
+        "meterwall_under",
+        "empty_script",
+        "lcp",
+    ),
+    (
+        "LCP, warm cache: meterwall under / an empty async script",
+        "meterwall_under_warm",
+        "empty_script_warm",
         "lcp",
     ),
     (
