@@ -163,7 +163,7 @@ fn the_debug_preview_shows_the_storage_policy_s_decision() {
     .unwrap()
     .as_string()
     .unwrap_or_default();
-    js("document.querySelectorAll('[data-meterwall-debug]').forEach(function (o) { o.remove(); });");
+    remove_overlays();
     assert_eq!(
         field(&d.unwrap(), "wall").as_string().as_deref(),
         Some("register"),

@@ -87,7 +87,7 @@ fn a_preview_over_an_unreadable_record_keeps_nothing_aside() {
         Some("{")
     );
     assert!(decode(&storage().get_item(STORAGE_KEY).unwrap().unwrap()).is_ok());
-    js("document.querySelectorAll('[data-meterwall-debug]').forEach(function (o) { o.remove(); });");
+    remove_overlays();
     clean();
 }
 
@@ -854,7 +854,7 @@ fn the_debug_overlay_says_when_the_selector_matches_several_elements() {
         text.contains("reason:") && !text.contains("more than one element"),
         "{text}"
     );
-    js("document.querySelectorAll('[data-meterwall-debug]').forEach(function (o) { o.remove(); });");
+    remove_overlays();
     set_search("");
     clean();
 }
@@ -892,7 +892,7 @@ async fn a_wall_on_the_first_of_several_matches_is_warned_of_in_the_console() {
         assert!(prompt().is_some(), "walled again");
         painted().await;
         let warned = collected_warnings();
-        js("document.querySelectorAll('[data-meterwall-debug]').forEach(function (o) { o.remove(); });");
+        remove_overlays();
         set_search("");
         for other in extra {
             other.remove();

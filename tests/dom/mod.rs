@@ -57,6 +57,17 @@ pub fn clean() {
     storage().remove_item(UNREADABLE_KEY).unwrap();
 }
 
+/// Removes the editor's overlays (`?meterwall=debug` and the other previews) a test left.
+pub fn remove_overlays() {
+    for overlay in doc()
+        .query_selector_all("[data-meterwall-debug]")
+        .unwrap()
+        .values()
+    {
+        overlay.unwrap().unchecked_into::<Element>().remove();
+    }
+}
+
 /// Collects the console's warnings from here on, in place of printing them, until
 /// [`collected_warnings`].
 pub fn collect_warnings() {
