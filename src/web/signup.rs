@@ -393,7 +393,7 @@ fn answered(mut a: Box<Attempt>, json: bool, message: Option<String>) {
         Outcome::NotTheService => {
             // Still pending: nothing is lost, and a reload sends it again once the
             // endpoint answers.
-            trouble(&a, TOLD_REFUSAL, &about(&a, " answered with a page, not JSON (a redirect, or the site's catch-all route?), so the address was not taken: check data-endpoint or the config's endpoint"));
+            trouble(&a, TOLD_REFUSAL, " answered with a page, not JSON (a redirect, or the site's catch-all route?), so the address was not taken: check data-endpoint or the config's endpoint");
             settle(&a, Err(message));
         }
         Outcome::Refused => {
@@ -403,19 +403,20 @@ fn answered(mut a: Box<Attempt>, json: bool, message: Option<String>) {
             // Told unless the submission itself is refused: a status the service's own
             // refusals do not use is the publisher's to hear of.
             if whose != Refusal::Submission {
-                let m = if code == 404 || code == 405 {
-                    about(&a, " was not found (HTTP 404 or 405): check data-endpoint or the config's endpoint")
+                let mut m = String::new();
+                let what = if code == 404 || code == 405 {
+                    " was not found (HTTP 404 or 405): check data-endpoint or the config's endpoint"
                 } else {
-                    let mut m = about(&a, " refused the submission with HTTP ");
-                    m.push_str(&crate::config::int_text(code.into()));
+                    m.push_str(" refused the submission with HTTP ");
+                    crate::config::push_int(&mut m, code.into(), 10);
                     m.push_str(if code == 403 {
                         ", which refuses every reader when the service does not know the page's origin (behind a proxy, the reference service needs --allow-origin)"
                     } else {
                         ", a fault of its setup, not of the address"
                     });
-                    m
+                    &m
                 };
-                trouble(&a, TOLD_REFUSAL, &m);
+                trouble(&a, TOLD_REFUSAL, what);
             }
             // The endpoint or the service's setup, which refuses every reader, not the
             // submission, keeps it pending, so that a reload sends it once the service takes it,
@@ -435,18 +436,14 @@ fn answered(mut a: Box<Attempt>, json: bool, message: Option<String>) {
                     // Said only when a try follows: a server error that ends the tries is told
                     // as the give-up below (told once, so not as both).
                     if status.is_some_and(|s| s >= 500) {
-                        trouble(
-                            &a,
-                            TOLD_SERVER,
-                            &about(&a, " answered with a server error; retrying"),
-                        );
+                        trouble(&a, TOLD_SERVER, " answered with a server error; retrying");
                     }
                     a.n = n + 1;
                     after(ms, Box::new(move || retry(a)));
                 }
                 _ => {
                     // Still pending: a reload or the reader's next try sends it again.
-                    trouble(&a, TOLD_SERVER, &about(&a, " was not reached or kept failing, so the signup could not be sent: the reader was asked to try again"));
+                    trouble(&a, TOLD_SERVER, " was not reached or kept failing, so the signup could not be sent: the reader was asked to try again");
                     settle(&a, Err(message));
                 }
             }
@@ -470,22 +467,18 @@ fn retry(a: Box<Attempt>) {
 /// Tells the publisher of trouble of a `kind` ([`TOLD_SERVER`], [`TOLD_REFUSAL`]) with this
 /// submission, unless it has been told of that kind already: a reader who tries again, or
 /// reloads, is the same reader with the same trouble, while a refusal after a server error is
-/// news. What was told is kept with the pending submission.
-fn trouble(a: &Attempt, kind: u8, message: &str) {
+/// news. What was told is kept with the pending submission. The message, "the signup endpoint
+/// <its URL>" and `what` it did (the publisher's messages name the URL tried), is made here, not
+/// by each caller (31 bytes of wasm, gzip).
+fn trouble(a: &Attempt, kind: u8, what: &str) {
     if let Some(mut p) = load_pending().filter(|p| p.key == a.key && p.told & kind == 0) {
-        report(message);
+        let mut m = String::from("the signup endpoint ");
+        m.push_str(&a.endpoint);
+        m.push_str(what);
+        report(&m);
         p.told |= kind;
         save_pending(&p);
     }
-}
-
-/// "the signup endpoint <its URL>" and `what` it did: the publisher's messages name the URL
-/// tried.
-fn about(a: &Attempt, what: &str) -> String {
-    let mut m = String::from("the signup endpoint ");
-    m.push_str(&a.endpoint);
-    m.push_str(what);
-    m
 }
 
 /// The submission's outcome, shown in the prompt that sent it. `Err` is the sentence for the
