@@ -180,19 +180,26 @@ pub fn save(storage: &Storage, record: &Record, hint: Hint) -> Result<(), StoreE
 /// holds.
 pub fn forget_token(storage: &Storage) {
     let (mut record, problem) = load(Some(storage));
-    let token = record.token.take();
-    let forgot = token.is_some_and(|token| match problem {
-        None => storage.set_item(STORAGE_KEY, &encode(&record)).is_ok(),
-        // Every version keeps the token last, after a `~`: taken off there, the rest left as
-        // that version wrote it.
-        Some(StoreError::Unreadable(RecordError::NewerVersion)) => raw(storage, STORAGE_KEY)
-            .and_then(|text| {
-                text.get(..text.len().checked_sub(token.len() + 1)?)
-                    .map(|kept| storage.set_item(STORAGE_KEY, kept).is_ok())
-            })
-            .unwrap_or(false),
-        _ => false,
-    });
+    let Some(token) = record.token.take() else {
+        return;
+    };
+    // The text written back, and how much of its end is cut off: this record without the token,
+    // or a newer version's as stored (every version keeps the token last, after a `~`: taken off
+    // there, the rest left as that version wrote it). One write for both (9 bytes of wasm, gzip).
+    let (text, cut) = match problem {
+        None => (encode(&record), 0),
+        // (Nothing stored since: "" is shorter than any cut, so nothing is written.)
+        Some(StoreError::Unreadable(RecordError::NewerVersion)) => (
+            raw(storage, STORAGE_KEY).unwrap_or_default(),
+            token.len() + 1,
+        ),
+        _ => return,
+    };
+    let forgot = text
+        .len()
+        .checked_sub(cut)
+        .and_then(|end| text.get(..end))
+        .is_some_and(|kept| storage.set_item(STORAGE_KEY, kept).is_ok());
     if forgot && raw(storage, HINT_KEY).is_some_and(|h| !h.starts_with('-')) {
         let _ = storage.set_item(HINT_KEY, HINT_WALL);
     }
