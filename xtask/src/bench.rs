@@ -645,6 +645,11 @@ struct Figures {
 
 impl Figures {
     fn of(samples: &[Sample]) -> Figures {
+        /// The loads where `test` holds, of those where it can be told (`Some`).
+        fn tally(samples: &[Sample], test: impl Fn(&Sample) -> Option<bool>) -> (usize, usize) {
+            let known: Vec<bool> = samples.iter().filter_map(test).collect();
+            (known.iter().filter(|&&yes| yes).count(), known.len())
+        }
         let pick =
             |f: fn(&Sample) -> Option<f64>| Summary::of(samples.iter().filter_map(f).collect());
         Figures {
@@ -662,26 +667,8 @@ impl Figures {
             lcp: pick(|s| s.lcp),
             fcp: pick(|s| s.fcp),
             started_at: pick(|s| s.started_at),
-            started_before_fcp: {
-                let both: Vec<(f64, f64)> = samples
-                    .iter()
-                    .filter_map(|s| Some((s.started_at?, s.fcp?)))
-                    .collect();
-                (
-                    both.iter().filter(|(start, fcp)| start < fcp).count(),
-                    both.len(),
-                )
-            },
-            lcp_after_wall: (
-                samples
-                    .iter()
-                    .filter(|s| s.lcp_after_wall == Some(true))
-                    .count(),
-                samples
-                    .iter()
-                    .filter(|s| s.lcp_after_wall.is_some())
-                    .count(),
-            ),
+            started_before_fcp: tally(samples, |s| Some(s.started_at? < s.fcp?)),
+            lcp_after_wall: tally(samples, |s| s.lcp_after_wall),
             lcp_elements: {
                 let mut counts: Vec<(String, usize)> = Vec::new();
                 for name in samples.iter().filter_map(|s| s.lcp_element.as_deref()) {
